@@ -1,0 +1,178 @@
+"""`aiospaces`: the command line (see `aiospaces --help`; exit codes in `_exit.py` and README.md).
+
+`main(argv)` is the console script. `run(argv, ...)` is the same command as a coroutine, for embedding and for
+in-process tests: it takes the output streams, an httpx transport and a clock to hand to `SpacesClient`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn, TextIO
+
+import anyio
+
+from .. import errors
+from ._exit import EXIT_CODES_HELP, ExitCode, UsageError, classify
+from ._parser import build_parser
+from ._render import Output
+
+__all__ = ["EXIT_CODES_HELP", "ExitCode", "main", "run"]
+
+
+class _ParserExit(Exception):
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _parse(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> argparse.Namespace:
+    """Parse `argv`; usage errors print one line (plus where to find help) and exit 2."""
+    parser = build_parser()
+
+    def error(self: argparse.ArgumentParser, message: str) -> NoReturn:
+        stderr.write(f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+        raise _ParserExit(ExitCode.USAGE)
+
+    def exit_(self: argparse.ArgumentParser, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            stderr.write(message)
+        raise _ParserExit(status)
+
+    def print_message(self: argparse.ArgumentParser, message: str, file: Any = None) -> None:
+        if message:
+            (stderr if file is sys.stderr else stdout).write(message)
+
+    # Route argparse's own output to the given streams and turn its exits into return codes (so `run` can be
+    # called in-process), for the top-level parser and every subparser alike.
+    for klass_parser in _all_parsers(parser):
+        klass_parser.error = error.__get__(klass_parser)  # type: ignore[method-assign]
+        klass_parser.exit = exit_.__get__(klass_parser)  # type: ignore[method-assign]
+        klass_parser._print_message = print_message.__get__(klass_parser)  # type: ignore[method-assign]
+    return parser.parse_args(list(argv))
+
+
+def _all_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    found = [parser]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found.extend(_all_parsers(sub))
+    return found
+
+
+async def run(
+    argv: Sequence[str],
+    *,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    stdin: TextIO | None = None,
+    transport: Any = None,
+    clock: Any = None,
+    fancy: bool | None = None,
+) -> int:
+    """Run one `aiospaces` command and return its exit code (see `EXIT_CODES_HELP`).
+
+    Args:
+        argv: the arguments after the program name.
+        stdout: where results go (default `sys.stdout`).
+        stderr: where errors and log tails go (default `sys.stderr`).
+        stdin: where `secrets set` reads a value from (default `sys.stdin`).
+        transport: an httpx transport for `SpacesClient` (tests: `SimulatedHub.transport()`).
+        clock: a clock for `SpacesClient` (tests: a virtual clock).
+        fancy: force rich output on or off (default: on when stdout is a terminal and rich is installed).
+    """
+    out = stdout if stdout is not None else sys.stdout
+    err = stderr if stderr is not None else sys.stderr
+    argv = list(argv)
+    if argv and argv[0] == "hubsim":
+        # The simulator owns its options (`aiospaces hubsim --help`).
+        from ..hubsim import main as hubsim_main
+
+        result = await anyio.to_thread.run_sync(hubsim_main, argv[1:])
+        return int(result or 0)
+    try:
+        args = _parse(argv, out, err)
+    except _ParserExit as exc:
+        return exc.code
+    output = Output(json_mode=bool(args.json), stdout=out, stderr=err, fancy=fancy)
+    try:
+        return await _dispatch(args, output, stdin=stdin, transport=transport, clock=clock)
+    except BaseException as exc:
+        code = report(exc, output)
+        if code is None:
+            raise
+        return code
+
+
+def report(exc: BaseException, output: Output) -> int | None:
+    """Print a user error as one line (plus a failed Space's log tail); return its exit code (None: a bug)."""
+    if isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        return report(exc.exceptions[0], output)
+    classified = classify(exc)
+    if classified is None:
+        return None
+    code, message = classified
+    output.error(message)
+    output.emit("error", error=message, exit_code=int(code))
+    if isinstance(exc, errors.SpaceFailedError) and exc.log_tail:
+        output.note(f"--- last {len(exc.log_tail)} log lines of {exc.repo_id} ---")
+        for line in exc.log_tail:
+            output.note(line.rstrip("\r\n"))
+    return code
+
+
+async def _dispatch(
+    args: argparse.Namespace, output: Output, *, stdin: TextIO | None, transport: Any, clock: Any
+) -> int:
+    from . import _commands
+
+    if args.command == "demo":
+        from .._demo import run_demo
+
+        return await run_demo(output, spaces=args.spaces, speed=args.speed)
+
+    if args.endpoint is not None and not args.endpoint.startswith(("http://", "https://")):
+        raise UsageError(f"--endpoint must be an http:// or https:// URL, got {args.endpoint!r}")
+    from ..client import SpacesClient
+
+    options: dict[str, Any] = {"token": args.token, "endpoint": args.endpoint}
+    if transport is not None:
+        options["transport"] = transport
+    if clock is not None:
+        options["clock"] = clock
+    async with SpacesClient(**options) as client:
+        if args.command == "runtime":
+            return await _commands.cmd_runtime(client, args, output)
+        if args.command == "wait":
+            return await _commands.cmd_wait(client, args, output)
+        if args.command == "watch":
+            return await _commands.cmd_watch(client, args, output)
+        if args.command == "logs":
+            return await _commands.cmd_logs(client, args, output)
+        if args.command == "hardware":
+            return await _commands.cmd_hardware(client, args, output)
+        if args.command == "pause":
+            return await _commands.cmd_pause(client, args, output)
+        if args.command == "restart":
+            return await _commands.cmd_restart(client, args, output)
+        if args.command == "secrets":
+            return await _commands.cmd_secrets(client, args, output, stdin=stdin)
+        if args.command == "variables":
+            return await _commands.cmd_variables(client, args, output)
+    raise AssertionError(f"unhandled command {args.command!r}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point: run the command in `argv` (default `sys.argv[1:]`) and return its exit code."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return anyio.run(run, arguments)
+    except KeyboardInterrupt:
+        sys.stderr.write("aiospaces: interrupted\n")
+        return ExitCode.INTERRUPTED
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m aiospaces.cli` uses __main__.py
+    sys.exit(main())

@@ -1,0 +1,354 @@
+"""The commands of `aiospaces` that talk to a Hub (any Hub: the real one or a simulated one)."""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import getpass
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
+
+import anyio
+import attrs
+
+from .. import errors
+from ._exit import ExitCode, UsageError, classify
+from ._render import Output
+
+if TYPE_CHECKING:
+    from ..client import SpacesClient
+
+TRANSITIONAL_STAGES = frozenset({"BUILDING", "APP_STARTING", "RUNNING_BUILDING", "RUNNING_APP_STARTING"})
+FAILURE_STAGES = frozenset({"BUILD_ERROR", "RUNTIME_ERROR", "CONFIG_ERROR", "NO_APP_FILE"})
+RUNTIME_COLUMNS = ("Space", "stage", "hardware", "requested", "sleep time")
+
+
+def text(value: object) -> str | None:
+    """A str enum member as its value, anything else as str, None as None (for tables and JSON)."""
+    if value is None:
+        return None
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    return str(value)
+
+
+def runtime_fields(runtime: Any) -> dict[str, object]:
+    """The fields of a `SpaceRuntime` worth showing, JSON-ready."""
+    raw = getattr(runtime, "raw", None) or {}
+    return {
+        "stage": text(runtime.stage),
+        "hardware": text(runtime.hardware),
+        "requested_hardware": text(runtime.requested_hardware),
+        "sleep_time": runtime.sleep_time,
+        "storage": text(getattr(runtime, "storage", None)),
+        "dev_mode": getattr(runtime, "dev_mode", None),
+        "error_message": raw.get("errorMessage") if isinstance(raw, dict) else None,
+    }
+
+
+def runtime_cells(runtime: Any) -> list[object]:
+    """Table cells (after the Space id) for a runtime: stage, hardware, requested, sleep time."""
+    return [text(runtime.stage), text(runtime.hardware), text(runtime.requested_hardware), runtime.sleep_time]
+
+
+def is_settled(runtime: Any) -> bool:
+    """Out of a transitional stage and, when hardware was requested, running on it."""
+    if text(runtime.stage) in TRANSITIONAL_STAGES:
+        return False
+    requested = text(runtime.requested_hardware)
+    return requested is None or text(runtime.stage) != "RUNNING" or text(runtime.hardware) == requested
+
+
+@attrs.define
+class Outcome:
+    """What happened to one Space in a command over several Spaces."""
+
+    repo_id: str
+    value: Any = None
+    error: BaseException | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+async def for_each(
+    repo_ids: Sequence[str],
+    operation: Callable[[str], Awaitable[Any]],
+    *,
+    concurrency: int,
+    output: Output,
+    description: str,
+) -> list[Outcome]:
+    """Run `operation` on every Space, at most `concurrency` at once, never failing fast.
+
+    A Hub or argument error is recorded for its Space; anything else is a bug and propagates. Outcomes come
+    back in input order. On a terminal a progress bar counts finished Spaces.
+    """
+    outcomes = [Outcome(repo_id) for repo_id in repo_ids]
+    limiter = anyio.CapacityLimiter(concurrency)
+
+    with output.progress(len(repo_ids), description) as bar:
+
+        async def one(outcome: Outcome) -> None:
+            async with limiter:
+                try:
+                    outcome.value = await operation(outcome.repo_id)
+                except (errors.SpacesError, ValueError) as exc:
+                    outcome.error = exc
+            bar.advance()
+
+        async with anyio.create_task_group() as tg:
+            for outcome in outcomes:
+                tg.start_soon(one, outcome)
+    return outcomes
+
+
+def finish(outcomes: Sequence[Outcome], output: Output, *, show_runtime: bool) -> int:
+    """Print the per-Space table (or JSON results) and decide the exit code of a command over many Spaces."""
+    rows: list[list[object]] = []
+    for outcome in outcomes:
+        if outcome.ok:
+            fields = runtime_fields(outcome.value) if show_runtime and outcome.value is not None else {}
+            output.emit("result", repo_id=outcome.repo_id, ok=True, **fields)
+            cells = runtime_cells(outcome.value) if show_runtime and outcome.value is not None else []
+            rows.append([outcome.repo_id, "ok", *cells, ""])
+        else:
+            assert outcome.error is not None
+            classified = classify(outcome.error)
+            code, message = (
+                classified if classified is not None else (ExitCode.SPACE_FAILED, str(outcome.error))
+            )
+            output.emit("result", repo_id=outcome.repo_id, ok=False, error=message, exit_code=int(code))
+            rows.append([outcome.repo_id, "FAILED", *([None] * 4 if show_runtime else []), message])
+    columns = ["Space", "result", *(RUNTIME_COLUMNS[1:] if show_runtime else ()), "detail"]
+    output.table(columns, rows)
+    failed = [o for o in outcomes if not o.ok]
+    if not failed:
+        return ExitCode.OK
+    if len(outcomes) == 1:
+        assert failed[0].error is not None
+        classified = classify(failed[0].error)
+        return classified[0] if classified is not None else ExitCode.SPACE_FAILED
+    return ExitCode.PARTIAL
+
+
+# --- commands -----------------------------------------------------------------------------------------------
+
+
+async def cmd_runtime(client: SpacesClient, args: argparse.Namespace, output: Output) -> int:
+    """`aiospaces runtime ID...`"""
+    outcomes = await for_each(
+        args.repo_ids,
+        client.get_space_runtime,
+        concurrency=args.concurrency,
+        output=output,
+        description="reading runtimes",
+    )
+    return finish(outcomes, output, show_runtime=True)
+
+
+async def cmd_hardware(client: SpacesClient, args: argparse.Namespace, output: Output) -> int:
+    """`aiospaces hardware ID... HW [--sleep-time S]`"""
+
+    async def request(repo_id: str) -> Any:
+        return await client.request_space_hardware(repo_id, args.hardware, sleep_time=args.sleep_time)
+
+    outcomes = await for_each(
+        args.repo_ids, request, concurrency=args.concurrency, output=output, description="requesting hardware"
+    )
+    return finish(outcomes, output, show_runtime=True)
+
+
+async def cmd_pause(client: SpacesClient, args: argparse.Namespace, output: Output) -> int:
+    """`aiospaces pause ID...`"""
+    outcomes = await for_each(
+        args.repo_ids, client.pause_space, concurrency=args.concurrency, output=output, description="pausing"
+    )
+    return finish(outcomes, output, show_runtime=True)
+
+
+async def cmd_restart(client: SpacesClient, args: argparse.Namespace, output: Output) -> int:
+    """`aiospaces restart ID... [--factory]`"""
+
+    async def restart(repo_id: str) -> Any:
+        return await client.restart_space(repo_id, factory_reboot=args.factory)
+
+    outcomes = await for_each(
+        args.repo_ids, restart, concurrency=args.concurrency, output=output, description="restarting"
+    )
+    return finish(outcomes, output, show_runtime=True)
+
+
+async def cmd_wait(client: SpacesClient, args: argparse.Namespace, output: Output) -> int:
+    """`aiospaces wait ID [--hardware HW] [--timeout S] [--wake]`"""
+    repo_id: str = args.repo_id
+    status = output.console.status(f"waiting for {repo_id}…") if output.fancy else None
+    if status is not None:
+        status.start()
+    try:
+        if args.hardware is None:
+            runtime = await client.wait_until_running(repo_id, timeout=args.timeout, wake=args.wake)
+        else:
+            timeout: float | None = args.timeout
+            if args.wake:
+                started = anyio.current_time()
+                await client.wait_until_running(repo_id, timeout=timeout, wake=True)
+                if timeout is not None:
+                    timeout = max(timeout - (anyio.current_time() - started), 0.001)
+            runtime = await client.wait_for_hardware(repo_id, args.hardware, timeout=timeout)
+    finally:
+        if status is not None:
+            status.stop()
+    output.emit("ready", repo_id=repo_id, **runtime_fields(runtime))
+    output.table(RUNTIME_COLUMNS, [[repo_id, *runtime_cells(runtime)]])
+    return ExitCode.OK
+
+
+async def cmd_watch(client: SpacesClient, args: argparse.Namespace, output: Output) -> int:
+    """`aiospaces watch ID... | --author NAME [--timeout S] [--until-settled]`"""
+    repo_ids: list[str] = list(args.repo_ids)
+    if args.author:
+        async for info in client.list_spaces(author=args.author):
+            if info.id not in repo_ids:
+                repo_ids.append(info.id)
+        if not repo_ids:
+            output.error(f"{args.author} has no Spaces to watch")
+            return ExitCode.OK
+    if not repo_ids:
+        raise UsageError("give Space ids or --author NAME (see `aiospaces watch --help`)")
+    latest: dict[str, Any] = {}
+    with anyio.move_on_after(args.timeout), output.live_table(RUNTIME_COLUMNS) as table:
+        async for change in client.watch_many(repo_ids):
+            current = change.current
+            previous = change.previous
+            latest[change.repo_id] = current
+            output.emit(
+                "change",
+                repo_id=change.repo_id,
+                previous_stage=text(previous.stage) if previous is not None else None,
+                previous_hardware=text(previous.hardware) if previous is not None else None,
+                **runtime_fields(current),
+            )
+            table.update(
+                change.repo_id,
+                runtime_cells(current),
+                line=describe_change(change.repo_id, previous, current),
+            )
+            if args.until_settled and len(latest) == len(repo_ids) and all(map(is_settled, latest.values())):
+                break
+    return ExitCode.OK
+
+
+def describe_change(repo_id: str, previous: Any, current: Any) -> str:
+    """One plain line for a runtime change: `alice/app  BUILDING -> RUNNING  hardware cpu-basic`."""
+    stage = text(current.stage)
+    if previous is not None and text(previous.stage) != stage:
+        stage = f"{text(previous.stage)} -> {stage}"
+    hardware = text(current.hardware) or "-"
+    if previous is not None and text(previous.hardware) != text(current.hardware):
+        hardware = f"{text(previous.hardware) or '-'} -> {hardware}"
+    requested = text(current.requested_hardware)
+    suffix = f" (requested {requested})" if requested and requested != text(current.hardware) else ""
+    return f"{repo_id}  {stage}  hardware {hardware}{suffix}"
+
+
+async def cmd_logs(client: SpacesClient, args: argparse.Namespace, output: Output) -> int:
+    """`aiospaces logs ID [--build] [--follow]`"""
+    async for line in client.fetch_space_logs(args.repo_id, build=args.build, follow=args.follow):
+        line = line.rstrip("\r\n")
+        output.emit("log", repo_id=args.repo_id, line=line)
+        if not output.json_mode:
+            # Log lines are printed verbatim (no rich markup or highlighting), as `hf spaces logs` does.
+            output.stdout.write(line + "\n")
+            output.stdout.flush()
+    return ExitCode.OK
+
+
+def read_secret_value(args: argparse.Namespace, stdin: TextIO) -> str:
+    """The secret value from `--from-env VAR` or stdin — never from the command line."""
+    if args.from_env:
+        value = os.environ.get(args.from_env)
+        if value is None:
+            raise UsageError(
+                f"environment variable {args.from_env} is not set (it should hold the secret value)"
+            )
+    elif stdin.isatty():
+        value = getpass.getpass(f"value of secret {args.key}: ")
+    else:
+        value = stdin.read()
+        # One trailing newline is how `echo`/heredocs end a value; it is not part of the secret.
+        if value.endswith("\n"):
+            value = value[:-1]
+            if value.endswith("\r"):
+                value = value[:-1]
+    if not value:
+        raise UsageError(f"empty value for secret {args.key}: pipe it on stdin or use --from-env VAR")
+    return value
+
+
+async def cmd_secrets(
+    client: SpacesClient, args: argparse.Namespace, output: Output, *, stdin: TextIO | None = None
+) -> int:
+    """`aiospaces secrets set|delete|list`"""
+    if args.action == "list":
+        secrets = await client.get_space_secrets(args.repo_id)
+        rows = []
+        for key, secret in sorted(secrets.items()):
+            description = getattr(secret, "description", None)
+            updated = getattr(secret, "updated_at", None)
+            output.emit("secret", repo_id=args.repo_id, key=key, description=description, updated_at=updated)
+            rows.append([key, description, updated])
+        output.table(["key", "description", "updated"], rows)
+        return ExitCode.OK
+    if args.action == "set":
+        value = read_secret_value(args, stdin if stdin is not None else sys.stdin)
+
+        async def add(repo_id: str) -> None:
+            await client.add_space_secret(repo_id, args.key, value, description=args.description)
+
+        outcomes = await for_each(
+            args.repo_ids, add, concurrency=args.concurrency, output=output, description=f"setting {args.key}"
+        )
+        return finish(outcomes, output, show_runtime=False)
+
+    async def delete(repo_id: str) -> None:
+        await client.delete_space_secret(repo_id, args.key)
+
+    outcomes = await for_each(
+        args.repo_ids, delete, concurrency=args.concurrency, output=output, description=f"deleting {args.key}"
+    )
+    return finish(outcomes, output, show_runtime=False)
+
+
+async def cmd_variables(client: SpacesClient, args: argparse.Namespace, output: Output) -> int:
+    """`aiospaces variables set|delete|list`"""
+    if args.action == "list":
+        variables = await client.get_space_variables(args.repo_id)
+        rows = []
+        for key, variable in sorted(variables.items()):
+            value = getattr(variable, "value", None)
+            description = getattr(variable, "description", None)
+            output.emit("variable", repo_id=args.repo_id, key=key, value=value, description=description)
+            rows.append([key, value, description])
+        output.table(["key", "value", "description"], rows)
+        return ExitCode.OK
+    if args.action == "set":
+
+        async def add(repo_id: str) -> None:
+            await client.add_space_variable(repo_id, args.key, args.value, description=args.description)
+
+        outcomes = await for_each(
+            args.repo_ids, add, concurrency=args.concurrency, output=output, description=f"setting {args.key}"
+        )
+        return finish(outcomes, output, show_runtime=False)
+
+    async def delete(repo_id: str) -> None:
+        await client.delete_space_variable(repo_id, args.key)
+
+    outcomes = await for_each(
+        args.repo_ids, delete, concurrency=args.concurrency, output=output, description=f"deleting {args.key}"
+    )
+    return finish(outcomes, output, show_runtime=False)

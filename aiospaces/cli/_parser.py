@@ -1,0 +1,234 @@
+"""The `aiospaces` command line: every command's arguments (argparse, standard library only)."""
+
+from __future__ import annotations
+
+import argparse
+
+from ._exit import EXIT_CODES_HELP
+
+DESCRIPTION = """\
+Manage Hugging Face Spaces, many at a time: read runtimes, wait until a Space really runs (on the hardware you
+asked for), watch stage and hardware transitions live, stream logs, change hardware, pause, restart, and set
+secrets and variables. `aiospaces demo` runs all of it against an embedded simulated Hub.
+
+Every command except `demo` and `hubsim` talks to the Hub at --endpoint (default: $HF_ENDPOINT, then
+https://huggingface.co) with the token from --token (default: $HF_TOKEN, then the token file under $HF_HOME).
+Prefer HF_TOKEN: a --token value is visible to other local users in the process list.
+Tokens are never printed.
+"""
+
+DEFAULT_CONCURRENCY = 16
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=32, width=110)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return value
+
+
+def _sleep_time(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected whole seconds (or -1 for never), got {text!r}") from None
+    if value < -1:
+        raise argparse.ArgumentTypeError(f"expected whole seconds >= -1 (-1 means never sleep), got {text!r}")
+    return value
+
+
+def _add_common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """Options accepted both before and after the command name (`aiospaces --json runtime x` and
+    `aiospaces runtime x --json`). After the command they default to SUPPRESS so they don't overwrite a value
+    given before it."""
+    default: object = argparse.SUPPRESS if suppress else None
+    parser.add_argument(
+        "--endpoint",
+        metavar="URL",
+        default=default,
+        help="Hub URL (default: $HF_ENDPOINT, then https://huggingface.co)",
+    )
+    parser.add_argument(
+        "--token",
+        metavar="TOKEN",
+        default=default,
+        help="Hub token (default: $HF_TOKEN, then the token file); prefer the environment variable",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="print one JSON object per line instead of tables",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the full `aiospaces` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="aiospaces", description=DESCRIPTION, epilog=EXIT_CODES_HELP, formatter_class=_Formatter
+    )
+    from .. import __version__
+
+    parser.add_argument("--version", action="version", version=f"aiospaces {__version__}")
+    _add_common(parser, suppress=False)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, help_text: str, description: str | None = None) -> argparse.ArgumentParser:
+        sub = commands.add_parser(
+            name,
+            help=help_text,
+            description=description or help_text,
+            epilog=EXIT_CODES_HELP,
+            formatter_class=_Formatter,
+        )
+        _add_common(sub, suppress=True)
+        return sub
+
+    def add_concurrency(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--concurrency",
+            type=_positive_int,
+            default=DEFAULT_CONCURRENCY,
+            metavar="N",
+            help=f"Spaces handled at once (default {DEFAULT_CONCURRENCY})",
+        )
+
+    demo = add(
+        "demo",
+        "run the whole workflow on a dozen Spaces against an embedded simulated Hub",
+        "Start a simulated Hub on 127.0.0.1 and run a fleet workflow against it over HTTP: create Spaces, "
+        "upload their code, set secrets and variables, request GPU hardware, watch every transition, run a "
+        "temporary-hardware block, pause everything, and print a summary. Needs no network and no token.",
+    )
+    demo.add_argument("--spaces", type=_positive_int, default=12, metavar="N", help="number of Spaces (12)")
+    demo.add_argument(
+        "--speed",
+        type=_positive_float,
+        default=None,
+        metavar="F",
+        help="simulated time runs F times faster than real time (default: fast enough to finish in seconds)",
+    )
+
+    runtime = add("runtime", "show the runtime (stage, hardware, sleep time) of Spaces")
+    runtime.add_argument("repo_ids", nargs="+", metavar="ID", help="Space id, e.g. alice/my-space")
+    add_concurrency(runtime)
+
+    wait = add(
+        "wait",
+        "wait until a Space runs (optionally on given hardware)",
+        "Wait until the Space is RUNNING — with --hardware, until that hardware is requested and running. "
+        "A failure stage exits 1 with the log tail on stderr; PAUSED/STOPPED/SLEEPING exit 1 unless --wake; "
+        "the deadline exits 3.",
+    )
+    wait.add_argument("repo_id", metavar="ID", help="Space id")
+    wait.add_argument("--hardware", metavar="HW", help="wait until this hardware runs (e.g. t4-medium)")
+    wait.add_argument("--timeout", type=_positive_float, metavar="S", help="give up after S seconds (exit 3)")
+    wait.add_argument("--wake", action="store_true", help="restart the Space if it is paused or asleep")
+
+    watch = add(
+        "watch",
+        "show stage and hardware transitions of Spaces live",
+        "Watch Spaces and show each stage or hardware change as it happens (one shared poll loop; Spaces of "
+        "one owner are read in pages). Runs until interrupted, --timeout, or --until-settled.",
+    )
+    watch.add_argument("repo_ids", nargs="*", metavar="ID", help="Space ids")
+    watch.add_argument("--author", metavar="NAME", help="watch every Space of this user or organization")
+    watch.add_argument("--timeout", type=_positive_float, metavar="S", help="stop watching after S seconds")
+    watch.add_argument(
+        "--until-settled",
+        action="store_true",
+        help="stop once every Space is out of a transitional stage and on its requested hardware",
+    )
+
+    logs = add("logs", "print a Space's run logs (or build logs)")
+    logs.add_argument("repo_id", metavar="ID", help="Space id")
+    logs.add_argument("--build", action="store_true", help="build logs instead of run logs")
+    logs.add_argument("--follow", "-f", action="store_true", help="keep streaming new lines")
+
+    hardware = add("hardware", "request hardware for Spaces")
+    hardware.add_argument("repo_ids", nargs="+", metavar="ID", help="Space ids")
+    hardware.add_argument("hardware", metavar="HW", help="hardware flavor, e.g. t4-medium or cpu-basic")
+    hardware.add_argument(
+        "--sleep-time", type=_sleep_time, metavar="S", help="sleep after S idle seconds (-1: never)"
+    )
+    add_concurrency(hardware)
+
+    pause = add("pause", "pause Spaces (stops billing until restarted)")
+    pause.add_argument("repo_ids", nargs="+", metavar="ID", help="Space ids")
+    add_concurrency(pause)
+
+    restart = add("restart", "restart Spaces")
+    restart.add_argument("repo_ids", nargs="+", metavar="ID", help="Space ids")
+    restart.add_argument("--factory", action="store_true", help="factory reboot (rebuild without cache)")
+    add_concurrency(restart)
+
+    for kind in ("secrets", "variables"):
+        group = add(kind, f"set, delete or list Space {kind}")
+        actions = group.add_subparsers(dest="action", metavar="ACTION", required=True)
+        setter = actions.add_parser(
+            "set",
+            help=f"set a {kind[:-1]} on Spaces",
+            formatter_class=_Formatter,
+            epilog=EXIT_CODES_HELP,
+            description=(
+                "Set a secret on Spaces. The value is read from the environment variable named by --from-env "
+                "or from stdin (one line, trailing newline removed) — never from the command line."
+                if kind == "secrets"
+                else "Set a variable on Spaces (variables are public; use secrets for credentials)."
+            ),
+        )
+        _add_common(setter, suppress=True)
+        setter.add_argument("repo_ids", nargs="+", metavar="ID", help="Space ids")
+        setter.add_argument("key", metavar="KEY", help=f"{kind[:-1]} name")
+        if kind == "secrets":
+            setter.add_argument(
+                "--from-env", metavar="VAR", help="read the value from this environment variable"
+            )
+        else:
+            setter.add_argument("value", metavar="VALUE", help="variable value")
+        setter.add_argument("--description", metavar="TEXT", help="description shown on the Hub")
+        add_concurrency(setter)
+        deleter = actions.add_parser(
+            "delete",
+            help=f"delete a {kind[:-1]} from Spaces",
+            formatter_class=_Formatter,
+            epilog=EXIT_CODES_HELP,
+        )
+        _add_common(deleter, suppress=True)
+        deleter.add_argument("repo_ids", nargs="+", metavar="ID", help="Space ids")
+        deleter.add_argument("key", metavar="KEY", help=f"{kind[:-1]} name")
+        add_concurrency(deleter)
+        lister = actions.add_parser(
+            "list",
+            help=f"list a Space's {kind}"
+            + (" (names only: values are write-only)" if kind == "secrets" else ""),
+            formatter_class=_Formatter,
+            epilog=EXIT_CODES_HELP,
+        )
+        _add_common(lister, suppress=True)
+        lister.add_argument("repo_id", metavar="ID", help="Space id")
+
+    commands.add_parser(
+        "hubsim",
+        help="serve a simulated Hub on 127.0.0.1 (see `aiospaces hubsim --help`)",
+        add_help=False,
+    )
+    return parser

@@ -1,0 +1,213 @@
+"""Output of `aiospaces`: rich live tables on a terminal, plain lines otherwise, JSON lines with `--json`.
+
+rich lives in the `cli` extra, so it is imported lazily and everything falls back to plain text without it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+Row = Mapping[str, object]
+
+_MISSING = "-"
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return _MISSING
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return str(value)
+
+
+def _have_rich() -> bool:
+    try:
+        import rich  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class Output:
+    """Where every command writes. Exactly one of three modes:
+
+    - JSON (`--json`): one JSON object per line on stdout, nothing else on stdout;
+    - rich: stdout is a terminal and rich is installed — tables that update in place, progress bars;
+    - plain: aligned text tables and one line per event (pipes, CI logs).
+
+    Errors always go to stderr as one line.
+    """
+
+    def __init__(
+        self,
+        *,
+        json_mode: bool = False,
+        stdout: TextIO | None = None,
+        stderr: TextIO | None = None,
+        fancy: bool | None = None,
+    ) -> None:
+        self.stdout = stdout if stdout is not None else sys.stdout
+        self.stderr = stderr if stderr is not None else sys.stderr
+        self.json_mode = json_mode
+        if fancy is None:
+            fancy = not json_mode and _isatty(self.stdout) and _have_rich()
+        self.fancy = fancy and not json_mode
+        self._console: Any = None
+
+    # --- low level ----------------------------------------------------------------------------------------
+
+    @property
+    def console(self) -> Any:
+        """The rich console (only in fancy mode)."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(file=self.stdout)
+        return self._console
+
+    def emit(self, event: str, **fields: object) -> None:
+        """Write one JSON event line (JSON mode only; ignored otherwise)."""
+        if self.json_mode:
+            record = {"event": event, **fields}
+            self.stdout.write(json.dumps(record, default=str) + "\n")
+            self.stdout.flush()
+
+    def line(self, text: str = "") -> None:
+        """Write a human line (not in JSON mode)."""
+        if self.json_mode:
+            return
+        if self.fancy:
+            self.console.print(text, markup=False, highlight=False)
+        else:
+            self.stdout.write(text + "\n")
+            self.stdout.flush()
+
+    def error(self, text: str) -> None:
+        """Write one error line on stderr."""
+        self.stderr.write(f"aiospaces: error: {text}\n")
+        self.stderr.flush()
+
+    def note(self, text: str) -> None:
+        """Write an informational line on stderr (e.g. a log tail), whatever the mode."""
+        self.stderr.write(text + "\n")
+        self.stderr.flush()
+
+    # --- tables -------------------------------------------------------------------------------------------
+
+    def table(
+        self, columns: Sequence[str], rows: Sequence[Sequence[object]], *, title: str | None = None
+    ) -> None:
+        """Print a table once (not in JSON mode)."""
+        if self.json_mode:
+            return
+        if self.fancy:
+            self.console.print(_rich_table(columns, rows, title=title))
+            return
+        if title:
+            self.stdout.write(title + "\n")
+        self.stdout.write(format_plain_table(columns, rows))
+        self.stdout.flush()
+
+    @contextmanager
+    def live_table(self, columns: Sequence[str], *, title: str | None = None) -> Iterator[LiveTable]:
+        """A table keyed by its first column that updates in place on a terminal; elsewhere each update is
+        printed as one plain line (JSON mode: nothing, the command emits its own events)."""
+        live = LiveTable(self, columns, title=title)
+        if self.fancy:
+            from rich.live import Live
+
+            with Live(
+                live.renderable(), console=self.console, refresh_per_second=8, transient=False
+            ) as handle:
+                live._live = handle
+                try:
+                    yield live
+                finally:
+                    handle.update(live.renderable(), refresh=True)
+                    live._live = None
+        else:
+            yield live
+
+    @contextmanager
+    def progress(self, total: int, description: str) -> Iterator[Progress]:
+        """A progress bar on a terminal; nothing elsewhere."""
+        bar = Progress()
+        if self.fancy and total > 0:
+            from rich.progress import Progress as RichProgress
+
+            with RichProgress(console=self.console, transient=True) as rich_progress:
+                task = rich_progress.add_task(description, total=total)
+                bar._advance = lambda: rich_progress.advance(task)
+                yield bar
+        else:
+            yield bar
+
+
+class Progress:
+    """Handle of `Output.progress`: call `advance()` once per finished item."""
+
+    def __init__(self) -> None:
+        self._advance: Any = None
+
+    def advance(self) -> None:
+        """Count one more finished item."""
+        if self._advance is not None:
+            self._advance()
+
+
+class LiveTable:
+    """Handle of `Output.live_table`: `update(key, cells)` sets the row whose first cell is `key`."""
+
+    def __init__(self, output: Output, columns: Sequence[str], *, title: str | None) -> None:
+        self._output = output
+        self.columns = list(columns)
+        self.title = title
+        self.rows: dict[str, list[object]] = {}
+        self._live: Any = None
+
+    def renderable(self) -> Any:
+        """The rich renderable of the current rows (fancy mode only)."""
+        return _rich_table(
+            self.columns, [[key, *cells] for key, cells in self.rows.items()], title=self.title
+        )
+
+    def update(self, key: str, cells: Sequence[object], *, line: str | None = None) -> None:
+        """Set the row for `key`; in plain mode print `line` (or the row) instead of redrawing."""
+        self.rows[key] = list(cells)
+        if self._output.json_mode:
+            return
+        if self._live is not None:
+            self._live.update(self.renderable())
+        elif not self._output.fancy:
+            text = line if line is not None else "  ".join(_cell(c) for c in [key, *cells])
+            self._output.line(text)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _rich_table(columns: Sequence[str], rows: Sequence[Sequence[object]], *, title: str | None) -> Any:
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(_cell(c) for c in row))
+    return table
+
+
+def format_plain_table(columns: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Left-aligned columns separated by two spaces, with a header line; one line per row."""
+    cells = [[str(c) for c in columns]] + [[_cell(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in cells]
+    return "\n".join(lines) + "\n"

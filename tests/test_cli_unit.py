@@ -1,0 +1,238 @@
+"""Pure parts of the CLI: argument parsing, exit-code mapping, output rendering, reading secret values."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+
+import pytest
+
+from aiospaces import errors
+from aiospaces.cli import EXIT_CODES_HELP, ExitCode, run
+from aiospaces.cli._commands import is_settled, read_secret_value, text
+from aiospaces.cli._exit import UsageError, classify
+from aiospaces.cli._parser import build_parser
+from aiospaces.cli._render import Output, format_plain_table
+
+
+class _Runtime:
+    def __init__(self, stage: str, hardware: str | None, requested: str | None) -> None:
+        self.stage = stage
+        self.hardware = hardware
+        self.requested_hardware = requested
+        self.sleep_time = None
+
+
+def test_every_command_parses() -> None:
+    """Each command of the issue's list parses into the expected namespace."""
+    parser = build_parser()
+    ns = parser.parse_args(["runtime", "a/b", "c/d"])
+    assert (ns.command, ns.repo_ids) == ("runtime", ["a/b", "c/d"])
+    ns = parser.parse_args(["wait", "a/b", "--hardware", "t4-medium", "--timeout", "30", "--wake"])
+    assert (ns.repo_id, ns.hardware, ns.timeout, ns.wake) == ("a/b", "t4-medium", 30.0, True)
+    ns = parser.parse_args(["watch", "--author", "alice", "--until-settled"])
+    assert (ns.author, ns.repo_ids, ns.until_settled) == ("alice", [], True)
+    ns = parser.parse_args(["logs", "a/b", "--build", "--follow"])
+    assert (ns.build, ns.follow) == (True, True)
+    ns = parser.parse_args(["hardware", "a/b", "c/d", "t4-small", "--sleep-time", "-1"])
+    assert (ns.repo_ids, ns.hardware, ns.sleep_time) == (["a/b", "c/d"], "t4-small", -1)
+    ns = parser.parse_args(["pause", "a/b"])
+    assert ns.repo_ids == ["a/b"]
+    ns = parser.parse_args(["restart", "a/b", "--factory"])
+    assert ns.factory is True
+    ns = parser.parse_args(["secrets", "set", "a/b", "c/d", "API_KEY", "--from-env", "MY_KEY"])
+    assert (ns.action, ns.repo_ids, ns.key, ns.from_env) == ("set", ["a/b", "c/d"], "API_KEY", "MY_KEY")
+    ns = parser.parse_args(["variables", "set", "a/b", "MODEL", "gpt2"])
+    assert (ns.repo_ids, ns.key, ns.value) == (["a/b"], "MODEL", "gpt2")
+    ns = parser.parse_args(["variables", "delete", "a/b", "MODEL"])
+    assert (ns.action, ns.key) == ("delete", "MODEL")
+    ns = parser.parse_args(["secrets", "list", "a/b"])
+    assert (ns.action, ns.repo_id) == ("list", "a/b")
+    ns = parser.parse_args(["demo", "--spaces", "3"])
+    assert ns.spaces == 3
+
+
+def test_common_options_work_before_and_after_the_command() -> None:
+    """`--json`, `--endpoint` and `--token` are accepted on either side of the command name."""
+    parser = build_parser()
+    before = parser.parse_args(["--json", "--endpoint", "http://127.0.0.1:1", "runtime", "a/b"])
+    after = parser.parse_args(["runtime", "a/b", "--json", "--endpoint", "http://127.0.0.1:1"])
+    for ns in (before, after):
+        assert ns.json is True
+        assert ns.endpoint == "http://127.0.0.1:1"
+    plain = parser.parse_args(["runtime", "a/b"])
+    assert plain.json is False
+    assert plain.token is None
+
+
+def test_secret_values_cannot_be_given_on_the_command_line() -> None:
+    """`secrets set` has no positional or option for the value itself (only --from-env or stdin)."""
+    parser = build_parser()
+    ns = parser.parse_args(["secrets", "set", "a/b", "KEY"])
+    assert not hasattr(ns, "value")
+    assert ns.repo_ids == ["a/b"]
+
+
+@pytest.mark.anyio
+async def test_usage_errors_exit_2_with_one_line() -> None:
+    """A bad command line returns 2 and prints exactly one line on stderr, with no traceback."""
+    for argv in (
+        ["wait"],
+        ["wait", "a/b", "--timeout", "-3"],
+        ["nope"],
+        ["hardware", "a/b", "t4", "--sleep-time", "-5"],
+    ):
+        out, err = io.StringIO(), io.StringIO()
+        code = await run(argv, stdout=out, stderr=err)
+        assert code == ExitCode.USAGE
+        lines = err.getvalue().splitlines()
+        assert len(lines) == 1, lines
+        assert "error:" in lines[0]
+        assert "Traceback" not in err.getvalue()
+
+
+@pytest.mark.anyio
+async def test_bad_endpoint_is_a_usage_error() -> None:
+    """An --endpoint that is not an http(s) URL exits 2 before any request, with an actionable line."""
+    out, err = io.StringIO(), io.StringIO()
+    code = await run(["runtime", "a/b", "--endpoint", "ftp://x"], stdout=out, stderr=err)
+    assert code == ExitCode.USAGE
+    assert "--endpoint must be an http:// or https:// URL" in err.getvalue()
+
+
+@pytest.mark.anyio
+async def test_help_documents_exit_codes() -> None:
+    """`--help` (top level and per command) lists every exit code and returns 0."""
+    for argv in (["--help"], ["wait", "--help"], ["secrets", "set", "--help"]):
+        out, err = io.StringIO(), io.StringIO()
+        assert await run(argv, stdout=out, stderr=err) == 0
+        for code in ("0  success", "1  a Space reached a failure stage", "2  usage error", "3  timeout"):
+            assert code in out.getvalue()
+        assert "4  authentication or permission" in out.getvalue()
+        assert "5  some Spaces" in out.getvalue()
+    assert "exit codes:" in EXIT_CODES_HELP
+
+
+def _http(cls: type[errors.HubHTTPError], status: int) -> errors.HubHTTPError:
+    return cls(
+        "boom", status=status, method="GET", url="http://127.0.0.1/api/spaces/a/b/runtime", server_message="m"
+    )
+
+
+def test_exit_code_mapping() -> None:
+    """Each kind of error maps to the documented exit code; bugs map to None (they keep their traceback)."""
+    cases: list[tuple[BaseException, ExitCode]] = [
+        (errors.SpaceFailedError("x", repo_id="a/b", stage="BUILD_ERROR"), ExitCode.SPACE_FAILED),
+        (errors.SpaceNotRunningError("x", repo_id="a/b", stage="PAUSED"), ExitCode.SPACE_FAILED),
+        (errors.WaitTimeoutError("x", repo_id="a/b", timeout=3.0), ExitCode.TIMEOUT),
+        (errors.RequestTimeoutError("x", method="GET", url="u"), ExitCode.TIMEOUT),
+        (_http(errors.AuthenticationError, 401), ExitCode.AUTH),
+        (_http(errors.PermissionDeniedError, 403), ExitCode.AUTH),
+        (_http(errors.PaymentRequiredError, 402), ExitCode.AUTH),
+        (_http(errors.RepositoryNotFoundError, 404), ExitCode.USAGE),
+        (errors.ConnectError("x", method="GET", url="u", sent=False), ExitCode.USAGE),
+        (_http(errors.ServerError, 503), ExitCode.SPACE_FAILED),
+        (UsageError("bad"), ExitCode.USAGE),
+        (ValueError("repo_id must be ..."), ExitCode.USAGE),
+    ]
+    for exc, expected in cases:
+        classified = classify(exc)
+        assert classified is not None, exc
+        assert classified[0] == expected, exc
+        assert classified[1]
+    assert classify(KeyError("bug")) is None
+    assert classify(TypeError("bug")) is None
+
+
+def test_space_failed_message_names_space_and_stage() -> None:
+    """A failure-stage error's line names the Space, the stage and the Hub's error message."""
+    exc = errors.SpaceFailedError(
+        "x", repo_id="alice/app", stage="BUILD_ERROR", error_message="pip failed", log_tail=["l1"]
+    )
+    classified = classify(exc)
+    assert classified is not None
+    assert classified[1] == "alice/app reached BUILD_ERROR: pip failed"
+
+
+def test_json_output_is_one_object_per_line() -> None:
+    """In JSON mode every event is one parseable JSON object per line and tables/lines are not printed."""
+    out = io.StringIO()
+    output = Output(json_mode=True, stdout=out, stderr=io.StringIO())
+    output.emit("change", repo_id="a/b", stage="RUNNING")
+    output.line("not shown")
+    output.table(["a"], [["b"]])
+    with output.live_table(["Space", "stage"]) as table:
+        table.update("a/b", ["RUNNING"])
+    output.emit("done", ok=True)
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert records == [
+        {"event": "change", "repo_id": "a/b", "stage": "RUNNING"},
+        {"event": "done", "ok": True},
+    ]
+
+
+def test_plain_output_prints_tables_and_one_line_per_update() -> None:
+    """Without a terminal, tables are aligned text and each live update is one line."""
+    out = io.StringIO()
+    output = Output(stdout=out, stderr=io.StringIO())
+    assert not output.fancy
+    with output.live_table(["Space", "stage"]) as table:
+        table.update("a/b", ["BUILDING"], line="a/b BUILDING")
+        table.update("a/b", ["RUNNING"], line="a/b BUILDING -> RUNNING")
+    output.table(["Space", "stage"], [["a/b", "RUNNING"], ["c/long", None]])
+    assert out.getvalue().splitlines() == [
+        "a/b BUILDING",
+        "a/b BUILDING -> RUNNING",
+        "Space   stage",
+        "a/b     RUNNING",
+        "c/long  -",
+    ]
+
+
+def test_rich_output_renders_tables() -> None:
+    """Forced rich mode renders a table with the cell values (rich is installed in the dev extra)."""
+    out = io.StringIO()
+    output = Output(stdout=out, stderr=io.StringIO(), fancy=True)
+    with output.live_table(["Space", "stage"]) as table:
+        table.update("a/b", ["RUNNING"])
+    output.table(["Space", "stage"], [["c/d", "PAUSED"]])
+    assert "RUNNING" in out.getvalue()
+    assert "PAUSED" in out.getvalue()
+
+
+def test_format_plain_table_aligns_columns() -> None:
+    """Columns are padded to the widest cell; None renders as a dash."""
+    assert format_plain_table(["a", "bb"], [["xxx", None]]) == "a    bb\nxxx  -\n"
+
+
+def _secret_args(**kwargs: object) -> argparse.Namespace:
+    return argparse.Namespace(key="API_KEY", from_env=None, **kwargs)
+
+
+def test_secret_value_from_stdin_strips_one_newline() -> None:
+    """A piped secret value loses its trailing newline only."""
+    assert read_secret_value(_secret_args(), io.StringIO("s3cret\n")) == "s3cret"
+    assert read_secret_value(_secret_args(), io.StringIO("line1\nline2\n\n")) == "line1\nline2\n"
+
+
+def test_secret_value_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--from-env reads the named variable; a missing or empty one is a usage error naming it."""
+    monkeypatch.setenv("MY_SECRET", "v@lue")
+    args = argparse.Namespace(key="API_KEY", from_env="MY_SECRET")
+    assert read_secret_value(args, io.StringIO("ignored")) == "v@lue"
+    monkeypatch.delenv("MY_SECRET")
+    with pytest.raises(UsageError, match="MY_SECRET is not set"):
+        read_secret_value(args, io.StringIO(""))
+    with pytest.raises(UsageError, match="empty value"):
+        read_secret_value(_secret_args(), io.StringIO("\n"))
+
+
+def test_settled_and_text_helpers() -> None:
+    """A Space is settled when out of transitional stages and running its requested hardware."""
+    assert not is_settled(_Runtime("BUILDING", None, "cpu-basic"))
+    assert not is_settled(_Runtime("RUNNING", "cpu-basic", "t4-medium"))
+    assert is_settled(_Runtime("RUNNING", "t4-medium", "t4-medium"))
+    assert is_settled(_Runtime("PAUSED", None, "t4-medium"))
+    assert text(None) is None
+    assert text(ExitCode.OK) == "0"
