@@ -1,0 +1,637 @@
+"""The simulated Hub's git layer: every repo's commits, branches and trees, plus the LFS object store.
+
+Pure data, no HTTP: the routes in `_git_routes.py` and the hub core (`SimulatedHub`) both drive it.
+Content is addressed the way git and git-LFS address it, so the ids the simulator hands out are the ids a
+real client computes locally (git blob sha-1 for regular files, sha-256 for LFS objects, hub-api.md §11.3):
+that is what lets the official client skip unchanged files.
+
+Memory: a file's bytes are stored once (regular files by blob sha-1, LFS objects by sha-256) and shared by
+every commit, branch and copied repo that refers to them; trees are small dicts of `FileInfo`.
+Thread safety: one lock guards every mutation, so the socket server's thread and a test's seeding calls
+can use the same store; each commit's parent check and branch update happen under it (no lost update).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import itertools
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Literal
+
+import attrs
+
+RepoType = Literal["model", "dataset", "space"]
+RepoKey = tuple[str, str]
+"""(repo_type, repo_id), repo_type in {"model", "dataset", "space"}."""
+
+REPO_TYPES: tuple[str, ...] = ("model", "dataset", "space")
+
+LFS_POINTER_TEMPLATE = "version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {size}\n"
+
+# The `.gitattributes` the Hub writes into every new repo's initial commit (the LFS patterns of a fresh
+# huggingface.co repo). Files matching one of these patterns are uploaded through LFS (hub-api.md §11.3).
+DEFAULT_GITATTRIBUTES = (
+    "\n".join(
+        f"{pattern} filter=lfs diff=lfs merge=lfs -text"
+        for pattern in (
+            "*.7z",
+            "*.arrow",
+            "*.bin",
+            "*.bz2",
+            "*.ckpt",
+            "*.ftz",
+            "*.gz",
+            "*.h5",
+            "*.joblib",
+            "*.lfs.*",
+            "*.mlmodel",
+            "*.model",
+            "*.msgpack",
+            "*.npy",
+            "*.npz",
+            "*.onnx",
+            "*.ot",
+            "*.parquet",
+            "*.pb",
+            "*.pickle",
+            "*.pkl",
+            "*.pt",
+            "*.pth",
+            "*.rar",
+            "*.safetensors",
+            "saved_model/**/*",
+            "*.tar.*",
+            "*.tar",
+            "*.tflite",
+            "*.tgz",
+            "*.wasm",
+            "*.xz",
+            "*.zip",
+            "*.zst",
+            "*tfevents*",
+        )
+    )
+    + "\n"
+)
+
+_SHA_RE = re.compile(r"^[0-9a-f]{40}$")
+_SHORT_SHA_RE = re.compile(r"^[0-9a-f]{7,40}$")
+
+
+def git_blob_sha1(data: bytes) -> str:
+    """The git blob id of `data`: sha-1 of `blob <size>\\0<data>` (what `git hash-object` prints)."""
+    digest = hashlib.sha1(b"blob %d\x00" % len(data), usedforsecurity=False)
+    digest.update(data)
+    return digest.hexdigest()
+
+
+def sha256_hex(data: bytes) -> str:
+    """The sha-256 hex digest of `data` (the LFS object id)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def lfs_pointer(oid: str, size: int) -> bytes:
+    """The git-LFS pointer file that stands in the git tree for an LFS object."""
+    return LFS_POINTER_TEMPLATE.format(oid=oid, size=size).encode()
+
+
+@attrs.frozen
+class FileInfo:
+    """One file in a tree.
+
+    Attributes:
+        path: Path in the repo (`/`-separated, no leading slash).
+        size: Size of the file's content in bytes (the LFS object's size for LFS files).
+        blob_oid: The git blob sha-1 of what git stores: the content for regular files, the pointer file
+            for LFS files (the Hub's tree `oid`).
+        lfs_sha256: The LFS object id (sha-256 of the content), or None for a regular file.
+    """
+
+    path: str
+    size: int
+    blob_oid: str
+    lfs_sha256: str | None = None
+
+    @property
+    def is_lfs(self) -> bool:
+        """Whether the file's content lives in the LFS store."""
+        return self.lfs_sha256 is not None
+
+    @property
+    def etag(self) -> str:
+        """The id the Hub uses as the file's ETag: sha-256 for LFS files, blob sha-1 otherwise (§12.2)."""
+        return self.lfs_sha256 or self.blob_oid
+
+    @property
+    def pointer_size(self) -> int:
+        """Size of the LFS pointer file (the Hub's `lfs.pointerSize`); 0 for regular files."""
+        if self.lfs_sha256 is None:
+            return 0
+        return len(lfs_pointer(self.lfs_sha256, self.size))
+
+
+@attrs.frozen
+class CommitRecord:
+    """One commit.
+
+    Attributes:
+        sha: 40-hex commit id.
+        parents: Parent commit ids (empty for the initial commit).
+        title: Commit title (the NDJSON header's `summary`).
+        message: Commit description (may be empty).
+        author: User name of the author.
+        timestamp: Host clock time of the commit (`GitStore`'s `now`).
+        date: Wall-clock time of the commit as a timezone-aware datetime (rendered in API answers).
+        tree: The full tree after this commit, path → `FileInfo`.
+    """
+
+    sha: str
+    parents: tuple[str, ...]
+    title: str
+    message: str
+    author: str
+    timestamp: float
+    date: _dt.datetime
+    tree: Mapping[str, FileInfo]
+
+
+class RepoNotFound(KeyError):
+    """No repo with this key in the store."""
+
+
+class RevisionNotFound(KeyError):
+    """The revision names no branch, PR ref or commit of the repo."""
+
+
+class EntryNotFound(KeyError):
+    """A deletion names a path that does not exist in the tree."""
+
+
+class ParentMismatch(Exception):
+    """A conditional commit's parent is no longer the head of the branch (the Hub answers 412)."""
+
+
+class MissingLFSObject(Exception):
+    """An `lfsFile` addition names an object that was never uploaded to the repo."""
+
+    def __init__(self, oid: str) -> None:
+        super().__init__(oid)
+        self.oid = oid
+
+
+@attrs.define
+class _Repo:
+    branches: dict[str, str] = attrs.field(factory=dict)  # ref name ("main", "refs/pr/1") → commit sha
+    commits: dict[str, CommitRecord] = attrs.field(factory=dict)
+    lfs_objects: dict[str, bytes] = attrs.field(factory=dict)  # sha256 → content (shared, never copied)
+    next_pr: int = 1
+    last_modified: float = 0.0
+
+
+@attrs.frozen
+class CommitResult:
+    """What a successful `GitStore.commit` produced.
+
+    Attributes:
+        sha: The new commit id.
+        revision: The ref that now points at it (`"main"`, `"refs/pr/3"`, ...).
+        pr_num: The pull request number when the commit opened one, else None.
+    """
+
+    sha: str
+    revision: str
+    pr_num: int | None = None
+
+
+@attrs.frozen
+class LFSAddition:
+    """An `lfsFile` line of a commit: a path pointing at an already uploaded LFS object."""
+
+    oid: str
+    size: int | None = None
+
+
+@attrs.frozen
+class AddFile:
+    """Add or replace `path`: bytes (regular, or LFS when `lfs`), or an already uploaded LFS object."""
+
+    path: str
+    content: bytes | LFSAddition
+    lfs: bool = False
+
+
+@attrs.frozen
+class DeleteFile:
+    """Delete the file `path` (it must exist)."""
+
+    path: str
+
+
+@attrs.frozen
+class DeleteFolder:
+    """Delete every file under the folder `path`."""
+
+    path: str
+
+
+Operation = AddFile | DeleteFile | DeleteFolder
+
+
+class GitStore:
+    """All repos' trees and commits, plus the LFS object store.
+
+    Args:
+        now: Host clock (seconds) stamped on commits and returned by `last_modified`; defaults to
+            `time.time`. Commit dates shown in API answers are wall-clock times: `now()` offset so that the
+            store's creation maps to the real time of creation (a virtual clock starting at 0 still yields
+            plausible dates).
+    """
+
+    def __init__(self, now: Callable[[], float] | None = None) -> None:
+        self._now: Callable[[], float] = now or time.time
+        self._epoch_offset = time.time() - self._now()
+        self._repos: dict[RepoKey, _Repo] = {}
+        self._blobs: dict[str, bytes] = {}  # git blob sha-1 → content of regular files
+        self._lock = threading.RLock()
+        self._counter = itertools.count(1)
+        # Signs the LFS upload URLs this hub hands out (hub-api.md §11.4: hrefs work without auth).
+        self.signing_key = secrets.token_bytes(32)
+        # LFS objects at least this large get a multipart upload action (None: always a single PUT).
+        self.multipart_threshold: int | None = None
+        self.multipart_chunk_size = 8 * 1024 * 1024
+
+    # ----------------------------------------------------------------------------------------- repos
+    def has_repo(self, key: RepoKey) -> bool:
+        """Whether the repo exists in the store."""
+        return key in self._repos
+
+    def repo_keys(self) -> list[RepoKey]:
+        """Every repo in the store."""
+        with self._lock:
+            return list(self._repos)
+
+    def create_repo(self, key: RepoKey, *, initial_files: Mapping[str, bytes], author: str) -> str:
+        """Create a repo whose `main` branch holds one initial commit with `initial_files`.
+
+        Returns:
+            The initial commit's sha.
+
+        Raises:
+            ValueError: if the repo already exists or the repo type is unknown.
+        """
+        _check_key(key)
+        with self._lock:
+            if key in self._repos:
+                raise ValueError(f"repo {key!r} already exists")
+            repo = _Repo()
+            self._repos[key] = repo
+            tree = {path: self._store_regular(path, data) for path, data in initial_files.items()}
+            record = self._new_commit(repo, tree, (), "initial commit", "", author)
+            repo.branches["main"] = record.sha
+            return record.sha
+
+    def delete_repo(self, key: RepoKey) -> None:
+        """Forget a repo (its blobs shared with other repos stay)."""
+        with self._lock:
+            if self._repos.pop(key, None) is None:
+                raise RepoNotFound(key)
+
+    def copy_repo(self, src: RepoKey, dst: RepoKey, *, author: str) -> str:
+        """Create `dst` with one commit holding `src`'s `main` tree and LFS objects (duplication).
+
+        Returns:
+            The new repo's commit sha.
+        """
+        _check_key(dst)
+        with self._lock:
+            source = self._repo(src)
+            if dst in self._repos:
+                raise ValueError(f"repo {dst!r} already exists")
+            head = source.commits[source.branches["main"]]
+            repo = _Repo(lfs_objects=dict(source.lfs_objects))
+            self._repos[dst] = repo
+            record = self._new_commit(repo, dict(head.tree), (), f"Duplicate from {src[1]}", "", author)
+            repo.branches["main"] = record.sha
+            return record.sha
+
+    # ------------------------------------------------------------------------------------- reading
+    def head(self, key: RepoKey, revision: str = "main") -> str | None:
+        """The commit sha `revision` resolves to, or None when the repo or revision does not exist."""
+        with self._lock:
+            repo = self._repos.get(key)
+            if repo is None:
+                return None
+            return _resolve(repo, revision)
+
+    def resolve(self, key: RepoKey, revision: str = "main") -> CommitRecord:
+        """The commit `revision` (branch, `refs/heads/x`, `refs/pr/N`, or a commit sha) points at.
+
+        Raises:
+            RepoNotFound: no such repo.
+            RevisionNotFound: no such revision.
+        """
+        with self._lock:
+            repo = self._repo(key)
+            sha = _resolve(repo, revision)
+            if sha is None:
+                raise RevisionNotFound(revision)
+            return repo.commits[sha]
+
+    def list_files(self, key: RepoKey, revision: str = "main") -> dict[str, FileInfo]:
+        """The tree at `revision` (path → `FileInfo`); empty if the repo or revision does not exist."""
+        try:
+            return dict(self.resolve(key, revision).tree)
+        except KeyError:
+            return {}
+
+    def read_file(self, key: RepoKey, path: str, revision: str = "main") -> bytes | None:
+        """The content of `path` at `revision`, or None if any of repo, revision, path is missing."""
+        try:
+            info = self.resolve(key, revision).tree.get(path)
+        except KeyError:
+            return None
+        if info is None:
+            return None
+        return self.content(key, info)
+
+    def content(self, key: RepoKey, info: FileInfo) -> bytes:
+        """The bytes behind a `FileInfo` of repo `key` (the stored object itself, not a copy)."""
+        with self._lock:
+            if info.lfs_sha256 is not None:
+                return self._repo(key).lfs_objects[info.lfs_sha256]
+            return self._blobs[info.blob_oid]
+
+    def last_modified(self, key: RepoKey) -> float:
+        """Host clock time of the repo's last commit (on any ref)."""
+        with self._lock:
+            return self._repo(key).last_modified
+
+    def history(self, key: RepoKey, revision: str = "main") -> list[CommitRecord]:
+        """Commits reachable from `revision`, newest first (first-parent order, as `git log` lists them)."""
+        with self._lock:
+            repo = self._repo(key)
+            sha = _resolve(repo, revision)
+            if sha is None:
+                raise RevisionNotFound(revision)
+            out: list[CommitRecord] = []
+            current: str | None = sha
+            while current is not None:
+                record = repo.commits[current]
+                out.append(record)
+                current = record.parents[0] if record.parents else None
+            return out
+
+    def branches(self, key: RepoKey) -> dict[str, str]:
+        """Every ref of the repo (branch names and `refs/pr/N`) → commit sha."""
+        with self._lock:
+            return dict(self._repo(key).branches)
+
+    # ----------------------------------------------------------------------------------------- LFS
+    def has_lfs_object(self, key: RepoKey, oid: str) -> bool:
+        """Whether the LFS object `oid` (sha-256) was uploaded to repo `key`."""
+        with self._lock:
+            return oid in self._repo(key).lfs_objects
+
+    def lfs_object_size(self, key: RepoKey, oid: str) -> int | None:
+        """Size of the stored LFS object, or None if it is not stored."""
+        with self._lock:
+            data = self._repo(key).lfs_objects.get(oid)
+            return None if data is None else len(data)
+
+    def lfs_object(self, key: RepoKey, oid: str) -> bytes | None:
+        """The stored LFS object (by reference), or None."""
+        with self._lock:
+            return self._repo(key).lfs_objects.get(oid)
+
+    def put_lfs_object(self, key: RepoKey, data: bytes, *, oid: str | None = None) -> str:
+        """Store `data` as an LFS object of repo `key` (kept by reference, not copied).
+
+        Args:
+            key: The repo.
+            data: The object's bytes.
+            oid: The sha-256 the uploader claims; checked when given.
+
+        Returns:
+            The object's sha-256.
+
+        Raises:
+            ValueError: `oid` is not the sha-256 of `data`.
+        """
+        actual = sha256_hex(data)
+        if oid is not None and oid != actual:
+            raise ValueError(f"sha256 mismatch: expected {oid}, got {actual}")
+        with self._lock:
+            self._repo(key).lfs_objects[actual] = data
+        return actual
+
+    # -------------------------------------------------------------------------------------- writing
+    def commit(
+        self,
+        key: RepoKey,
+        *,
+        additions: Mapping[str, bytes | LFSAddition] | None = None,
+        deletions: Iterable[str] = (),
+        deleted_folders: Iterable[str] = (),
+        operations: Sequence[Operation] | None = None,
+        message: str,
+        description: str = "",
+        author: str,
+        revision: str = "main",
+        parent: str | None = None,
+        create_pr: bool = False,
+        lfs_paths: Iterable[str] = (),
+    ) -> CommitResult:
+        """Apply one commit atomically.
+
+        Args:
+            key: The repo.
+            additions: path → bytes (stored as a regular file, or as LFS when the path is in `lfs_paths`),
+                or path → `LFSAddition` (an object already uploaded with `put_lfs_object`).
+            deletions: Paths of files to delete (each must exist).
+            deleted_folders: Folder paths whose files are all deleted (a missing folder is a no-op).
+            operations: Ordered operations (`AddFile`, `DeleteFile`, `DeleteFolder`), applied in order after
+                `deleted_folders`, `deletions` and `additions` (the commit route passes NDJSON lines here).
+            message: Commit title.
+            description: Commit description.
+            author: User name of the author.
+            revision: Branch (or `refs/pr/N`) to commit to; with `create_pr`, the base of the new PR.
+            parent: Expected head (full sha or a prefix of at least 5 hex characters); `ParentMismatch` if
+                the branch moved (the Hub's 412, hub-api.md §11.6). With `create_pr` it is the PR's base.
+            create_pr: Open a pull request (`refs/pr/N`) holding the commit instead of moving `revision`.
+            lfs_paths: Paths among `additions` (given as bytes) to store through LFS.
+
+        Returns:
+            The `CommitResult` (new sha, the ref it is on, the PR number if one was opened).
+
+        Raises:
+            RepoNotFound, RevisionNotFound, ParentMismatch, EntryNotFound (deleting a missing file),
+            MissingLFSObject (an `LFSAddition` that was never uploaded), ValueError (bad path, or a path
+            that is both a file and a folder).
+        """
+        lfs_set = set(lfs_paths)
+        ops: list[Operation] = [DeleteFolder(p) for p in deleted_folders]
+        ops += [DeleteFile(p) for p in deletions]
+        ops += [AddFile(p, v, lfs=p in lfs_set) for p, v in (additions or {}).items()]
+        ops += operations or ()
+        with self._lock:
+            repo = self._repo(key)
+            if revision not in repo.branches:
+                # Only branches (and PR refs) can receive commits; a commit sha or unknown name cannot.
+                raise RevisionNotFound(revision)
+            head_sha = repo.branches[revision]
+            base_sha = head_sha
+            if parent is not None:
+                if create_pr:
+                    found = _find_commit(repo, parent)
+                    if found is None:
+                        raise RevisionNotFound(parent)
+                    base_sha = found
+                elif len(parent) < 5 or not head_sha.startswith(parent.lower()):
+                    raise ParentMismatch(parent)
+            tree = dict(repo.commits[base_sha].tree)
+            for op in ops:
+                if isinstance(op, DeleteFolder):
+                    prefix = op.path.strip("/") + "/"
+                    if prefix == "/":
+                        tree.clear()
+                        continue
+                    for path in [p for p in tree if p.startswith(prefix)]:
+                        del tree[path]
+                elif isinstance(op, DeleteFile):
+                    if op.path not in tree:
+                        raise EntryNotFound(op.path)
+                    del tree[op.path]
+                else:
+                    _check_path(op.path)
+                    value = op.content
+                    if isinstance(value, LFSAddition):
+                        stored = repo.lfs_objects.get(value.oid)
+                        if stored is None or (value.size is not None and value.size != len(stored)):
+                            raise MissingLFSObject(value.oid)
+                        tree[op.path] = _lfs_info(op.path, value.oid, len(stored))
+                    elif op.lfs:
+                        oid = sha256_hex(value)
+                        repo.lfs_objects.setdefault(oid, value)
+                        tree[op.path] = _lfs_info(op.path, oid, len(value))
+                    else:
+                        tree[op.path] = self._store_regular(op.path, value)
+            # git cannot hold a file and a folder at the same path.
+            _check_tree(tree)
+            record = self._new_commit(repo, tree, (base_sha,), message, description, author)
+            if create_pr:
+                num = repo.next_pr
+                repo.next_pr += 1
+                ref = f"refs/pr/{num}"
+                repo.branches[ref] = record.sha
+                return CommitResult(record.sha, ref, num)
+            repo.branches[revision] = record.sha
+            return CommitResult(record.sha, revision, None)
+
+    def create_branch(self, key: RepoKey, branch: str, *, revision: str = "main") -> str:
+        """Create `branch` at `revision`'s commit; returns that sha."""
+        with self._lock:
+            repo = self._repo(key)
+            sha = _resolve(repo, revision)
+            if sha is None:
+                raise RevisionNotFound(revision)
+            if branch in repo.branches:
+                raise ValueError(f"branch {branch!r} already exists")
+            repo.branches[branch] = sha
+            return sha
+
+    # ------------------------------------------------------------------------------------ internals
+    def _repo(self, key: RepoKey) -> _Repo:
+        repo = self._repos.get(key)
+        if repo is None:
+            raise RepoNotFound(key)
+        return repo
+
+    def _store_regular(self, path: str, data: bytes) -> FileInfo:
+        _check_path(path)
+        oid = git_blob_sha1(data)
+        self._blobs.setdefault(oid, data)
+        return FileInfo(path=path, size=len(data), blob_oid=oid, lfs_sha256=None)
+
+    def _new_commit(
+        self,
+        repo: _Repo,
+        tree: dict[str, FileInfo],
+        parents: tuple[str, ...],
+        title: str,
+        description: str,
+        author: str,
+    ) -> CommitRecord:
+        now = self._now()
+        wall = _dt.datetime.fromtimestamp(self._epoch_offset + now, tz=_dt.UTC)
+        # A git-like commit object; the counter keeps ids unique even for identical content and time.
+        listing = "".join(f"{p}\0{i.blob_oid}\n" for p, i in sorted(tree.items()))
+        tree_id = hashlib.sha1(listing.encode(), usedforsecurity=False).hexdigest()
+        body = (
+            f"tree {tree_id}\n"
+            + "".join(f"parent {p}\n" for p in parents)
+            + f"author {author} {wall.timestamp():.6f}\nserial {next(self._counter)}\n"
+            + f"\n{title}\n\n{description}"
+        ).encode()
+        sha = hashlib.sha1(b"commit %d\x00" % len(body) + body, usedforsecurity=False).hexdigest()
+        record = CommitRecord(
+            sha=sha,
+            parents=parents,
+            title=title,
+            message=description,
+            author=author,
+            timestamp=now,
+            date=wall,
+            tree=tree,
+        )
+        repo.commits[sha] = record
+        repo.last_modified = now
+        return record
+
+
+def _lfs_info(path: str, oid: str, size: int) -> FileInfo:
+    return FileInfo(path=path, size=size, blob_oid=git_blob_sha1(lfs_pointer(oid, size)), lfs_sha256=oid)
+
+
+def _check_key(key: RepoKey) -> None:
+    if key[0] not in REPO_TYPES:
+        raise ValueError(f"unknown repo type {key[0]!r}")
+
+
+def _check_path(path: str) -> None:
+    # Same rules as the official client's path normalisation (hub-api.md §11.1): git cannot store these.
+    parts = path.split("/")
+    if not path or path.startswith("/") or any(part in ("", ".", "..", ".git") for part in parts):
+        raise ValueError(f"invalid path in repo: {path!r}")
+
+
+def _check_tree(tree: Mapping[str, FileInfo]) -> None:
+    for path in tree:
+        parts = path.split("/")
+        for i in range(1, len(parts)):
+            if "/".join(parts[:i]) in tree:
+                raise ValueError(f"{'/'.join(parts[:i])!r} is a file, cannot hold {path!r}")
+
+
+def _find_commit(repo: _Repo, ref: str) -> str | None:
+    ref = ref.lower()
+    if _SHA_RE.match(ref):
+        return ref if ref in repo.commits else None
+    if len(ref) >= 5 and re.fullmatch(r"[0-9a-f]+", ref):
+        matches = [sha for sha in repo.commits if sha.startswith(ref)]
+        return matches[0] if len(matches) == 1 else None
+    return None
+
+
+def _resolve(repo: _Repo, revision: str) -> str | None:
+    if revision in repo.branches:
+        return repo.branches[revision]
+    if revision.startswith("refs/heads/") and revision[len("refs/heads/") :] in repo.branches:
+        return repo.branches[revision[len("refs/heads/") :]]
+    if _SHORT_SHA_RE.match(revision):
+        return _find_commit(repo, revision)
+    return None
