@@ -1,9 +1,876 @@
-"""Files: commits, uploads and downloads (preupload, NDJSON commit, LFS batch, resolve)."""
+"""Files: commits, uploads and downloads (preupload, NDJSON commit, LFS batch, resolve).
+
+The wire payloads are built and parsed in `_commit_models.py`; this module only sends them (design.md §6:
+build → send → parse). Flow and formats: hub-api.md §11 (uploads) and §12 (downloads), checked against
+huggingface_hub 2.4.0 (`hf_api.create_commit`, `_commit_api.py`, `lfs.py`, `file_download.py`).
+
+Memory stays flat for large files: they are hashed in one streamed pass in a worker thread, uploaded from
+disk chunk by chunk (an async iterable that re-opens the file, so a retried request can re-send it), and
+downloaded chunk by chunk into a temporary file that is renamed into place once its size is checked.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterable, Sequence
+from pathlib import Path
+from typing import Any, BinaryIO, TypeVar
+
+import anyio
+import anyio.to_thread
+import httpx
+
+from . import errors
+from ._commit_models import (
+    COMMIT_HASH_RE,
+    DEFAULT_IGNORE_PATTERNS,
+    HASH_CHUNK,
+    LFS_BATCH,
+    LFS_HEADERS,
+    NDJSON_CONTENT_TYPE,
+    PREUPLOAD_BATCH,
+    SHA256_RE,
+    CommitOperation,
+    CommitOperationAdd,
+    CommitOperationDelete,
+    LfsAction,
+    api_repo_path,
+    apply_preupload,
+    commit_body,
+    commit_lines,
+    drop_noops,
+    filter_paths,
+    lfs_batch_path,
+    lfs_batch_payload,
+    multipart_completion_payload,
+    normalize_etag,
+    parse_commit_response,
+    parse_lfs_batch_response,
+    parse_preupload_response,
+    pattern_list,
+    preupload_payload,
+    quote_revision,
+    repo_folder_name,
+    repo_url,
+    resolve_path,
+    validate_filename,
+    validate_operations,
+    validate_parent_commit,
+    validate_path_in_repo,
+    validate_repo_id,
+    validate_repo_type,
+    validate_revision,
+)
 from ._core import CoreClient
+from .models import CommitInfo
+
+_T = TypeVar("_T")
+
+# Errors after which `hf_hub_download` may serve a cached copy instead (the official client does the same
+# for connection errors, timeouts and 5xx, file_download.py `_get_metadata_or_catch_error`).
+_OFFLINE_ERRORS: tuple[type[BaseException], ...] = (
+    errors.TransportError,
+    errors.ServerError,
+    errors.RateLimitedError,
+    errors.OfflineModeError,
+)
+
+
+def default_cache_dir() -> str:
+    """huggingface_hub's cache: `HF_HUB_CACHE`, else `$HF_HOME/hub`, else `~/.cache/huggingface/hub`."""
+    env = os.environ
+    for name in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
+        if env.get(name):
+            return os.path.expanduser(env[name])
+    if env.get("HF_HOME"):
+        return os.path.join(os.path.expanduser(env["HF_HOME"]), "hub")
+    cache = os.path.expanduser(env.get("XDG_CACHE_HOME") or "~/.cache")
+    return os.path.join(cache, "huggingface", "hub")
+
+
+def _chunks(items: Sequence[_T], size: int) -> Iterable[Sequence[_T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _check_bool(value: object, name: str) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool or None, got {type(value).__name__}")
+    return value
+
+
+def _check_optional_str(value: object, name: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{name} must be a str or None, got {type(value).__name__}")
+    return value
+
+
+class _ContentSlice:
+    """`length` bytes of an addition's content from `offset`, as a re-iterable async byte stream.
+
+    Each iteration re-opens (or re-seeks) the source, so the transport can send it again after a retry;
+    each chunk is read in a worker thread so the event loop never blocks on disk.
+    """
+
+    def __init__(
+        self, op: CommitOperationAdd, offset: int, length: int, chunk_size: int = HASH_CHUNK
+    ) -> None:
+        self._op = op
+        self._offset = offset
+        self._length = length
+        self._chunk_size = chunk_size
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        source = self._op.path_or_fileobj
+        if isinstance(source, bytes):
+            view = memoryview(source)[self._offset : self._offset + self._length]
+            for start in range(0, len(view), self._chunk_size):
+                yield bytes(view[start : start + self._chunk_size])
+            return
+        reader = self._op.open()
+        stream: BinaryIO = await anyio.to_thread.run_sync(reader.__enter__)
+        try:
+            await anyio.to_thread.run_sync(stream.seek, stream.tell() + self._offset)
+            remaining = self._length
+            while remaining > 0:
+                chunk = await anyio.to_thread.run_sync(stream.read, min(self._chunk_size, remaining))
+                if not chunk:
+                    raise ValueError(f"{self._op.path_in_repo!r}: file shrank while uploading")
+                remaining -= len(chunk)
+                yield chunk
+        finally:
+            await anyio.to_thread.run_sync(reader.__exit__, None, None, None)
 
 
 class FilesMixin(CoreClient):
     """`create_commit`, `upload_file`, `upload_folder`, `hf_hub_download`, `list_repo_files`."""
+
+    # --- commits ---------------------------------------------------------------------------------------
+
+    async def create_commit(
+        self,
+        repo_id: str,
+        operations: Iterable[CommitOperation],
+        *,
+        commit_message: str,
+        commit_description: str | None = None,
+        repo_type: str | None = None,
+        revision: str | None = None,
+        create_pr: bool | None = None,
+        num_threads: int = 5,
+        parent_commit: str | None = None,
+    ) -> CommitInfo:
+        """Create one commit adding and deleting files, as `HfApi.create_commit` (hub-api.md §11.1).
+
+        Small files travel inline (base64 in the NDJSON body); files the Hub's preupload answer marks `lfs`
+        are first uploaded through the LFS batch endpoint, streamed from disk. Files whose content the Hub
+        already has at that path (same preupload `oid`) are left out; if nothing is left, no commit is made
+        and the current head is returned.
+
+        The commit request itself is never retried once it may have reached the Hub (it is not idempotent).
+
+        Args:
+            repo_id: `namespace/name`.
+            operations: `CommitOperationAdd` / `CommitOperationDelete` items.
+            commit_message: the commit's title (required, non-empty).
+            commit_description: the commit's description.
+            repo_type: "model" (default), "dataset" or "space".
+            revision: branch to commit to (default "main").
+            create_pr: open a pull request instead of committing to the branch.
+            num_threads: how many files are hashed or uploaded at once.
+            parent_commit: the commit the change is based on; if the branch moved since, the Hub answers 412.
+
+        Returns:
+            The new commit (or the unchanged head when every file was already up to date).
+
+        Raises:
+            CommitConflictError: `parent_commit` is no longer the head of the branch.
+            RepositoryNotFoundError, RevisionNotFoundError, EntryNotFoundError: as the Hub answers.
+            ValueError, TypeError: bad arguments (before any request).
+        """
+        repo_id = validate_repo_id(repo_id)
+        repo_type = validate_repo_type(repo_type)
+        ops = validate_operations(operations)
+        if not isinstance(commit_message, str):
+            raise TypeError(f"commit_message must be a str, got {type(commit_message).__name__}")
+        if not commit_message.strip():
+            raise ValueError("commit_message can't be empty")
+        commit_description = _check_optional_str(commit_description, "commit_description")
+        revision = validate_revision(revision)
+        create_pr = _check_bool(create_pr, "create_pr")
+        parent_commit = validate_parent_commit(parent_commit)
+        if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
+            raise ValueError(f"num_threads must be a positive int, got {num_threads!r}")
+
+        api = api_repo_path(repo_type, repo_id)
+        qrev = quote_revision(revision)
+        pr_params = {"create_pr": "1"} if create_pr else None
+        additions = [op for op in ops if isinstance(op, CommitOperationAdd)]
+        limiter = anyio.CapacityLimiter(num_threads)
+
+        await self._hash_additions(additions, limiter)
+
+        # Preupload: which files go through LFS, which the Hub ignores, which it already has (§11.3).
+        for chunk in _chunks(additions, PREUPLOAD_BATCH):
+            response = await self._request(
+                "POST",
+                f"{api}/preupload/{qrev}",
+                json=preupload_payload(chunk),
+                params=pr_params,
+                idempotent=True,
+            )
+            apply_preupload(chunk, parse_preupload_response(response.json()))
+
+        to_commit = drop_noops(ops)
+        if not to_commit:
+            return await self._noop_commit(
+                repo_id, repo_type, revision, commit_message, commit_description, parent_commit
+            )
+
+        lfs_additions = [
+            op
+            for op in to_commit
+            if isinstance(op, CommitOperationAdd) and op._upload_mode == "lfs" and not op._should_ignore
+        ]
+        if lfs_additions:
+            await self._upload_lfs(
+                repo_id, repo_type, None if create_pr else revision, lfs_additions, limiter
+            )
+
+        # Inline files are read from disk in a worker thread (they are small: the Hub sends big ones to LFS).
+        body = await anyio.to_thread.run_sync(
+            lambda: commit_body(
+                commit_lines(
+                    to_commit,
+                    commit_message=commit_message,
+                    commit_description=commit_description,
+                    parent_commit=parent_commit,
+                )
+            )
+        )
+        response = await self._request(
+            "POST",
+            f"{api}/commit/{qrev}",
+            content=body,
+            headers={"Content-Type": NDJSON_CONTENT_TYPE},
+            params=pr_params,
+            idempotent=False,
+        )
+        return parse_commit_response(
+            response.json(),
+            commit_message=commit_message,
+            commit_description=commit_description,
+            create_pr=create_pr,
+            endpoint=self.endpoint,
+        )
+
+    async def _hash_additions(
+        self, additions: Sequence[CommitOperationAdd], limiter: anyio.CapacityLimiter
+    ) -> None:
+        async def hash_one(op: CommitOperationAdd) -> None:
+            op._upload_info = await anyio.to_thread.run_sync(op.compute_upload_info, limiter=limiter)
+
+        async with anyio.create_task_group() as tg:
+            for op in additions:
+                if op._upload_info is None:
+                    tg.start_soon(hash_one, op)
+
+    async def _noop_commit(
+        self,
+        repo_id: str,
+        repo_type: str,
+        revision: str,
+        commit_message: str,
+        commit_description: str | None,
+        parent_commit: str | None,
+    ) -> CommitInfo:
+        # Nothing changed: no commit request, report the current head (hub-api.md §11.1 step 7).
+        sha = await self._revision_sha(repo_id, repo_type, revision)
+        if parent_commit is not None and not sha.startswith(parent_commit.lower()):
+            # The official client returns the head silently here; a caller that passed `parent_commit` wants
+            # to know its base is stale, exactly as the Hub would have said with a 412 on a real commit.
+            raise errors.CommitConflictError(
+                f"412 Precondition Failed: {revision} is at {sha}, not at parent_commit {parent_commit}",
+                status=412,
+                method="POST",
+                url=f"{self.endpoint}{api_repo_path(repo_type, repo_id)}/commit/{quote_revision(revision)}",
+                server_message="The branch was updated since you opened this page.",
+            )
+        url = repo_url(self.endpoint, repo_type, repo_id)
+        return CommitInfo(
+            f"{url}/commit/{sha}", commit_message, commit_description or "", sha, endpoint=self.endpoint
+        )
+
+    async def _revision_sha(self, repo_id: str, repo_type: str, revision: str) -> str:
+        """The commit sha `revision` points to (`GET /api/{type}s/{id}/revision/{rev}`, hub-api.md §11.7)."""
+        response = await self._request(
+            "GET", f"{api_repo_path(repo_type, repo_id)}/revision/{quote_revision(revision)}", idempotent=True
+        )
+        payload = response.json()
+        sha = payload.get("sha") if isinstance(payload, dict) else None
+        if not isinstance(sha, str) or not COMMIT_HASH_RE.fullmatch(sha):
+            raise ValueError(
+                f"malformed revision answer from the Hub for {repo_id}@{revision}: no commit sha"
+            )
+        return sha
+
+    async def _upload_lfs(
+        self,
+        repo_id: str,
+        repo_type: str,
+        revision: str | None,
+        additions: Sequence[CommitOperationAdd],
+        limiter: anyio.CapacityLimiter,
+    ) -> None:
+        by_oid: dict[str, CommitOperationAdd] = {}
+        for op in additions:
+            by_oid.setdefault(op.upload_info.sha256, op)  # same content twice: upload it once
+        unique = list(by_oid.values())
+        actions: list[LfsAction] = []
+        for chunk in _chunks(unique, LFS_BATCH):
+            payload = lfs_batch_payload([op.upload_info for op in chunk], revision=revision)
+            response = await self._request(
+                "POST",
+                lfs_batch_path(repo_type, repo_id),
+                content=json.dumps(payload).encode(),
+                headers=dict(LFS_HEADERS),
+                idempotent=True,
+            )
+            chunk_actions, _already_stored = parse_lfs_batch_response(response.json())
+            actions.extend(chunk_actions)
+
+        async def upload(action: LfsAction) -> None:
+            op = by_oid.get(action.oid)
+            if op is None:
+                raise ValueError(
+                    f"the Hub's LFS batch answer names an object it was not asked about: {action.oid}"
+                )
+            async with limiter:
+                await self._upload_lfs_object(op, action)
+
+        async with anyio.create_task_group() as tg:
+            for action in actions:
+                tg.start_soon(upload, action)
+
+    async def _upload_lfs_object(self, op: CommitOperationAdd, action: LfsAction) -> None:
+        size = op.upload_info.size
+        chunk_size = action.chunk_size
+        if chunk_size is None:
+            await self._lfs_put(action.upload_href, _ContentSlice(op, 0, size), size)
+        else:
+            etags: list[str | None] = []
+            for number, url in enumerate(action.part_urls()):
+                offset = number * chunk_size
+                length = min(chunk_size, size - offset)
+                response = await self._lfs_put(url, _ContentSlice(op, offset, length), length)
+                etags.append(response.headers.get("etag"))
+            await self._request(
+                "POST",
+                action.upload_href,
+                content=json.dumps(multipart_completion_payload(action.oid, etags)).encode(),
+                headers=dict(LFS_HEADERS),
+                idempotent=True,
+            )
+        if action.verify_href is not None:
+            await self._request(
+                "POST",
+                action.verify_href,
+                content=json.dumps({"oid": action.oid, "size": size}).encode(),
+                headers={**LFS_HEADERS, **action.verify_header},
+                idempotent=True,
+            )
+
+    async def _lfs_put(self, url: str, content: _ContentSlice, length: int) -> httpx.Response:
+        # Pre-signed storage URL: the official client sends the raw bytes without auth headers
+        # (hub-api.md §11.4). An explicit Content-Length keeps httpx from using chunked encoding,
+        # which S3-style storage refuses. Re-sending the same object is harmless, hence idempotent.
+        return await self._request(
+            "PUT",
+            url,
+            content=content,
+            headers={"Content-Length": str(length)},
+            idempotent=True,
+        )
+
+    async def upload_file(
+        self,
+        *,
+        path_or_fileobj: str | Path | bytes | BinaryIO,
+        path_in_repo: str,
+        repo_id: str,
+        repo_type: str | None = None,
+        revision: str | None = None,
+        commit_message: str | None = None,
+        commit_description: str | None = None,
+        create_pr: bool | None = None,
+        parent_commit: str | None = None,
+    ) -> CommitInfo:
+        """Upload one file in its own commit, as `HfApi.upload_file`.
+
+        Args:
+            path_or_fileobj: a local path, the content as bytes, or a binary file object.
+            path_in_repo: where the file goes in the repo.
+            repo_id: `namespace/name`.
+            repo_type: "model" (default), "dataset" or "space".
+            revision: branch to commit to (default "main").
+            commit_message: default `"Upload <path_in_repo> with aiospaces"`.
+            commit_description: the commit's description.
+            create_pr: open a pull request instead.
+            parent_commit: the commit the change is based on (412 → `CommitConflictError` if stale).
+
+        Returns:
+            The commit.
+        """
+        operation = CommitOperationAdd(path_in_repo=path_in_repo, path_or_fileobj=path_or_fileobj)
+        commit_message = (
+            commit_message if commit_message is not None else f"Upload {path_in_repo} with aiospaces"
+        )
+        return await self.create_commit(
+            repo_id,
+            [operation],
+            commit_message=commit_message,
+            commit_description=commit_description,
+            repo_type=repo_type,
+            revision=revision,
+            create_pr=create_pr,
+            parent_commit=parent_commit,
+        )
+
+    async def upload_folder(
+        self,
+        *,
+        repo_id: str,
+        folder_path: str | Path,
+        path_in_repo: str | None = None,
+        commit_message: str | None = None,
+        commit_description: str | None = None,
+        repo_type: str | None = None,
+        revision: str | None = None,
+        create_pr: bool | None = None,
+        parent_commit: str | None = None,
+        allow_patterns: list[str] | str | None = None,
+        ignore_patterns: list[str] | str | None = None,
+        delete_patterns: list[str] | str | None = None,
+    ) -> CommitInfo:
+        """Upload a local folder in one commit, as `HfApi.upload_folder`.
+
+        Patterns are fnmatch-style, applied to paths relative to `folder_path` (or, for `delete_patterns`,
+        relative to `path_in_repo` in the repo); `*` also matches `/`, a pattern ending in `/` matches a whole
+        folder. `.git` and `.cache/huggingface` are always ignored and `.gitattributes` is never deleted.
+
+        Args:
+            repo_id: `namespace/name`.
+            folder_path: the local folder.
+            path_in_repo: folder in the repo to upload into (default: the root).
+            commit_message: default `"Upload folder using aiospaces"`.
+            commit_description: the commit's description.
+            repo_type: "model" (default), "dataset" or "space".
+            revision: branch to commit to (default "main").
+            create_pr: open a pull request against the default branch instead.
+            parent_commit: the commit the change is based on (412 → `CommitConflictError` if stale).
+            allow_patterns: only upload files matching one of these.
+            ignore_patterns: never upload files matching one of these.
+            delete_patterns: delete remote files under `path_in_repo` matching one of these (files uploaded in
+                the same commit are replaced, not deleted).
+
+        Returns:
+            The commit (or the unchanged head if no file changed).
+        """
+        repo_id = validate_repo_id(repo_id)
+        repo_type = validate_repo_type(repo_type)
+        if not isinstance(folder_path, (str, Path)):
+            raise TypeError(f"folder_path must be a str or Path, got {type(folder_path).__name__}")
+        folder = await anyio.to_thread.run_sync(_resolve_dir, folder_path)
+        if folder is None:
+            raise ValueError(f"folder_path: {str(folder_path)!r} is not a directory")
+        prefix = ""
+        if path_in_repo is not None:
+            if not isinstance(path_in_repo, str):
+                raise TypeError(f"path_in_repo must be a str or None, got {type(path_in_repo).__name__}")
+            stripped = path_in_repo.strip("/")
+            if stripped not in ("", "."):
+                prefix = validate_path_in_repo(stripped) + "/"
+        if create_pr and revision is not None and revision != "main":
+            raise ValueError(
+                "create_pr=True opens a pull request against the default branch: don't set revision"
+            )
+        allow = pattern_list(allow_patterns, "allow_patterns")
+        ignore = [*(pattern_list(ignore_patterns, "ignore_patterns") or []), *DEFAULT_IGNORE_PATTERNS]
+        delete = pattern_list(delete_patterns, "delete_patterns")
+
+        relpaths = await anyio.to_thread.run_sync(_list_folder, folder)
+        selected = filter_paths(relpaths, allow_patterns=allow, ignore_patterns=ignore)
+        additions: list[CommitOperation] = [
+            CommitOperationAdd(path_in_repo=prefix + rel, path_or_fileobj=str(folder / rel))
+            for rel in selected
+        ]
+        deletions: list[CommitOperation] = []
+        if delete is not None:
+            remote = await self.list_repo_files(
+                repo_id, revision=None if create_pr else revision, repo_type=repo_type
+            )
+            relative = {path[len(prefix) :]: path for path in remote if path.startswith(prefix)}
+            added = {op.path_in_repo for op in additions}
+            deletions = [
+                CommitOperationDelete(path_in_repo=relative[rel], is_folder=False)
+                for rel in filter_paths(list(relative), allow_patterns=delete)
+                if relative[rel] != ".gitattributes" and relative[rel] not in added
+            ]
+        return await self.create_commit(
+            repo_id,
+            deletions + additions,
+            commit_message=commit_message if commit_message is not None else "Upload folder using aiospaces",
+            commit_description=commit_description,
+            repo_type=repo_type,
+            revision=revision,
+            create_pr=create_pr,
+            parent_commit=parent_commit,
+        )
+
+    # --- listing ---------------------------------------------------------------------------------------
+
+    async def list_repo_files(
+        self, repo_id: str, *, revision: str | None = None, repo_type: str | None = None
+    ) -> list[str]:
+        """Every file path in the repo at `revision`, as `HfApi.list_repo_files`.
+
+        Reads `GET /api/{type}s/{id}/tree/{rev}?recursive=true` and follows its `Link` pagination
+        (hub-api.md §11.7).
+        """
+        repo_id = validate_repo_id(repo_id)
+        repo_type = validate_repo_type(repo_type)
+        revision = validate_revision(revision)
+        url: str | None = f"{api_repo_path(repo_type, repo_id)}/tree/{quote_revision(revision)}"
+        params: dict[str, Any] | None = {"recursive": "true", "expand": "false"}
+        files: list[str] = []
+        while url is not None:
+            response = await self._request("GET", url, params=params, idempotent=True)
+            entries = response.json()
+            if not isinstance(entries, list):
+                raise ValueError(f"malformed tree answer from the Hub for {repo_id}@{revision}")
+            files.extend(
+                entry["path"]
+                for entry in entries
+                if isinstance(entry, dict)
+                and entry.get("type") == "file"
+                and isinstance(entry.get("path"), str)
+            )
+            # The `next` URL already carries the query (cursor included).
+            url = response.links.get("next", {}).get("url")
+            params = None
+        return files
+
+    # --- downloads -------------------------------------------------------------------------------------
+
+    async def hf_hub_download(
+        self,
+        repo_id: str,
+        filename: str,
+        *,
+        subfolder: str | None = None,
+        repo_type: str | None = None,
+        revision: str | None = None,
+        cache_dir: str | Path | None = None,
+        local_dir: str | Path | None = None,
+        force_download: bool = False,
+        etag_timeout: float = 10,
+        local_files_only: bool = False,
+    ) -> str:
+        """Download one file and return its local path, as `hf_hub_download` (hub-api.md §12).
+
+        Without `local_dir`, the file lands in a cache laid out like huggingface_hub's, so both share it:
+        `<cache_dir>/<type>s--<ns>--<name>/blobs/<etag>`, `snapshots/<commit>/<filename>` (a relative
+        symlink to the blob, or a copy where symlinks are unsupported) and `refs/<revision>` (the commit sha).
+        A `HEAD` request gives the commit and ETag; a cached blob with that ETag is reused without
+        downloading. If the Hub can't be reached, the copy cached for `revision` is returned.
+
+        With `local_dir`, the file is written to `<local_dir>/<filename>` and its commit and ETag to
+        `<local_dir>/.cache/huggingface/download/<filename>.metadata`; an up-to-date copy is not downloaded
+        again.
+
+        Args:
+            repo_id: `namespace/name`.
+            filename: path of the file in the repo.
+            subfolder: folder in the repo prepended to `filename`.
+            repo_type: "model" (default), "dataset" or "space".
+            revision: branch, tag or commit sha (default "main").
+            cache_dir: cache root (default: `HF_HUB_CACHE`, `$HF_HOME/hub` or `~/.cache/huggingface/hub`).
+            local_dir: download into this folder instead of the cache.
+            force_download: download even if a cached copy is up to date.
+            etag_timeout: seconds to wait for the metadata (`HEAD`) answer.
+            local_files_only: never send a request; return the cached copy or raise `FileNotFoundError`.
+
+        Returns:
+            The local path of the file, as a str.
+
+        Raises:
+            EntryNotFoundError, RevisionNotFoundError, RepositoryNotFoundError: as the Hub answers.
+            FileNotFoundError: `local_files_only=True` and no cached copy.
+        """
+        repo_id = validate_repo_id(repo_id)
+        repo_type = validate_repo_type(repo_type)
+        revision = validate_revision(revision)
+        if subfolder is not None:
+            if not isinstance(subfolder, str):
+                raise TypeError(f"subfolder must be a str or None, got {type(subfolder).__name__}")
+            if subfolder.strip("/"):
+                filename = f"{subfolder.strip('/')}/{filename}" if isinstance(filename, str) else filename
+        filename = validate_filename(filename)
+        for name, value in (("cache_dir", cache_dir), ("local_dir", local_dir)):
+            if value is not None and not isinstance(value, (str, Path)):
+                raise TypeError(f"{name} must be a str, Path or None, got {type(value).__name__}")
+        force_download = _check_bool(force_download, "force_download")
+        local_files_only = _check_bool(local_files_only, "local_files_only")
+        if isinstance(etag_timeout, bool) or not isinstance(etag_timeout, (int, float)) or etag_timeout <= 0:
+            raise ValueError(f"etag_timeout must be a positive number, got {etag_timeout!r}")
+
+        url = resolve_path(repo_type, repo_id, revision, filename)
+        if local_dir is not None:
+            return await self._download_to_local_dir(
+                _expand(local_dir),
+                url,
+                filename,
+                revision,
+                force_download,
+                local_files_only,
+                etag_timeout,
+            )
+        storage = _expand(cache_dir if cache_dir is not None else default_cache_dir())
+        storage = storage / repo_folder_name(repo_id, repo_type)
+        return await self._download_to_cache(
+            storage, url, filename, revision, force_download, local_files_only, etag_timeout
+        )
+
+    async def _file_metadata(self, url: str, etag_timeout: float) -> tuple[str, str, int | None]:
+        """`(commit sha, etag, size)` of a resolve URL from a `HEAD` request (hub-api.md §12.2)."""
+        response = await self._request(
+            "HEAD", url, headers={"Accept-Encoding": "identity"}, idempotent=True, timeout=etag_timeout
+        )
+        # If redirects were followed (LFS files redirect to storage), the Hub's headers are on the first hop.
+        for hop in (*response.history, response):
+            commit = hop.headers.get("x-repo-commit")
+            if commit:
+                etag = normalize_etag(hop.headers.get("x-linked-etag") or hop.headers.get("etag"))
+                size_header = hop.headers.get("x-linked-size") or (
+                    None if hop.is_redirect else hop.headers.get("content-length")
+                )
+                if not etag:
+                    raise ValueError(f"the Hub sent no ETag for {url}")
+                return commit, etag, int(size_header) if size_header and size_header.isdigit() else None
+        raise ValueError(f"the Hub sent no X-Repo-Commit for {url}: is the endpoint a Hugging Face Hub?")
+
+    async def _download_to_cache(
+        self,
+        storage: Path,
+        url: str,
+        filename: str,
+        revision: str,
+        force_download: bool,
+        local_files_only: bool,
+        etag_timeout: float,
+    ) -> str:
+        relative = Path(*filename.split("/"))
+        if COMMIT_HASH_RE.fullmatch(revision) and not force_download:
+            pointer = storage / "snapshots" / revision / relative
+            if pointer.exists():
+                return str(pointer)
+        if local_files_only:
+            cached = _cached_pointer(storage, revision, relative)
+            if cached is None:
+                raise FileNotFoundError(
+                    f"{filename!r} at {revision!r} is not in the cache and local_files_only=True"
+                )
+            return cached
+        try:
+            commit, etag, size = await self._file_metadata(url, etag_timeout)
+        except _OFFLINE_ERRORS:
+            cached = None if force_download else _cached_pointer(storage, revision, relative)
+            if cached is None:
+                raise
+            return cached
+
+        blob = storage / "blobs" / etag
+        pointer = storage / "snapshots" / commit / relative
+        if revision != commit:
+            await anyio.to_thread.run_sync(_write_ref, storage, revision, commit)
+        if not force_download and await anyio.to_thread.run_sync(_points_to, pointer, blob):
+            return str(pointer)
+        if force_download or not await anyio.to_thread.run_sync(blob.exists):
+            await self._download_blob(url, blob, etag, size)
+        await anyio.to_thread.run_sync(_link_pointer, blob, pointer)
+        return str(pointer)
+
+    async def _download_to_local_dir(
+        self,
+        local_dir: Path,
+        url: str,
+        filename: str,
+        revision: str,
+        force_download: bool,
+        local_files_only: bool,
+        etag_timeout: float,
+    ) -> str:
+        target = local_dir / Path(*filename.split("/"))
+        hf_dir = local_dir / ".cache" / "huggingface"
+        metadata_path = hf_dir / "download" / f"{Path(*filename.split('/'))}.metadata"
+        metadata = await anyio.to_thread.run_sync(_read_local_metadata, metadata_path, target)
+        if (
+            not force_download
+            and metadata is not None
+            and COMMIT_HASH_RE.fullmatch(revision)
+            and metadata[0] == revision
+        ):
+            return str(target)
+        if local_files_only:
+            if target.is_file():
+                return str(target)
+            raise FileNotFoundError(f"{filename!r} is not in {str(local_dir)!r} and local_files_only=True")
+        try:
+            commit, etag, size = await self._file_metadata(url, etag_timeout)
+        except _OFFLINE_ERRORS:
+            if target.is_file() and not force_download:
+                return str(target)
+            raise
+        if not force_download and target.is_file():
+            up_to_date = metadata is not None and metadata[1] == etag
+            if not up_to_date and metadata is None and SHA256_RE.fullmatch(etag):
+                # No metadata but an LFS etag: the content hash tells whether the local file is current.
+                up_to_date = await anyio.to_thread.run_sync(_sha256_file, target) == etag
+            if up_to_date:
+                await anyio.to_thread.run_sync(_write_local_metadata, hf_dir, metadata_path, commit, etag)
+                return str(target)
+        await self._download_blob(url, target, etag, size)
+        await anyio.to_thread.run_sync(_write_local_metadata, hf_dir, metadata_path, commit, etag)
+        return str(target)
+
+    async def _download_blob(self, url: str, destination: Path, etag: str, size: int | None) -> None:
+        """Stream `url` into a temporary file beside `destination`, check it, then rename it into place."""
+        await anyio.to_thread.run_sync(lambda: destination.parent.mkdir(parents=True, exist_ok=True))
+        temporary = destination.with_name(f".{destination.name}.{uuid.uuid4().hex[:12]}.incomplete")
+        # An LFS etag is the content's sha-256: check it while streaming (corrupt or truncated bodies fail).
+        digest = hashlib.sha256() if SHA256_RE.fullmatch(etag) else None
+        received = 0
+        try:
+            async with await anyio.open_file(temporary, "wb") as out, self._stream("GET", url) as response:
+                async for chunk in response.aiter_bytes(HASH_CHUNK):
+                    received += len(chunk)
+                    if digest is not None:
+                        digest.update(chunk)
+                    await out.write(chunk)
+            if size is not None and received != size:
+                raise errors.TransportError(
+                    f"download of {url} ended after {received} of {size} bytes",
+                    method="GET",
+                    url=url,
+                    sent=True,
+                )
+            if digest is not None and digest.hexdigest() != etag:
+                raise errors.TransportError(
+                    f"download of {url} does not match its sha256 {etag}", method="GET", url=url, sent=True
+                )
+            await anyio.to_thread.run_sync(os.replace, temporary, destination)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(lambda: temporary.unlink(missing_ok=True))
+
+    # --- helpers for the task queue ---------------------------------------------------------------------
+
+    async def _read_file_at(
+        self, repo_id: str, filename: str, *, repo_type: str, revision: str
+    ) -> bytes | None:
+        """The content of `filename` at `revision` (a commit sha for race-free reads), or None if absent."""
+        try:
+            response = await self._request(
+                "GET", resolve_path(repo_type, repo_id, revision, filename), idempotent=True
+            )
+        except errors.EntryNotFoundError:
+            return None
+        return response.content
+
+
+def _expand(path: str | Path) -> Path:
+    return Path(path).expanduser()
+
+
+def _resolve_dir(path: str | Path) -> Path | None:
+    folder = Path(path).expanduser().resolve()
+    return folder if folder.is_dir() else None
+
+
+def _points_to(pointer: Path, blob: Path) -> bool:
+    return pointer.exists() and os.path.realpath(pointer) == os.path.realpath(blob)
+
+
+def _list_folder(folder: Path) -> list[str]:
+    # Sorted so commits are deterministic (as huggingface_hub does).
+    return sorted(path.relative_to(folder).as_posix() for path in folder.glob("**/*") if path.is_file())
+
+
+def _cached_pointer(storage: Path, revision: str, relative: Path) -> str | None:
+    commit: str | None = revision if COMMIT_HASH_RE.fullmatch(revision) else None
+    if commit is None:
+        ref = storage / "refs" / revision
+        if ref.is_file():
+            commit = ref.read_text().strip()
+    if commit is None:
+        return None
+    pointer = storage / "snapshots" / commit / relative
+    return str(pointer) if pointer.exists() else None
+
+
+def _write_ref(storage: Path, revision: str, commit: str) -> None:
+    ref = storage / "refs" / revision
+    ref.parent.mkdir(parents=True, exist_ok=True)
+    if ref.is_file() and ref.read_text() == commit:
+        return
+    # Atomic replace: a concurrent reader never sees a half-written ref.
+    temporary = ref.with_name(f".{ref.name}.{uuid.uuid4().hex[:8]}.tmp")
+    temporary.write_text(commit)
+    os.replace(temporary, ref)
+
+
+def _link_pointer(blob: Path, pointer: Path) -> None:
+    """Point `snapshots/<commit>/<file>` at the blob: a relative symlink, or a copy if symlinks fail."""
+    pointer.parent.mkdir(parents=True, exist_ok=True)
+    relative = os.path.relpath(blob, pointer.parent)
+    temporary = pointer.with_name(f".{pointer.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        os.symlink(relative, temporary)
+    except (OSError, NotImplementedError):
+        import shutil
+
+        shutil.copyfile(blob, temporary)
+    os.replace(temporary, pointer)  # atomic: concurrent downloads of the same file both succeed
+
+
+def _read_local_metadata(metadata_path: Path, target: Path) -> tuple[str, str] | None:
+    """`(commit, etag)` recorded for a `local_dir` download, if the file was not modified since."""
+    try:
+        commit, etag, timestamp = metadata_path.read_text().splitlines()[:3]
+        if target.stat().st_mtime - 1 > float(timestamp):
+            return None  # edited after download: the metadata no longer describes it
+        return commit, etag
+    except (OSError, ValueError):
+        return None
+
+
+def _write_local_metadata(hf_dir: Path, metadata_path: Path, commit: str, etag: str) -> None:
+    metadata_path.parent.mkdir(parents=True, exist_ok=True)
+    gitignore = hf_dir / ".gitignore"  # keeps the bookkeeping out of git, as huggingface_hub does
+    if not gitignore.exists():
+        gitignore.write_text("*")
+    metadata_path.write_text(f"{commit}\n{etag}\n{time.time()}\n")
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
