@@ -1,0 +1,165 @@
+"""What every scenario shares: the run loop (fresh Hub and fresh client process per run, alternating clients),
+counter deltas, correctness checks, and per-scenario summaries.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+import attrs
+
+from ._measure import median, ratio
+from ._procs import HubProcess, run_worker
+
+CLIENTS = ("aiospaces", "huggingface_hub")
+
+TOKEN = "hf_bench_token_not_a_secret"
+OWNER = "bench"
+
+
+@attrs.define
+class RunContext:
+    """Where a run keeps its scratch files, and how many repetitions it makes."""
+
+    workdir: Path
+    repetitions: int
+    quick: bool
+    log: Callable[[str], None]
+
+
+class ScenarioHooks(Protocol):
+    """What a scenario module plugs into `run_alternating`."""
+
+    def prepare(self, hub: HubProcess, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Seed the fresh Hub; return the state the run needs (at least `ids`)."""
+        ...
+
+    def go(self, hub: HubProcess, params: Mapping[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+        """Called once the worker has imported its client: start what is timed; return the go payload."""
+        ...
+
+    def finish(
+        self,
+        hub: HubProcess,
+        params: Mapping[str, Any],
+        state: dict[str, Any],
+        client: str,
+        result: dict[str, Any],
+        seen: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Turn one worker result plus the Hub's counter deltas into a run record with `checks`."""
+        ...
+
+
+def counter_delta(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    """after - before for the Hub's counters (`requests`, `status_429`, `by_route`); `max_in_flight` as is."""
+    by_route_before = before.get("by_route", {})
+    by_route = {
+        route: count - by_route_before.get(route, 0)
+        for route, count in after.get("by_route", {}).items()
+        if count - by_route_before.get(route, 0)
+    }
+    return {
+        "requests": after["requests"] - before["requests"],
+        "status_429": after["status_429"] - before["status_429"],
+        "by_route": dict(sorted(by_route.items())),
+        "max_in_flight": after.get("max_in_flight"),
+    }
+
+
+def check(checks: list[dict[str, Any]], name: str, passed: bool, detail: str = "") -> None:
+    """Record one correctness check (never a timing check)."""
+    checks.append({"check": name, "passed": bool(passed), "detail": detail})
+
+
+def run_alternating(
+    scenario: str,
+    hooks: ScenarioHooks,
+    params: Mapping[str, Any],
+    hub_config: Mapping[str, Any],
+    ctx: RunContext,
+    clients: tuple[str, ...] = CLIENTS,
+    on_event: Callable[[HubProcess, dict[str, Any], dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Run `repetitions` rounds, alternating which client goes first (ABBA), each run on a fresh Hub process.
+
+    A fresh Hub per run means no run inherits another's Spaces, secrets or rate-limit window, and its counters
+    start from zero; a fresh client process per run keeps memory and CPU figures to that run alone.
+    """
+    runs: list[dict[str, Any]] = []
+    for rep in range(ctx.repetitions):
+        order = clients if rep % 2 == 0 else tuple(reversed(clients))
+        for client in order:
+            with HubProcess.start(ctx.workdir, **hub_config) as hub:
+                state = hooks.prepare(hub, params)
+                before = hub.call("counters")
+                spec = {
+                    "scenario": scenario,
+                    "client": client,
+                    "url": hub.url,
+                    "token": hub.token,
+                    "params": dict(params),
+                    "ids": state["ids"],
+                }
+
+                def ready(hub: HubProcess = hub, state: dict[str, Any] = state) -> dict[str, Any]:
+                    return hooks.go(hub, params, state)
+
+                def event(
+                    message: dict[str, Any], hub: HubProcess = hub, state: dict[str, Any] = state
+                ) -> None:
+                    if on_event is not None:
+                        on_event(hub, state, message)
+
+                result = run_worker(spec, ctx.workdir, on_ready=ready, on_event=event)
+                seen = counter_delta(before, hub.call("counters"))
+                record = hooks.finish(hub, params, state, client, result, seen)
+            record.update({"repetition": rep, "client": client, "hub_counters": seen})
+            record.setdefault("peak_rss_bytes", result.get("peak_rss_bytes"))
+            record.setdefault("rss_after_imports_bytes", result.get("rss_after_imports_bytes"))
+            failed = [c["check"] for c in record["checks"] if not c["passed"]]
+            ctx.log(
+                f"  {scenario} rep {rep + 1}/{ctx.repetitions} {client:<16} "
+                + ", ".join(f"{k}={_fmt(record[k])}" for k in record.get("headline", []))
+                + (f"  FAILED CHECKS: {failed}" if failed else "  checks ok")
+            )
+            runs.append(record)
+    return runs
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def summarize(runs: list[dict[str, Any]], metrics: list[str]) -> dict[str, Any]:
+    """Per client, the median of each metric over repetitions; plus aiospaces/huggingface_hub ratios."""
+    summary: dict[str, Any] = {}
+    for client in CLIENTS:
+        mine = [r for r in runs if r["client"] == client]
+        if not mine:
+            continue
+        summary[client] = {
+            metric: median([float(r[metric]) for r in mine if _is_number(r.get(metric))])
+            for metric in metrics
+        }
+        summary[client]["runs"] = len(mine)
+    if all(c in summary for c in CLIENTS):
+        summary["ratio_aiospaces_over_huggingface_hub"] = {
+            metric: ratio(summary["aiospaces"][metric], summary["huggingface_hub"][metric])
+            for metric in metrics
+        }
+    return summary
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and not math.isnan(value)
+
+
+def all_checks_passed(runs: list[dict[str, Any]]) -> bool:
+    """Whether every correctness check of every run passed."""
+    return all(c["passed"] for r in runs for c in r["checks"])

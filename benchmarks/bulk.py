@@ -1,0 +1,251 @@
+"""Scenario 1, bulk: N Spaces × (add a secret, add a variable, request hardware), every request delayed by the
+injected latency.
+
+Measured: wall time, client CPU seconds per 1,000 requests, peak memory of the client process, the requests
+the Hub saw, and the latency-bound ideal (requests × latency ÷ concurrency). Checked: every call succeeded,
+every Space ends with the secret, the variable and the requested hardware, and the Hub saw each write once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from ._common import OWNER, RunContext, check, run_alternating, summarize
+from ._measure import measure, mib, ratio
+from ._procs import HubProcess
+
+SECRET_KEY = "BENCH_SECRET"
+SECRET_VALUE = "bench-secret-value"  # a fixture value, not a credential
+VARIABLE_KEY = "BENCH_VARIABLE"
+VARIABLE_VALUE = "bench-variable-value"
+HARDWARE = "t4-medium"
+# The Hub's routes for the three writes (hub-api.md §7, §8.2), matched against the simulator's route names.
+WRITE_ROUTES = {"secrets": "secrets", "variables": "variables", "hardware": "hardware"}
+
+METRICS = [
+    "wall_s",
+    "cpu_s",
+    "cpu_s_per_1000_requests",
+    "peak_rss_mib",
+    "server_requests",
+    "ideal_s",
+    "wall_over_ideal",
+    "calls_failed",
+    "status_429",
+]
+
+
+def params_for(quick: bool) -> dict[str, Any]:
+    """Scenario size: 1,000 Spaces at 50 ms latency and width 32 in full mode; a handful in quick mode."""
+    if quick:
+        return {"spaces": 24, "concurrency": 8, "latency_s": 0.02}
+    return {"spaces": 1000, "concurrency": 32, "latency_s": 0.05}
+
+
+# --- the workloads (run inside the worker process) -------------------------------------------------------
+
+
+def _error_name(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None) or getattr(exc, "status", None)
+    return f"{type(exc).__name__}({status})" if status else type(exc).__name__
+
+
+def _size(value: Any) -> int:
+    """A FleetReport's `.succeeded`/`.failed` as a count, whether it is a collection or a number."""
+    return value if isinstance(value, int) else len(value)
+
+
+def _failure_names(report: Any) -> list[str]:
+    names = []
+    for outcome in report.failed:
+        exc = getattr(outcome, "error", None) or getattr(outcome, "exception", None)
+        names.append(_error_name(exc) if isinstance(exc, BaseException) else "failed")
+    return names
+
+
+def run_aiospaces(spec: dict[str, Any], emit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """Three fleet operations over every Space, as an aiospaces user writes them."""
+    import anyio
+
+    return anyio.run(_aiospaces_main, spec)
+
+
+async def _aiospaces_main(spec: dict[str, Any]) -> dict[str, Any]:
+    from aiospaces import SpacesClient
+
+    ids: list[str] = spec["ids"]
+    width = int(spec["params"]["concurrency"])
+    errors: Counter[str] = Counter()
+    succeeded = 0
+    with measure() as span:
+        async with SpacesClient(token=spec["token"], endpoint=spec["url"], max_concurrency=width) as client:
+            fleet = client.fleet(ids, concurrency=width)
+            for report in (
+                await fleet.add_space_secret(SECRET_KEY, SECRET_VALUE),
+                await fleet.add_space_variable(VARIABLE_KEY, VARIABLE_VALUE),
+                await fleet.request_space_hardware(HARDWARE),
+            ):
+                succeeded += _size(report.succeeded)
+                errors.update(_failure_names(report))
+    return {
+        "wall_s": span.wall_s,
+        "cpu_s": span.cpu_s,
+        "calls": 3 * len(ids),
+        "calls_ok": succeeded,
+        "calls_failed": sum(errors.values()),
+        "errors": dict(errors),
+    }
+
+
+def run_huggingface_hub(spec: dict[str, Any], emit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """The same three calls per Space with `HfApi`, from a `ThreadPoolExecutor` of the same width.
+
+    Every call is attempted even if an earlier one for the same Space failed, so "calls failed" counts
+    calls, not Spaces.
+    """
+    from huggingface_hub import HfApi, SpaceHardware
+
+    ids: list[str] = spec["ids"]
+    width = int(spec["params"]["concurrency"])
+    api = HfApi(endpoint=spec["url"], token=spec["token"])
+
+    def one_space(repo_id: str) -> list[str]:
+        failures = []
+        for call in (
+            lambda: api.add_space_secret(repo_id, SECRET_KEY, SECRET_VALUE),
+            lambda: api.add_space_variable(repo_id, VARIABLE_KEY, VARIABLE_VALUE),
+            lambda: api.request_space_hardware(repo_id, SpaceHardware(HARDWARE)),
+        ):
+            try:
+                call()
+            except Exception as exc:  # what a user's script would catch per call
+                failures.append(_error_name(exc))
+        return failures
+
+    errors: Counter[str] = Counter()
+    with measure() as span, ThreadPoolExecutor(max_workers=width) as pool:
+        for failures in pool.map(one_space, ids):
+            errors.update(failures)
+    failed = sum(errors.values())
+    return {
+        "wall_s": span.wall_s,
+        "cpu_s": span.cpu_s,
+        "calls": 3 * len(ids),
+        "calls_ok": 3 * len(ids) - failed,
+        "calls_failed": failed,
+        "errors": dict(errors),
+    }
+
+
+# --- the runner side ---------------------------------------------------------------------------------------
+
+
+def route_count(seen: Mapping[str, Any], method: str, fragment: str) -> int:
+    """Requests the Hub counted on routes of `method` whose name ends with `fragment`."""
+    total = 0
+    for route, count in seen["by_route"].items():
+        name = route.split("?")[0].rstrip("/")
+        if name.upper().startswith(method + " ") and name.endswith("/" + fragment):
+            total += int(count)
+    return total
+
+
+class BulkHooks:
+    """Seeds N running Spaces; after the run, verifies the Hub's final state and counters."""
+
+    def __init__(self, expect_no_failures: tuple[str, ...] = ("aiospaces", "huggingface_hub")) -> None:
+        self.expect_no_failures = expect_no_failures
+
+    def prepare(self, hub: HubProcess, params: Mapping[str, Any]) -> dict[str, Any]:
+        return {"ids": hub.call("seed", count=int(params["spaces"]), prefix="bulk")["ids"]}
+
+    def go(self, hub: HubProcess, params: Mapping[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+        return {}
+
+    def finish(
+        self,
+        hub: HubProcess,
+        params: Mapping[str, Any],
+        state: dict[str, Any],
+        client: str,
+        result: dict[str, Any],
+        seen: dict[str, Any],
+    ) -> dict[str, Any]:
+        ids = state["ids"]
+        n = len(ids)
+        calls = int(result["calls"])
+        final = hub.call(
+            "verify",
+            ids=ids,
+            secret=SECRET_KEY,
+            variable=[VARIABLE_KEY, VARIABLE_VALUE],
+            requested_hardware=HARDWARE,
+        )
+        checks: list[dict[str, Any]] = []
+        check(checks, "calls add up", result["calls_ok"] + result["calls_failed"] == calls == 3 * n)
+        if client in self.expect_no_failures:
+            check(checks, "no call failed", result["calls_failed"] == 0, str(result["errors"]))
+        ok_writes = {
+            "secret": final["secret_present"],
+            "variable": final["variable_matches"],
+            "hardware": final["hardware_requested"],
+        }
+        if result["calls_failed"] == 0:
+            for what, count in ok_writes.items():
+                check(checks, f"every Space has its {what}", count == n, f"{count}/{n}")
+        else:
+            # Some calls failed (e.g. 429s): the Hub must hold exactly the writes the client saw succeed.
+            check(
+                checks,
+                "Hub state matches successful calls",
+                sum(ok_writes.values()) == result["calls_ok"],
+                f"{ok_writes} vs {result['calls_ok']} ok",
+            )
+        writes_seen = {what: route_count(seen, "POST", route) for what, route in WRITE_ROUTES.items()}
+        if seen["status_429"] == 0:
+            check(
+                checks,
+                "the Hub saw each write exactly once",
+                all(count == n for count in writes_seen.values()),
+                str(writes_seen),
+            )
+        if client == "huggingface_hub":
+            # HfApi does not retry Space calls (hub-api.md §4.3): each 429 the Hub sent is one failed call.
+            check(
+                checks,
+                "client failures are the Hub's 429s",
+                result["calls_failed"] == seen["status_429"],
+                f"failed={result['calls_failed']} 429s={seen['status_429']}",
+            )
+        requests = int(seen["requests"])
+        latency = float(params["latency_s"])
+        ideal = calls * latency / int(params["concurrency"])
+        return {
+            "wall_s": result["wall_s"],
+            "cpu_s": result["cpu_s"],
+            "cpu_s_per_1000_requests": ratio(result["cpu_s"] * 1000, requests),
+            "peak_rss_mib": mib(result["peak_rss_bytes"]),
+            "rss_after_imports_mib": mib(result["rss_after_imports_bytes"]),
+            "server_requests": requests,
+            "writes_seen": writes_seen,
+            "ideal_s": ideal,
+            "wall_over_ideal": ratio(result["wall_s"], ideal),
+            "calls": calls,
+            "calls_failed": result["calls_failed"],
+            "errors": result["errors"],
+            "status_429": seen["status_429"],
+            "checks": checks,
+            "headline": ["wall_s", "cpu_s", "server_requests", "calls_failed"],
+        }
+
+
+def run(ctx: RunContext) -> dict[str, Any]:
+    """Run the bulk scenario for both clients, alternating, and summarize."""
+    params = params_for(ctx.quick)
+    hub_config = {"latency_s": params["latency_s"], "owner": OWNER}
+    runs = run_alternating("bulk", BulkHooks(), params, hub_config, ctx)
+    return {"params": params, "runs": runs, "summary": summarize(runs, METRICS)}
