@@ -27,7 +27,7 @@ UPLOAD_URL_TTL = 3600.0
 MAX_BATCH_OBJECTS = 1000  # the client sends at most 256 per request (hub-api.md §11.4)
 _OID_RE = re.compile(r"^[0-9a-f]{64}$")
 
-_PREFIX_RE = r"(?:(?P<prefix>datasets|spaces)/)?(?!api/|datasets/|spaces/)(?P<ns>[^/]+)/(?P<name>[^/]+?)"
+_PREFIX_RE = r"/(?:(?P<prefix>datasets|spaces)/)?(?!api/|datasets/|spaces/)(?P<ns>[^/]+)/(?P<name>[^/]+?)"
 
 
 def _key(prefix: str | None, ns: str, name: str) -> RepoKey:
