@@ -275,9 +275,15 @@ def register_routes(router: Router, host: GitHost) -> None:
             return host.git.resolve(key, revision)
 
     def author_of(req: SimRequest) -> str:
-        # Optional hook: the hub may tell who the caller is; commits are otherwise authored by "user".
+        # Optional hooks (not part of GitHost): `username_of(req) -> str | None`, or SimulatedHub's
+        # `caller(req)` (a token record with `.user.name`). Commits are otherwise authored by "user".
+        name: object = None
         username_of = getattr(host, "username_of", None)
-        name = username_of(req) if callable(username_of) else None
+        caller = getattr(host, "caller", None)
+        if callable(username_of):
+            name = username_of(req)
+        elif callable(caller):
+            name = getattr(getattr(caller(req), "user", None), "name", None)
         return name if isinstance(name, str) and name else "user"
 
     def whole_revision(req: SimRequest) -> str:
