@@ -2,8 +2,86 @@
 
 from __future__ import annotations
 
+from ._clock import Clock, SystemClock
+from ._config import VERSION as __version__
+from ._ratelimit import RateLimitState
+from ._transport import RetryPolicy
 from .client import SpacesClient
+from .errors import (
+    AuthenticationError,
+    BadRequestError,
+    CommitConflictError,
+    ConflictError,
+    ConnectError,
+    EntryNotFoundError,
+    HubHTTPError,
+    NotFoundError,
+    OfflineModeError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+    RateLimitedError,
+    RepositoryNotFoundError,
+    RequestTimeoutError,
+    RevisionNotFoundError,
+    ServerError,
+    SpacesError,
+    TransportError,
+)
+from .fleet import Fleet, FleetError, FleetReport, Outcome
+from .models import (
+    CommitInfo,
+    DuplicatedRepoUrl,
+    RepoUrl,
+    SpaceHardware,
+    SpaceHardwareInfo,
+    SpaceInfo,
+    SpaceRuntime,
+    SpaceSecret,
+    SpaceStage,
+    SpaceStorage,
+    SpaceVariable,
+    Volume,
+)
 
-__version__ = "0.1.0"
-
-__all__ = ["SpacesClient", "__version__"]
+__all__ = [
+    "AuthenticationError",
+    "BadRequestError",
+    "Clock",
+    "CommitConflictError",
+    "CommitInfo",
+    "ConflictError",
+    "ConnectError",
+    "DuplicatedRepoUrl",
+    "EntryNotFoundError",
+    "Fleet",
+    "FleetError",
+    "FleetReport",
+    "HubHTTPError",
+    "NotFoundError",
+    "OfflineModeError",
+    "Outcome",
+    "PaymentRequiredError",
+    "PermissionDeniedError",
+    "RateLimitState",
+    "RateLimitedError",
+    "RepoUrl",
+    "RepositoryNotFoundError",
+    "RequestTimeoutError",
+    "RetryPolicy",
+    "RevisionNotFoundError",
+    "ServerError",
+    "SpaceHardware",
+    "SpaceHardwareInfo",
+    "SpaceInfo",
+    "SpaceRuntime",
+    "SpaceSecret",
+    "SpaceStage",
+    "SpaceStorage",
+    "SpaceVariable",
+    "SpacesClient",
+    "SpacesError",
+    "SystemClock",
+    "TransportError",
+    "Volume",
+    "__version__",
+]

@@ -1,10 +1,989 @@
 """The core client: configuration, the HTTP layer, and every Space operation of `HfApi`.
 
-(Filled in by the client work; `SpacesClient` in `client.py` combines it with waiting and files.)
+Each public method is build (`_wire`) → send (`_request`, `_transport`) → parse (`_wire`/`models`). Arguments
+are
+validated before any request. Names and argument names follow huggingface_hub 2.4's `HfApi` (minus `token`,
+which is per client here); the three methods that release removed (`duplicate_space`, `request_space_storage`,
+`delete_space_storage`) follow hub-api.md §16.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+
+from . import _wire, errors
+from ._clock import Clock, SystemClock
+from ._config import DEFAULT_ENDPOINT, load_config
+from ._ratelimit import RateLimitState
+from ._transport import HttpTransport, RetryPolicy, coerce_retry
+from .models import (
+    INTERMEDIATE_STAGES,
+    DuplicatedRepoUrl,
+    RepoUrl,
+    SpaceHardwareInfo,
+    SpaceInfo,
+    SpaceRuntime,
+    SpaceSecret,
+    SpaceTemplate,
+    SpaceVariable,
+)
+
+if TYPE_CHECKING:
+    from .fleet import Fleet
+
+logger = logging.getLogger("aiospaces")
+
+T = TypeVar("T")
+
+_CONFLICT_IN_PROGRESS = "another conflicting operation is in progress"
+
+
+@contextlib.contextmanager
+def _redacting(*values: str | None) -> Iterator[None]:
+    """Scrub secret values from any SDK error raised inside the block (in case the Hub echoes them)."""
+    try:
+        yield
+    except errors.SpacesError as exc:
+        _wire.redact(exc, values)
+        raise
+
+
+def _is_ambiguous(exc: errors.SpacesError) -> bool:
+    """The request may have reached the Hub and may have taken effect: a timeout, a dropped connection, a 5xx
+    or a 408. (A `ConnectError` is not ambiguous: the transport already retried it, it never left.)"""
+    if isinstance(exc, errors.TransportError):
+        return not isinstance(exc, errors.ConnectError)
+    return isinstance(exc, errors.ServerError) or (isinstance(exc, errors.HubHTTPError) and exc.status == 408)
+
 
 class CoreClient:
-    """Base of `SpacesClient`: configuration, connection pool, rate-limit state and the Hub operations."""
+    """Base of `SpacesClient`: configuration, connection pool, rate-limit state and the Hub operations.
+
+    Args:
+        token: a Hub token; None reads `HF_TOKEN` then the token file (hub-api.md §2.1); False sends none.
+        endpoint: Hub base URL; None reads `HF_ENDPOINT` (default `https://huggingface.co`).
+        timeout: per-request timeout in seconds (None: no timeout), or an `httpx.Timeout`.
+        max_concurrency: most requests in flight at once for this client.
+        retry: a `RetryPolicy`, a number of retries, or False to disable retries.
+        transport: an httpx transport (tests: `SimulatedHub.transport()`, `httpx.MockTransport`).
+        clock: where every sleep and timestamp goes (tests: a virtual clock). Default: the system clock.
+        headers: extra headers sent with every request.
+        user_agent: appended to the user-agent.
+
+    Raises:
+        ValueError: for a non-positive `max_concurrency`, a malformed endpoint or an invalid retry policy.
+    """
+
+    def __init__(
+        self,
+        *,
+        token: str | bool | None = None,
+        endpoint: str | None = None,
+        timeout: float | httpx.Timeout | None = 60.0,
+        max_concurrency: int = 32,
+        retry: RetryPolicy | int | bool | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock | None = None,
+        headers: Mapping[str, str] | None = None,
+        user_agent: str | None = None,
+    ) -> None:
+        _wire.validate_concurrency(max_concurrency, arg="max_concurrency")
+        if (
+            timeout is not None
+            and not isinstance(timeout, httpx.Timeout)
+            and (isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0)
+        ):
+            raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+        if clock is not None and not isinstance(clock, Clock):
+            raise TypeError("clock must have now() and async sleep(seconds)")
+        self._config = load_config(token=token, endpoint=endpoint)
+        self._clock: Clock = clock if clock is not None else SystemClock()
+        self.endpoint: str = self._config.endpoint
+        self._retry_policy = coerce_retry(retry)
+        self._transport = HttpTransport(
+            config=self._config,
+            clock=self._clock,
+            timeout=timeout,
+            max_concurrency=max_concurrency,
+            retry=self._retry_policy,
+            transport=transport,
+            headers=headers,
+            user_agent=user_agent,
+        )
+        self._whoami_cache: dict[str, Any] | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        # Never the token: only whether there is one and where it came from.
+        return (
+            f"{type(self).__name__}(endpoint={self.endpoint!r}, "
+            f"authenticated={self._config.token is not None}, token_source={self._config.token_source!r})"
+        )
+
+    async def __aenter__(self: T) -> T:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool. The client cannot send requests afterwards."""
+        await self._transport.aclose()
+
+    # --- internal API for the waiting and files mixins (TEAM.md) ----------------------------------------
+
+    @property
+    def rate_limit(self) -> RateLimitState:
+        """The shared state of the Hub's `api` rate-limit bucket, fed by every response."""
+        return self._transport.rate_limiter.state("api")
+
+    @property
+    def max_concurrency(self) -> int:
+        """Most requests in flight at once."""
+        return int(self._transport.limiter.total_tokens)
+
+    async def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Any = None,
+        json: Any = None,
+        content: Any = None,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool,
+        timeout: float | None = None,  # noqa: ASYNC109 - HfApi's argument; a per-request httpx timeout
+    ) -> httpx.Response:
+        """Send one request with auth, pacing, retries and error mapping; return the response, body read.
+
+        Args:
+            method: HTTP method.
+            url: a path starting with `/` (joined to the endpoint) or an absolute URL.
+            params: query parameters (a mapping or a list of pairs; lists repeat the key).
+            json: JSON body.
+            content: raw body (bytes).
+            data: form body.
+            headers: extra headers.
+            idempotent: True when resending after an ambiguous failure is safe; otherwise only requests that
+                provably never left (connect errors) or were rate-limited (429) are resent.
+            timeout: per-request timeout in seconds (None: the client's).
+
+        Raises:
+            HubHTTPError: subclass matching the status (hub-api.md §3.2).
+            TransportError: the request got no answer after the allowed retries.
+            OfflineModeError: `HF_HUB_OFFLINE` is set.
+        """
+        return await self._transport.request(
+            method,
+            url,
+            params=params,
+            json=json,
+            content=content,
+            data=data,
+            headers=headers,
+            idempotent=idempotent,
+            timeout=timeout,
+        )
+
+    def _stream(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> AbstractAsyncContextManager[httpx.Response]:
+        """Like `_request` but the body is not read: `async with client._stream("GET", path) as response:`.
+        Error statuses raise on entry; exiting closes the response. Used for SSE logs and downloads; the
+        request is treated as idempotent (retried before the status line arrives)."""
+        return self._transport.open(
+            method, url, params=params, headers=headers, idempotent=True, timeout=timeout
+        )
+
+    async def _ambiguity_safe(
+        self,
+        send: Callable[[], Awaitable[T]],
+        *,
+        on_error_after_ambiguous: Callable[[errors.HubHTTPError], Awaitable[T | None]] | None = None,
+        before_resend: Callable[[], Awaitable[T | None]] | None = None,
+        retry_conflict_in_progress: bool = False,
+    ) -> T:
+        """Run a non-idempotent call, made safe to resend (issue 3 item 4).
+
+        After an ambiguous failure (the request may have taken effect), `before_resend` may settle the outcome
+        by reading state (returning a result), otherwise the call is resent; if the resend fails with an HTTP
+        error, `on_error_after_ambiguous` may recognise the error as the trace of our own earlier attempt
+        (e.g. a 409 "already exists" after a create) and return the result instead.
+        """
+        policy = self._retry_policy
+        attempt = 0
+        ambiguous = False
+        while True:
+            attempt += 1
+            try:
+                return await send()
+            except errors.HubHTTPError as exc:
+                if (
+                    retry_conflict_in_progress
+                    and isinstance(exc, errors.ConflictError)
+                    and _CONFLICT_IN_PROGRESS in (exc.server_message or "")
+                    and attempt < policy.max_attempts
+                ):
+                    # hub-api.md §3.4: concurrent creates for one user get this 409; huggingface_hub retries.
+                    await self._clock.sleep(self._transport._backoff(attempt))
+                    continue
+                if ambiguous and on_error_after_ambiguous is not None:
+                    settled = await on_error_after_ambiguous(exc)
+                    if settled is not None:
+                        logger.info("reconciled %s after an ambiguous failure", type(exc).__name__)
+                        return settled
+                if not _is_ambiguous(exc) or attempt >= policy.max_attempts:
+                    raise
+                ambiguous = True
+            except errors.TransportError as exc:
+                if not _is_ambiguous(exc) or attempt >= policy.max_attempts:
+                    raise
+                ambiguous = True
+            logger.warning("ambiguous failure of a non-idempotent call; reconciling (attempt %d)", attempt)
+            await self._clock.sleep(self._transport._backoff(attempt))
+            if before_resend is not None:
+                settled = await before_resend()
+                if settled is not None:
+                    return settled
+
+    def _repo_url(self, url: str | None, repo_id: str, repo_type: str | None) -> str:
+        """A repo URL on this client's endpoint (hub-api.md §1.1: URLs the Hub returns are rewritten when the
+        endpoint is custom)."""
+        if url:
+            if self.endpoint != DEFAULT_ENDPOINT and url.startswith(DEFAULT_ENDPOINT):
+                url = self.endpoint + url[len(DEFAULT_ENDPOINT) :]
+            return url
+        prefix = "" if repo_type in (None, "model") else f"{repo_type}s/"
+        return f"{self.endpoint}/{prefix}{repo_id}"
+
+    # --- account -----------------------------------------------------------------------------------------
+
+    async def whoami(self, *, cache: bool = False) -> dict[str, Any]:
+        """`GET /api/whoami-v2` (hub-api.md §2.5): the token's user, orgs and token role.
+
+        Args:
+            cache: reuse this client's previous successful answer (errors are not cached).
+        """
+        if cache and self._whoami_cache is not None:
+            return dict(self._whoami_cache)
+        response = await self._request("GET", "/api/whoami-v2", idempotent=True)
+        data = response.json()
+        if not isinstance(data, dict):
+            raise ValueError("unexpected whoami payload from the Hub: expected a JSON object")
+        self._whoami_cache = data
+        return dict(data)
+
+    # --- repos -------------------------------------------------------------------------------------------
+
+    async def create_repo(
+        self,
+        repo_id: str,
+        *,
+        private: bool | None = None,
+        visibility: str | None = None,
+        repo_type: str | None = None,
+        exist_ok: bool = False,
+        resource_group_id: str | None = None,
+        region: str | None = None,
+        space_sdk: str | None = None,
+        space_hardware: str | None = None,
+        space_sleep_time: int | None = None,
+        space_secrets: Sequence[Mapping[str, str]] | None = None,
+        space_variables: Sequence[Mapping[str, str]] | None = None,
+        space_volumes: Sequence[Any] | None = None,
+        space_template: str | None = None,
+    ) -> RepoUrl:
+        """Create a repo (`POST /api/repos/create`, hub-api.md §5.1) and return its URL.
+
+        Safe to retry: after an ambiguous failure (timeout, dropped connection, 5xx) the request is resent,
+        and a
+        409 "already exists" answering the resend is our own earlier attempt, so it returns the URL instead of
+        failing. (A repo created by someone else in that same instant cannot be told apart; without an
+        ambiguous failure a 409 raises `ConflictError` unless `exist_ok`.)
+
+        Raises:
+            ValueError: bad repo id, repo type, SDK, visibility or Space arguments.
+            ConflictError: the repo already exists and `exist_ok` is False.
+        """
+        validate_repo = _wire.validate_repo_id(repo_id, allow_bare_name=True)
+        rtype = _wire.validate_repo_type(repo_type)
+        resolved_visibility = _wire.resolve_visibility(private, visibility, rtype)
+        if not isinstance(exist_ok, bool):
+            raise TypeError("exist_ok must be a bool")
+        namespace, name = validate_repo.split("/") if "/" in validate_repo else (None, validate_repo)
+        sdk = _wire.enum_value(space_sdk, arg="space_sdk") if space_sdk is not None else None
+        if space_template is not None:
+            if rtype != "space":
+                raise ValueError("space_template can only be used with repo_type='space'")
+            _wire.enum_value(space_template, arg="space_template")
+        if rtype == "space" and sdk is None and space_template is None:
+            raise ValueError(f"space_sdk is required for a Space; one of {', '.join(_wire.SPACE_SDKS)}")
+        if sdk is not None and sdk not in _wire.SPACE_SDKS:
+            raise ValueError(f"space_sdk must be one of {', '.join(_wire.SPACE_SDKS)}, got {sdk!r}")
+        hardware = (
+            _wire.enum_value(space_hardware, arg="space_hardware") if space_hardware is not None else None
+        )
+        sleep_time = (
+            _wire.validate_sleep_time(space_sleep_time, arg="space_sleep_time")
+            if space_sleep_time is not None
+            else None
+        )
+        secrets = _wire.secrets_list(space_secrets, arg="space_secrets")
+        variables = _wire.secrets_list(space_variables, arg="space_variables")
+        volumes = _wire.volumes_payload(space_volumes, arg="space_volumes") if space_volumes else None
+        if region is not None and _wire.enum_value(region, arg="region") not in ("us", "eu"):
+            raise ValueError(f"region must be 'us' or 'eu', got {region!r}")
+        _wire.validate_optional_str(resource_group_id, arg="resource_group_id")
+
+        if space_template is not None:
+            template = await self._find_template(space_template)
+            if sdk is not None and sdk != template.sdk:
+                raise ValueError(f"space_sdk must match the template's SDK {template.sdk!r}, got {sdk!r}")
+            sdk = template.sdk
+            if template.preferred_private and resolved_visibility is None:
+                resolved_visibility = "private"
+
+        payload: dict[str, Any] = {"name": name, "organization": namespace}
+        if resolved_visibility is not None:
+            payload["visibility"] = resolved_visibility
+        if rtype is not None:
+            payload["type"] = rtype
+        space_args = {
+            "hardware": hardware,
+            "sleepTimeSeconds": sleep_time,
+            "secrets": secrets,
+            "variables": variables,
+            "volumes": volumes,
+        }
+        if rtype == "space":
+            payload["sdk"] = sdk
+            if space_template is not None:
+                payload["template"] = template.repo_id
+            payload.update({k: v for k, v in space_args.items() if v is not None})
+            if sleep_time is not None and hardware == "cpu-basic":
+                warnings.warn(
+                    "cpu-basic Spaces sleep after 48 hours of inactivity; this cannot be configured "
+                    "(hub-api.md §8.3).",
+                    UserWarning,
+                    stacklevel=2,
+                )
+        elif any(v is not None for v in space_args.values()) or sdk is not None:
+            warnings.warn(
+                "Ignoring Space arguments because repo_type is not 'space'.", UserWarning, stacklevel=2
+            )
+        if resource_group_id is not None:
+            payload["resourceGroupId"] = resource_group_id
+        if region is not None:
+            payload["region"] = region
+
+        async def send() -> RepoUrl:
+            response = await self._request("POST", "/api/repos/create", json=payload, idempotent=False)
+            return RepoUrl(self._repo_url(response.json().get("url"), repo_id, rtype), endpoint=self.endpoint)
+
+        async def settle(exc: errors.HubHTTPError) -> RepoUrl | None:
+            if isinstance(exc, errors.ConflictError):
+                return RepoUrl(self._repo_url(exc.existing_url, repo_id, rtype), endpoint=self.endpoint)
+            return None
+
+        secret_values = [s["value"] for s in secrets or []]
+        with _redacting(*secret_values):
+            try:
+                return await self._ambiguity_safe(
+                    send, on_error_after_ambiguous=settle, retry_conflict_in_progress=True
+                )
+            except errors.ConflictError as exc:
+                if exist_ok:
+                    return RepoUrl(self._repo_url(exc.existing_url, repo_id, rtype), endpoint=self.endpoint)
+                raise
+            except (errors.AuthenticationError, errors.PaymentRequiredError, errors.PermissionDeniedError):
+                # hub-api.md §5.1: with exist_ok, a 401/402/403 may hide an existing repo: check it.
+                if not exist_ok or "/" not in validate_repo:
+                    raise
+                with contextlib.suppress(errors.HubHTTPError):
+                    await self._request(
+                        "GET", f"/api/{_wire.repo_type_prefix(rtype)}/{validate_repo}", idempotent=True
+                    )
+                    return RepoUrl(self._repo_url(None, repo_id, rtype), endpoint=self.endpoint)
+                raise
+
+    async def _find_template(self, space_template: str) -> SpaceTemplate:
+        response = await self._request("GET", "/api/spaces/templates", idempotent=True)
+        data = response.json()
+        items = data.get("templates", []) if isinstance(data, dict) else []
+        templates = [SpaceTemplate.from_dict(t) for t in items if isinstance(t, dict)]
+        for candidate in templates:
+            if candidate.repo_id == space_template or candidate.name.lower() == space_template.lower():
+                return candidate
+        names = ", ".join(sorted(t.name for t in templates))
+        raise ValueError(f"space_template {space_template!r} is unknown; expected one of {names}")
+
+    async def delete_repo(
+        self, repo_id: str, *, repo_type: str | None = None, missing_ok: bool = False
+    ) -> None:
+        """Delete a repo (`DELETE /api/repos/delete`, hub-api.md §5.2).
+
+        A not-found answering a resend after an ambiguous failure means our first attempt deleted it: success.
+
+        Raises:
+            RepositoryNotFoundError: the repo does not exist and `missing_ok` is False.
+        """
+        _wire.validate_repo_id(repo_id, allow_bare_name=True)
+        rtype = _wire.validate_repo_type(repo_type)
+        namespace, name = repo_id.split("/") if "/" in repo_id else (None, repo_id)
+        body: dict[str, Any] = {"name": name, "organization": namespace}
+        if rtype is not None:
+            body["type"] = rtype
+
+        async def send() -> bool:
+            await self._request("DELETE", "/api/repos/delete", json=body, idempotent=False)
+            return True
+
+        async def settle(exc: errors.HubHTTPError) -> bool | None:
+            return True if isinstance(exc, errors.NotFoundError) else None
+
+        try:
+            await self._ambiguity_safe(send, on_error_after_ambiguous=settle)
+        except errors.NotFoundError:
+            if not missing_ok:
+                raise
+
+    async def update_repo_settings(
+        self,
+        repo_id: str,
+        *,
+        gated: str | bool | None = None,
+        private: bool | None = None,
+        visibility: str | None = None,
+        repo_type: str | None = None,
+    ) -> None:
+        """Change visibility and/or gating (`PUT /api/{type}s/{id}/settings`, hub-api.md §5.3). Idempotent.
+
+        Raises:
+            ValueError: nothing to change, or an invalid `gated`/`visibility`.
+        """
+        _wire.validate_repo_id(repo_id)
+        rtype = _wire.validate_repo_type(repo_type)
+        resolved_visibility = _wire.resolve_visibility(private, visibility, rtype)
+        body: dict[str, Any] = {}
+        if gated is not None:
+            if gated is not False and gated not in ("auto", "manual"):
+                raise ValueError(f"gated must be 'auto', 'manual' or False, got {gated!r}")
+            body["gated"] = gated
+        if resolved_visibility is not None:
+            body["visibility"] = resolved_visibility
+        if not body:
+            raise ValueError("update_repo_settings needs at least one of gated, private, visibility")
+        await self._request(
+            "PUT", f"/api/{_wire.repo_type_prefix(rtype)}/{repo_id}/settings", json=body, idempotent=True
+        )
+
+    async def duplicate_repo(
+        self,
+        from_id: str,
+        to_id: str | None = None,
+        *,
+        repo_type: str | None = None,
+        private: bool | None = None,
+        visibility: str | None = None,
+        exist_ok: bool = False,
+        resource_group_id: str | None = None,
+        space_hardware: str | None = None,
+        space_sleep_time: int | None = None,
+        space_secrets: Sequence[Mapping[str, str]] | None = None,
+        space_variables: Sequence[Mapping[str, str]] | None = None,
+        space_volumes: Sequence[Any] | None = None,
+    ) -> DuplicatedRepoUrl:
+        """Duplicate a repo server-side (`POST /api/{type}s/{from_id}/duplicate`, hub-api.md §5.5).
+
+        `to_id` may be `ns/name` or `name` (namespace from `whoami`), or None (same name, your namespace).
+        Reconciled like `create_repo`: a 409 answering a resend after an ambiguous failure is our own copy.
+        """
+        return await self._duplicate(
+            from_id,
+            to_id,
+            repo_type=repo_type,
+            private=private,
+            visibility=visibility,
+            exist_ok=exist_ok,
+            resource_group_id=resource_group_id,
+            hardware=space_hardware,
+            storage=None,
+            sleep_time=space_sleep_time,
+            secrets=space_secrets,
+            variables=space_variables,
+            volumes=space_volumes,
+            prefix="space_",
+        )
+
+    async def duplicate_space(
+        self,
+        from_id: str,
+        to_id: str | None = None,
+        *,
+        private: bool | None = None,
+        visibility: str | None = None,
+        exist_ok: bool = False,
+        hardware: str | None = None,
+        storage: str | None = None,
+        sleep_time: int | None = None,
+        secrets: Sequence[Mapping[str, str]] | None = None,
+        variables: Sequence[Mapping[str, str]] | None = None,
+    ) -> RepoUrl:
+        """Duplicate a Space (hub-api.md §16; removed from huggingface_hub 2.x, kept here with its old
+        parameters, including the deprecated `storage` tier)."""
+        return await self._duplicate(
+            from_id,
+            to_id,
+            repo_type="space",
+            private=private,
+            visibility=visibility,
+            exist_ok=exist_ok,
+            resource_group_id=None,
+            hardware=hardware,
+            storage=storage,
+            sleep_time=sleep_time,
+            secrets=secrets,
+            variables=variables,
+            volumes=None,
+            prefix="",
+        )
+
+    async def _duplicate(
+        self,
+        from_id: str,
+        to_id: str | None,
+        *,
+        repo_type: str | None,
+        private: bool | None,
+        visibility: str | None,
+        exist_ok: bool,
+        resource_group_id: str | None,
+        hardware: str | None,
+        storage: str | None,
+        sleep_time: int | None,
+        secrets: Sequence[Mapping[str, str]] | None,
+        variables: Sequence[Mapping[str, str]] | None,
+        volumes: Sequence[Any] | None,
+        prefix: str,
+    ) -> DuplicatedRepoUrl:
+        _wire.validate_repo_id(from_id, arg="from_id")
+        if to_id is not None:
+            _wire.validate_repo_id(to_id, arg="to_id", allow_bare_name=True)
+        rtype = _wire.validate_repo_type(repo_type)
+        resolved_visibility = _wire.resolve_visibility(private, visibility, rtype)
+        space_args: dict[str, Any] = {
+            "hardware": _wire.enum_value(hardware, arg=f"{prefix}hardware") if hardware is not None else None,
+            "storageTier": _wire.enum_value(storage, arg="storage") if storage is not None else None,
+            "sleepTimeSeconds": (
+                _wire.validate_sleep_time(sleep_time, arg=f"{prefix}sleep_time")
+                if sleep_time is not None
+                else None
+            ),
+            "secrets": _wire.secrets_list(secrets, arg=f"{prefix}secrets"),
+            "variables": _wire.secrets_list(variables, arg=f"{prefix}variables"),
+            "volumes": _wire.volumes_payload(volumes, arg=f"{prefix}volumes") if volumes else None,
+        }
+        _wire.validate_optional_str(resource_group_id, arg="resource_group_id")
+        if to_id is not None and "/" in to_id:
+            target = to_id
+        else:
+            name = to_id if to_id is not None else from_id.split("/")[1]
+            target = f"{(await self.whoami(cache=True))['name']}/{name}"
+        payload: dict[str, Any] = {"repository": target}
+        if resolved_visibility is not None:
+            payload["visibility"] = resolved_visibility
+        if resource_group_id is not None:
+            payload["resourceGroupId"] = resource_group_id
+        if rtype == "space":
+            payload.update({k: v for k, v in space_args.items() if v is not None})
+        elif any(v is not None for v in space_args.values()):
+            warnings.warn(
+                "Ignoring Space arguments because repo_type is not 'space'.", UserWarning, stacklevel=3
+            )
+        path = f"/api/{_wire.repo_type_prefix(rtype)}/{from_id}/duplicate"
+
+        def url_of(url: str | None, pending: bool) -> DuplicatedRepoUrl:
+            result = DuplicatedRepoUrl(self._repo_url(url, target, rtype), endpoint=self.endpoint)
+            result.files_copy_pending = pending
+            return result
+
+        async def send() -> DuplicatedRepoUrl:
+            response = await self._request("POST", path, json=payload, idempotent=False)
+            data = response.json()
+            return url_of(data.get("url"), bool(data.get("filesCopyPending", False)))
+
+        async def settle(exc: errors.HubHTTPError) -> DuplicatedRepoUrl | None:
+            return url_of(exc.existing_url, False) if isinstance(exc, errors.ConflictError) else None
+
+        values = [s["value"] for s in (space_args["secrets"] or [])]
+        with _redacting(*values):
+            try:
+                return await self._ambiguity_safe(send, on_error_after_ambiguous=settle)
+            except errors.ConflictError as exc:
+                if exist_ok:
+                    return url_of(exc.existing_url, False)
+                raise
+
+    async def space_info(
+        self,
+        repo_id: str,
+        *,
+        revision: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - HfApi's argument; a per-request httpx timeout
+        files_metadata: bool = False,
+        expand: Sequence[str] | None = None,
+    ) -> SpaceInfo:
+        """A Space's metadata (`GET /api/spaces/{id}[/revision/{rev}]`, hub-api.md §6.1).
+
+        Args:
+            repo_id: the Space.
+            revision: a branch, tag or commit; percent-encoded in the path.
+            timeout: request timeout in seconds.
+            files_metadata: include file sizes and LFS info (`blobs=true`).
+            expand: only these properties (e.g. `["runtime", "sdk"]`); exclusive with `files_metadata`.
+        """
+        _wire.validate_repo_id(repo_id)
+        if expand is not None and files_metadata:
+            raise ValueError("expand and files_metadata cannot be passed together")
+        params: list[tuple[str, str]] = [("expand", v) for v in _wire.expand_values(expand)]
+        if files_metadata:
+            params.append(("blobs", "true"))
+        path = _wire.space_path(repo_id)
+        if revision is not None:
+            path += f"/revision/{_wire.quote_revision(_wire.enum_value(revision, arg='revision'))}"
+        response = await self._request("GET", path, params=params or None, idempotent=True, timeout=timeout)
+        return _wire.parse_space_info(response.json())
+
+    async def list_spaces(
+        self,
+        *,
+        filter: str | Iterable[str] | None = None,
+        author: str | None = None,
+        search: str | None = None,
+        datasets: str | Iterable[str] | None = None,
+        models: str | Iterable[str] | None = None,
+        linked: bool = False,
+        sort: str | None = None,
+        limit: int | None = None,
+        expand: Sequence[str] | None = None,
+        full: bool | None = None,
+    ) -> AsyncIterator[SpaceInfo]:
+        """Iterate over Spaces (`GET /api/spaces`, hub-api.md §6.2), following `Link: rel="next"` pages
+        lazily.
+
+        `limit` is sent and also enforced here (later pages are not fetched). With `expand=["runtime"]` each
+        `SpaceInfo.runtime` is filled, which is how fleet watching reads many runtimes per request.
+        """
+        params: list[tuple[str, str]] | None = _wire.list_spaces_params(
+            filter=filter,
+            author=author,
+            search=search,
+            datasets=datasets,
+            models=models,
+            linked=linked,
+            sort=sort,
+            limit=limit,
+            expand=expand,
+            full=full,
+        )
+        url: str | None = "/api/spaces"
+        count = 0
+        while url is not None:
+            response = await self._request("GET", url, params=params, idempotent=True)
+            # The next link is absolute and carries every query parameter (hub-api.md §6.2).
+            params = None
+            url = _wire.parse_link_next(response.headers.get("link"))
+            for info in _wire.parse_space_list(response.json()):
+                yield info
+                count += 1
+                if limit is not None and count >= limit:
+                    return
+
+    # --- secrets and variables (hub-api.md §7) -----------------------------------------------------------
+
+    async def add_space_secret(
+        self, repo_id: str, key: str, value: str, *, description: str | None = None
+    ) -> None:
+        """Add or update a secret (`POST …/secrets`; an upsert, so retried freely). The value never appears in
+        any error or log."""
+        _wire.validate_repo_id(repo_id)
+        _wire.validate_key(key)
+        _wire.validate_value(value)
+        _wire.validate_optional_str(description, arg="description")
+        spec = _wire.secret_add_request(repo_id, key, value, description)
+        with _redacting(value):
+            await self._request(spec.method, spec.path, json=spec.json, idempotent=spec.idempotent)
+
+    async def delete_space_secret(self, repo_id: str, key: str) -> None:
+        """Delete a secret (`DELETE …/secrets` with a JSON body; unknown keys are a 200, recording
+        test_manage_secrets)."""
+        _wire.validate_repo_id(repo_id)
+        _wire.validate_key(key)
+        await self._request(
+            "DELETE", _wire.space_path(repo_id, "/secrets"), json={"key": key}, idempotent=True
+        )
+
+    async def get_space_secrets(self, repo_id: str) -> dict[str, SpaceSecret]:
+        """Secrets' keys, descriptions and update times (`GET …/secrets`); values are never returned."""
+        _wire.validate_repo_id(repo_id)
+        response = await self._request("GET", _wire.space_path(repo_id, "/secrets"), idempotent=True)
+        return _wire.parse_secrets(response.json())
+
+    async def get_space_variables(self, repo_id: str) -> dict[str, SpaceVariable]:
+        """All variables (`GET …/variables`)."""
+        _wire.validate_repo_id(repo_id)
+        response = await self._request("GET", _wire.space_path(repo_id, "/variables"), idempotent=True)
+        return _wire.parse_variables(response.json())
+
+    async def add_space_variable(
+        self, repo_id: str, key: str, value: str, *, description: str | None = None
+    ) -> dict[str, SpaceVariable]:
+        """Add or update a variable (`POST …/variables`, an upsert); returns the full map after the change."""
+        _wire.validate_repo_id(repo_id)
+        _wire.validate_key(key)
+        _wire.validate_value(value)
+        _wire.validate_optional_str(description, arg="description")
+        spec = _wire.variable_add_request(repo_id, key, value, description)
+        response = await self._request(spec.method, spec.path, json=spec.json, idempotent=spec.idempotent)
+        return _wire.parse_variables(response.json())
+
+    async def delete_space_variable(self, repo_id: str, key: str) -> dict[str, SpaceVariable]:
+        """Delete a variable (`DELETE …/variables`); returns the map after deletion (unknown key:
+        unchanged)."""
+        _wire.validate_repo_id(repo_id)
+        _wire.validate_key(key)
+        response = await self._request(
+            "DELETE", _wire.space_path(repo_id, "/variables"), json={"key": key}, idempotent=True
+        )
+        return _wire.parse_variables(response.json())
+
+    # --- runtime (hub-api.md §8) -------------------------------------------------------------------------
+
+    async def _runtime_call(self, spec: _wire.RequestSpec) -> SpaceRuntime:
+        response = await self._request(
+            spec.method, spec.path, params=spec.params, json=spec.json, idempotent=spec.idempotent
+        )
+        return _wire.parse_runtime(response.json())
+
+    async def get_space_runtime(self, repo_id: str) -> SpaceRuntime:
+        """The Space's runtime (`GET …/runtime`)."""
+        _wire.validate_repo_id(repo_id)
+        return await self._runtime_call(_wire.runtime_request(repo_id))
+
+    async def request_space_hardware(
+        self, repo_id: str, hardware: str, *, sleep_time: int | None = None
+    ) -> SpaceRuntime:
+        """Request hardware (`POST …/hardware`). The answer typically has `requested_hardware` = the new
+        flavor
+        while `hardware` is still the old one. Retried freely: requesting the same flavor again is the same
+        request (setting a value).
+
+        Args:
+            repo_id: the Space.
+            hardware: a flavor string or `SpaceHardware` member (ours or huggingface_hub's).
+            sleep_time: seconds of inactivity before sleeping (-1: never).
+        """
+        _wire.validate_repo_id(repo_id)
+        flavor = _wire.enum_value(hardware, arg="hardware")
+        seconds = _wire.validate_sleep_time(sleep_time) if sleep_time is not None else None
+        if seconds is not None and flavor == "cpu-basic":
+            warnings.warn(
+                "cpu-basic Spaces sleep after 48 hours of inactivity; sleep_time cannot be configured "
+                "(hub-api.md §8.3).",
+                UserWarning,
+                stacklevel=2,
+            )
+        return await self._runtime_call(_wire.hardware_request(repo_id, flavor, seconds))
+
+    async def set_space_sleep_time(self, repo_id: str, sleep_time: int) -> SpaceRuntime:
+        """Set the sleep time (`POST …/sleeptime`; -1 never sleeps). Idempotent."""
+        _wire.validate_repo_id(repo_id)
+        seconds = _wire.validate_sleep_time(sleep_time)
+        runtime = await self._runtime_call(_wire.sleeptime_request(repo_id, seconds))
+        if "cpu-basic" in (runtime.requested_hardware, runtime.hardware):
+            warnings.warn(
+                "This Space runs on cpu-basic: it sleeps after 48 hours of inactivity whatever the "
+                "sleep time (hub-api.md §8.3).",
+                UserWarning,
+                stacklevel=2,
+            )
+        return runtime
+
+    async def pause_space(self, repo_id: str) -> SpaceRuntime:
+        """Pause the Space (`POST …/pause`); it stays PAUSED until restarted. Idempotent (pausing a paused
+        Space leaves it paused)."""
+        _wire.validate_repo_id(repo_id)
+        return await self._runtime_call(_wire.pause_request(repo_id))
+
+    async def restart_space(self, repo_id: str, *, factory_reboot: bool = False) -> SpaceRuntime:
+        """Restart the Space (`POST …/restart[?factory=true]`); the answer's stage is typically BUILDING.
+
+        Not idempotent: a second restart would restart again. After an ambiguous failure (timeout, dropped
+        connection, 5xx) the runtime is read first: a transitional stage (BUILDING, APP_STARTING, ...) means
+        the restart took effect and that runtime is returned; otherwise the restart is sent again.
+        """
+        _wire.validate_repo_id(repo_id)
+        if not isinstance(factory_reboot, bool):
+            raise TypeError("factory_reboot must be a bool")
+        spec = _wire.restart_request(repo_id, factory_reboot)
+
+        async def check() -> SpaceRuntime | None:
+            runtime = await self.get_space_runtime(repo_id)
+            return runtime if str(runtime.stage) in INTERMEDIATE_STAGES else None
+
+        return await self._ambiguity_safe(lambda: self._runtime_call(spec), before_resend=check)
+
+    async def enable_space_dev_mode(self, repo_id: str) -> SpaceRuntime:
+        """Turn dev mode on (`POST …/dev-mode {"enabled": true}`). Idempotent."""
+        _wire.validate_repo_id(repo_id)
+        return await self._runtime_call(_wire.dev_mode_request(repo_id, True))
+
+    async def disable_space_dev_mode(self, repo_id: str) -> SpaceRuntime:
+        """Turn dev mode off (`POST …/dev-mode {"enabled": false}`). Idempotent."""
+        _wire.validate_repo_id(repo_id)
+        return await self._runtime_call(_wire.dev_mode_request(repo_id, False))
+
+    async def request_space_storage(self, repo_id: str, storage: str) -> SpaceRuntime:
+        """Request a persistent-storage tier (`POST …/storage`; deprecated by the Hub, hub-api.md §8.4).
+        Idempotent (setting a tier)."""
+        _wire.validate_repo_id(repo_id)
+        tier = _wire.enum_value(storage, arg="storage")
+        if tier not in ("small", "medium", "large"):
+            raise ValueError(f"storage must be 'small', 'medium' or 'large', got {tier!r}")
+        return await self._runtime_call(_wire.storage_request(repo_id, tier))
+
+    async def delete_space_storage(self, repo_id: str) -> SpaceRuntime:
+        """Delete the persistent storage (`DELETE …/storage`; 400 when there is none). After an ambiguous
+        failure, a 400 on the resend means our first attempt deleted it: the current runtime is returned."""
+        _wire.validate_repo_id(repo_id)
+        path = _wire.space_path(repo_id, "/storage")
+
+        async def send() -> SpaceRuntime:
+            response = await self._request("DELETE", path, idempotent=False)
+            return _wire.parse_runtime(response.json())
+
+        async def settle(exc: errors.HubHTTPError) -> SpaceRuntime | None:
+            if isinstance(exc, errors.BadRequestError):
+                runtime = await self.get_space_runtime(repo_id)
+                return runtime if runtime.storage is None else None
+            return None
+
+        return await self._ambiguity_safe(send, on_error_after_ambiguous=settle)
+
+    async def set_space_volumes(self, repo_id: str, volumes: Sequence[Any]) -> None:
+        """Replace the mounted volumes (`PUT …/volumes`, the whole list). Idempotent."""
+        _wire.validate_repo_id(repo_id)
+        payload = _wire.volumes_payload(volumes, arg="volumes")
+        await self._request(
+            "PUT", _wire.space_path(repo_id, "/volumes"), json={"volumes": payload}, idempotent=True
+        )
+
+    async def delete_space_volumes(self, repo_id: str) -> None:
+        """Remove every volume (`DELETE …/volumes`; 400 when there are none). Reconciled like
+        `delete_space_storage`."""
+        _wire.validate_repo_id(repo_id)
+        path = _wire.space_path(repo_id, "/volumes")
+
+        async def send() -> bool:
+            await self._request("DELETE", path, idempotent=False)
+            return True
+
+        async def settle(exc: errors.HubHTTPError) -> bool | None:
+            if isinstance(exc, errors.BadRequestError):
+                runtime = await self.get_space_runtime(repo_id)
+                return True if not runtime.volumes else None
+            return None
+
+        await self._ambiguity_safe(send, on_error_after_ambiguous=settle)
+
+    async def list_spaces_hardware(self) -> list[SpaceHardwareInfo]:
+        """Hardware flavors with prices (`GET /api/spaces/hardware`, hub-api.md §8.6)."""
+        response = await self._request("GET", "/api/spaces/hardware", idempotent=True)
+        return _wire.parse_hardware_list(response.json())
+
+    async def fetch_space_logs(
+        self, repo_id: str, *, build: bool = False, follow: bool = False
+    ) -> AsyncIterator[str]:
+        """Iterate over the run logs (or build logs with `build=True`) over SSE (hub-api.md §9).
+
+        Without `follow`, yields what the Hub has buffered and stops (end of stream, 5 s of silence, or the
+        first line stamped after the response's `Date`). With `follow`, streams until the Hub closes the
+        stream, reconnecting up to 5 times (1, 2, 4, 8, 10 s apart); the Hub replays the log from the start on
+        every connection, and already-yielded lines are skipped by counting events, as huggingface_hub does.
+        Close the iterator (`aclosing`) to stop early; the response is closed with it.
+        """
+        _wire.validate_repo_id(repo_id)
+        path = _wire.space_path(repo_id, f"/logs/{'build' if build else 'run'}")
+        # hub-api.md §1.4: read timeout 5 s without follow (silence = buffer drained), 120 s with follow.
+        timeout = 120.0 if follow else 5.0
+        max_retries = 5 if follow else 0
+        tries = 0
+        wait = 0.0
+        start = 0
+        while True:
+            try:
+                async with self._stream("GET", path, timeout=timeout) as response:
+                    replay_end = None if follow else _wire.sse_replay_end(response.headers.get("date"))
+                    index = -1
+                    async for line in response.aiter_lines():
+                        event = _wire.parse_sse_event(line)
+                        if event is None:
+                            continue
+                        index += 1
+                        if index < start:
+                            continue  # replayed: yielded on an earlier connection
+                        start += 1
+                        if _wire.event_after(event, replay_end):
+                            return
+                        tries, wait = 0, 0.0
+                        data = event.get("data")
+                        if isinstance(data, str):
+                            yield data
+                return
+            except httpx.DecodingError:
+                return  # a truncated body ends the stream quietly (hub-api.md §9)
+            except (httpx.TransportError, errors.TransportError) as exc:
+                timed_out = isinstance(exc, httpx.TimeoutException | errors.RequestTimeoutError)
+                if timed_out and not follow:
+                    return
+                if tries >= max_retries:
+                    if timed_out:
+                        return
+                    if isinstance(exc, errors.TransportError):
+                        raise
+                    raise errors.TransportError(
+                        f"log stream failed: {type(exc).__name__}",
+                        method="GET",
+                        url=self._transport.url_for(path),
+                    ) from exc
+                tries += 1
+                wait = min(10.0, max(1.0, wait * 2))
+                logger.warning("log stream for %s interrupted; reconnecting in %gs", repo_id, wait)
+                await self._clock.sleep(wait)
+
+    # --- fleet -------------------------------------------------------------------------------------------
+
+    def fleet(self, repo_ids: Iterable[str], *, concurrency: int = 16) -> Fleet:
+        """Apply one operation to many Spaces at once: see `aiospaces.fleet.Fleet`.
+
+        Raises:
+            ValueError: a malformed or duplicated repo id, or a non-positive `concurrency`.
+        """
+        from .fleet import Fleet
+
+        return Fleet(self, repo_ids, concurrency=concurrency)

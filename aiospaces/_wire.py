@@ -1,0 +1,739 @@
+"""Pure wire mapping: validate arguments, build requests, parse responses, map statuses to errors, read the
+rate-limit headers, compute backoff delays. No I/O here (design.md §6), so all of it is tested without a
+transport.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import attrs
+
+from . import errors
+from .models import (
+    SpaceHardwareInfo,
+    SpaceInfo,
+    SpaceRuntime,
+    SpaceSecret,
+    SpaceVariable,
+    Volume,
+    parse_datetime,
+)
+
+# --- argument validation ---------------------------------------------------------------------------------
+
+REPO_TYPES: tuple[str, ...] = ("model", "dataset", "space", "kernel")
+SPACE_SDKS: tuple[str, ...] = ("gradio", "streamlit", "docker", "static")
+VISIBILITIES: tuple[str, ...] = ("public", "private", "protected")
+SPACE_EXPAND: frozenset[str] = frozenset(
+    {
+        *("author", "cardData", "createdAt", "datasets", "disabled", "lastModified", "likes", "models"),
+        *("private", "region", "resourceGroup", "runtime", "sdk", "sha", "siblings", "subdomain", "tags"),
+        *("trendingScore", "usedStorage"),
+        # Accepted by the server though undocumented (hub-api.md §6.1 [test]).
+        *("gitalyUid", "xetEnabled"),
+    }
+)
+SORT_KEYS = {
+    "created_at": "createdAt",
+    "createdAt": "createdAt",
+    "last_modified": "lastModified",
+    "lastModified": "lastModified",
+    "likes": "likes",
+    "trending_score": "trendingScore",
+    "trendingScore": "trendingScore",
+}
+
+# A repo id segment: the Hub allows letters, digits, `-`, `_`, `.`; no leading `-`/`.`, no `--`/`..`.
+_SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+
+
+def _check_segment(segment: str, arg: str, repo_id: str) -> None:
+    if (
+        not segment
+        or not _SEGMENT.match(segment)
+        or ".." in segment
+        or "--" in segment
+        or segment.endswith(".")
+        or len(segment) > 96
+    ):
+        raise ValueError(
+            f"{arg} must look like 'namespace/name' (letters, digits, '-', '_', '.'; "
+            f"no leading '-', no '..'), got {repo_id!r}"
+        )
+
+
+def validate_repo_id(repo_id: object, *, arg: str = "repo_id", allow_bare_name: bool = False) -> str:
+    """Check a repo id before any request (issue 3 item 6) and return it.
+
+    Args:
+        repo_id: the value to check.
+        arg: the argument name used in the error message.
+        allow_bare_name: accept `name` without a namespace (create/delete/duplicate target use the caller's
+            namespace then, as huggingface_hub does).
+
+    Raises:
+        TypeError: if `repo_id` is not a string.
+        ValueError: if it is empty, has the wrong number of segments, or contains forbidden characters.
+    """
+    if not isinstance(repo_id, str):
+        raise TypeError(f"{arg} must be a str, got {type(repo_id).__name__}")
+    segments = repo_id.split("/")
+    if len(segments) == 1 and not allow_bare_name:
+        raise ValueError(f"{arg} must look like 'namespace/name', got {repo_id!r}")
+    if len(segments) > 2:
+        raise ValueError(f"{arg} must look like 'namespace/name' (exactly one '/'), got {repo_id!r}")
+    for segment in segments:
+        _check_segment(segment, arg, repo_id)
+    return repo_id
+
+
+def enum_value(value: object, *, arg: str) -> str:
+    """A plain string for a `str` or a `str`-valued enum member (ours or huggingface_hub's), checked
+    non-empty."""
+    if isinstance(value, enum.Enum):
+        value = value.value
+    if not isinstance(value, str):
+        raise TypeError(f"{arg} must be a str or a str enum, got {type(value).__name__}")
+    if not value or value != value.strip():
+        raise ValueError(f"{arg} must be a non-empty string without surrounding spaces, got {value!r}")
+    return value
+
+
+def validate_repo_type(repo_type: object, *, arg: str = "repo_type") -> str | None:
+    """`None` (model) or one of `model`, `dataset`, `space`, `kernel` (hub-api.md §13.5)."""
+    if repo_type is None:
+        return None
+    value = enum_value(repo_type, arg=arg)
+    if value not in REPO_TYPES:
+        raise ValueError(f"{arg} must be one of {', '.join(REPO_TYPES)} or None, got {value!r}")
+    return value
+
+
+def repo_type_prefix(repo_type: str | None) -> str:
+    """`/api/{prefix}/...` path segment: `models`, `datasets`, `spaces`, `kernels`."""
+    return f"{repo_type or 'model'}s"
+
+
+def validate_sleep_time(sleep_time: object, *, arg: str = "sleep_time") -> int:
+    """An int >= -1 (-1 means never sleep, hub-api.md §8.2)."""
+    if isinstance(sleep_time, bool) or not isinstance(sleep_time, int):
+        raise TypeError(f"{arg} must be an int (seconds, or -1 for never), got {type(sleep_time).__name__}")
+    if sleep_time < -1:
+        raise ValueError(f"{arg} must be -1 (never sleep) or a number of seconds >= 0, got {sleep_time}")
+    return sleep_time
+
+
+def validate_key(key: object, *, arg: str = "key") -> str:
+    """A secret/variable key: a non-empty string without whitespace."""
+    if not isinstance(key, str):
+        raise TypeError(f"{arg} must be a str, got {type(key).__name__}")
+    if not key.strip() or any(c.isspace() for c in key):
+        raise ValueError(f"{arg} must be a non-empty string without whitespace, got {key!r}")
+    return key
+
+
+def validate_value(value: object, *, arg: str = "value") -> str:
+    """A secret/variable value: a string (may be empty). The value itself never appears in the message."""
+    if not isinstance(value, str):
+        raise TypeError(f"{arg} must be a str, got {type(value).__name__}")
+    return value
+
+
+def validate_optional_str(value: object, *, arg: str) -> str | None:
+    """None or a string."""
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{arg} must be a str or None, got {type(value).__name__}")
+    return value
+
+
+def validate_concurrency(value: object, *, arg: str = "concurrency") -> int:
+    """A positive int."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{arg} must be a positive int, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{arg} must be a positive int, got {value}")
+    return value
+
+
+def resolve_visibility(private: object, visibility: object, repo_type: str | None) -> str | None:
+    """huggingface_hub's rule: `private` and `visibility` are exclusive; `protected` is for Spaces only
+    (hub-api.md §5.1)."""
+    if private is not None and visibility is not None:
+        raise ValueError("private and visibility cannot be passed together")
+    if private is not None:
+        if not isinstance(private, bool):
+            raise TypeError(f"private must be a bool or None, got {type(private).__name__}")
+        return "private" if private else "public"
+    if visibility is None:
+        return None
+    value = enum_value(visibility, arg="visibility")
+    if value not in VISIBILITIES:
+        raise ValueError(f"visibility must be one of {', '.join(VISIBILITIES)}, got {value!r}")
+    if value == "protected" and repo_type != "space":
+        raise ValueError("visibility='protected' is only allowed with repo_type='space'")
+    return value
+
+
+def secrets_list(items: object, *, arg: str) -> list[dict[str, str]] | None:
+    """`space_secrets` / `space_variables`: a list of `{"key", "value", "description"?}` dicts."""
+    if items is None:
+        return None
+    if isinstance(items, str | bytes) or not isinstance(items, Sequence):
+        raise TypeError(f"{arg} must be a list of {{'key', 'value', 'description'?}} dicts")
+    out: list[dict[str, str]] = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            raise TypeError(f"{arg} items must be dicts with 'key' and 'value'")
+        entry = {
+            "key": validate_key(item.get("key"), arg=f"{arg}[].key"),
+            "value": validate_value(item.get("value"), arg=f"{arg}[].value"),
+        }
+        description = validate_optional_str(item.get("description"), arg=f"{arg}[].description")
+        if description is not None:
+            entry["description"] = description
+        out.append(entry)
+    return out
+
+
+def volumes_payload(volumes: object, *, arg: str) -> list[dict[str, Any]]:
+    """A list of `Volume` (ours, or anything with `to_dict()`, or wire dicts) → the wire list."""
+    if isinstance(volumes, str | bytes) or not isinstance(volumes, Sequence):
+        raise TypeError(f"{arg} must be a list of Volume")
+    out: list[dict[str, Any]] = []
+    for item in volumes:
+        if isinstance(item, Volume):
+            data = item.to_dict()
+        elif hasattr(item, "to_dict"):
+            data = dict(item.to_dict())
+        elif isinstance(item, Mapping):
+            data = Volume.from_dict(item).to_dict()
+        else:
+            raise TypeError(f"{arg} items must be Volume objects")
+        mount = data.get("mountPath")
+        if not isinstance(mount, str) or not mount.startswith("/"):
+            raise ValueError(f"{arg}: mount_path must be an absolute path, got {mount!r}")
+        if not data.get("source"):
+            raise ValueError(f"{arg}: source must be a non-empty repo or bucket id")
+        out.append(data)
+    return out
+
+
+def quote_revision(revision: str) -> str:
+    """Revisions are percent-encoded with no safe characters (`refs/pr/1` → `refs%2Fpr%2F1`, hub-api.md
+    §1.2)."""
+    return quote(revision, safe="")
+
+
+# --- request specs -----------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class RequestSpec:
+    """A request to send: method, path (joined to the endpoint), query, JSON body, and whether resending it
+    after an ambiguous failure is safe (`idempotent`)."""
+
+    method: str
+    path: str
+    idempotent: bool
+    params: list[tuple[str, str]] | None = None
+    json: Any = None
+
+
+def space_path(repo_id: str, suffix: str = "") -> str:
+    """`/api/spaces/{repo_id}{suffix}`; the repo id goes in raw, two path segments (hub-api.md §1.2)."""
+    return f"/api/spaces/{repo_id}{suffix}"
+
+
+# Idempotency per Space operation (issue 3 item 4). Setting a value is idempotent in effect: resending the
+# same
+# hardware, sleep time, dev-mode flag, pause, storage tier or volumes list after an ambiguous failure ends in
+# the
+# same state. Secrets and variables POSTs are upserts. Restart is NOT idempotent (a second restart restarts
+# the
+# Space again), so the client reconciles it instead (see CoreClient.restart_space).
+
+
+def runtime_request(repo_id: str) -> RequestSpec:
+    """`GET /api/spaces/{id}/runtime` (hub-api.md §8.2)."""
+    return RequestSpec("GET", space_path(repo_id, "/runtime"), idempotent=True)
+
+
+def hardware_request(repo_id: str, hardware: str, sleep_time: int | None) -> RequestSpec:
+    """`POST …/hardware` `{"flavor", "sleepTimeSeconds"?}` (hub-api.md §8.2)."""
+    body: dict[str, Any] = {"flavor": hardware}
+    if sleep_time is not None:
+        body["sleepTimeSeconds"] = sleep_time
+    return RequestSpec("POST", space_path(repo_id, "/hardware"), idempotent=True, json=body)
+
+
+def sleeptime_request(repo_id: str, sleep_time: int) -> RequestSpec:
+    """`POST …/sleeptime` `{"seconds"}` (hub-api.md §8.2)."""
+    return RequestSpec(
+        "POST", space_path(repo_id, "/sleeptime"), idempotent=True, json={"seconds": sleep_time}
+    )
+
+
+def pause_request(repo_id: str) -> RequestSpec:
+    """`POST …/pause`, no body (recording test_pause_and_restart_space)."""
+    return RequestSpec("POST", space_path(repo_id, "/pause"), idempotent=True)
+
+
+def restart_request(repo_id: str, factory_reboot: bool) -> RequestSpec:
+    """`POST …/restart[?factory=true]` (hub-api.md §8.2). Not idempotent."""
+    params = [("factory", "true")] if factory_reboot else None
+    return RequestSpec("POST", space_path(repo_id, "/restart"), idempotent=False, params=params)
+
+
+def dev_mode_request(repo_id: str, enabled: bool) -> RequestSpec:
+    """`POST …/dev-mode` `{"enabled"}` (hub-api.md §8.2)."""
+    return RequestSpec("POST", space_path(repo_id, "/dev-mode"), idempotent=True, json={"enabled": enabled})
+
+
+def storage_request(repo_id: str, tier: str) -> RequestSpec:
+    """`POST …/storage` `{"tier"}` (hub-api.md §8.2, deprecated)."""
+    return RequestSpec("POST", space_path(repo_id, "/storage"), idempotent=True, json={"tier": tier})
+
+
+def secret_add_request(repo_id: str, key: str, value: str, description: str | None) -> RequestSpec:
+    """`POST …/secrets` `{"key", "value", "description"?}`: an upsert (recording test_manage_secrets)."""
+    body = {"key": key, "value": value}
+    if description is not None:
+        body["description"] = description
+    return RequestSpec("POST", space_path(repo_id, "/secrets"), idempotent=True, json=body)
+
+
+def variable_add_request(repo_id: str, key: str, value: str, description: str | None) -> RequestSpec:
+    """`POST …/variables` `{"key", "value", "description"?}`: an upsert (recording test_manage_variables)."""
+    body = {"key": key, "value": value}
+    if description is not None:
+        body["description"] = description
+    return RequestSpec("POST", space_path(repo_id, "/variables"), idempotent=True, json=body)
+
+
+def list_spaces_params(
+    *,
+    filter: str | Iterable[str] | None,
+    author: str | None,
+    search: str | None,
+    datasets: str | Iterable[str] | None,
+    models: str | Iterable[str] | None,
+    linked: bool,
+    sort: str | None,
+    limit: int | None,
+    expand: Sequence[str] | None,
+    full: bool | None,
+) -> list[tuple[str, str]]:
+    """Query for `GET /api/spaces` (hub-api.md §6.2); validates before any request."""
+    if expand is not None and full is not None:
+        raise ValueError("expand and full cannot be passed together")
+    params: list[tuple[str, str]] = []
+
+    def many(name: str, value: str | Iterable[str] | None) -> None:
+        if value is None:
+            return
+        values = [value] if isinstance(value, str) else list(value)
+        for item in values:
+            if not isinstance(item, str):
+                raise TypeError(f"{name} must be a str or a list of str")
+            params.append((name, item))
+
+    many("filter", filter)
+    if author is not None:
+        params.append(("author", validate_optional_str(author, arg="author") or ""))
+    if search is not None:
+        params.append(("search", validate_optional_str(search, arg="search") or ""))
+    many("datasets", datasets)
+    many("models", models)
+    if linked:
+        params.append(("linked", "true"))
+    if sort is not None:
+        sort_value = enum_value(sort, arg="sort")
+        if sort_value not in SORT_KEYS:
+            raise ValueError(
+                f"sort must be one of created_at, last_modified, likes, trending_score, got {sort!r}"
+            )
+        params.append(("sort", SORT_KEYS[sort_value]))
+    if limit is not None:
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"limit must be a positive int or None, got {limit!r}")
+        params.append(("limit", str(limit)))
+    params.extend(("expand", value) for value in expand_values(expand))
+    if full:
+        params.append(("full", "true"))
+    return params
+
+
+def expand_values(expand: Sequence[str] | None, *, arg: str = "expand") -> list[str]:
+    """Validate `expand` against the allowed properties (hub-api.md §6.1)."""
+    if expand is None:
+        return []
+    if isinstance(expand, str):
+        raise TypeError(f"{arg} must be a list of property names, not a str")
+    values = [enum_value(v, arg=arg) for v in expand]
+    unknown = [v for v in values if v not in SPACE_EXPAND]
+    if unknown:
+        raise ValueError(
+            f"{arg} has unknown properties {unknown}; allowed: {', '.join(sorted(SPACE_EXPAND))}"
+        )
+    return values
+
+
+# --- response parsing --------------------------------------------------------------------------------------
+
+
+def _json_object(data: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(data, Mapping):
+        raise ValueError(f"unexpected {what} payload from the Hub: expected a JSON object")
+    return data
+
+
+def parse_runtime(data: Any) -> SpaceRuntime:
+    """A runtime object (hub-api.md §8.1)."""
+    return SpaceRuntime.from_dict(_json_object(data, "runtime"))
+
+
+def parse_secrets(data: Any) -> dict[str, SpaceSecret]:
+    """`{"KEY": {"description"?, "updatedAt"?}}` (hub-api.md §7)."""
+    obj = _json_object(data, "secrets")
+    return {k: SpaceSecret.from_dict(k, v if isinstance(v, Mapping) else {}) for k, v in obj.items()}
+
+
+def parse_variables(data: Any) -> dict[str, SpaceVariable]:
+    """`{"KEY": {"value", "description"?, "updatedAt"}}` (recording test_manage_variables)."""
+    obj = _json_object(data, "variables")
+    return {k: SpaceVariable.from_dict(k, v if isinstance(v, Mapping) else {}) for k, v in obj.items()}
+
+
+def parse_space_info(data: Any) -> SpaceInfo:
+    """A space object (hub-api.md §6.1)."""
+    return SpaceInfo.from_dict(_json_object(data, "space"))
+
+
+def parse_space_list(data: Any) -> list[SpaceInfo]:
+    """A page of `GET /api/spaces`: a JSON array (hub-api.md §6.2)."""
+    if not isinstance(data, list):
+        raise ValueError("unexpected list_spaces payload from the Hub: expected a JSON array")
+    return [SpaceInfo.from_dict(item) for item in data if isinstance(item, Mapping)]
+
+
+def parse_hardware_list(data: Any) -> list[SpaceHardwareInfo]:
+    """`GET /api/spaces/hardware`: an array (hub-api.md §8.6)."""
+    if not isinstance(data, list):
+        raise ValueError("unexpected hardware payload from the Hub: expected a JSON array")
+    return [SpaceHardwareInfo.from_dict(item) for item in data if isinstance(item, Mapping)]
+
+
+_LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
+
+
+def parse_link_next(link: str | None) -> str | None:
+    """The `rel="next"` URL of a `Link` header (hub-api.md §6.2), or None."""
+    if not link:
+        return None
+    match = _LINK_NEXT.search(link)
+    return match.group(1) if match else None
+
+
+def parse_sse_event(line: str) -> dict[str, Any] | None:
+    """One SSE line → the event object, or None for keep-alives and comments.
+
+    Only lines starting with exactly `data: {` count as events, as in huggingface_hub (hub-api.md §9); that
+    also makes the replay-dedup index match the official client's.
+    """
+    if not line.startswith("data: {"):
+        return None
+    try:
+        event = json.loads(line[len("data: ") :])
+    except ValueError:
+        return None
+    return event if isinstance(event, dict) else None
+
+
+def sse_replay_end(date_header: str | None) -> datetime | None:
+    """For a no-follow log read: events stamped later than the response's `Date` + 1 s are new, not replayed
+    (huggingface_hub's `_stream_sse_events`)."""
+    if not date_header:
+        return None
+    try:
+        from datetime import timedelta
+
+        return parsedate_to_datetime(date_header) + timedelta(seconds=1)
+    except (TypeError, ValueError):
+        return None
+
+
+def event_after(event: Mapping[str, Any], replay_end: datetime | None) -> bool:
+    """True when the event's timestamp is after `replay_end`."""
+    if replay_end is None:
+        return False
+    stamp = event.get("timestamp")
+    if not isinstance(stamp, str):
+        return False
+    try:
+        return parse_datetime(stamp) > replay_end
+    except ValueError:
+        return False
+
+
+# --- errors ------------------------------------------------------------------------------------------------
+
+
+def safe_url(url: str) -> str:
+    """The URL without any userinfo (`user:password@`), for error messages and logs."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+def request_id(headers: Mapping[str, str]) -> str | None:
+    """First of `X-Request-Id`, `X-Amzn-Trace-Id`, `X-Amz-Cf-Id` (hub-api.md §3.1)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    for name in ("x-request-id", "x-amzn-trace-id", "x-amz-cf-id"):
+        if lowered.get(name):
+            return lowered[name]
+    return None
+
+
+def server_message(headers: Mapping[str, str], body: bytes, content_type: str | None) -> str | None:
+    """The Hub's human message, from the JSON body (`error`, `error` + `error_description`,
+    `errors[].message`),
+    else `X-Error-Message`, else a non-HTML text body (hub-api.md §3.1)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    parts: list[str] = []
+    data: Any = None
+    if body:
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            data = None
+    if isinstance(data, Mapping):
+        error = data.get("error")
+        description = data.get("error_description")
+        if isinstance(error, list):
+            parts.extend(str(e) for e in error)
+        elif isinstance(error, str) and isinstance(description, str):
+            parts.append(f"{error}: {description}")
+        elif isinstance(error, str):
+            parts.append(error)
+        elif isinstance(description, str):
+            parts.append(description)
+        for item in data.get("errors") or []:
+            if isinstance(item, Mapping) and isinstance(item.get("message"), str):
+                parts.append(item["message"])
+    header_message = lowered.get("x-error-message")
+    if header_message and header_message not in parts:
+        parts.append(header_message)
+    if not parts and body and data is None and "html" not in (content_type or "").lower():
+        text = body.decode("utf-8", errors="replace").strip()
+        if text:
+            parts.append(text[:500])
+    return "\n".join(parts) if parts else None
+
+
+def _existing_url(body: bytes) -> str | None:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if isinstance(data, Mapping) and isinstance(data.get("url"), str):
+        return str(data["url"])
+    return None
+
+
+_STATUS_CLASSES: dict[int, type[errors.HubHTTPError]] = {
+    400: errors.BadRequestError,
+    401: errors.AuthenticationError,
+    402: errors.PaymentRequiredError,
+    403: errors.PermissionDeniedError,
+    404: errors.NotFoundError,
+    409: errors.ConflictError,
+    412: errors.CommitConflictError,
+    429: errors.RateLimitedError,
+}
+
+_CODE_CLASSES: dict[str, type[errors.HubHTTPError]] = {
+    "RevisionNotFound": errors.RevisionNotFoundError,
+    "EntryNotFound": errors.EntryNotFoundError,
+    "RepoNotFound": errors.RepositoryNotFoundError,
+}
+
+
+def error_class(status: int, error_code: str | None) -> type[errors.HubHTTPError]:
+    """The class for a status and `X-Error-Code` (hub-api.md §3.2: codes first, then the status).
+
+    `GatedRepo` maps by status (403/401) since the SDK has no gated class; a bare 401 stays an authentication
+    error (the https-only 401→not-found fallback of huggingface_hub is not reproduced, hub-api.md §3.2 note).
+    """
+    if error_code in _CODE_CLASSES:
+        return _CODE_CLASSES[error_code]
+    if status in _STATUS_CLASSES:
+        return _STATUS_CLASSES[status]
+    if status >= 500:
+        return errors.ServerError
+    return errors.HubHTTPError
+
+
+def error_from_response(
+    *,
+    status: int,
+    reason: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    method: str,
+    url: str,
+    now_retry_after: float | None = None,
+) -> errors.HubHTTPError:
+    """Build the error for an HTTP error response. Never includes request headers (so never the token)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    code = lowered.get("x-error-code") or None
+    message = server_message(headers, body, lowered.get("content-type"))
+    rid = request_id(headers)
+    cls = error_class(status, code)
+    clean_url = safe_url(url)
+    text = f"{status} {reason or 'Error'} for {method} {clean_url}"
+    if message:
+        text += f": {message}"
+    if rid:
+        text += f" (Request ID: {rid})"
+    common: dict[str, Any] = {
+        "status": status,
+        "method": method,
+        "url": clean_url,
+        "request_id": rid,
+        "server_message": message,
+        "error_code": code,
+    }
+    if issubclass(cls, errors.RateLimitedError):
+        retry = now_retry_after if now_retry_after is not None else retry_after_seconds(headers)
+        if retry is not None:
+            text += f" (retry after {retry:g}s)"
+        return cls(text, retry_after=retry, **common)
+    if issubclass(cls, errors.ConflictError):
+        return cls(text, existing_url=_existing_url(body), **common)
+    return cls(text, **common)
+
+
+def redact(exc: BaseException, values: Iterable[str | None]) -> None:
+    """Replace every occurrence of `values` (a token, secret values) in an exception's message and string
+    attributes with `***`, in place. Used before an error leaves the SDK, in case the Hub echoed one back."""
+    secrets = [v for v in values if v and len(v) >= 3]
+    if not secrets:
+        return
+
+    def clean(text: str) -> str:
+        for secret in secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    exc.args = tuple(clean(a) if isinstance(a, str) else a for a in exc.args)
+    for name in ("server_message", "url", "existing_url"):
+        value = getattr(exc, name, None)
+        if isinstance(value, str):
+            setattr(exc, name, clean(value))
+
+
+# --- rate limits and backoff -------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class RateLimitInfo:
+    """What one response said about the rate limit (hub-api.md §4.1).
+
+    Attributes:
+        bucket: `api`, `resolvers` or `pages`.
+        remaining: requests left in the window (`r`).
+        reset_in: seconds until the window resets (`t`).
+        limit: the window's quota (`q` of `RateLimit-Policy`), if sent.
+        window: the window length in seconds (`w`), if sent.
+    """
+
+    bucket: str
+    remaining: int
+    reset_in: float
+    limit: int | None = None
+    window: float | None = None
+
+
+# The same patterns huggingface_hub uses (hub-api.md §4.1), made tolerant of spaces around `=`.
+_RATELIMIT = re.compile(r'"(?P<bucket>\w+)"\s*;\s*r\s*=\s*(?P<r>\d+)\s*;\s*t\s*=\s*(?P<t>\d+(?:\.\d+)?)')
+_RATELIMIT_POLICY = re.compile(r"q\s*=\s*(?P<q>\d+).*?w\s*=\s*(?P<w>\d+(?:\.\d+)?)")
+
+
+def parse_rate_limit(headers: Mapping[str, str]) -> RateLimitInfo | None:
+    """Parse `RateLimit` (+ `RateLimit-Policy`); None when absent or malformed."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    value = lowered.get("ratelimit")
+    if not value:
+        return None
+    match = _RATELIMIT.search(value)
+    if not match:
+        return None
+    limit: int | None = None
+    window: float | None = None
+    policy = lowered.get("ratelimit-policy")
+    if policy:
+        pmatch = _RATELIMIT_POLICY.search(policy)
+        if pmatch:
+            limit, window = int(pmatch.group("q")), float(pmatch.group("w"))
+    return RateLimitInfo(
+        bucket=match.group("bucket"),
+        remaining=int(match.group("r")),
+        reset_in=float(match.group("t")),
+        limit=limit,
+        window=window,
+    )
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """`Retry-After` as seconds (delta form only; the HTTP-date form is ignored, as huggingface_hub does)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    value = (lowered.get("retry-after") or "").strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
+
+
+def rate_limited_wait(headers: Mapping[str, str]) -> float | None:
+    """How long a 429 says to wait: `RateLimit` `t` when `r=0`, else `Retry-After` (hub-api.md §4.3)."""
+    info = parse_rate_limit(headers)
+    if info is not None and info.remaining == 0:
+        return info.reset_in
+    return retry_after_seconds(headers)
+
+
+RETRYABLE_STATUSES: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def is_retryable_status(status: int) -> bool:
+    """408, 429 and 5xx except 501/505 (not transient) are worth retrying."""
+    return status in RETRYABLE_STATUSES or (500 <= status < 600 and status not in (501, 505))
+
+
+def backoff_delay(attempt: int, *, base: float, cap: float, jitter: float) -> float:
+    """Delay before retry number `attempt` (1-based): exponential, capped, with "equal jitter".
+
+    Args:
+        attempt: 1 for the first retry.
+        base: delay of the first retry before jitter.
+        cap: maximum delay.
+        jitter: a random number in [0, 1); half the delay is fixed, half is scaled by it, so concurrent
+            clients spread out without ever retrying immediately.
+    """
+    if attempt < 1:
+        return 0.0
+    raw = float(min(cap, base * (2 ** (attempt - 1))))
+    return raw / 2 + raw / 2 * min(max(jitter, 0.0), 1.0)

@@ -1,0 +1,309 @@
+"""Fleet operations: one operation applied to many Spaces with bounded concurrency, one outcome per Space.
+
+```python
+async with SpacesClient() as client:
+    report = await client.fleet(repo_ids, concurrency=16).add_space_secret("API_KEY", value)
+    report.raise_on_failure()
+```
+
+One Space's failure (any `SpacesError`) never cancels the others: it is recorded in the report. A bug (any
+other
+exception, e.g. a `TypeError` in a callback) cancels the run and propagates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import anyio
+import attrs
+
+from . import _wire
+from .errors import SpacesError
+
+if TYPE_CHECKING:
+    from ._core import CoreClient
+    from .models import RepoUrl, SpaceInfo, SpaceRuntime, SpaceSecret, SpaceVariable
+
+T = TypeVar("T")
+
+__all__ = ["Fleet", "FleetError", "FleetReport", "Outcome"]
+
+
+@attrs.frozen
+class Outcome(Generic[T]):
+    """What happened to one Space: `result` on success, `error` on failure.
+
+    Attributes:
+        repo_id: the Space.
+        result: the operation's return value (None on failure, or when the operation returns None).
+        error: the `SpacesError` raised for this Space, or None.
+    """
+
+    repo_id: str
+    result: T | None = None
+    error: SpacesError | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the operation succeeded for this Space."""
+        return self.error is None
+
+
+class FleetError(ExceptionGroup[SpacesError]):
+    """Raised by `FleetReport.raise_on_failure()`: one `SpacesError` per failed Space (`.exceptions`), with
+    the whole report in `.report`."""
+
+    report: FleetReport[Any]
+
+    def __new__(cls, message: str, exceptions: Sequence[SpacesError]) -> FleetError:
+        return super().__new__(cls, message, exceptions)
+
+    def derive(self, excs: Sequence[SpacesError]) -> FleetError:  # type: ignore[override]
+        derived = FleetError(self.message, excs)
+        derived.report = self.report
+        return derived
+
+
+@attrs.frozen
+class FleetReport(Generic[T]):
+    """One outcome per Space, in input order.
+
+    Build one from results with `FleetReport.from_results([(repo_id, value_or_exception), ...])`.
+    """
+
+    outcomes: tuple[Outcome[T], ...]
+
+    @classmethod
+    def from_results(cls, pairs: Iterable[tuple[str, T | BaseException]]) -> FleetReport[T]:
+        """Build a report from `(repo_id, result)` pairs where a `SpacesError` instance marks a failure.
+
+        Raises:
+            TypeError: a pair carries an exception that is not a `SpacesError` (a bug must propagate instead).
+        """
+        outcomes: list[Outcome[T]] = []
+        for repo_id, value in pairs:
+            if isinstance(value, SpacesError):
+                outcomes.append(Outcome(repo_id=repo_id, error=value))
+            elif isinstance(value, BaseException):
+                raise TypeError(f"only SpacesError outcomes can be recorded, got {type(value).__name__}")
+            else:
+                outcomes.append(Outcome(repo_id=repo_id, result=value))
+        return cls(outcomes=tuple(outcomes))
+
+    def __iter__(self) -> Iterator[Outcome[T]]:
+        return iter(self.outcomes)
+
+    def __len__(self) -> int:
+        return len(self.outcomes)
+
+    def __getitem__(self, repo_id: str) -> Outcome[T]:
+        for outcome in self.outcomes:
+            if outcome.repo_id == repo_id:
+                return outcome
+        raise KeyError(repo_id)
+
+    @property
+    def ok(self) -> bool:
+        """True when every Space succeeded."""
+        return all(o.ok for o in self.outcomes)
+
+    @property
+    def succeeded(self) -> list[Outcome[T]]:
+        """Outcomes that succeeded, in input order."""
+        return [o for o in self.outcomes if o.ok]
+
+    @property
+    def failed(self) -> list[Outcome[T]]:
+        """Outcomes that failed, in input order."""
+        return [o for o in self.outcomes if not o.ok]
+
+    @property
+    def results(self) -> dict[str, T | None]:
+        """`repo_id → result` for the Spaces that succeeded."""
+        return {o.repo_id: o.result for o in self.outcomes if o.ok}
+
+    @property
+    def errors(self) -> dict[str, SpacesError]:
+        """`repo_id → error` for the Spaces that failed."""
+        return {o.repo_id: o.error for o in self.outcomes if o.error is not None}
+
+    def raise_on_failure(self) -> None:
+        """Raise a `FleetError` (an `ExceptionGroup`) of every failure; do nothing when all succeeded."""
+        failures = [o.error for o in self.outcomes if o.error is not None]
+        if failures:
+            names = ", ".join(o.repo_id for o in self.failed[:5])
+            more = f" and {len(failures) - 5} more" if len(failures) > 5 else ""
+            error = FleetError(
+                f"{len(failures)} of {len(self.outcomes)} Spaces failed: {names}{more}", failures
+            )
+            error.report = self
+            raise error
+
+    def __repr__(self) -> str:
+        ok, failed = len(self.succeeded), len(self.failed)
+        return f"FleetReport(total={len(self.outcomes)}, succeeded={ok}, failed={failed})"
+
+
+class Fleet:
+    """Many Spaces, one operation at a time. Create with `client.fleet(repo_ids, concurrency=...)`.
+
+    Every method runs the client method of the same name for each Space, at most `concurrency` at once (the
+    client's `max_concurrency` and rate-limit pacing apply on top), and returns a `FleetReport`.
+    """
+
+    def __init__(self, client: CoreClient, repo_ids: Iterable[str], *, concurrency: int = 16) -> None:
+        if isinstance(repo_ids, str):
+            raise TypeError("repo_ids must be a list of repo ids, not a single str")
+        ids = list(repo_ids)
+        seen: set[str] = set()
+        for repo_id in ids:
+            _wire.validate_repo_id(repo_id, arg="repo_ids[]")
+            if repo_id in seen:
+                raise ValueError(f"repo_ids contains {repo_id!r} twice")
+            seen.add(repo_id)
+        self.client = client
+        self.repo_ids: tuple[str, ...] = tuple(ids)
+        self.concurrency = _wire.validate_concurrency(concurrency)
+
+    def __repr__(self) -> str:
+        return f"Fleet(spaces={len(self.repo_ids)}, concurrency={self.concurrency})"
+
+    async def run(self, operation: Callable[[str], Awaitable[T]]) -> FleetReport[T]:
+        """Run `operation(repo_id)` for every Space; `SpacesError`s are recorded, anything else propagates."""
+        results: list[T | BaseException | None] = [None] * len(self.repo_ids)
+        limiter = anyio.CapacityLimiter(self.concurrency)
+
+        async def one(index: int, repo_id: str) -> None:
+            async with limiter:
+                try:
+                    results[index] = await operation(repo_id)
+                except SpacesError as exc:
+                    results[index] = exc
+
+        try:
+            async with anyio.create_task_group() as tg:
+                for index, repo_id in enumerate(self.repo_ids):
+                    tg.start_soon(one, index, repo_id)
+        except BaseExceptionGroup as group:
+            # A bug in one task: surface it as itself rather than wrapped, when it is the only one.
+            if len(group.exceptions) == 1:
+                raise group.exceptions[0] from None
+            raise
+        return FleetReport.from_results(zip(self.repo_ids, results, strict=True))  # type: ignore[arg-type]
+
+    # --- the operations ----------------------------------------------------------------------------------
+
+    async def get_space_runtime(self) -> FleetReport[SpaceRuntime]:
+        """Read every runtime."""
+        return await self.run(self.client.get_space_runtime)
+
+    async def space_info(self, *, expand: Sequence[str] | None = None) -> FleetReport[SpaceInfo]:
+        """Read every Space's info."""
+        return await self.run(lambda r: self.client.space_info(r, expand=expand))
+
+    async def add_space_secret(
+        self, key: str, value: str, *, description: str | None = None
+    ) -> FleetReport[None]:
+        """Add or update one secret on every Space."""
+        _wire.validate_key(key)
+        _wire.validate_value(value)
+        return await self.run(lambda r: self.client.add_space_secret(r, key, value, description=description))
+
+    async def delete_space_secret(self, key: str) -> FleetReport[None]:
+        """Delete one secret on every Space."""
+        _wire.validate_key(key)
+        return await self.run(lambda r: self.client.delete_space_secret(r, key))
+
+    async def get_space_secrets(self) -> FleetReport[dict[str, SpaceSecret]]:
+        """Read every Space's secrets (keys and metadata)."""
+        return await self.run(self.client.get_space_secrets)
+
+    async def add_space_variable(
+        self, key: str, value: str, *, description: str | None = None
+    ) -> FleetReport[dict[str, SpaceVariable]]:
+        """Add or update one variable on every Space."""
+        _wire.validate_key(key)
+        _wire.validate_value(value)
+        return await self.run(
+            lambda r: self.client.add_space_variable(r, key, value, description=description)
+        )
+
+    async def delete_space_variable(self, key: str) -> FleetReport[dict[str, SpaceVariable]]:
+        """Delete one variable on every Space."""
+        _wire.validate_key(key)
+        return await self.run(lambda r: self.client.delete_space_variable(r, key))
+
+    async def get_space_variables(self) -> FleetReport[dict[str, SpaceVariable]]:
+        """Read every Space's variables."""
+        return await self.run(self.client.get_space_variables)
+
+    async def request_space_hardware(
+        self, hardware: str, *, sleep_time: int | None = None
+    ) -> FleetReport[SpaceRuntime]:
+        """Request the same hardware for every Space."""
+        _wire.enum_value(hardware, arg="hardware")
+        if sleep_time is not None:
+            _wire.validate_sleep_time(sleep_time)
+        return await self.run(
+            lambda r: self.client.request_space_hardware(r, hardware, sleep_time=sleep_time)
+        )
+
+    async def set_space_sleep_time(self, sleep_time: int) -> FleetReport[SpaceRuntime]:
+        """Set the same sleep time on every Space."""
+        _wire.validate_sleep_time(sleep_time)
+        return await self.run(lambda r: self.client.set_space_sleep_time(r, sleep_time))
+
+    async def pause_space(self) -> FleetReport[SpaceRuntime]:
+        """Pause every Space."""
+        return await self.run(self.client.pause_space)
+
+    async def restart_space(self, *, factory_reboot: bool = False) -> FleetReport[SpaceRuntime]:
+        """Restart every Space."""
+        return await self.run(lambda r: self.client.restart_space(r, factory_reboot=factory_reboot))
+
+    async def enable_space_dev_mode(self) -> FleetReport[SpaceRuntime]:
+        """Turn dev mode on for every Space."""
+        return await self.run(self.client.enable_space_dev_mode)
+
+    async def disable_space_dev_mode(self) -> FleetReport[SpaceRuntime]:
+        """Turn dev mode off for every Space."""
+        return await self.run(self.client.disable_space_dev_mode)
+
+    async def set_space_volumes(self, volumes: Sequence[Any]) -> FleetReport[None]:
+        """Mount the same volumes on every Space."""
+        _wire.volumes_payload(volumes, arg="volumes")
+        return await self.run(lambda r: self.client.set_space_volumes(r, volumes))
+
+    async def create_repo(
+        self,
+        *,
+        space_sdk: str,
+        private: bool | None = None,
+        visibility: str | None = None,
+        exist_ok: bool = False,
+        space_hardware: str | None = None,
+        space_sleep_time: int | None = None,
+        space_secrets: Sequence[Any] | None = None,
+        space_variables: Sequence[Any] | None = None,
+    ) -> FleetReport[RepoUrl]:
+        """Create every Space (`repo_type="space"`); safe to retry (see `create_repo`)."""
+        return await self.run(
+            lambda r: self.client.create_repo(
+                r,
+                repo_type="space",
+                space_sdk=space_sdk,
+                private=private,
+                visibility=visibility,
+                exist_ok=exist_ok,
+                space_hardware=space_hardware,
+                space_sleep_time=space_sleep_time,
+                space_secrets=space_secrets,
+                space_variables=space_variables,
+            )
+        )
+
+    async def delete_repo(self, *, missing_ok: bool = False) -> FleetReport[None]:
+        """Delete every Space."""
+        return await self.run(lambda r: self.client.delete_repo(r, repo_type="space", missing_ok=missing_ok))
