@@ -298,6 +298,7 @@ def register_routes(router: Router, host: GitHost) -> None:
     async def preupload(req: SimRequest, api_type: str, ns: str, name: str) -> SimResponse:
         key = api_key(api_type, ns, name)
         revision = whole_revision(req)
+        check_repo(host, req, key, write=True)
         payload = req.json()
         files = payload.get("files") if isinstance(payload, dict) else None
         if not isinstance(files, list) or len(files) > MAX_PREUPLOAD_FILES:
@@ -305,7 +306,6 @@ def register_routes(router: Router, host: GitHost) -> None:
         gitignore = payload.get("gitIgnore")
         if gitignore is not None and not isinstance(gitignore, str):
             raise HubError(400, '"gitIgnore" must be a string')
-        check_repo(host, req, key, write=True)
         record = resolve(key, revision)
         tree = record.tree
         attributes = _text(host.git, key, tree.get(".gitattributes"))
@@ -342,9 +342,9 @@ def register_routes(router: Router, host: GitHost) -> None:
     async def commit(req: SimRequest, api_type: str, ns: str, name: str) -> SimResponse:
         key = api_key(api_type, ns, name)
         revision = whole_revision(req)
+        check_repo(host, req, key, write=True)
         header, operations = _parse_ndjson(req.body)
         create_pr = _truthy(req.arg("create_pr"))
-        check_repo(host, req, key, write=True)
         parent = header.get("parentCommit")
         with store_errors(revision):
             try:
@@ -394,8 +394,8 @@ def register_routes(router: Router, host: GitHost) -> None:
     async def paths_info(req: SimRequest, api_type: str, ns: str, name: str) -> SimResponse:
         key = api_key(api_type, ns, name)
         revision = whole_revision(req)
-        paths, expand = _parse_paths_info(req)
         check_repo(host, req, key, write=False)
+        paths, expand = _parse_paths_info(req)
         view = _TreeView(host.git, key, resolve(key, revision))
         out = []
         seen: set[str] = set()

@@ -85,6 +85,7 @@ def register_lfs_routes(router: Router, host: GitHost) -> None:
 
     async def batch(req: SimRequest, prefix: str | None, ns: str, name: str) -> SimResponse:
         key = _key(prefix, ns, name)
+        check_repo(host, req, key, write=False)  # an unknown repo or token fails before the body is read
         payload = req.json()
         if not isinstance(payload, dict):
             raise HubError(400, "Invalid batch request: expected a JSON object")
@@ -98,7 +99,8 @@ def register_lfs_routes(router: Router, host: GitHost) -> None:
             )
         if payload.get("hash_algo", "sha256") != "sha256":
             raise HubError(422, "Unsupported hash algorithm")
-        check_repo(host, req, key, write=operation == "upload")
+        if operation == "upload":
+            host.authorize_repo(req, key[0], key[1], write=True)
         answers: list[dict[str, Any]] = []
         for obj in objects:
             if not isinstance(obj, dict):
@@ -212,10 +214,10 @@ def register_lfs_routes(router: Router, host: GitHost) -> None:
 
     async def verify(req: SimRequest, prefix: str | None, ns: str, name: str) -> SimResponse:
         key = _key(prefix, ns, name)
+        check_repo(host, req, key, write=True)
         payload = req.json()
         if not isinstance(payload, dict) or not isinstance(payload.get("oid"), str):
             raise HubError(400, "Invalid verify request: expected oid and size")
-        check_repo(host, req, key, write=True)
         stored = host.git.lfs_object_size(key, payload["oid"])
         if stored is None:
             raise HubError(404, "Object not found")
