@@ -681,3 +681,77 @@ async def test_commits_history_and_pages(router: Router, host: FakeHost) -> None
     rest = body_json(await call(router, "GET", nxt.split(">")[0].removeprefix("<").removeprefix(BASE)))
     assert [i["title"] for i in rest] == ["c0", "initial commit"]
     assert resp.header("X-Total-Count") == "4"
+
+
+@pytest.mark.anyio
+async def test_lfs_download_batch_and_verify_errors(router: Router, host: FakeHost) -> None:
+    """The batch download operation hands out a signed URL; verify refuses unknown objects and wrong sizes."""
+    data = b"\x00lfs\x00" * 10
+    oid = host.git.put_lfs_object(SPACE, data)
+    resp = await call(
+        router,
+        "POST",
+        "/spaces/alice/demo.git/info/lfs/objects/batch",
+        json_body={
+            "operation": "download",
+            "objects": [{"oid": oid, "size": len(data)}, {"oid": "1" * 64, "size": 1}],
+        },
+    )
+    found, missing = body_json(resp)["objects"]
+    got = await call(router, "GET", found["actions"]["download"]["href"].removeprefix(BASE))
+    assert got.body == data
+    assert missing["error"]["code"] == 404
+    verify = "/spaces/alice/demo.git/info/lfs/objects/verify"
+    assert (await call(router, "POST", verify, json_body={"oid": "1" * 64, "size": 1})).status == 404
+    assert (await call(router, "POST", verify, json_body={"oid": oid, "size": 1})).status == 422
+    assert (await call(router, "POST", verify, json_body={"oid": oid, "size": len(data)})).status == 200
+
+
+@pytest.mark.anyio
+async def test_pr_with_parent_commit_and_model_api_route(router: Router, host: FakeHost) -> None:
+    """With create_pr, parentCommit picks the PR's base; model repos use /api/models/... routes."""
+    base = host.git.head(SPACE) or ""
+    host.git.commit(SPACE, additions={"later.txt": b"l"}, message="later", author="a")
+    resp = await call(
+        router,
+        "POST",
+        "/api/spaces/alice/demo/commit/main?create_pr=1",
+        body=ndjson(header(parentCommit=base), file_line("pr.txt", b"p")),
+    )
+    assert resp.status == 200
+    pr_files = host.git.list_files(SPACE, "refs/pr/1")
+    assert "pr.txt" in pr_files
+    assert "later.txt" not in pr_files
+    model = ("model", "alice/demo")
+    host.git.create_repo(model, initial_files={}, author="alice")
+    ok = await call(
+        router, "POST", "/api/models/alice/demo/commit/main", body=ndjson(header(), file_line("m", b"m"))
+    )
+    assert ok.status == 200
+    assert host.git.read_file(model, "m") == b"m"
+    assert host.after[-1] == ("model", "alice/demo", body_json(ok)["commitOid"])
+
+
+@pytest.mark.anyio
+async def test_paths_info_json_body_and_tree_on_file(router: Router, host: FakeHost) -> None:
+    """paths-info also takes a JSON body (huggingface.js) with expand; a tree of a file path is a 404."""
+    host.git.commit(SPACE, additions={"a.txt": b"a"}, message="add a", author="a")
+    resp = await call(
+        router,
+        "POST",
+        "/api/spaces/alice/demo/paths-info/main",
+        json_body={"paths": ["a.txt"], "expand": True},
+        headers={"Content-Type": "application/json"},
+    )
+    (entry,) = body_json(resp)
+    assert entry["lastCommit"]["title"] == "add a"
+    tree = await call(router, "GET", "/api/spaces/alice/demo/tree/main/a.txt")
+    assert tree.status == 404
+    bad = await call(
+        router,
+        "POST",
+        "/api/spaces/alice/demo/paths-info/main",
+        json_body={"paths": [1]},
+        headers={"Content-Type": "application/json"},
+    )
+    assert bad.status == 400
