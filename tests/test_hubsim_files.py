@@ -755,3 +755,27 @@ async def test_paths_info_json_body_and_tree_on_file(router: Router, host: FakeH
         headers={"Content-Type": "application/json"},
     )
     assert bad.status == 400
+
+
+@pytest.mark.anyio
+async def test_branches_and_refs(router: Router, host: FakeHost) -> None:
+    """Branches can be created from a revision, committed to, listed with PR refs, and deleted (not main)."""
+    made = await call(
+        router, "POST", "/api/spaces/alice/demo/branch/dev", json_body={"startingPoint": "main"}
+    )
+    assert made.status == 200
+    assert (await call(router, "POST", "/api/spaces/alice/demo/branch/dev", json_body={})).status == 409
+    resp = await call(
+        router, "POST", "/api/spaces/alice/demo/commit/dev", body=ndjson(header(), file_line("d", b"d"))
+    )
+    assert resp.status == 200
+    assert host.after == []  # only main rebuilds a Space
+    await call(router, "POST", "/api/spaces/alice/demo/commit/main?create_pr=1", body=ndjson(header()))
+    refs = body_json(await call(router, "GET", "/api/spaces/alice/demo/refs?include_prs=1"))
+    assert [b["name"] for b in refs["branches"]] == ["dev", "main"]
+    assert refs["branches"][0]["targetCommit"] == body_json(resp)["commitOid"]
+    assert refs["pullRequests"][0]["ref"] == "refs/pr/1"
+    assert (await call(router, "DELETE", "/api/spaces/alice/demo/branch/main")).status == 403
+    assert (await call(router, "DELETE", "/api/spaces/alice/demo/branch/dev")).status == 200
+    gone = await call(router, "DELETE", "/api/spaces/alice/demo/branch/dev")
+    assert gone.header("X-Error-Code") == "RevisionNotFound"

@@ -40,6 +40,7 @@ from ._git_common import (
 from ._git_store import (
     DEFAULT_GITATTRIBUTES,
     AddFile,
+    BranchExists,
     CommitRecord,
     DeleteFile,
     DeleteFolder,
@@ -457,6 +458,58 @@ def register_routes(router: Router, host: GitHost) -> None:
         data = host.git.content(key, info)
         return _file_response(req, record.sha, info, data)
 
+    # --------------------------------------------------------------------------------- refs/branches
+    async def refs(req: SimRequest, api_type: str, ns: str, name: str) -> SimResponse:
+        key = api_key(api_type, ns, name)
+        check_repo(host, req, key, write=False)
+        with store_errors():
+            all_refs = host.git.branches(key)
+        branches = [
+            {"name": ref, "ref": f"refs/heads/{ref}", "targetCommit": sha}
+            for ref, sha in sorted(all_refs.items())
+            if not ref.startswith("refs/")
+        ]
+        body: dict[str, Any] = {"branches": branches, "converts": [], "tags": []}
+        if _truthy(req.arg("include_prs")):
+            prs = [
+                (int(ref.rsplit("/", 1)[1]), sha)
+                for ref, sha in all_refs.items()
+                if ref.startswith("refs/pr/")
+            ]
+            body["pullRequests"] = [
+                {"name": str(num), "ref": f"refs/pr/{num}", "targetCommit": sha} for num, sha in sorted(prs)
+            ]
+        return json_response(body)
+
+    async def branch(req: SimRequest, api_type: str, ns: str, name: str) -> SimResponse:
+        key = api_key(api_type, ns, name)
+        check_repo(host, req, key, write=True)
+        branch_name = whole_revision(req)
+        if req.method == "DELETE":
+            with store_errors(branch_name):
+                try:
+                    host.git.delete_branch(key, branch_name)
+                except ValueError as exc:
+                    raise HubError(403, f"You cannot delete this branch: {exc}") from None
+            return json_response({})
+        payload = req.json() if req.body else {}
+        start = payload.get("startingPoint") if isinstance(payload, dict) else None
+        if start is not None and not isinstance(start, str):
+            raise HubError(400, '"startingPoint" must be a revision string')
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,199}", branch_name) or branch_name.startswith(
+            "refs/"
+        ):
+            raise HubError(400, f"Invalid branch name: {branch_name}")
+        with store_errors(start or "main"):
+            try:
+                host.git.create_branch(key, branch_name, revision=start or "main")
+            except BranchExists:
+                raise HubError(409, "Reference already exists") from None
+        return json_response({})
+
+    router.add("GET", _API + r"/refs", "GET /api/{type}s/{id}/refs", refs)
+    router.add("POST", _API + r"/branch/.+", "POST /api/{type}s/{id}/branch/{branch}", branch)
+    router.add("DELETE", _API + r"/branch/.+", "DELETE /api/{type}s/{id}/branch/{branch}", branch)
     router.add("POST", _API + r"/preupload/.+", "POST /api/{type}s/{id}/preupload/{rev}", preupload)
     router.add("POST", _API + r"/commit/.+", "POST /api/{type}s/{id}/commit/{rev}", commit)
     router.add("GET", _API + r"/tree/.+", "GET /api/{type}s/{id}/tree/{rev}/{path}", tree)

@@ -172,6 +172,10 @@ class EntryNotFound(KeyError):
     """A deletion names a path that does not exist in the tree."""
 
 
+class BranchExists(ValueError):
+    """The branch to create already exists (the Hub's 409)."""
+
+
 class ParentMismatch(Exception):
     """A conditional commit's parent is no longer the head of the branch (the Hub answers 412)."""
 
@@ -540,9 +544,24 @@ class GitStore:
             if sha is None:
                 raise RevisionNotFound(revision)
             if branch in repo.branches:
-                raise ValueError(f"branch {branch!r} already exists")
+                raise BranchExists(branch)
             repo.branches[branch] = sha
             return sha
+
+    def delete_branch(self, key: RepoKey, branch: str) -> None:
+        """Delete a branch (not `main`, not a PR ref).
+
+        Raises:
+            RevisionNotFound: no such branch.
+            ValueError: `main` or a `refs/pr/N` ref.
+        """
+        with self._lock:
+            repo = self._repo(key)
+            if branch == "main" or branch.startswith("refs/"):
+                raise ValueError(f"cannot delete {branch!r}")
+            if branch not in repo.branches:
+                raise RevisionNotFound(branch)
+            del repo.branches[branch]
 
     # ------------------------------------------------------------------------------------ internals
     def _repo(self, key: RepoKey) -> _Repo:
