@@ -243,17 +243,20 @@ class FilesMixin(CoreClient):
                 repo_id, repo_type, None if create_pr else revision, lfs_additions, limiter
             )
 
-        # Inline files are read from disk in a worker thread (they are small: the Hub sends big ones to LFS).
-        body = await anyio.to_thread.run_sync(
-            lambda: commit_body(
-                commit_lines(
-                    to_commit,
-                    commit_message=commit_message,
-                    commit_description=commit_description,
-                    parent_commit=parent_commit,
-                )
+        def build_body() -> bytes:
+            lines = commit_lines(
+                to_commit,
+                commit_message=commit_message,
+                commit_description=commit_description,
+                parent_commit=parent_commit,
             )
-        )
+            return commit_body(lines)
+
+        # Inline files on disk are read in a worker thread (they are small: the Hub sends big ones to LFS).
+        if all(_small_bytes(op) for op in to_commit if isinstance(op, CommitOperationAdd)):
+            body = build_body()
+        else:
+            body = await anyio.to_thread.run_sync(build_body)
         response = await self._request(
             "POST",
             f"{api}/commit/{qrev}",
@@ -278,7 +281,11 @@ class FilesMixin(CoreClient):
 
         async with anyio.create_task_group() as tg:
             for op in additions:
-                if op._upload_info is None:
+                if op._upload_info is not None:
+                    continue
+                if _small_bytes(op):
+                    op._upload_info = op.compute_upload_info()  # in memory and small: no thread needed
+                else:
                     tg.start_soon(hash_one, op)
 
     async def _noop_commit(
@@ -308,16 +315,22 @@ class FilesMixin(CoreClient):
         )
 
     async def _revision_sha(self, repo_id: str, repo_type: str, revision: str) -> str:
-        """The commit sha `revision` points to (`GET /api/{type}s/{id}/revision/{rev}`, hub-api.md §11.7)."""
+        """The commit sha `revision` points to: the first entry of its commit listing.
+
+        `GET /api/{type}s/{id}/commits/{rev}` (HfApi.list_repo_commits' route) is answered by the Hub and the
+        simulator alike; the newest commit comes first.
+        """
         response = await self._request(
-            "GET", f"{api_repo_path(repo_type, repo_id)}/revision/{quote_revision(revision)}", idempotent=True
+            "GET",
+            f"{api_repo_path(repo_type, repo_id)}/commits/{quote_revision(revision)}",
+            params={"limit": "1"},
+            idempotent=True,
         )
         payload = response.json()
-        sha = payload.get("sha") if isinstance(payload, dict) else None
+        head = payload[0] if isinstance(payload, list) and payload else None
+        sha = head.get("id") if isinstance(head, dict) else None
         if not isinstance(sha, str) or not COMMIT_HASH_RE.fullmatch(sha):
-            raise ValueError(
-                f"malformed revision answer from the Hub for {repo_id}@{revision}: no commit sha"
-            )
+            raise ValueError(f"malformed commits answer from the Hub for {repo_id}@{revision}: no commit sha")
         return sha
 
     async def _upload_lfs(
@@ -370,12 +383,11 @@ class FilesMixin(CoreClient):
                 length = min(chunk_size, size - offset)
                 response = await self._lfs_put(url, _ContentSlice(op, offset, length), length)
                 etags.append(response.headers.get("etag"))
-            await self._request(
+            await self._storage_request(
                 "POST",
                 action.upload_href,
                 content=json.dumps(multipart_completion_payload(action.oid, etags)).encode(),
                 headers=dict(LFS_HEADERS),
-                idempotent=True,
             )
         if action.verify_href is not None:
             await self._request(
@@ -387,16 +399,49 @@ class FilesMixin(CoreClient):
             )
 
     async def _lfs_put(self, url: str, content: _ContentSlice, length: int) -> httpx.Response:
-        # Pre-signed storage URL: the official client sends the raw bytes without auth headers
-        # (hub-api.md §11.4). An explicit Content-Length keeps httpx from using chunked encoding,
-        # which S3-style storage refuses. Re-sending the same object is harmless, hence idempotent.
-        return await self._request(
-            "PUT",
-            url,
-            content=content,
-            headers={"Content-Length": str(length)},
-            idempotent=True,
+        # An explicit Content-Length keeps httpx from using chunked encoding, which S3-style storage refuses.
+        # Re-sending the same object is harmless, hence idempotent.
+        return await self._storage_request(
+            "PUT", url, content=content, headers={"Content-Length": str(length)}
         )
+
+    async def _storage_request(
+        self, method: str, url: str, *, content: Any, headers: dict[str, str]
+    ) -> httpx.Response:
+        """Send to a pre-signed storage URL (LFS upload, part or completion; hub-api.md §11.4).
+
+        The official client sends these without auth headers: the URL authorises itself, and storage on
+        another host must never see the Hub token. On the Hub's own host, the core request path is used.
+        """
+        if _same_origin(url, self.endpoint):
+            return await self._request(method, url, content=content, headers=headers, idempotent=True)
+        # Another host: send without the client's auth header. The core's `_request` always adds it, so
+        # this goes straight to the connection pool, with a few retries on transport errors and 5xx.
+        client: httpx.AsyncClient = self._transport._client
+        for attempt in range(1, 4):
+            request = client.build_request(method, url, content=content, headers=headers)
+            try:
+                response = await client.send(request)
+            except httpx.TransportError as exc:
+                if attempt == 3:
+                    raise errors.TransportError(
+                        f"{method} to LFS storage failed: {type(exc).__name__}",
+                        method=method,
+                        url=url.split("?")[0],
+                    ) from None
+            else:
+                if response.status_code < 400:
+                    return response
+                if response.status_code < 500 or attempt == 3:
+                    raise errors.HubHTTPError(
+                        f"{method} to LFS storage failed with status {response.status_code}",
+                        status=response.status_code,
+                        method=method,
+                        url=url.split("?")[0],  # pre-signed query strings are credentials: never shown
+                        server_message=response.text[:500],
+                    )
+            await self._clock.sleep(0.5 * 2**attempt)
+        raise AssertionError("unreachable")
 
     async def upload_file(
         self,
@@ -792,6 +837,15 @@ class FilesMixin(CoreClient):
         except errors.EntryNotFoundError:
             return None
         return response.content
+
+
+def _small_bytes(op: CommitOperationAdd) -> bool:
+    return isinstance(op.path_or_fileobj, bytes) and len(op.path_or_fileobj) <= HASH_CHUNK
+
+
+def _same_origin(url: str, endpoint: str) -> bool:
+    target, base = httpx.URL(url), httpx.URL(endpoint)
+    return (target.scheme, target.host, target.port) == (base.scheme, base.host, base.port)
 
 
 def _expand(path: str | Path) -> Path:
