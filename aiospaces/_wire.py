@@ -614,7 +614,7 @@ def error_from_response(
         "error_code": code,
     }
     if issubclass(cls, errors.RateLimitedError):
-        retry = now_retry_after if now_retry_after is not None else retry_after_seconds(headers)
+        retry = now_retry_after if now_retry_after is not None else rate_limited_wait(headers)
         if retry is not None:
             text += f" (retry after {retry:g}s)"
         return cls(text, retry_after=retry, **common)

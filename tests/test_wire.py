@@ -1,0 +1,447 @@
+"""Pure wire-layer tests: validation, request building, response parsing, error mapping, rate-limit headers
+and
+backoff. No transport anywhere in this file."""
+
+from __future__ import annotations
+
+import enum
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from aiospaces import _wire, errors
+from aiospaces.models import SpaceHardware, Volume
+
+# --- validation -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("repo_id", ["alice/demo", "Org-1/my_space.v2", "a/b"])
+def test_valid_repo_ids_pass(repo_id: str) -> None:
+    """Well-formed `namespace/name` ids are returned unchanged."""
+    assert _wire.validate_repo_id(repo_id) == repo_id
+
+
+@pytest.mark.parametrize(
+    "repo_id",
+    [
+        "",
+        "demo",
+        "a/b/c",
+        "alice/..",
+        "../x",
+        "a b/c",
+        "alice/my space",
+        "-alice/demo",
+        "alice/-demo",
+        "a//b",
+        "/a",
+    ],
+)
+def test_malformed_repo_ids_raise_value_error_naming_the_argument(repo_id: str) -> None:
+    """Empty, one-segment, three-segment, `..`, spaces and leading `-` ids raise ValueError naming repo_id."""
+    with pytest.raises(ValueError, match="repo_id"):
+        _wire.validate_repo_id(repo_id)
+
+
+def test_repo_id_of_wrong_type_raises_type_error() -> None:
+    """A non-string repo id raises TypeError naming the argument."""
+    with pytest.raises(TypeError, match="repo_id"):
+        _wire.validate_repo_id(42)
+
+
+def test_bare_name_allowed_only_when_asked() -> None:
+    """`create_repo("name")` semantics: a bare name passes with allow_bare_name, is still checked for junk."""
+    assert _wire.validate_repo_id("demo", allow_bare_name=True) == "demo"
+    with pytest.raises(ValueError, match="repo_id"):
+        _wire.validate_repo_id("de mo", allow_bare_name=True)
+
+
+class ForeignHardware(enum.StrEnum):
+    """Stands in for huggingface_hub's `SpaceHardware` (a `str` enum from another package)."""
+
+    T4 = "t4-small"
+
+
+def test_enum_value_accepts_strings_our_enums_and_foreign_str_enums() -> None:
+    """Plain strings, our enum members and another library's str-enum members all become the plain value."""
+    assert _wire.enum_value("t4-small", arg="hardware") == "t4-small"
+    assert _wire.enum_value(SpaceHardware.T4_SMALL, arg="hardware") == "t4-small"
+    assert _wire.enum_value(ForeignHardware.T4, arg="hardware") == "t4-small"
+
+
+def test_enum_value_accepts_huggingface_hub_members() -> None:
+    """huggingface_hub's own SpaceHardware member is accepted (tests may import it; the library does not)."""
+    from huggingface_hub import SpaceHardware as HfHardware
+
+    assert _wire.enum_value(HfHardware.A10G_LARGE, arg="hardware") == "a10g-large"
+
+
+@pytest.mark.parametrize(
+    ("value", "exc"), [("", ValueError), (" x", ValueError), (3, TypeError), (None, TypeError)]
+)
+def test_enum_value_rejects_bad_values(value: object, exc: type[Exception]) -> None:
+    """Empty, padded or non-string values raise, naming the argument."""
+    with pytest.raises(exc, match="hardware"):
+        _wire.enum_value(value, arg="hardware")
+
+
+def test_sleep_time_bounds() -> None:
+    """-1 and non-negative ints pass; below -1 raises ValueError; bools and floats raise TypeError."""
+    assert _wire.validate_sleep_time(-1) == -1
+    assert _wire.validate_sleep_time(3600) == 3600
+    with pytest.raises(ValueError, match="sleep_time"):
+        _wire.validate_sleep_time(-2)
+    with pytest.raises(TypeError, match="sleep_time"):
+        _wire.validate_sleep_time(True)
+    with pytest.raises(TypeError, match="sleep_time"):
+        _wire.validate_sleep_time(1.5)
+
+
+@pytest.mark.parametrize(
+    ("key", "exc"), [("", ValueError), ("  ", ValueError), ("A B", ValueError), (5, TypeError)]
+)
+def test_bad_secret_keys_raise(key: object, exc: type[Exception]) -> None:
+    """Empty, blank, whitespace-containing or non-string keys raise, naming `key`."""
+    with pytest.raises(exc, match="key"):
+        _wire.validate_key(key)
+
+
+def test_repo_type_validation() -> None:
+    """Known repo types pass (None is model); unknown ones raise ValueError naming repo_type."""
+    assert _wire.validate_repo_type(None) is None
+    assert _wire.validate_repo_type("space") == "space"
+    with pytest.raises(ValueError, match="repo_type"):
+        _wire.validate_repo_type("spaces")
+
+
+def test_concurrency_validation() -> None:
+    """Zero, negative and non-int concurrency raise; positive ints pass."""
+    assert _wire.validate_concurrency(4) == 4
+    with pytest.raises(ValueError, match="concurrency"):
+        _wire.validate_concurrency(0)
+    with pytest.raises(TypeError, match="concurrency"):
+        _wire.validate_concurrency(2.0)
+
+
+def test_visibility_rules() -> None:
+    """`private` maps to visibility, both together raise, `protected` needs repo_type='space'."""
+    assert _wire.resolve_visibility(True, None, "space") == "private"
+    assert _wire.resolve_visibility(False, None, None) == "public"
+    assert _wire.resolve_visibility(None, "protected", "space") == "protected"
+    assert _wire.resolve_visibility(None, None, None) is None
+    with pytest.raises(ValueError, match="private and visibility"):
+        _wire.resolve_visibility(True, "private", "space")
+    with pytest.raises(ValueError, match="protected"):
+        _wire.resolve_visibility(None, "protected", "model")
+
+
+def test_secrets_list_never_echoes_values_in_errors() -> None:
+    """A malformed `space_secrets` entry is rejected without the value appearing in the message."""
+    with pytest.raises(ValueError, match="key") as info:
+        _wire.secrets_list([{"key": "", "value": "hunter2-secret"}], arg="space_secrets")
+    assert "hunter2-secret" not in str(info.value)
+    assert _wire.secrets_list([{"key": "K", "value": "v", "description": "d"}], arg="s") == [
+        {"key": "K", "value": "v", "description": "d"}
+    ]
+
+
+def test_volumes_payload_is_camel_case_and_checks_mount_path() -> None:
+    """Volumes become the wire form with camelCase keys; a relative mount path is refused."""
+    payload = _wire.volumes_payload(
+        [Volume(type="bucket", source="a/b", mount_path="/data", read_only=True)], arg="v"
+    )
+    assert payload == [{"type": "bucket", "source": "a/b", "mountPath": "/data", "readOnly": True}]
+    with pytest.raises(ValueError, match="mount_path"):
+        _wire.volumes_payload([Volume(type="model", source="a/b", mount_path="data")], arg="volumes")
+
+
+# --- request building -----------------------------------------------------------------------------
+
+
+def test_runtime_request_specs() -> None:
+    """Runtime endpoints use the paths and camelCase bodies of hub-api.md §8.2, with the documented
+    idempotency."""
+    hw = _wire.hardware_request("a/b", "t4-small", 3600)
+    assert (hw.method, hw.path, hw.json, hw.idempotent) == (
+        "POST",
+        "/api/spaces/a/b/hardware",
+        {"flavor": "t4-small", "sleepTimeSeconds": 3600},
+        True,
+    )
+    assert _wire.hardware_request("a/b", "cpu-basic", None).json == {"flavor": "cpu-basic"}
+    assert _wire.sleeptime_request("a/b", -1).json == {"seconds": -1}
+    restart = _wire.restart_request("a/b", True)
+    assert (restart.params, restart.idempotent) == ([("factory", "true")], False)
+    assert _wire.restart_request("a/b", False).params is None
+    assert _wire.dev_mode_request("a/b", False).json == {"enabled": False}
+    assert _wire.pause_request("a/b").json is None
+
+
+def test_secret_and_variable_bodies_omit_missing_description() -> None:
+    """`description` is omitted (not null) when not given, as in recording test_manage_secrets."""
+    assert _wire.secret_add_request("a/b", "foo", "123", None).json == {"key": "foo", "value": "123"}
+    assert _wire.variable_add_request("a/b", "k", "v", "d").json == {
+        "key": "k",
+        "value": "v",
+        "description": "d",
+    }
+
+
+def test_list_spaces_params() -> None:
+    """List params repeat keys, map sort names to camelCase, render flags as `true`."""
+    params = _wire.list_spaces_params(
+        filter=["a", "b"],
+        author="alice",
+        search=None,
+        datasets=None,
+        models="m/x",
+        linked=True,
+        sort="last_modified",
+        limit=10,
+        expand=["runtime", "sdk"],
+        full=None,
+    )
+    assert params == [
+        ("filter", "a"),
+        ("filter", "b"),
+        ("author", "alice"),
+        ("models", "m/x"),
+        ("linked", "true"),
+        ("sort", "lastModified"),
+        ("limit", "10"),
+        ("expand", "runtime"),
+        ("expand", "sdk"),
+    ]
+
+
+def test_list_spaces_params_rejects_bad_combinations() -> None:
+    """expand+full, unknown expand values, bad sort and non-positive limit raise before any request."""
+    base: dict[str, object] = {
+        "filter": None,
+        "author": None,
+        "search": None,
+        "datasets": None,
+        "models": None,
+        "linked": False,
+        "sort": None,
+        "limit": None,
+    }
+    with pytest.raises(ValueError, match="expand and full"):
+        _wire.list_spaces_params(**base, expand=["runtime"], full=True)
+    with pytest.raises(ValueError, match="expand"):
+        _wire.list_spaces_params(**base, expand=["nope"], full=None)
+    with pytest.raises(ValueError, match="limit"):
+        _wire.list_spaces_params(**{**base, "limit": 0}, expand=None, full=None)
+    with pytest.raises(ValueError, match="sort"):
+        _wire.list_spaces_params(**{**base, "sort": "stars"}, expand=None, full=None)
+
+
+def test_quote_revision_encodes_slashes() -> None:
+    """Revisions are percent-encoded with no safe characters (hub-api.md §1.2)."""
+    assert _wire.quote_revision("refs/pr/1") == "refs%2Fpr%2F1"
+
+
+# --- parsing --------------------------------------------------------------------------------------
+
+
+def test_parse_link_next() -> None:
+    """The `rel="next"` URL is extracted; absent or other rels give None."""
+    link = '<https://huggingface.co/api/spaces?author=a&cursor=abc>; rel="next"'
+    assert _wire.parse_link_next(link) == "https://huggingface.co/api/spaces?author=a&cursor=abc"
+    assert _wire.parse_link_next('<https://x/prev>; rel="prev"') is None
+    assert _wire.parse_link_next(None) is None
+
+
+def test_parse_sse_event_only_accepts_data_objects() -> None:
+    """Only `data: {` lines are events; keep-alives, comments and empty data are skipped (hub-api.md §9)."""
+    assert _wire.parse_sse_event('data: {"data": "hi\\n", "timestamp": "t"}') == {
+        "data": "hi\n",
+        "timestamp": "t",
+    }
+    assert _wire.parse_sse_event("data: ") is None
+    assert _wire.parse_sse_event(": keep-alive") is None
+    assert _wire.parse_sse_event("data: {broken") is None
+
+
+def test_sse_replay_end_and_event_after() -> None:
+    """A no-follow read stops at events stamped after the response Date + 1 s."""
+    end = _wire.sse_replay_end("Sat, 07 Mar 2025 12:00:00 GMT")
+    assert end == datetime(2025, 3, 7, 12, 0, 1, tzinfo=UTC)
+    assert not _wire.event_after({"timestamp": "2025-03-07T12:00:00.500Z"}, end)
+    assert _wire.event_after({"timestamp": "2025-03-07T12:00:02Z"}, end)
+    assert _wire.sse_replay_end("garbage") is None
+
+
+def test_parse_runtime_requires_an_object() -> None:
+    """A runtime payload that is not an object raises ValueError (never an AttributeError deep inside)."""
+    with pytest.raises(ValueError, match="runtime"):
+        _wire.parse_runtime(["stage"])
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "cls"),
+    [
+        (404, "RepoNotFound", errors.RepositoryNotFoundError),
+        (401, "RepoNotFound", errors.RepositoryNotFoundError),
+        (404, "RevisionNotFound", errors.RevisionNotFoundError),
+        (404, "EntryNotFound", errors.EntryNotFoundError),
+        (404, None, errors.NotFoundError),
+        (400, None, errors.BadRequestError),
+        (401, None, errors.AuthenticationError),
+        (402, None, errors.PaymentRequiredError),
+        (403, None, errors.PermissionDeniedError),
+        (409, None, errors.ConflictError),
+        (412, None, errors.CommitConflictError),
+        (429, None, errors.RateLimitedError),
+        (500, None, errors.ServerError),
+        (503, None, errors.ServerError),
+        (418, None, errors.HubHTTPError),
+    ],
+)
+def test_error_mapping_by_code_then_status(
+    status: int, code: str | None, cls: type[errors.HubHTTPError]
+) -> None:
+    """`X-Error-Code` wins over the status; otherwise the status picks the class (hub-api.md §3.2)."""
+    headers = {"X-Error-Code": code} if code else {}
+    err = _wire.error_from_response(
+        status=status, reason="R", headers=headers, body=b"{}", method="GET", url="https://h/api/x"
+    )
+    assert type(err) is cls
+    assert err.status == status
+    assert err.error_code == code
+
+
+def test_error_carries_method_url_request_id_and_server_message() -> None:
+    """Status errors carry method, URL, the Hub's request id and its JSON `error` message."""
+    err = _wire.error_from_response(
+        status=403,
+        reason="Forbidden",
+        headers={"X-Request-Id": "Root=1-abc;trace", "Content-Type": "application/json"},
+        body=json.dumps({"error": "You are not the owner"}).encode(),
+        method="POST",
+        url="https://user:pw@huggingface.co/api/spaces/a/b/pause",
+    )
+    assert (err.method, err.url, err.request_id) == (
+        "POST",
+        "https://huggingface.co/api/spaces/a/b/pause",
+        "Root=1-abc;trace",
+    )
+    assert err.server_message == "You are not the owner"
+    assert "You are not the owner" in str(err)
+    assert "Root=1-abc;trace" in str(err)
+    assert "pw" not in str(err)
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "expected"),
+    [
+        ({}, b'{"error": ["a", "b"]}', "a\nb"),
+        ({}, b'{"error": "invalid_grant", "error_description": "expired"}', "invalid_grant: expired"),
+        ({}, b'{"errors": [{"message": "m1"}, {"message": "m2"}]}', "m1\nm2"),
+        ({"X-Error-Message": "from header"}, b"", "from header"),
+        ({"Content-Type": "text/plain"}, b"plain failure", "plain failure"),
+        ({"Content-Type": "text/html"}, b"<html>oops</html>", None),
+    ],
+)
+def test_server_message_sources(headers: dict[str, str], body: bytes, expected: str | None) -> None:
+    """The server message comes from JSON `error`/`error_description`/`errors`, the header, or a text body."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    assert _wire.server_message(headers, body, lowered.get("content-type")) == expected
+
+
+def test_request_id_precedence() -> None:
+    """`X-Request-Id` is preferred, then `X-Amzn-Trace-Id`, then `X-Amz-Cf-Id`."""
+    assert _wire.request_id({"x-amz-cf-id": "cf", "X-Amzn-Trace-Id": "tr"}) == "tr"
+    assert _wire.request_id({"x-amz-cf-id": "cf"}) == "cf"
+    assert _wire.request_id({}) is None
+
+
+def test_429_error_carries_retry_after() -> None:
+    """A 429 error's `retry_after` comes from `RateLimit` t when r=0, else `Retry-After`."""
+    err = _wire.error_from_response(
+        status=429,
+        reason="Too Many Requests",
+        headers={"RateLimit": '"api";r=0;t=55'},
+        body=b"",
+        method="GET",
+        url="u",
+    )
+    assert isinstance(err, errors.RateLimitedError)
+    assert err.retry_after == 55
+    err2 = _wire.error_from_response(
+        status=429, reason="", headers={"Retry-After": "7"}, body=b"", method="GET", url="u"
+    )
+    assert isinstance(err2, errors.RateLimitedError)
+    assert err2.retry_after == 7
+
+
+def test_409_error_carries_existing_url() -> None:
+    """The 409 on create keeps the existing repo's URL from the body (recording test_manage_secrets)."""
+    body = b'{"error":"You already created this space repo","url":"https://huggingface.co/spaces/user/tmp"}'
+    err = _wire.error_from_response(
+        status=409, reason="Conflict", headers={}, body=body, method="POST", url="u"
+    )
+    assert isinstance(err, errors.ConflictError)
+    assert err.existing_url == "https://huggingface.co/spaces/user/tmp"
+    assert err.server_message == "You already created this space repo"
+
+
+def test_redact_scrubs_message_and_attributes() -> None:
+    """`redact` replaces secret values in the message and string attributes of an error."""
+    err = errors.ServerError(
+        "500 for POST u: bad value hf_tok_123",
+        status=500,
+        method="POST",
+        url="u",
+        server_message="hf_tok_123!",
+    )
+    _wire.redact(err, ["hf_tok_123", None])
+    assert "hf_tok_123" not in str(err)
+    assert err.server_message == "***!"
+
+
+# --- rate limits and backoff ----------------------------------------------------------------------
+
+
+def test_parse_rate_limit_headers() -> None:
+    """`RateLimit` and `RateLimit-Policy` parse into bucket, remaining, reset, quota, window (hub-api.md
+    §4.1)."""
+    info = _wire.parse_rate_limit(
+        {"ratelimit": '"api";r=12;t=55', "RATELIMIT-POLICY": '"fixed window";"api";q=500;w=300'}
+    )
+    assert info == _wire.RateLimitInfo(bucket="api", remaining=12, reset_in=55, limit=500, window=300)
+    assert _wire.parse_rate_limit({"RateLimit": '"api";r=1;t=2'}) == _wire.RateLimitInfo("api", 1, 2)
+    assert _wire.parse_rate_limit({"RateLimit": "garbage"}) is None
+    assert _wire.parse_rate_limit({}) is None
+
+
+def test_retry_after_parsing() -> None:
+    """Delta-seconds `Retry-After` parses; the HTTP-date form and junk are ignored."""
+    assert _wire.retry_after_seconds({"Retry-After": "3"}) == 3
+    assert _wire.retry_after_seconds({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) is None
+    assert _wire.retry_after_seconds({}) is None
+
+
+def test_rate_limited_wait_prefers_ratelimit_reset_when_spent() -> None:
+    """On a 429, `t` of a spent `RateLimit` wins over `Retry-After` (hub-api.md §4.3)."""
+    assert _wire.rate_limited_wait({"RateLimit": '"api";r=0;t=9', "Retry-After": "2"}) == 9
+    assert _wire.rate_limited_wait({"RateLimit": '"api";r=3;t=9', "Retry-After": "2"}) == 2
+
+
+def test_retryable_statuses() -> None:
+    """408, 429 and transient 5xx are retryable; 4xx and 501 are not."""
+    assert all(_wire.is_retryable_status(s) for s in (408, 429, 500, 502, 503, 504))
+    assert not any(_wire.is_retryable_status(s) for s in (400, 401, 403, 404, 409, 412, 501))
+
+
+def test_backoff_is_exponential_capped_and_jittered() -> None:
+    """Delays double per attempt within [half, full] of the raw value, and never exceed the cap."""
+    assert _wire.backoff_delay(1, base=1, cap=8, jitter=0.0) == 0.5
+    assert _wire.backoff_delay(1, base=1, cap=8, jitter=0.999) == pytest.approx(1.0, abs=1e-3)
+    assert _wire.backoff_delay(3, base=1, cap=8, jitter=0.0) == 2.0
+    assert _wire.backoff_delay(10, base=1, cap=8, jitter=1.0) == 8.0
+    assert _wire.backoff_delay(0, base=1, cap=8, jitter=0.5) == 0.0
