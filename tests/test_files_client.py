@@ -1,0 +1,239 @@
+"""Files methods against scripted transports: argument checks, storage auth, flat memory for big files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tracemalloc
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from aiospaces import SpacesClient
+from aiospaces._commit_models import CommitOperationAdd, CommitOperationDelete, git_blob_sha1
+
+ENDPOINT = "https://hub.test"
+STORAGE = "https://storage.test"
+TOKEN = "hf_files_secret_token"
+MB = 1 << 20
+
+
+class _Refuse(httpx.AsyncBaseTransport):
+    """Fails the test if any request is sent."""
+
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        raise AssertionError(f"no request expected, got {request.method} {request.url}")
+
+
+@pytest.mark.anyio
+async def test_bad_input_is_rejected_before_any_request(tmp_path: Path) -> None:
+    """Every files method raises TypeError/ValueError naming the argument, and nothing is sent."""
+    transport = _Refuse()
+    add = CommitOperationAdd("a.txt", b"x")
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=transport) as client:
+        c = client
+        commit = c.create_commit
+        folder = c.upload_folder
+        cases: list[tuple[Any, type[Exception], str]] = [
+            (commit("a/b", [add], commit_message=""), ValueError, "commit_message"),
+            (commit("a/b", [add], commit_message=3), TypeError, "commit_message"),  # type: ignore[arg-type]
+            (commit("a/b", ["x"], commit_message="m"), TypeError, "operations"),  # type: ignore[list-item]
+            (commit("a/b", [add], commit_message="m", parent_commit="main"), ValueError, "parent_commit"),
+            (commit("a/b/c", [add], commit_message="m"), ValueError, "repo_id"),
+            (commit("a/b", [add], commit_message="m", repo_type="spaces"), ValueError, "repo_type"),
+            (commit("a/b", [add], commit_message="m", num_threads=0), ValueError, "num_threads"),
+            (c.upload_file(path_or_fileobj=1, path_in_repo="x", repo_id="a/b"), TypeError, "path_or_fileobj"),  # type: ignore[arg-type]
+            (
+                c.upload_file(path_or_fileobj=b"x", path_in_repo="../x", repo_id="a/b"),
+                ValueError,
+                "path_in_repo",
+            ),
+            (folder(repo_id="a/b", folder_path=tmp_path / "missing"), ValueError, "folder_path"),
+            (folder(repo_id="a/b", folder_path=tmp_path, allow_patterns=[1]), TypeError, "allow_patterns"),  # type: ignore[list-item]
+            (
+                folder(repo_id="a/b", folder_path=tmp_path, create_pr=True, revision="dev"),
+                ValueError,
+                "revision",
+            ),
+            (c.hf_hub_download("a/b", "../etc/passwd"), ValueError, "filename"),
+            (c.hf_hub_download("a/b", "x", etag_timeout=0), ValueError, "etag_timeout"),
+            (c.hf_hub_download("a/b", "x", cache_dir=3), TypeError, "cache_dir"),  # type: ignore[arg-type]
+            (c.list_repo_files("a/b", revision=""), ValueError, "revision"),
+        ]
+        for coroutine, error, name in cases:
+            with pytest.raises(error, match=name):
+                await coroutine
+    assert transport.requests == []
+    with pytest.raises(ValueError, match="is_folder"):
+        CommitOperationDelete("x", is_folder="sometimes")  # type: ignore[arg-type]
+
+
+def _pattern(index: int) -> bytes:
+    """One MB of deterministic, incompressible-looking bytes for chunk `index` of the big file."""
+    seed = hashlib.sha256(index.to_bytes(4, "big")).digest()
+    return (seed * (MB // len(seed)))[:MB]
+
+
+class _StreamingHub(httpx.AsyncBaseTransport):
+    """A scripted Hub + storage that consumes uploads and serves downloads chunk by chunk, holding nothing.
+
+    It answers exactly the routes a large LFS upload and a download need, and records what it saw so the
+    test can check the wire (no auth on storage, sizes, hashes).
+    """
+
+    def __init__(self, size_mb: int) -> None:
+        self.size_mb = size_mb
+        sha = hashlib.sha256()
+        for i in range(size_mb):
+            sha.update(_pattern(i))
+        self.sha256 = sha.hexdigest()
+        self.uploaded_sha256: str | None = None
+        self.uploaded_bytes = 0
+        self.storage_auth: list[str | None] = []
+        self.commit_lines: list[dict[str, Any]] = []
+        self.commit = "c" * 40
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if request.url.host == "storage.test" and request.method == "PUT":
+            self.storage_auth.append(request.headers.get("authorization"))
+            digest = hashlib.sha256()
+            assert isinstance(request.stream, httpx.AsyncByteStream)
+            async for chunk in request.stream:
+                digest.update(chunk)
+                self.uploaded_bytes += len(chunk)
+            self.uploaded_sha256 = digest.hexdigest()
+            return httpx.Response(200)
+        if path.endswith("/preupload/main"):
+            files = json.loads(await request.aread())["files"]
+            return httpx.Response(
+                200,
+                json={
+                    "files": [{"path": f["path"], "uploadMode": "lfs", "shouldIgnore": False} for f in files],
+                    "commitOid": "b" * 40,
+                },
+            )
+        if path.endswith(".git/info/lfs/objects/batch"):
+            objects = json.loads(await request.aread())["objects"]
+            return httpx.Response(
+                200,
+                json={
+                    "objects": [
+                        {**o, "actions": {"upload": {"href": f"{STORAGE}/put/{o['oid']}?X-Amz-Signature=s"}}}
+                        for o in objects
+                    ]
+                },
+            )
+        if path.endswith("/commit/main"):
+            self.commit_lines = [json.loads(line) for line in (await request.aread()).splitlines()]
+            return httpx.Response(
+                200,
+                json={"commitOid": self.commit, "commitUrl": f"{ENDPOINT}/datasets/a/b/commit/{self.commit}"},
+            )
+        if "/resolve/" in path:
+            headers = {
+                "X-Repo-Commit": self.commit,
+                "ETag": '"0123456789012345678901234567890123456789"',
+                "X-Linked-Etag": f'"{self.sha256}"',
+                "X-Linked-Size": str(self.size_mb * MB),
+            }
+            if request.method == "HEAD":
+                return httpx.Response(200, headers=headers)
+            return httpx.Response(200, headers=headers, stream=_Body(self.size_mb))
+        raise AssertionError(f"unexpected {request.method} {request.url}")
+
+
+class _Body(httpx.AsyncByteStream):
+    def __init__(self, size_mb: int) -> None:
+        self.size_mb = size_mb
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for i in range(self.size_mb):
+            yield _pattern(i)
+
+
+def _sha256_of(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(MB):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _same_file(a: str | Path, b: str | Path) -> bool:
+    return Path(a).resolve() == Path(b).resolve()
+
+
+def _files_under(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+def _write_big_file(path: Path, size_mb: int) -> None:
+    with open(path, "wb") as file:
+        for i in range(size_mb):
+            file.write(_pattern(i))
+
+
+@pytest.mark.anyio
+async def test_large_file_upload_and_download_keep_memory_flat(tmp_path: Path) -> None:
+    """A 50 MB file is hashed, uploaded through LFS and downloaded with traced memory far below its size,
+    the storage PUT carries no Hub token, and the bytes arrive intact."""
+    size_mb = 50
+    big = tmp_path / "weights.bin"
+    _write_big_file(big, size_mb)
+    hub = _StreamingHub(size_mb)
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=hub) as client:
+        tracemalloc.start()
+        try:
+            info = await client.upload_file(
+                path_or_fileobj=big, path_in_repo="weights.bin", repo_id="a/b", repo_type="dataset"
+            )
+            _, upload_peak = tracemalloc.get_traced_memory()
+            tracemalloc.reset_peak()
+            local = await client.hf_hub_download(
+                "a/b", "weights.bin", repo_type="dataset", cache_dir=tmp_path / "cache"
+            )
+            _, download_peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert info.oid == hub.commit
+    assert hub.uploaded_bytes == size_mb * MB
+    assert hub.uploaded_sha256 == hub.sha256
+    assert hub.storage_auth == [None]  # the pre-signed URL authorises itself; the token stays with the Hub
+    assert hub.commit_lines[1] == {
+        "key": "lfsFile",
+        "value": {"path": "weights.bin", "algo": "sha256", "oid": hub.sha256, "size": size_mb * MB},
+    }
+    assert upload_peak < 12 * MB, f"upload peak {upload_peak / MB:.1f} MB"
+    assert download_peak < 12 * MB, f"download peak {download_peak / MB:.1f} MB"
+    assert _sha256_of(local) == hub.sha256
+    blob = tmp_path / "cache" / "datasets--a--b" / "blobs" / hub.sha256
+    assert _same_file(local, blob)
+
+
+@pytest.mark.anyio
+async def test_truncated_download_is_rejected_and_leaves_no_file(tmp_path: Path) -> None:
+    """A body shorter than the announced size raises and leaves no blob, pointer or temporary file."""
+    data = b"hello world"
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        headers = {"X-Repo-Commit": "d" * 40, "ETag": f'"{git_blob_sha1(data)}"', "Content-Length": "100"}
+        if request.method == "HEAD":
+            return httpx.Response(200, headers=headers)
+        return httpx.Response(200, headers={"X-Repo-Commit": "d" * 40}, content=data)
+
+    async with SpacesClient(
+        token=TOKEN, endpoint=ENDPOINT, transport=httpx.MockTransport(handler), retry=False
+    ) as client:
+        with pytest.raises(Exception, match="100 bytes"):
+            await client.hf_hub_download("a/b", "f.txt", cache_dir=tmp_path)
+    assert _files_under(tmp_path) == [
+        "models--a--b/refs/main"
+    ]  # the ref is recorded first, as huggingface_hub does
