@@ -1,3 +1,37 @@
-"""A simulated Hugging Face Hub that speaks the real wire format (design.md §4)."""
+"""A simulated Hugging Face Hub that speaks the real wire format (design.md §4).
+
+Quick start::
+
+    hub = SimulatedHub(clock="manual")            # or clock=VirtualClock(), or speed=60 (real time x60)
+    token = hub.add_user("alice", token="hf_alice")
+    hub.create_space("alice/demo")                 # seeding without HTTP; RUNNING right away
+    transport = hub.transport()                    # httpx in-process transport
+    with hub.serve() as url: ...                   # real socket on 127.0.0.1 (needs the `server` extra)
+
+Test controls: `set_rate_limit`, `add_fault`, `set_durations`, `fail_next_build`, `crash`, `visit`,
+`advance`, and `counters` (requests per route name — see `route_names()` — 429s, faults, in-flight maximum,
+unknown routes).
+"""
 
 from __future__ import annotations
+
+from ._builds import BuildPlan, plan_build
+from ._clock import ManualClock, SpeedClock
+from ._control import Counters, Fault, RateLimit
+from ._hub import SimulatedHub
+from ._serve import HubTransport, main
+from ._space import Durations
+
+__all__ = [
+    "BuildPlan",
+    "Counters",
+    "Durations",
+    "Fault",
+    "HubTransport",
+    "ManualClock",
+    "RateLimit",
+    "SimulatedHub",
+    "SpeedClock",
+    "main",
+    "plan_build",
+]

@@ -1,0 +1,201 @@
+"""Deciding a Space build's outcome from its files, as the real Hub would (issue 4 item 6).
+
+Pure functions, no I/O: given the Space's files at the built commit and its SDK, say which stage the build
+ends in, with the build log and run log the Hub would show. User code is only ever *compiled* (never run):
+a syntax error in `app.py` is the simulated runtime crash.
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+from collections.abc import Mapping
+
+import attrs
+
+SDKS: tuple[str, ...] = ("gradio", "streamlit", "docker", "static")  # hub-api.md §13.4
+
+APP_DIR = "/home/user/app"
+
+
+@attrs.frozen
+class BuildPlan:
+    """What a build will produce.
+
+    Attributes:
+        outcome: Final stage: RUNNING, NO_APP_FILE, CONFIG_ERROR, BUILD_ERROR or RUNTIME_ERROR.
+        sdk: The SDK the build used (README front matter wins over the repo's creation SDK).
+        build_log: Build log lines (each ends with a newline).
+        run_log: Run log lines of the started app (each ends with a newline).
+        error_message: The runtime's `errorMessage` for failure stages.
+    """
+
+    outcome: str
+    sdk: str
+    build_log: tuple[str, ...] = ()
+    run_log: tuple[str, ...] = ()
+    error_message: str | None = None
+
+
+def parse_front_matter(readme: str) -> dict[str, str] | None:
+    """The top-level `key: value` pairs of a README's YAML front matter, or None if it has none.
+
+    Only scalar top-level keys are read (enough for `sdk`, `app_file`, `title`, ...); nested values and
+    lists are kept as their raw text. Quotes around scalars are removed.
+
+    Raises:
+        ValueError: the front matter is opened but never closed, or a top-level line is not `key: value`.
+    """
+    text = readme.lstrip("\ufeff")
+    if not text.startswith("---"):
+        return None
+    lines = text.splitlines()
+    if lines[0].strip() != "---":
+        return None
+    out: dict[str, str] = {}
+    for line in lines[1:]:
+        if line.strip() == "---":
+            return out
+        if not line.strip() or line.lstrip().startswith("#") or line[0] in " \t-":
+            continue
+        key, sep, value = line.partition(":")
+        if not sep or not re.fullmatch(r"[A-Za-z0-9_.-]+", key.strip()):
+            raise ValueError(f"invalid YAML line in README.md front matter: {line!r}")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        out[key.strip()] = value
+    raise ValueError("README.md front matter is not closed by '---'")
+
+
+_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
+_EXTRAS = rf"\[\s*(?:{_NAME}(?:\s*,\s*{_NAME})*)?\s*\]"
+_VERSION_ONE = r"(?:===|~=|==|!=|<=|>=|<|>)\s*[A-Za-z0-9*][A-Za-z0-9_.*+!-]*"
+_VERSIONS = rf"{_VERSION_ONE}(?:\s*,\s*{_VERSION_ONE})*"
+_REQUIREMENT = re.compile(
+    rf"^(?P<name>{_NAME})\s*(?P<extras>{_EXTRAS})?\s*"
+    rf"(?:(?:\((?:{_VERSIONS})\)|{_VERSIONS})?\s*(?:;\s*\S.*)?|@\s*\S+\s*(?:;\s*\S.*)?)$"
+)
+_NAME_PREFIX = re.compile(rf"^{_NAME}\s*(?:{_EXTRAS})?")
+
+
+def invalid_requirement(line: str) -> str | None:
+    """Why `line` of a requirements.txt is not a valid requirement, as pip words it; None when valid."""
+    stripped = re.sub(r"(^|\s)#.*$", "", line).strip()
+    if not stripped or stripped.startswith("-"):
+        return None  # blank, comment, or a pip option (-r, -e, --extra-index-url, ...)
+    if re.match(r"^(?:[a-z][a-z0-9+.-]*://|git\+|\.{0,2}/)", stripped) or stripped.endswith(
+        (".whl", ".tar.gz")
+    ):
+        return None  # a URL or a local path
+    if _REQUIREMENT.match(stripped):
+        return None
+    prefix = _NAME_PREFIX.match(stripped)
+    if prefix is None:
+        return "Expected package name at the start of dependency specifier"
+    return "Expected end or semicolon (after name and no valid version specifier)"
+
+
+def _compile_error(source: bytes, app_file: str) -> str | None:
+    """The Python traceback text if `source` does not compile, else None (the code is never executed)."""
+    try:
+        compile(source, f"{APP_DIR}/{app_file}", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as exc:
+        return "Traceback (most recent call last):\n" + "".join(traceback.format_exception_only(exc))
+    return None
+
+
+def plan_build(
+    files: Mapping[str, bytes],
+    repo_sdk: str | None,
+    *,
+    commit_sha: str = "",
+) -> BuildPlan:
+    """Decide how a build of a Space with these files ends (see module docstring for the rules).
+
+    Args:
+        files: The Space's files at the built commit (path → content).
+        repo_sdk: The SDK given when the Space was created (used when README has no `sdk`).
+        commit_sha: Shown in the build log header.
+    """
+    readme = files.get("README.md")
+    card: dict[str, str] = {}
+    if readme is not None:
+        try:
+            card = parse_front_matter(readme.decode("utf-8", "replace")) or {}
+        except ValueError as exc:
+            return BuildPlan("CONFIG_ERROR", repo_sdk or "gradio", error_message=f"Invalid README.md: {exc}")
+    sdk = card.get("sdk") or repo_sdk or ""
+    if sdk not in SDKS:
+        # Observed on huggingface.co: an unknown sdk in the card is a configuration error (no build runs).
+        return BuildPlan(
+            "CONFIG_ERROR",
+            sdk,
+            error_message=f"Invalid sdk {sdk!r} in README.md metadata: must be one of {', '.join(SDKS)}",
+        )
+    if sdk == "static":
+        return BuildPlan("RUNNING", sdk)
+    app_file = "Dockerfile" if sdk == "docker" else card.get("app_file") or "app.py"
+    if app_file not in files:
+        return BuildPlan("NO_APP_FILE", sdk)
+
+    header = f"===== Build Queued / Commit SHA: {commit_sha[:7] or 'unknown'} =====\n"
+    log = [header, "\n", "--> FROM docker.io/library/python:3.10@sha256:6b3d5c8b1a0e\n", "DONE 0.0s\n", "\n"]
+    if sdk == "docker":
+        log += ["--> Building Dockerfile\n", "DONE 8.2s\n"]
+    else:
+        log += ["--> RUN pip install --no-cache-dir pip -U\n", "DONE 2.1s\n", "\n"]
+        requirements = files.get("requirements.txt")
+        if requirements is not None:
+            cmd = "pip install --no-cache-dir -r requirements.txt"
+            log.append(f"--> RUN {cmd}\n")
+            for number, line in enumerate(requirements.decode("utf-8", "replace").splitlines(), start=1):
+                reason = invalid_requirement(line)
+                if reason is None:
+                    continue
+                text = line.strip()
+                caret = len(_NAME_PREFIX.match(text).group(0)) if _NAME_PREFIX.match(text) else 0  # type: ignore[union-attr]
+                log += [
+                    f"ERROR: Invalid requirement: {text!r}: {reason}\n",
+                    f"    {text}\n",
+                    f"    {' ' * caret}^ (from line {number} of requirements.txt)\n",
+                    "\n",
+                    f'--> ERROR: process "/bin/sh -c {cmd}" did not complete successfully: exit code: 1\n',
+                ]
+                return BuildPlan(
+                    "BUILD_ERROR",
+                    sdk,
+                    build_log=tuple(log),
+                    error_message="Build failed with exit code: 1",
+                )
+            log += ["Successfully installed requirements\n", "DONE 11.4s\n"]
+        sdk_pkg = "gradio" if sdk == "gradio" else "streamlit"
+        log += ["\n", f"--> RUN pip install --no-cache-dir {sdk_pkg}\n", "DONE 9.8s\n"]
+    log += ["\n", "--> Pushing image\n", "DONE 3.0s\n", "\n", "--> Exporting cache\n", "DONE 0.6s\n"]
+
+    run = ["\n"]
+    if app_file.endswith(".py"):
+        tb = _compile_error(files[app_file], app_file)
+        if tb is not None:
+            run += [line + "\n" for line in tb.rstrip("\n").split("\n")]
+            last = tb.rstrip("\n").rsplit("\n", 1)[-1]
+            return BuildPlan(
+                "RUNTIME_ERROR",
+                sdk,
+                build_log=tuple(log),
+                run_log=tuple(run),
+                error_message=f"Exit code: 1. Reason: {last}",
+            )
+    if sdk == "gradio":
+        run += ["* Running on local URL:  http://0.0.0.0:7860, with SSR ⚡\n", "\n"]
+        run.append("To create a public link, set `share=True` in `launch()`.\n")
+    elif sdk == "streamlit":
+        run += [
+            "\n",
+            "  You can now view your Streamlit app in your browser.\n",
+            "\n",
+            "  URL: http://0.0.0.0:8501\n",
+        ]
+    else:
+        run.append("Application started on port 7860\n")
+    return BuildPlan("RUNNING", sdk, build_log=tuple(log), run_log=tuple(run))

@@ -1,0 +1,162 @@
+"""Test controls of the simulated Hub as data: faults to inject, rate limits, and counters to read."""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+import random
+from collections import Counter
+from typing import Literal
+
+import attrs
+
+FaultKind = Literal["latency", "error", "drop", "slow_body", "stale_runtime"]
+FAULT_KINDS: tuple[str, ...] = ("latency", "error", "drop", "slow_body", "stale_runtime")
+
+
+@attrs.define
+class Fault:
+    """One fault rule. Faults are checked on every request whose route name matches `route`.
+
+    Attributes:
+        kind: `latency` (wait `seconds` before answering), `error` (answer `status` with a JSON error, the
+            request is not applied), `drop` (close the connection: before handling, or after applying the
+            request when `after=True`; over a socket the response is cut after its headers),
+            `slow_body` (send the body in small chunks spread over `seconds`), `stale_runtime` (runtime
+            reads — runtime, space_info and list_spaces `runtime` — answer the state of `seconds` ago).
+        route: `fnmatch` pattern over route names such as `"GET /api/spaces/{repo_id}/runtime"` (see
+            `SimulatedHub.route_names()`); None matches every route.
+        probability: Chance each matching request is hit (drawn from the hub's seedable RNG).
+        count: Stop after this many injections (None: unlimited).
+        status: HTTP status for `error` faults.
+        seconds: Delay, slow-body duration or staleness, in hub-clock seconds.
+        after: For `drop`: apply the request, then drop the connection (the client cannot know it worked).
+        injected: How many times this fault fired so far.
+    """
+
+    kind: FaultKind
+    route: str | None = None
+    probability: float = 1.0
+    count: int | None = None
+    status: int = 503
+    seconds: float = 1.0
+    after: bool = False
+    injected: int = 0
+
+    def __attrs_post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"kind must be one of {FAULT_KINDS}, got {self.kind!r}")
+        if not 0.0 <= self.probability <= 1.0:
+            raise ValueError(f"probability must be within [0, 1], got {self.probability!r}")
+        if self.count is not None and self.count < 0:
+            raise ValueError(f"count must be >= 0, got {self.count!r}")
+        if self.kind == "error" and not 400 <= self.status <= 599:
+            raise ValueError(f"status must be an HTTP error status, got {self.status!r}")
+        if self.seconds < 0:
+            raise ValueError(f"seconds must be >= 0, got {self.seconds!r}")
+
+    @property
+    def exhausted(self) -> bool:
+        """Whether the fault has fired `count` times already."""
+        return self.count is not None and self.injected >= self.count
+
+    def matches(self, route_name: str) -> bool:
+        """Whether this fault applies to a route."""
+        return self.route is None or fnmatch.fnmatchcase(route_name, self.route)
+
+    def fire(self, rng: random.Random) -> bool:
+        """Decide (and record) whether this fault hits the current request."""
+        if self.exhausted:
+            return False
+        if self.probability < 1.0 and rng.random() >= self.probability:
+            return False
+        self.injected += 1
+        return True
+
+
+@attrs.define
+class Counters:
+    """What the hub has seen. Route names are the patterns listed by `SimulatedHub.route_names()`.
+
+    Attributes:
+        requests: Requests per route name (unknown routes under `"UNKNOWN"`), 429s and faults included.
+        statuses: Responses per status code.
+        rate_limited: 429 responses sent.
+        faults: Faults injected per kind.
+        in_flight: Requests being handled right now (streams count until closed).
+        max_in_flight: Highest `in_flight` seen.
+        unknown_routes: `"METHOD /path"` of every request no route matched (tests can fail on these).
+        actions: State changes applied (`"create_repo"`, `"restart"`, `"hardware"`, `"build"`, ...).
+        server_errors: Unexpected exceptions turned into 500 answers (should stay empty).
+    """
+
+    requests: Counter[str] = attrs.field(factory=Counter)
+    statuses: Counter[int] = attrs.field(factory=Counter)
+    rate_limited: int = 0
+    faults: Counter[str] = attrs.field(factory=Counter)
+    in_flight: int = 0
+    max_in_flight: int = 0
+    unknown_routes: list[str] = attrs.field(factory=list)
+    actions: Counter[str] = attrs.field(factory=Counter)
+    server_errors: list[str] = attrs.field(factory=list)
+
+    @property
+    def total_requests(self) -> int:
+        """All requests received."""
+        return sum(self.requests.values())
+
+    def reset(self) -> None:
+        """Zero every counter (in-flight requests stay counted)."""
+        self.requests.clear()
+        self.statuses.clear()
+        self.rate_limited = 0
+        self.faults.clear()
+        self.max_in_flight = self.in_flight
+        self.unknown_routes.clear()
+        self.actions.clear()
+        self.server_errors.clear()
+
+
+@attrs.define
+class RateLimit:
+    """A fixed-window quota for one bucket (hub-api.md §4.1): `requests` per `window` seconds per token."""
+
+    requests: int
+    window: float
+
+
+@attrs.define
+class _Window:
+    start: float
+    used: int
+
+
+@attrs.define
+class RateLimiter:
+    """Fixed windows aligned on multiples of the window length, counted per (bucket, token)."""
+
+    limits: dict[str, RateLimit] = attrs.field(factory=dict)
+    windows: dict[tuple[str, str], _Window] = attrs.field(factory=dict)
+
+    def check(self, bucket: str, who: str, now: float) -> tuple[bool, list[tuple[str, str]]]:
+        """Count one request; returns (allowed, headers to add). No headers when the bucket is unlimited."""
+        limit = self.limits.get(bucket)
+        if limit is None:
+            return True, []
+        start = math.floor(now / limit.window) * limit.window
+        window = self.windows.get((bucket, who))
+        if window is None or window.start != start:
+            window = _Window(start, 0)
+            self.windows[(bucket, who)] = window
+        reset = max(1, math.ceil(start + limit.window - now))
+        allowed = window.used < limit.requests
+        if allowed:
+            window.used += 1
+        remaining = max(0, limit.requests - window.used)
+        headers = [
+            ("RateLimit", f'"{bucket}";r={remaining};t={reset}'),
+            ("RateLimit-Policy", f'"fixed window";"{bucket}";q={limit.requests};w={math.ceil(limit.window)}'),
+        ]
+        if not allowed:
+            headers.append(("Retry-After", str(reset)))
+        return allowed, headers

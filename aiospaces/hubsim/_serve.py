@@ -1,0 +1,270 @@
+"""Three ways to reach a `SimulatedHub`: an httpx transport, an ASGI app, and a real socket server."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import httpx
+
+from ._http import SimRequest, SimResponse
+
+if TYPE_CHECKING:
+    from ._hub import SimulatedHub
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def _content_headers(req: SimRequest, resp: SimResponse) -> list[tuple[str, str]]:
+    headers = list(resp.headers)
+    if resp.stream is None and resp.header("content-length") is None:
+        headers.append(("Content-Length", str(len(resp.body))))
+    return headers
+
+
+# ------------------------------------------------------------------------------------ httpx transport
+class _ResponseStream(httpx.AsyncByteStream):
+    def __init__(self, chunks: AsyncIterator[bytes], request: httpx.Request) -> None:
+        self._chunks = chunks
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        from ._hub import DropConnection
+
+        try:
+            async for chunk in self._chunks:
+                yield chunk
+        except DropConnection:
+            raise httpx.RemoteProtocolError("peer closed connection", request=self._request) from None
+
+    async def aclose(self) -> None:
+        aclose = getattr(self._chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+class HubTransport(httpx.AsyncBaseTransport):
+    """Serves httpx requests from a `SimulatedHub` in-process; streamed responses stay streamed."""
+
+    def __init__(self, hub: SimulatedHub) -> None:
+        self.hub = hub
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        from ._hub import DropConnection
+
+        body = await request.aread()
+        url = request.url
+        raw = url.raw_path.decode("ascii")
+        raw_path, _, query = raw.partition("?")
+        base = f"{url.scheme}://{url.netloc.decode('ascii')}"
+        req = SimRequest.from_parts(request.method, raw_path, query, dict(request.headers), body, base)
+        try:
+            resp = await self.hub.handle(req)
+        except DropConnection:
+            # hub-api.md §4.3 lists RemoteProtocolError among the client's retryable transport errors.
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request
+            ) from None
+        headers = _content_headers(req, resp)
+        if resp.stream is not None:
+            return httpx.Response(
+                resp.status, headers=headers, stream=_ResponseStream(resp.stream, request), request=request
+            )
+        content = b"" if request.method == "HEAD" else resp.body
+        return httpx.Response(resp.status, headers=headers, content=content, request=request)
+
+
+# ------------------------------------------------------------------------------------------- ASGI
+def make_asgi_app(hub: SimulatedHub) -> ASGIApp:
+    """The hub as an ASGI 3 app (HTTP only; lifespan events are acknowledged)."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        from ._hub import DropConnection
+
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        server = scope.get("server") or ("127.0.0.1", 80)
+        host = headers.get("host") or f"{server[0]}:{server[1]}"
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        req = SimRequest.from_parts(
+            scope["method"],
+            raw_path.decode("latin-1"),
+            scope.get("query_string", b"").decode("latin-1"),
+            headers,
+            b"".join(chunks),
+            f"{scope.get('scheme', 'http')}://{host}",
+        )
+        try:
+            resp = await hub.handle(req)
+        except DropConnection:
+            # An ASGI app cannot close a socket before answering; announce a body and cut it off, which the
+            # client sees as a dropped connection (RemoteProtocolError).
+            await send(
+                {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"64")]}
+            )
+            await send({"type": "http.response.body", "body": b"", "more_body": True})
+            raise
+        start = {
+            "type": "http.response.start",
+            "status": resp.status,
+            "headers": [
+                (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in _content_headers(req, resp)
+            ],
+        }
+        if resp.stream is None:
+            await send(start)
+            body = b"" if req.method == "HEAD" else resp.body
+            await send({"type": "http.response.body", "body": body, "more_body": False})
+            return
+        stream = resp.stream
+        try:
+            async with anyio.create_task_group() as tg:
+
+                async def watch_disconnect() -> None:
+                    while True:
+                        message = await receive()
+                        if message["type"] == "http.disconnect":
+                            tg.cancel_scope.cancel()
+                            return
+
+                tg.start_soon(watch_disconnect)
+                await send(start)
+                async for chunk in stream:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                tg.cancel_scope.cancel()
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                with anyio.CancelScope(shield=True):
+                    await aclose()
+
+    return app
+
+
+class _QuietDrops(logging.Filter):
+    """Hide uvicorn's error log for connections a `drop` fault cut on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from ._hub import DropConnection
+
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, DropConnection)
+
+
+def _uvicorn() -> Any:
+    try:
+        import uvicorn
+    except ImportError as exc:  # pragma: no cover - depends on the installed extras
+        raise RuntimeError(
+            "serving the simulated Hub on a socket needs uvicorn: pip install 'aiospaces[server]'"
+        ) from exc
+    return uvicorn
+
+
+def _make_server(hub: SimulatedHub, host: str, port: int, log_level: str) -> Any:
+    uvicorn = _uvicorn()
+    logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
+    config = uvicorn.Config(
+        make_asgi_app(hub),
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=1,
+    )
+    return uvicorn.Server(config)
+
+
+@contextlib.contextmanager
+def serve_in_thread(hub: SimulatedHub, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Run `hub` with uvicorn in a daemon thread; yields `http://host:port`; stops it on exit."""
+    server = _make_server(hub, host, port, "warning")
+    thread = threading.Thread(target=server.run, name="hubsim-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError(f"the simulated Hub could not start on {host}:{port}")
+        time.sleep(0.01)
+    bound = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://{host}:{bound}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+# -------------------------------------------------------------------------------------------- CLI
+def main(argv: list[str] | None = None) -> int:
+    """`hubsim --host 127.0.0.1 --port 8123 --user alice --token hf_alice --speed 60` (blocks until Ctrl-C).
+
+    Returns:
+        The process exit status.
+    """
+    from ._hub import SimulatedHub
+
+    parser = argparse.ArgumentParser(prog="hubsim", description="Run a simulated Hugging Face Hub.")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8123, help="port (0 picks a free one; default 8123)")
+    parser.add_argument("--user", action="append", default=[], help="user to create (repeatable)")
+    parser.add_argument("--token", action="append", default=[], help="token of the matching --user")
+    parser.add_argument("--org", action="append", default=[], help="organization every user belongs to")
+    parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
+    parser.add_argument("--rate-limit", default=None, help="REQUESTS/WINDOW_SECONDS per token, e.g. 1000/300")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the fault RNG")
+    parser.add_argument("--log-level", default="warning", help="uvicorn log level")
+    args = parser.parse_args(argv)
+    if args.speed <= 0:
+        parser.error("--speed must be positive")
+    if len(args.token) > len(args.user):
+        parser.error("every --token needs a --user before it")
+    hub = SimulatedHub(speed=args.speed, seed=args.seed)
+    try:
+        for index, name in enumerate(args.user):
+            token = args.token[index] if index < len(args.token) else None
+            token = hub.add_user(name, token, orgs=args.org)
+            shown = "(given)" if index < len(args.token) else token
+            print(f"user {name}: token {shown}", file=sys.stderr)
+        if args.rate_limit:
+            requests, _, window = args.rate_limit.partition("/")
+            hub.set_rate_limit(int(requests), float(window or 300))
+    except (ValueError, TypeError) as exc:
+        parser.error(str(exc))
+    server = _make_server(hub, args.host, args.port, args.log_level)
+    print(f"hubsim: serving on http://{args.host}:{args.port} (speed x{args.speed:g})", file=sys.stderr)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        return 0
+    return 0

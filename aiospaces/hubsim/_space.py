@@ -1,0 +1,307 @@
+"""A simulated Space's settings and lifecycle, computed lazily from the hub clock.
+
+No background tasks: each Space keeps a short plan of future transitions (stage changes at known times). Every
+read or write first `settle(now)`s the Space, applying the transitions that are due at their own timestamps,
+so the result is the same whether the hub is polled every millisecond or once an hour.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from ._builds import BuildPlan
+from ._hardware import FREE_HARDWARE
+
+CPU_BASIC_GC_TIMEOUT = 172800  # 48 h, fixed on cpu-basic (hub-api.md §8.3, recording test_space_runtime)
+
+SERVING_STAGES = frozenset({"RUNNING", "RUNNING_BUILDING", "RUNNING_APP_STARTING"})
+ERROR_STAGES = frozenset({"BUILD_ERROR", "RUNTIME_ERROR", "CONFIG_ERROR", "NO_APP_FILE"})
+
+
+@attrs.define
+class Durations:
+    """How long each lifecycle step takes, in hub-clock seconds.
+
+    Attributes:
+        build: Time spent in BUILDING / RUNNING_BUILDING for a build (realistic: tens of seconds).
+        start: Time spent in APP_STARTING / RUNNING_APP_STARTING before RUNNING (or RUNTIME_ERROR).
+        hardware_switch: Time a running Space keeps its old hardware (stage RUNNING_BUILDING) after a
+            hardware request before it runs on the new one.
+        wake: Time a sleeping Space spends in APP_STARTING when a visitor wakes it.
+    """
+
+    build: float = 40.0
+    start: float = 10.0
+    hardware_switch: float = 60.0
+    wake: float = 10.0
+
+    def copy(self) -> Durations:
+        """An independent copy."""
+        return Durations(self.build, self.start, self.hardware_switch, self.wake)
+
+
+_KEEP = object()
+
+
+@attrs.define
+class Step:
+    """A transition due at `at`: the stage to enter and what changes with it."""
+
+    at: float
+    stage: str
+    current: object = _KEEP  # new `hardware.current` (str | None), or _KEEP
+    error_message: str | None = None
+    run_log: tuple[str, ...] | None = None  # replaces the run log, lines stamped from `at`
+    became_active: bool = False  # counts as traffic for the sleep timer
+
+
+@attrs.define
+class SecretEntry:
+    value: str
+    description: str | None
+    updated_at: float
+
+
+@attrs.define
+class SpaceState:
+    """Everything the Hub knows about a Space beyond its git content."""
+
+    sdk: str
+    requested: str | None = FREE_HARDWARE
+    current: str | None = None
+    stage: str = "NO_APP_FILE"
+    stage_since: float = 0.0
+    error_message: str | None = None
+    sleep_time: int | None = None  # user-set gcTimeout (None: default)
+    storage: str | None = None
+    dev_mode: bool = False
+    volumes: list[dict[str, Any]] | None = None
+    secrets: dict[str, SecretEntry] = attrs.field(factory=dict)
+    variables: dict[str, SecretEntry] = attrs.field(factory=dict)
+    plan: list[Step] = attrs.field(factory=list)
+    build_log: list[tuple[float, str]] = attrs.field(factory=list)
+    run_log: list[tuple[float, str]] = attrs.field(factory=list)
+    last_active: float = 0.0
+    durations: Durations | None = None  # per-Space override of the hub defaults
+    forced_build: BuildPlan | None = None  # set by `fail_next_build`
+    history: list[tuple[float, dict[str, Any]]] = attrs.field(factory=list)  # runtime snapshots
+    subdomain: str = ""
+
+    @property
+    def is_static(self) -> bool:
+        """Static Spaces are always RUNNING, have no hardware and refuse lifecycle calls (§13.4)."""
+        return self.sdk == "static"
+
+    def gc_timeout(self) -> int | None:
+        """The runtime's `gcTimeout`: fixed 48 h on cpu-basic, else the user's sleep time (None: never)."""
+        if (self.requested or FREE_HARDWARE) == FREE_HARDWARE:
+            return CPU_BASIC_GC_TIMEOUT
+        return self.sleep_time
+
+    # ------------------------------------------------------------------------------------ lifecycle
+    def settle(self, now: float) -> None:
+        """Apply every planned transition due by `now`, then the sleep timer."""
+        while True:
+            due_sleep = self._sleep_due()
+            next_step = self.plan[0].at if self.plan else None
+            if next_step is not None and next_step <= now and (due_sleep is None or next_step <= due_sleep):
+                self._apply(self.plan.pop(0))
+                continue
+            if due_sleep is not None and due_sleep <= now:
+                # Sleeping after gcTimeout without traffic: stage STOPPED, not billed (hub-api.md §8.3).
+                self._enter(due_sleep, "STOPPED", current=None)
+                continue
+            return
+
+    def _sleep_due(self) -> float | None:
+        gc = self.gc_timeout()
+        if self.is_static or self.stage != "RUNNING" or self.plan or gc is None or gc < 0:
+            return None
+        return self.last_active + gc
+
+    def _apply(self, step: Step) -> None:
+        if step.became_active:
+            self.last_active = step.at
+        if step.run_log is not None:
+            self.run_log = _stamp(step.at, step.run_log)
+        self._enter(step.at, step.stage, current=step.current, error_message=step.error_message)
+
+    def _enter(
+        self, at: float, stage: str, *, current: object = _KEEP, error_message: str | None = None
+    ) -> None:
+        self.stage = stage
+        self.stage_since = at
+        if current is not _KEEP:
+            self.current = current  # type: ignore[assignment]
+        self.error_message = error_message
+        self.snapshot(at)
+
+    def snapshot(self, at: float) -> None:
+        """Record the runtime as of `at` (stale-read faults replay these)."""
+        self.history.append((at, self.runtime()))
+        if len(self.history) > 64:
+            del self.history[:-64]
+
+    def runtime_at(self, at: float) -> dict[str, Any]:
+        """The runtime as it was at time `at` (the oldest recorded one if `at` predates them all)."""
+        chosen = self.history[0][1] if self.history else self.runtime()
+        for t, runtime in self.history:
+            if t <= at:
+                chosen = runtime
+            else:
+                break
+        return chosen
+
+    def cancel_plan(self, now: float) -> None:
+        """Drop pending transitions and log lines stamped in the future (an action overrides them)."""
+        self.plan.clear()
+        self.build_log = [(t, line) for t, line in self.build_log if t <= now]
+        self.run_log = [(t, line) for t, line in self.run_log if t <= now]
+
+    def start_build(
+        self,
+        now: float,
+        plan: BuildPlan,
+        durations: Durations,
+        *,
+        keep_serving: bool,
+        wall: Callable[[float], str],
+    ) -> None:
+        """Start a build (after a commit, restart or hardware change) whose result is `plan`."""
+        self.cancel_plan(now)
+        self.sdk = plan.sdk if plan.sdk else self.sdk
+        if self.forced_build is not None:
+            plan, self.forced_build = self.forced_build, None
+        if plan.outcome in ("NO_APP_FILE", "CONFIG_ERROR"):
+            # No build runs: the Hub shows the configuration problem right away.
+            self.build_log = []
+            self._enter(now, plan.outcome, current=None, error_message=plan.error_message)
+            return
+        if self.is_static or plan.sdk == "static":
+            self._enter(now, "RUNNING", current=None)
+            return
+        serving = keep_serving and self.stage in SERVING_STAGES and self.current is not None
+        build_end = now + durations.build
+        lines = list(plan.build_log)
+        if lines and lines[0].startswith("====="):
+            lines[0] = lines[0].replace("===== Build Queued", f"===== Build Queued at {wall(now)}", 1)
+        self.build_log = _spread(now, build_end, lines)
+        self._enter(
+            now, "RUNNING_BUILDING" if serving else "BUILDING", current=self.current if serving else None
+        )
+        if plan.outcome == "BUILD_ERROR":
+            self.plan.append(Step(build_end, "BUILD_ERROR", current=None, error_message=plan.error_message))
+            return
+        start_end = build_end + durations.start
+        if serving:
+            self.plan.append(Step(build_end, "RUNNING_APP_STARTING"))
+        else:
+            self.plan.append(Step(build_end, "APP_STARTING", current=self.requested))
+        header = (f"===== Application Startup at {wall(start_end)} =====\n",)
+        if plan.outcome == "RUNTIME_ERROR":
+            self.plan.append(
+                Step(
+                    start_end,
+                    "RUNTIME_ERROR",
+                    current=None,
+                    error_message=plan.error_message,
+                    run_log=header + plan.run_log,
+                )
+            )
+        else:
+            self.plan.append(
+                Step(
+                    start_end,
+                    "RUNNING",
+                    current=self.requested,
+                    run_log=header + plan.run_log,
+                    became_active=True,
+                )
+            )
+
+    def switch_hardware(self, now: float, durations: Durations, wall: Callable[[float], str]) -> None:
+        """A running Space keeps serving on its old hardware, then runs on the requested one."""
+        self.cancel_plan(now)
+        self._enter(now, "RUNNING_BUILDING", current=self.current)
+        at = now + durations.hardware_switch
+        header = (f"===== Application Startup at {wall(at)} =====\n",)
+        lines = tuple(line for _, line in self.run_log if not line.startswith("===== Application Startup"))
+        self.plan.append(
+            Step(at, "RUNNING", current=self.requested, run_log=header + lines, became_active=True)
+        )
+
+    def wake(self, now: float, durations: Durations, wall: Callable[[float], str]) -> None:
+        """A visitor wakes a sleeping Space: APP_STARTING, then RUNNING on the requested hardware."""
+        self.cancel_plan(now)
+        self._enter(now, "APP_STARTING", current=self.requested)
+        at = now + durations.wake
+        header = (f"===== Application Startup at {wall(at)} =====\n",)
+        lines = tuple(line for _, line in self.run_log if not line.startswith("===== Application Startup"))
+        self.plan.append(
+            Step(at, "RUNNING", current=self.requested, run_log=header + lines, became_active=True)
+        )
+
+    def set_running(self, now: float, run_log: tuple[str, ...] = ()) -> None:
+        """Jump straight to RUNNING (seeding)."""
+        self.cancel_plan(now)
+        self.last_active = now
+        if run_log:
+            self.run_log = _stamp(now, run_log)
+        self._enter(now, "RUNNING", current=None if self.is_static else self.requested)
+
+    def set_stage(self, now: float, stage: str, error_message: str | None = None) -> None:
+        """Force a stage (seeding, pause, crash)."""
+        self.cancel_plan(now)
+        current = self.current if stage in SERVING_STAGES else None
+        self._enter(now, stage, current=current, error_message=error_message)
+
+    # -------------------------------------------------------------------------------------- output
+    def runtime(self) -> dict[str, Any]:
+        """The runtime JSON object (hub-api.md §8.1; shapes from the recordings)."""
+        if self.is_static:
+            # recording test_static_space_runtime: no gcTimeout, no devMode, current replicas.
+            return {
+                "stage": "RUNNING",
+                "hardware": {"current": None, "requested": None},
+                "storage": self.storage,
+                "replicas": {"requested": 1, "current": 1},
+            }
+        replicas: dict[str, int] = {"requested": 1}
+        if self.stage in SERVING_STAGES or self.stage == "APP_STARTING":
+            replicas["current"] = 1
+        out: dict[str, Any] = {
+            "stage": self.stage,
+            "hardware": {"current": self.current, "requested": self.requested},
+            "storage": self.storage,
+            "gcTimeout": self.gc_timeout(),
+            "replicas": replicas,
+            "devMode": self.dev_mode,
+            "domains": [{"domain": f"{self.subdomain}.hf.space", "stage": "READY"}],
+        }
+        if self.volumes:
+            out["volumes"] = [dict(v) for v in self.volumes]
+        if self.error_message and self.stage in ERROR_STAGES:
+            out["errorMessage"] = self.error_message
+        return out
+
+
+def _stamp(at: float, lines: tuple[str, ...] | list[str]) -> list[tuple[float, str]]:
+    # Lines of one burst get distinct, increasing times a millisecond apart.
+    return [(at + i * 0.001, line) for i, line in enumerate(lines)]
+
+
+def _spread(start: float, end: float, lines: list[str]) -> list[tuple[float, str]]:
+    if not lines:
+        return []
+    step = max(0.0, end - start) / len(lines)
+    return [(start + i * step, line) for i, line in enumerate(lines)]
+
+
+def iso(ts: float) -> str:
+    """Millisecond UTC ISO form the Hub uses (`2025-03-07T12:24:18.657Z`, recording test_manage_variables)."""
+    moment = _dt.datetime.fromtimestamp(ts, tz=_dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
