@@ -15,6 +15,7 @@ import base64
 import contextlib
 import contextvars
 import datetime as _dt
+import email.utils
 import json
 import random
 import re
@@ -658,6 +659,9 @@ class SimulatedHub:
         response.headers += [
             ("X-Request-Id", f"Root=1-{int(time.time()):x}-{_secrets.token_hex(12)};{trace}"),
             ("X-Powered-By", "huggingface-moon"),
+            # Hub-clock time, so that clients comparing log timestamps with `Date` (the official client's
+            # no-follow log replay ends at the first event after it) see one consistent timeline.
+            ("Date", email.utils.formatdate(self._epoch + self.now(), usegmt=True)),
             *extra,
         ]
         if response.status == 429:

@@ -200,6 +200,8 @@ def _make_server(hub: SimulatedHub, host: str, port: int, log_level: str) -> Any
         log_level=log_level,
         access_log=False,
         lifespan="off",
+        date_header=False,  # the hub sends its own (hub-clock) Date
+        server_header=False,
         timeout_graceful_shutdown=1,
     )
     return uvicorn.Server(config)

@@ -1,0 +1,211 @@
+"""Conformance: the official `huggingface_hub` client runs the seed guide, unchanged, against the simulator.
+
+The client runs in a subprocess (it is synchronous and reads its configuration from the environment at import
+time) against `hub.serve()` on 127.0.0.1, with `HF_ENDPOINT`, `HF_HUB_DISABLE_XET=1`, telemetry off and a
+temporary `HF_HOME`. Calls the newest client removed (`duplicate_space`, `request_space_storage`,
+`delete_space_storage`) are exercised at the wire level with httpx, as hub-api.md §5.5 and §8.2 describe.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import httpx
+import pytest
+
+from aiospaces.hubsim import SimulatedHub
+
+pytest.importorskip("huggingface_hub")
+pytest.importorskip("uvicorn")
+
+# The seed guide's workflow, written the way its users write it (HfApi, blocking calls, wait_for_space).
+SEED_GUIDE = textwrap.dedent(
+    """
+    import json, os, sys, time
+    from huggingface_hub import HfApi, hf_hub_download
+
+    api = HfApi()
+    out = {}
+    repo_id = "alice/my-cool-space"
+
+    # Create a Space (Gradio SDK) and push its code from a local src/ folder.
+    out["create"] = str(api.create_repo(repo_id=repo_id, repo_type="space", space_sdk="gradio"))
+    out["upload_folder"] = str(api.upload_folder(repo_id=repo_id, repo_type="space", folder_path="src/"))
+    out["files"] = sorted(api.list_repo_files(repo_id, repo_type="space"))
+
+    # Duplicate an existing Space.
+    copy = api.duplicate_repo(from_id="alice/template", to_id="alice/my-copy", repo_type="space")
+    out["duplicate"] = str(copy)
+
+    # Secrets and variables.
+    api.add_space_secret(repo_id=repo_id, key="HF_TOKEN", value="hf_api_secret_value")
+    api.add_space_variable(repo_id=repo_id, key="MODEL_REPO_ID", value="alice/model")
+    out["secrets_after_add"] = sorted(api.get_space_secrets(repo_id))
+    out["variables_after_add"] = {k: v.value for k, v in api.get_space_variables(repo_id).items()}
+    api.delete_space_secret(repo_id=repo_id, key="HF_TOKEN")
+    api.delete_space_variable(repo_id=repo_id, key="MODEL_REPO_ID")
+    out["secrets_after_delete"] = sorted(api.get_space_secrets(repo_id))
+    out["variables_after_delete"] = sorted(api.get_space_variables(repo_id))
+
+    # Create a Space with secrets, variables, hardware and sleep time in one call.
+    api.create_repo(
+        repo_id="alice/gpu-space",
+        repo_type="space",
+        space_sdk="gradio",
+        space_hardware="t4-small",
+        space_sleep_time=7200,
+        space_secrets=[{"key": "HF_TOKEN", "value": "hf_api_other", "description": "token"}],
+        space_variables=[{"key": "MODEL_REPO_ID", "value": "alice/model"}],
+    )
+    gpu = api.get_space_runtime("alice/gpu-space")
+    out["gpu_space"] = [gpu.requested_hardware, gpu.sleep_time]
+
+    # Wait for the first build, then upgrade the hardware.
+    out["first_wait"] = str(api.wait_for_space(repo_id, timeout=60).stage)
+    runtime = api.request_space_hardware(repo_id=repo_id, hardware="t4-medium")
+    out["hardware_requested"] = [runtime.hardware, runtime.requested_hardware, str(runtime.stage)]
+    deadline = time.monotonic() + 60
+    while api.get_space_runtime(repo_id).hardware != "t4-medium":
+        assert time.monotonic() < deadline, "hardware never switched"
+        time.sleep(0.2)
+    runtime = api.get_space_runtime(repo_id)
+    out["hardware_switched"] = [runtime.hardware, runtime.requested_hardware, str(runtime.stage)]
+
+    # Sleep time, pause and restart, wait until running again, read the logs.
+    out["sleep_time"] = api.set_space_sleep_time(repo_id=repo_id, sleep_time=3600).sleep_time
+    out["paused"] = str(api.pause_space(repo_id).stage)
+    out["restarted"] = str(api.restart_space(repo_id).stage)
+    out["wait"] = str(api.wait_for_space(repo_id, timeout=60).stage)
+    out["build_logs"] = list(api.fetch_space_logs(repo_id, build=True))
+
+    # Download tasks.csv from a dataset and upload it back.
+    path = hf_hub_download(repo_id="alice/tasks", filename="tasks.csv", repo_type="dataset")
+    out["downloaded"] = open(path).read()
+    with open(path, "a") as f:
+        f.write("3,done\\n")
+    commit = api.upload_file(
+        path_or_fileobj=path, path_in_repo="tasks.csv", repo_id="alice/tasks", repo_type="dataset"
+    )
+    out["upload_file"] = str(commit)
+
+    # DO NOT FORGET: set back CPU hardware, then clean up.
+    out["downgrade"] = api.request_space_hardware(repo_id=repo_id, hardware="cpu-basic").requested_hardware
+    api.delete_repo(repo_id=repo_id, repo_type="space")
+    api.delete_repo(repo_id="alice/gpu-space", repo_type="space")
+    api.delete_repo(repo_id="alice/my-copy", repo_type="space")
+    print(json.dumps(out))
+    """
+)
+
+
+def _run_official_client(url: str, workdir: Path, home: Path) -> dict[str, object]:
+    src = workdir / "src"
+    src.mkdir()
+    (src / "app.py").write_text("import gradio as gr\n\ngr.Interface(lambda x: x, 'text', 'text').launch()\n")
+    (src / "requirements.txt").write_text("numpy>=1.26\n")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))},
+        "HF_ENDPOINT": url,
+        "HF_TOKEN": "hf_alice",
+        "HF_HUB_DISABLE_XET": "1",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "HF_HOME": str(home),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", SEED_GUIDE], cwd=workdir, env=env, capture_output=True, text=True, timeout=240
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    result: dict[str, object] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_official_client_runs_the_seed_guide(tmp_path: Path) -> None:
+    """The official client's whole seed-guide workflow succeeds against the simulator over a real socket."""
+    hub = SimulatedHub(speed=120)
+    hub.add_user("alice", token="hf_alice")
+    hub.create_space("alice/template")
+    hub.create_repo("alice/tasks", repo_type="dataset", files={"tasks.csv": "id,status\n1,todo\n2,todo\n"})
+    (tmp_path / "work").mkdir()
+    with hub.serve() as url:
+        out = _run_official_client(url, tmp_path / "work", tmp_path / "hf_home")
+    assert out["create"] == f"{url}/spaces/alice/my-cool-space"
+    assert "/spaces/alice/my-cool-space/commit/" in str(out["upload_folder"])
+    assert out["files"] == [".gitattributes", "README.md", "app.py", "requirements.txt"]
+    assert out["duplicate"] == f"{url}/spaces/alice/my-copy"
+    assert out["secrets_after_add"] == ["HF_TOKEN"]
+    assert out["variables_after_add"] == {"MODEL_REPO_ID": "alice/model"}
+    assert out["secrets_after_delete"] == []
+    assert out["variables_after_delete"] == []
+    assert out["gpu_space"] == ["t4-small", 7200]
+    assert out["first_wait"] == "RUNNING"
+    # hub-api.md §8.2: requested first, the old hardware keeps running meanwhile.
+    assert out["hardware_requested"] == ["cpu-basic", "t4-medium", "RUNNING_BUILDING"]
+    assert out["hardware_switched"] == ["t4-medium", "t4-medium", "RUNNING"]
+    assert out["sleep_time"] == 3600
+    assert out["paused"] == "PAUSED"
+    assert out["restarted"] == "BUILDING"
+    assert out["wait"] == "RUNNING"
+    logs = out["build_logs"]
+    assert isinstance(logs, list)
+    assert any("requirements.txt" in line for line in logs)
+    assert out["downloaded"] == "id,status\n1,todo\n2,todo\n"
+    assert "/datasets/alice/tasks/commit/" in str(out["upload_file"])
+    assert (
+        hub.git.read_file(("dataset", "alice/tasks"), "tasks.csv") == b"id,status\n1,todo\n2,todo\n3,done\n"
+    )
+    assert out["downgrade"] == "cpu-basic"
+    assert hub.list_repo_ids(repo_type="space") == ["alice/template"]
+    assert hub.counters.unknown_routes == []
+    assert hub.counters.server_errors == []
+
+
+def test_removed_seed_calls_at_wire_level() -> None:
+    """`duplicate_space`, `request_space_storage`, `delete_space_storage` work as their wire calls say."""
+    hub = SimulatedHub(speed=120)
+    hub.add_user("alice", token="hf_alice")
+    hub.create_space("alice/source", variables={"MODEL": "alice/m"})
+    headers = {"authorization": "Bearer hf_alice"}
+    with hub.serve() as url, httpx.Client(base_url=url, headers=headers) as http:
+        # hub-api.md §5.5, the test-confirmed duplicate_space request body.
+        body = {
+            "repository": "alice/new_repo_id",
+            "visibility": "private",
+            "hardware": "t4-medium",
+            "storageTier": "large",
+            "sleepTimeSeconds": 123,
+            "secrets": [{"key": "S1", "value": "v1", "description": "d"}, {"key": "S2", "value": "v2"}],
+            "variables": [{"key": "V1", "value": "x"}],
+        }
+        r = http.post("/api/spaces/alice/source/duplicate", json=body)
+        assert r.status_code == 200
+        assert r.json() == {"url": f"{url}/spaces/alice/new_repo_id"}
+        runtime = http.get("/api/spaces/alice/new_repo_id/runtime").json()
+        assert runtime["hardware"]["requested"] == "t4-medium"
+        assert runtime["storage"] == "large"
+        assert runtime["gcTimeout"] == 123
+        assert sorted(http.get("/api/spaces/alice/new_repo_id/secrets").json()) == ["S1", "S2"]
+        assert sorted(http.get("/api/spaces/alice/new_repo_id/variables").json()) == ["MODEL", "V1"]
+        info = http.get("/api/spaces/alice/new_repo_id").json()
+        assert info["private"] is True
+        # A second duplicate onto the same id is a 409 that carries the url (exist_ok needs it).
+        again = http.post("/api/spaces/alice/source/duplicate", json={"repository": "alice/new_repo_id"})
+        assert again.status_code == 409
+        assert again.json()["url"] == f"{url}/spaces/alice/new_repo_id"
+
+        # hub-api.md §8.2/§8.4: request_space_storage / delete_space_storage.
+        r = http.post("/api/spaces/alice/source/storage", json={"tier": "medium"})
+        assert (r.status_code, r.json()["storage"]) == (200, "medium")
+        r = http.post("/api/spaces/alice/source/storage", json={"tier": "small"})
+        assert r.status_code == 400  # no downgrade without deleting
+        r = http.post("/api/spaces/alice/source/storage", json={"tier": "large"})
+        assert (r.status_code, r.json()["storage"]) == (200, "large")
+        r = http.delete("/api/spaces/alice/source/storage")
+        assert (r.status_code, r.json()["storage"]) == (200, None)
+        r = http.delete("/api/spaces/alice/source/storage")
+        assert r.status_code == 400
+        assert "error" in r.json()
