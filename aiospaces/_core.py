@@ -24,7 +24,6 @@ from ._config import DEFAULT_ENDPOINT, load_config
 from ._ratelimit import RateLimitState
 from ._transport import HttpTransport, RetryPolicy, coerce_retry
 from .models import (
-    INTERMEDIATE_STAGES,
     DuplicatedRepoUrl,
     RepoUrl,
     SpaceHardwareInfo,
@@ -43,6 +42,8 @@ logger = logging.getLogger("aiospaces")
 T = TypeVar("T")
 
 _CONFLICT_IN_PROGRESS = "another conflicting operation is in progress"
+# Stages a restart leaves a Space in (not serving, building or starting).
+_RESTARTED_STAGES = frozenset({"BUILDING", "APP_STARTING"})
 
 
 @contextlib.contextmanager
@@ -834,8 +835,12 @@ class CoreClient:
         """Restart the Space (`POST …/restart[?factory=true]`); the answer's stage is typically BUILDING.
 
         Not idempotent: a second restart would restart again. After an ambiguous failure (timeout, dropped
-        connection, 5xx) the runtime is read first: a transitional stage (BUILDING, APP_STARTING, ...) means
-        the restart took effect and that runtime is returned; otherwise the restart is sent again.
+        connection, 5xx) the runtime is read first. A restart takes the Space down into BUILDING (recording
+        test_pause_and_restart_space), so BUILDING or APP_STARTING means it took effect (or a fresh build of
+        the same code is under way, which is what a restart would give) and that runtime is returned. Any
+        other stage, including RUNNING_BUILDING (the old version still serving), means it did not: the restart
+        is sent again. (If the rebuild finished before the read, the Space is restarted twice: the only
+        remaining ambiguity, and the harmless side of it.)
         """
         _wire.validate_repo_id(repo_id)
         if not isinstance(factory_reboot, bool):
@@ -844,7 +849,7 @@ class CoreClient:
 
         async def check() -> SpaceRuntime | None:
             runtime = await self.get_space_runtime(repo_id)
-            return runtime if str(runtime.stage) in INTERMEDIATE_STAGES else None
+            return runtime if str(runtime.stage) in _RESTARTED_STAGES else None
 
         return await self._ambiguity_safe(lambda: self._runtime_call(spec), before_resend=check)
 

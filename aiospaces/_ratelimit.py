@@ -36,7 +36,9 @@ class RateLimitState:
         self.window: float | None = None
         self.throttled = 0  # 429s observed
         self._inflight = 0
-        self._need_probe = False
+        # Nothing is known before the first answer: send one request alone, so that a burst of concurrent
+        # calls on a fresh client cannot overrun a small quota before the first headers arrive.
+        self._need_probe = True
         self._probe_in_flight = False
         self._probe_done: anyio.Event | None = None
 

@@ -261,7 +261,8 @@ class HttpTransport:
             _wire.redact(failure, [self._config.token])
             if not retry or attempt >= self._retry.max_attempts:
                 raise failure
-            logger.warning(
+            logger.log(
+                logging.DEBUG if isinstance(failure, errors.RateLimitedError) else logging.WARNING,
                 "%s %s failed (%s); retrying in %.2fs (attempt %d/%d)",
                 method,
                 clean_url,
