@@ -239,39 +239,53 @@ class ActionFence:
     design.md §3: a wait started right after an action never returns a state observed before it. The Hub's
     own answer to the action is post-action (hub-api.md §8.2: after a hardware request `requested` is the new
     flavor while `current` is still the old one; after restart the stage is BUILDING), but a later read can
-    still come from a replica that has not seen the action yet (a stale read). Until a read consistent with
-    the action arrives, reads that look like the pre-action state are judged stale, for at most `grace`
-    seconds (after that they are taken at face value: someone else changed the Space back).
+    still come from a replica that has not seen the action yet (a stale read), for as long as that replica
+    lags. For `grace` seconds after the action, reads that look like the pre-action state are judged stale:
+
+    - "hardware": a read whose requested flavor is one of `previous` (all flavors but the new one when
+      `previous` is empty), even after the new flavor was seen, since a lagging replica can answer any time;
+      a third flavor is someone else's request and is fresh.
+    - "restart": a stable stage (RUNNING, PAUSED, ...) until a transitional or failure stage confirms it.
+
+    After `grace` every read is taken at face value (someone else changed the Space back).
 
     Attributes:
         kind: "hardware" or "restart".
         at: clock time of the action's answer.
         requested_hardware: for "hardware", the flavor the action requested.
-        previous_requested: for "hardware", the flavor requested before the action (None if unknown).
+        previous: for "hardware", the flavors that were requested or running before the action.
         grace: seconds after `at` during which pre-action-looking reads are judged stale.
         confirmed: set once a read consistent with the action has been seen.
+        switched: for "hardware", set once a read shows the new flavor running.
     """
 
     kind: Literal["hardware", "restart"]
     at: float
     requested_hardware: str | None = None
-    previous_requested: str | None = None
+    previous: frozenset[str] = frozenset()
     grace: float = 60.0
     confirmed: bool = False
+    switched: bool = False
+
+    def expired(self, now: float) -> bool:
+        """Whether the fence no longer affects reads at `now`."""
+        return now - self.at > self.grace and (self.kind == "restart" or self.switched)
 
     def judge(self, runtime: RuntimeLike, now: float) -> Verdict:
         """Whether a read at `now` is consistent with the action ("fresh") or predates it ("stale")."""
-        if self.confirmed or now - self.at > self.grace:
-            return "fresh"
+        in_grace = now - self.at <= self.grace
         stage = _stage_str(runtime.stage)
         if self.kind == "hardware":
             requested = runtime.requested_hardware
             if requested == self.requested_hardware:
                 self.confirmed = True
+                if runtime.hardware == self.requested_hardware:
+                    self.switched = True
                 return "fresh"
-            # Only the pre-action flavor marks a stale read; a third flavor is someone else's request.
-            if requested == self.previous_requested or self.previous_requested is None:
+            if in_grace and (requested in self.previous or not self.previous):
                 return "stale"
+            return "fresh"
+        if self.confirmed or not in_grace:
             return "fresh"
         # restart: the Hub answers BUILDING (hub-api.md §8.2, recording test_pause_and_restart_space); any
         # transitional or failure stage is after the restart, a stable one (RUNNING, PAUSED, ...) is before.

@@ -1,9 +1,1117 @@
-"""Watching and waiting on Space runtimes, fleet watching, and the temporary-hardware block."""
+"""Watching and waiting on Space runtimes, fleet watching, and the temporary-hardware block (design.md §3).
+
+Layering: `_poll.py` decides when to poll and how to read a runtime (pure); this module does the reading, on
+the client's clock (`self._clock`), through the core operations. Nothing here holds a task group across a
+`yield`: watches are plain async iterator objects whose `__anext__` does one bounded piece of work, so
+dropping or cancelling one leaves no task and no open response behind.
+"""
 
 from __future__ import annotations
 
+import logging
+import math
+import random
+import weakref
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from types import TracebackType
+from typing import Final, Literal, Self
+
+import anyio
+import attrs
+
+from . import _wire
 from ._core import CoreClient
+from ._poll import (
+    BUILD_LOG_STAGES,
+    FAILURE_STAGES,
+    NOT_RUNNING_STAGES,
+    ActionFence,
+    PollPolicy,
+    PollTracker,
+    changed_fields,
+    is_transitional,
+    raw_error_message,
+)
+from .errors import (
+    HardwareConflictError,
+    HardwareRestoreError,
+    SpaceFailedError,
+    SpaceNotRunningError,
+    SpacesError,
+    WaitTimeoutError,
+)
+from .fleet import FleetReport
+from .models import SpaceRuntime
+
+__all__ = ["FleetWatch", "RuntimeChange", "RuntimeWatch", "TemporaryHardware", "WaitingMixin"]
+
+logger = logging.getLogger("aiospaces")
+
+# How many log lines a failure error keeps, and how long fetching them may take (client-clock seconds):
+# a log stream that never ends (keep-alives, hub-api.md §9) must not turn a failure into a hang.
+LOG_TAIL_LINES: Final = 20
+LOG_TAIL_IN_MESSAGE: Final = 5
+LOG_FETCH_TIMEOUT: Final = 10.0
+# temporary_hardware's restore: its own deadline (shielded from the caller's cancellation) and attempts.
+RESTORE_TIMEOUT: Final = 120.0
+RESTORE_ATTEMPTS: Final = 5
+# Fleet watching reads an owner's Spaces through list pages once this many of them are watched.
+LIST_THRESHOLD: Final = 2
+FLEET_CONCURRENCY: Final = 8
+
+
+def _stage(runtime: SpaceRuntime) -> str:
+    stage = runtime.stage
+    return str(stage.value) if hasattr(stage, "value") else str(stage)
+
+
+def _check_timeout(timeout: object) -> float | None:
+    if timeout is None:
+        return None
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or math.isnan(timeout)
+        or timeout < 0
+    ):
+        raise ValueError(f"timeout must be a number of seconds >= 0 or None, got {timeout!r}")
+    return float(timeout)
+
+
+def _check_policy(policy: object) -> PollPolicy:
+    if policy is None:
+        return PollPolicy()
+    if not isinstance(policy, PollPolicy):
+        raise TypeError(f"policy must be a PollPolicy, got {type(policy).__name__}")
+    return policy
+
+
+def _repo_ids(repo_ids: object) -> list[str]:
+    if isinstance(repo_ids, str):
+        raise TypeError("repo_ids must be an iterable of repo ids, not a single string")
+    if not isinstance(repo_ids, Iterable):
+        raise TypeError(f"repo_ids must be an iterable of repo ids, got {type(repo_ids).__name__}")
+    ids = [_wire.validate_repo_id(r, arg="repo_ids") for r in repo_ids]
+    if len(set(ids)) != len(ids):
+        raise ValueError("repo_ids contains duplicates")
+    return ids
+
+
+@attrs.frozen
+class RuntimeChange:
+    """One observed change of a Space's runtime (design.md §3).
+
+    Attributes:
+        repo_id: the Space.
+        previous: the runtime observed before, or None for the first observation.
+        current: the runtime just observed.
+        when: the client clock's time of the observation.
+        changed: which watched fields changed (stage, hardware, requested_hardware, storage, sleep_time,
+            dev_mode); all of them for the first observation.
+    """
+
+    repo_id: str
+    previous: SpaceRuntime | None
+    current: SpaceRuntime
+    when: float
+    changed: frozenset[str]
+
+    @property
+    def stage(self) -> str:
+        """The current stage, as a plain string."""
+        return _stage(self.current)
+
+
+class _WaitState:
+    """Per-client bookkeeping shared by every watch and wait of one client."""
+
+    def __init__(self) -> None:
+        self.fences: dict[str, ActionFence] = {}
+        self.last_requested: dict[str, str] = {}
+        # Live pollers and how many requests each makes per round: the rate-limit pacing interval is per
+        # caller, so N concurrent pollers each leave N times that interval (RateLimitState.min_interval).
+        self.pollers: weakref.WeakKeyDictionary[object, int] = weakref.WeakKeyDictionary()
+        self.rng = random.Random()
+
+
+class _SpacePoll:
+    """The poll loop of one Space: when to read (policy), what to ignore (fences), what was seen."""
+
+    def __init__(
+        self, client: WaitingMixin, repo_id: str, policy: PollPolicy, deadline: float | None
+    ) -> None:
+        self.client = client
+        self.repo_id = repo_id
+        self.tracker = PollTracker(policy)
+        self.deadline = deadline
+        self.last: SpaceRuntime | None = None
+        self.reads = 0
+        self._first = True
+        client._wait_state.pollers[self] = 1
+
+    def close(self) -> None:
+        self.client._wait_state.pollers.pop(self, None)
+
+    async def read(self) -> tuple[SpaceRuntime, bool] | None:
+        """Sleep as the policy says, then read until a read is not stale.
+
+        Returns:
+            The runtime and whether a watched field changed, or None once no poll fits before the deadline
+            (after sleeping until the deadline).
+        """
+        client = self.client
+        clock = client._clock
+        while True:
+            if not self._first:
+                now = clock.now()
+                delay = self.tracker.next_delay(
+                    now,
+                    deadline=self.deadline,
+                    pacing=client._pacing(now),
+                    rand=client._wait_state.rng.random(),
+                )
+                if delay is None:
+                    if self.deadline is not None and self.deadline > now:
+                        await clock.sleep(self.deadline - now)
+                    return None
+                await clock.sleep(delay)
+            self._first = False
+            runtime = await client.get_space_runtime(self.repo_id)
+            self.reads += 1
+            now = clock.now()
+            if client._judge(self.repo_id, runtime, now) == "stale":
+                continue  # a read from before our own action (design.md §3): not an observation
+            changed = self.tracker.observe(runtime, now)
+            self.last = runtime
+            return runtime, changed
+
+
+class RuntimeWatch:
+    """The async iterator returned by `watch`: one `RuntimeChange` per change, the first observation included.
+
+    Each `__anext__` sleeps (on the client's clock) and polls until something changes; the iteration ends
+    when the watch's timeout passes. No background task: breaking out of the loop, dropping the object or
+    cancelling the awaiting task leaves nothing running. Also an async context manager (`aclose` on exit).
+    """
+
+    def __init__(
+        self, client: WaitingMixin, repo_id: str, *, timeout: float | None, policy: PollPolicy
+    ) -> None:
+        deadline = None if timeout is None else client._clock.now() + timeout
+        self.repo_id = repo_id
+        self._poll: _SpacePoll | None = _SpacePoll(client, repo_id, policy, deadline)
+        self._previous: SpaceRuntime | None = None
+
+    def __repr__(self) -> str:
+        return f"RuntimeWatch({self.repo_id!r}, closed={self._poll is None})"
+
+    @property
+    def requests(self) -> int:
+        """Runtime requests made so far."""
+        return self._poll.reads if self._poll is not None else 0
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> RuntimeChange:
+        poll = self._poll
+        if poll is None:
+            raise StopAsyncIteration
+        while True:
+            result = await poll.read()
+            if result is None:
+                await self.aclose()
+                raise StopAsyncIteration
+            runtime, changed = result
+            if changed:
+                change = RuntimeChange(
+                    repo_id=self.repo_id,
+                    previous=self._previous,
+                    current=runtime,
+                    when=poll.client._clock.now(),
+                    changed=changed_fields(self._previous, runtime),
+                )
+                self._previous = runtime
+                return change
+
+    async def aclose(self) -> None:
+        """Stop watching (idempotent)."""
+        if self._poll is not None:
+            self._poll.close()
+            self._poll = None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+# --- fleet watching -----------------------------------------------------------------------------------------
+
+# What a fleet wait decides about one read: the Space is done (its runtime), or keep polling, or wake it.
+Verdict = SpaceRuntime | Literal["continue", "wake"]
+
+
+@attrs.define
+class _Entry:
+    repo_id: str
+    owner: str
+    tracker: PollTracker
+    due: float | None
+    last: SpaceRuntime | None = None
+    finished: bool = False
+    woken: bool = False
+    result: SpaceRuntime | SpacesError | None = None
+
+
+class FleetWatch:
+    """The async iterator returned by `watch_many`: one shared poll loop over many Spaces.
+
+    Each round reads every Space that is due; Spaces of an owner with several watched Spaces are read through
+    `list_spaces(author=owner, expand=["runtime"])` pages (design.md §3, hub-api.md §6.2) instead of one
+    runtime call each; the others (and any Space missing from its owner's pages) through `get_space_runtime`.
+    Each `__anext__` runs whole rounds until it has a change to return (a task group lives only inside one
+    round), and the iteration ends at the timeout. Also an async context manager.
+    """
+
+    def __init__(
+        self,
+        client: WaitingMixin,
+        repo_ids: Sequence[str],
+        *,
+        timeout: float | None,
+        policy: PollPolicy,
+        check: Callable[[_Entry, SpaceRuntime], Verdict] | None = None,
+        collect_errors: bool = False,
+    ) -> None:
+        clock = client._clock
+        now = clock.now()
+        self._client = client
+        self._deadline = None if timeout is None else now + timeout
+        self._timeout = timeout
+        self._entries = {
+            r: _Entry(repo_id=r, owner=r.split("/", 1)[0], tracker=PollTracker(policy), due=now)
+            for r in repo_ids
+        }
+        self._policy = policy
+        self._buffer: deque[RuntimeChange] = deque()
+        self._check = check
+        self._collect = collect_errors
+        self._closed = False
+        self.list_requests = 0
+        self.runtime_requests = 0
+        client._wait_state.pollers[self] = 1
+
+    def __repr__(self) -> str:
+        return f"FleetWatch({len(self._entries)} Spaces, closed={self._closed})"
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> RuntimeChange:
+        while not self._buffer:
+            if self._closed or not await self._round():
+                await self.aclose()
+                raise StopAsyncIteration
+        return self._buffer.popleft()
+
+    async def aclose(self) -> None:
+        """Stop watching (idempotent)."""
+        self._closed = True
+        self._client._wait_state.pollers.pop(self, None)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    @property
+    def entries(self) -> dict[str, _Entry]:
+        return self._entries
+
+    async def run(self) -> None:
+        """Run rounds until every Space is finished or the deadline passed (used by `wait_all`)."""
+        while await self._round():
+            self._buffer.clear()
+        await self.aclose()
+
+    async def _round(self) -> bool:
+        """Poll every Space that is due. Returns False when nothing is left to poll."""
+        client = self._client
+        clock = client._clock
+        active = [e for e in self._entries.values() if not e.finished]
+        if not active:
+            return False
+        dues: list[float] = [e.due for e in active if e.due is not None]
+        now = clock.now()
+        if not dues:
+            if self._deadline is not None and self._deadline > now:
+                await clock.sleep(self._deadline - now)
+            return False
+        start = min(dues)
+        if self._deadline is not None:
+            start = min(start, self._deadline)
+        if start > now:
+            await clock.sleep(start - now)
+        now = clock.now()
+        due = [e for e in active if e.due is not None and e.due <= now]
+        if not due:
+            return True
+        by_owner: dict[str, list[_Entry]] = {}
+        for entry in active:
+            by_owner.setdefault(entry.owner, []).append(entry)
+        listed = sorted({e.owner for e in due if len(by_owner[e.owner]) >= LIST_THRESHOLD})
+        singles = [e for e in due if e.owner not in listed]
+        readings: dict[str, SpaceRuntime] = {}
+        failures: dict[str, SpacesError] = {}
+        limiter = anyio.CapacityLimiter(FLEET_CONCURRENCY)
+
+        async def read_one(entry: _Entry) -> None:
+            async with limiter:
+                try:
+                    self.runtime_requests += 1
+                    readings[entry.repo_id] = await client.get_space_runtime(entry.repo_id)
+                except SpacesError as exc:
+                    failures[entry.repo_id] = exc
+
+        async def read_owner(owner: str) -> None:
+            wanted = {e.repo_id for e in by_owner[owner]}
+            async with limiter:
+                try:
+                    pages = client.list_spaces(author=owner, expand=["runtime"])
+                    try:
+                        async for info in pages:
+                            if info.id in wanted and info.runtime is not None:
+                                readings[info.id] = info.runtime
+                    finally:
+                        await _aclose(pages)
+                except SpacesError as exc:
+                    logger.debug("listing %s's Spaces failed (%s); falling back to runtime calls", owner, exc)
+            # A due Space the pages did not show (just created, hidden, listing failed): ask it directly.
+            for entry in by_owner[owner]:
+                if entry.repo_id not in readings and entry in due:
+                    await read_one(entry)
+
+        async with anyio.create_task_group() as tg:
+            for owner in listed:
+                self.list_requests += 1
+                tg.start_soon(read_owner, owner)
+            for entry in singles:
+                tg.start_soon(read_one, entry)
+        now = clock.now()
+        if failures and not self._collect:
+            raise next(iter(failures.values()))
+        woken: list[_Entry] = []
+        for repo_id, exc in failures.items():
+            self._finish(self._entries[repo_id], exc)
+        for repo_id, runtime in readings.items():
+            entry = self._entries[repo_id]
+            if entry.finished:
+                continue
+            if client._judge(repo_id, runtime, now) == "stale":
+                entry.due = self._schedule(entry, now, stale=True)
+                continue
+            previous = entry.last
+            if entry.tracker.observe(runtime, now):
+                self._buffer.append(
+                    RuntimeChange(
+                        repo_id=repo_id,
+                        previous=previous,
+                        current=runtime,
+                        when=now,
+                        changed=changed_fields(previous, runtime),
+                    )
+                )
+            entry.last = runtime
+            if self._check is not None:
+                try:
+                    verdict = self._check(entry, runtime)
+                except SpacesError as exc:
+                    self._finish(entry, exc)
+                    continue
+                if isinstance(verdict, SpaceRuntime):
+                    self._finish(entry, verdict)
+                    continue
+                if verdict == "wake":
+                    woken.append(entry)
+            entry.due = self._schedule(entry, now)
+        if woken:
+            await self._wake(woken)
+        # This loop's weight in the pacing of every poller of the client: its requests per round.
+        client._wait_state.pollers[self] = max(1, len(listed) + len(singles))
+        return True
+
+    def _schedule(self, entry: _Entry, now: float, *, stale: bool = False) -> float | None:
+        client = self._client
+        if stale:
+            delay: float | None = self._policy.fast_interval
+            if self._deadline is not None:
+                remaining = self._deadline - now
+                delay = None if remaining <= 0 else min(self._policy.fast_interval, remaining)
+        else:
+            delay = entry.tracker.next_delay(
+                now, deadline=self._deadline, pacing=client._pacing(now), rand=client._wait_state.rng.random()
+            )
+        return None if delay is None else now + delay
+
+    def _finish(self, entry: _Entry, result: SpaceRuntime | SpacesError) -> None:
+        entry.finished = True
+        entry.result = result
+        entry.due = None
+
+    async def _wake(self, entries: list[_Entry]) -> None:
+        client = self._client
+
+        async def wake(entry: _Entry) -> None:
+            try:
+                runtime = await client.restart_space(entry.repo_id)
+            except SpacesError as exc:
+                self._finish(entry, exc)
+                return
+            entry.woken = True
+            entry.tracker.observe(runtime, client._clock.now())
+            entry.last = runtime
+            entry.due = self._schedule(entry, client._clock.now())
+
+        async with anyio.create_task_group() as tg:
+            for entry in entries:
+                tg.start_soon(wake, entry)
+
+    def timeout_error(self, entry: _Entry) -> WaitTimeoutError:
+        return WaitTimeoutError(
+            f"{entry.repo_id}: not running after {self._timeout:g} s"
+            + (f" (last stage {_stage(entry.last)})" if entry.last is not None else ""),
+            repo_id=entry.repo_id,
+            timeout=self._timeout or 0.0,
+            runtime=entry.last,
+        )
+
+
+# --- temporary hardware -------------------------------------------------------------------------------------
+
+
+class TemporaryHardware:
+    """The async context manager returned by `temporary_hardware` (see there)."""
+
+    def __init__(
+        self,
+        client: WaitingMixin,
+        repo_id: str,
+        hardware: str,
+        *,
+        restore: str | None,
+        sleep_time: int | None,
+        timeout: float | None,
+    ) -> None:
+        self._client = client
+        self.repo_id = repo_id
+        self.hardware = hardware
+        self._restore = restore
+        self._sleep_time = sleep_time
+        self._timeout = timeout
+        self._restore_to: str | None = None
+        self._restore_sleep: int | None = None
+        self._armed = False
+        self.runtime: SpaceRuntime | None = None
+
+    def __repr__(self) -> str:
+        return f"TemporaryHardware({self.repo_id!r}, {self.hardware!r}, restore_to={self._restore_to!r})"
+
+    async def __aenter__(self) -> SpaceRuntime:
+        client = self._client
+        current = await client.get_space_runtime(self.repo_id)
+        restore_to = self._restore or current.requested_hardware or current.hardware
+        if restore_to is None:
+            raise ValueError(
+                f"{self.repo_id} has no requested hardware to go back to (a static Space?); pass restore="
+            )
+        self._restore_to = restore_to
+        self._restore_sleep = current.sleep_time
+        # From here on any exit, even a cancellation while the request is in flight, must restore: the
+        # request may have reached the Hub whether or not its answer came back.
+        self._armed = True
+        try:
+            await client.request_space_hardware(self.repo_id, self.hardware, sleep_time=self._sleep_time)
+            self.runtime = await client.wait_for_hardware(self.repo_id, self.hardware, timeout=self._timeout)
+        except BaseException:
+            await self._restore_or_raise()
+            raise
+        return self.runtime
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._restore_or_raise()
+
+    async def _restore_or_raise(self) -> None:
+        if not self._armed:
+            return
+        self._armed = False
+        assert self._restore_to is not None
+        billed = await self._client._restore_hardware(
+            self.repo_id, self._restore_to, self._restore_sleep if self._sleep_time is not None else None
+        )
+        if billed is not None:
+            logger.error(
+                "temporary_hardware: could not put %s back on %s; %s is still requested and billed",
+                self.repo_id,
+                self._restore_to,
+                billed,
+            )
+            raise HardwareRestoreError(
+                f"could not put {self.repo_id} back on {self._restore_to}: {billed} is still requested "
+                "and billed; request the hardware back by hand",
+                repo_id=self.repo_id,
+                billed_hardware=billed,
+                restore_to=self._restore_to,
+            )
+
+
+# --- the mixin ----------------------------------------------------------------------------------------------
 
 
 class WaitingMixin(CoreClient):
     """`watch`, `wait_*`, `watch_many`, `wait_all`, `temporary_hardware` on top of the core operations."""
+
+    # --- shared state, fences and pacing ---------------------------------------------------------------
+
+    @property
+    def _wait_state(self) -> _WaitState:
+        state = self.__dict__.get("_aiospaces_wait_state")
+        if state is None:
+            state = self.__dict__["_aiospaces_wait_state"] = _WaitState()
+        return state
+
+    def _pacing(self, now: float) -> float:
+        """The shortest delay between two polls of one poller, given the shared rate-limit state."""
+        pollers = sum(self._wait_state.pollers.values())
+        return self.rate_limit.min_interval(now) * max(1, pollers)
+
+    def _judge(self, repo_id: str, runtime: SpaceRuntime, now: float) -> Literal["fresh", "stale"]:
+        state = self._wait_state
+        fence = state.fences.get(repo_id)
+        verdict: Literal["fresh", "stale"] = "fresh"
+        if fence is not None:
+            verdict = fence.judge(runtime, now)
+            if fence.expired(now):
+                del state.fences[repo_id]
+        if verdict == "fresh" and runtime.requested_hardware is not None:
+            state.last_requested[repo_id] = runtime.requested_hardware
+        return verdict
+
+    def _hardware_target(self, repo_id: str) -> str | None:
+        fence = self._wait_state.fences.get(repo_id)
+        if fence is not None and fence.kind == "hardware" and not fence.switched:
+            return fence.requested_hardware
+        return None
+
+    # Actions that waits must not see "from before" (design.md §3): the answers open a fence.
+
+    async def request_space_hardware(
+        self, repo_id: str, hardware: str, *, sleep_time: int | None = None
+    ) -> SpaceRuntime:
+        """Request hardware (`POST …/hardware`). The answer typically has `requested_hardware` = the new
+        flavor while `hardware` is still the old one (hub-api.md §8.2).
+
+        A wait started afterwards ignores reads that still show the previously requested flavor (a lagging
+        replica) for a minute, and `wait_until_running` waits for the new flavor to run.
+
+        Args:
+            repo_id: the Space.
+            hardware: a flavor string or `SpaceHardware` member.
+            sleep_time: seconds of inactivity before sleeping (-1: never).
+        """
+        state = self._wait_state
+        before = state.last_requested.get(repo_id)
+        runtime = await super().request_space_hardware(repo_id, hardware, sleep_time=sleep_time)
+        target = runtime.requested_hardware
+        previous = frozenset(f for f in (before, runtime.hardware) if f is not None and f != target)
+        state.fences[repo_id] = ActionFence(
+            kind="hardware", at=self._clock.now(), requested_hardware=target, previous=previous
+        )
+        if target is not None:
+            state.last_requested[repo_id] = target
+        return runtime
+
+    async def restart_space(self, repo_id: str, *, factory_reboot: bool = False) -> SpaceRuntime:
+        """Restart the Space (`POST …/restart[?factory=true]`); the answer's stage is typically BUILDING.
+
+        A wait started afterwards ignores reads still showing a stable stage from before the restart
+        (RUNNING, PAUSED, ...) until a build or start is seen, for up to a minute.
+
+        Args:
+            repo_id: the Space.
+            factory_reboot: rebuild from scratch, without the build cache.
+        """
+        runtime = await super().restart_space(repo_id, factory_reboot=factory_reboot)
+        self._wait_state.fences[repo_id] = ActionFence(kind="restart", at=self._clock.now())
+        return runtime
+
+    # --- single Space ----------------------------------------------------------------------------------
+
+    def watch(
+        self, repo_id: str, *, timeout: float | None = None, policy: PollPolicy | None = None
+    ) -> RuntimeWatch:
+        """Watch a Space's runtime: an async iterator of `RuntimeChange`, one per change of stage, hardware,
+        requested_hardware, storage, sleep_time or dev_mode, the first observation included.
+
+        Polls fast while the Space is transitional and backs off while nothing changes (see `PollPolicy`),
+        slowed down by the shared rate-limit state. The iteration ends when `timeout` seconds have passed
+        (never, by default); breaking out or cancelling leaves nothing running::
+
+            async for change in client.watch("alice/demo", timeout=600):
+                print(change.stage, change.current.hardware)
+
+        Args:
+            repo_id: the Space.
+            timeout: seconds to watch for, or None.
+            policy: the poll timing (default `PollPolicy()`).
+
+        Raises:
+            ValueError, TypeError: bad arguments, before any request.
+        """
+        _wire.validate_repo_id(repo_id)
+        return RuntimeWatch(self, repo_id, timeout=_check_timeout(timeout), policy=_check_policy(policy))
+
+    async def _wait(
+        self,
+        repo_id: str,
+        check: Callable[[SpaceRuntime], Awaitable[bool]],
+        *,
+        timeout: float | None,  # noqa: ASYNC109 - a deadline on the client's clock
+        policy: PollPolicy | None,
+        goal: str,
+    ) -> SpaceRuntime:
+        """Poll until `check(runtime)` (may be async, may raise) returns a true value."""
+        _wire.validate_repo_id(repo_id)
+        seconds = _check_timeout(timeout)
+        poll = _SpacePoll(
+            self,
+            repo_id,
+            _check_policy(policy),
+            None if seconds is None else self._clock.now() + seconds,
+        )
+        try:
+            while True:
+                result = await poll.read()
+                if result is None:
+                    last = poll.last
+                    raise WaitTimeoutError(
+                        f"{repo_id}: {goal} not reached within {seconds:g} s"
+                        + (f" (last stage {_stage(last)}, hardware {last.hardware})" if last else ""),
+                        repo_id=repo_id,
+                        timeout=seconds or 0.0,
+                        runtime=last,
+                    )
+                runtime = result[0]
+                if await check(runtime):
+                    return runtime
+        finally:
+            poll.close()
+
+    async def wait_for_space(
+        self,
+        repo_id: str,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 - a deadline on the client's clock
+        poll_interval: float | None = None,
+        policy: PollPolicy | None = None,
+    ) -> SpaceRuntime:
+        """Wait until the Space is no longer transitional, like `HfApi.wait_for_space` (hub-api.md §10.1).
+
+        Returns on any other stage, failure stages and PAUSED included (inspect `runtime.stage`); use
+        `wait_until_running` to get errors instead.
+
+        Args:
+            repo_id: the Space.
+            timeout: seconds to wait, or None.
+            poll_interval: poll at this fixed interval instead of the adaptive policy (HfApi's argument).
+            policy: the poll timing (exclusive with `poll_interval`).
+
+        Raises:
+            WaitTimeoutError: still transitional at the deadline (a `TimeoutError`, with the last runtime).
+            ValueError: a negative timeout or a non-positive poll interval.
+        """
+        if poll_interval is not None:
+            if policy is not None:
+                raise ValueError("poll_interval and policy cannot be passed together")
+            if (
+                isinstance(poll_interval, bool)
+                or not isinstance(poll_interval, int | float)
+                or poll_interval <= 0
+            ):
+                raise ValueError(f"poll_interval must be a positive number of seconds, got {poll_interval!r}")
+            policy = PollPolicy(
+                fast_interval=poll_interval,
+                stage_fraction=0.0,
+                backoff_factor=1.0,
+                transitional_max_interval=poll_interval,
+                max_interval=poll_interval,
+                jitter=0.0,
+            )
+
+        async def check(runtime: SpaceRuntime) -> bool:
+            return not is_transitional(runtime.stage)
+
+        return await self._wait(repo_id, check, timeout=timeout, policy=policy, goal="a settled stage")
+
+    async def wait_until(
+        self,
+        repo_id: str,
+        predicate: Callable[[SpaceRuntime], bool],
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 - a deadline on the client's clock
+        policy: PollPolicy | None = None,
+    ) -> SpaceRuntime:
+        """Wait until `predicate(runtime)` is true, e.g.
+        `lambda r: r.hardware == r.requested_hardware and r.stage == "RUNNING"`.
+
+        The predicate is checked first; if it is false and the Space is in a failure stage (BUILD_ERROR,
+        RUNTIME_ERROR, CONFIG_ERROR, NO_APP_FILE), the wait raises instead of hanging.
+
+        Args:
+            repo_id: the Space.
+            predicate: a function of the runtime.
+            timeout: seconds to wait, or None.
+            policy: the poll timing.
+
+        Raises:
+            SpaceFailedError: a failure stage, with the Hub's error message and the last log lines.
+            WaitTimeoutError: not true at the deadline (with the last runtime).
+        """
+        if not callable(predicate):
+            raise TypeError(f"predicate must be callable, got {type(predicate).__name__}")
+
+        async def check(runtime: SpaceRuntime) -> bool:
+            if predicate(runtime):
+                return True
+            if _stage(runtime) in FAILURE_STAGES:
+                raise await self._failure(repo_id, runtime)
+            return False
+
+        return await self._wait(repo_id, check, timeout=timeout, policy=policy, goal="the condition")
+
+    async def wait_until_running(
+        self,
+        repo_id: str,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 - a deadline on the client's clock
+        wake: bool = False,
+        policy: PollPolicy | None = None,
+    ) -> SpaceRuntime:
+        """Wait until the Space is RUNNING (right after `request_space_hardware`: running the new flavor).
+
+        Args:
+            repo_id: the Space.
+            timeout: seconds to wait, or None.
+            wake: restart a PAUSED, STOPPED or SLEEPING Space (once) instead of raising.
+            policy: the poll timing.
+
+        Raises:
+            SpaceFailedError: a failure stage, with the Hub's error message and the last log lines.
+            SpaceNotRunningError: PAUSED, STOPPED, SLEEPING or DELETING (and not `wake`, or DELETING).
+            WaitTimeoutError: not running at the deadline (with the last runtime).
+        """
+        if not isinstance(wake, bool):
+            raise TypeError("wake must be a bool")
+        woken = False
+
+        async def check(runtime: SpaceRuntime) -> bool:
+            nonlocal woken
+            stage = _stage(runtime)
+            if stage == "RUNNING":
+                target = self._hardware_target(repo_id)
+                return target is None or runtime.hardware == target
+            if stage in FAILURE_STAGES:
+                raise await self._failure(repo_id, runtime)
+            if stage in NOT_RUNNING_STAGES:
+                if wake and not woken and stage != "DELETING":
+                    woken = True
+                    await self.restart_space(repo_id)
+                    return False
+                raise _not_running(repo_id, runtime)
+            return False
+
+        return await self._wait(repo_id, check, timeout=timeout, policy=policy, goal="RUNNING")
+
+    async def wait_for_hardware(
+        self,
+        repo_id: str,
+        hardware: str | None = None,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 - a deadline on the client's clock
+        policy: PollPolicy | None = None,
+    ) -> SpaceRuntime:
+        """Wait until the Space runs `hardware`: current == requested == `hardware` and stage RUNNING.
+
+        Does not request anything: call `request_space_hardware` first. `hardware` defaults to the flavor
+        this client last requested for the Space, else the requested flavor of the first read.
+
+        Args:
+            repo_id: the Space.
+            hardware: the flavor to wait for.
+            timeout: seconds to wait, or None.
+            policy: the poll timing.
+
+        Raises:
+            HardwareConflictError: another flavor is requested (by someone else) while waiting.
+            SpaceFailedError: a failure stage, with the Hub's error message and the last log lines.
+            SpaceNotRunningError: PAUSED, STOPPED, SLEEPING or DELETING.
+            WaitTimeoutError: not there at the deadline (with the last runtime).
+        """
+        target = None if hardware is None else _wire.enum_value(hardware, arg="hardware")
+        fence = self._wait_state.fences.get(repo_id)
+        if target is None and fence is not None and fence.kind == "hardware":
+            target = fence.requested_hardware
+
+        async def check(runtime: SpaceRuntime) -> bool:
+            nonlocal target
+            if target is None:
+                target = runtime.requested_hardware
+            stage = _stage(runtime)
+            if runtime.requested_hardware != target:
+                raise HardwareConflictError(
+                    f"{repo_id}: waiting for {target}, but {runtime.requested_hardware} is requested now",
+                    repo_id=repo_id,
+                    expected=str(target),
+                    requested=runtime.requested_hardware,
+                    runtime=runtime,
+                )
+            if stage == "RUNNING" and runtime.hardware == target:
+                return True
+            if stage in FAILURE_STAGES:
+                raise await self._failure(repo_id, runtime)
+            if stage in NOT_RUNNING_STAGES:
+                raise _not_running(repo_id, runtime)
+            return False
+
+        return await self._wait(repo_id, check, timeout=timeout, policy=policy, goal="the hardware")
+
+    async def _failure(self, repo_id: str, runtime: SpaceRuntime) -> SpaceFailedError:
+        """A `SpaceFailedError` for a failure stage, with the Hub's message and the relevant log tail."""
+        stage = _stage(runtime)
+        build = stage in BUILD_LOG_STAGES
+        tail = await self._log_tail(repo_id, build=build)
+        message = raw_error_message(runtime.raw)
+        text = f"{repo_id} reached {stage}" + (f": {message}" if message else "")
+        if tail:
+            kind = "build" if build else "run"
+            text += f"\nlast {kind} log lines:\n" + "\n".join(tail[-LOG_TAIL_IN_MESSAGE:])
+        return SpaceFailedError(
+            text, repo_id=repo_id, stage=stage, error_message=message, log_tail=tail, runtime=runtime
+        )
+
+    async def _log_tail(self, repo_id: str, *, build: bool) -> list[str]:
+        """The last lines of the build or run logs; bounded in time, and empty when they cannot be read."""
+        tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
+        clock = self._clock
+
+        async with anyio.create_task_group() as tg:
+
+            async def deadline() -> None:
+                await clock.sleep(LOG_FETCH_TIMEOUT)
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(deadline)
+            try:
+                with anyio.move_on_after(LOG_FETCH_TIMEOUT):  # also bounded in real time
+                    lines = self.fetch_space_logs(repo_id, build=build, follow=False)
+                    try:
+                        async for line in lines:
+                            tail.append(line.rstrip("\r\n"))
+                    finally:
+                        await _aclose(lines)  # closes the streamed response too
+            except SpacesError as exc:
+                logger.debug(
+                    "could not read the %s logs of %s: %s", "build" if build else "run", repo_id, exc
+                )
+            finally:
+                tg.cancel_scope.cancel()
+        return list(tail)
+
+    # --- fleets ----------------------------------------------------------------------------------------
+
+    def watch_many(
+        self, repo_ids: Iterable[str], *, timeout: float | None = None, policy: PollPolicy | None = None
+    ) -> FleetWatch:
+        """Watch many Spaces with one shared poll loop: an async iterator of `RuntimeChange`.
+
+        Spaces sharing an owner are read through `list_spaces(author=..., expand=["runtime"])` pages
+        instead of one runtime call each (design.md §3). The iteration ends at `timeout`; an error reading
+        a Space ends it with that error.
+
+        Args:
+            repo_ids: the Spaces (no duplicates).
+            timeout: seconds to watch for, or None.
+            policy: the poll timing, per Space.
+
+        Raises:
+            ValueError, TypeError: bad arguments, before any request.
+        """
+        ids = _repo_ids(repo_ids)
+        return FleetWatch(self, ids, timeout=_check_timeout(timeout), policy=_check_policy(policy))
+
+    async def wait_all(
+        self,
+        repo_ids: Iterable[str],
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 - a deadline on the client's clock
+        wake: bool = False,
+        policy: PollPolicy | None = None,
+    ) -> FleetReport[SpaceRuntime]:
+        """Wait until every Space is RUNNING (as `wait_until_running`), with one shared poll loop.
+
+        One Space's failure never stops the others: the report has, per Space in input order, the RUNNING
+        runtime or the error (`SpaceFailedError`, `SpaceNotRunningError`, `WaitTimeoutError`, or a Hub
+        error reading it).
+
+        Args:
+            repo_ids: the Spaces (no duplicates).
+            timeout: seconds to wait, or None (one deadline shared by all).
+            wake: restart PAUSED, STOPPED or SLEEPING Spaces (once each) instead of failing them.
+            policy: the poll timing, per Space.
+        """
+        ids = _repo_ids(repo_ids)
+        if not isinstance(wake, bool):
+            raise TypeError("wake must be a bool")
+        failed: list[tuple[_Entry, SpaceRuntime]] = []
+
+        def check(entry: _Entry, runtime: SpaceRuntime) -> Verdict:
+            stage = _stage(runtime)
+            if stage == "RUNNING":
+                target = self._hardware_target(entry.repo_id)
+                return runtime if target is None or runtime.hardware == target else "continue"
+            if stage in FAILURE_STAGES:
+                failed.append((entry, runtime))
+                return runtime  # replaced by the SpaceFailedError once the loop is over
+            if stage in NOT_RUNNING_STAGES:
+                if wake and not entry.woken and stage != "DELETING":
+                    entry.woken = True
+                    return "wake"
+                raise _not_running(entry.repo_id, runtime)
+            return "continue"
+
+        fleet = FleetWatch(
+            self,
+            ids,
+            timeout=_check_timeout(timeout),
+            policy=_check_policy(policy),
+            check=check,
+            collect_errors=True,
+        )
+        await fleet.run()
+        # Failure stages: fetch the log tails (bounded) once the loop is over.
+        if failed:
+            limiter = anyio.CapacityLimiter(FLEET_CONCURRENCY)
+
+            async def explain(entry: _Entry, runtime: SpaceRuntime) -> None:
+                async with limiter:
+                    entry.result = await self._failure(entry.repo_id, runtime)
+
+            async with anyio.create_task_group() as tg:
+                for entry, runtime in failed:
+                    tg.start_soon(explain, entry, runtime)
+        pairs: list[tuple[str, SpaceRuntime | BaseException]] = []
+        for repo_id in ids:
+            entry = fleet.entries[repo_id]
+            result = entry.result if entry.finished else fleet.timeout_error(entry)
+            assert result is not None
+            pairs.append((repo_id, result))
+        return FleetReport.from_results(pairs)
+
+    # --- billing safety --------------------------------------------------------------------------------
+
+    def temporary_hardware(
+        self,
+        repo_id: str,
+        hardware: str,
+        *,
+        restore: str | None = None,
+        sleep_time: int | None = None,
+        timeout: float | None = None,
+    ) -> TemporaryHardware:
+        """Run a block on other hardware, then always put the Space back::
+
+            async with client.temporary_hardware("alice/demo", "t4-medium", timeout=900) as runtime:
+                ...  # the Space runs on t4-medium here
+
+        On entry: remembers the requested hardware (and sleep time), requests `hardware` and waits until it
+        runs (`wait_for_hardware`). On exit — normal, exception or cancellation, and also when the entry
+        itself fails midway — requests the remembered hardware (or `restore`) back, shielded from
+        cancellation, retried, and checks that `requested_hardware` changed back. The previous sleep time is
+        put back too when `sleep_time` was given.
+
+        Args:
+            repo_id: the Space.
+            hardware: the flavor to run the block on.
+            restore: the flavor to go back to (default: the one requested on entry).
+            sleep_time: the sleep time to set with `hardware`.
+            timeout: seconds to wait for `hardware` to run.
+
+        Raises:
+            HardwareRestoreError: the hardware could not be put back (logged at ERROR too): names the Space
+                and the flavor still billed.
+        """
+        _wire.validate_repo_id(repo_id)
+        flavor = _wire.enum_value(hardware, arg="hardware")
+        back = None if restore is None else _wire.enum_value(restore, arg="restore")
+        seconds = None if sleep_time is None else _wire.validate_sleep_time(sleep_time)
+        return TemporaryHardware(
+            self, repo_id, flavor, restore=back, sleep_time=seconds, timeout=_check_timeout(timeout)
+        )
+
+    async def _restore_hardware(self, repo_id: str, restore_to: str, sleep_time: int | None) -> str | None:
+        """Request `restore_to` back, shielded and retried: None when confirmed, else the flavor billed."""
+        clock = self._clock
+        billed: str | None = None
+        with anyio.CancelScope(shield=True):
+            deadline = clock.now() + RESTORE_TIMEOUT
+            with anyio.move_on_after(RESTORE_TIMEOUT):  # the shield's own bound, in real time too
+                for attempt in range(RESTORE_ATTEMPTS):
+                    try:
+                        # Always sent (a read could come from a replica that missed our own request), and
+                        # the Hub's answer to it is the confirmation: requested == restore_to.
+                        runtime = await self.request_space_hardware(repo_id, restore_to)
+                        billed = runtime.requested_hardware
+                        if runtime.requested_hardware == restore_to:
+                            await self._restore_sleep_time(repo_id, restore_to, sleep_time)
+                            return None
+                    except SpacesError as exc:
+                        logger.warning(
+                            "temporary_hardware: restoring %s to %s failed (attempt %d/%d): %s",
+                            repo_id,
+                            restore_to,
+                            attempt + 1,
+                            RESTORE_ATTEMPTS,
+                            exc,
+                        )
+                    pause = min(2.0**attempt, max(0.0, deadline - clock.now()))
+                    if pause <= 0:
+                        break
+                    await clock.sleep(pause)
+        return billed or "unknown"
+
+    async def _restore_sleep_time(self, repo_id: str, restore_to: str, sleep_time: int | None) -> None:
+        # Best effort: the flavor is what bills; cpu-basic's sleep time is fixed (hub-api.md §8.3).
+        if sleep_time is None or restore_to == "cpu-basic":
+            return
+        try:
+            await self.set_space_sleep_time(repo_id, sleep_time)
+        except SpacesError as exc:
+            logger.warning("temporary_hardware: could not restore the sleep time of %s: %s", repo_id, exc)
+
+
+async def _aclose(iterator: object) -> None:
+    """Close an async generator now (its open response with it), not whenever it is garbage collected."""
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+def _not_running(repo_id: str, runtime: SpaceRuntime) -> SpaceNotRunningError:
+    stage = _stage(runtime)
+    hint = "" if stage == "DELETING" else " (pass wake=True to restart it)"
+    return SpaceNotRunningError(f"{repo_id} is {stage}{hint}", repo_id=repo_id, stage=stage, runtime=runtime)

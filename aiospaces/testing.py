@@ -1,12 +1,15 @@
 """Helpers for testing code that uses aiospaces: a virtual clock, and a simulated Hub wired to a client.
 
 `VirtualClock` runs every wait of the SDK in virtual time: share one between `SimulatedHub(clock=...)` and
-`SpacesClient(clock=...)` and a 10-minute build takes milliseconds, on asyncio and on trio alike::
+`SpacesClient(clock=...)` and a 10-minute build takes milliseconds, on asyncio and on trio alike.
+`SimulatedHubClient` does that wiring (plus a user, a token and fast retries)::
 
-    clock = VirtualClock()
-    hub = SimulatedHub(clock=clock)
-    async with SpacesClient(token="hf_x", transport=hub.transport(), clock=clock) as client:
-        await client.wait_until_running("alice/demo")
+    async with SimulatedHubClient() as env:
+        env.hub.create_space("alice/demo", stage=None)  # a build starts now
+        await env.client.wait_until_running("alice/demo")
+
+With pytest, `pytest_plugins = ["aiospaces.testing"]` in your root `conftest.py` provides the fixtures
+`virtual_clock`, `simulated_hub` and `spaces_client` (async tests marked `@pytest.mark.anyio`).
 """
 
 from __future__ import annotations
@@ -15,12 +18,17 @@ import heapq
 import itertools
 import math
 import sys
-from typing import Any
+from collections.abc import AsyncIterator
+from typing import Any, Self
 
 import anyio
 import anyio.lowlevel
 
-__all__ = ["VirtualClock"]
+from ._transport import RetryPolicy
+from .client import SpacesClient
+from .hubsim import SimulatedHub
+
+__all__ = ["SimulatedHubClient", "VirtualClock", "fast_retry"]
 
 
 class _Sleeper:
@@ -202,3 +210,95 @@ class VirtualClock:
             if idle or rounds >= self._max_rounds:
                 self._advance_to(entry.deadline)
                 return
+
+
+def fast_retry() -> RetryPolicy:
+    """A retry policy for tests: retries stay on (fault injection needs them) but wait milliseconds."""
+    return RetryPolicy(max_attempts=6, base_delay=0.01, max_delay=0.1)
+
+
+class SimulatedHubClient:
+    """A `SimulatedHub` and a `SpacesClient` wired together in-process on one `VirtualClock`.
+
+    Use it as an async context manager; the client is closed on exit::
+
+        async with SimulatedHubClient() as env:
+            env.hub.create_space("alice/demo")
+            runtime = await env.client.get_space_runtime("alice/demo")
+
+    Args:
+        user: the user created on the hub (its namespace owns the Spaces you create for it).
+        token: that user's token (a test value; never a real token).
+        clock: the shared clock (default: a new `VirtualClock`).
+        seed: seed of the hub's fault RNG, for reproducible fault injection.
+        **client_kwargs: more `SpacesClient` arguments (e.g. `max_concurrency`, `retry`).
+
+    Attributes:
+        clock: the shared clock.
+        hub: the simulated Hub.
+        client: the client, talking to `hub` through its in-process transport.
+        token: the user's token.
+    """
+
+    def __init__(
+        self,
+        *,
+        user: str = "alice",
+        token: str = "hf_test_alice",
+        clock: VirtualClock | None = None,
+        seed: int | None = 0,
+        **client_kwargs: Any,
+    ) -> None:
+        self.clock = clock if clock is not None else VirtualClock()
+        self.hub: SimulatedHub = SimulatedHub(clock=self.clock, seed=seed)
+        self.token = self.hub.add_user(user, token=token)
+        client_kwargs.setdefault("retry", fast_retry())
+        self.client: SpacesClient = SpacesClient(
+            token=self.token,
+            endpoint="https://hub.test",
+            transport=self.hub.transport(),
+            clock=self.clock,
+            **client_kwargs,
+        )
+
+    def __repr__(self) -> str:
+        return f"SimulatedHubClient(clock={self.clock!r})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.client.aclose()
+
+
+try:
+    import pytest
+except ImportError:  # pragma: no cover - pytest is only needed for the fixtures
+    pass
+else:
+
+    @pytest.fixture
+    def virtual_clock() -> VirtualClock:
+        """A fresh `VirtualClock` starting at 0."""
+        return VirtualClock()
+
+    @pytest.fixture
+    def simulated_hub(virtual_clock: VirtualClock) -> SimulatedHub:
+        """A `SimulatedHub` on `virtual_clock`, with user `alice` (token `hf_test_alice`)."""
+        hub = SimulatedHub(clock=virtual_clock, seed=0)
+        hub.add_user("alice", token="hf_test_alice")
+        return hub
+
+    @pytest.fixture
+    async def spaces_client(
+        simulated_hub: SimulatedHub, virtual_clock: VirtualClock
+    ) -> AsyncIterator[SpacesClient]:
+        """A `SpacesClient` for `alice` talking to `simulated_hub` in-process, on `virtual_clock`."""
+        async with SpacesClient(
+            token="hf_test_alice",
+            endpoint="https://hub.test",
+            transport=simulated_hub.transport(),
+            clock=virtual_clock,
+            retry=fast_retry(),
+        ) as client:
+            yield client

@@ -212,10 +212,25 @@ def test_is_transitional(stage: str, expected: bool) -> None:
 def test_hardware_fence(read: SimpleNamespace, at: float, expected: str, confirmed: bool) -> None:
     """After a hardware request, reads still showing the old requested flavor are stale during the grace."""
     fence = ActionFence(
-        kind="hardware", at=0.0, requested_hardware="t4-medium", previous_requested="cpu-basic"
+        kind="hardware", at=0.0, requested_hardware="t4-medium", previous=frozenset({"cpu-basic"})
     )
     assert fence.judge(read, at) == expected
     assert fence.confirmed is confirmed
+
+
+def test_hardware_fence_after_switch() -> None:
+    """A lagging read of the old flavor stays stale within the grace even after the new flavor was seen."""
+    fence = ActionFence(
+        kind="hardware", at=0.0, requested_hardware="t4-medium", previous=frozenset({"cpu-basic"})
+    )
+    assert fence.judge(runtime("RUNNING", "t4-medium", requested_hardware="t4-medium"), 30.0) == "fresh"
+    assert fence.switched
+    assert not fence.expired(30.0)
+    assert fence.judge(runtime("RUNNING", "cpu-basic"), 40.0) == "stale"
+    assert fence.expired(61.0)
+    # with no known previous flavor, any other flavor is presumed stale during the grace
+    unknown = ActionFence(kind="hardware", at=0.0, requested_hardware="t4-medium")
+    assert unknown.judge(runtime("RUNNING", "a10g-small"), 1.0) == "stale"
 
 
 def test_restart_fence() -> None:
