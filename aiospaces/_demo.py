@@ -10,13 +10,17 @@ fraction of a second while every poll interval stays realistic in simulated time
 
 from __future__ import annotations
 
+import json
+import re
 import secrets
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import httpx
 
 from .cli._commands import RUNTIME_COLUMNS, describe_change, for_each, runtime_cells, runtime_fields, text
 from .cli._exit import ExitCode
@@ -51,6 +55,42 @@ def readme(index: int) -> str:
         f"---\ntitle: Demo {index:02d}\nsdk: gradio\nsdk_version: 4.44.0\napp_file: app.py\n---\n\n"
         f"Demo Space {index:02d}, managed by aiospaces.\n"
     )
+
+
+_SPACE_PATH = re.compile(r"^/(?:api/)?spaces/([^/]+)/([^/?.]+)")
+SHARED = "(shared)"
+
+
+class CountingTransport(httpx.AsyncBaseTransport):
+    """Counts the client's requests per Space (from the URL, or the body of `POST /api/repos/create`).
+
+    Requests that serve many Spaces at once (a fleet watch's `list_spaces` pages) count under `SHARED`. The
+    simulator's own counters give the totals per route; this gives the per-Space split the summary shows.
+    """
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.per_space: Counter[str] = Counter()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.per_space[self._space_of(request)] += 1
+        return await self.inner.handle_async_request(request)
+
+    @staticmethod
+    def _space_of(request: httpx.Request) -> str:
+        match = _SPACE_PATH.match(request.url.path)
+        if match:
+            return f"{match.group(1)}/{match.group(2)}"
+        if request.url.path == "/api/repos/create":
+            try:
+                body = json.loads(request.content)
+                return f"{body.get('organization') or DEMO_USER}/{body['name']}"
+            except (ValueError, KeyError, TypeError, httpx.RequestNotRead):
+                return SHARED
+        return SHARED
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
 
 
 class Tracker:
@@ -140,7 +180,8 @@ async def _workflow(output: Output, hub: Any, clock: Any, url: str, token: str, 
     step = _Steps(output, total=6)
     created_at: dict[str, float] = {}
 
-    async with SpacesClient(endpoint=url, token=token, clock=clock) as client:
+    counting = CountingTransport(httpx.AsyncHTTPTransport())
+    async with SpacesClient(endpoint=url, token=token, clock=clock, transport=counting) as client:
         step("create", f"creating {count} Spaces concurrently (gradio SDK)")
 
         async def create(repo_id: str) -> None:
@@ -160,7 +201,7 @@ async def _workflow(output: Output, hub: Any, clock: Any, url: str, token: str, 
         if code != ExitCode.OK:
             return code
 
-        _summary(output, hub, repo_ids, tracker)
+        _summary(output, hub, repo_ids, tracker, counting)
     output.emit("done", ok=True, simulated_seconds=round(clock.now(), 1))
     output.line(
         f"Done: {count} Spaces configured, upgraded, restored and paused in {clock.now():.0f} simulated s."
@@ -265,20 +306,10 @@ async def _all_ok(output: Output, outcomes: list[Any]) -> None:
         raise failed[0].error
 
 
-def _requests_per_space(hub: Any, repo_ids: list[str]) -> dict[str, int]:
-    counters = getattr(hub, "counters", None)
-    per_space: dict[str, int] = dict.fromkeys(repo_ids, 0)
-    by_repo = getattr(counters, "requests_per_repo", None)
-    if callable(by_repo):
-        by_repo = by_repo()
-    if isinstance(by_repo, Mapping):
-        for repo_id in repo_ids:
-            per_space[repo_id] = int(by_repo.get(repo_id, 0))
-    return per_space
-
-
-def _summary(output: Output, hub: Any, repo_ids: list[str], tracker: Tracker) -> None:
-    requests = _requests_per_space(hub, repo_ids)
+def _summary(
+    output: Output, hub: Any, repo_ids: list[str], tracker: Tracker, counting: CountingTransport
+) -> None:
+    requests = counting.per_space
     rows = []
     for repo_id in repo_ids:
         runtime = tracker.latest.get(repo_id)
@@ -307,4 +338,12 @@ def _summary(output: Output, hub: Any, repo_ids: list[str], tracker: Tracker) ->
         ["Space", "final stage", "hardware", "to RUNNING (sim s)", "changes seen", "requests"],
         rows,
         title="Summary",
+    )
+    shared = requests[SHARED]
+    client_total = sum(requests.values())
+    hub_total = hub.counters.total_requests
+    output.emit("requests", client_total=client_total, shared=shared, hub_total=hub_total)
+    output.line(
+        f"Requests: {client_total} sent by the client ({shared} of them shared by all Spaces: fleet-watch "
+        f"list pages); the simulated Hub counted {hub_total}."
     )

@@ -106,6 +106,12 @@ async def for_each(
     return outcomes
 
 
+def _classified(exc: BaseException) -> tuple[ExitCode, str]:
+    # `for_each` only records SDK and argument errors, which `classify` always maps.
+    classified = classify(exc)
+    return classified if classified is not None else (ExitCode.SPACE_FAILED, str(exc))
+
+
 def finish(outcomes: Sequence[Outcome], output: Output, *, show_runtime: bool) -> int:
     """Print the per-Space table (or JSON results) and decide the exit code of a command over many Spaces."""
     rows: list[list[object]] = []
@@ -130,8 +136,10 @@ def finish(outcomes: Sequence[Outcome], output: Output, *, show_runtime: bool) -
         return ExitCode.OK
     if len(outcomes) == 1:
         assert failed[0].error is not None
-        classified = classify(failed[0].error)
-        return classified[0] if classified is not None else ExitCode.SPACE_FAILED
+        code, message = _classified(failed[0].error)
+        output.error(f"{failed[0].repo_id}: {message}")
+        return code
+    output.error(f"{len(failed)} of {len(outcomes)} Spaces failed: {', '.join(o.repo_id for o in failed)}")
     return ExitCode.PARTIAL
 
 
@@ -194,10 +202,10 @@ async def cmd_wait(client: SpacesClient, args: argparse.Namespace, output: Outpu
         else:
             timeout: float | None = args.timeout
             if args.wake:
-                started = anyio.current_time()
+                started = client._clock.now()
                 await client.wait_until_running(repo_id, timeout=timeout, wake=True)
                 if timeout is not None:
-                    timeout = max(timeout - (anyio.current_time() - started), 0.001)
+                    timeout = max(timeout - (client._clock.now() - started), 0.001)
             runtime = await client.wait_for_hardware(repo_id, args.hardware, timeout=timeout)
     finally:
         if status is not None:
@@ -220,25 +228,25 @@ async def cmd_watch(client: SpacesClient, args: argparse.Namespace, output: Outp
     if not repo_ids:
         raise UsageError("give Space ids or --author NAME (see `aiospaces watch --help`)")
     latest: dict[str, Any] = {}
-    with anyio.move_on_after(args.timeout), output.live_table(RUNTIME_COLUMNS) as table:
-        async for change in client.watch_many(repo_ids):
-            current = change.current
-            previous = change.previous
-            latest[change.repo_id] = current
-            output.emit(
-                "change",
-                repo_id=change.repo_id,
-                previous_stage=text(previous.stage) if previous is not None else None,
-                previous_hardware=text(previous.hardware) if previous is not None else None,
-                **runtime_fields(current),
-            )
-            table.update(
-                change.repo_id,
-                runtime_cells(current),
-                line=describe_change(change.repo_id, previous, current),
-            )
-            if args.until_settled and len(latest) == len(repo_ids) and all(map(is_settled, latest.values())):
-                break
+    with output.live_table(RUNTIME_COLUMNS) as table:
+        # The watch ends by itself at --timeout (a deadline on the client's clock: virtual in tests).
+        async with client.watch_many(repo_ids, timeout=args.timeout) as changes:
+            async for change in changes:
+                current = change.current
+                previous = change.previous
+                latest[change.repo_id] = current
+                output.emit(
+                    "change",
+                    repo_id=change.repo_id,
+                    previous_stage=text(previous.stage) if previous is not None else None,
+                    previous_hardware=text(previous.hardware) if previous is not None else None,
+                    **runtime_fields(current),
+                )
+                line = describe_change(change.repo_id, previous, current)
+                table.update(change.repo_id, runtime_cells(current), line=line)
+                everyone_seen = len(latest) == len(repo_ids)
+                if args.until_settled and everyone_seen and all(map(is_settled, latest.values())):
+                    break
     return ExitCode.OK
 
 

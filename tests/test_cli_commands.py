@@ -1,0 +1,306 @@
+"""Every `aiospaces` command, in-process, against the simulated Hub (in-process transport, virtual time)."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import pytest
+
+from aiospaces import SpacesClient
+from aiospaces.cli import ExitCode, run
+from aiospaces.hubsim import SimulatedHub
+from aiospaces.testing import VirtualClock
+
+TOKEN = "hf_alice_cli_test_token_0123456789"
+SECRET_VALUE = "sup3r-s3cret-value-that-must-not-leak"
+APP_PY = "import gradio as gr\n\ngr.Interface(fn=lambda s: s, inputs='text', outputs='text').launch()\n"
+
+
+@attrs.frozen
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def events(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.out.splitlines()]
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock()
+
+
+@pytest.fixture
+def hub(clock: VirtualClock) -> SimulatedHub:
+    hub = SimulatedHub(clock=clock)
+    hub.add_user("alice", token=TOKEN)
+    hub.add_user("mallory", token="hf_mallory_token_000000000000")
+    return hub
+
+
+async def cli(hub: SimulatedHub, clock: VirtualClock, *argv: str, stdin: str | None = None) -> Result:
+    out, err = io.StringIO(), io.StringIO()
+    code = await run(
+        ["--token", TOKEN, *argv],
+        stdout=out,
+        stderr=err,
+        stdin=io.StringIO(stdin) if stdin is not None else None,
+        transport=hub.transport(),
+        clock=clock,
+        fancy=False,
+    )
+    assert TOKEN not in out.getvalue() + err.getvalue()
+    assert "Traceback" not in err.getvalue()
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+async def make_spaces(
+    hub: SimulatedHub, clock: VirtualClock, names: Sequence[str], *, requirements: str = "gradio\n"
+) -> list[str]:
+    """Create Spaces of alice with an app and requirements (they start building), through the client."""
+    repo_ids = [f"alice/{name}" for name in names]
+    async with SpacesClient(token=TOKEN, transport=hub.transport(), clock=clock) as client:
+        for repo_id in repo_ids:
+            await client.create_repo(repo_id, repo_type="space", space_sdk="gradio")
+            await client.upload_file(
+                path_or_fileobj=requirements.encode(),
+                path_in_repo="requirements.txt",
+                repo_id=repo_id,
+                repo_type="space",
+            )
+            await client.upload_file(
+                path_or_fileobj=APP_PY.encode(), path_in_repo="app.py", repo_id=repo_id, repo_type="space"
+            )
+    return repo_ids
+
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_runtime_json_lists_each_space(hub: SimulatedHub, clock: VirtualClock) -> None:
+    """`runtime A B --json` prints one result object per Space, in input order, with its stage."""
+    repo_ids = await make_spaces(hub, clock, ["one", "two"])
+    result = await cli(hub, clock, "runtime", *repo_ids, "--json")
+    assert result.code == ExitCode.OK
+    events = result.events()
+    assert [e["repo_id"] for e in events] == repo_ids
+    assert all(e["event"] == "result" and e["ok"] for e in events)
+    assert all(e["stage"] in {"BUILDING", "APP_STARTING", "RUNNING"} for e in events)
+
+
+async def test_runtime_plain_table(hub: SimulatedHub, clock: VirtualClock) -> None:
+    """Without --json, `runtime` prints a table with a header and one row per Space."""
+    [repo_id] = await make_spaces(hub, clock, ["tabled"])
+    result = await cli(hub, clock, "runtime", repo_id)
+    assert result.code == ExitCode.OK
+    lines = result.out.splitlines()
+    assert lines[0].split()[:3] == ["Space", "result", "stage"]
+    assert lines[1].startswith(repo_id)
+    assert " ok " in lines[1]
+
+
+async def test_runtime_some_missing_exits_5(hub: SimulatedHub, clock: VirtualClock) -> None:
+    """A command over several Spaces where one fails exits 5 and reports each Space's outcome."""
+    [repo_id] = await make_spaces(hub, clock, ["present"])
+    result = await cli(hub, clock, "runtime", repo_id, "alice/absent", "--json")
+    assert result.code == ExitCode.PARTIAL
+    by_id = {e["repo_id"]: e for e in result.events()}
+    assert by_id[repo_id]["ok"] is True
+    assert by_id["alice/absent"]["ok"] is False
+    assert by_id["alice/absent"]["exit_code"] == ExitCode.USAGE
+
+
+async def test_single_missing_space_exits_2(hub: SimulatedHub, clock: VirtualClock) -> None:
+    """A single unknown Space is a usage error (2) with one actionable line."""
+    result = await cli(hub, clock, "runtime", "alice/absent")
+    assert result.code == ExitCode.USAGE
+    assert "not found" in result.err
+    assert result.err.count("\n") == 1
+
+
+async def test_bad_token_exits_4(hub: SimulatedHub, clock: VirtualClock) -> None:
+    """An invalid token exits 4 with one line telling how to fix it, and the token is never printed."""
+    [repo_id] = await make_spaces(hub, clock, ["guarded"])
+    out, err = io.StringIO(), io.StringIO()
+    bad = "hf_not_a_valid_token_42424242"
+    code = await run(
+        ["--token", bad, "wait", repo_id], stdout=out, stderr=err, transport=hub.transport(), clock=clock
+    )
+    assert code == ExitCode.AUTH
+    assert err.getvalue().count("\n") == 1
+    assert "HF_TOKEN" in err.getvalue()
+    assert bad not in out.getvalue() + err.getvalue()
+
+
+async def test_wait_until_running(hub: SimulatedHub, clock: VirtualClock) -> None:
+    """`wait` returns 0 once the freshly built Space is RUNNING and reports its runtime."""
+    [repo_id] = await make_spaces(hub, clock, ["builds"])
+    result = await cli(hub, clock, "wait", repo_id, "--json")
+    assert result.code == ExitCode.OK
+    [ready] = result.events()
+    assert (ready["event"], ready["repo_id"], ready["stage"]) == ("ready", repo_id, "RUNNING")
+
+
+async def test_wait_build_error_exits_1_with_log_tail(hub: SimulatedHub, clock: VirtualClock) -> None:
+    """A Space whose build fails (invalid requirement) makes `wait` exit 1 and print the build log tail."""
+    [repo_id] = await make_spaces(hub, clock, ["broken"], requirements="torch==>1\n")
+    result = await cli(hub, clock, "wait", repo_id)
+    assert result.code == ExitCode.SPACE_FAILED
+    assert f"{repo_id} reached BUILD_ERROR" in result.err
+    assert "torch==>1" in result.err  # the pip-like build log names the bad line
+
+
+async def test_wait_timeout_exits_3(hub: SimulatedHub, clock: VirtualClock) -> None:
+    """A deadline shorter than the build exits 3 naming the last stage seen."""
+    [repo_id] = await make_spaces(hub, clock, ["slow"])
+    result = await cli(hub, clock, "wait", repo_id, "--timeout", "1")
+    assert result.code == ExitCode.TIMEOUT
+    assert "not ready after 1s" in result.err
+
+
+async def test_wait_paused_exits_1_unless_wake(hub: SimulatedHub, clock: VirtualClock) -> None:
+    """Waiting on a paused Space exits 1 with a --wake hint; with --wake it restarts and returns 0."""
+    [repo_id] = await make_spaces(hub, clock, ["napping"])
+    assert (await cli(hub, clock, "wait", repo_id)).code == ExitCode.OK
+    assert (await cli(hub, clock, "pause", repo_id)).code == ExitCode.OK
+    paused = await cli(hub, clock, "wait", repo_id)
+    assert paused.code == ExitCode.SPACE_FAILED
+    assert "--wake" in paused.err
+    woken = await cli(hub, clock, "wait", repo_id, "--wake", "--json")
+    assert woken.code == ExitCode.OK
+    assert woken.events()[-1]["stage"] == "RUNNING"
+
+
+async def test_hardware_then_wait_for_it(hub: SimulatedHub, clock: VirtualClock) -> None:
+    """`hardware A B t4-medium` requests it on both; `wait --hardware` returns once it really runs."""
+    repo_ids = await make_spaces(hub, clock, ["gpu-a", "gpu-b"])
+    for repo_id in repo_ids:
+        assert (await cli(hub, clock, "wait", repo_id)).code == ExitCode.OK
+    result = await cli(hub, clock, "hardware", *repo_ids, "t4-medium", "--json")
+    assert result.code == ExitCode.OK
+    assert [e["requested_hardware"] for e in result.events()] == ["t4-medium", "t4-medium"]
+    waited = await cli(hub, clock, "wait", repo_ids[0], "--hardware", "t4-medium", "--json")
+    assert waited.code == ExitCode.OK
+    [ready] = waited.events()
+    assert ready["stage"] == "RUNNING"
+    assert (ready["hardware"], ready["requested_hardware"]) == ("t4-medium", "t4-medium")
+
+
+async def test_pause_and_restart(hub: SimulatedHub, clock: VirtualClock) -> None:
+    """`pause` leaves Spaces PAUSED; `restart --factory` starts building them again."""
+    repo_ids = await make_spaces(hub, clock, ["p1", "p2"])
+    paused = await cli(hub, clock, "pause", *repo_ids, "--json")
+    assert paused.code == ExitCode.OK
+    assert {e["stage"] for e in paused.events()} == {"PAUSED"}
+    restarted = await cli(hub, clock, "restart", *repo_ids, "--factory", "--json")
+    assert restarted.code == ExitCode.OK
+    assert {e["stage"] for e in restarted.events()} <= {"BUILDING", "APP_STARTING", "RUNNING"}
+
+
+async def test_watch_until_settled_shows_each_transition(hub: SimulatedHub, clock: VirtualClock) -> None:
+    """`watch --until-settled` prints BUILDING, APP_STARTING then RUNNING for a fresh Space and stops."""
+    [repo_id] = await make_spaces(hub, clock, ["watched"])
+    result = await cli(hub, clock, "watch", repo_id, "--until-settled", "--json")
+    assert result.code == ExitCode.OK
+    stages = [e["stage"] for e in result.events() if e["event"] == "change"]
+    assert stages[-1] == "RUNNING"
+    assert "APP_STARTING" in stages
+    assert stages.index("APP_STARTING") < stages.index("RUNNING")
+
+
+async def test_watch_author_plain_lines(hub: SimulatedHub, clock: VirtualClock) -> None:
+    """`watch --author` watches every Space of the owner and prints one plain line per change."""
+    repo_ids = await make_spaces(hub, clock, ["w1", "w2"])
+    result = await cli(hub, clock, "watch", "--author", "alice", "--until-settled")
+    assert result.code == ExitCode.OK
+    for repo_id in repo_ids:
+        assert any(line.startswith(repo_id) and "RUNNING" in line for line in result.out.splitlines())
+
+
+async def test_watch_timeout_stops_in_virtual_time(hub: SimulatedHub, clock: VirtualClock) -> None:
+    """`watch --timeout` stops after that many seconds of the client's clock and exits 0."""
+    [repo_id] = await make_spaces(hub, clock, ["timed"])
+    start = clock.now()
+    result = await cli(hub, clock, "watch", repo_id, "--timeout", "5", "--json")
+    assert result.code == ExitCode.OK
+    assert clock.now() - start >= 5
+    assert result.events()[0]["repo_id"] == repo_id
+
+
+async def test_watch_needs_ids_or_author(hub: SimulatedHub, clock: VirtualClock) -> None:
+    """`watch` with neither ids nor --author is a usage error."""
+    result = await cli(hub, clock, "watch")
+    assert result.code == ExitCode.USAGE
+    assert "--author" in result.err
+
+
+async def test_logs_build(hub: SimulatedHub, clock: VirtualClock) -> None:
+    """`logs --build` prints the failed build's log lines, including the offending requirement."""
+    [repo_id] = await make_spaces(hub, clock, ["logged"], requirements="torch==>1\n")
+    assert (await cli(hub, clock, "wait", repo_id)).code == ExitCode.SPACE_FAILED
+    result = await cli(hub, clock, "logs", repo_id, "--build")
+    assert result.code == ExitCode.OK
+    assert "torch==>1" in result.out
+    as_json = await cli(hub, clock, "logs", repo_id, "--build", "--json")
+    assert all(e["event"] == "log" for e in as_json.events())
+
+
+async def test_secrets_set_list_delete_never_print_value(hub: SimulatedHub, clock: VirtualClock) -> None:
+    """A secret from stdin is set on every Space, listed by name only, then deleted; its value never leaks."""
+    repo_ids = await make_spaces(hub, clock, ["s1", "s2"])
+    stdin = SECRET_VALUE + "\n"
+    result = await cli(hub, clock, "secrets", "set", *repo_ids, "API_KEY", "--json", stdin=stdin)
+    assert result.code == ExitCode.OK
+    assert [e["ok"] for e in result.events()] == [True, True]
+    listed = await cli(hub, clock, "secrets", "list", repo_ids[1], "--json")
+    assert [e["key"] for e in listed.events()] == ["API_KEY"]
+    deleted = await cli(hub, clock, "secrets", "delete", *repo_ids, "API_KEY")
+    assert deleted.code == ExitCode.OK
+    assert (await cli(hub, clock, "secrets", "list", repo_ids[0], "--json")).events() == []
+    for output in (result, listed, deleted):
+        assert SECRET_VALUE not in output.out + output.err
+
+
+async def test_secrets_set_from_env(
+    hub: SimulatedHub, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`secrets set --from-env VAR` takes the value from the environment."""
+    [repo_id] = await make_spaces(hub, clock, ["envsecret"])
+    monkeypatch.setenv("MY_API_KEY", SECRET_VALUE)
+    result = await cli(hub, clock, "secrets", "set", repo_id, "API_KEY", "--from-env", "MY_API_KEY")
+    assert result.code == ExitCode.OK
+    assert SECRET_VALUE not in result.out
+    listed = await cli(hub, clock, "secrets", "list", repo_id)
+    assert "API_KEY" in listed.out
+
+
+async def test_variables_set_list_delete(hub: SimulatedHub, clock: VirtualClock) -> None:
+    """Variables are set on several Spaces, listed with their values, and deleted."""
+    repo_ids = await make_spaces(hub, clock, ["v1", "v2"])
+    assert (await cli(hub, clock, "variables", "set", *repo_ids, "MODEL", "gpt2")).code == ExitCode.OK
+    listed = await cli(hub, clock, "variables", "list", repo_ids[0], "--json")
+    assert [(e["key"], e["value"]) for e in listed.events()] == [("MODEL", "gpt2")]
+    assert (await cli(hub, clock, "variables", "delete", *repo_ids, "MODEL")).code == ExitCode.OK
+    assert (await cli(hub, clock, "variables", "list", repo_ids[1], "--json")).events() == []
+
+
+async def test_read_token_cannot_write(hub: SimulatedHub, clock: VirtualClock) -> None:
+    """A read-only token changing hardware exits 4 (permission)."""
+    [repo_id] = await make_spaces(hub, clock, ["readonly"])
+    hub.add_user("reader", token="hf_reader_token_111111111111", role="read")
+    out, err = io.StringIO(), io.StringIO()
+    code = await run(
+        ["--token", "hf_reader_token_111111111111", "pause", repo_id],
+        stdout=out,
+        stderr=err,
+        transport=hub.transport(),
+        clock=clock,
+    )
+    assert code == ExitCode.AUTH
+    assert "permission denied" in err.getvalue()
+    assert "write access" in err.getvalue()
