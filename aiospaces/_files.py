@@ -16,7 +16,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
@@ -676,10 +676,17 @@ class FilesMixin(CoreClient):
             raise ValueError(f"etag_timeout must be a positive number, got {etag_timeout!r}")
 
         url = resolve_path(repo_type, repo_id, revision, filename)
+
+        def url_at(commit: str) -> str:
+            # The content is fetched at the commit the metadata named, not at the branch: a commit landing
+            # between the HEAD and the GET must not give a body that contradicts the ETag and size.
+            return resolve_path(repo_type, repo_id, commit, filename)
+
         if local_dir is not None:
             return await self._download_to_local_dir(
                 _expand(local_dir),
                 url,
+                url_at,
                 filename,
                 revision,
                 force_download,
@@ -689,7 +696,7 @@ class FilesMixin(CoreClient):
         storage = _expand(cache_dir if cache_dir is not None else default_cache_dir())
         storage = storage / repo_folder_name(repo_id, repo_type)
         return await self._download_to_cache(
-            storage, url, filename, revision, force_download, local_files_only, etag_timeout
+            storage, url, url_at, filename, revision, force_download, local_files_only, etag_timeout
         )
 
     async def _file_metadata(self, url: str, etag_timeout: float) -> tuple[str, str, int | None]:
@@ -714,6 +721,7 @@ class FilesMixin(CoreClient):
         self,
         storage: Path,
         url: str,
+        url_at: Callable[[str], str],
         filename: str,
         revision: str,
         force_download: bool,
@@ -747,7 +755,7 @@ class FilesMixin(CoreClient):
         if not force_download and await anyio.to_thread.run_sync(_points_to, pointer, blob):
             return str(pointer)
         if force_download or not await anyio.to_thread.run_sync(blob.exists):
-            await self._download_blob(url, blob, etag, size)
+            await self._download_blob(url_at(commit), blob, etag, size)
         await anyio.to_thread.run_sync(_link_pointer, blob, pointer)
         return str(pointer)
 
@@ -755,6 +763,7 @@ class FilesMixin(CoreClient):
         self,
         local_dir: Path,
         url: str,
+        url_at: Callable[[str], str],
         filename: str,
         revision: str,
         force_download: bool,
@@ -790,7 +799,7 @@ class FilesMixin(CoreClient):
             if up_to_date:
                 await anyio.to_thread.run_sync(_write_local_metadata, hf_dir, metadata_path, commit, etag)
                 return str(target)
-        await self._download_blob(url, target, etag, size)
+        await self._download_blob(url_at(commit), target, etag, size)
         await anyio.to_thread.run_sync(_write_local_metadata, hf_dir, metadata_path, commit, etag)
         return str(target)
 
