@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._clock import Clock, SystemClock
+from ._commit_models import CommitOperation, CommitOperationAdd, CommitOperationDelete
 from ._config import VERSION as __version__
 from ._ratelimit import RateLimitState
 from ._transport import RetryPolicy
@@ -49,6 +50,9 @@ __all__ = [
     "Clock",
     "CommitConflictError",
     "CommitInfo",
+    "CommitOperation",
+    "CommitOperationAdd",
+    "CommitOperationDelete",
     "ConflictError",
     "ConnectError",
     "DuplicatedRepoUrl",
