@@ -824,12 +824,26 @@ class SimulatedHub:
         if readme is None:
             return None
         try:
-            return dict(parse_front_matter(readme.decode("utf-8", "replace")) or {}) or None
+            card = parse_front_matter(readme.decode("utf-8", "replace"))
         except ValueError:
             return None
+        if not card:
+            return None
+        out: dict[str, Any] = {}
+        for key, value in card.items():
+            # YAML scalars: booleans and integers are not strings in the Hub's cardData.
+            if value in ("true", "false"):
+                out[key] = value == "true"
+            elif re.fullmatch(r"-?\d+", value):
+                out[key] = int(value)
+            else:
+                out[key] = value
+        return out
 
     def _register_routes(self) -> None:
         _api.register(self.router, self)
+        # JSON API routes get the Hub's small-body limit; file routes (commits, LFS) carry content.
+        self._json_routes = {route.name for route in self.router.routes if route.method != "GET"}
         from ._git import register_routes
 
         register_routes(self.router, self)
