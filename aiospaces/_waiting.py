@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import math
 import random
-import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from types import TracebackType
@@ -129,9 +128,10 @@ class _WaitState:
     def __init__(self) -> None:
         self.fences: dict[str, ActionFence] = {}
         self.last_requested: dict[str, str] = {}
-        # Live pollers and how many requests each makes per round: the rate-limit pacing interval is per
-        # caller, so N concurrent pollers each leave N times that interval (RateLimitState.min_interval).
-        self.pollers: weakref.WeakKeyDictionary[object, int] = weakref.WeakKeyDictionary()
+        # Requests per round of the poll loops polling right now (a watch counts while its `__anext__` runs):
+        # the rate-limit pacing interval is per caller (RateLimitState.min_interval), so N concurrent pollers
+        # each leave N times that interval.
+        self.pollers = 0
         self.rng = random.Random()
 
 
@@ -148,10 +148,6 @@ class _SpacePoll:
         self.last: SpaceRuntime | None = None
         self.reads = 0
         self._first = True
-        client._wait_state.pollers[self] = 1
-
-    def close(self) -> None:
-        self.client._wait_state.pollers.pop(self, None)
 
     async def read(self) -> tuple[SpaceRuntime, bool] | None:
         """Sleep as the policy says, then read until a read is not stale.
@@ -160,6 +156,15 @@ class _SpacePoll:
             The runtime and whether a watched field changed, or None once no poll fits before the deadline
             (after sleeping until the deadline).
         """
+        client = self.client
+        state = client._wait_state
+        state.pollers += 1
+        try:
+            return await self._read()
+        finally:
+            state.pollers -= 1
+
+    async def _read(self) -> tuple[SpaceRuntime, bool] | None:
         client = self.client
         clock = client._clock
         while True:
@@ -237,9 +242,7 @@ class RuntimeWatch:
 
     async def aclose(self) -> None:
         """Stop watching (idempotent)."""
-        if self._poll is not None:
-            self._poll.close()
-            self._poll = None
+        self._poll = None
 
     async def __aenter__(self) -> Self:
         return self
@@ -300,9 +303,9 @@ class FleetWatch:
         self._check = check
         self._collect = collect_errors
         self._closed = False
+        self._weight = 1  # requests per round, for the client's pacing
         self.list_requests = 0
         self.runtime_requests = 0
-        client._wait_state.pollers[self] = 1
 
     def __repr__(self) -> str:
         return f"FleetWatch({len(self._entries)} Spaces, closed={self._closed})"
@@ -320,7 +323,6 @@ class FleetWatch:
     async def aclose(self) -> None:
         """Stop watching (idempotent)."""
         self._closed = True
-        self._client._wait_state.pollers.pop(self, None)
 
     async def __aenter__(self) -> Self:
         return self
@@ -340,6 +342,15 @@ class FleetWatch:
 
     async def _round(self) -> bool:
         """Poll every Space that is due. Returns False when nothing is left to poll."""
+        state = self._client._wait_state
+        weight = self._weight
+        state.pollers += weight
+        try:
+            return await self._poll_due()
+        finally:
+            state.pollers -= weight
+
+    async def _poll_due(self) -> bool:
         client = self._client
         clock = client._clock
         active = [e for e in self._entries.values() if not e.finished]
@@ -440,8 +451,7 @@ class FleetWatch:
             entry.due = self._schedule(entry, now)
         if woken:
             await self._wake(woken)
-        # This loop's weight in the pacing of every poller of the client: its requests per round.
-        client._wait_state.pollers[self] = max(1, len(listed) + len(singles))
+        self._weight = max(1, len(listed) + len(singles))
         return True
 
     def _schedule(self, entry: _Entry, now: float, *, stale: bool = False) -> float | None:
@@ -587,8 +597,7 @@ class WaitingMixin(CoreClient):
 
     def _pacing(self, now: float) -> float:
         """The shortest delay between two polls of one poller, given the shared rate-limit state."""
-        pollers = sum(self._wait_state.pollers.values())
-        return self.rate_limit.min_interval(now) * max(1, pollers)
+        return self.rate_limit.min_interval(now) * max(1, self._wait_state.pollers)
 
     def _judge(self, repo_id: str, runtime: SpaceRuntime, now: float) -> Literal["fresh", "stale"]:
         state = self._wait_state
@@ -685,7 +694,7 @@ class WaitingMixin(CoreClient):
         policy: PollPolicy | None,
         goal: str,
     ) -> SpaceRuntime:
-        """Poll until `check(runtime)` (may be async, may raise) returns a true value."""
+        """Poll until `await check(runtime)` (which may raise) is true; WaitTimeoutError at the deadline."""
         _wire.validate_repo_id(repo_id)
         seconds = _check_timeout(timeout)
         poll = _SpacePoll(
@@ -694,23 +703,20 @@ class WaitingMixin(CoreClient):
             _check_policy(policy),
             None if seconds is None else self._clock.now() + seconds,
         )
-        try:
-            while True:
-                result = await poll.read()
-                if result is None:
-                    last = poll.last
-                    raise WaitTimeoutError(
-                        f"{repo_id}: {goal} not reached within {seconds:g} s"
-                        + (f" (last stage {_stage(last)}, hardware {last.hardware})" if last else ""),
-                        repo_id=repo_id,
-                        timeout=seconds or 0.0,
-                        runtime=last,
-                    )
-                runtime = result[0]
-                if await check(runtime):
-                    return runtime
-        finally:
-            poll.close()
+        while True:
+            result = await poll.read()
+            if result is None:
+                last = poll.last
+                raise WaitTimeoutError(
+                    f"{repo_id}: {goal} not reached within {seconds:g} s"
+                    + (f" (last stage {_stage(last)}, hardware {last.hardware})" if last else ""),
+                    repo_id=repo_id,
+                    timeout=seconds or 0.0,
+                    runtime=last,
+                )
+            runtime = result[0]
+            if await check(runtime):
+                return runtime
 
     async def wait_for_space(
         self,
