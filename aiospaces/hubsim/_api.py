@@ -7,7 +7,6 @@ Shapes, status codes and messages follow hub-api.md (section tags in comments) a
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
@@ -634,6 +633,7 @@ def register(router: Router, hub: SimulatedHub) -> None:
         now = hub.now()
         if sleep_time is not None:
             space.sleep_time = sleep_time
+            space.last_active = now
         if flavor != space.requested:
             space.requested = flavor
             if space.stage == "PAUSED":
@@ -658,6 +658,7 @@ def register(router: Router, hub: SimulatedHub) -> None:
         check_sleep_time(seconds, "seconds")
         not_static(space, "set the sleep time of")
         space.sleep_time = seconds
+        space.last_active = hub.now()  # the new sleep time counts from now, not retroactively
         space.snapshot(hub.now())
         hub.counters.actions["sleeptime"] += 1
         return json_response(runtime_json(space))
@@ -1036,7 +1037,8 @@ async def _log_stream(hub: SimulatedHub, repo_id: str, kind: str) -> AsyncIterat
     their time comes and a keep-alive after `sse_keepalive` seconds of silence, and ends when the log can
     no longer grow (build finished, Space paused, failed or deleted).
     """
-    last_t = -math.inf
+    gen = -1
+    sent = 0
     first = True
     keepalive = hub.sse_keepalive * hub.speed
     last_sent = hub.now()
@@ -1048,15 +1050,22 @@ async def _log_stream(hub: SimulatedHub, repo_id: str, kind: str) -> AsyncIterat
             space = repo.space
             now = hub.now()
             space.settle(now)
-            log = space.build_log if kind == "build" else space.run_log
-            new = [(t, line) for t, line in log if last_t < t <= now]
+            log, log_gen = (
+                (space.build_log, space.build_gen) if kind == "build" else (space.run_log, space.run_gen)
+            )
+            if log_gen != gen:
+                gen, sent = log_gen, 0  # a new build or app start: its log streams from its beginning
+            new = []
+            for t, line in log[sent:]:
+                if t > now:
+                    break
+                new.append((t, line))
+            sent += len(new)
             live = space.stage in _LIVE[kind]
-            upcoming = [t for t, _ in log if t > now]
+            upcoming = [log[sent][0]] if sent < len(log) else []
             if space.plan:
                 upcoming.append(space.plan[0].at)
         chunk = b"".join(_sse_event(line, hub.wall_at(t)) for t, line in new)
-        if new:
-            last_t = new[-1][0]
         if first:
             chunk += KEEPALIVE
             first = False

@@ -468,7 +468,7 @@ class SimulatedHub:
             now = self.now()
             extra = [line if line.endswith("\n") else line + "\n" for line in (logs or ["Killed\n"])]
             space.run_log = [(t, line) for t, line in space.run_log if t <= now]
-            space.run_log += [(now + i * 0.001, line) for i, line in enumerate(extra)]
+            space.run_log += [(now, line) for line in extra]
             space.set_stage(now, "RUNTIME_ERROR", error_message=message)
             self.counters.actions["crash"] += 1
 

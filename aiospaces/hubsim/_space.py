@@ -85,6 +85,9 @@ class SpaceState:
     plan: list[Step] = attrs.field(factory=list)
     build_log: list[tuple[float, str]] = attrs.field(factory=list)
     run_log: list[tuple[float, str]] = attrs.field(factory=list)
+    # Bumped whenever a log is replaced (new build, new app start): log streams restart their cursor.
+    build_gen: int = 0
+    run_gen: int = 0
     last_active: float = 0.0
     durations: Durations | None = None  # per-Space override of the hub defaults
     forced_build: BuildPlan | None = None  # set by `fail_next_build`
@@ -127,7 +130,7 @@ class SpaceState:
         if step.became_active:
             self.last_active = step.at
         if step.run_log is not None:
-            self.run_log = _stamp(step.at, step.run_log)
+            self.set_run_log(_stamp(step.at, step.run_log))
         self._enter(step.at, step.stage, current=step.current, error_message=step.error_message)
 
     def _enter(
@@ -156,6 +159,16 @@ class SpaceState:
                 break
         return chosen
 
+    def set_build_log(self, lines: list[tuple[float, str]]) -> None:
+        """Replace the build log (a new build)."""
+        self.build_log = lines
+        self.build_gen += 1
+
+    def set_run_log(self, lines: list[tuple[float, str]]) -> None:
+        """Replace the run log (a new app start)."""
+        self.run_log = lines
+        self.run_gen += 1
+
     def cancel_plan(self, now: float) -> None:
         """Drop pending transitions and log lines stamped in the future (an action overrides them)."""
         self.plan.clear()
@@ -178,7 +191,7 @@ class SpaceState:
             plan, self.forced_build = self.forced_build, None
         if plan.outcome in ("NO_APP_FILE", "CONFIG_ERROR"):
             # No build runs: the Hub shows the configuration problem right away.
-            self.build_log = []
+            self.set_build_log([])
             self._enter(now, plan.outcome, current=None, error_message=plan.error_message)
             return
         if self.is_static or plan.sdk == "static":
@@ -189,7 +202,7 @@ class SpaceState:
         lines = list(plan.build_log)
         if lines and lines[0].startswith("====="):
             lines[0] = lines[0].replace("===== Build Queued", f"===== Build Queued at {wall(now)}", 1)
-        self.build_log = _spread(now, build_end, lines)
+        self.set_build_log(_spread(now, build_end, lines))
         self._enter(
             now, "RUNNING_BUILDING" if serving else "BUILDING", current=self.current if serving else None
         )
@@ -250,7 +263,7 @@ class SpaceState:
         self.cancel_plan(now)
         self.last_active = now
         if run_log:
-            self.run_log = _stamp(now, run_log)
+            self.set_run_log(_stamp(now, run_log))
         self._enter(now, "RUNNING", current=None if self.is_static else self.requested)
 
     def set_stage(self, now: float, stage: str, error_message: str | None = None) -> None:
@@ -290,8 +303,8 @@ class SpaceState:
 
 
 def _stamp(at: float, lines: tuple[str, ...] | list[str]) -> list[tuple[float, str]]:
-    # Lines of one burst get distinct, increasing times a millisecond apart.
-    return [(at + i * 0.001, line) for i, line in enumerate(lines)]
+    # Lines of one burst share their time; their order is the list order.
+    return [(at, line) for line in lines]
 
 
 def _spread(start: float, end: float, lines: list[str]) -> list[tuple[float, str]]:
