@@ -816,7 +816,8 @@ class CoreClient:
         _wire.validate_repo_id(repo_id)
         seconds = _wire.validate_sleep_time(sleep_time)
         runtime = await self._runtime_call(_wire.sleeptime_request(repo_id, seconds))
-        if "cpu-basic" in (runtime.requested_hardware, runtime.hardware):
+        # huggingface_hub warns on `requested or current` hardware being cpu-basic (hub-api.md §8.2).
+        if (runtime.requested_hardware or runtime.hardware) == "cpu-basic":
             warnings.warn(
                 "This Space runs on cpu-basic: it sleeps after 48 hours of inactivity whatever the "
                 "sleep time (hub-api.md §8.3).",
