@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 DEMO_USER = "demo-user"
 GPU = "t4-medium"
 TEMPORARY_GPU = "a10g-large"
-DEFAULT_SPEED = 40.0
+DEFAULT_SPEED = 25.0
 # Real seconds the whole demo may take before it gives up (the README promises under a minute).
 REAL_TIME_BUDGET = 55.0
 
@@ -335,7 +335,7 @@ def _summary(
             ]
         )
     output.table(
-        ["Space", "final stage", "hardware", "to RUNNING (sim s)", "changes seen", "requests"],
+        ["Space", "final stage", "requested hardware", "to RUNNING (sim s)", "changes seen", "requests"],
         rows,
         title="Summary",
     )

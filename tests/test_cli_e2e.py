@@ -1,0 +1,212 @@
+"""End to end: the `aiospaces` command in a subprocess, over a real socket on 127.0.0.1.
+
+The simulated Hub runs in this process (`hub.serve()`, real time sped up) or as `aiospaces hubsim` in its own
+process; the CLI runs as `python -m aiospaces.cli`, configured only through HF_ENDPOINT and HF_TOKEN, exactly
+as a user would run it against the real Hub.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from aiospaces.hubsim import Durations, SimulatedHub
+
+TOKEN = "hf_alice_e2e_token_abcdefabcdef"
+APP = {
+    "app.py": "import gradio as gr\n\ngr.Interface(fn=str.upper, inputs='text', outputs='text').launch()\n"
+}
+SPEED = 50.0  # simulated seconds per real second: a default 40 s build takes 0.8 s
+PROCESS_TIMEOUT = 120  # real seconds; a hung CLI fails the test instead of hanging the suite
+
+
+@pytest.fixture(scope="module")
+def hub_url() -> Iterator[tuple[SimulatedHub, str]]:
+    hub = SimulatedHub(speed=SPEED)
+    hub.add_user("alice", token=TOKEN)
+    with hub.serve(host="127.0.0.1", port=0) as url:
+        yield hub, url
+
+
+def cli_env(url: str, token: str, home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE"))}
+    env.update(HF_ENDPOINT=url, HF_TOKEN=token, HF_HOME=str(home))
+    return env
+
+
+def aiospaces(
+    url: str, home: Path, *args: str, token: str = TOKEN, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    process = subprocess.run(
+        [sys.executable, "-m", "aiospaces.cli", *args],
+        env=cli_env(url, token, home),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=PROCESS_TIMEOUT,
+        check=False,
+    )
+    assert token not in process.stdout + process.stderr
+    assert "Traceback" not in process.stderr
+    return process
+
+
+def test_wait_exits_0_when_running(hub_url: tuple[SimulatedHub, str], tmp_path: Path) -> None:
+    """`aiospaces wait` on a building Space exits 0 once it runs and prints its runtime as JSON."""
+    hub, url = hub_url
+    hub.create_space("alice/e2e-ok", stage=None, files=APP)
+    process = aiospaces(url, tmp_path, "wait", "alice/e2e-ok", "--json")
+    assert process.returncode == 0, process.stderr
+    ready = json.loads(process.stdout.splitlines()[-1])
+    assert (ready["event"], ready["stage"]) == ("ready", "RUNNING")
+
+
+def test_wait_exits_1_with_log_tail_on_build_error(hub_url: tuple[SimulatedHub, str], tmp_path: Path) -> None:
+    """A build that fails on an invalid requirement makes `wait` exit 1 with the build log tail on stderr."""
+    hub, url = hub_url
+    hub.create_space("alice/e2e-broken", stage=None, files={**APP, "requirements.txt": "torch==>1\n"})
+    process = aiospaces(url, tmp_path, "wait", "alice/e2e-broken")
+    assert process.returncode == 1
+    assert "alice/e2e-broken reached BUILD_ERROR" in process.stderr
+    assert "log lines of alice/e2e-broken" in process.stderr
+    assert "torch==>1" in process.stderr
+
+
+def test_wait_exits_3_on_timeout(hub_url: tuple[SimulatedHub, str], tmp_path: Path) -> None:
+    """A Space still building at the deadline makes `wait --timeout` exit 3."""
+    hub, url = hub_url
+    hub.create_space("alice/e2e-slow", stage=None, files=APP, durations=Durations(build=1_000_000.0))
+    process = aiospaces(url, tmp_path, "wait", "alice/e2e-slow", "--timeout", "0.5")
+    assert process.returncode == 3
+    assert "alice/e2e-slow not ready after 0.5s (last stage BUILDING)" in process.stderr
+
+
+def test_wait_exits_4_on_bad_token(hub_url: tuple[SimulatedHub, str], tmp_path: Path) -> None:
+    """An invalid HF_TOKEN makes `wait` exit 4 with one actionable line, never echoing the token."""
+    hub, url = hub_url
+    hub.create_space("alice/e2e-auth", files=APP)
+    process = aiospaces(url, tmp_path, "wait", "alice/e2e-auth", token="hf_wrong_token_000000000000")
+    assert process.returncode == 4
+    assert process.stderr.count("\n") == 1
+    assert "authentication failed" in process.stderr
+
+
+def test_wait_exits_2_on_usage_error(hub_url: tuple[SimulatedHub, str], tmp_path: Path) -> None:
+    """A malformed command line exits 2 with one line on stderr."""
+    _, url = hub_url
+    process = aiospaces(url, tmp_path, "wait", "alice/x", "--timeout", "soon")
+    assert process.returncode == 2
+    assert process.stderr.count("\n") == 1
+
+
+def test_logs_follow_streams_until_the_build_ends(hub_url: tuple[SimulatedHub, str], tmp_path: Path) -> None:
+    """`logs --build --follow` prints lines while the Space is still building, and ends with the build."""
+    hub, url = hub_url
+    # 100 simulated seconds of build = 2 real seconds, with the log lines spread over it.
+    hub.create_space("alice/e2e-logs", stage=None, files=APP, durations=Durations(build=100.0))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aiospaces.cli", "logs", "alice/e2e-logs", "--build", "--follow"],
+        env=cli_env(url, TOKEN, tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        stage_at_first_line = hub.space_stage("alice/e2e-logs")
+        rest = process.stdout.read()
+        code = process.wait(timeout=PROCESS_TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert first.startswith("===== Build Queued")
+    assert stage_at_first_line == "BUILDING"  # streamed live, not printed after the fact
+    assert code == 0
+    assert "--> Exporting cache" in rest
+    assert hub.space_stage("alice/e2e-logs") != "BUILDING"
+
+
+def test_demo_runs_to_exit_0(tmp_path: Path) -> None:
+    """`aiospaces demo --json` runs the whole fleet workflow against its embedded Hub and exits 0."""
+    process = subprocess.run(
+        [sys.executable, "-m", "aiospaces.cli", "demo", "--json", "--spaces", "4", "--speed", "100"],
+        env=cli_env("http://unused.invalid", "unused", tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=PROCESS_TIMEOUT,
+        check=False,
+    )
+    assert process.returncode == 0, process.stderr
+    events = [json.loads(line) for line in process.stdout.splitlines()]
+    assert [e["name"] for e in events if e["event"] == "step"] == [
+        "create",
+        "upload",
+        "settings",
+        "hardware",
+        "temporary",
+        "pause",
+    ]
+    summaries = [e for e in events if e["event"] == "summary"]
+    assert len(summaries) == 4
+    assert all(s["stage"] == "PAUSED" and s["requested_hardware"] == "t4-medium" for s in summaries)
+    assert all(s["requests"] > 0 and s["seconds_to_running"] > 0 for s in summaries)
+    stages = {e["stage"] for e in events if e["event"] == "change"}
+    assert {"BUILDING", "RUNNING", "RUNNING_BUILDING", "PAUSED"} <= stages
+    hardware = {e["hardware"] for e in events if e["event"] == "change"}
+    assert "a10g-large" in hardware  # the temporary-hardware block ran on it
+    assert events[-1] == {"event": "done", "ok": True, "simulated_seconds": events[-1]["simulated_seconds"]}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_hubsim_command_serves_a_hub(tmp_path: Path) -> None:
+    """`aiospaces hubsim` serves a simulated Hub that the other commands can use."""
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "aiospaces.cli",
+            "hubsim",
+            "--port",
+            str(port),
+            "--user",
+            "bob",
+            "--token",
+            TOKEN,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None, server.stderr.read() if server.stderr else ""
+                assert time.monotonic() < deadline, "hubsim did not start listening"
+                time.sleep(0.05)
+        process = aiospaces(url, tmp_path, "runtime", "bob/nothing-here", "--json")
+        assert process.returncode == 2  # the server answers: an unknown Space is a 404
+        assert json.loads(process.stdout)["exit_code"] == 2
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
