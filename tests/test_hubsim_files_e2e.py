@@ -182,8 +182,12 @@ OFFICIAL_CLIENT_SCRIPT = textwrap.dedent(
 )
 
 
-def test_official_client_round_trip(hub: SimulatedHub, tmp_path: Path) -> None:
-    """huggingface_hub 2.4 (LFS path) uploads, skips unchanged files, downloads, gets 412 and opens a PR."""
+@pytest.mark.parametrize("multipart", [False, True])
+def test_official_client_round_trip(hub: SimulatedHub, tmp_path: Path, multipart: bool) -> None:
+    """The official client (basic or multipart LFS) uploads, skips unchanged files, downloads, 412s."""
+    if multipart:
+        hub.git.multipart_threshold = 8 * 1024 * 1024
+        hub.git.multipart_chunk_size = 4 * 1024 * 1024
     src = tmp_path / "src"
     (src / "sub").mkdir(parents=True)
     (src / "app.py").write_bytes(b"import gradio as gr\n")
@@ -235,3 +239,31 @@ def test_official_client_round_trip(hub: SimulatedHub, tmp_path: Path) -> None:
     assert tree_with_sub["sub/weights.bin"].lfs_sha256 is not None
     assert tree_with_sub["sub/image.png"].lfs_sha256 is not None
     assert tree_with_sub["sub/notes.txt"].lfs_sha256 is None
+    multipart_parts = hub.counters.requests["PUT /__hubsim/lfs/part (pre-signed)"]
+    assert multipart_parts == (3 if multipart else 0)  # 11 MB in 4 MB parts
+    assert hub.counters.server_errors == []
+
+
+@pytest.mark.anyio
+async def test_transport_large_inline_commit_is_accepted(hub: SimulatedHub) -> None:
+    """A 6 MB text file is "regular" (under the 10 MB LFS threshold), so its inline commit is accepted."""
+    data = b"model_id,dataset_id,STATUS\n" + b"org/model,org/data,PENDING\n" * (6 * 1024 * 1024 // 27)
+    async with httpx.AsyncClient(transport=hub.transport(), base_url="https://hub.local") as client:
+        pre = await client.post(
+            "/api/datasets/alice/tasks/preupload/main",
+            json={
+                "files": [
+                    {"path": "big.csv", "sample": base64.b64encode(data[:512]).decode(), "size": len(data)}
+                ]
+            },
+            headers=ALICE,
+        )
+        assert pre.json()["files"][0]["uploadMode"] == "regular"
+        resp = await client.post(
+            "/api/datasets/alice/tasks/commit/main",
+            content=_commit_body("big.csv", data),
+            headers={**ALICE, "content-type": "application/x-ndjson"},
+        )
+        assert resp.status_code == 200, resp.text
+    assert hub.git.read_file(("dataset", "alice/tasks"), "big.csv") == data
+    assert hub.counters.server_errors == []
