@@ -1,0 +1,266 @@
+"""`wait_for_space`, `wait_until`, `wait_until_running`, `wait_for_hardware`: outcomes and typed errors, in
+virtual time against the simulated Hub."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from aiospaces import SpacesClient
+from aiospaces.errors import (
+    HardwareConflictError,
+    SpaceFailedError,
+    SpaceNotRunningError,
+    WaitError,
+    WaitTimeoutError,
+)
+from aiospaces.testing import SimulatedHubClient
+
+pytestmark = pytest.mark.anyio
+
+RUNTIME_ROUTE = "GET /api/spaces/{id}/runtime"
+HARDWARE_ROUTE = "POST /api/spaces/{id}/hardware"
+
+
+async def test_wait_for_hardware_with_slow_switch_and_stale_reads() -> None:
+    """After requesting t4-medium (60 s switch, stale reads injected), the wait returns only once the Space
+    really runs t4-medium."""
+    async with SimulatedHubClient(seed=3) as env:
+        hub, client = env.hub, env.client
+        hub.create_space("alice/gpu")
+        hub.set_durations("alice/gpu", hardware_switch=60.0, build=20.0, start=10.0)
+        stale = hub.add_fault("stale_runtime", route=RUNTIME_ROUTE, probability=0.4, seconds=30.0)
+        answer = await client.request_space_hardware("alice/gpu", "t4-medium")
+        assert (answer.requested_hardware, answer.hardware) == ("t4-medium", "cpu-basic")
+        runtime = await client.wait_for_hardware("alice/gpu", timeout=600)
+        assert (str(runtime.stage), runtime.hardware, runtime.requested_hardware) == (
+            "RUNNING",
+            "t4-medium",
+            "t4-medium",
+        )
+        truth = hub.space_runtime("alice/gpu")
+        assert (truth["stage"], truth["hardware"]["current"]) == ("RUNNING", "t4-medium")
+        assert env.clock.now() >= 60.0
+        assert stale.injected > 0  # the stale reads did happen
+
+
+async def test_wait_until_running_after_restart_ignores_stale_running() -> None:
+    """Right after a restart, stale reads still showing the old RUNNING never end the wait early."""
+    async with SimulatedHubClient() as env:
+        hub, client = env.hub, env.client
+        hub.create_space("alice/demo")
+        hub.set_durations("alice/demo", build=30.0, start=10.0)
+        env.clock.advance(100.0)
+        answer = await client.restart_space("alice/demo")
+        assert str(answer.stage) == "BUILDING"
+        hub.add_fault("stale_runtime", route=RUNTIME_ROUTE, count=3, seconds=50.0)
+        runtime = await client.wait_until_running("alice/demo", timeout=300)
+        assert str(runtime.stage) == "RUNNING"
+        assert env.clock.now() >= 100.0 + 30.0 + 10.0
+
+
+async def test_build_error_raises_with_stage_message_and_log_tail() -> None:
+    """BUILD_ERROR raises SpaceFailedError with the stage, the Hub's message and the last build log lines."""
+    async with SimulatedHubClient() as env:
+        hub, client = env.hub, env.client
+        hub.create_space("alice/broken")
+        logs = [f"step {i}" for i in range(30)] + ["ERROR: No matching distribution found for torch==>1"]
+        hub.fail_next_build("alice/broken", logs, message="Build failed with exit code: 1")
+        hub.rebuild("alice/broken")
+        with pytest.raises(SpaceFailedError) as caught:
+            await client.wait_until_running("alice/broken", timeout=600)
+        error = caught.value
+        assert error.stage == "BUILD_ERROR"
+        assert error.error_message == "Build failed with exit code: 1"
+        assert error.log_tail[-1] == "ERROR: No matching distribution found for torch==>1"
+        assert 1 < len(error.log_tail) <= 20
+        assert "torch==>1" in str(error)
+        assert error.runtime is not None
+        assert str(error.runtime.stage) == "BUILD_ERROR"
+        assert hub.counters.in_flight == 0  # the log stream was closed
+
+
+async def test_runtime_error_raises_with_run_logs() -> None:
+    """A crash (RUNTIME_ERROR) raises SpaceFailedError with the last run log lines."""
+    async with SimulatedHubClient() as env:
+        hub, client = env.hub, env.client
+        hub.create_space("alice/crashy")
+        hub.crash(
+            "alice/crashy", ["Traceback (most recent call last):", "ZeroDivisionError: division by zero"]
+        )
+        with pytest.raises(SpaceFailedError) as caught:
+            await client.wait_until_running("alice/crashy", timeout=60)
+        assert caught.value.stage == "RUNTIME_ERROR"
+        # (the simulator currently keeps only the first line a crash adds: reported to its engineer)
+        assert "Traceback (most recent call last):" in caught.value.log_tail
+
+
+async def test_paused_raises_or_wakes() -> None:
+    """PAUSED raises SpaceNotRunningError; with wake=True the Space is restarted and RUNNING returned."""
+    async with SimulatedHubClient() as env:
+        hub, client = env.hub, env.client
+        hub.create_space("alice/sleepy", stage="PAUSED")
+        with pytest.raises(SpaceNotRunningError) as caught:
+            await client.wait_until_running("alice/sleepy", timeout=60)
+        assert caught.value.stage == "PAUSED"
+        assert "wake=True" in str(caught.value)
+        assert hub.counters.actions["restart"] == 0
+        runtime = await client.wait_until_running("alice/sleepy", timeout=600, wake=True)
+        assert str(runtime.stage) == "RUNNING"
+        assert hub.counters.actions["restart"] == 1
+        assert hub.space_stage("alice/sleepy") == "RUNNING"
+
+
+async def test_timeout_raises_with_last_runtime_at_the_deadline() -> None:
+    """A timeout raises WaitTimeoutError (a TimeoutError) with the last runtime, polled at the deadline."""
+    async with SimulatedHubClient() as env:
+        hub, client = env.hub, env.client
+        hub.set_durations(build=600.0)
+        hub.create_space("alice/slow", stage=None)
+        with pytest.raises(WaitTimeoutError) as caught:
+            await client.wait_until_running("alice/slow", timeout=100)
+        error = caught.value
+        assert isinstance(error, TimeoutError)
+        assert isinstance(error, WaitError)
+        assert error.timeout == 100
+        assert error.runtime is not None
+        assert str(error.runtime.stage) == "BUILDING"
+        assert env.clock.now() == pytest.approx(100.0)
+        assert "BUILDING" in str(error)
+
+
+async def test_wait_for_space_has_hfapi_semantics() -> None:
+    """wait_for_space returns on any settled stage, failures included, and honours a fixed poll_interval."""
+    async with SimulatedHubClient() as env:
+        hub, client = env.hub, env.client
+        hub.create_space("alice/broken")
+        hub.fail_next_build("alice/broken")
+        hub.set_durations("alice/broken", build=30.0)
+        hub.rebuild("alice/broken")
+        runtime = await client.wait_for_space("alice/broken", poll_interval=5.0)
+        assert str(runtime.stage) == "BUILD_ERROR"
+        assert env.clock.now() == pytest.approx(30.0)
+        assert hub.counters.requests[RUNTIME_ROUTE] == 7  # t = 0, 5, ..., 30
+        with pytest.raises(ValueError, match="poll_interval"):
+            await client.wait_for_space("alice/broken", poll_interval=0)
+
+
+async def test_wait_until_predicate() -> None:
+    """wait_until returns the first runtime satisfying the predicate."""
+    async with SimulatedHubClient() as env:
+        hub, client = env.hub, env.client
+        hub.create_space("alice/demo")
+        hub.set_durations("alice/demo", hardware_switch=45.0)
+        await client.request_space_hardware("alice/demo", "a10g-small")
+        runtime = await client.wait_until(
+            "alice/demo", lambda r: r.hardware == r.requested_hardware == "a10g-small", timeout=300
+        )
+        assert runtime.hardware == "a10g-small"
+        with pytest.raises(TypeError, match="predicate"):
+            await client.wait_until("alice/demo", "RUNNING")  # type: ignore[arg-type]
+
+
+async def test_wait_until_running_after_hardware_request_waits_for_new_hardware() -> None:
+    """Right after a hardware request, wait_until_running does not return the old hardware's RUNNING."""
+    async with SimulatedHubClient() as env:
+        hub, client = env.hub, env.client
+        hub.create_space("alice/demo")
+        hub.set_durations("alice/demo", hardware_switch=60.0)
+        await client.request_space_hardware("alice/demo", "t4-small")
+        runtime = await client.wait_until_running("alice/demo", timeout=600)
+        assert (str(runtime.stage), runtime.hardware) == ("RUNNING", "t4-small")
+
+
+async def test_hardware_conflict_raises() -> None:
+    """Another flavor requested by someone else while waiting raises HardwareConflictError."""
+    async with SimulatedHubClient() as env:
+        hub, client = env.hub, env.client
+        hub.create_space("alice/demo")
+        hub.set_durations("alice/demo", hardware_switch=60.0)
+        await client.request_space_hardware("alice/demo", "t4-medium")
+
+        async def someone_else() -> None:
+            await env.clock.sleep(20.0)
+            # a second client of the same user, on the same hub
+            async with SpacesClient(
+                token=env.token, endpoint="https://hub.test", transport=hub.transport(), clock=env.clock
+            ) as second:
+                await second.request_space_hardware("alice/demo", "a10g-large")
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(someone_else)
+            with pytest.raises(HardwareConflictError) as caught:
+                await client.wait_for_hardware("alice/demo", timeout=600)
+        error = caught.value
+        assert (error.expected, error.requested) == ("t4-medium", "a10g-large")
+
+
+async def test_explicit_target_not_requested_is_a_conflict() -> None:
+    """Waiting for a flavor nobody requested raises at once instead of hanging."""
+    async with SimulatedHubClient() as env:
+        env.hub.create_space("alice/demo")
+        with pytest.raises(HardwareConflictError):
+            await env.client.wait_for_hardware("alice/demo", "t4-medium", timeout=600)
+        assert env.clock.now() == 0.0
+
+
+async def test_wait_rejects_bad_arguments_before_any_request() -> None:
+    """Bad arguments raise ValueError/TypeError naming the argument before any request."""
+    async with SimulatedHubClient() as env:
+        client = env.client
+        with pytest.raises(ValueError, match="timeout"):
+            await client.wait_until_running("alice/demo", timeout=-5)
+        with pytest.raises(ValueError, match="timeout"):
+            await client.wait_for_space("alice/demo", timeout=float("nan"))
+        with pytest.raises(TypeError, match="wake"):
+            await client.wait_until_running("alice/demo", wake="yes")  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="repo_id"):
+            await client.wait_for_hardware("alice/demo/extra")
+        with pytest.raises(TypeError, match="hardware"):
+            await client.wait_for_hardware("alice/demo", 3)  # type: ignore[arg-type]
+        assert env.hub.counters.total_requests == 0
+
+
+async def test_cancelling_a_wait_leaves_nothing_behind() -> None:
+    """Cancelling a wait (while sleeping, or while a log tail streams) leaves no task and no open response."""
+    async with SimulatedHubClient() as env:
+        hub, client = env.hub, env.client
+        hub.create_space("alice/demo", stage=None)
+        hub.create_space("alice/broken")
+        hub.set_durations("alice/broken", build=10.0)
+        hub.fail_next_build("alice/broken")
+        hub.rebuild("alice/broken")
+        # BUILD_ERROR at t=10, seen by t=12; the log request then takes 5 s: t=14.5 is inside it.
+        logs = hub.add_fault("latency", route="GET /api/spaces/{id}/logs/*", seconds=5.0)
+        tasks = len(anyio.get_running_tasks())
+        for repo_id, cancel_at in (("alice/broken", 14.5), ("alice/demo", 3.0), ("alice/demo", 30.0)):
+            with anyio.CancelScope() as scope:
+
+                async def cancel_later(scope: anyio.CancelScope = scope, delay: float = cancel_at) -> None:
+                    await env.clock.sleep(delay)
+                    scope.cancel()
+
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(cancel_later)
+                    await client.wait_until_running(repo_id, timeout=3600)
+            assert scope.cancelled_caught
+            assert hub.counters.in_flight == 0
+            assert len(anyio.get_running_tasks()) == tasks
+            assert client._wait_state.pollers == 0
+        assert logs.injected == 1  # the first cancellation did land in the log fetch
+
+
+async def test_log_tail_is_bounded_in_time() -> None:
+    """A log stream that does not end in time cannot turn a failure into a hang: the error still comes."""
+    async with SimulatedHubClient() as env:
+        hub, client = env.hub, env.client
+        hub.create_space("alice/broken")
+        hub.set_durations("alice/broken", build=10.0)
+        hub.fail_next_build("alice/broken", [f"line {i}" for i in range(50)])
+        hub.rebuild("alice/broken")
+        hub.add_fault("slow_body", route="GET /api/spaces/{id}/logs/build", seconds=100_000.0)
+        with pytest.raises(SpaceFailedError) as caught:
+            await client.wait_until_running("alice/broken", timeout=600)
+        assert caught.value.stage == "BUILD_ERROR"
+        assert env.clock.now() < 10.0 + 2.0 + 11.0  # detection, then at most the 10 s log budget
+        assert hub.counters.in_flight == 0
