@@ -214,6 +214,9 @@ class FilesMixin(CoreClient):
         additions = [op for op in ops if isinstance(op, CommitOperationAdd)]
         limiter = anyio.CapacityLimiter(num_threads)
 
+        readme = next((op for op in additions if op.path_in_repo == "README.md"), None)
+        if readme is not None:
+            await self._validate_readme(readme, repo_type)
         await self._hash_additions(additions, limiter)
 
         # Preupload: which files go through LFS, which the Hub ignores, which it already has (§11.3).
@@ -272,6 +275,23 @@ class FilesMixin(CoreClient):
             create_pr=create_pr,
             endpoint=self.endpoint,
         )
+
+    async def _validate_readme(self, readme: CommitOperationAdd, repo_type: str) -> None:
+        """Check a README's YAML metadata before uploading anything, as the official client does (§11.2)."""
+        data = readme.read_all() if _small_bytes(readme) else await anyio.to_thread.run_sync(readme.read_all)
+        try:
+            content = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError("README.md must be UTF-8 text") from None
+        try:
+            await self._request(
+                "POST",
+                "/api/validate-yaml",
+                json={"content": content, "repoType": repo_type},
+                idempotent=True,
+            )
+        except errors.BadRequestError as exc:
+            raise ValueError(f"Invalid metadata in README.md: {exc.server_message or exc}") from None
 
     async def _hash_additions(
         self, additions: Sequence[CommitOperationAdd], limiter: anyio.CapacityLimiter

@@ -301,3 +301,42 @@ def test_environment_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     monkeypatch.delenv("HF_HUB_CACHE")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "home"))
     assert default_cache_dir() == os.path.join(str(tmp_path / "home"), "hub")
+
+
+@pytest.mark.anyio
+async def test_readme_metadata_is_validated_before_uploading(hub: SimulatedHub, client: SpacesClient) -> None:
+    """A README.md with broken YAML metadata is refused with ValueError before any file is committed."""
+    bad = b"---\nlicense: mit\n# Title, but the metadata block is never closed\n"
+    with pytest.raises(ValueError, match=r"README\.md"):
+        await client.upload_file(
+            path_or_fileobj=bad, path_in_repo="README.md", repo_id=REPO, repo_type="dataset"
+        )
+    assert hub.counters.requests[COMMIT] == 0
+    good = b"---\nlicense: mit\n---\n# Title\n"
+    await client.upload_file(
+        path_or_fileobj=good, path_in_repo="README.md", repo_id=REPO, repo_type="dataset"
+    )
+    assert hub.counters.requests[COMMIT] == 1
+
+
+@pytest.mark.anyio
+async def test_create_pr_opens_a_pull_request_and_leaves_main(client: SpacesClient, tmp_path: Path) -> None:
+    """create_pr=True commits to refs/pr/N: the CommitInfo names the PR and main does not change."""
+    info = await client.upload_file(
+        path_or_fileobj=b"proposal",
+        path_in_repo="idea.txt",
+        repo_id=REPO,
+        repo_type="dataset",
+        create_pr=True,
+    )
+    assert info.pr_num == 1
+    assert info.pr_revision == "refs/pr/1"
+    assert info.pr_url is not None
+    assert info.pr_url.endswith("/discussions/1")
+    assert "idea.txt" not in await client.list_repo_files(REPO, repo_type="dataset")
+    assert "idea.txt" in await client.list_repo_files(REPO, repo_type="dataset", revision="refs/pr/1")
+    local = await client.hf_hub_download(
+        REPO, "idea.txt", repo_type="dataset", revision="refs/pr/1", cache_dir=tmp_path
+    )
+    assert _read(local) == b"proposal"
+    assert (tmp_path / "datasets--alice--data" / "refs" / "refs" / "pr" / "1").read_text() == info.oid
