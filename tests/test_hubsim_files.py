@@ -779,3 +779,13 @@ async def test_branches_and_refs(router: Router, host: FakeHost) -> None:
     assert (await call(router, "DELETE", "/api/spaces/alice/demo/branch/dev")).status == 200
     gone = await call(router, "DELETE", "/api/spaces/alice/demo/branch/dev")
     assert gone.header("X-Error-Code") == "RevisionNotFound"
+
+
+@pytest.mark.anyio
+async def test_percent_encoded_paths(router: Router, host: FakeHost) -> None:
+    """File and folder names with spaces and unicode resolve from their percent-encoded URL forms."""
+    host.git.commit(SPACE, additions={"my dir/résumé 1.txt": b"cv"}, message="m", author="a")
+    got = await call(router, "GET", "/spaces/alice/demo/resolve/main/" + quote("my dir/résumé 1.txt"))
+    assert got.body == b"cv"
+    listed = await call(router, "GET", "/api/spaces/alice/demo/tree/main/" + quote("my dir", safe=""))
+    assert [e["path"] for e in body_json(listed)] == ["my dir/résumé 1.txt"]
