@@ -1,0 +1,122 @@
+"""`watch_many` and `wait_all`: one shared poll loop over a fleet, reading owners through list pages."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from aiospaces.errors import SpaceFailedError, SpaceNotRunningError, WaitTimeoutError
+from aiospaces.testing import SimulatedHubClient
+
+pytestmark = pytest.mark.anyio
+
+RUNTIME_ROUTE = "GET /api/spaces/{id}/runtime"
+LIST_ROUTE = "GET /api/spaces"
+
+
+async def test_watch_many_two_hundred_spaces_through_list_pages() -> None:
+    """Over 200 Spaces of one owner every transition is seen, in order, through list pages with almost no
+    per-Space runtime calls."""
+    async with SimulatedHubClient() as env:
+        hub = env.hub
+        ids = [f"alice/app-{i:03d}" for i in range(200)]
+        for i, repo_id in enumerate(ids):
+            hub.create_space(repo_id, stage=None)  # builds start now
+            hub.set_durations(repo_id, build=30.0 + (i % 7) * 5, start=10.0 + (i % 3) * 5)
+        stages: dict[str, list[str]] = {r: [] for r in ids}
+        async with env.client.watch_many(ids, timeout=300) as changes:
+            async for change in changes:
+                stages[change.repo_id].append(change.stage)
+                if all(s and s[-1] == "RUNNING" for s in stages.values()):
+                    break
+        assert all(s == ["BUILDING", "APP_STARTING", "RUNNING"] for s in stages.values())
+        assert hub.counters.requests[RUNTIME_ROUTE] <= 5
+        assert 0 < hub.counters.requests[LIST_ROUTE] <= 60
+
+
+async def test_watch_many_falls_back_to_runtime_calls_for_lone_owners() -> None:
+    """Spaces whose owner has no other watched Space are read with runtime calls; the rest through lists."""
+    async with SimulatedHubClient() as env:
+        hub = env.hub
+        hub.add_user("bob", token="hf_test_bob", orgs=("team",))
+        hub.add_user("alice2", token="hf_test_alice2", orgs=("team",))
+        hub.create_space("bob/solo", private=False)
+        hub.create_space("alice/one")
+        hub.create_space("alice/two")
+        seen = set()
+        async for change in env.client.watch_many(["bob/solo", "alice/one", "alice/two"], timeout=30):
+            seen.add((change.repo_id, change.stage))
+        assert seen == {("bob/solo", "RUNNING"), ("alice/one", "RUNNING"), ("alice/two", "RUNNING")}
+        assert hub.counters.requests[LIST_ROUTE] >= 1
+        assert hub.counters.requests[RUNTIME_ROUTE] >= 1
+
+
+async def test_wait_all_reports_each_space() -> None:
+    """wait_all returns one outcome per Space in input order: RUNNING, failed with logs, paused, timed out."""
+    async with SimulatedHubClient() as env:
+        hub = env.hub
+        hub.create_space("alice/ok", stage=None)
+        hub.create_space("alice/broken")
+        hub.fail_next_build(
+            "alice/broken", ["Collecting torch==>1", "ERROR: Invalid requirement: 'torch==>1'"]
+        )
+        hub.rebuild("alice/broken")
+        hub.create_space("alice/paused", stage="PAUSED")
+        hub.create_space("alice/slow")
+        hub.set_durations("alice/slow", build=10_000.0)
+        hub.rebuild("alice/slow")
+        ids = ["alice/ok", "alice/broken", "alice/paused", "alice/slow"]
+        report = await env.client.wait_all(ids, timeout=300)
+        assert [o.repo_id for o in report] == ids
+        assert report["alice/ok"].ok
+        assert report["alice/ok"].result is not None
+        assert str(report["alice/ok"].result.stage) == "RUNNING"
+        broken = report["alice/broken"].error
+        assert isinstance(broken, SpaceFailedError)
+        assert broken.log_tail[-1] == "ERROR: Invalid requirement: 'torch==>1'"
+        assert isinstance(report["alice/paused"].error, SpaceNotRunningError)
+        slow = report["alice/slow"].error
+        assert isinstance(slow, WaitTimeoutError)
+        assert slow.runtime is not None
+        assert str(slow.runtime.stage) == "RUNNING_BUILDING"
+        assert not report.ok
+        assert env.clock.now() == pytest.approx(300.0)
+
+
+async def test_wait_all_wakes_paused_spaces() -> None:
+    """With wake=True, wait_all restarts paused Spaces once and waits for them to run."""
+    async with SimulatedHubClient() as env:
+        hub = env.hub
+        ids = [f"alice/p{i}" for i in range(5)]
+        for repo_id in ids:
+            hub.create_space(repo_id, stage="PAUSED")
+        report = await env.client.wait_all(ids, timeout=600, wake=True)
+        assert report.ok
+        assert hub.counters.actions["restart"] == 5
+        assert all(hub.space_stage(r) == "RUNNING" for r in ids)
+
+
+async def test_cancelling_watch_many_leaves_nothing_behind() -> None:
+    """Cancelling a fleet watch in the middle of a round leaves no task and no open response."""
+    async with SimulatedHubClient() as env:
+        hub = env.hub
+        ids = [f"alice/s{i}" for i in range(20)]
+        for repo_id in ids:
+            hub.create_space(repo_id, stage=None)
+        hub.add_fault("latency", route=LIST_ROUTE, seconds=3.0)
+        tasks = len(anyio.get_running_tasks())
+        for cancel_at in (1.0, 4.5, 12.0):
+            with anyio.CancelScope() as scope:
+
+                async def cancel_later(scope: anyio.CancelScope = scope, delay: float = cancel_at) -> None:
+                    await env.clock.sleep(delay)
+                    scope.cancel()
+
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(cancel_later)
+                    async for _ in env.client.watch_many(ids):
+                        pass
+            assert scope.cancelled_caught
+            assert hub.counters.in_flight == 0
+            assert len(anyio.get_running_tasks()) == tasks
+            assert env.client._wait_state.pollers == 0
