@@ -20,6 +20,19 @@ TOKEN = "hf_bench_token_not_a_secret"
 OWNER = "bench"
 
 
+def space_ids(prefix: str, count: int) -> list[str]:
+    """`count` Space ids of the benchmark user, e.g. `bench/bulk-00042`."""
+    return [f"{OWNER}/{prefix}-{i:05d}" for i in range(count)]
+
+
+def seed_running(hub: HubProcess, prefix: str, count: int) -> list[str]:
+    """Create `count` running Spaces directly in the Hub (no HTTP); return their ids."""
+    ids = space_ids(prefix, count)
+    for start in range(0, count, 1000):  # in chunks, to keep each control message small
+        hub.call("seed", ids=ids[start : start + 1000])
+    return ids
+
+
 @attrs.define
 class RunContext:
     """Where a run keeps its scratch files, and how many repetitions it makes."""

@@ -7,10 +7,11 @@ Config keys: `owner` (the user whose token the clients use), `latency_s` (inject
 `rate_limit` (`[requests, window_seconds]` or absent), `speed` (simulated seconds per real second).
 
 Commands:
-- `seed {count, prefix}` → `{ids}`: create `count` running Spaces of `owner` directly in the Hub's state (no
-  HTTP, so seeding never shows in the request counters).
-- `start_builds {ids, durations}` → `{running_at}`: restart each Space so that it reaches RUNNING after its
-  duration (simulated seconds); `running_at` is that moment as wall-clock `time.time()`, per Space.
+- `seed {ids}`: create running Spaces directly in the Hub's state (no HTTP, so seeding never shows in the
+  request counters).
+- `start_builds {ids, durations}` → `{running_at}`: create each Space with its first build starting now, so
+  that it reaches RUNNING after its duration (simulated seconds); `running_at` is that moment as wall-clock
+  `time.time()`, per Space, taken from the Hub's own planned transition.
 - `counters` → `{requests, status_429, by_route, max_in_flight, server_errors, unknown_routes}`.
 - `verify {ids, secret, variable: [key, value], requested_hardware}` → how many Spaces hold each.
 - `stop` → the process exits.
@@ -35,34 +36,39 @@ class HubServer:
 
     def __init__(self, config: dict[str, Any]) -> None:
         from aiospaces.hubsim import SimulatedHub
-        from aiospaces.hubsim._clock import SpeedClock
 
         self.owner = str(config.get("owner", "bench"))
-        self.clock = SpeedClock(float(config.get("speed", 1.0)))
-        self.hub = SimulatedHub(clock=self.clock)
+        self.hub = SimulatedHub(speed=float(config.get("speed", 1.0)), seed=0)
         self.hub.add_user(self.owner, token=TOKEN, role="write")
         latency = float(config.get("latency_s", 0.0))
         if latency > 0:
-            self.hub.inject_fault("latency", seconds=latency * self.clock.speed)
+            # Fault seconds are hub-clock seconds: scale so the real delay is `latency` at any speed.
+            self.hub.add_fault("latency", seconds=latency * self.hub.speed)
         rate_limit = config.get("rate_limit")
         if rate_limit:
             self.hub.set_rate_limit(int(rate_limit[0]), float(rate_limit[1]))
 
-    def seed(self, count: int, prefix: str) -> dict[str, Any]:
-        ids = [f"{self.owner}/{prefix}-{i:05d}" for i in range(count)]
-        self.hub.seed_spaces(ids, stage="RUNNING")
-        return {"ids": ids}
+    def seed(self, ids: list[str]) -> dict[str, Any]:
+        for repo_id in ids:
+            self.hub.create_space(repo_id, stage="RUNNING")
+        return {"seeded": len(ids)}
 
     def start_builds(self, ids: list[str], durations: list[float]) -> dict[str, Any]:
+        from aiospaces.hubsim import Durations
+
         running_at = []
         for repo_id, duration in zip(ids, durations, strict=True):
-            self.hub.set_durations(
-                repo_id, build=duration * (1 - START_FRACTION), start=duration * START_FRACTION
+            # A new Space whose first build starts now (BUILDING, then APP_STARTING, then RUNNING).
+            self.hub.create_space(
+                repo_id,
+                stage=None,
+                durations=Durations(build=duration * (1 - START_FRACTION), start=duration * START_FRACTION),
             )
-            sim_now = self.clock.now()
-            self.hub.restart(repo_id)
-            # Translate the Hub's simulated deadline into wall-clock time, which the client process shares.
-            running_at.append(time.time() + ((sim_now + duration) - self.clock.now()) / self.clock.speed)
+            steps = [step for step in self.hub.space_state(repo_id).plan if step.stage == "RUNNING"]
+            if len(steps) != 1:
+                raise RuntimeError(f"{repo_id}: expected one planned RUNNING transition, got {steps!r}")
+            # The Hub's planned transition time, as wall-clock time, which the client process shares.
+            running_at.append(time.time() + (steps[0].at - self.hub.now()) / self.hub.speed)
         return {"running_at": running_at}
 
     def counters(self) -> dict[str, Any]:

@@ -35,7 +35,10 @@ def main() -> int:
         workload = scenario.run_aiospaces if client == "aiospaces" else scenario.run_huggingface_hub
         result: dict[str, Any] = workload(spec, emit)
         result["rss_after_imports_bytes"] = rss_after_imports
-        result["peak_rss_bytes"] = peak_rss_bytes()
+        # ru_maxrss is the kernel's high-water mark, which can lag a sample taken moments earlier.
+        result["peak_rss_bytes"] = max(
+            peak_rss_bytes(), current_rss_bytes(), int(result.get("rss_steady_bytes", 0))
+        )
     except Exception as exc:  # report any failure to the runner, with the traceback on stderr
         traceback.print_exc()
         emit({"error": f"{type(exc).__name__}: {exc}"})

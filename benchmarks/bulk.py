@@ -11,11 +11,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._common import OWNER, RunContext, check, run_alternating, summarize
+from ._common import OWNER, RunContext, check, run_alternating, seed_running, summarize
 from ._measure import measure, mib, ratio
 from ._procs import HubProcess
+
+if TYPE_CHECKING:
+    from aiospaces.fleet import FleetReport
 
 SECRET_KEY = "BENCH_SECRET"
 SECRET_VALUE = "bench-secret-value"  # a fixture value, not a credential
@@ -54,17 +57,8 @@ def _error_name(exc: BaseException) -> str:
     return f"{type(exc).__name__}({status})" if status else type(exc).__name__
 
 
-def _size(value: Any) -> int:
-    """A FleetReport's `.succeeded`/`.failed` as a count, whether it is a collection or a number."""
-    return value if isinstance(value, int) else len(value)
-
-
-def _failure_names(report: Any) -> list[str]:
-    names = []
-    for outcome in report.failed:
-        exc = getattr(outcome, "error", None) or getattr(outcome, "exception", None)
-        names.append(_error_name(exc) if isinstance(exc, BaseException) else "failed")
-    return names
+def _failure_names(report: FleetReport[Any]) -> list[str]:
+    return [_error_name(outcome.error) if outcome.error else "failed" for outcome in report.failed]
 
 
 def run_aiospaces(spec: dict[str, Any], emit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
@@ -89,7 +83,7 @@ async def _aiospaces_main(spec: dict[str, Any]) -> dict[str, Any]:
                 await fleet.add_space_variable(VARIABLE_KEY, VARIABLE_VALUE),
                 await fleet.request_space_hardware(HARDWARE),
             ):
-                succeeded += _size(report.succeeded)
+                succeeded += len(report.succeeded)
                 errors.update(_failure_names(report))
     return {
         "wall_s": span.wall_s,
@@ -161,7 +155,7 @@ class BulkHooks:
         self.expect_no_failures = expect_no_failures
 
     def prepare(self, hub: HubProcess, params: Mapping[str, Any]) -> dict[str, Any]:
-        return {"ids": hub.call("seed", count=int(params["spaces"]), prefix="bulk")["ids"]}
+        return {"ids": seed_running(hub, "bulk", int(params["spaces"]))}
 
     def go(self, hub: HubProcess, params: Mapping[str, Any], state: dict[str, Any]) -> dict[str, Any]:
         return {}

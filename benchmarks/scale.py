@@ -15,10 +15,9 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._common import OWNER, RunContext, check, run_alternating
+from ._common import OWNER, RunContext, check, run_alternating, seed_running
 from ._measure import cpu_seconds, current_rss_bytes, measure, median, mib, ratio
 from ._procs import HubProcess
-from .watch import _change_repo_and_stage
 
 METRICS = [
     "rss_steady_mib",
@@ -59,9 +58,8 @@ async def _aiospaces_main(spec: dict[str, Any], emit: Callable[[dict[str, Any]],
         ) as client:
 
             async def consume() -> None:
-                async for item in client.watch_many(ids):
-                    repo_id, _stage = _change_repo_and_stage(item)
-                    observed.add(repo_id)
+                async for change in client.watch_many(ids):
+                    observed.add(change.repo_id)
                     if len(observed) == len(ids):
                         all_observed.set()
 
@@ -99,7 +97,7 @@ class ScaleHooks:
     """Seeds N running Spaces; samples the Hub's counters at the start and end of the steady window."""
 
     def prepare(self, hub: HubProcess, params: Mapping[str, Any]) -> dict[str, Any]:
-        return {"ids": hub.call("seed", count=int(params["spaces"]), prefix="scale")["ids"]}
+        return {"ids": seed_running(hub, "scale", int(params["spaces"]))}
 
     def go(self, hub: HubProcess, params: Mapping[str, Any], state: dict[str, Any]) -> dict[str, Any]:
         return {}

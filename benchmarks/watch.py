@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ._common import OWNER, RunContext, check, run_alternating, summarize
+from ._common import OWNER, RunContext, check, run_alternating, space_ids, summarize
 from ._measure import measure, median, mib, percentile, ratio
 from ._procs import HubProcess
 
@@ -59,15 +59,6 @@ def run_aiospaces(spec: dict[str, Any], emit: Callable[[dict[str, Any]], None]) 
     return anyio.run(_aiospaces_main, spec)
 
 
-def _change_repo_and_stage(item: Any) -> tuple[str, Any]:
-    """(repo_id, stage) from one item of `watch_many` (a RuntimeChange carrying its repo id)."""
-    if isinstance(item, tuple):
-        repo_id, change = item
-    else:
-        repo_id, change = item.repo_id, item
-    return str(repo_id), change.current.stage
-
-
 async def _aiospaces_main(spec: dict[str, Any]) -> dict[str, Any]:
     import anyio
 
@@ -81,10 +72,9 @@ async def _aiospaces_main(spec: dict[str, Any]) -> dict[str, Any]:
             token=spec["token"], endpoint=spec["url"], max_concurrency=int(params["concurrency"])
         ) as client:
             with anyio.fail_after(float(params["spread_s"]) * 3 + 60):
-                async for item in client.watch_many(ids):
-                    repo_id, stage = _change_repo_and_stage(item)
-                    if _is_running(stage) and repo_id not in detected:
-                        detected[repo_id] = time.time()
+                async for change in client.watch_many(ids):
+                    if _is_running(change.current.stage) and change.repo_id not in detected:
+                        detected[change.repo_id] = time.time()
                         if len(detected) == len(ids):
                             break
     return {"wall_s": span.wall_s, "cpu_s": span.cpu_s, "detected_at": detected}
@@ -115,13 +105,14 @@ def run_huggingface_hub(spec: dict[str, Any], emit: Callable[[dict[str, Any]], N
 
 
 class WatchHooks:
-    """Seeds N running Spaces; on "go" restarts their builds with a seeded random schedule."""
+    """On "go", creates N Spaces whose first builds end at random times (a seeded schedule)."""
 
     def __init__(self) -> None:
         self._repetition = 0
 
     def prepare(self, hub: HubProcess, params: Mapping[str, Any]) -> dict[str, Any]:
-        return {"ids": hub.call("seed", count=int(params["spaces"]), prefix="watch")["ids"]}
+        # The Spaces are created when the client is ready (`go`), each with its first build starting then.
+        return {"ids": space_ids("watch", int(params["spaces"]))}
 
     def go(self, hub: HubProcess, params: Mapping[str, Any], state: dict[str, Any]) -> dict[str, Any]:
         # Same schedule for both clients within a repetition: the run loop alternates clients, two per rep.
