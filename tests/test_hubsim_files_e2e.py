@@ -11,6 +11,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import attrs
 import httpx
 import pytest
 
@@ -142,7 +143,7 @@ async def test_transport_lfs_round_trip_streams(hub: SimulatedHub) -> None:
 OFFICIAL_CLIENT_SCRIPT = textwrap.dedent(
     """
     import os, sys, json
-    from huggingface_hub import HfApi, hf_hub_download
+    from huggingface_hub import CommitOperationCopy, HfApi, hf_hub_download
     from huggingface_hub.errors import HfHubHTTPError
 
     src, out = sys.argv[1], {}
@@ -175,6 +176,10 @@ OFFICIAL_CLIENT_SCRIPT = textwrap.dedent(
                          repo_type="space", create_pr=True)
     out["pr"] = [pr.pr_revision, sorted(api.list_repo_files("alice/demo", repo_type="space",
                                                            revision=pr.pr_revision))]
+    api.create_commit("alice/demo", repo_type="space", commit_message="copies", operations=[
+        CommitOperationCopy(src_path_in_repo="sub/weights.bin", path_in_repo="copy.bin"),
+        CommitOperationCopy(src_path_in_repo="app.py", path_in_repo="app_copy.py"),
+    ])
     api.delete_folder("sub", repo_id="alice/demo", repo_type="space")
     out["after_delete"] = sorted(api.list_repo_files("alice/demo", repo_type="space"))
     print(json.dumps(out))
@@ -229,10 +234,12 @@ def test_official_client_round_trip(hub: SimulatedHub, tmp_path: Path, multipart
     assert out["paths_info"] == ["RepoFile", "RepoFolder"]
     assert out["pr"][0] == "refs/pr/1"
     assert "pr.txt" in out["pr"][1]
-    assert out["after_delete"] == [".gitattributes", "README.md", "app.py"]
+    assert out["after_delete"] == [".gitattributes", "README.md", "app.py", "app_copy.py", "copy.bin"]
     space = ("space", "alice/demo")
     files = hub.git.list_files(space)
     assert files["app.py"].lfs_sha256 is None
+    assert files["app_copy.py"] == attrs.evolve(files["app.py"], path="app_copy.py")
+    assert hub.git.read_file(space, "copy.bin") == (src / "sub" / "weights.bin").read_bytes()
     # Binary and large files went through LFS, as the real Hub decides.
     history = hub.git.history(space)
     tree_with_sub = next(c.tree for c in history if "sub/weights.bin" in c.tree)
