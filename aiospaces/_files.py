@@ -80,6 +80,9 @@ _OFFLINE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+_MAX_RESUMES = 5  # resumptions of a download cut mid-stream (huggingface_hub's `http_get`)
+
+
 def default_cache_dir() -> str:
     """huggingface_hub's cache: `HF_HUB_CACHE`, else `$HF_HOME/hub`, else `~/.cache/huggingface/hub`."""
     env = os.environ
@@ -824,19 +827,51 @@ class FilesMixin(CoreClient):
         return str(target)
 
     async def _download_blob(self, url: str, destination: Path, etag: str, size: int | None) -> None:
-        """Stream `url` into a temporary file beside `destination`, check it, then rename it into place."""
+        """Stream `url` into a temporary file beside `destination`, check it, then rename it into place.
+
+        A body cut mid-stream is resumed with `Range: bytes=<received>-` (up to `_MAX_RESUMES` times, as the
+        official client does, hub-api.md §12.3); a server answering 200 instead of 206 restarts from zero.
+        """
         await anyio.to_thread.run_sync(lambda: destination.parent.mkdir(parents=True, exist_ok=True))
         temporary = destination.with_name(f".{destination.name}.{uuid.uuid4().hex[:12]}.incomplete")
         # An LFS etag is the content's sha-256: check it while streaming (corrupt or truncated bodies fail).
-        digest = hashlib.sha256() if SHA256_RE.fullmatch(etag) else None
+        checked = SHA256_RE.fullmatch(etag) is not None
+        digest = hashlib.sha256()
         received = 0
+        pending = bytearray()
         try:
-            async with await anyio.open_file(temporary, "wb") as out, self._stream("GET", url) as response:
-                async for chunk in response.aiter_bytes(HASH_CHUNK):
-                    received += len(chunk)
-                    if digest is not None:
-                        digest.update(chunk)
-                    await out.write(chunk)
+            async with await anyio.open_file(temporary, "wb") as out:
+                for resume in range(_MAX_RESUMES + 1):
+                    headers = {"Range": f"bytes={received}-"} if received else None
+                    try:
+                        async with self._stream("GET", url, headers=headers) as response:
+                            if received and response.status_code != 206:
+                                # The server ignored the range: start again from the first byte.
+                                await out.seek(0)
+                                await out.truncate()
+                                received, digest = 0, hashlib.sha256()
+                                pending.clear()
+                            async for chunk in response.aiter_bytes():
+                                received += len(chunk)
+                                if checked:
+                                    digest.update(chunk)
+                                pending += chunk
+                                if len(pending) >= HASH_CHUNK:  # write in large pieces: fewer thread hops
+                                    await out.write(pending)
+                                    pending.clear()
+                        await out.write(pending)
+                        break
+                    except httpx.TransportError as exc:
+                        await out.write(pending)  # what arrived before the cut is good: keep it
+                        pending.clear()
+                        if resume == _MAX_RESUMES:
+                            raise errors.TransportError(
+                                f"download of {url} failed after {received} bytes: {type(exc).__name__}",
+                                method="GET",
+                                url=url,
+                                sent=True,
+                            ) from None
+                        await self._clock.sleep(min(8.0, 0.5 * 2**resume))
             if size is not None and received != size:
                 raise errors.TransportError(
                     f"download of {url} ended after {received} of {size} bytes",
@@ -844,7 +879,7 @@ class FilesMixin(CoreClient):
                     url=url,
                     sent=True,
                 )
-            if digest is not None and digest.hexdigest() != etag:
+            if checked and digest.hexdigest() != etag:
                 raise errors.TransportError(
                     f"download of {url} does not match its sha256 {etag}", method="GET", url=url, sent=True
                 )

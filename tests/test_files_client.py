@@ -237,3 +237,47 @@ async def test_truncated_download_is_rejected_and_leaves_no_file(tmp_path: Path)
     assert _files_under(tmp_path) == [
         "models--a--b/refs/main"
     ]  # the ref is recorded first, as huggingface_hub does
+
+
+class _CutBody(httpx.AsyncByteStream):
+    def __init__(self, data: bytes, cut_at: int | None) -> None:
+        self.data, self.cut_at = data, cut_at
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self.cut_at is None:
+            yield self.data
+            return
+        yield self.data[: self.cut_at]
+        raise httpx.ReadError("connection reset mid-body")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("honours_range", [True, False])
+async def test_download_cut_mid_body_resumes(tmp_path: Path, honours_range: bool) -> None:
+    """A body cut mid-stream is resumed with a Range request (or restarted when the server ignores ranges),
+    and the file is complete and verified."""
+    data = bytes(range(256)) * 4000
+    sha = hashlib.sha256(data).hexdigest()
+    ranges: list[str | None] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        headers = {
+            "X-Repo-Commit": "e" * 40,
+            "ETag": '"x"',
+            "X-Linked-Etag": f'"{sha}"',
+            "X-Linked-Size": str(len(data)),
+        }
+        if request.method == "HEAD":
+            return httpx.Response(200, headers=headers)
+        ranges.append(request.headers.get("range"))
+        if len(ranges) == 1:
+            return httpx.Response(200, headers=headers, stream=_CutBody(data, 300_000))
+        if honours_range and request.headers.get("range"):
+            start = int(request.headers["range"].removeprefix("bytes=").rstrip("-"))
+            return httpx.Response(206, headers=headers, stream=_CutBody(data[start:], None))
+        return httpx.Response(200, headers=headers, stream=_CutBody(data, None))
+
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=httpx.MockTransport(handler)) as client:
+        local = await client.hf_hub_download("a/b", "big.bin", cache_dir=tmp_path)
+    assert ranges == [None, "bytes=300000-"]
+    assert _sha256_of(local) == sha
