@@ -562,7 +562,10 @@ class TemporaryHardware:
         self._armed = False
         assert self._restore_to is not None
         billed = await self._client._restore_hardware(
-            self.repo_id, self._restore_to, self._restore_sleep if self._sleep_time is not None else None
+            self.repo_id,
+            self._restore_to,
+            self._restore_sleep if self._sleep_time is not None else None,
+            billed=self.hardware,  # what we asked for, unless a read says otherwise
         )
         if billed is not None:
             logger.error(
@@ -1069,10 +1072,11 @@ class WaitingMixin(CoreClient):
             self, repo_id, flavor, restore=back, sleep_time=seconds, timeout=_check_timeout(timeout)
         )
 
-    async def _restore_hardware(self, repo_id: str, restore_to: str, sleep_time: int | None) -> str | None:
+    async def _restore_hardware(
+        self, repo_id: str, restore_to: str, sleep_time: int | None, *, billed: str
+    ) -> str | None:
         """Request `restore_to` back, shielded and retried: None when confirmed, else the flavor billed."""
         clock = self._clock
-        billed: str | None = None
         with anyio.CancelScope(shield=True):
             deadline = clock.now() + RESTORE_TIMEOUT
             with anyio.move_on_after(RESTORE_TIMEOUT):  # the shield's own bound, in real time too
@@ -1081,7 +1085,6 @@ class WaitingMixin(CoreClient):
                         # Always sent (a read could come from a replica that missed our own request), and
                         # the Hub's answer to it is the confirmation: requested == restore_to.
                         runtime = await self.request_space_hardware(repo_id, restore_to)
-                        billed = runtime.requested_hardware
                         if runtime.requested_hardware == restore_to:
                             await self._restore_sleep_time(repo_id, restore_to, sleep_time)
                             return None
@@ -1098,7 +1101,18 @@ class WaitingMixin(CoreClient):
                     if pause <= 0:
                         break
                     await clock.sleep(pause)
-        return billed or "unknown"
+                billed = await self._billed_hardware(repo_id, billed)
+        return billed
+
+    async def _billed_hardware(self, repo_id: str, presumed: str) -> str:
+        """What is still requested, for the restore error: read if possible, else `presumed`."""
+        try:
+            runtime = await self.get_space_runtime(repo_id)
+        except SpacesError:
+            return presumed
+        if self._judge(repo_id, runtime, self._clock.now()) == "stale" or runtime.requested_hardware is None:
+            return presumed
+        return runtime.requested_hardware
 
     async def _restore_sleep_time(self, repo_id: str, restore_to: str, sleep_time: int | None) -> None:
         # Best effort: the flavor is what bills; cpu-basic's sleep time is fixed (hub-api.md §8.3).
