@@ -789,3 +789,19 @@ async def test_percent_encoded_paths(router: Router, host: FakeHost) -> None:
     assert got.body == b"cv"
     listed = await call(router, "GET", "/api/spaces/alice/demo/tree/main/" + quote("my dir", safe=""))
     assert [e["path"] for e in body_json(listed)] == ["my dir/résumé 1.txt"]
+
+
+@pytest.mark.anyio
+async def test_oversized_commit_and_lfs_object(router: Router, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A commit body over the inline limit is 413; an LFS object over 50 GB gets a per-object error."""
+    monkeypatch.setattr(_git, "MAX_COMMIT_BODY", 100)
+    resp = await call(
+        router,
+        "POST",
+        "/api/spaces/alice/demo/commit/main",
+        body=ndjson(header(), file_line("a", b"a" * 200)),
+    )
+    assert resp.status == 413
+    assert "error" in body_json(resp)
+    batch = await lfs_batch(router, "spaces/", [{"oid": "a" * 64, "size": 51 * 1000**3}])
+    assert body_json(batch)["objects"][0]["error"]["code"] == 422

@@ -74,6 +74,9 @@ TREE_PAGE_SIZE = 1000  # [inferred] Hub tree pages; Link-paginated (hub-api.md ย
 TREE_EXPAND_PAGE_SIZE = 50  # [inferred] expanded entries are costlier, smaller pages
 COMMITS_PAGE_SIZE = 50  # [inferred]
 STREAM_THRESHOLD = 1024 * 1024  # bodies above this are streamed in chunks of this size
+# The client caps inline payload at 1 GB per commit (hub-api.md ยง11.1): base64 makes that 4/3 GB of NDJSON,
+# plus room for the JSON around it. Bigger commit bodies are refused with 413.
+MAX_COMMIT_BODY = 1024**3 * 4 // 3 + 64 * 1024 * 1024
 _HEX_RE = re.compile(r"^[0-9a-fA-F]{5,40}$")
 
 _API = r"/api/(?P<api_type>models|datasets|spaces)/(?P<ns>[^/]+)/(?P<name>[^/]+)"
@@ -344,6 +347,10 @@ def register_routes(router: Router, host: GitHost) -> None:
         key = api_key(api_type, ns, name)
         revision = whole_revision(req)
         check_repo(host, req, key, write=True)
+        if len(req.body) > MAX_COMMIT_BODY:
+            raise HubError(
+                413, "Payload Too Large: commit body exceeds the inline limit, upload large files with LFS"
+            )
         header, operations = _parse_ndjson(req.body)
         create_pr = _truthy(req.arg("create_pr"))
         parent = header.get("parentCommit")

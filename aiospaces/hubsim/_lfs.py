@@ -25,6 +25,7 @@ LFS_CONTENT_TYPE = "application/vnd.git-lfs+json"
 # Pre-signed URLs stay valid this long on the hub clock ([inferred]: storage pre-signed URLs expire).
 UPLOAD_URL_TTL = 3600.0
 MAX_BATCH_OBJECTS = 1000  # the client sends at most 256 per request (hub-api.md §11.4)
+MAX_LFS_OBJECT_SIZE = 50 * 1000**3  # [docs] hub-docs datasets upload guide: "Per file: 50GB max"
 _OID_RE = re.compile(r"^[0-9a-f]{64}$")
 
 _PREFIX_RE = r"/(?:(?P<prefix>datasets|spaces)/)?(?!api/|datasets/|spaces/)(?P<ns>[^/]+)/(?P<name>[^/]+?)"
@@ -112,6 +113,10 @@ def register_lfs_routes(router: Router, host: GitHost) -> None:
                 answers.append(
                     {"oid": oid, "size": size, "error": {"code": 422, "message": "Invalid oid or size"}}
                 )
+                continue
+            if size > MAX_LFS_OBJECT_SIZE:
+                message = "Files larger than 50GB are not supported"
+                answers.append({"oid": oid, "size": size, "error": {"code": 422, "message": message}})
                 continue
             stored = host.git.lfs_object_size(key, oid)
             if operation == "download":
