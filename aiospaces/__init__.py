@@ -5,8 +5,10 @@ from __future__ import annotations
 from ._clock import Clock, SystemClock
 from ._commit_models import CommitOperation, CommitOperationAdd, CommitOperationDelete
 from ._config import VERSION as __version__
+from ._poll import PollPolicy
 from ._ratelimit import RateLimitState
 from ._transport import RetryPolicy
+from ._waiting import FleetWatch, RuntimeChange, RuntimeWatch, TemporaryHardware
 from .client import SpacesClient
 from .errors import (
     AuthenticationError,
@@ -15,6 +17,8 @@ from .errors import (
     ConflictError,
     ConnectError,
     EntryNotFoundError,
+    HardwareConflictError,
+    HardwareRestoreError,
     HubHTTPError,
     NotFoundError,
     OfflineModeError,
@@ -25,8 +29,12 @@ from .errors import (
     RequestTimeoutError,
     RevisionNotFoundError,
     ServerError,
+    SpaceFailedError,
+    SpaceNotRunningError,
     SpacesError,
     TransportError,
+    WaitError,
+    WaitTimeoutError,
 )
 from .fleet import Fleet, FleetError, FleetReport, Outcome
 from .models import (
@@ -60,12 +68,16 @@ __all__ = [
     "Fleet",
     "FleetError",
     "FleetReport",
+    "FleetWatch",
+    "HardwareConflictError",
+    "HardwareRestoreError",
     "HubHTTPError",
     "NotFoundError",
     "OfflineModeError",
     "Outcome",
     "PaymentRequiredError",
     "PermissionDeniedError",
+    "PollPolicy",
     "RateLimitState",
     "RateLimitedError",
     "RepoUrl",
@@ -73,10 +85,14 @@ __all__ = [
     "RequestTimeoutError",
     "RetryPolicy",
     "RevisionNotFoundError",
+    "RuntimeChange",
+    "RuntimeWatch",
     "ServerError",
+    "SpaceFailedError",
     "SpaceHardware",
     "SpaceHardwareInfo",
     "SpaceInfo",
+    "SpaceNotRunningError",
     "SpaceRuntime",
     "SpaceSecret",
     "SpaceStage",
@@ -85,7 +101,10 @@ __all__ = [
     "SpacesClient",
     "SpacesError",
     "SystemClock",
+    "TemporaryHardware",
     "TransportError",
     "Volume",
+    "WaitError",
+    "WaitTimeoutError",
     "__version__",
 ]
