@@ -350,3 +350,37 @@ def test_queue_rejects_bad_arguments() -> None:
         TaskQueue(client, "a/b", filename="../tasks.csv")
     with pytest.raises(TypeError, match="wall_clock"):
         TaskQueue(client, "a/b", wall_clock=5)  # type: ignore[arg-type]
+
+
+@pytest.mark.anyio
+async def test_exactly_once_under_dropped_and_failed_commits(
+    hub: SimulatedHub, client: SpacesClient, clock: VirtualClock
+) -> None:
+    """With commits failing (503) or applied but their answer lost (dropped connection), 10 workers still run
+    each of 60 tasks exactly once, and the history holds exactly one claim and one completion per task."""
+    queues = [TaskQueue(client, REPO, wall_clock=clock.now, lease_seconds=86_400) for _ in range(10)]
+    await queues[0].add_many([("m", f"d{i}") for i in range(60)])
+    hub.seed(11)
+    dropped = hub.add_fault("drop", route=COMMIT_ROUTE, after=True, probability=0.15)
+    failed = hub.add_fault("error", route=COMMIT_ROUTE, status=503, probability=0.1)
+    executed: list[str] = []
+
+    async def consumer(queue: TaskQueue, worker: str) -> None:
+        while (task := await queue.claim(worker=worker)) is not None:
+            executed.append(task.task_id)
+            await clock.sleep(2)
+            await queue.complete(task)
+
+    async with anyio.create_task_group() as tg:
+        for index, queue in enumerate(queues):
+            queue._random.seed(index)
+            tg.start_soon(consumer, queue, f"worker-{index}")
+    hub.clear_faults()
+    assert dropped.injected > 0
+    assert failed.injected > 0
+    assert sorted(executed, key=int) == [str(i) for i in range(1, 61)]
+    assert all(t.status == TaskStatus.DONE for t in await queues[0].all())
+    titles = await _history(client)
+    claims = Counter(m.group(1) for t in titles if (m := re.fullmatch(r"Claim task (\d+) .*", t)))
+    completes = Counter(m.group(1) for t in titles if (m := re.fullmatch(r"Complete task (\d+) .*", t)))
+    assert claims == completes == Counter({str(i): 1 for i in range(1, 61)})
