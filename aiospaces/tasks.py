@@ -39,7 +39,7 @@ _R = TypeVar("_R")
 
 # The seed's three columns first (so the seed's own `row[2] == "PENDING"` reader still works), then ours.
 SEED_COLUMNS = ("model_id", "dataset_id", "STATUS")
-QUEUE_COLUMNS = ("task_id", "worker", "lease_expires_at", "attempts", "reason", "token")
+QUEUE_COLUMNS = ("task_id", "worker", "lease_expires_at", "attempts", "reason", "token", "created_by")
 COLUMNS = SEED_COLUMNS + QUEUE_COLUMNS
 
 
@@ -77,6 +77,8 @@ class Task:
         attempts: how many times it was claimed.
         reason: why it failed (for FAILED tasks).
         token: random id of the last change; a claim's token is its lease, checked by `complete`/`fail`.
+        created_by: random id of the `add` that created the row (never changes; tells whether an add whose
+            answer was lost landed, even after the task was claimed).
         extra: values of columns this queue does not know, preserved as they were.
     """
 
@@ -89,6 +91,7 @@ class Task:
     attempts: int = 0
     reason: str = ""
     token: str = ""
+    created_by: str = ""
     extra: Mapping[str, str] = attrs.field(factory=dict, eq=False)
 
 
@@ -145,6 +148,7 @@ def parse_tasks(data: bytes | str | None) -> tuple[list[Task], list[str]]:
                 attempts=int(attempts) if attempts.isdigit() else 0,
                 reason=cells.get("reason", ""),
                 token=cells.get("token", ""),
+                created_by=cells.get("created_by", ""),
                 extra={name: cells.get(name, "") for name in extra_columns},
             )
         )
@@ -177,6 +181,7 @@ def format_tasks(tasks: Iterable[Task], extra_columns: Sequence[str] = ()) -> by
                 str(task.attempts),
                 task.reason,
                 task.token,
+                task.created_by,
                 *(task.extra.get(name, "") for name in extra_columns),
             ]
         )
@@ -202,10 +207,18 @@ def _new_token() -> str:
 def add_transition(tasks: Sequence[Task], items: Sequence[tuple[str, str]]) -> tuple[list[Task], list[Task]]:
     """Append PENDING tasks with fresh ids; returns (all tasks, the added ones)."""
     next_id = 1 + max((int(t.task_id) for t in tasks if t.task_id.isdigit()), default=0)
-    added = [
-        Task(task_id=str(next_id + i), model_id=model_id, dataset_id=dataset_id, token=_new_token())
-        for i, (model_id, dataset_id) in enumerate(items)
-    ]
+    added = []
+    for i, (model_id, dataset_id) in enumerate(items):
+        token = _new_token()
+        added.append(
+            Task(
+                task_id=str(next_id + i),
+                model_id=model_id,
+                dataset_id=dataset_id,
+                token=token,
+                created_by=token,
+            )
+        )
     return [*tasks, *added], added
 
 
@@ -524,8 +537,9 @@ def _landed_one(tasks: list[Task], task: Task | None) -> bool:
 
 
 def _landed_all(tasks: list[Task], added: list[Task]) -> bool:
-    tokens = {(t.task_id, t.token) for t in tasks}
-    return all((t.task_id, t.token) in tokens for t in added)
+    # `created_by`, not `token`: the tasks may have been claimed since the add landed.
+    origins = {(t.task_id, t.created_by) for t in tasks}
+    return all((t.task_id, t.created_by) in origins for t in added)
 
 
 def _check_cell(value: object, name: str, *, allow_empty: bool = False) -> str:

@@ -139,3 +139,19 @@ def test_finish_and_renew_require_the_current_claim() -> None:
         finish_transition(tasks3, task, status=TaskStatus.DONE)
     with pytest.raises(TaskLeaseLostError):
         finish_transition([], task, status=TaskStatus.DONE)
+
+
+def test_lost_add_is_recognised_even_after_its_tasks_were_claimed() -> None:
+    """An add whose answer was lost counts as landed when its rows exist, even if they were claimed since
+    (their token changed, their origin did not); an add that did not land is not mistaken for one that did."""
+    from aiospaces.tasks import _landed_all
+
+    tasks, added = add_transition([], [("m", "a")])
+    claimed_tasks, claimed = claim_transition(tasks, worker="w", now=0.0, lease_seconds=10, max_attempts=None)
+    assert claimed_tasks is not None
+    assert claimed is not None
+    assert claimed.token != added[0].token
+    assert _landed_all(claimed_tasks, added)
+    _, someone_elses = add_transition([], [("m", "a")])  # same content, different add
+    assert not _landed_all(claimed_tasks, someone_elses)
+    assert parse_tasks(format_tasks(claimed_tasks))[0][0].created_by == added[0].created_by
