@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -210,3 +211,29 @@ def test_hubsim_command_serves_a_hub(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_logs_follow_interrupted_exits_130(hub_url: tuple[SimulatedHub, str], tmp_path: Path) -> None:
+    """Ctrl-C on `logs --follow` of a running Space (a never-ending stream) exits 130 without a traceback."""
+    hub, url = hub_url
+    hub.create_space("alice/e2e-follow", files=APP)  # RUNNING: its run log stream stays open
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aiospaces.cli", "logs", "alice/e2e-follow", "--follow"],
+        env=cli_env(url, TOKEN, tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()  # the stream is live once a line arrived
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=PROCESS_TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert first != ""  # a line arrived (EOF would be "")
+    assert process.returncode == 130
+    assert "interrupted" in err
+    assert "Traceback" not in err

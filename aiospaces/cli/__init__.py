@@ -167,6 +167,11 @@ async def _dispatch(
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point: run the command in `argv` (default `sys.argv[1:]`) and return its exit code."""
     arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments and arguments[0] == "hubsim":
+        # The server runs in the main thread, where it can install its own Ctrl-C/SIGTERM handlers.
+        from ..hubsim import main as hubsim_main
+
+        return int(hubsim_main(arguments[1:]) or 0)
     try:
         return anyio.run(run, arguments)
     except KeyboardInterrupt:
