@@ -617,10 +617,7 @@ class SimulatedHub:
                 raise HubError(status, "Sorry, we can't find the page you are looking for.")
             route, groups = found
             self._caller(req)  # 401 for an unknown token, on every route (hub-api.md §2.5)
-            if (
-                route.name.startswith(("POST /api/", "PUT /api/", "DELETE /api/"))
-                and len(req.body) > MAX_JSON_BODY
-            ):
+            if route.name in self._json_routes and len(req.body) > MAX_JSON_BODY:
                 raise HubError(413, "Payload Too Large: request body exceeds 1MB")
             fired = self._fire_faults(route.name)
             for fault in fired:
