@@ -8,6 +8,7 @@ import random
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import anyio
 import pytest
 from huggingface_hub import try_to_load_from_cache
 
@@ -340,3 +341,54 @@ async def test_create_pr_opens_a_pull_request_and_leaves_main(client: SpacesClie
     )
     assert _read(local) == b"proposal"
     assert (tmp_path / "datasets--alice--data" / "refs" / "refs" / "pr" / "1").read_text() == info.oid
+
+
+_OFFICIAL_CACHE_SCRIPT = """
+import json, sys
+from huggingface_hub import hf_hub_download
+cache = sys.argv[1]
+ours = hf_hub_download("alice/data", "ours.txt", repo_type="dataset", cache_dir=cache, local_files_only=True)
+theirs = hf_hub_download("alice/data", "theirs.bin", repo_type="dataset", cache_dir=cache)
+print(json.dumps({"ours": ours, "theirs": theirs}))
+"""
+
+
+@pytest.mark.anyio
+async def test_cache_is_shared_with_the_official_client(
+    hub: SimulatedHub, client: SpacesClient, tmp_path: Path
+) -> None:
+    """huggingface_hub finds our downloads in the cache without a request, and we find its downloads with
+    local_files_only=True: both write the same layout."""
+    import json
+    import sys
+
+    await client.upload_file(
+        path_or_fileobj=b"ours", path_in_repo="ours.txt", repo_id=REPO, repo_type="dataset"
+    )
+    theirs_data = bytes(range(256)) * 64  # binary: stored through LFS
+    await client.upload_file(
+        path_or_fileobj=theirs_data, path_in_repo="theirs.bin", repo_id=REPO, repo_type="dataset"
+    )
+    cache = tmp_path / "cache"
+    ours = await client.hf_hub_download(REPO, "ours.txt", repo_type="dataset", cache_dir=cache)
+    with hub.serve(host="127.0.0.1", port=0) as url:
+        env = {
+            **os.environ,
+            "HF_ENDPOINT": url,
+            "HF_TOKEN": TOKEN,
+            "HF_HUB_DISABLE_XET": "1",
+            "HF_HUB_DISABLE_TELEMETRY": "1",
+            "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+            "HF_HOME": str(tmp_path / "hf_home"),
+        }
+        done = await anyio.run_process(
+            [sys.executable, "-c", _OFFICIAL_CACHE_SCRIPT, str(cache)], env=env, check=False
+        )
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    out = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    assert out["ours"] == ours
+    theirs = await client.hf_hub_download(
+        REPO, "theirs.bin", repo_type="dataset", cache_dir=cache, local_files_only=True
+    )
+    assert theirs == out["theirs"]
+    assert _read(theirs) == theirs_data
