@@ -114,6 +114,10 @@ async def test_seed_flow(tmp_path: Path) -> None:
             repo_type="dataset",
         )
         assert commit.oid
+        again = await client.hf_hub_download(
+            "alice/tasks", "tasks.csv", repo_type="dataset", local_dir=tmp_path / "dl2"
+        )
+        assert await anyio.Path(again).read_text() == "id,done\n1,no\n2,no\n"
 
         listed = [s async for s in client.list_spaces(author="alice", expand=["runtime", "sdk"])]
         by_id = {s.id: s for s in listed}
