@@ -354,6 +354,7 @@ print(json.dumps({"ours": ours, "theirs": theirs}))
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # a subprocess run: one event loop is enough
 async def test_cache_is_shared_with_the_official_client(
     hub: SimulatedHub, client: SpacesClient, tmp_path: Path
 ) -> None:
