@@ -15,7 +15,7 @@ import re
 import secrets
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -188,18 +188,14 @@ async def _workflow(output: Output, hub: Any, clock: Any, url: str, token: str, 
             created_at[repo_id] = clock.now()
             await client.create_repo(repo_id, repo_type="space", space_sdk="gradio")
 
-        await _all_ok(
-            output, await for_each(repo_ids, create, concurrency=count, output=output, description="create")
-        )
+        await _each(client, repo_ids, create, output, "create")
 
         with output.live_table(RUNTIME_COLUMNS, title="Spaces (live)") as table:
             tracker = Tracker(output, table, clock, created_at)
             async with anyio.create_task_group() as tg:
                 tg.start_soon(_watch, client, repo_ids, tracker)
-                code = await _phases(output, client, clock, repo_ids, tracker, step)
+                await _phases(output, client, clock, repo_ids, tracker, step)
                 tg.cancel_scope.cancel()
-        if code != ExitCode.OK:
-            return code
 
         _summary(output, hub, repo_ids, tracker, counting)
     output.emit("done", ok=True, simulated_seconds=round(clock.now(), 1))
@@ -216,7 +212,7 @@ async def _watch(client: SpacesClient, repo_ids: list[str], tracker: Tracker) ->
 
 async def _phases(
     output: Output, client: SpacesClient, clock: Any, repo_ids: list[str], tracker: Tracker, step: _Steps
-) -> int:
+) -> None:
     step("upload", "uploading app.py, requirements.txt and README.md to every Space")
     with tempfile.TemporaryDirectory(prefix="aiospaces-demo-") as tmp:
         folder = Path(tmp)
@@ -240,9 +236,7 @@ async def _phases(
                 commit_message="Add Space card",
             )
 
-        await _all_ok(
-            output, await for_each(repo_ids, upload, concurrency=12, output=output, description="upload")
-        )
+        await _each(client, repo_ids, upload, output, "upload")
 
     step("settings", "setting a secret (HF_TOKEN) and a variable (MODEL_REPO_ID) on every Space")
 
@@ -251,9 +245,7 @@ async def _phases(
         await client.add_space_secret(repo_id, "HF_TOKEN", "hf_secret_" + secrets.token_hex(8))
         await client.add_space_variable(repo_id, "MODEL_REPO_ID", f"{DEMO_USER}/model")
 
-    await _all_ok(
-        output, await for_each(repo_ids, configure, concurrency=12, output=output, description="settings")
-    )
+    await _each(client, repo_ids, configure, output, "settings")
     await tracker.until(repo_ids, _stage_is("RUNNING"))
 
     step("hardware", f"requesting {GPU} for every Space and waiting until each one runs on it")
@@ -261,9 +253,7 @@ async def _phases(
     async def upgrade(repo_id: str) -> Any:
         return await client.request_space_hardware(repo_id, GPU)
 
-    await _all_ok(
-        output, await for_each(repo_ids, upgrade, concurrency=12, output=output, description="hardware")
-    )
+    await _each(client, repo_ids, upgrade, output, "hardware")
     await tracker.until(repo_ids, _running_on(GPU))
 
     target = repo_ids[0]
@@ -278,12 +268,8 @@ async def _phases(
     await tracker.until([target], _running_on(GPU))
 
     step("pause", "pausing every Space (no billing while paused)")
-    await _all_ok(
-        output,
-        await for_each(repo_ids, client.pause_space, concurrency=12, output=output, description="pause"),
-    )
+    await _each(client, repo_ids, client.pause_space, output, "pause")
     await tracker.until(repo_ids, _stage_is("PAUSED"))
-    return ExitCode.OK
 
 
 class _Steps:
@@ -298,12 +284,21 @@ class _Steps:
         self.output.line(f"[{self.done}/{self.total}] {description}")
 
 
-async def _all_ok(output: Output, outcomes: list[Any]) -> None:
-    failed = [o for o in outcomes if not o.ok]
-    if failed:
-        # A demo step failing against our own simulator is a bug: surface the first error as is.
-        assert failed[0].error is not None
-        raise failed[0].error
+async def _each(
+    client: SpacesClient,
+    repo_ids: list[str],
+    operation: Callable[[str], Awaitable[Any]],
+    output: Output,
+    description: str,
+) -> None:
+    """One step over every Space at once (a `Fleet` run); a Space's failure stops the demo with its error."""
+    report = await for_each(
+        client, repo_ids, operation, concurrency=len(repo_ids), output=output, description=description
+    )
+    for outcome in report.failed:
+        # Against our own simulator a failed step is a bug: surface the first error as it is.
+        assert outcome.error is not None
+        raise outcome.error
 
 
 def _summary(

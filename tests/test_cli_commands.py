@@ -304,3 +304,15 @@ async def test_read_token_cannot_write(hub: SimulatedHub, clock: VirtualClock) -
     assert code == ExitCode.AUTH
     assert "permission denied" in err.getvalue()
     assert "write access" in err.getvalue()
+
+
+async def test_invalid_space_ids_rejected_before_any_request(hub: SimulatedHub, clock: VirtualClock) -> None:
+    """A malformed or repeated Space id exits 2 naming the problem, and nothing reaches the Hub."""
+    before = hub.counters.total_requests
+    malformed = await cli(hub, clock, "pause", "alice/ok", "no-namespace")
+    assert malformed.code == ExitCode.USAGE
+    assert "no-namespace" in malformed.err
+    repeated = await cli(hub, clock, "runtime", "alice/same", "alice/same")
+    assert repeated.code == ExitCode.USAGE
+    assert "twice" in repeated.err
+    assert hub.counters.total_requests == before

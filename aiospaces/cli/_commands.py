@@ -10,10 +10,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-import anyio
-import attrs
-
-from .. import errors
+from ..fleet import FleetReport
 from ._exit import ExitCode, UsageError, classify
 from ._render import Output
 
@@ -61,49 +58,28 @@ def is_settled(runtime: Any) -> bool:
     return requested is None or text(runtime.stage) != "RUNNING" or text(runtime.hardware) == requested
 
 
-@attrs.define
-class Outcome:
-    """What happened to one Space in a command over several Spaces."""
-
-    repo_id: str
-    value: Any = None
-    error: BaseException | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
 async def for_each(
+    client: SpacesClient,
     repo_ids: Sequence[str],
     operation: Callable[[str], Awaitable[Any]],
     *,
     concurrency: int,
     output: Output,
     description: str,
-) -> list[Outcome]:
-    """Run `operation` on every Space, at most `concurrency` at once, never failing fast.
+) -> FleetReport[Any]:
+    """Run `operation` on every Space through the SDK's `Fleet`: at most `concurrency` at once, never failing
+    fast, outcomes in input order (Hub errors recorded per Space; bad ids rejected before any request). On a
+    terminal a progress bar counts finished Spaces."""
+    fleet = client.fleet(repo_ids, concurrency=concurrency)
+    with output.progress(len(fleet.repo_ids), description) as bar:
 
-    A Hub or argument error is recorded for its Space; anything else is a bug and propagates. Outcomes come
-    back in input order. On a terminal a progress bar counts finished Spaces.
-    """
-    outcomes = [Outcome(repo_id) for repo_id in repo_ids]
-    limiter = anyio.CapacityLimiter(concurrency)
+        async def tracked(repo_id: str) -> Any:
+            try:
+                return await operation(repo_id)
+            finally:
+                bar.advance()
 
-    with output.progress(len(repo_ids), description) as bar:
-
-        async def one(outcome: Outcome) -> None:
-            async with limiter:
-                try:
-                    outcome.value = await operation(outcome.repo_id)
-                except (errors.SpacesError, ValueError) as exc:
-                    outcome.error = exc
-            bar.advance()
-
-        async with anyio.create_task_group() as tg:
-            for outcome in outcomes:
-                tg.start_soon(one, outcome)
-    return outcomes
+        return await fleet.run(tracked)
 
 
 def _classified(exc: BaseException) -> tuple[ExitCode, str]:
@@ -112,14 +88,14 @@ def _classified(exc: BaseException) -> tuple[ExitCode, str]:
     return classified if classified is not None else (ExitCode.SPACE_FAILED, str(exc))
 
 
-def finish(outcomes: Sequence[Outcome], output: Output, *, show_runtime: bool) -> int:
+def finish(outcomes: FleetReport[Any], output: Output, *, show_runtime: bool) -> int:
     """Print the per-Space table (or JSON results) and decide the exit code of a command over many Spaces."""
     rows: list[list[object]] = []
     for outcome in outcomes:
         if outcome.ok:
-            fields = runtime_fields(outcome.value) if show_runtime and outcome.value is not None else {}
+            fields = runtime_fields(outcome.result) if show_runtime and outcome.result is not None else {}
             output.emit("result", repo_id=outcome.repo_id, ok=True, **fields)
-            cells = runtime_cells(outcome.value) if show_runtime and outcome.value is not None else []
+            cells = runtime_cells(outcome.result) if show_runtime and outcome.result is not None else []
             rows.append([outcome.repo_id, "ok", *cells, ""])
         else:
             assert outcome.error is not None
@@ -149,6 +125,7 @@ def finish(outcomes: Sequence[Outcome], output: Output, *, show_runtime: bool) -
 async def cmd_runtime(client: SpacesClient, args: argparse.Namespace, output: Output) -> int:
     """`aiospaces runtime ID...`"""
     outcomes = await for_each(
+        client,
         args.repo_ids,
         client.get_space_runtime,
         concurrency=args.concurrency,
@@ -165,7 +142,12 @@ async def cmd_hardware(client: SpacesClient, args: argparse.Namespace, output: O
         return await client.request_space_hardware(repo_id, args.hardware, sleep_time=args.sleep_time)
 
     outcomes = await for_each(
-        args.repo_ids, request, concurrency=args.concurrency, output=output, description="requesting hardware"
+        client,
+        args.repo_ids,
+        request,
+        concurrency=args.concurrency,
+        output=output,
+        description="requesting hardware",
     )
     return finish(outcomes, output, show_runtime=True)
 
@@ -173,7 +155,12 @@ async def cmd_hardware(client: SpacesClient, args: argparse.Namespace, output: O
 async def cmd_pause(client: SpacesClient, args: argparse.Namespace, output: Output) -> int:
     """`aiospaces pause ID...`"""
     outcomes = await for_each(
-        args.repo_ids, client.pause_space, concurrency=args.concurrency, output=output, description="pausing"
+        client,
+        args.repo_ids,
+        client.pause_space,
+        concurrency=args.concurrency,
+        output=output,
+        description="pausing",
     )
     return finish(outcomes, output, show_runtime=True)
 
@@ -185,7 +172,7 @@ async def cmd_restart(client: SpacesClient, args: argparse.Namespace, output: Ou
         return await client.restart_space(repo_id, factory_reboot=args.factory)
 
     outcomes = await for_each(
-        args.repo_ids, restart, concurrency=args.concurrency, output=output, description="restarting"
+        client, args.repo_ids, restart, concurrency=args.concurrency, output=output, description="restarting"
     )
     return finish(outcomes, output, show_runtime=True)
 
@@ -318,7 +305,12 @@ async def cmd_secrets(
             await client.add_space_secret(repo_id, args.key, value, description=args.description)
 
         outcomes = await for_each(
-            args.repo_ids, add, concurrency=args.concurrency, output=output, description=f"setting {args.key}"
+            client,
+            args.repo_ids,
+            add,
+            concurrency=args.concurrency,
+            output=output,
+            description=f"setting {args.key}",
         )
         return finish(outcomes, output, show_runtime=False)
 
@@ -326,7 +318,12 @@ async def cmd_secrets(
         await client.delete_space_secret(repo_id, args.key)
 
     outcomes = await for_each(
-        args.repo_ids, delete, concurrency=args.concurrency, output=output, description=f"deleting {args.key}"
+        client,
+        args.repo_ids,
+        delete,
+        concurrency=args.concurrency,
+        output=output,
+        description=f"deleting {args.key}",
     )
     return finish(outcomes, output, show_runtime=False)
 
@@ -349,7 +346,12 @@ async def cmd_variables(client: SpacesClient, args: argparse.Namespace, output: 
             await client.add_space_variable(repo_id, args.key, args.value, description=args.description)
 
         outcomes = await for_each(
-            args.repo_ids, add, concurrency=args.concurrency, output=output, description=f"setting {args.key}"
+            client,
+            args.repo_ids,
+            add,
+            concurrency=args.concurrency,
+            output=output,
+            description=f"setting {args.key}",
         )
         return finish(outcomes, output, show_runtime=False)
 
@@ -357,6 +359,11 @@ async def cmd_variables(client: SpacesClient, args: argparse.Namespace, output: 
         await client.delete_space_variable(repo_id, args.key)
 
     outcomes = await for_each(
-        args.repo_ids, delete, concurrency=args.concurrency, output=output, description=f"deleting {args.key}"
+        client,
+        args.repo_ids,
+        delete,
+        concurrency=args.concurrency,
+        output=output,
+        description=f"deleting {args.key}",
     )
     return finish(outcomes, output, show_runtime=False)
