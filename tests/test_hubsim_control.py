@@ -259,3 +259,21 @@ async def test_logs_of_failed_space_close_after_replay(client: httpx.AsyncClient
     assert hub.now() == before
     r = await client.get("/api/spaces/bob/none/logs/run")
     assert (r.status_code, r.headers["x-error-code"]) == (404, "RepoNotFound")
+
+
+@pytest.mark.anyio
+async def test_stream_closed_unread_is_not_left_in_flight(
+    client: httpx.AsyncClient, hub: SimulatedHub
+) -> None:
+    """A log stream the client closes without reading does not stay counted as in flight."""
+    async with client.stream("GET", "/api/spaces/alice/demo/logs/run") as r:
+        assert r.status_code == 200
+        assert hub.counters.in_flight == 1
+    assert hub.counters.in_flight == 0
+
+
+def test_secret_values_stay_out_of_reprs(hub: SimulatedHub) -> None:
+    """Secret values never appear in the repr of a Space's state."""
+    hub.create_space("alice/s", secrets={"TOKEN": "hf_very_secret_value"})
+    assert "hf_very_secret_value" not in repr(hub.space_state("alice/s"))
+    assert "hf_alice" not in repr(hub)

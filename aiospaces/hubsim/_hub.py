@@ -22,7 +22,7 @@ import re
 import secrets as _secrets
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlencode
 
@@ -498,8 +498,8 @@ class SimulatedHub:
         `Retry-After` once the quota is used (hub-api.md §4.1). `bucket` is `"api"` (all `/api` routes) or
         `"resolvers"` (file downloads). `requests=None` removes the limit.
         """
-        if bucket not in ("api", "resolvers", "pages"):
-            raise ValueError(f"bucket must be 'api', 'resolvers' or 'pages', got {bucket!r}")
+        if bucket not in ("api", "resolvers"):
+            raise ValueError(f"bucket must be 'api' or 'resolvers', got {bucket!r}")
         with self._lock:
             if requests is None:
                 self.rate_limiter.limits.pop(bucket, None)
@@ -584,15 +584,11 @@ class SimulatedHub:
             if not streaming:
                 counters.in_flight -= 1
 
-    async def _track_stream(self, stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-        try:
-            async for chunk in stream:
-                yield chunk
-        finally:
+    def _track_stream(self, stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        def done() -> None:
             self.counters.in_flight -= 1
-            aclose = getattr(stream, "aclose", None)
-            if aclose is not None:
-                await aclose()
+
+        return _TrackedStream(stream, done)
 
     async def _handle(self, req: SimRequest) -> SimResponse:
         counters = self.counters
@@ -853,6 +849,36 @@ class SimulatedHub:
     def user(self, name: str) -> User | None:
         """A user or org by name."""
         return self._users.get(name)
+
+
+class _TrackedStream:
+    """A response stream that runs `on_done` exactly once: at its end, on error, or when closed unread."""
+
+    def __init__(self, inner: AsyncIterator[bytes], on_done: Callable[[], None]) -> None:
+        self._inner = inner
+        self._on_done: Callable[[], None] | None = on_done
+
+    def __aiter__(self) -> _TrackedStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            return await self._inner.__anext__()
+        except BaseException:
+            self._finish()
+            raise
+
+    def _finish(self) -> None:
+        if self._on_done is not None:
+            on_done, self._on_done = self._on_done, None
+            on_done()
+
+    async def aclose(self) -> None:
+        """Close the underlying stream (an un-started generator included)."""
+        self._finish()
+        aclose = getattr(self._inner, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 def _as_bytes(files: Mapping[str, bytes | str] | None) -> dict[str, bytes]:

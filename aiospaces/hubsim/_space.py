@@ -61,7 +61,9 @@ class Step:
 
 @attrs.define
 class SecretEntry:
-    value: str
+    """A secret's or variable's value, description and last update (hub time). Values stay out of reprs."""
+
+    value: str = attrs.field(repr=False)
     description: str | None
     updated_at: float
 
