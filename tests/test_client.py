@@ -670,3 +670,144 @@ async def test_max_concurrency_bounds_requests_in_flight() -> None:
             tg.start_soon(client.get_space_runtime, f"a/s{i}")
     assert len(rec.requests) == 60
     assert state["max"] == 5
+
+
+class FakeStorage:
+    """Answers storage/volumes deletion (400 when there is nothing to delete) and runtime reads."""
+
+    def __init__(self) -> None:
+        self.storage: str | None = "small"
+        self.volumes: list[dict[str, Any]] | None = [{"type": "bucket", "source": "a/b", "mountPath": "/d"}]
+        self.dropped = False
+
+    def runtime(self) -> dict[str, Any]:
+        return {"stage": "RUNNING", "hardware": {}, "storage": self.storage, "volumes": self.volumes}
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if request.method == "DELETE" and path.endswith(("/storage", "/volumes")):
+            attr = "storage" if path.endswith("/storage") else "volumes"
+            if getattr(self, attr) is None:
+                return httpx.Response(400, json={"error": f"No {attr} to delete"})
+            setattr(self, attr, None)
+            if not self.dropped:
+                self.dropped = True
+                raise httpx.RemoteProtocolError("peer closed connection")
+        return httpx.Response(200, json=self.runtime())
+
+
+@pytest.mark.anyio
+async def test_delete_storage_reconciles_a_lost_answer_with_the_400() -> None:
+    """Storage deleted but the answer lost: the resend's 400 plus a runtime without storage is success."""
+    hub = FakeStorage()
+    client, rec, _ = make_client(hub)
+    async with client:
+        runtime = await client.delete_space_storage("a/b")
+    assert runtime.storage is None
+    assert rec.paths() == [
+        "DELETE /api/spaces/a/b/storage",
+        "DELETE /api/spaces/a/b/storage",
+        "GET /api/spaces/a/b/runtime",
+    ]
+
+
+@pytest.mark.anyio
+async def test_delete_volumes_reconciles_and_a_plain_400_still_raises() -> None:
+    """Volumes deleted but the answer lost is success; deleting again (no ambiguity) raises
+    BadRequestError."""
+    hub = FakeStorage()
+    client, _, _ = make_client(hub)
+    async with client:
+        await client.delete_space_volumes("a/b")
+        with pytest.raises(errors.BadRequestError, match="No volumes"):
+            await client.delete_space_volumes("a/b")
+    assert hub.volumes is None
+
+
+@pytest.mark.anyio
+async def test_logs_without_follow_stop_at_lines_newer_than_the_response_date() -> None:
+    """Without follow, lines stamped after the response `Date` + 1 s are not part of the replay."""
+    body = sse(["old\n"]) + b'data: {"data": "new\\n", "timestamp": "2025-01-01T00:10:00Z"}\n\n'
+    headers = {"Date": "Wed, 01 Jan 2025 00:00:30 GMT"}
+    client, _, _ = make_client(lambda request: httpx.Response(200, content=body, headers=headers))
+    async with client:
+        lines = [line async for line in client.fetch_space_logs("a/b")]
+    assert lines == ["old\n"]
+
+
+@pytest.mark.anyio
+async def test_update_repo_settings_and_whoami_cache() -> None:
+    """Settings go to `PUT /api/{type}s/{id}/settings`; whoami(cache=True) reuses the first answer."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/whoami-v2":
+            return httpx.Response(200, json={"name": "alice", "orgs": [{"name": "acme"}]})
+        return httpx.Response(200, json={})
+
+    client, rec, _ = make_client(handler)
+    async with client:
+        await client.update_repo_settings("a/b", private=True, gated="auto", repo_type="space")
+        first = await client.whoami()
+        second = await client.whoami(cache=True)
+    assert first == second
+    assert first["name"] == "alice"
+    assert rec.paths() == ["PUT /api/spaces/a/b/settings", "GET /api/whoami-v2"]
+    assert json.loads(rec.requests[0].content) == {"gated": "auto", "visibility": "private"}
+
+
+@pytest.mark.anyio
+async def test_create_repo_with_a_template_and_exist_ok_on_403() -> None:
+    """A template name resolves to its repo id and SDK; with exist_ok a 403 on an existing repo returns its
+    URL."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/spaces/templates":
+            templates = [
+                {
+                    "name": "JupyterLab",
+                    "repoId": "SpacesExamples/jupyterlab",
+                    "sdk": "docker",
+                    "preferredPrivate": True,
+                }
+            ]
+            return httpx.Response(200, json={"templates": templates})
+        if request.url.path == "/api/repos/create":
+            body = json.loads(request.content)
+            if body["name"] == "locked":
+                return httpx.Response(403, json={"error": "no write access to namespace"})
+            return httpx.Response(200, json={"url": f"{ENDPOINT}/spaces/alice/{body['name']}"})
+        return httpx.Response(200, json={"id": "org/locked"})
+
+    client, rec, _ = make_client(handler)
+    async with client:
+        await client.create_repo("alice/lab", repo_type="space", space_template="jupyterlab")
+        url = await client.create_repo("org/locked", repo_type="space", space_sdk="gradio", exist_ok=True)
+    create_body = json.loads(rec.requests[1].content)
+    assert create_body == {
+        "name": "lab",
+        "organization": "alice",
+        "visibility": "private",
+        "type": "space",
+        "sdk": "docker",
+        "template": "SpacesExamples/jupyterlab",
+    }
+    assert url == f"{ENDPOINT}/spaces/org/locked"
+    assert rec.paths()[-1] == "GET /api/spaces/org/locked"
+
+
+@pytest.mark.anyio
+async def test_stream_holds_a_concurrency_slot_until_closed() -> None:
+    """An open `_stream` counts against max_concurrency and gives the slot back on exit."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/logs/run"):
+            return httpx.Response(200, content=b"x")
+        return httpx.Response(200, json=RUNNING)
+
+    client, _, _ = make_client(handler, max_concurrency=1)
+    async with client:
+        async with client._stream("GET", "/api/spaces/a/b/logs/run") as response:
+            assert response.status_code == 200
+            assert client._transport.limiter.borrowed_tokens == 1
+        assert client._transport.limiter.borrowed_tokens == 0
+        await client.get_space_runtime("a/b")
