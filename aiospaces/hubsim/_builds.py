@@ -154,7 +154,8 @@ def plan_build(
                 if reason is None:
                     continue
                 text = line.strip()
-                caret = len(_NAME_PREFIX.match(text).group(0)) if _NAME_PREFIX.match(text) else 0  # type: ignore[union-attr]
+                prefix = _NAME_PREFIX.match(text)
+                caret = len(prefix.group(0)) if prefix else 0
                 log += [
                     f"ERROR: Invalid requirement: {text!r}: {reason}\n",
                     f"    {text}\n",

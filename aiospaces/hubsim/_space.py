@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from ._builds import BuildPlan
+from ._builds import SDKS, BuildPlan
 from ._hardware import FREE_HARDWARE
 
 CPU_BASIC_GC_TIMEOUT = 172800  # 48 h, fixed on cpu-basic (hub-api.md §8.3, recording test_space_runtime)
@@ -188,7 +188,8 @@ class SpaceState:
     ) -> None:
         """Start a build (after a commit, restart or hardware change) whose result is `plan`."""
         self.cancel_plan(now)
-        self.sdk = plan.sdk if plan.sdk else self.sdk
+        if plan.sdk in SDKS:
+            self.sdk = plan.sdk  # README front matter can change the SDK; an invalid one does not stick
         if self.forced_build is not None:
             plan, self.forced_build = self.forced_build, None
         if plan.outcome in ("NO_APP_FILE", "CONFIG_ERROR"):
