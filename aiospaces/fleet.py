@@ -187,10 +187,11 @@ class Fleet:
                 for index, repo_id in enumerate(self.repo_ids):
                     tg.start_soon(one, index, repo_id)
         except BaseExceptionGroup as group:
-            # A bug in one task: surface it as itself rather than wrapped, when it is the only one.
-            if len(group.exceptions) == 1:
-                raise group.exceptions[0] from None
-            raise
+            # A bug (or an argument error) cancels the run. Surface the first one as itself rather than
+            # wrapped
+            # in the task group's ExceptionGroup, so `except ValueError:` works; the same mistake usually hit
+            # several Spaces at once, and the first is representative.
+            raise group.exceptions[0] from None
         return FleetReport.from_results(zip(self.repo_ids, results, strict=True))  # type: ignore[arg-type]
 
     # --- the operations ----------------------------------------------------------------------------------

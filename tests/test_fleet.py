@@ -167,3 +167,16 @@ def test_report_from_results_and_bugs() -> None:
         FleetReport.from_results([("a/x", KeyError("bug"))])
     with pytest.raises(KeyError):
         report["a/zzz"]
+
+
+@pytest.mark.anyio
+async def test_the_same_bug_in_many_spaces_surfaces_as_one_plain_exception() -> None:
+    """When every operation hits the same bug, the caller gets that exception itself, not an
+    ExceptionGroup."""
+
+    async def operation(repo_id: str) -> None:
+        raise ValueError(f"bad argument for {repo_id}")
+
+    async with client_with(runtime_handler(set())) as client:
+        with pytest.raises(ValueError, match="bad argument"):
+            await client.fleet([f"a/s{i}" for i in range(5)]).run(operation)
