@@ -368,7 +368,8 @@ class FleetWatch:
         if start > now:
             await clock.sleep(start - now)
         now = clock.now()
-        due = [e for e in active if e.due is not None and e.due <= now]
+        # A clock may land a rounding error short of the time asked for: never spin on that.
+        due = [e for e in active if e.due is not None and e.due <= now + 1e-6]
         if not due:
             return True
         by_owner: dict[str, list[_Entry]] = {}
@@ -603,12 +604,19 @@ class WaitingMixin(CoreClient):
         return self.rate_limit.min_interval(now) * max(1, self._wait_state.pollers)
 
     def _judge(self, repo_id: str, runtime: SpaceRuntime, now: float) -> Literal["fresh", "stale"]:
+        """Judge a read against the Space's fence (if any), and forget fences that no longer matter."""
         state = self._wait_state
         fence = state.fences.get(repo_id)
         verdict: Literal["fresh", "stale"] = "fresh"
         if fence is not None:
             verdict = fence.judge(runtime, now)
-            if fence.expired(now):
+            # A fresh read with yet another requested flavor: someone else's request replaced ours.
+            superseded = (
+                fence.kind == "hardware"
+                and verdict == "fresh"
+                and runtime.requested_hardware != fence.requested_hardware
+            )
+            if superseded or fence.expired(now):
                 del state.fences[repo_id]
         if verdict == "fresh" and runtime.requested_hardware is not None:
             state.last_requested[repo_id] = runtime.requested_hardware
