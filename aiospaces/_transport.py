@@ -123,6 +123,7 @@ class HttpTransport:
             limits=httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency),
         )
         self.closed = False
+        self._warned_topics: set[str] = set()
 
     async def aclose(self) -> None:
         """Close the connection pool."""
@@ -147,6 +148,17 @@ class HttpTransport:
         if extra:
             headers.update({k.lower(): v for k, v in extra.items()})
         return headers
+
+    def _log_hub_warnings(self, headers: httpx.Headers) -> None:
+        """`X-HF-Warning: <topic>; <message>` (may repeat) is logged once per topic (hub-api.md §3.1)."""
+        for value in headers.get_list("x-hf-warning"):
+            topic, _, message = value.partition(";")
+            topic = topic.strip()
+            if topic in self._warned_topics:
+                continue
+            self._warned_topics.add(topic)
+            text = (message.strip() or topic).replace(self._config.token or "\0", "***")
+            logger.warning("Hub warning (%s): %s", topic, text)
 
     def _backoff(self, attempt: int) -> float:
         return _wire.backoff_delay(
@@ -228,6 +240,7 @@ class HttpTransport:
                         if info is not None and info.bucket != state.bucket:
                             self.rate_limiter.state(info.bucket).observe(info, now=now, status=status)
                         logger.debug("%s %s -> %s (attempt %d)", method, clean_url, status, attempt)
+                        self._log_hub_warnings(response.headers)
                         if status < 400:
                             try:
                                 yield response

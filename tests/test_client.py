@@ -811,3 +811,22 @@ async def test_stream_holds_a_concurrency_slot_until_closed() -> None:
             assert client._transport.limiter.borrowed_tokens == 1
         assert client._transport.limiter.borrowed_tokens == 0
         await client.get_space_runtime("a/b")
+
+
+@pytest.mark.anyio
+async def test_hub_warnings_are_logged_once_per_topic(caplog: pytest.LogCaptureFixture) -> None:
+    """`X-HF-Warning` headers are logged, once per topic, without failing the call (hub-api.md §3.1)."""
+    headers = [
+        ("X-HF-Warning", "deprecation; this endpoint is going away"),
+        ("X-HF-Warning", "quota; 90% used"),
+    ]
+    client, _, _ = make_client(sequence(httpx.Response(200, json=RUNNING, headers=headers)))
+    with caplog.at_level("WARNING", logger="aiospaces"):
+        async with client:
+            await client.get_space_runtime("a/b")
+            await client.get_space_runtime("a/b")
+    messages = [r.getMessage() for r in caplog.records if r.name == "aiospaces"]
+    assert messages == [
+        "Hub warning (deprecation): this endpoint is going away",
+        "Hub warning (quota): 90% used",
+    ]
