@@ -241,7 +241,7 @@ class CoreClient:
                     and attempt < policy.max_attempts
                 ):
                     # hub-api.md §3.4: concurrent creates for one user get this 409; huggingface_hub retries.
-                    await self._clock.sleep(self._transport._backoff(attempt))
+                    await self._clock.sleep(self._transport.backoff(attempt))
                     continue
                 if ambiguous and on_error_after_ambiguous is not None:
                     settled = await on_error_after_ambiguous(exc)
@@ -256,7 +256,7 @@ class CoreClient:
                     raise
                 ambiguous = True
             logger.warning("ambiguous failure of a non-idempotent call; reconciling (attempt %d)", attempt)
-            await self._clock.sleep(self._transport._backoff(attempt))
+            await self._clock.sleep(self._transport.backoff(attempt))
             if before_resend is not None:
                 settled = await before_resend()
                 if settled is not None:

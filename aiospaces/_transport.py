@@ -160,7 +160,8 @@ class HttpTransport:
             text = (message.strip() or topic).replace(self._config.token or "\0", "***")
             logger.warning("Hub warning (%s): %s", topic, text)
 
-    def _backoff(self, attempt: int) -> float:
+    def backoff(self, attempt: int) -> float:
+        """The delay before retry number `attempt` under this client's policy (exponential, jittered)."""
         return _wire.backoff_delay(
             attempt, base=self._retry.base_delay, cap=self._retry.max_delay, jitter=self._rng.random()
         )
@@ -224,7 +225,7 @@ class HttpTransport:
                             state.settle_probe()
                         sent_for_sure_not = isinstance(failure, errors.ConnectError)
                         retry = _retryable_transport(exc) and (idempotent or sent_for_sure_not)
-                        delay = self._backoff(attempt)
+                        delay = self.backoff(attempt)
                     else:
                         now = self._clock.now()
                         info = _wire.parse_rate_limit(response.headers)
@@ -267,7 +268,7 @@ class HttpTransport:
                             delay = 0.0
                         elif _wire.is_retryable_status(status) and idempotent:
                             retry = True
-                            delay = retry_after if retry_after is not None else self._backoff(attempt)
+                            delay = retry_after if retry_after is not None else self.backoff(attempt)
             finally:
                 state.release(probe)
             assert failure is not None
@@ -326,6 +327,6 @@ class HttpTransport:
                 _wire.redact(failure, [self._config.token])
                 if not (idempotent and _retryable_transport(exc)) or attempt >= self._retry.max_attempts:
                     raise failure from exc
-                delay = self._backoff(attempt)
+                delay = self.backoff(attempt)
                 logger.warning("%s %s body failed; retrying in %.2fs", method.upper(), failure.url, delay)
                 await self._clock.sleep(delay)
