@@ -93,6 +93,18 @@ SEED_GUIDE = textwrap.dedent(
     )
     out["upload_file"] = str(commit)
 
+    # Beyond the guide: listing (paginated by the server), info, existence checks, errors the client maps.
+    out["listed"] = sorted(s.id for s in api.list_spaces(author="alice", expand=["runtime"]))
+    out["listed_stage"] = next(s.runtime.stage for s in api.list_spaces(search="my-cool", expand=["runtime"]))
+    out["info_sdk"] = api.space_info(repo_id).sdk
+    out["exists"] = [api.repo_exists(rid, repo_type="space") for rid in (repo_id, "alice/nope")]
+    out["exist_ok"] = str(api.create_repo(repo_id, repo_type="space", space_sdk="gradio", exist_ok=True))
+    try:
+        api.get_space_runtime("bob/private")
+        out["private_error"] = None
+    except Exception as exc:
+        out["private_error"] = type(exc).__name__
+
     # DO NOT FORGET: set back CPU hardware, then clean up.
     out["downgrade"] = api.request_space_hardware(repo_id=repo_id, hardware="cpu-basic").requested_hardware
     api.delete_repo(repo_id=repo_id, repo_type="space")
@@ -130,6 +142,9 @@ def test_official_client_runs_the_seed_guide(tmp_path: Path) -> None:
     hub.add_user("alice", token="hf_alice")
     hub.create_space("alice/template")
     hub.create_repo("alice/tasks", repo_type="dataset", files={"tasks.csv": "id,status\n1,todo\n2,todo\n"})
+    hub.add_user("bob", token="hf_bob")
+    hub.create_space("bob/private", private=True)
+    hub.list_page_size = 2  # the client must follow `Link` pages
     (tmp_path / "work").mkdir()
     with hub.serve() as url:
         out = _run_official_client(url, tmp_path / "work", tmp_path / "hf_home")
@@ -159,7 +174,14 @@ def test_official_client_runs_the_seed_guide(tmp_path: Path) -> None:
         hub.git.read_file(("dataset", "alice/tasks"), "tasks.csv") == b"id,status\n1,todo\n2,todo\n3,done\n"
     )
     assert out["downgrade"] == "cpu-basic"
-    assert hub.list_repo_ids(repo_type="space") == ["alice/template"]
+    assert out["listed"] == ["alice/gpu-space", "alice/my-cool-space", "alice/my-copy", "alice/template"]
+    assert out["listed_stage"] == "RUNNING"
+    assert out["info_sdk"] == "gradio"
+    assert out["exists"] == [True, False]
+    assert out["exist_ok"] == f"{url}/spaces/alice/my-cool-space"
+    assert out["private_error"] == "RepositoryNotFoundError"
+    assert hub.counters.requests["GET /api/spaces"] >= 3
+    assert sorted(hub.list_repo_ids(repo_type="space")) == ["alice/template", "bob/private"]
     assert hub.counters.unknown_routes == []
     assert hub.counters.server_errors == []
 
