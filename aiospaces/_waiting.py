@@ -57,6 +57,8 @@ RESTORE_TIMEOUT: Final = 120.0
 RESTORE_ATTEMPTS: Final = 5
 # Fleet watching reads an owner's Spaces through list pages once this many of them are watched.
 LIST_THRESHOLD: Final = 2
+# ... unless the owner has more than this many Spaces per watched one (pages would cost more than calls).
+LIST_MAX_RATIO: Final = 100
 FLEET_CONCURRENCY: Final = 8
 
 
@@ -304,6 +306,7 @@ class FleetWatch:
         self._collect = collect_errors
         self._closed = False
         self._weight = 1  # requests per round, for the client's pacing
+        self._owner_sizes: dict[str, int] = {}  # Spaces seen in each owner's listing
         self.list_requests = 0
         self.runtime_requests = 0
 
@@ -332,7 +335,16 @@ class FleetWatch:
 
     @property
     def entries(self) -> dict[str, _Entry]:
+        """Per-Space state of the loop (last runtime, outcome), by repo id."""
         return self._entries
+
+    def _list_owner(self, owner: str, watched: int) -> bool:
+        """Whether to read `owner`'s watched Spaces through list pages rather than one call each: with
+        several of them watched, unless the owner has so many other Spaces that the pages cost more."""
+        if watched < LIST_THRESHOLD:
+            return False
+        size = self._owner_sizes.get(owner)
+        return size is None or size <= LIST_MAX_RATIO * watched
 
     async def run(self) -> None:
         """Run rounds until every Space is finished or the deadline passed (used by `wait_all`)."""
@@ -375,7 +387,7 @@ class FleetWatch:
         by_owner: dict[str, list[_Entry]] = {}
         for entry in active:
             by_owner.setdefault(entry.owner, []).append(entry)
-        listed = sorted({e.owner for e in due if len(by_owner[e.owner]) >= LIST_THRESHOLD})
+        listed = sorted({e.owner for e in due if self._list_owner(e.owner, len(by_owner[e.owner]))})
         singles = [e for e in due if e.owner not in listed]
         readings: dict[str, SpaceRuntime] = {}
         failures: dict[str, SpacesError] = {}
@@ -394,12 +406,15 @@ class FleetWatch:
             async with limiter:
                 try:
                     pages = client.list_spaces(author=owner, expand=["runtime"])
+                    size = 0
                     try:
                         async for info in pages:
+                            size += 1
                             if info.id in wanted and info.runtime is not None:
                                 readings[info.id] = info.runtime
                     finally:
                         await _aclose(pages)
+                    self._owner_sizes[owner] = size
                 except SpacesError as exc:
                     logger.debug("listing %s's Spaces failed (%s); falling back to runtime calls", owner, exc)
             # A due Space the pages did not show (just created, hidden, listing failed): ask it directly.
@@ -492,6 +507,7 @@ class FleetWatch:
                 tg.start_soon(wake, entry)
 
     def timeout_error(self, entry: _Entry) -> WaitTimeoutError:
+        """The error of a Space still not done at the deadline, with its last runtime."""
         return WaitTimeoutError(
             f"{entry.repo_id}: not running after {self._timeout:g} s"
             + (f" (last stage {_stage(entry.last)})" if entry.last is not None else ""),

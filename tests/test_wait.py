@@ -264,3 +264,29 @@ async def test_log_tail_is_bounded_in_time() -> None:
         assert caught.value.stage == "BUILD_ERROR"
         assert env.clock.now() < 10.0 + 2.0 + 11.0  # detection, then at most the 10 s log budget
         assert hub.counters.in_flight == 0
+
+
+async def test_two_hundred_concurrent_waits_in_virtual_time() -> None:
+    """200 concurrent waits on one virtual clock each return when, and only when, their Space runs."""
+    async with SimulatedHubClient() as env:
+        hub, client = env.hub, env.client
+        ids = [f"alice/s{i:03d}" for i in range(200)]
+        for i, repo_id in enumerate(ids):
+            hub.create_space(repo_id)
+            hub.set_durations(repo_id, build=20.0 + i, start=5.0 + i % 10)
+            hub.rebuild(repo_id)  # RUNNING_BUILDING → RUNNING_APP_STARTING → RUNNING, with these durations
+        returned: dict[str, float] = {}
+
+        async def wait(repo_id: str) -> None:
+            runtime = await client.wait_until_running(repo_id, timeout=3600)
+            assert str(runtime.stage) == "RUNNING"
+            assert hub.space_stage(repo_id) == "RUNNING"  # the Hub agrees at that very moment
+            returned[repo_id] = env.clock.now()
+
+        async with anyio.create_task_group() as tg:
+            for repo_id in ids:
+                tg.start_soon(wait, repo_id)
+        for i, repo_id in enumerate(ids):
+            build, start = 20.0 + i, 5.0 + i % 10
+            ready = build + start
+            assert ready <= returned[repo_id] <= ready + max(2.0, 0.1 * max(build, start)) + 1e-6

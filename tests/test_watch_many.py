@@ -23,6 +23,7 @@ async def test_watch_many_two_hundred_spaces_through_list_pages() -> None:
         for i, repo_id in enumerate(ids):
             hub.create_space(repo_id, stage=None)  # builds start now
             hub.set_durations(repo_id, build=30.0 + (i % 7) * 5, start=10.0 + (i % 3) * 5)
+            hub.rebuild(repo_id)  # restarted with these durations: BUILDING again
         stages: dict[str, list[str]] = {r: [] for r in ids}
         async with env.client.watch_many(ids, timeout=300) as changes:
             async for change in changes:
@@ -120,3 +121,17 @@ async def test_cancelling_watch_many_leaves_nothing_behind() -> None:
             assert hub.counters.in_flight == 0
             assert len(anyio.get_running_tasks()) == tasks
             assert env.client._wait_state.pollers == 0
+
+
+async def test_owner_with_many_other_spaces_is_not_listed_again() -> None:
+    """When an owner's listing is mostly Spaces nobody watches, the loop switches to runtime calls."""
+    async with SimulatedHubClient() as env:
+        hub = env.hub
+        for i in range(250):
+            hub.create_space(f"alice/other-{i}")
+        hub.create_space("alice/a")
+        hub.create_space("alice/b")
+        async for _ in env.client.watch_many(["alice/a", "alice/b"], timeout=120):
+            pass
+        assert hub.counters.requests[LIST_ROUTE] == 1
+        assert hub.counters.requests[RUNTIME_ROUTE] >= 2
