@@ -80,6 +80,7 @@ def counter_delta(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[s
         "status_429": after["status_429"] - before["status_429"],
         "by_route": dict(sorted(by_route.items())),
         "max_in_flight": after.get("max_in_flight"),
+        "hub_cpu_s": after.get("cpu_s", 0.0) - before.get("cpu_s", 0.0),
     }
 
 

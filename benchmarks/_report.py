@@ -69,11 +69,20 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
+SCENARIO_NAMES = ("bulk", "watch", "ratelimited", "scale")
+PROFILE_FILE = "profile-bulk-aiospaces.json"
+
+
 def load_results(directory: Path = RESULTS_DIR) -> dict[str, dict[str, Any]]:
-    """Every `<scenario>.json` in `directory`, by scenario name."""
+    """Every `<scenario>.json` in `directory`, by scenario name (plus `profile` when the profile exists)."""
     out = {}
-    for path in sorted(directory.glob("*.json")):
-        out[path.stem] = json.loads(path.read_text())
+    for name in SCENARIO_NAMES:
+        path = directory / f"{name}.json"
+        if path.exists():
+            out[name] = json.loads(path.read_text())
+    profile = directory / PROFILE_FILE
+    if profile.exists():
+        out["profile"] = json.loads(profile.read_text())
     return out
 
 
@@ -104,6 +113,8 @@ ROWS: dict[str, list[tuple[str, str]]] = {
         ("peak_rss_mib", "client peak RSS (MiB)"),
         ("server_requests", "requests the Hub saw"),
         ("calls_failed", "calls failed"),
+        ("hub_cpu_s", "simulated Hub's CPU seconds (its own process)"),
+        ("cores_busy", "client + Hub CPU seconds per wall second (the machine has 2 cores)"),
     ],
     "watch": [
         ("requests_per_space", "requests per Space (Hub's count)"),
@@ -167,10 +178,87 @@ def _params_line(scenario: str, data: dict[str, Any]) -> str:
     return f"{what}; medians of {reps} run(s) per client."
 
 
+# Why aiospaces is behind where it is (lower is better for every metric listed in ROWS). Each text is an
+# analysis of the mechanism, not a figure: the figures come from the results JSON.
+WHY_BEHIND: dict[tuple[str, str], str] = {
+    ("bulk", "wall_s"): (
+        "on this 2-core machine the run is CPU-bound (the client and the simulated Hub share two cores), "
+        "and aiospaces spends more CPU per request (next point), so it does not reach the latency-bound ideal"
+    ),
+    ("bulk", "wall_over_ideal"): "same cause as the wall time",
+    ("bulk", "cpu_s_per_1000_requests"): (
+        "aiospaces' HTTP stack is httpx 0.28 / httpcore 1.0, whose connection pool re-examines every pooled "
+        "connection (and probes idle sockets) each time a request is queued or released — quadratic in the "
+        "pool size at 32 connections; huggingface_hub 2.4 runs on httpx2 / httpcore2, which does this in one "
+        "pass. `results/profile-bulk-aiospaces.json` (`python -m benchmarks.profile`) shows the share"
+    ),
+    ("bulk", "cpu_s"): "same cause as the CPU per request",
+    ("bulk", "peak_rss_mib"): "the async stack (anyio, httpx) and one outcome object per Space per operation",
+    ("watch", "lag_median_s"): (
+        "aiospaces reads the whole fleet through `list_spaces(expand=runtime)` pages on its poll policy "
+        "(fast while transitional, but not every second), where `wait_for_space` asks every Space every "
+        "second: a deliberate trade of some lag for far fewer requests (first row)"
+    ),
+    ("watch", "lag_p95_s"): "same trade as the median lag",
+    ("watch", "lag_max_s"): "same trade as the median lag",
+    ("watch", "cpu_s"): "the async stack's per-request overhead (see bulk)",
+    ("watch", "peak_rss_mib"): "the async stack (anyio, httpx) loaded in the process",
+    ("ratelimited", "wall_s"): (
+        "huggingface_hub finishes sooner only because it gives up: Space calls are not retried on 429 "
+        "(hub-api.md §4.3), so most of its calls failed (rows below), while aiospaces waits for the window "
+        "to reset and completes every call"
+    ),
+    ("ratelimited", "wall_over_ideal"): "same as the wall time",
+    ("ratelimited", "cpu_s"): "aiospaces does the work; huggingface_hub's failed calls cost little",
+}
+# Context rows, not comparisons of the clients: the same ideal for both, the Hub's own work, machine load.
+NEUTRAL = {("bulk", "ideal_s"), ("bulk", "hub_cpu_s"), ("bulk", "cores_busy"), ("ratelimited", "ideal_s")}
+BEHIND_THRESHOLD = 1.05  # ratios within 5 % are reported as even
+
+
+def render_findings(results: dict[str, dict[str, Any]]) -> str:
+    """Where aiospaces is ahead and where it is not, computed from the summaries, with the reasons."""
+    ahead: list[str] = []
+    behind: list[str] = []
+    for scenario in SCENARIO_NAMES:
+        data = results.get(scenario)
+        if data is None:
+            continue
+        summary = data["summary"]
+        ratios = summary.get("ratio_aiospaces_over_huggingface_hub", {})
+        for key, label in ROWS[scenario]:
+            if (scenario, key) in NEUTRAL:
+                continue
+            value = ratios.get(key)
+            ours, theirs = summary["aiospaces"].get(key), summary.get("huggingface_hub", {}).get(key)
+            if value is None or math.isnan(value) or math.isinf(value):
+                if ours is not None and theirs is not None and ours == 0 and theirs and theirs > 0:
+                    ahead.append(f"{scenario} — {label}: {_num(ours)} vs {_num(theirs)}")
+                continue
+            line = f"{scenario} — {label}: {_num(ours)} vs {_num(theirs)} ({_ratio(value)})"
+            if value > BEHIND_THRESHOLD:
+                why = WHY_BEHIND.get((scenario, key), "not analysed yet")
+                behind.append(f"{line}. Why: {why}.")
+            elif value < 1 / BEHIND_THRESHOLD:
+                ahead.append(line)
+    parts = ["#### Where aiospaces is ahead (aiospaces vs huggingface_hub)\n"]
+    parts += [f"- {line}" for line in ahead] or ["- nowhere in this run"]
+    parts.append("\n#### Where aiospaces is not ahead, and why\n")
+    parts += [f"- {line}" for line in behind] or ["- nowhere in this run"]
+    profile = results.get("profile")
+    if profile is not None and profile.get("httpcore_pool_assign_share") is not None:
+        parts.append(
+            f"\nProfile (`{profile['command']}`, {profile['started_at']}): "
+            f"{profile['httpcore_pool_assign_share']:.0%} of the aiospaces bulk run's profiled CPU time is "
+            "under httpcore's `_assign_requests_to_connections`."
+        )
+    return "\n".join(parts) + "\n"
+
+
 def render_tables(results: dict[str, dict[str, Any]]) -> str:
     """Markdown tables for every scenario present in `results`."""
     parts: list[str] = []
-    for scenario in ("bulk", "watch", "ratelimited", "scale"):
+    for scenario in SCENARIO_NAMES:
         data = results.get(scenario)
         if data is None:
             continue
@@ -193,7 +281,7 @@ def render_tables(results: dict[str, dict[str, Any]]) -> str:
                 parts.append(f"| {label} | {' | '.join(cells)} |")
         checks = "all passed" if data.get("checks_passed") else "SOME FAILED (see the JSON)"
         parts.append(f"\nCorrectness checks (every run, both clients): {checks}.\n")
-    first = next(iter(results.values()), None)
+    first = next((results[name] for name in SCENARIO_NAMES if name in results), None)
     if first is not None:
         m = first["machine"]
         packages = ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v)
@@ -213,5 +301,6 @@ def update_readme(results: dict[str, dict[str, Any]], readme: Path = README) -> 
         return False
     head, rest = text.split(START_MARK, 1)
     _old, tail = rest.split(END_MARK, 1)
-    readme.write_text(f"{head}{START_MARK}\n{render_tables(results)}\n{END_MARK}{tail}")
+    body = f"{render_tables(results)}\n{render_findings(results)}"
+    readme.write_text(f"{head}{START_MARK}\n{body}\n{END_MARK}{tail}")
     return True

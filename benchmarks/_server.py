@@ -26,6 +26,8 @@ import time
 import traceback
 from typing import IO, Any
 
+from ._measure import cpu_seconds
+
 TOKEN = "hf_bench_token_not_a_secret"
 # Part of each build spent in APP_STARTING; the rest is BUILDING. Both clients see the same stages.
 START_FRACTION = 0.2
@@ -80,6 +82,8 @@ class HubServer:
             "max_in_flight": c.max_in_flight,
             "server_errors": len(c.server_errors),
             "unknown_routes": list(c.unknown_routes)[:20],
+            # This whole process's CPU (the Hub's server thread included), to show how busy the machine was.
+            "cpu_s": cpu_seconds(),
         }
 
     def verify(

@@ -17,7 +17,7 @@ from benchmarks import bulk
 from benchmarks.__main__ import main
 from benchmarks._common import RunContext, counter_delta, summarize
 from benchmarks._measure import median, percentile, ratio
-from benchmarks._report import render_tables, update_readme
+from benchmarks._report import render_findings, render_tables, update_readme
 
 
 def test_median_and_percentile_interpolate_between_ranks() -> None:
@@ -125,3 +125,22 @@ def test_quick_bulk_applies_every_write_and_counters_add_up(tmp_path: Path) -> N
         assert record["calls_failed"] == 0
         assert record["writes_seen"] == {"secrets": n, "variables": n, "hardware": n}
         assert record["server_requests"] >= 3 * n
+
+
+def test_findings_name_where_aiospaces_is_behind_with_a_reason() -> None:
+    """Every metric where aiospaces' median is worse is listed as "not ahead" with its explanation."""
+    summary = {
+        "aiospaces": {"wall_s": 8.0, "calls_failed": 0.0},
+        "huggingface_hub": {"wall_s": 5.0, "calls_failed": 0.0},
+        "ratio_aiospaces_over_huggingface_hub": {"wall_s": 1.6, "calls_failed": math.nan},
+    }
+    watch = {
+        "aiospaces": {"requests_per_space": 0.2},
+        "huggingface_hub": {"requests_per_space": 30.0},
+        "ratio_aiospaces_over_huggingface_hub": {"requests_per_space": 0.2 / 30.0},
+    }
+    text = render_findings({"bulk": {"summary": summary}, "watch": {"summary": watch}})
+    ahead, behind = text.split("Where aiospaces is not ahead")
+    assert "bulk — wall time (s): 8 vs 5 (1.60×). Why: " in behind
+    assert "requests per Space" in ahead
+    assert "calls failed" not in text
