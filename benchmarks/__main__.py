@@ -79,7 +79,6 @@ def main(argv: list[str] | None = None) -> int:
         shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
     )
     output = args.output if args.output is not None else (None if args.quick else RESULTS_DIR)
-    info = machine()
     ok = True
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="aiospaces-bench-") as tmp:
@@ -88,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             ctx = RunContext(workdir=Path(tmp), repetitions=repetitions, quick=args.quick, log=_log)
             _log(f"{name}: {repetitions} repetition(s) per client{' (quick)' if args.quick else ''}")
             started = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+            info = machine()  # before the run: the load average says what else the machine was doing
             t0 = time.perf_counter()
             outcome = SCENARIOS[name](ctx)
             passed = all_checks_passed(outcome["runs"])

@@ -31,6 +31,8 @@ def machine() -> dict[str, Any]:
         "python": sys.version.split()[0],
         "packages": {},
         "git_commit": None,
+        # Other work on the machine when the run started (1, 5, 15-minute load averages).
+        "load_average": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
     }
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -288,7 +290,8 @@ def render_tables(results: dict[str, dict[str, Any]]) -> str:
         parts.insert(
             0,
             f"Machine: {m['nproc']} CPUs ({m['cpu_model']}), {m['memory_gib']} GiB RAM, {m['platform']}, "
-            f"Python {m['python']}; {packages}; git {m['git_commit']}.\n\n"
+            f"Python {m['python']}; {packages}; git {m['git_commit']}; load average at start "
+            f"{m.get('load_average')}.\n\n"
             f"Command: `{first['command']}` (started {first['started_at']}).\n",
         )
     return "\n".join(parts)
