@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import contextvars
-import datetime as _dt
 import email.utils
 import json
 import random
@@ -916,11 +915,6 @@ def next_link(req: SimRequest, offset: int) -> str:
     """Absolute `Link` header for the next page (hub-api.md §6.2, §14 item 15)."""
     query = [(k, v) for k, v in req.query if k != "cursor"] + [("cursor", encode_cursor(offset))]
     return f'<{req.base_url}{req.path}?{urlencode(query)}>; rel="next"'
-
-
-def utc_now_iso() -> str:
-    """Wall-clock now in the Hub's format (used only for display fields)."""
-    return iso(_dt.datetime.now(tz=_dt.UTC).timestamp())
 
 
 # Stale-runtime fault of the current request (seconds), read by runtime-producing handlers.
