@@ -433,38 +433,10 @@ class FilesMixin(CoreClient):
     ) -> httpx.Response:
         """Send to a pre-signed storage URL (LFS upload, part or completion; hub-api.md §11.4).
 
-        The official client sends these without auth headers: the URL authorises itself, and storage on
-        another host must never see the Hub token. On the Hub's own host, the core request path is used.
+        The official client sends these without auth headers: the URL authorises itself. The core request
+        path sends the token only to the Hub's own host, and never shows another host's query string.
         """
-        if _same_origin(url, self.endpoint):
-            return await self._request(method, url, content=content, headers=headers, idempotent=True)
-        # Another host: send without the client's auth header. The core's `_request` always adds it, so
-        # this goes straight to the connection pool, with a few retries on transport errors and 5xx.
-        client: httpx.AsyncClient = self._transport._client
-        for attempt in range(1, 4):
-            request = client.build_request(method, url, content=content, headers=headers)
-            try:
-                response = await client.send(request)
-            except httpx.TransportError as exc:
-                if attempt == 3:
-                    raise errors.TransportError(
-                        f"{method} to LFS storage failed: {type(exc).__name__}",
-                        method=method,
-                        url=url.split("?")[0],
-                    ) from None
-            else:
-                if response.status_code < 400:
-                    return response
-                if response.status_code < 500 or attempt == 3:
-                    raise errors.HubHTTPError(
-                        f"{method} to LFS storage failed with status {response.status_code}",
-                        status=response.status_code,
-                        method=method,
-                        url=url.split("?")[0],  # pre-signed query strings are credentials: never shown
-                        server_message=response.text[:500],
-                    )
-            await self._clock.sleep(0.5 * 2**attempt)
-        raise AssertionError("unreachable")
+        return await self._request(method, url, content=content, headers=headers, idempotent=True)
 
     async def upload_file(
         self,
@@ -905,11 +877,6 @@ class FilesMixin(CoreClient):
 
 def _small_bytes(op: CommitOperationAdd) -> bool:
     return isinstance(op.path_or_fileobj, bytes) and len(op.path_or_fileobj) <= HASH_CHUNK
-
-
-def _same_origin(url: str, endpoint: str) -> bool:
-    target, base = httpx.URL(url), httpx.URL(endpoint)
-    return (target.scheme, target.host, target.port) == (base.scheme, base.host, base.port)
 
 
 def _expand(path: str | Path) -> Path:

@@ -138,9 +138,22 @@ class HttpTransport:
             return url
         raise ValueError(f"url must be a path starting with '/' or an absolute http(s) URL, got {url!r}")
 
-    def _headers(self, extra: Mapping[str, str] | None) -> dict[str, str]:
+    def same_origin(self, url: str) -> bool:
+        """Whether `url` is on the configured endpoint's scheme, host and port."""
+        target, base = httpx.URL(url), httpx.URL(self._config.endpoint)
+        return (target.scheme, target.host, target.port) == (base.scheme, base.host, base.port)
+
+    def display_url(self, full_url: str) -> str:
+        """`full_url` as logs and errors may show it: no userinfo, and no query string on another host (a
+        pre-signed storage URL's query is a credential)."""
+        clean = _wire.safe_url(full_url)
+        return clean if self.same_origin(full_url) else clean.split("?", 1)[0]
+
+    def _headers(self, extra: Mapping[str, str] | None, *, authorized: bool) -> dict[str, str]:
         headers = dict(self._base_headers)
-        if self._config.token:
+        # The token goes to the Hub only: a pre-signed storage URL on another host (LFS uploads, hub-api.md
+        # §11.4) authorises itself and must never see it.
+        if self._config.token and authorized:
             headers["authorization"] = f"Bearer {self._config.token}"
         # A trace id per request, as huggingface_hub sends; the Hub echoes it in X-Request-Id (hub-api.md
         # §1.3).
@@ -190,8 +203,13 @@ class HttpTransport:
             raise RuntimeError("this client is closed")
         method = method.upper()
         full_url = self.url_for(url)
-        clean_url = _wire.safe_url(full_url)
-        state = self.rate_limiter.state(self.rate_limiter.bucket_for(httpx.URL(full_url).path))
+        same_origin = self.same_origin(full_url)
+        clean_url = self.display_url(full_url)
+        if same_origin:
+            state = self.rate_limiter.state(self.rate_limiter.bucket_for(httpx.URL(full_url).path))
+        else:
+            # Another host (pre-signed storage) does not consume the Hub's quota.
+            state = self.rate_limiter.state(f"external:{httpx.URL(full_url).host}")
         attempt = 0
         rate_limited = 0
         while True:
@@ -209,7 +227,7 @@ class HttpTransport:
                         json=json,
                         content=content,
                         data=data,
-                        headers=self._headers(headers),
+                        headers=self._headers(headers, authorized=same_origin),
                         timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
                     )
                     response: httpx.Response | None = None
@@ -323,7 +341,7 @@ class HttpTransport:
                     return response
             except httpx.TransportError as exc:
                 # The status line arrived but the body did not: the request reached the Hub.
-                failure = _map_transport_error(exc, method.upper(), _wire.safe_url(self.url_for(url)))
+                failure = _map_transport_error(exc, method.upper(), self.display_url(self.url_for(url)))
                 _wire.redact(failure, [self._config.token])
                 if not (idempotent and _retryable_transport(exc)) or attempt >= self._retry.max_attempts:
                     raise failure from exc

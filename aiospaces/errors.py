@@ -181,7 +181,9 @@ class SpaceNotRunningError(WaitError):
     """The Space is PAUSED, STOPPED, SLEEPING or DELETING while the caller waits for RUNNING (and did not ask
     to wake it)."""
 
-    def __init__(self, message: str, *, repo_id: str, stage: str, runtime: SpaceRuntime | None = None) -> None:
+    def __init__(
+        self, message: str, *, repo_id: str, stage: str, runtime: SpaceRuntime | None = None
+    ) -> None:
         super().__init__(message, repo_id=repo_id, runtime=runtime)
         self.stage = stage
 

@@ -153,3 +153,30 @@ async def test_argument_errors_never_echo_secret_values() -> None:
     seen.error(bad_value.value)
     assert len(seen.texts) > 0
     assert seen.leaks() == []
+
+
+@pytest.mark.anyio
+async def test_token_is_sent_to_the_hub_but_never_to_another_host() -> None:
+    """A request to a pre-signed storage URL on another host carries no Hub token, and an error about it
+    never shows that URL's query string (its signature)."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.host == "storage.test":
+            return httpx.Response(403, text="denied")
+        return httpx.Response(200, json={})
+
+    async with SpacesClient(
+        token=TOKEN, endpoint="http://hub.test", transport=httpx.MockTransport(handler)
+    ) as client:
+        await client._request("GET", "/api/whoami-v2", idempotent=True)
+        with pytest.raises(errors.HubHTTPError) as caught:
+            await client._request(
+                "PUT", "http://storage.test/bucket/obj?X-Amz-Signature=sig123", content=b"x", idempotent=True
+            )
+    hub_request, storage_request = seen
+    assert hub_request.headers["authorization"] == f"Bearer {TOKEN}"
+    assert "authorization" not in storage_request.headers
+    assert "sig123" not in str(caught.value)
+    assert "sig123" not in caught.value.url

@@ -29,7 +29,13 @@ class SimRequest:
 
     @classmethod
     def from_parts(
-        cls, method: str, raw_path: str, query_string: str, headers: dict[str, str], body: bytes, base_url: str
+        cls,
+        method: str,
+        raw_path: str,
+        query_string: str,
+        headers: dict[str, str],
+        body: bytes,
+        base_url: str,
     ) -> SimRequest:
         from urllib.parse import unquote
 
@@ -89,7 +95,9 @@ class SimResponse:
         self.headers.append((name, value))
 
 
-def json_response(payload: Any, status: int = 200, headers: list[tuple[str, str]] | None = None) -> SimResponse:
+def json_response(
+    payload: Any, status: int = 200, headers: list[tuple[str, str]] | None = None
+) -> SimResponse:
     body = json.dumps(payload, separators=(",", ":")).encode()
     return SimResponse(
         status=status,
@@ -98,7 +106,9 @@ def json_response(payload: Any, status: int = 200, headers: list[tuple[str, str]
     )
 
 
-def text_response(text: str, status: int = 200, content_type: str = "text/plain; charset=utf-8") -> SimResponse:
+def text_response(
+    text: str, status: int = 200, content_type: str = "text/plain; charset=utf-8"
+) -> SimResponse:
     return SimResponse(status=status, headers=[("Content-Type", content_type)], body=text.encode())
 
 
