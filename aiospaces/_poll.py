@@ -246,11 +246,12 @@ class ActionFence:
       `previous` is empty), even after the new flavor was seen, since a lagging replica can answer any time;
       a third flavor is someone else's request and is fresh.
     - "restart": a stable stage (RUNNING, PAUSED, ...) until a transitional or failure stage confirms it.
+    - "pause": any stage but PAUSED until PAUSED confirms it.
 
     After `grace` every read is taken at face value (someone else changed the Space back).
 
     Attributes:
-        kind: "hardware" or "restart".
+        kind: "hardware", "restart" or "pause".
         at: clock time of the action's answer.
         requested_hardware: for "hardware", the flavor the action requested.
         previous: for "hardware", the flavors that were requested or running before the action.
@@ -259,7 +260,7 @@ class ActionFence:
         switched: for "hardware", set once a read shows the new flavor running.
     """
 
-    kind: Literal["hardware", "restart"]
+    kind: Literal["hardware", "restart", "pause"]
     at: float
     requested_hardware: str | None = None
     previous: frozenset[str] = frozenset()
@@ -269,7 +270,7 @@ class ActionFence:
 
     def expired(self, now: float) -> bool:
         """Whether the fence no longer affects reads at `now`."""
-        return now - self.at > self.grace and (self.kind == "restart" or self.switched)
+        return now - self.at > self.grace and (self.kind != "hardware" or self.switched)
 
     def judge(self, runtime: RuntimeLike, now: float) -> Verdict:
         """Whether a read at `now` is consistent with the action ("fresh") or predates it ("stale")."""
@@ -287,9 +288,14 @@ class ActionFence:
             return "fresh"
         if self.confirmed or not in_grace:
             return "fresh"
-        # restart: the Hub answers BUILDING (hub-api.md §8.2, recording test_pause_and_restart_space); any
-        # transitional or failure stage is after the restart, a stable one (RUNNING, PAUSED, ...) is before.
-        if stage in TRANSITIONAL_STAGES or stage in FAILURE_STAGES:
+        if self.kind == "pause":
+            # The Hub answers PAUSED (hub-api.md §8.2, recording test_pause_and_restart_space).
+            confirms = stage == "PAUSED"
+        else:
+            # restart: the Hub answers BUILDING (same recording); any transitional or failure stage is after
+            # the restart, a stable one (RUNNING, PAUSED, ...) is from before.
+            confirms = stage in TRANSITIONAL_STAGES or stage in FAILURE_STAGES
+        if confirms:
             self.confirmed = True
             return "fresh"
         return "stale"

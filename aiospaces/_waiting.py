@@ -686,6 +686,19 @@ class WaitingMixin(CoreClient):
         self._wait_state.fences[repo_id] = ActionFence(kind="restart", at=self._clock.now())
         return runtime
 
+    async def pause_space(self, repo_id: str) -> SpaceRuntime:
+        """Pause the Space (`POST …/pause`); it stays PAUSED until restarted.
+
+        A wait started afterwards ignores reads still showing the Space running (a lagging replica) until
+        PAUSED is seen, for up to a minute.
+
+        Args:
+            repo_id: the Space.
+        """
+        runtime = await super().pause_space(repo_id)
+        self._wait_state.fences[repo_id] = ActionFence(kind="pause", at=self._clock.now())
+        return runtime
+
     # --- single Space ----------------------------------------------------------------------------------
 
     def watch(

@@ -255,3 +255,12 @@ def test_restart_fence() -> None:
 def test_raw_error_message(raw: dict[str, object] | None, expected: str | None) -> None:
     """Only a non-empty string `errorMessage` is reported."""
     assert raw_error_message(raw) == expected
+
+
+def test_pause_fence() -> None:
+    """After a pause, reads still showing the Space running are stale until PAUSED is seen."""
+    fence = ActionFence(kind="pause", at=0.0)
+    assert fence.judge(runtime("RUNNING"), 1.0) == "stale"
+    assert fence.judge(runtime("PAUSED"), 2.0) == "fresh"
+    assert fence.judge(runtime("BUILDING"), 3.0) == "fresh"  # restarted since: taken at face value
+    assert fence.expired(61.0)

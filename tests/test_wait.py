@@ -290,3 +290,18 @@ async def test_two_hundred_concurrent_waits_in_virtual_time() -> None:
             build, start = 20.0 + i, 5.0 + i % 10
             ready = build + start
             assert ready <= returned[repo_id] <= ready + max(2.0, 0.1 * max(build, start)) + 1e-6
+
+
+async def test_wait_after_pause_never_returns_the_old_running() -> None:
+    """Right after a pause, stale reads still showing RUNNING do not satisfy a wait: it raises PAUSED."""
+    async with SimulatedHubClient() as env:
+        hub, client = env.hub, env.client
+        hub.create_space("alice/demo")
+        env.clock.advance(100.0)
+        answer = await client.pause_space("alice/demo")
+        assert str(answer.stage) == "PAUSED"
+        stale = hub.add_fault("stale_runtime", route=RUNTIME_ROUTE, count=2, seconds=50.0)
+        with pytest.raises(SpaceNotRunningError) as caught:
+            await client.wait_until_running("alice/demo", timeout=300)
+        assert caught.value.stage == "PAUSED"
+        assert stale.injected == 2
