@@ -39,9 +39,8 @@ async def test_watch_many_falls_back_to_runtime_calls_for_lone_owners() -> None:
     """Spaces whose owner has no other watched Space are read with runtime calls; the rest through lists."""
     async with SimulatedHubClient() as env:
         hub = env.hub
-        hub.add_user("bob", token="hf_test_bob", orgs=("team",))
-        hub.add_user("alice2", token="hf_test_alice2", orgs=("team",))
-        hub.create_space("bob/solo", private=False)
+        hub.add_user("bob", token="hf_test_bob")
+        hub.create_space("bob/solo")  # public: alice may read it
         hub.create_space("alice/one")
         hub.create_space("alice/two")
         seen = set()
