@@ -316,3 +316,18 @@ async def test_invalid_space_ids_rejected_before_any_request(hub: SimulatedHub, 
     assert repeated.code == ExitCode.USAGE
     assert "twice" in repeated.err
     assert hub.counters.total_requests == before
+
+
+async def test_retries_are_quiet_by_default_and_shown_with_verbose(
+    hub: SimulatedHub, clock: VirtualClock
+) -> None:
+    """A retried 503 leaves a successful command's stderr empty; `-v` shows the SDK's retry log."""
+    [repo_id] = await make_spaces(hub, clock, ["flaky"])
+    hub.add_fault("error", route="GET /api/spaces/*/runtime", status=503, count=1)
+    quiet = await cli(hub, clock, "runtime", repo_id)
+    assert quiet.code == ExitCode.OK
+    assert quiet.err == ""
+    hub.add_fault("error", route="GET /api/spaces/*/runtime", status=503, count=1)
+    verbose = await cli(hub, clock, "runtime", repo_id, "-v")
+    assert verbose.code == ExitCode.OK
+    assert "retrying" in verbose.err

@@ -7,8 +7,10 @@ in-process tests: it takes the output streams, an httpx transport and a clock to
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, NoReturn, TextIO
 
 import anyio
@@ -97,13 +99,39 @@ async def run(
     except _ParserExit as exc:
         return exc.code
     output = Output(json_mode=bool(args.json), stdout=out, stderr=err, fancy=fancy)
+    with _sdk_logging(err, verbosity=args.verbose):
+        try:
+            return await _dispatch(args, output, stdin=stdin, transport=transport, clock=clock)
+        except BaseException as exc:
+            code = report(exc, output)
+            if code is None:
+                raise
+            return code
+
+
+@contextmanager
+def _sdk_logging(stream: TextIO, *, verbosity: int) -> Iterator[None]:
+    """Route the SDK's `aiospaces` logger to stderr for one command.
+
+    By default only ERROR records show (e.g. `temporary_hardware` failing to restore billed hardware): retries
+    are the SDK doing its job, and a user error must stay one line. `-v` adds INFO/WARNING (retries, pacing),
+    `-vv` DEBUG.
+    """
+    logger = logging.getLogger("aiospaces")
+    level = logging.ERROR if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("aiospaces: %(levelname)s: %(message)s"))
+    handler.setLevel(level)
+    previous = (logger.level, logger.propagate)
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False  # no duplicate through the root logger's last-resort handler
     try:
-        return await _dispatch(args, output, stdin=stdin, transport=transport, clock=clock)
-    except BaseException as exc:
-        code = report(exc, output)
-        if code is None:
-            raise
-        return code
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous[0])
+        logger.propagate = previous[1]
 
 
 def report(exc: BaseException, output: Output) -> int | None:

@@ -20,9 +20,16 @@ Tokens are never printed.
 DEFAULT_CONCURRENCY = 16
 
 
-class _Formatter(argparse.RawDescriptionHelpFormatter):
+class _Formatter(argparse.HelpFormatter):
+    """Keeps pre-formatted (multi-line) descriptions and epilogs as written; wraps one-line ones."""
+
     def __init__(self, prog: str) -> None:
         super().__init__(prog, max_help_position=32, width=110)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text.strip():
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
 
 
 def _positive_float(text: str) -> float:
@@ -77,6 +84,13 @@ def _add_common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         action="store_true",
         default=argparse.SUPPRESS if suppress else False,
         help="print one JSON object per line instead of tables",
+    )
+    parser.add_argument(
+        "--verbose",
+        "-v",
+        action="count",
+        default=argparse.SUPPRESS if suppress else 0,
+        help="show the SDK's log: -v retries and pacing, -vv every detail",
     )
 
 
