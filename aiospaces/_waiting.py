@@ -548,6 +548,8 @@ class TemporaryHardware:
         return f"TemporaryHardware({self.repo_id!r}, {self.hardware!r}, restore_to={self._restore_to!r})"
 
     async def __aenter__(self) -> SpaceRuntime:
+        if self._restore_to is not None:
+            raise RuntimeError("a temporary_hardware block can only be entered once")
         client = self._client
         current = await client.get_space_runtime(self.repo_id)
         restore_to = self._restore or current.requested_hardware or current.hardware

@@ -192,3 +192,16 @@ async def test_cancelled_anywhere_ends_with_previous_hardware(
             assert reached[0] == "body"
         if anchor == "exit":
             assert reached == ["body", "after"]  # the restore finished despite the cancellation
+
+
+async def test_block_cannot_be_entered_twice() -> None:
+    """Re-entering the same block object is refused (it would lose the hardware to restore)."""
+    async with SimulatedHubClient() as env:
+        env.hub.create_space(SPACE)
+        block = env.client.temporary_hardware(SPACE, "t4-small", timeout=600)
+        async with block:
+            pass
+        with pytest.raises(RuntimeError, match="once"):
+            async with block:
+                pass
+        assert requested(env.hub) == "cpu-basic"
