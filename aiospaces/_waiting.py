@@ -207,7 +207,8 @@ class RuntimeWatch:
     ) -> None:
         deadline = None if timeout is None else client._clock.now() + timeout
         self.repo_id = repo_id
-        self._poll: _SpacePoll | None = _SpacePoll(client, repo_id, policy, deadline)
+        self._reader = _SpacePoll(client, repo_id, policy, deadline)
+        self._poll: _SpacePoll | None = self._reader  # None once closed
         self._previous: SpaceRuntime | None = None
 
     def __repr__(self) -> str:
@@ -216,7 +217,7 @@ class RuntimeWatch:
     @property
     def requests(self) -> int:
         """Runtime requests made so far."""
-        return self._poll.reads if self._poll is not None else 0
+        return self._reader.reads
 
     def __aiter__(self) -> Self:
         return self

@@ -153,6 +153,7 @@ async def test_custom_policy_is_used() -> None:
     async with SimulatedHubClient() as env:
         env.hub.create_space("alice/demo")
         fixed = PollPolicy(fast_interval=10.0, backoff_factor=1.0, max_interval=10.0, jitter=0.0)
-        async for _ in env.client.watch("alice/demo", timeout=100, policy=fixed):
-            pass
-        assert env.hub.counters.requests[RUNTIME_ROUTE] == 11  # t = 0, 10, ..., 100
+        watch = env.client.watch("alice/demo", timeout=100, policy=fixed)
+        async for _ in watch:
+            assert watch.requests >= 1
+        assert env.hub.counters.requests[RUNTIME_ROUTE] == watch.requests == 11  # t = 0, 10, ..., 100

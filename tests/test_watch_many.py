@@ -32,6 +32,8 @@ async def test_watch_many_two_hundred_spaces_through_list_pages() -> None:
                     break
         assert all(s == ["BUILDING", "APP_STARTING", "RUNNING"] for s in stages.values())
         assert hub.counters.requests[RUNTIME_ROUTE] <= 5
+        assert changes.runtime_requests == hub.counters.requests[RUNTIME_ROUTE]
+        assert changes.list_requests == hub.counters.requests[LIST_ROUTE]  # 200 Spaces fit in one page
         assert 0 < hub.counters.requests[LIST_ROUTE] <= 60
 
 
