@@ -16,9 +16,10 @@ from ._render import Output
 
 if TYPE_CHECKING:
     from ..client import SpacesClient
+    from ..models import SpaceRuntime
 
+# hub-api.md §13.1: the stages `HfApi.wait_for_space` treats as intermediate.
 TRANSITIONAL_STAGES = frozenset({"BUILDING", "APP_STARTING", "RUNNING_BUILDING", "RUNNING_APP_STARTING"})
-FAILURE_STAGES = frozenset({"BUILD_ERROR", "RUNTIME_ERROR", "CONFIG_ERROR", "NO_APP_FILE"})
 RUNTIME_COLUMNS = ("Space", "stage", "hardware", "requested", "sleep time")
 
 
@@ -31,26 +32,25 @@ def text(value: object) -> str | None:
     return str(value)
 
 
-def runtime_fields(runtime: Any) -> dict[str, object]:
-    """The fields of a `SpaceRuntime` worth showing, JSON-ready."""
-    raw = getattr(runtime, "raw", None) or {}
+def runtime_fields(runtime: SpaceRuntime) -> dict[str, object]:
+    """The fields of a `SpaceRuntime` worth showing, JSON-ready (`errorMessage` is raw: hub-api.md §8.1)."""
     return {
         "stage": text(runtime.stage),
         "hardware": text(runtime.hardware),
         "requested_hardware": text(runtime.requested_hardware),
         "sleep_time": runtime.sleep_time,
-        "storage": text(getattr(runtime, "storage", None)),
-        "dev_mode": getattr(runtime, "dev_mode", None),
-        "error_message": raw.get("errorMessage") if isinstance(raw, dict) else None,
+        "storage": text(runtime.storage),
+        "dev_mode": runtime.dev_mode,
+        "error_message": runtime.raw.get("errorMessage"),
     }
 
 
-def runtime_cells(runtime: Any) -> list[object]:
+def runtime_cells(runtime: SpaceRuntime) -> list[object]:
     """Table cells (after the Space id) for a runtime: stage, hardware, requested, sleep time."""
     return [text(runtime.stage), text(runtime.hardware), text(runtime.requested_hardware), runtime.sleep_time]
 
 
-def is_settled(runtime: Any) -> bool:
+def is_settled(runtime: SpaceRuntime) -> bool:
     """Out of a transitional stage and, when hardware was requested, running on it."""
     if text(runtime.stage) in TRANSITIONAL_STAGES:
         return False
@@ -83,7 +83,7 @@ async def for_each(
 
 
 def _classified(exc: BaseException) -> tuple[ExitCode, str]:
-    # `for_each` only records SDK and argument errors, which `classify` always maps.
+    # A fleet records only `SpacesError`s, which `classify` always maps; the fallback keeps mypy honest.
     classified = classify(exc)
     return classified if classified is not None else (ExitCode.SPACE_FAILED, str(exc))
 
@@ -93,16 +93,14 @@ def finish(outcomes: FleetReport[Any], output: Output, *, show_runtime: bool) ->
     rows: list[list[object]] = []
     for outcome in outcomes:
         if outcome.ok:
-            fields = runtime_fields(outcome.result) if show_runtime and outcome.result is not None else {}
+            runtime = outcome.result if show_runtime else None
+            fields = runtime_fields(runtime) if runtime is not None else {}
             output.emit("result", repo_id=outcome.repo_id, ok=True, **fields)
-            cells = runtime_cells(outcome.result) if show_runtime and outcome.result is not None else []
+            cells = runtime_cells(runtime) if runtime is not None else []
             rows.append([outcome.repo_id, "ok", *cells, ""])
         else:
             assert outcome.error is not None
-            classified = classify(outcome.error)
-            code, message = (
-                classified if classified is not None else (ExitCode.SPACE_FAILED, str(outcome.error))
-            )
+            code, message = _classified(outcome.error)
             output.emit("result", repo_id=outcome.repo_id, ok=False, error=message, exit_code=int(code))
             rows.append([outcome.repo_id, "FAILED", *([None] * 4 if show_runtime else []), message])
     columns = ["Space", "result", *(RUNTIME_COLUMNS[1:] if show_runtime else ()), "detail"]
@@ -214,7 +212,7 @@ async def cmd_watch(client: SpacesClient, args: argparse.Namespace, output: Outp
             return ExitCode.OK
     if not repo_ids:
         raise UsageError("give Space ids or --author NAME (see `aiospaces watch --help`)")
-    latest: dict[str, Any] = {}
+    latest: dict[str, SpaceRuntime] = {}
     with output.live_table(RUNTIME_COLUMNS) as table:
         # The watch ends by itself at --timeout (a deadline on the client's clock: virtual in tests).
         async with client.watch_many(repo_ids, timeout=args.timeout) as changes:
@@ -237,7 +235,7 @@ async def cmd_watch(client: SpacesClient, args: argparse.Namespace, output: Outp
     return ExitCode.OK
 
 
-def describe_change(repo_id: str, previous: Any, current: Any) -> str:
+def describe_change(repo_id: str, previous: SpaceRuntime | None, current: SpaceRuntime) -> str:
     """One plain line for a runtime change: `alice/app  BUILDING -> RUNNING  hardware cpu-basic`."""
     stage = text(current.stage)
     if previous is not None and text(previous.stage) != stage:
@@ -292,10 +290,15 @@ async def cmd_secrets(
         secrets = await client.get_space_secrets(args.repo_id)
         rows = []
         for key, secret in sorted(secrets.items()):
-            description = getattr(secret, "description", None)
-            updated = getattr(secret, "updated_at", None)
-            output.emit("secret", repo_id=args.repo_id, key=key, description=description, updated_at=updated)
-            rows.append([key, description, updated])
+            # Secret values are write-only on the Hub (hub-api.md §7): only names and metadata come back.
+            output.emit(
+                "secret",
+                repo_id=args.repo_id,
+                key=key,
+                description=secret.description,
+                updated_at=secret.updated_at,
+            )
+            rows.append([key, secret.description, secret.updated_at])
         output.table(["key", "description", "updated"], rows)
         return ExitCode.OK
     if args.action == "set":
@@ -334,10 +337,14 @@ async def cmd_variables(client: SpacesClient, args: argparse.Namespace, output: 
         variables = await client.get_space_variables(args.repo_id)
         rows = []
         for key, variable in sorted(variables.items()):
-            value = getattr(variable, "value", None)
-            description = getattr(variable, "description", None)
-            output.emit("variable", repo_id=args.repo_id, key=key, value=value, description=description)
-            rows.append([key, value, description])
+            output.emit(
+                "variable",
+                repo_id=args.repo_id,
+                key=key,
+                value=variable.value,
+                description=variable.description,
+            )
+            rows.append([key, variable.value, variable.description])
         output.table(["key", "value", "description"], rows)
         return ExitCode.OK
     if args.action == "set":
