@@ -91,8 +91,10 @@ async def test_runtime_error_raises_with_run_logs() -> None:
         with pytest.raises(SpaceFailedError) as caught:
             await client.wait_until_running("alice/crashy", timeout=60)
         assert caught.value.stage == "RUNTIME_ERROR"
-        # (the simulator currently keeps only the first line a crash adds: reported to its engineer)
-        assert "Traceback (most recent call last):" in caught.value.log_tail
+        assert caught.value.log_tail[-2:] == [
+            "Traceback (most recent call last):",
+            "ZeroDivisionError: division by zero",
+        ]
 
 
 async def test_paused_raises_or_wakes() -> None:
