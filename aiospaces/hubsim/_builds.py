@@ -100,7 +100,9 @@ def _compile_error(source: bytes, app_file: str) -> str | None:
     """The Python traceback text if `source` does not compile, else None (the code is never executed)."""
     try:
         compile(source, f"{APP_DIR}/{app_file}", "exec", dont_inherit=True)
-    except (SyntaxError, ValueError) as exc:
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError) as exc:
+        # CPython itself gives up on some sources (too deeply nested, too large): the app would crash the
+        # same way at startup, so these are runtime errors too, never a simulator failure.
         return "Traceback (most recent call last):\n" + "".join(traceback.format_exception_only(exc))
     return None
 

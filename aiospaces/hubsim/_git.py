@@ -629,6 +629,8 @@ def _file_response(req: SimRequest, commit_sha: str, info: FileInfo, data: bytes
     """200/206/416 for a file, with the headers `hf_hub_download` needs (hub-api.md §12.2)."""
     total = len(data)
     filename = info.path.rsplit("/", 1)[-1]
+    # The quoted `filename=` fallback must be one ASCII token; `filename*` carries the real UTF-8 name.
+    ascii_name = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in filename)
     headers: list[tuple[str, str]] = [
         (
             "Content-Type",
@@ -639,7 +641,10 @@ def _file_response(req: SimRequest, commit_sha: str, info: FileInfo, data: bytes
         ("X-Repo-Commit", commit_sha),
         ("ETag", f'"{info.etag}"'),
         ("Accept-Ranges", "bytes"),
-        ("Content-Disposition", f"inline; filename*=UTF-8''{quote_path(filename)}; filename=\"{filename}\";"),
+        (
+            "Content-Disposition",
+            f"inline; filename*=UTF-8''{quote_path(filename)}; filename=\"{ascii_name}\";",
+        ),
     ]
     if info.lfs_sha256 is not None:
         headers += [("X-Linked-Etag", f'"{info.lfs_sha256}"'), ("X-Linked-Size", str(info.size))]

@@ -169,7 +169,8 @@ class Router:
     routes: list[Route] = attrs.field(factory=list)
 
     def add(self, method: str, pattern: str, name: str, handler: Handler) -> None:
-        self.routes.append(Route(method.upper(), re.compile(f"^{pattern}$"), name, handler))
+        # \A...\Z and DOTALL: a decoded path may hold newlines (`%0A`), which `$` and `.` would mishandle.
+        self.routes.append(Route(method.upper(), re.compile(rf"\A{pattern}\Z", re.DOTALL), name, handler))
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         """The route for (method, path), or None. HEAD falls back to GET routes."""

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import anyio
 import attrs
@@ -656,6 +656,9 @@ class SimulatedHub:
             ("Date", email.utils.formatdate(self._epoch + self.now(), usegmt=True)),
             *extra,
         ]
+        # Header values must be single-line ASCII on every transport (httpx encodes ASCII, h11 refuses CR/LF):
+        # messages that quote a revision or path the caller sent are percent-encoded where they are not.
+        response.headers = [(name, _header_safe(value)) for name, value in response.headers]
         if response.status == 429:
             # Keep the rate-limit headers only once.
             seen: set[str] = set()
@@ -892,6 +895,16 @@ def _as_bytes(files: Mapping[str, bytes | str] | None) -> dict[str, bytes]:
         else:
             raise TypeError(f"files[{path!r}] must be bytes or str")
     return out
+
+
+_HEADER_UNSAFE = re.compile(r"[^\x20-\x7e\t]+")
+
+
+def _header_safe(value: str) -> str:
+    """`value` with every run of non-printable or non-ASCII characters percent-encoded as UTF-8."""
+    if value.isascii() and value.isprintable():
+        return value
+    return _HEADER_UNSAFE.sub(lambda m: quote(m.group(0), safe=""), value)
 
 
 def encode_cursor(offset: int) -> str:

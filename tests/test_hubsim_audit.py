@@ -1,0 +1,180 @@
+"""Audit fixes of the simulated Hub: header values always encodable, build planning never crashing a commit,
+and the simulator's independence from the client's code."""
+
+from __future__ import annotations
+
+import ast
+import base64
+import json
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from aiospaces.hubsim import SimulatedHub, plan_build
+
+ALICE = {"authorization": "Bearer hf_alice"}
+HUBSIM_DIR = Path(__file__).parent.parent / "aiospaces" / "hubsim"
+
+
+@pytest.fixture
+def hub() -> SimulatedHub:
+    hub = SimulatedHub(clock="manual")
+    hub.add_user("alice", token="hf_alice")
+    return hub
+
+
+@pytest.fixture
+async def client(hub: SimulatedHub) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=hub.transport(), base_url="http://hub.test") as c:
+        yield c
+
+
+# ------------------------------------------------------------------------------------- header values
+@pytest.mark.anyio
+async def test_non_ascii_file_name_downloads(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+    """A file whose name is not ASCII (or holds a quote) downloads with an ASCII-only Content-Disposition."""
+    hub.create_repo("alice/data", repo_type="dataset", files={"données é.csv": "a,b\n", 'q"uote.txt': "q"})
+    r = await client.get("/datasets/alice/data/resolve/main/donn%C3%A9es%20%C3%A9.csv", headers=ALICE)
+    assert (r.status_code, r.content) == (200, b"a,b\n")
+    disposition = r.headers["content-disposition"]
+    assert disposition.isascii()
+    assert "filename*=UTF-8''donn%C3%A9es%20%C3%A9.csv" in disposition
+    r = await client.head("/datasets/alice/data/resolve/main/q%22uote.txt", headers=ALICE)
+    assert r.status_code == 200
+    assert r.headers["content-disposition"].count('"') == 2  # the quoted fallback name stays one token
+    assert hub.counters.server_errors == []
+
+
+@pytest.mark.anyio
+async def test_error_headers_stay_ascii_and_single_line(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+    """A revision or path with non-ASCII or newline characters gets its 404 with a one-line ASCII header."""
+    hub.create_space("alice/demo")
+    cases = [
+        ("/api/spaces/alice/demo/revision/%C3%A9t%C3%A9", "RevisionNotFound"),
+        ("/api/spaces/alice/demo/revision/x%0D%0AX-Evil:%201", "RevisionNotFound"),
+        ("/spaces/alice/demo/resolve/%E2%9C%93/app.py", "RevisionNotFound"),
+        ("/api/spaces/alice/demo/tree/main/%E6%97%A5%E6%9C%AC", "EntryNotFound"),
+    ]
+    for path, code in cases:
+        r = await client.get(path, headers=ALICE)
+        assert (r.status_code, r.headers["x-error-code"]) == (404, code), path
+        message = r.headers["x-error-message"]
+        assert message.isascii()
+        assert "\n" not in message
+        assert "\r" not in message
+        assert "x-evil" not in r.headers
+        assert isinstance(r.json()["error"], str)
+    assert hub.counters.server_errors == []
+
+
+def test_error_headers_over_a_socket() -> None:
+    """Over a real socket a non-ASCII revision gets the Hub's 404 JSON, and the server keeps serving."""
+    pytest.importorskip("uvicorn")
+    hub = SimulatedHub(clock="manual")
+    hub.add_user("alice", token="hf_alice")
+    hub.create_space("alice/demo")
+    with hub.serve() as url, httpx.Client(base_url=url, headers=ALICE, timeout=10) as http:
+        r = http.get("/api/spaces/alice/demo/revision/%E6%97%A5%E6%9C%AC")
+        assert (r.status_code, r.headers["x-error-code"]) == (404, "RevisionNotFound")
+        assert "error" in r.json()
+        assert http.get("/api/spaces/alice/demo/runtime").status_code == 200
+    assert hub.counters.server_errors == []
+
+
+# ------------------------------------------------------------------------------------- build planning
+@pytest.mark.parametrize(
+    "source",
+    [b"x = " + b"1 + " * 200_000 + b"1\n", b"x = " + b"-" * 300_000 + b"1\n"],
+    ids=["deep-expression", "huge-unary-chain"],
+)
+def test_app_too_deep_to_compile_is_a_runtime_error(source: bytes) -> None:
+    """An app.py the compiler gives up on (recursion/memory) is a RUNTIME_ERROR, not a simulator crash."""
+    plan = plan_build({"README.md": b"---\nsdk: gradio\n---\n", "app.py": source}, "gradio")
+    assert plan.outcome == "RUNTIME_ERROR"
+    assert plan.error_message is not None
+    assert plan.error_message.startswith("Exit code: 1. Reason: ")
+    assert plan.run_log[-1].strip()
+
+
+@pytest.mark.anyio
+async def test_commit_of_uncompilable_app_answers_200(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+    """Committing an app.py too deep to compile answers 200; the Space then ends in RUNTIME_ERROR."""
+    hub.create_space("alice/demo")
+    hub.set_durations("alice/demo", build=10, start=5)
+    content = b"x = " + b"1 + " * 200_000 + b"1\n"
+    lines = [
+        {"key": "header", "value": {"summary": "deep", "description": ""}},
+        {
+            "key": "file",
+            "value": {
+                "path": "app.py",
+                "content": base64.b64encode(content).decode(),
+                "encoding": "base64",
+            },
+        },
+    ]
+    body = "".join(json.dumps(line) + "\n" for line in lines).encode()
+    r = await client.post(
+        "/api/spaces/alice/demo/commit/main",
+        content=body,
+        headers={**ALICE, "content-type": "application/x-ndjson"},
+    )
+    assert r.status_code == 200, r.text
+    assert hub.counters.server_errors == []
+    hub.advance(20)
+    assert hub.space_stage("alice/demo") == "RUNTIME_ERROR"
+
+
+# ---------------------------------------------------------------------------------------- independence
+def test_hubsim_sources_import_only_hubsim() -> None:
+    """No module of aiospaces.hubsim imports any aiospaces module outside aiospaces.hubsim (design.md §4)."""
+    offenders = []
+    for path in sorted(HUBSIM_DIR.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level > 1:
+                    offenders.append(f"{path.name}: relative import of level {node.level}")
+                    continue
+                names = [node.module or ""] if node.level == 0 else []
+            else:
+                continue
+            for name in names:
+                if (name == "aiospaces" or name.startswith("aiospaces.")) and not (
+                    name == "aiospaces.hubsim" or name.startswith("aiospaces.hubsim.")
+                ):
+                    offenders.append(f"{path.name}: imports {name}")
+    assert offenders == []
+
+
+def test_hubsim_runs_without_the_client_package() -> None:
+    """aiospaces.hubsim imports and serves a request with the rest of aiospaces absent from sys.modules."""
+    script = f"""
+import sys, types
+# An empty `aiospaces` package: the client's modules (its __init__ included) are never executed.
+pkg = types.ModuleType("aiospaces")
+pkg.__path__ = [{str(HUBSIM_DIR.parent)!r}]
+sys.modules["aiospaces"] = pkg
+import anyio, httpx
+from aiospaces.hubsim import SimulatedHub
+
+async def main():
+    hub = SimulatedHub(clock="manual")
+    hub.add_user("alice", token="hf_alice")
+    hub.create_space("alice/demo")
+    async with httpx.AsyncClient(transport=hub.transport(), base_url="http://hub") as c:
+        r = await c.get("/api/spaces/alice/demo/runtime", headers={{"authorization": "Bearer hf_alice"}})
+        assert r.json()["stage"] == "RUNNING", r.text
+
+anyio.run(main)
+loaded = sorted(m for m in sys.modules if m.startswith("aiospaces.") and not m.startswith("aiospaces.hubsim"))
+print(",".join(loaded))
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == ""
