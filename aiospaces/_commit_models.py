@@ -98,7 +98,14 @@ def validate_revision(revision: object, *, name: str = "revision") -> str:
         return "main"
     if not isinstance(revision, str):
         raise TypeError(f"{name} must be a str or None, got {type(revision).__name__}")
-    if not revision or revision != revision.strip() or ".." in revision.split("/"):
+    # A revision also names a path in the download cache (`refs/<revision>`): no empty, `.` or `..` segment
+    # (so no leading `/` either), no NUL.
+    if (
+        not revision
+        or revision != revision.strip()
+        or "\0" in revision
+        or any(part in ("", ".", "..") for part in revision.split("/"))
+    ):
         raise ValueError(f"{name} is not a valid git revision: {revision!r}")
     return revision
 

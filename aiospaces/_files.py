@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -81,6 +82,9 @@ _OFFLINE_ERRORS: tuple[type[BaseException], ...] = (
 
 
 _MAX_RESUMES = 5  # resumptions of a download cut mid-stream (huggingface_hub's `http_get`)
+# An ETag fit to be a file name in the cache: git sha-1 / sha-256 hex on the Hub, tolerant of other storage
+# ids (letters, digits, `-`, `_`, inner dots), never a path.
+_SAFE_ETAG = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,254}")
 
 
 def default_cache_dir() -> str:
@@ -709,6 +713,12 @@ class FilesMixin(CoreClient):
                 )
                 if not etag:
                     raise ValueError(f"the Hub sent no ETag for {url}")
+                # Both name paths in the cache (`blobs/<etag>`, `snapshots/<commit>/`): a value with `/` or
+                # `..` would write outside it, so anything but a plain token is refused.
+                if not COMMIT_HASH_RE.fullmatch(commit):
+                    raise ValueError(f"the Hub sent a malformed X-Repo-Commit for {url}: {commit[:80]!r}")
+                if not _SAFE_ETAG.fullmatch(etag):
+                    raise ValueError(f"the Hub sent a malformed ETag for {url}: {etag[:80]!r}")
                 return commit, etag, int(size_header) if size_header and size_header.isdigit() else None
         raise ValueError(f"the Hub sent no X-Repo-Commit for {url}: is the endpoint a Hugging Face Hub?")
 

@@ -281,3 +281,48 @@ async def test_download_cut_mid_body_resumes(tmp_path: Path, honours_range: bool
         local = await client.hf_hub_download("a/b", "big.bin", cache_dir=tmp_path)
     assert ranges == [None, "bytes=300000-"]
     assert _sha256_of(local) == sha
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("commit", "etag"),
+    [
+        ("../../../escaped", '"' + "a" * 40 + '"'),
+        ("f" * 40, '"../../../../escaped"'),
+        ("f" * 40, '"/tmp/escaped"'),
+        ("f" * 40, '".."'),
+    ],
+)
+async def test_server_sent_commit_and_etag_cannot_write_outside_the_cache(
+    tmp_path: Path, commit: str, etag: str
+) -> None:
+    """An X-Repo-Commit or ETag that is not a plain token is refused before anything is written or fetched."""
+    cache = tmp_path / "cache"
+    gets: list[str] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        headers = {"X-Repo-Commit": commit, "ETag": etag, "Content-Length": "5"}
+        if request.method == "GET":
+            gets.append(str(request.url))
+            return httpx.Response(200, headers=headers, content=b"owned")
+        return httpx.Response(200, headers=headers)
+
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=httpx.MockTransport(handler)) as client:
+        with pytest.raises(ValueError, match="malformed"):
+            await client.hf_hub_download("a/b", "f.txt", cache_dir=cache)
+        with pytest.raises(ValueError, match="malformed"):
+            await client.hf_hub_download("a/b", "f.txt", local_dir=tmp_path / "local")
+    assert gets == []
+    assert _files_under(tmp_path) == []
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("revision", ["/etc", "a//b", "refs/./x", "a/", "x\0y"])
+async def test_revisions_that_are_not_cache_safe_paths_are_rejected(tmp_path: Path, revision: str) -> None:
+    """A revision with an empty, `.` or `..` segment (it names `refs/<revision>` in the cache) raises
+    ValueError naming `revision`, before any request."""
+    transport = _Refuse()
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=transport) as client:
+        with pytest.raises(ValueError, match="revision"):
+            await client.hf_hub_download("a/b", "f.txt", revision=revision, cache_dir=tmp_path)
+    assert transport.requests == []
