@@ -23,7 +23,7 @@ import anyio
 import httpx
 
 from .cli._commands import RUNTIME_COLUMNS, describe_change, for_each, runtime_cells, runtime_fields, text
-from .cli._exit import ExitCode
+from .cli._exit import ExitCode, UsageError
 
 if TYPE_CHECKING:
     from .cli._render import LiveTable, Output
@@ -157,7 +157,13 @@ async def run_demo(output: Output, *, spaces: int = 12, speed: float | None = No
     token = "hf_demo_" + secrets.token_hex(16)
     hub.add_user(DEMO_USER, token=token)
     serving = hub.serve(host="127.0.0.1", port=0)
-    url: str = await anyio.to_thread.run_sync(serving.__enter__)
+    try:
+        url: str = await anyio.to_thread.run_sync(serving.__enter__)
+    except RuntimeError as exc:
+        if isinstance(exc.__cause__, ImportError):
+            # Installed without the `server` extra: the message says what to install.
+            raise UsageError(str(exc)) from None
+        raise
     try:
         with anyio.move_on_after(REAL_TIME_BUDGET) as budget:
             code = await _workflow(output, hub, clock, url, token, spaces)

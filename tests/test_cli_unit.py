@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import sys
 
 import pytest
 
 from aiospaces import errors
-from aiospaces.cli import EXIT_CODES_HELP, ExitCode, run
+from aiospaces.cli import EXIT_CODES_HELP, ExitCode, main, run
 from aiospaces.cli._commands import is_settled, read_secret_value, text
 from aiospaces.cli._exit import UsageError, classify
 from aiospaces.cli._parser import build_parser
@@ -236,3 +237,42 @@ def test_settled_and_text_helpers() -> None:
     assert is_settled(_Runtime("PAUSED", None, "t4-medium"))
     assert text(None) is None
     assert text(ExitCode.OK) == "0"
+
+
+@pytest.mark.anyio
+async def test_demo_without_server_extra_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without uvicorn (no `server` extra) the demo exits 2 with one line naming the extra to install."""
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # makes `import uvicorn` fail
+    out, err = io.StringIO(), io.StringIO()
+    code = await run(["demo", "--spaces", "1"], stdout=out, stderr=err)
+    assert code == ExitCode.USAGE
+    assert err.getvalue().count("\n") == 1
+    assert "pip install 'aiospaces[server]'" in err.getvalue()
+
+
+def test_hubsim_without_server_extra_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without uvicorn `aiospaces hubsim` exits 2 with one line naming the extra, no traceback."""
+    monkeypatch.setitem(sys.modules, "uvicorn", None)
+    assert main(["hubsim", "--port", "0"]) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].startswith("aiospaces: error: serving the simulated Hub on a socket")
+    assert "pip install 'aiospaces[server]'" in err
+    assert "Traceback" not in err
+
+
+def test_plain_output_without_rich(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without rich (no `cli` extra) even a terminal gets plain output instead of an import error."""
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert Output(stdout=Terminal(), stderr=io.StringIO()).fancy
+    monkeypatch.setitem(sys.modules, "rich", None)
+    out = Terminal()
+    output = Output(stdout=out, stderr=io.StringIO())
+    assert not output.fancy
+    output.table(["Space"], [["a/b"]])
+    assert out.getvalue() == "Space\na/b\n"

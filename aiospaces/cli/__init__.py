@@ -199,7 +199,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The server runs in the main thread, where it can install its own Ctrl-C/SIGTERM handlers.
         from ..hubsim import main as hubsim_main
 
-        return int(hubsim_main(arguments[1:]) or 0)
+        try:
+            return int(hubsim_main(arguments[1:]) or 0)
+        except RuntimeError as exc:
+            if not isinstance(exc.__cause__, ImportError):
+                raise
+            # Installed without the `server` extra: one line saying what to install.
+            sys.stderr.write(f"aiospaces: error: {exc}\n")
+            return ExitCode.USAGE
     try:
         return anyio.run(run, arguments)
     except KeyboardInterrupt:
