@@ -331,3 +331,15 @@ async def test_retries_are_quiet_by_default_and_shown_with_verbose(
     verbose = await cli(hub, clock, "runtime", repo_id, "-v")
     assert verbose.code == ExitCode.OK
     assert "retrying" in verbose.err
+
+
+async def test_offline_mode_is_a_usage_error(
+    hub: SimulatedHub, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With HF_HUB_OFFLINE set, a command exits 2 telling to unset it, and sends nothing."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    before = hub.counters.total_requests
+    result = await cli(hub, clock, "wait", "alice/anything")
+    assert result.code == ExitCode.USAGE
+    assert "HF_HUB_OFFLINE" in result.err
+    assert hub.counters.total_requests == before
