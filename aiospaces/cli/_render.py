@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TextIO
-
-Row = Mapping[str, object]
 
 _MISSING = "-"
 
