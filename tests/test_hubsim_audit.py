@@ -178,3 +178,18 @@ print(",".join(loaded))
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip() == ""
+
+
+# ------------------------------------------------------------------------------------------ auth
+@pytest.mark.anyio
+async def test_owner_only_reads_need_authentication(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+    """Anonymous reads of a public Space's secrets, variables or logs are 401 (authenticate), not 403."""
+    hub.add_user("bob", token="hf_bob")
+    hub.create_space("alice/demo")
+    for suffix in ("secrets", "variables", "logs/run", "logs/build"):
+        r = await client.get(f"/api/spaces/alice/demo/{suffix}")
+        assert r.status_code == 401, suffix
+        assert "x-error-code" not in r.headers
+        assert isinstance(r.json()["error"], str)
+        r = await client.get(f"/api/spaces/alice/demo/{suffix}", headers={"authorization": "Bearer hf_bob"})
+        assert r.status_code == 403, suffix

@@ -246,7 +246,10 @@ def register(router: Router, hub: SimulatedHub) -> None:
         repo = repo_for(req, "space", repo_id, write=write)
         if owner and not write:
             caller = caller_of(req)
-            if caller is None or not hub._member(caller.user, repo.namespace):
+            if caller is None:
+                # Anonymous callers are told to authenticate (401), as for every write (hub-api.md §3.4).
+                raise HubError(401, "You must be authenticated to access this resource")
+            if not hub._member(caller.user, repo.namespace):
                 raise HubError(403, f"You don't have the rights to access the settings of {repo_id}")
         assert repo.space is not None
         return repo.space

@@ -24,7 +24,7 @@ class Fault:
             request when `after=True`; over a socket the response is cut after its headers),
             `slow_body` (send the body in small chunks spread over `seconds`), `stale_runtime` (runtime
             reads — runtime, space_info and list_spaces `runtime` — answer the state of `seconds` ago).
-        route: `fnmatch` pattern over route names such as `"GET /api/spaces/{repo_id}/runtime"` (see
+        route: `fnmatch` pattern over route names such as `"GET /api/spaces/{id}/runtime"` (see
             `SimulatedHub.route_names()`); None matches every route.
         probability: Chance each matching request is hit (drawn from the hub's seedable RNG).
         count: Stop after this many injections (None: unlimited).
