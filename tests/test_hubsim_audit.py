@@ -193,3 +193,40 @@ async def test_owner_only_reads_need_authentication(client: httpx.AsyncClient, h
         assert isinstance(r.json()["error"], str)
         r = await client.get(f"/api/spaces/alice/demo/{suffix}", headers={"authorization": "Bearer hf_bob"})
         assert r.status_code == 403, suffix
+
+
+# ------------------------------------------------------------------------------------- rate limits
+@pytest.mark.anyio
+async def test_presigned_storage_urls_are_not_rate_limited(
+    client: httpx.AsyncClient, hub: SimulatedHub
+) -> None:
+    """Pre-signed LFS upload URLs stand for object storage: no Hub quota, no RateLimit headers, never 429."""
+    import hashlib
+
+    hub.create_space("alice/demo")
+    data = bytes(range(256)) * 8
+    oid = hashlib.sha256(data).hexdigest()
+    hub.set_rate_limit(2, 300)
+    batch = await client.post(
+        "/spaces/alice/demo.git/info/lfs/objects/batch",
+        content=json.dumps(
+            {
+                "operation": "upload",
+                "transfers": ["basic"],
+                "objects": [{"oid": oid, "size": len(data)}],
+                "hash_algo": "sha256",
+                "ref": {"name": "main"},
+            }
+        ).encode(),
+        headers={**ALICE, "content-type": "application/vnd.git-lfs+json"},
+    )
+    assert batch.status_code == 200
+    assert batch.headers["ratelimit"] == '"api";r=1;t=300'
+    href = batch.json()["objects"][0]["actions"]["upload"]["href"]
+    assert (await client.get("/api/whoami-v2", headers=ALICE)).status_code == 200
+    assert (await client.get("/api/whoami-v2", headers=ALICE)).status_code == 429
+    for _ in range(3):  # more than the quota, all anonymous as the official client sends them
+        put = await client.put(href, content=data)
+        assert put.status_code == 200
+        assert "ratelimit" not in put.headers
+    assert hub.counters.rate_limited == 1

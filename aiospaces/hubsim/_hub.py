@@ -48,6 +48,7 @@ REPO_TYPES = ("model", "dataset", "space")
 MSG_REPO_NOT_FOUND = "Repository not found"
 MSG_BAD_TOKEN = "Invalid credentials in Authorization header"  # special-cased by the client (hub-api.md §3.1)
 MAX_JSON_BODY = 1_000_000
+PRESIGNED_PREFIX = "/__hubsim/"  # the routes of `_lfs.py` that stand for pre-signed storage URLs
 
 
 class DropConnection(Exception):
@@ -595,8 +596,12 @@ class SimulatedHub:
         route_name = found[0].name if found else "UNKNOWN"
         counters.requests[route_name] += 1
         bucket = "resolvers" if "/resolve/" in req.path and not req.path.startswith("/api/") else "api"
-        with self._lock:
-            allowed, rl_headers = self.rate_limiter.check(bucket, req.token or "anonymous", self.now())
+        allowed = True
+        rl_headers: list[tuple[str, str]] = []
+        if not req.path.startswith(PRESIGNED_PREFIX):
+            # Pre-signed URLs stand for object storage (S3), which the Hub's quotas do not cover.
+            with self._lock:
+                allowed, rl_headers = self.rate_limiter.check(bucket, req.token or "anonymous", self.now())
         if not allowed:
             counters.rate_limited += 1
             response = HubError(
