@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 import attrs
 
+from . import _wire
 from .models import CommitInfo
 
 __all__ = [
@@ -68,28 +69,21 @@ UploadMode = Literal["lfs", "regular"]
 # --- validation ----------------------------------------------------------------------------------------
 
 
-def validate_repo_type(repo_type: str | None) -> str:
-    """Return the repo type (`None` means "model"), or raise ValueError."""
-    if repo_type is None:
-        return "model"
-    if not isinstance(repo_type, str) or repo_type not in REPO_TYPES:
-        raise ValueError(f"repo_type must be one of {REPO_TYPES} or None, got {repo_type!r}")
-    return repo_type
+def validate_repo_type(repo_type: object) -> str:
+    """Return the repo type (`None` means "model"; enum members accepted), or raise ValueError/TypeError."""
+    value = _wire.validate_repo_type(repo_type) or "model"
+    if value not in REPO_TYPES:
+        raise ValueError(f"repo_type must be one of {REPO_TYPES} or None, got {value!r}")
+    return value
 
 
 def validate_repo_id(repo_id: object) -> str:
-    """Return `repo_id` if it is `name` or `namespace/name`, else raise TypeError/ValueError."""
-    if not isinstance(repo_id, str):
-        raise TypeError(f"repo_id must be a str, got {type(repo_id).__name__}")
-    parts = repo_id.split("/")
-    if (
-        not repo_id
-        or len(parts) > 2
-        or any(not part or part in (".", "..") or "--" in part for part in parts)
-        or any(c.isspace() for c in repo_id)
-    ):
-        raise ValueError(f"repo_id must look like 'namespace/name', got {repo_id!r}")
-    return repo_id
+    """Return `repo_id` if it is `name` or `namespace/name`, else raise TypeError/ValueError.
+
+    The same rule as every other client method (`_wire.validate_repo_id`): the id goes raw into URL paths,
+    so characters such as `?`, `#` or `%` must never reach the network.
+    """
+    return _wire.validate_repo_id(repo_id, allow_bare_name=True)
 
 
 def validate_revision(revision: object, *, name: str = "revision") -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tracemalloc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -325,4 +325,30 @@ async def test_revisions_that_are_not_cache_safe_paths_are_rejected(tmp_path: Pa
     async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=transport) as client:
         with pytest.raises(ValueError, match="revision"):
             await client.hf_hub_download("a/b", "f.txt", revision=revision, cache_dir=tmp_path)
+    assert transport.requests == []
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("repo_id", ["a/b?x=1", "a/b#frag", "a/b%2F..", "-a/b", "a/.b", "a/b c", ""])
+async def test_files_methods_reject_malformed_repo_ids_before_any_request(
+    tmp_path: Path, repo_id: str
+) -> None:
+    """The files methods and the task queue apply the client's repo-id rule: a `?`, `#`, `%`, leading `-` or
+    `.` or a space raises ValueError naming `repo_id`, and nothing is sent."""
+    from aiospaces.tasks import TaskQueue
+
+    transport = _Refuse()
+    add = CommitOperationAdd("a.txt", b"x")
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=transport) as client:
+        calls: list[Callable[[], Awaitable[object]]] = [
+            lambda: client.create_commit(repo_id, [add], commit_message="m"),
+            lambda: client.hf_hub_download(repo_id, "f.txt", cache_dir=tmp_path),
+            lambda: client.list_repo_files(repo_id),
+            lambda: client.upload_folder(repo_id=repo_id, folder_path=tmp_path),
+        ]
+        for call in calls:
+            with pytest.raises(ValueError, match="repo_id"):
+                await call()
+        with pytest.raises(ValueError, match="repo_id"):
+            TaskQueue(client, repo_id)
     assert transport.requests == []
