@@ -41,23 +41,37 @@ class Config:
         token_source: where the token came from: "argument", "env", "file" or None.
         endpoint: base URL without trailing slash.
         offline: `HF_HUB_OFFLINE` is set: every request fails before reaching the network.
+        hub_cache: the download cache `hf_hub_download` uses when given no `cache_dir` (hub-api.md §2.3).
     """
 
     token: str | None = attrs.field(repr=False)
     token_source: str | None
     endpoint: str
     offline: bool
+    hub_cache: str
+
+
+def _hf_home(env: Mapping[str, str]) -> Path:
+    """`HF_HOME`, else `$XDG_CACHE_HOME/huggingface`, else `~/.cache/huggingface` (hub-api.md §2.3)."""
+    if env.get("HF_HOME"):
+        return Path(env["HF_HOME"]).expanduser()
+    cache = Path(env["XDG_CACHE_HOME"]).expanduser() if env.get("XDG_CACHE_HOME") else Path("~/.cache")
+    return cache.expanduser() / "huggingface"
 
 
 def _token_file(env: Mapping[str, str]) -> Path:
     if env.get("HF_TOKEN_PATH"):
         return Path(env["HF_TOKEN_PATH"]).expanduser()
-    if env.get("HF_HOME"):
-        home = Path(env["HF_HOME"]).expanduser()
-    else:
-        cache = Path(env["XDG_CACHE_HOME"]).expanduser() if env.get("XDG_CACHE_HOME") else Path("~/.cache")
-        home = cache.expanduser() / "huggingface"
-    return home / "token"
+    return _hf_home(env) / "token"
+
+
+def resolve_hub_cache(env: Mapping[str, str]) -> str:
+    """huggingface_hub's download cache: `HF_HUB_CACHE` (legacy `HUGGINGFACE_HUB_CACHE`), else
+    `$HF_HOME/hub` (hub-api.md §2.3), so both clients share one cache."""
+    for name in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
+        if env.get(name):
+            return str(Path(env[name]).expanduser())
+    return str(_hf_home(env) / "hub")
 
 
 def _clean_token(value: str | None) -> str | None:
@@ -121,5 +135,9 @@ def load_config(
     resolved, source = resolve_token(token, environ)
     offline = is_truthy(environ.get("HF_HUB_OFFLINE")) or is_truthy(environ.get("TRANSFORMERS_OFFLINE"))
     return Config(
-        token=resolved, token_source=source, endpoint=resolve_endpoint(endpoint, environ), offline=offline
+        token=resolved,
+        token_source=source,
+        endpoint=resolve_endpoint(endpoint, environ),
+        offline=offline,
+        hub_cache=resolve_hub_cache(environ),
     )

@@ -87,18 +87,6 @@ _MAX_RESUMES = 5  # resumptions of a download cut mid-stream (huggingface_hub's 
 _SAFE_ETAG = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,254}")
 
 
-def default_cache_dir() -> str:
-    """huggingface_hub's cache: `HF_HUB_CACHE`, else `$HF_HOME/hub`, else `~/.cache/huggingface/hub`."""
-    env = os.environ
-    for name in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
-        if env.get(name):
-            return os.path.expanduser(env[name])
-    if env.get("HF_HOME"):
-        return os.path.join(os.path.expanduser(env["HF_HOME"]), "hub")
-    cache = os.path.expanduser(env.get("XDG_CACHE_HOME") or "~/.cache")
-    return os.path.join(cache, "huggingface", "hub")
-
-
 def _chunks(items: Sequence[_T], size: int) -> Iterable[Sequence[_T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -644,7 +632,8 @@ class FilesMixin(CoreClient):
             subfolder: folder in the repo prepended to `filename`.
             repo_type: "model" (default), "dataset" or "space".
             revision: branch, tag or commit sha (default "main").
-            cache_dir: cache root (default: `HF_HUB_CACHE`, `$HF_HOME/hub` or `~/.cache/huggingface/hub`).
+            cache_dir: cache root (default: `HF_HUB_CACHE`, `$HF_HOME/hub` or `~/.cache/huggingface/hub`,
+                as set when the client was created).
             local_dir: download into this folder instead of the cache.
             force_download: download even if a cached copy is up to date.
             etag_timeout: seconds to wait for the metadata (`HEAD`) answer.
@@ -692,7 +681,8 @@ class FilesMixin(CoreClient):
                 local_files_only,
                 etag_timeout,
             )
-        storage = _expand(cache_dir if cache_dir is not None else default_cache_dir())
+        # The default cache is part of the configuration, resolved once when the client was created.
+        storage = _expand(cache_dir if cache_dir is not None else self._config.hub_cache)
         storage = storage / repo_folder_name(repo_id, repo_type)
         return await self._download_to_cache(
             storage, url, url_at, filename, revision, force_download, local_files_only, etag_timeout

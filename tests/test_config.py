@@ -133,3 +133,26 @@ async def test_offline_mode_blocks_every_request(monkeypatch: pytest.MonkeyPatch
         with pytest.raises(OfflineModeError):
             await client.get_space_runtime("a/b")
     assert seen == []
+
+
+@pytest.mark.anyio
+async def test_download_cache_is_read_once_at_creation(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`hf_hub_download` without `cache_dir` uses the HF_HUB_CACHE set when the client was created, not the
+    one set later."""
+    data = b"cached once"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        headers = {"X-Repo-Commit": "a" * 40, "ETag": '"' + "b" * 40 + '"', "Content-Length": str(len(data))}
+        return httpx.Response(200, headers=headers, content=b"" if request.method == "HEAD" else data)
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "first"))
+    async with SpacesClient(
+        token="hf_x", endpoint="https://hub.test", transport=httpx.MockTransport(handler)
+    ) as c:
+        monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "second"))
+        path = Path(await c.hf_hub_download("a/b", "f.txt"))
+    assert path.is_relative_to(tmp_path / "first")
+    assert path.read_bytes() == data  # noqa: ASYNC240 - a test's final check
+    assert not (tmp_path / "second").exists()

@@ -294,14 +294,14 @@ async def test_no_op_commit_with_stale_parent_is_a_conflict(client: SpacesClient
 
 def test_environment_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The default cache follows HF_HUB_CACHE, then HF_HOME, like huggingface_hub."""
-    from aiospaces._files import default_cache_dir
+    from aiospaces._config import load_config
 
     monkeypatch.delenv("HUGGINGFACE_HUB_CACHE", raising=False)
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "c"))
-    assert default_cache_dir() == str(tmp_path / "c")
+    assert load_config().hub_cache == str(tmp_path / "c")
     monkeypatch.delenv("HF_HUB_CACHE")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "home"))
-    assert default_cache_dir() == os.path.join(str(tmp_path / "home"), "hub")
+    assert load_config().hub_cache == os.path.join(str(tmp_path / "home"), "hub")
 
 
 @pytest.mark.anyio
