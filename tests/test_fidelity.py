@@ -8,6 +8,7 @@ against a fresh in-process simulator, with the recorded user `user` mapped to a 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,6 +23,13 @@ RECORDINGS = {
     for p in sorted((Path(__file__).parent / "fixtures" / "recordings").glob("*.json"))
 }
 TOKEN = "hf_user_token"
+# Headers whose presence must match the recording, with the form their value must have (None: any value).
+API_HEADERS = {
+    "x-error-code": None,
+    "x-powered-by": r"huggingface-moon",
+    "x-request-id": r"Root=1-[0-9a-f]{8}-[0-9a-f]{24};.+",  # echoes the client's trace id (§1.3)
+    "etag": r'W/"[0-9a-f]+-[A-Za-z0-9+/]{27}"',  # weak ETag on every API body (recordings)
+}
 
 
 def shape(value: Any) -> Any:
@@ -53,7 +61,7 @@ def _seeded_hub(recording: dict[str, Any]) -> SimulatedHub:
 @pytest.mark.anyio
 @pytest.mark.parametrize("name", sorted(RECORDINGS))
 async def test_recording_replays_with_same_status_and_shape(name: str) -> None:
-    """Every recorded request gets the recorded status, content type and JSON shape from the simulator."""
+    """Every recorded request gets the recorded status, content type, API headers and JSON shape."""
     recording = RECORDINGS[name]
     hub = _seeded_hub(recording)
     mismatches: list[str] = []
@@ -81,6 +89,14 @@ async def test_recording_replays_with_same_status_and_shape(name: str) -> None:
                     f"{where}: content type {response.headers.get('content-type')} != {recorded_type}"
                 )
                 continue
+            recorded_headers = {k.lower(): v for k, v in interaction["response_headers"].items()}
+            for name in sorted(API_HEADERS):
+                pattern = API_HEADERS[name]
+                recorded_value, value = recorded_headers.get(name), response.headers.get(name)
+                if (recorded_value is None) != (value is None):
+                    mismatches.append(f"{where}: header {name} {value!r}, recorded {recorded_value!r}")
+                elif value is not None and pattern is not None and not re.fullmatch(pattern, value):
+                    mismatches.append(f"{where}: header {name} {value!r} is not in the Hub's form")
             if recorded_type == "application/json":
                 expected = shape(json.loads(interaction["response_body"]))
                 actual = shape(response.json())

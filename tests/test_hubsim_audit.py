@@ -230,3 +230,14 @@ async def test_presigned_storage_urls_are_not_rate_limited(
         assert put.status_code == 200
         assert "ratelimit" not in put.headers
     assert hub.counters.rate_limited == 1
+
+
+@pytest.mark.anyio
+async def test_api_bodies_carry_the_hubs_weak_etag(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+    """`{}` and `OK` answers carry exactly the weak ETags recorded from huggingface.co (manage_secrets)."""
+    hub.create_space("alice/demo")
+    r = await client.post("/api/spaces/alice/demo/secrets", json={"key": "A", "value": "1"}, headers=ALICE)
+    assert (r.text, r.headers["etag"]) == ("{}", 'W/"2-vyGp6PvFo4RvsFtPoIWeCReyIC8"')
+    body = {"name": "demo", "organization": "alice", "type": "space"}
+    r = await client.request("DELETE", "/api/repos/delete", json=body, headers=ALICE)
+    assert (r.text, r.headers["etag"]) == ("OK", 'W/"2-nOO9QiTIwXgNtWtBJezz8kv3SLc"')

@@ -15,6 +15,7 @@ import base64
 import contextlib
 import contextvars
 import email.utils
+import hashlib
 import json
 import random
 import re
@@ -661,6 +662,14 @@ class SimulatedHub:
             ("Date", email.utils.formatdate(self._epoch + self.now(), usegmt=True)),
             *extra,
         ]
+        if (
+            response.stream is None
+            and response.body
+            and response.header("ETag") is None
+            and not req.path.startswith(PRESIGNED_PREFIX)
+        ):
+            # Every API body carries the web framework's weak ETag (as in every recording).
+            response.headers.append(("ETag", _weak_etag(response.body)))
         # Header values must be single-line ASCII on every transport (httpx encodes ASCII, h11 refuses CR/LF):
         # messages that quote a revision or path the caller sent are percent-encoded where they are not.
         response.headers = [(name, _header_safe(value)) for name, value in response.headers]
@@ -900,6 +909,12 @@ def _as_bytes(files: Mapping[str, bytes | str] | None) -> dict[str, bytes]:
         else:
             raise TypeError(f"files[{path!r}] must be bytes or str")
     return out
+
+
+def _weak_etag(body: bytes) -> str:
+    """Express's weak ETag: body length in hex and the first 27 characters of its base64 SHA-1."""
+    digest = base64.b64encode(hashlib.sha1(body, usedforsecurity=False).digest()).decode()[:27]
+    return f'W/"{len(body):x}-{digest}"'
 
 
 _HEADER_UNSAFE = re.compile(r"[^\x20-\x7e\t]+")
