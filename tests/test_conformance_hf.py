@@ -231,3 +231,116 @@ def test_removed_seed_calls_at_wire_level() -> None:
         r = http.delete("/api/spaces/alice/source/storage")
         assert r.status_code == 400
         assert "error" in r.json()
+
+
+# Each error case the seed guide's users can hit, called through the official client; the script prints, per
+# case, the exception class the client raised, the HTTP status and the X-Error-Code header (or "OK").
+ERROR_CASES = textwrap.dedent(
+    """
+    import json
+    import huggingface_hub as hf
+    from huggingface_hub import HfApi
+
+    alice, bob = HfApi(token="hf_alice"), HfApi(token="hf_bob")
+    reader, anonymous, bad = HfApi(token="hf_alice_read"), HfApi(token=False), HfApi(token="hf_wrong")
+    cases = {
+        "anonymous_private_runtime": lambda: anonymous.get_space_runtime("alice/private"),
+        "other_user_private_runtime": lambda: bob.get_space_runtime("alice/private"),
+        "missing_space_info": lambda: alice.space_info("alice/nope"),
+        "missing_revision": lambda: alice.space_info("alice/public", revision="nope"),
+        "bad_token": lambda: bad.space_info("alice/public"),
+        "other_user_pause": lambda: bob.pause_space("alice/public"),
+        "read_token_restart": lambda: reader.restart_space("alice/public"),
+        "read_token_create": lambda: reader.create_repo("alice/new", repo_type="space", space_sdk="gradio"),
+        "static_pause": lambda: alice.pause_space("alice/static"),
+        "static_restart": lambda: alice.restart_space("alice/static"),
+        "unknown_hardware": lambda: alice.request_space_hardware("alice/public", "gpu-9000"),
+        "bad_expand": lambda: alice.space_info("alice/public", expand=["nope"]),
+        "create_existing": lambda: alice.create_repo("alice/public", repo_type="space", space_sdk="gradio"),
+        "delete_missing": lambda: alice.delete_repo("alice/nope", repo_type="space"),
+        "no_volumes_to_delete": lambda: alice.delete_space_volumes("alice/public"),
+        "other_user_secrets": lambda: bob.get_space_secrets("alice/public"),
+        "missing_file": lambda: hf.hf_hub_download(
+            "alice/tasks", "nope.csv", repo_type="dataset", token="hf_alice"
+        ),
+        "missing_file_revision": lambda: hf.hf_hub_download(
+            "alice/tasks", "tasks.csv", repo_type="dataset", revision="nope", token="hf_alice"
+        ),
+        "delete_missing_file": lambda: alice.delete_file("nope.csv", "alice/tasks", repo_type="dataset"),
+        "stale_parent_commit": lambda: alice.upload_file(
+            path_or_fileobj=b"x", path_in_repo="x.txt", repo_id="alice/tasks", repo_type="dataset",
+            parent_commit="0" * 40,
+        ),
+        "commit_to_missing_repo": lambda: alice.upload_file(
+            path_or_fileobj=b"x", path_in_repo="x.txt", repo_id="alice/nope", repo_type="dataset"
+        ),
+    }
+    out = {}
+    for name, call in cases.items():
+        try:
+            call()
+            out[name] = ["OK", None, None]
+        except Exception as exc:
+            response = getattr(exc, "response", None)
+            status = getattr(response, "status_code", None)
+            code = response.headers.get("x-error-code") if response is not None else None
+            out[name] = [type(exc).__name__, status, code]
+    print(json.dumps(out))
+    """
+)
+
+# hub-api.md §3.2-§3.4, §14 item 2: the status the Hub answers and the class the official client maps it to.
+EXPECTED_ERRORS = {
+    "anonymous_private_runtime": ["RepositoryNotFoundError", 401, "RepoNotFound"],
+    "other_user_private_runtime": ["RepositoryNotFoundError", 404, "RepoNotFound"],
+    "missing_space_info": ["RepositoryNotFoundError", 404, "RepoNotFound"],
+    "missing_revision": ["RevisionNotFoundError", 404, "RevisionNotFound"],
+    "bad_token": ["HfHubHTTPError", 401, None],
+    "other_user_pause": ["HfHubHTTPError", 403, None],
+    "read_token_restart": ["HfHubHTTPError", 403, None],
+    "read_token_create": ["HfHubHTTPError", 403, None],
+    "static_pause": ["BadRequestError", 400, None],
+    "static_restart": ["BadRequestError", 400, None],
+    "unknown_hardware": ["BadRequestError", 400, None],
+    "bad_expand": ["BadRequestError", 400, None],
+    "create_existing": ["HfHubHTTPError", 409, None],
+    "delete_missing": ["RepositoryNotFoundError", 404, "RepoNotFound"],
+    "no_volumes_to_delete": ["BadRequestError", 400, None],
+    "other_user_secrets": ["HfHubHTTPError", 403, None],
+    "missing_file": ["RemoteEntryNotFoundError", 404, "EntryNotFound"],
+    "missing_file_revision": ["RevisionNotFoundError", 404, "RevisionNotFound"],
+    "delete_missing_file": ["RemoteEntryNotFoundError", 404, "EntryNotFound"],
+    "stale_parent_commit": ["HfHubHTTPError", 412, None],
+    "commit_to_missing_repo": ["RepositoryNotFoundError", 404, "RepoNotFound"],
+}
+
+
+def test_official_client_maps_every_simulated_error(tmp_path: Path) -> None:
+    """Each 4xx of the simulator reaches the official client with the Hub's status, X-Error-Code and class."""
+    hub = SimulatedHub(clock="manual")
+    hub.add_user("alice", token="hf_alice")
+    hub.add_token("alice", "hf_alice_read", role="read")
+    hub.add_user("bob", token="hf_bob")
+    hub.create_space("alice/public")
+    hub.create_space("alice/private", private=True)
+    hub.create_space("alice/static", sdk="static")
+    hub.create_repo("alice/tasks", repo_type="dataset", files={"tasks.csv": "id\n1\n"})
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))},
+        "HF_HUB_DISABLE_XET": "1",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "HF_HOME": str(tmp_path / "hf_home"),
+    }
+    with hub.serve() as url:
+        proc = subprocess.run(
+            [sys.executable, "-c", ERROR_CASES],
+            env={**env, "HF_ENDPOINT": url},
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out == EXPECTED_ERRORS
+    assert hub.counters.server_errors == []
+    assert hub.counters.unknown_routes == []
