@@ -241,3 +241,44 @@ async def test_api_bodies_carry_the_hubs_weak_etag(client: httpx.AsyncClient, hu
     body = {"name": "demo", "organization": "alice", "type": "space"}
     r = await client.request("DELETE", "/api/repos/delete", json=body, headers=ALICE)
     assert (r.text, r.headers["etag"]) == ("OK", 'W/"2-nOO9QiTIwXgNtWtBJezz8kv3SLc"')
+
+
+# -------------------------------------------------------------------------------------------- bad input
+@pytest.mark.anyio
+async def test_deeply_nested_json_is_a_400(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+    """JSON nested deeper than Python's parser recursion (JSON, NDJSON, LFS bodies) is a 400, never a 500."""
+    hub.create_space("alice/demo")
+    deep = b"[" * 100_000 + b"]" * 100_000
+    cases = [
+        ("/api/spaces/alice/demo/hardware", deep, "application/json"),
+        ("/api/spaces/alice/demo/preupload/main", b'{"files":' + deep + b"}", "application/json"),
+        ("/api/spaces/alice/demo/commit/main", deep + b"\n", "application/x-ndjson"),
+        ("/spaces/alice/demo.git/info/lfs/objects/batch", deep, "application/vnd.git-lfs+json"),
+    ]
+    for path, body, content_type in cases:
+        r = await client.post(path, content=body, headers={**ALICE, "content-type": content_type})
+        assert r.status_code == 400, path
+        assert isinstance(r.json()["error"], str)
+    assert hub.counters.server_errors == []
+
+
+@pytest.mark.anyio
+async def test_out_of_range_sleep_times_are_refused(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+    """Sleep times beyond any clock (10**400 s) are a 400 everywhere; the Space still answers its runtime."""
+    hub.create_space("alice/demo", hardware="t4-small")
+    huge = "1" + "0" * 400  # a valid JSON number, far past what the Hub can store
+    cases = [
+        ("/api/spaces/alice/demo/sleeptime", '{"seconds": HUGE}'),
+        ("/api/spaces/alice/demo/hardware", '{"flavor": "t4-medium", "sleepTimeSeconds": HUGE}'),
+        ("/api/repos/create", '{"name": "big", "type": "space", "sdk": "gradio", "sleepTimeSeconds": HUGE}'),
+    ]
+    for path, body in cases:
+        r = await client.post(
+            path, content=body.replace("HUGE", huge), headers={**ALICE, "content-type": "application/json"}
+        )
+        assert r.status_code == 400, path
+        assert "error" in r.json()
+    r = await client.get("/api/spaces/alice/demo/runtime", headers=ALICE)
+    assert (r.status_code, r.json()["hardware"]["requested"]) == (200, "t4-small")
+    assert not hub.repo_exists("alice/big")
+    assert hub.counters.server_errors == []

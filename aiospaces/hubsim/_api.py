@@ -153,10 +153,16 @@ def req_str(data: dict[str, Any], key: str) -> str:
     return value
 
 
+# [inferred] The Hub is a JavaScript server: integers beyond 2**53 - 1 are not numbers it can hold.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
 def opt_int(data: dict[str, Any], key: str) -> int | None:
     value = data.get(key)
     if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
         raise HubError(400, f'"{key}" must be an integer')
+    if value is not None and abs(value) > MAX_SAFE_INTEGER:
+        raise HubError(400, f'"{key}" is out of range')
     return value
 
 

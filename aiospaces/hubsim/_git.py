@@ -568,7 +568,7 @@ def _parse_ndjson(body: bytes) -> tuple[dict[str, Any], list[Operation]]:
             continue
         try:
             item = json.loads(line)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise HubError(400, f"Invalid NDJSON: line {number} is not valid JSON") from None
         if not isinstance(item, dict) or not isinstance(item.get("value"), dict):
             raise HubError(400, f'Invalid NDJSON: line {number} must be {{"key": ..., "value": {{...}}}}')

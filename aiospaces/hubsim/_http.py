@@ -64,7 +64,8 @@ class SimRequest:
         """The body parsed as JSON; a `HubError(400)` if it is not JSON."""
         try:
             return json.loads(self.body or b"null")
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            # RecursionError: nesting deeper than Python's parser goes (JSON itself allows it).
             raise HubError(400, "Invalid JSON body") from None
 
     @property
