@@ -244,6 +244,13 @@ class HttpTransport:
                         sent_for_sure_not = isinstance(failure, errors.ConnectError)
                         retry = _retryable_transport(exc) and (idempotent or sent_for_sure_not)
                         delay = self.backoff(attempt)
+                    except BaseException:
+                        # Cancelled (or failed otherwise) while an error body was arriving: release the
+                        # connection now rather than when the response is garbage-collected.
+                        if response is not None:
+                            with anyio.CancelScope(shield=True):
+                                await response.aclose()
+                        raise
                     else:
                         now = self._clock.now()
                         info = _wire.parse_rate_limit(response.headers)
@@ -264,7 +271,9 @@ class HttpTransport:
                             try:
                                 yield response
                             finally:
-                                await response.aclose()
+                                # Shielded: a cancelled caller must still give the connection back.
+                                with anyio.CancelScope(shield=True):
+                                    await response.aclose()
                             return
                         await response.aclose()
                         failure = _wire.error_from_response(

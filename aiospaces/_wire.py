@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -704,7 +705,8 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
         seconds = float(value)
     except ValueError:
         return None
-    return seconds if seconds >= 0 else None
+    # `inf`, `nan` or an overflow would make the client wait forever: not a delay the Hub could mean.
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
 def rate_limited_wait(headers: Mapping[str, str]) -> float | None:

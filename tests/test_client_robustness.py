@@ -1,0 +1,96 @@
+"""Transport robustness: responses closed on cancellation, no unbounded wait from a malformed
+`Retry-After`."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+
+import anyio
+import httpx
+import pytest
+
+from aiospaces import SpacesClient
+
+ENDPOINT = "https://hub.test"
+RUNNING = {"stage": "RUNNING", "hardware": {"current": "cpu-basic", "requested": "cpu-basic"}}
+
+
+class RecordingClock:
+    """A clock whose sleeps return at once and are recorded (time advances by the slept amount)."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self.t
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        if not math.isfinite(seconds):
+            raise AssertionError(f"asked to sleep {seconds} seconds")
+        self.t += max(0.0, seconds)
+        await anyio.lowlevel.checkpoint()
+
+
+class _StalledBody(httpx.AsyncByteStream):
+    """An error body that sends one chunk and then stalls; records whether it was closed."""
+
+    def __init__(self, started: anyio.Event) -> None:
+        self.started = started
+        self.closed = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield b'{"error": '
+        self.started.set()
+        await anyio.sleep_forever()
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+class _StallingTransport(httpx.AsyncBaseTransport):
+    def __init__(self) -> None:
+        self.started = anyio.Event()
+        self.bodies: list[_StalledBody] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = _StalledBody(self.started)
+        self.bodies.append(body)
+        return httpx.Response(500, stream=body)
+
+
+@pytest.mark.anyio
+async def test_cancelling_while_an_error_body_is_read_closes_the_response() -> None:
+    """A call cancelled while the body of an error answer is still arriving closes that response (its
+    connection is not leaked)."""
+    transport = _StallingTransport()
+    client = SpacesClient(token="hf_x", endpoint=ENDPOINT, transport=transport, retry=False)
+    async with client, anyio.create_task_group() as tg:
+        tg.start_soon(client.get_space_runtime, "a/b")
+        await transport.started.wait()
+        tg.cancel_scope.cancel()
+    assert len(transport.bodies) == 1
+    assert transport.bodies[0].closed
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("status", [429, 503])
+@pytest.mark.parametrize("value", ["inf", "Infinity", "nan", "1e400"])
+async def test_non_finite_retry_after_never_means_waiting_forever(status: int, value: str) -> None:
+    """A `Retry-After` that is not a finite number of seconds is ignored (backoff applies) instead of
+    sleeping forever."""
+    answers = [httpx.Response(status, headers={"Retry-After": value}), httpx.Response(200, json=RUNNING)]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return answers.pop(0)
+
+    clock = RecordingClock()
+    async with SpacesClient(
+        token="hf_x", endpoint=ENDPOINT, transport=httpx.MockTransport(handler), clock=clock
+    ) as client:
+        runtime = await client.get_space_runtime("a/b")
+    assert runtime.stage == "RUNNING"
+    assert all(math.isfinite(s) for s in clock.sleeps)
+    assert answers == []
