@@ -282,3 +282,51 @@ async def test_out_of_range_sleep_times_are_refused(client: httpx.AsyncClient, h
     assert (r.status_code, r.json()["hardware"]["requested"]) == (200, "t4-small")
     assert not hub.repo_exists("alice/big")
     assert hub.counters.server_errors == []
+
+
+# -------------------------------------------------------------------------------------------- lifecycle
+@pytest.mark.anyio
+async def test_static_space_turned_gradio_runs_on_cpu_basic(
+    client: httpx.AsyncClient, hub: SimulatedHub
+) -> None:
+    """A README commit turning a static Space into a Gradio one builds it onto cpu-basic (not no hardware)."""
+    hub.create_space("alice/site", sdk="static")
+    hub.set_durations("alice/site", build=10, start=5)
+    lines = [
+        {"key": "header", "value": {"summary": "to gradio", "description": ""}},
+        {
+            "key": "file",
+            "value": {
+                "path": "README.md",
+                "content": base64.b64encode(b"---\nsdk: gradio\napp_file: app.py\n---\n").decode(),
+                "encoding": "base64",
+            },
+        },
+        {
+            "key": "file",
+            "value": {
+                "path": "app.py",
+                "content": base64.b64encode(b"print('hi')\n").decode(),
+                "encoding": "base64",
+            },
+        },
+    ]
+    body = "".join(json.dumps(line) + "\n" for line in lines).encode()
+    r = await client.post(
+        "/api/spaces/alice/site/commit/main",
+        content=body,
+        headers={**ALICE, "content-type": "application/x-ndjson"},
+    )
+    assert r.status_code == 200
+    runtime = (await client.get("/api/spaces/alice/site/runtime", headers=ALICE)).json()
+    assert (runtime["stage"], runtime["hardware"]) == (
+        "BUILDING",
+        {"current": None, "requested": "cpu-basic"},
+    )
+    assert runtime["gcTimeout"] == 172800
+    hub.advance(20)
+    runtime = (await client.get("/api/spaces/alice/site/runtime", headers=ALICE)).json()
+    assert (runtime["stage"], runtime["hardware"]) == (
+        "RUNNING",
+        {"current": "cpu-basic", "requested": "cpu-basic"},
+    )

@@ -190,6 +190,9 @@ class SpaceState:
         self.cancel_plan(now)
         if plan.sdk in SDKS:
             self.sdk = plan.sdk  # README front matter can change the SDK; an invalid one does not stick
+            if not self.is_static and self.requested is None:
+                # A static Space has no hardware; turned into an app it runs on the free hardware.
+                self.requested = FREE_HARDWARE
         if self.forced_build is not None:
             plan, self.forced_build = self.forced_build, None
         if plan.outcome in ("NO_APP_FILE", "CONFIG_ERROR"):
