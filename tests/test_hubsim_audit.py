@@ -330,3 +330,127 @@ async def test_static_space_turned_gradio_runs_on_cpu_basic(
         "RUNNING",
         {"current": "cpu-basic", "requested": "cpu-basic"},
     )
+
+
+STAGES = {
+    "NO_APP_FILE",
+    "CONFIG_ERROR",
+    "BUILDING",
+    "BUILD_ERROR",
+    "APP_STARTING",
+    "RUNNING",
+    "RUNNING_BUILDING",
+    "RUNNING_APP_STARTING",
+    "RUNTIME_ERROR",
+    "DELETING",
+    "STOPPED",
+    "PAUSED",
+    "SLEEPING",
+}
+TRANSITIONAL = {"BUILDING", "APP_STARTING", "RUNNING_BUILDING", "RUNNING_APP_STARTING"}
+NOT_SERVING = {"BUILDING", "PAUSED", "STOPPED", "BUILD_ERROR", "RUNTIME_ERROR", "NO_APP_FILE", "CONFIG_ERROR"}
+
+
+def _ndjson_commit(files: dict[str, bytes | None]) -> bytes:
+    lines: list[dict[str, object]] = [{"key": "header", "value": {"summary": "change", "description": ""}}]
+    for path, content in files.items():
+        if content is None:
+            lines.append({"key": "deletedFile", "value": {"path": path}})
+        else:
+            value = {"path": path, "content": base64.b64encode(content).decode(), "encoding": "base64"}
+            lines.append({"key": "file", "value": value})
+    return "".join(json.dumps(line) + "\n" for line in lines).encode()
+
+
+def _runtime_problems(space: str, runtime: dict[str, object]) -> list[str]:
+    hardware = runtime.get("hardware")
+    if runtime.get("stage") not in STAGES or not isinstance(hardware, dict):
+        return [f"{space}: unparseable runtime {runtime}"]
+    problems = []
+    stage, current, requested = runtime["stage"], hardware.get("current"), hardware.get("requested")
+    if space == "alice/site" and (stage, current, requested) != ("RUNNING", None, None):
+        problems.append(f"static Space not running without hardware: {runtime}")
+    if space != "alice/site":
+        if stage == "RUNNING" and current != requested:
+            problems.append(f"RUNNING on {current} while {requested} is requested")
+        if stage in NOT_SERVING and current is not None:
+            problems.append(f"{stage} still shows hardware {current}")
+        if requested == "cpu-basic" and runtime.get("gcTimeout") != 172800:
+            problems.append(f"cpu-basic with gcTimeout {runtime.get('gcTimeout')}")
+    return problems
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("seed", range(6))
+async def test_random_call_sequences_keep_every_runtime_valid(
+    client: httpx.AsyncClient, hub: SimulatedHub, seed: int
+) -> None:
+    """Random lifecycle calls and clock jumps never give a 5xx or a runtime contradicting hub-api.md §8."""
+    import random
+
+    rng = random.Random(seed)
+    hub.create_space("alice/app", hardware=rng.choice(["cpu-basic", "t4-small"]))
+    hub.create_space("alice/site", sdk="static")
+    commits = [
+        {"app.py": b"print(1)\n"},
+        {"app.py": b"def broken(:\n"},
+        {"requirements.txt": b"torch==>1\n"},
+        {"requirements.txt": b"numpy\n"},
+        {"app.py": None},
+        {"README.md": b"---\nsdk: nope\n---\n"},
+        {"README.md": b"---\nsdk: gradio\napp_file: app.py\n---\n"},
+    ]
+    problems: list[str] = []
+    for _ in range(150):
+        space = rng.choice(["alice/app", "alice/app", "alice/site"])
+        base = f"/api/spaces/{space}"
+        action = rng.randrange(12)
+        if action == 0:
+            body: dict[str, object] = {"flavor": rng.choice(["cpu-basic", "t4-small", "t4-medium"])}
+            if rng.random() < 0.3:
+                body["sleepTimeSeconds"] = rng.choice([-1, 60, 3600])
+            r = await client.post(base + "/hardware", json=body, headers=ALICE)
+        elif action == 1:
+            r = await client.post(
+                base + "/sleeptime", json={"seconds": rng.choice([-1, 60, 3600])}, headers=ALICE
+            )
+        elif action == 2:
+            r = await client.post(base + "/pause", headers=ALICE)
+        elif action == 3:
+            r = await client.post(
+                base + ("/restart?factory=true" if rng.random() < 0.5 else "/restart"), headers=ALICE
+            )
+        elif action == 4 and space == "alice/app":
+            r = await client.post(
+                base + "/commit/main",
+                content=_ndjson_commit(rng.choice(commits)),
+                headers={**ALICE, "content-type": "application/x-ndjson"},
+            )
+        elif action == 5:
+            r = await client.post(base + "/dev-mode", json={"enabled": rng.random() < 0.5}, headers=ALICE)
+        elif action == 6:
+            r = await client.post(
+                base + "/storage", json={"tier": rng.choice(["small", "large"])}, headers=ALICE
+            )
+        elif action == 7:
+            hub.visit(space)
+            continue
+        elif action == 8 and space == "alice/app":
+            hub.crash(space) if rng.random() < 0.5 else hub.fail_next_build(space)
+            continue
+        elif action == 9:
+            r = await client.get("/api/spaces?author=alice&expand=runtime", headers=ALICE)
+            for item in r.json():
+                problems += _runtime_problems(item["id"], item["runtime"])
+        else:
+            hub.advance(rng.choice([1, 30, 600, 200_000]))
+            continue
+        if r.status_code >= 500 or (r.status_code >= 400 and not isinstance(r.json().get("error"), str)):
+            problems.append(f"{r.request.method} {r.request.url.path}: {r.status_code} {r.text[:200]}")
+        runtime = (await client.get(base + "/runtime", headers=ALICE)).json()
+        problems += _runtime_problems(space, runtime)
+    hub.advance(10_000)  # far past every build, start and hardware switch: nothing stays in between
+    runtime = (await client.get("/api/spaces/alice/app/runtime", headers=ALICE)).json()
+    assert runtime["stage"] not in TRANSITIONAL
+    assert problems == []
+    assert hub.counters.server_errors == []
