@@ -454,3 +454,18 @@ async def test_random_call_sequences_keep_every_runtime_valid(
     assert runtime["stage"] not in TRANSITIONAL
     assert problems == []
     assert hub.counters.server_errors == []
+
+
+@pytest.mark.anyio
+async def test_commit_path_with_nul_byte_is_refused(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+    """A commit adding a path that holds a NUL byte (git cannot store it) is a 400 and changes nothing."""
+    hub.create_repo("alice/data", repo_type="dataset")
+    head = hub.git.head(("dataset", "alice/data"))
+    r = await client.post(
+        "/api/datasets/alice/data/commit/main",
+        content=_ndjson_commit({"a\x00b.txt": b"x"}),
+        headers={**ALICE, "content-type": "application/x-ndjson"},
+    )
+    assert r.status_code == 400
+    assert "error" in r.json()
+    assert hub.git.head(("dataset", "alice/data")) == head

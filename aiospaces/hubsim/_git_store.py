@@ -624,7 +624,12 @@ def _check_key(key: RepoKey) -> None:
 def _check_path(path: str) -> None:
     # Same rules as the official client's path normalisation (hub-api.md §11.1): git cannot store these.
     parts = path.split("/")
-    if not path or path.startswith("/") or any(part in ("", ".", "..", ".git") for part in parts):
+    if (
+        not path
+        or path.startswith("/")
+        or "\x00" in path  # a git tree entry name ends at its NUL byte
+        or any(part in ("", ".", "..", ".git") for part in parts)
+    ):
         raise ValueError(f"invalid path in repo: {path!r}")
 
 
