@@ -491,16 +491,18 @@ class TaskQueue:
     ) -> _R:
         """Read at the head commit, apply `mutate`, commit with `parent_commit`; on 412 back off and redo.
 
-        A commit whose answer was lost (transport error, 5xx) may or may not have landed: the next read
-        checks with `landed` whether the head already holds this change (its fresh token) before redoing it.
+        A commit whose answer was lost (transport error, 5xx) may or may not have landed, and may land later
+        than the next read (the Hub can still be processing it): every read checks with `landed` whether the
+        head holds any such change (its fresh token) before redoing it. At most one of them can land, since
+        they all name a parent that the first one to land makes stale.
         """
         conflicts = 0
-        uncertain: list[_R] = []  # the result of a commit whose answer was lost, if any
+        uncertain: list[_R] = []  # results of commits whose answer was lost
         while True:
             sha, tasks, extra_columns = await self._read()
-            if uncertain and landed(tasks, uncertain[0]):
-                return uncertain[0]
-            uncertain.clear()
+            for earlier in uncertain:
+                if landed(tasks, earlier):
+                    return earlier
             new_tasks, result = mutate(tasks)
             if new_tasks is None:
                 return result
