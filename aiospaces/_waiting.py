@@ -88,6 +88,12 @@ def _check_policy(policy: object) -> PollPolicy:
     return policy
 
 
+def _check_on_change(on_change: object) -> Callable[[RuntimeChange], object] | None:
+    if on_change is not None and not callable(on_change):
+        raise TypeError(f"on_change must be callable or None, got {type(on_change).__name__}")
+    return on_change
+
+
 def _repo_ids(repo_ids: object) -> list[str]:
     if isinstance(repo_ids, str):
         raise TypeError("repo_ids must be an iterable of repo ids, not a single string")
@@ -291,6 +297,7 @@ class FleetWatch:
         policy: PollPolicy,
         check: Callable[[_Entry, SpaceRuntime], Verdict] | None = None,
         collect_errors: bool = False,
+        on_change: Callable[[RuntimeChange], object] | None = None,
     ) -> None:
         clock = client._clock
         now = clock.now()
@@ -305,6 +312,7 @@ class FleetWatch:
         self._buffer: deque[RuntimeChange] = deque()
         self._check = check
         self._collect = collect_errors
+        self._on_change = on_change
         self._closed = False
         self._weight = 1  # requests per round, for the client's pacing
         self._owner_sizes: dict[str, int] = {}  # Spaces seen in each owner's listing
@@ -350,6 +358,9 @@ class FleetWatch:
     async def run(self) -> None:
         """Run rounds until every Space is finished or the deadline passed (used by `wait_all`)."""
         while await self._round():
+            if self._on_change is not None:
+                for change in self._buffer:
+                    self._on_change(change)
             self._buffer.clear()
         await self.aclose()
 
@@ -736,10 +747,17 @@ class WaitingMixin(CoreClient):
         timeout: float | None,  # noqa: ASYNC109 - a deadline on the client's clock
         policy: PollPolicy | None,
         goal: str,
+        on_change: Callable[[RuntimeChange], object] | None = None,
     ) -> SpaceRuntime:
-        """Poll until `await check(runtime)` (which may raise) is true; WaitTimeoutError at the deadline."""
+        """Poll until `await check(runtime)` (which may raise) is true; WaitTimeoutError at the deadline.
+
+        `on_change` gets a `RuntimeChange` for each change the same reads observe (the first read included),
+        before `check` judges it: no extra request.
+        """
         _wire.validate_repo_id(repo_id)
         seconds = _check_timeout(timeout)
+        report = _check_on_change(on_change)
+        previous: SpaceRuntime | None = None
         poll = _SpacePoll(
             self,
             repo_id,
@@ -757,7 +775,19 @@ class WaitingMixin(CoreClient):
                     timeout=seconds or 0.0,
                     runtime=last,
                 )
-            runtime = result[0]
+            runtime, changed = result
+            if changed:
+                if report is not None:
+                    report(
+                        RuntimeChange(
+                            repo_id=repo_id,
+                            previous=previous,
+                            current=runtime,
+                            when=self._clock.now(),
+                            changed=changed_fields(previous, runtime),
+                        )
+                    )
+                previous = runtime
             if await check(runtime):
                 return runtime
 
@@ -768,6 +798,7 @@ class WaitingMixin(CoreClient):
         timeout: float | None = None,  # noqa: ASYNC109 - a deadline on the client's clock
         poll_interval: float | None = None,
         policy: PollPolicy | None = None,
+        on_change: Callable[[RuntimeChange], object] | None = None,
     ) -> SpaceRuntime:
         """Wait until the Space is no longer transitional, like `HfApi.wait_for_space` (hub-api.md §10.1).
 
@@ -779,6 +810,7 @@ class WaitingMixin(CoreClient):
             timeout: seconds to wait, or None.
             poll_interval: poll at this fixed interval instead of the adaptive policy (HfApi's argument).
             policy: the poll timing (exclusive with `poll_interval`).
+            on_change: called with each `RuntimeChange` the wait's own reads observe (no extra request).
 
         Raises:
             WaitTimeoutError: still transitional at the deadline (a `TimeoutError`, with the last runtime).
@@ -805,7 +837,9 @@ class WaitingMixin(CoreClient):
         async def check(runtime: SpaceRuntime) -> bool:
             return not is_transitional(runtime.stage)
 
-        return await self._wait(repo_id, check, timeout=timeout, policy=policy, goal="a settled stage")
+        return await self._wait(
+            repo_id, check, timeout=timeout, policy=policy, goal="a settled stage", on_change=on_change
+        )
 
     async def wait_until(
         self,
@@ -814,6 +848,7 @@ class WaitingMixin(CoreClient):
         *,
         timeout: float | None = None,  # noqa: ASYNC109 - a deadline on the client's clock
         policy: PollPolicy | None = None,
+        on_change: Callable[[RuntimeChange], object] | None = None,
     ) -> SpaceRuntime:
         """Wait until `predicate(runtime)` is true, e.g.
         `lambda r: r.hardware == r.requested_hardware and r.stage == "RUNNING"`.
@@ -826,6 +861,7 @@ class WaitingMixin(CoreClient):
             predicate: a function of the runtime.
             timeout: seconds to wait, or None.
             policy: the poll timing.
+            on_change: called with each `RuntimeChange` the wait's own reads observe (no extra request).
 
         Raises:
             SpaceFailedError: a failure stage, with the Hub's error message and the last log lines.
@@ -841,7 +877,9 @@ class WaitingMixin(CoreClient):
                 raise await self._failure(repo_id, runtime)
             return False
 
-        return await self._wait(repo_id, check, timeout=timeout, policy=policy, goal="the condition")
+        return await self._wait(
+            repo_id, check, timeout=timeout, policy=policy, goal="the condition", on_change=on_change
+        )
 
     async def wait_until_running(
         self,
@@ -850,6 +888,7 @@ class WaitingMixin(CoreClient):
         timeout: float | None = None,  # noqa: ASYNC109 - a deadline on the client's clock
         wake: bool = False,
         policy: PollPolicy | None = None,
+        on_change: Callable[[RuntimeChange], object] | None = None,
     ) -> SpaceRuntime:
         """Wait until the Space is RUNNING (right after `request_space_hardware`: running the new flavor).
 
@@ -858,6 +897,7 @@ class WaitingMixin(CoreClient):
             timeout: seconds to wait, or None.
             wake: restart a PAUSED, STOPPED or SLEEPING Space (once) instead of raising.
             policy: the poll timing.
+            on_change: called with each `RuntimeChange` the wait's own reads observe (no extra request).
 
         Raises:
             SpaceFailedError: a failure stage, with the Hub's error message and the last log lines.
@@ -884,7 +924,9 @@ class WaitingMixin(CoreClient):
                 raise _not_running(repo_id, runtime)
             return False
 
-        return await self._wait(repo_id, check, timeout=timeout, policy=policy, goal="RUNNING")
+        return await self._wait(
+            repo_id, check, timeout=timeout, policy=policy, goal="RUNNING", on_change=on_change
+        )
 
     async def wait_for_hardware(
         self,
@@ -893,6 +935,7 @@ class WaitingMixin(CoreClient):
         *,
         timeout: float | None = None,  # noqa: ASYNC109 - a deadline on the client's clock
         policy: PollPolicy | None = None,
+        on_change: Callable[[RuntimeChange], object] | None = None,
     ) -> SpaceRuntime:
         """Wait until the Space runs `hardware`: current == requested == `hardware` and stage RUNNING.
 
@@ -904,6 +947,7 @@ class WaitingMixin(CoreClient):
             hardware: the flavor to wait for.
             timeout: seconds to wait, or None.
             policy: the poll timing.
+            on_change: called with each `RuntimeChange` the wait's own reads observe (no extra request).
 
         Raises:
             HardwareConflictError: another flavor is requested (by someone else) while waiting.
@@ -937,7 +981,9 @@ class WaitingMixin(CoreClient):
                 raise _not_running(repo_id, runtime)
             return False
 
-        return await self._wait(repo_id, check, timeout=timeout, policy=policy, goal="the hardware")
+        return await self._wait(
+            repo_id, check, timeout=timeout, policy=policy, goal="the hardware", on_change=on_change
+        )
 
     async def _failure(self, repo_id: str, runtime: SpaceRuntime) -> SpaceFailedError:
         """A `SpaceFailedError` for a failure stage, with the Hub's message and the relevant log tail."""
@@ -1010,6 +1056,7 @@ class WaitingMixin(CoreClient):
         timeout: float | None = None,  # noqa: ASYNC109 - a deadline on the client's clock
         wake: bool = False,
         policy: PollPolicy | None = None,
+        on_change: Callable[[RuntimeChange], object] | None = None,
     ) -> FleetReport[SpaceRuntime]:
         """Wait until every Space is RUNNING (as `wait_until_running`), with one shared poll loop.
 
@@ -1022,6 +1069,7 @@ class WaitingMixin(CoreClient):
             timeout: seconds to wait, or None (one deadline shared by all).
             wake: restart PAUSED, STOPPED or SLEEPING Spaces (once each) instead of failing them.
             policy: the poll timing, per Space.
+            on_change: called with each `RuntimeChange` the shared poll loop observes (no extra request).
         """
         ids = _repo_ids(repo_ids)
         if not isinstance(wake, bool):
@@ -1050,6 +1098,7 @@ class WaitingMixin(CoreClient):
             policy=_check_policy(policy),
             check=check,
             collect_errors=True,
+            on_change=_check_on_change(on_change),
         )
         await fleet.run()
         # Failure stages: fetch the log tails (bounded) once the loop is over.

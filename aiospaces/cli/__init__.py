@@ -189,6 +189,10 @@ async def _dispatch(
             return await _commands.cmd_secrets(client, args, output, stdin=stdin)
         if args.command == "variables":
             return await _commands.cmd_variables(client, args, output)
+        if args.command == "fleet":
+            from ._fleet import cmd_fleet
+
+            return await cmd_fleet(client, args, output, stdin=stdin)
     raise AssertionError(f"unhandled command {args.command!r}")
 
 

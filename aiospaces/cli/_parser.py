@@ -240,6 +240,36 @@ def build_parser() -> argparse.ArgumentParser:
         _add_common(lister, suppress=True)
         lister.add_argument("repo_id", metavar="ID", help="Space id")
 
+    fleet = add(
+        "fleet",
+        "plan or apply a fleet file: the desired settings of many Spaces, kept in git",
+        "A fleet file (TOML) declares hardware, sleep time, paused state, variables and secrets (read from "
+        "environment variables, never written in the file) per Space, with [defaults]. `fleet plan FILE` "
+        "shows what would change; `fleet apply FILE` changes it. Only what the file names is managed.",
+    )
+    fleet_actions = fleet.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for name, help_text in (
+        ("plan", "show the actions that would bring each Space to the file's state (changes nothing)"),
+        ("apply", "apply those actions (asks first on a terminal; --yes otherwise)"),
+    ):
+        step = fleet_actions.add_parser(
+            name, help=help_text, description=help_text, formatter_class=_Formatter, epilog=EXIT_CODES_HELP
+        )
+        _add_common(step, suppress=True)
+        step.add_argument("file", metavar="FILE", help="the fleet file (TOML)")
+        add_concurrency(step)
+        if name == "apply":
+            step.add_argument("--yes", "-y", action="store_true", help="apply without asking")
+            step.add_argument(
+                "--wait",
+                action="store_true",
+                help="then wait until every Space whose hardware changed or that was restarted runs on its "
+                "requested hardware",
+            )
+            step.add_argument(
+                "--timeout", type=_positive_float, metavar="S", help="with --wait: give up after S seconds"
+            )
+
     commands.add_parser(
         "hubsim",
         help="serve a simulated Hub on 127.0.0.1 (see `aiospaces hubsim --help`)",

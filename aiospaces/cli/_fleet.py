@@ -1,0 +1,199 @@
+"""`aiospaces fleet plan FILE` and `aiospaces fleet apply FILE [--wait] [--yes]` (see `aiospaces.plan`)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import TYPE_CHECKING, TextIO
+
+import anyio
+
+from ..plan import FleetSpec, Plan, apply_plan, load_fleet_spec, plan_fleet, summary
+from ._commands import RUNTIME_COLUMNS, describe_change, runtime_cells, runtime_fields, text
+from ._exit import ExitCode, UsageError, classify
+from ._render import Output
+
+if TYPE_CHECKING:
+    from .._waiting import RuntimeChange
+    from ..client import SpacesClient
+    from ..errors import SpacesError
+
+
+def _classified(exc: SpacesError) -> tuple[ExitCode, str]:
+    classified = classify(exc)
+    return classified if classified is not None else (ExitCode.SPACE_FAILED, str(exc))
+
+
+def _failure_code(failed: list[tuple[str, SpacesError]], total: int) -> int:
+    """The exit code when some Spaces failed: the error's own code for a one-Space file, else 5."""
+    if total == 1 and len(failed) == 1:
+        return _classified(failed[0][1])[0]
+    return ExitCode.PARTIAL
+
+
+def show_plan(plan: Plan, output: Output) -> None:
+    """Print the plan: per-Space JSON objects, a table on a terminal, plain lines otherwise."""
+    rows: list[list[object]] = []
+    for space in plan:
+        if space.error is not None:
+            code, message = _classified(space.error)
+            output.emit(
+                "plan", repo_id=space.repo_id, ok=False, error=message, exit_code=int(code), actions=[]
+            )
+            rows.append([space.repo_id, "FAILED", message])
+            continue
+        output.emit(
+            "plan",
+            repo_id=space.repo_id,
+            ok=True,
+            actions=[a.as_dict() for a in space.actions],
+            notes=list(space.notes),
+        )
+        if not space.actions:
+            rows.append([space.repo_id, "no changes", ""])
+        for action in space.actions:
+            rows.append([space.repo_id, action.kind, action.describe()])
+        for note in space.notes:
+            rows.append([space.repo_id, "note", note])
+    output.emit(
+        "summary",
+        spaces=len(plan),
+        changes=plan.changes,
+        secrets_set_again=plan.reapplied,
+        unreadable=len(plan.failed),
+    )
+    if output.fancy:
+        output.table(["Space", "action", "detail"], rows)
+    else:
+        for repo_id, kind, detail in rows:
+            if kind == "FAILED" or kind == "note":
+                output.line(f"{repo_id}  {kind}: {detail}")
+            else:
+                output.line(f"{repo_id}  {detail or kind}")
+    output.line(summary(plan))
+
+
+def _warn_unset(envs: list[str], output: Output) -> list[str]:
+    missing = [name for name in envs if name not in os.environ]
+    if missing:
+        names = ", ".join(missing)
+        output.note(f"aiospaces: warning: {names} not set; `fleet apply` needs the secret values there")
+    return missing
+
+
+async def cmd_fleet(
+    client: SpacesClient, args: argparse.Namespace, output: Output, *, stdin: TextIO | None = None
+) -> int:
+    """`aiospaces fleet plan FILE` / `aiospaces fleet apply FILE [--wait] [--timeout S] [--yes]`"""
+    spec = load_fleet_spec(args.file)  # FleetSpecError is a ValueError: one line, exit 2
+    if args.action == "plan":
+        _warn_unset(spec.secret_envs(), output)
+        plan = await plan_fleet(client, spec, concurrency=args.concurrency)
+        show_plan(plan, output)
+        failed = [(s.repo_id, s.error) for s in plan.failed if s.error is not None]
+        return _failure_code(failed, len(plan)) if failed else ExitCode.OK
+    return await _apply(client, args, output, spec, stdin=stdin)
+
+
+async def _apply(
+    client: SpacesClient, args: argparse.Namespace, output: Output, spec: FleetSpec, *, stdin: TextIO | None
+) -> int:
+    source = stdin if stdin is not None else sys.stdin
+    interactive = _isatty(source)
+    if not args.yes and not interactive:
+        raise UsageError("fleet apply changes Spaces: pass --yes to apply without a terminal to confirm on")
+    missing = [name for name in spec.secret_envs() if name not in os.environ]
+    if missing:
+        raise UsageError(
+            f"{', '.join(missing)} not set: the fleet file's secrets take their values from there"
+        )
+    plan = await plan_fleet(client, spec, concurrency=args.concurrency)
+    show_plan(plan, output)
+    unreadable = [(s.repo_id, s.error) for s in plan.failed if s.error is not None]
+    if plan.changes == 0 and plan.reapplied == 0:
+        output.line("nothing to apply")
+        output.emit("applied", spaces=0)
+        return _failure_code(unreadable, len(plan)) if unreadable else ExitCode.OK
+    if not args.yes and not await _confirm(plan, output, source):
+        output.line("not applied")
+        return ExitCode.OK
+    with output.live_table(RUNTIME_COLUMNS) as table:
+
+        def on_change(change: RuntimeChange) -> None:
+            emit_change(output, change)
+            table.update(
+                change.repo_id,
+                runtime_cells(change.current),
+                line=describe_change(change.repo_id, change.previous, change.current),
+            )
+
+        result = await apply_plan(
+            client,
+            plan,
+            concurrency=args.concurrency,
+            wait=args.wait,
+            timeout=args.timeout,
+            on_change=on_change,
+        )
+    rows: list[list[object]] = []
+    failed: list[tuple[str, SpacesError]] = []
+    for space in result:
+        applied = [a.as_dict() for a in space.applied]
+        fields = runtime_fields(space.runtime) if space.runtime is not None else {}
+        if space.error is None:
+            output.emit("result", repo_id=space.repo_id, ok=True, applied=applied, **fields)
+            rows.append([space.repo_id, "ok", len(space.applied), text(fields.get("stage")), ""])
+            continue
+        failed.append((space.repo_id, space.error))
+        code, message = _classified(space.error)
+        if space.failed_action is not None:
+            message = f"{space.failed_action.describe()}: {message}"
+        output.emit(
+            "result",
+            repo_id=space.repo_id,
+            ok=False,
+            applied=applied,
+            failed_action=space.failed_action.as_dict() if space.failed_action is not None else None,
+            error=message,
+            exit_code=int(code),
+        )
+        rows.append([space.repo_id, "FAILED", len(space.applied), None, message])
+    output.table(["Space", "result", "applied", "stage", "detail"], rows)
+    if not failed:
+        return ExitCode.OK
+    output.error(f"{len(failed)} of {len(result.spaces)} Spaces failed: {', '.join(r for r, _ in failed)}")
+    return _failure_code(failed, len(result.spaces))
+
+
+def emit_change(output: Output, change: RuntimeChange) -> None:
+    """A `change` JSON event (the same fields as `aiospaces watch --json`)."""
+    previous = change.previous
+    output.emit(
+        "change",
+        repo_id=change.repo_id,
+        previous_stage=text(previous.stage) if previous is not None else None,
+        previous_hardware=text(previous.hardware) if previous is not None else None,
+        **runtime_fields(change.current),
+    )
+
+
+async def _confirm(plan: Plan, output: Output, stdin: TextIO) -> bool:
+    """Ask on the terminal (stderr prompt, answer on stdin); only an explicit yes applies."""
+    touched = sum(1 for s in plan if s.actions)
+    output.stderr.write(
+        f"apply {plan.changes} change(s) and {plan.reapplied} secret re-set(s) to {touched} Space(s)? [y/N] "
+    )
+    output.stderr.flush()
+    answer = await anyio.to_thread.run_sync(stdin.readline)
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+__all__ = ["cmd_fleet", "emit_change", "show_plan"]
