@@ -8,8 +8,9 @@ import base64
 import json
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -391,7 +392,7 @@ async def test_random_call_sequences_keep_every_runtime_valid(
     rng = random.Random(seed)
     hub.create_space("alice/app", hardware=rng.choice(["cpu-basic", "t4-small"]))
     hub.create_space("alice/site", sdk="static")
-    commits = [
+    commits: list[dict[str, bytes | None]] = [
         {"app.py": b"print(1)\n"},
         {"app.py": b"def broken(:\n"},
         {"requirements.txt": b"torch==>1\n"},
@@ -469,3 +470,37 @@ async def test_commit_path_with_nul_byte_is_refused(client: httpx.AsyncClient, h
     assert r.status_code == 400
     assert "error" in r.json()
     assert hub.git.head(("dataset", "alice/data")) == head
+
+
+@pytest.mark.anyio
+async def test_asgi_app_stops_reading_an_oversized_json_body(hub: SimulatedHub) -> None:
+    """The ASGI app answers 413 after reading just past the 1 MB JSON limit, not the whole (endless) body."""
+    chunk = b"x" * 256 * 1024
+    received = 0
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def receive() -> dict[str, object]:
+        nonlocal received
+        received += 1
+        if received > 1000:  # an endless upload, as far as the app can tell
+            return {"type": "http.disconnect"}
+        return {"type": "http.request", "body": chunk, "more_body": True}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/api/repos/create",
+        "raw_path": b"/api/repos/create",
+        "query_string": b"",
+        "headers": [(b"host", b"hub.test"), (b"authorization", b"Bearer hf_alice")],
+        "scheme": "http",
+        "server": ("127.0.0.1", 80),
+    }
+    await hub.asgi_app(scope, receive, send)
+    assert received <= 6  # 1 MB / 256 KB, plus the chunk that crossed the limit
+    assert sent[0]["status"] == 413
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    assert "error" in json.loads(body)

@@ -857,6 +857,24 @@ class SimulatedHub:
 
         register_routes(self.router, self)
 
+    def body_limit(self, method: str, path: str) -> int | None:
+        """Largest body the route for (method, decoded path) accepts before its 413; None when unbounded.
+
+        Servers read at most this much (plus one chunk) of a request body, so an endless upload cannot
+        exhaust memory: JSON routes take 1 MB, commits their inline limit, storage uploads anything.
+        """
+        found = self.router.match(method, path)
+        if found is None or method.upper() in ("GET", "HEAD"):
+            return MAX_JSON_BODY  # nothing reads these bodies
+        name = found[0].name
+        if name in self._json_routes:
+            return MAX_JSON_BODY
+        if name.endswith("/commit/{rev}"):
+            from ._git import MAX_COMMIT_BODY
+
+            return MAX_COMMIT_BODY
+        return None
+
     # exposed for _api (kept here so that they run under the hub lock)
     def caller(self, req: SimRequest) -> TokenInfo | None:
         """The token's owner, None when anonymous (401 for an unknown token)."""

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 import anyio
 import httpx
@@ -102,18 +103,23 @@ def make_asgi_app(hub: SimulatedHub) -> ASGIApp:
                     return
         if scope["type"] != "http":
             return
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        # Read no more than the route accepts (plus the chunk crossing it): its handler answers the 413.
+        limit = hub.body_limit(scope["method"], unquote(raw_path.decode("latin-1").partition("?")[0]))
         chunks = []
+        size = 0
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
+            chunk = message.get("body", b"")
+            chunks.append(chunk)
+            size += len(chunk)
+            if not message.get("more_body", False) or (limit is not None and size > limit):
                 break
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
         server = scope.get("server") or ("127.0.0.1", 80)
         host = headers.get("host") or f"{server[0]}:{server[1]}"
-        raw_path = scope.get("raw_path") or scope["path"].encode()
         req = SimRequest.from_parts(
             scope["method"],
             raw_path.decode("latin-1"),
