@@ -28,7 +28,7 @@ class RateLimitState:
         window: the window length in seconds, or None.
     """
 
-    def __init__(self, bucket: str = "api") -> None:
+    def __init__(self, bucket: str = "api", *, probe_first: bool = True) -> None:
         self.bucket = bucket
         self.remaining: int | None = None
         self.limit: int | None = None
@@ -37,8 +37,10 @@ class RateLimitState:
         self.throttled = 0  # 429s observed
         self._inflight = 0
         # Nothing is known before the first answer: send one request alone, so that a burst of concurrent
-        # calls on a fresh client cannot overrun a small quota before the first headers arrive.
-        self._need_probe = True
+        # calls on a fresh client cannot overrun a small quota before the first headers arrive. (Not for
+        # hosts without a known quota, such as pre-signed storage: there, a first upload would hold back
+        # every other one until its whole body is sent.)
+        self._need_probe = probe_first
         self._probe_in_flight = False
         self._probe_done: anyio.Event | None = None
 
@@ -159,8 +161,8 @@ class RateLimiter:
         """The bucket a request path consumes (hub-api.md §4.1)."""
         return "resolvers" if "/resolve/" in path else "api"
 
-    def state(self, bucket: str) -> RateLimitState:
-        """The state of `bucket`, created on first use."""
+    def state(self, bucket: str, *, probe_first: bool = True) -> RateLimitState:
+        """The state of `bucket`, created on first use (`probe_first`: see `RateLimitState`)."""
         if bucket not in self.states:
-            self.states[bucket] = RateLimitState(bucket)
+            self.states[bucket] = RateLimitState(bucket, probe_first=probe_first)
         return self.states[bucket]

@@ -208,8 +208,9 @@ class HttpTransport:
         if same_origin:
             state = self.rate_limiter.state(self.rate_limiter.bucket_for(httpx.URL(full_url).path))
         else:
-            # Another host (pre-signed storage) does not consume the Hub's quota.
-            state = self.rate_limiter.state(f"external:{httpx.URL(full_url).host}")
+            # Another host (pre-signed storage) does not consume the Hub's quota; it is paced only once it
+            # answers 429 itself.
+            state = self.rate_limiter.state(f"external:{httpx.URL(full_url).host}", probe_first=False)
         attempt = 0
         rate_limited = 0
         while True:

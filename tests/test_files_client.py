@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
@@ -352,3 +353,44 @@ async def test_files_methods_reject_malformed_repo_ids_before_any_request(
         with pytest.raises(ValueError, match="repo_id"):
             TaskQueue(client, repo_id)
     assert transport.requests == []
+
+
+@pytest.mark.anyio
+async def test_lfs_uploads_to_storage_run_concurrently_from_the_first_one() -> None:
+    """Pre-signed storage has no Hub quota: the first LFS upload does not hold back the others (no probe
+    request on another host), so two objects are in flight at once."""
+    in_flight = 0
+    most = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, most
+        path = request.url.path
+        if request.url.host == "storage.test":
+            in_flight += 1
+            most = max(most, in_flight)
+            for _ in range(1000):  # bounded: wait (in checkpoints, not time) for the other upload
+                if in_flight > 1:
+                    break
+                await anyio.lowlevel.checkpoint()
+            await request.aread()
+            in_flight -= 1
+            return httpx.Response(200)
+        if path.endswith("/preupload/main"):
+            files = json.loads(await request.aread())["files"]
+            modes = [{"path": f["path"], "uploadMode": "lfs", "shouldIgnore": False} for f in files]
+            return httpx.Response(200, json={"files": modes})
+        if path.endswith(".git/info/lfs/objects/batch"):
+            objects = json.loads(await request.aread())["objects"]
+            actions = [{**o, "actions": {"upload": {"href": f"{STORAGE}/put/{o['oid']}"}}} for o in objects]
+            return httpx.Response(200, json={"objects": actions})
+        if path.endswith("/commit/main"):
+            return httpx.Response(200, json={"commitOid": "c" * 40, "commitUrl": f"{ENDPOINT}/a/b/commit/x"})
+        raise AssertionError(f"unexpected {request.method} {request.url}")
+
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=httpx.MockTransport(handler)) as client:
+        await client.create_commit(
+            "a/b",
+            [CommitOperationAdd("one.bin", b"\0" * 100), CommitOperationAdd("two.bin", b"\1" * 100)],
+            commit_message="two objects",
+        )
+    assert most == 2
