@@ -25,7 +25,15 @@ from typing import Any
 
 from . import bulk, ratelimited, scale, watch
 from ._common import RunContext, all_checks_passed
-from ._report import RESULTS_DIR, load_results, machine, render_tables, update_readme, write_result
+from ._report import (
+    RESULTS_DIR,
+    load_results,
+    machine,
+    render_findings,
+    render_tables,
+    update_readme,
+    write_result,
+)
 
 SCENARIOS: dict[str, Callable[[RunContext], dict[str, Any]]] = {
     "bulk": bulk.run,
@@ -72,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             _log("benchmarks/README.md has no results markers")
             return 1
         print(render_tables(stored))
+        print(render_findings(stored))
         return 0
 
     names = args.scenarios or list(SCENARIOS)

@@ -194,7 +194,7 @@ WHY_BEHIND: dict[tuple[str, str], str] = {
         "aiospaces' HTTP stack is httpx 0.28 / httpcore 1.0, whose connection pool re-examines every pooled "
         "connection (and probes idle sockets) each time a request is queued or released — quadratic in the "
         "pool size at 32 connections; huggingface_hub 2.4 runs on httpx2 / httpcore2, which does this in one "
-        "pass. `results/profile-bulk-aiospaces.json` (`python -m benchmarks.profile`) shows the share"
+        "pass. The sampling profile below measures the share"
     ),
     ("bulk", "cpu_s"): "same cause as the CPU per request",
     ("bulk", "peak_rss_mib"): "the async stack (anyio, httpx) and one outcome object per Space per operation",
@@ -222,7 +222,7 @@ NEUTRAL = {
     ("bulk", "client_cpu_per_wall"),
     ("ratelimited", "ideal_s"),
 }
-BEHIND_THRESHOLD = 1.05  # ratios within 5 % are reported as even
+BEHIND_THRESHOLD = 1.05
 
 
 def render_findings(results: dict[str, dict[str, Any]]) -> str:
@@ -255,11 +255,15 @@ def render_findings(results: dict[str, dict[str, Any]]) -> str:
     parts.append("\n#### Where aiospaces is not ahead, and why\n")
     parts += [f"- {line}" for line in behind] or ["- nowhere in this run"]
     profile = results.get("profile")
-    if profile is not None and profile.get("httpcore_pool_assign_share") is not None:
+    if profile is not None and "httpcore_pool_inclusive_share" in profile:
+        own = profile["self_share_by_package"]
         parts.append(
-            f"\nProfile (`{profile['command']}`, {profile['started_at']}): "
-            f"{profile['httpcore_pool_assign_share']:.0%} of the aiospaces bulk run's profiled CPU time is "
-            "under httpcore's `_assign_requests_to_connections`."
+            f"\nSampling profile of one aiospaces bulk run (`{profile['command']}`, {profile['started_at']}, "
+            f"{profile['samples']:,} samples, one per ms of CPU): "
+            f"{profile['httpcore_pool_inclusive_share']:.0%} of the client's CPU samples are inside "
+            "httpcore's `_assign_requests_to_connections` (pool scans, idle-socket probes); by package, "
+            + ", ".join(f"{name} {share:.0%}" for name, share in list(own.items())[:6])
+            + " (innermost frame)."
         )
     return "\n".join(parts) + "\n"
 
