@@ -504,3 +504,19 @@ async def test_asgi_app_stops_reading_an_oversized_json_body(hub: SimulatedHub) 
     assert sent[0]["status"] == 413
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     assert "error" in json.loads(body)
+
+
+@pytest.mark.anyio
+async def test_forbidden_answers_carry_x_error_message(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+    """403s send their message in X-Error-Message, which the official client quotes ("403 Forbidden: ...")."""
+    hub.add_user("bob", token="hf_bob")
+    hub.add_token("alice", "hf_alice_read", role="read")
+    hub.create_space("alice/demo")
+    for path, token in [
+        ("/api/spaces/alice/demo/pause", "hf_bob"),
+        ("/api/spaces/alice/demo/restart", "hf_alice_read"),
+    ]:
+        r = await client.post(path, headers={"authorization": f"Bearer {token}"})
+        assert r.status_code == 403
+        assert r.headers["x-error-message"] == r.json()["error"]
+        assert "x-error-code" not in r.headers

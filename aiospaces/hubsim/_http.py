@@ -143,7 +143,11 @@ class HubError(Exception):
         headers = list(self.headers)
         if self.error_code:
             headers.append(("X-Error-Code", self.error_code))
-        message_header = self.error_message or (self.message if self.error_code else None)
+        # The official client builds its 403 message from X-Error-Message ("403 Forbidden: {message}"),
+        # so the Hub sends it there; the recorded 409 shows other errors need not (hub-api.md §3.1-§3.2).
+        message_header = self.error_message or (
+            self.message if self.error_code or self.status == 403 else None
+        )
         if message_header:
             headers.append(("X-Error-Message", message_header))
         return json_response({"error": self.message, **self.extra}, status=self.status, headers=headers)
