@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -89,6 +90,9 @@ def resolve_token(token: str | bool | None, env: Mapping[str, str]) -> tuple[str
     and
     then the token file, unless `HF_HUB_DISABLE_IMPLICIT_TOKEN` is set (only for `None`).
     """
+    if token is not None and not isinstance(token, str | bool):
+        # Not silently replaced by the environment's token; the value itself is not shown.
+        raise TypeError(f"token must be a str, False or None, got {type(token).__name__}")
     if token is False:
         return None, None
     if isinstance(token, str):
@@ -114,14 +118,34 @@ def resolve_token(token: str | bool | None, env: Mapping[str, str]) -> tuple[str
     return None, None
 
 
+def _check_endpoint(value: object, name: str) -> str:
+    """An http(s) base URL with a host and no query or fragment, without its trailing slash."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # raises ValueError for a non-numeric port
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        valid = valid and not parts.query and not parts.fragment
+    except ValueError:
+        valid = False
+    if not valid:
+        # Never echo credentials a URL may carry (`user:password@`).
+        shown = "<a URL with credentials>" if "@" in value else repr(value)
+        raise ValueError(f"{name} must be an http(s) URL such as 'https://huggingface.co', got {shown}")
+    return value.rstrip("/")
+
+
 def resolve_endpoint(endpoint: str | None, env: Mapping[str, str]) -> str:
-    """The endpoint argument, else `HF_ENDPOINT`, else staging if `HUGGINGFACE_CO_STAGING`, else the Hub."""
+    """The endpoint argument, else `HF_ENDPOINT`, else staging if `HUGGINGFACE_CO_STAGING`, else the Hub.
+
+    Raises:
+        ValueError: the argument or `HF_ENDPOINT` is not an http(s) URL (caught here, not by a request).
+    """
     if endpoint is not None:
-        if not isinstance(endpoint, str) or not endpoint.startswith(("http://", "https://")):
-            raise ValueError(f"endpoint must be an http(s) URL, got {endpoint!r}")
-        return endpoint.rstrip("/")
+        return _check_endpoint(endpoint, "endpoint")
     if env.get("HF_ENDPOINT"):
-        return env["HF_ENDPOINT"].rstrip("/")
+        return _check_endpoint(env["HF_ENDPOINT"], "HF_ENDPOINT")
     if is_truthy(env.get("HUGGINGFACE_CO_STAGING")):
         return STAGING_ENDPOINT
     return DEFAULT_ENDPOINT

@@ -156,3 +156,31 @@ async def test_download_cache_is_read_once_at_creation(
     assert path.is_relative_to(tmp_path / "first")
     assert path.read_bytes() == data  # noqa: ASYNC240 - a test's final check
     assert not (tmp_path / "second").exists()
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["huggingface.co", "ftp://hub.test", "https://", "https://hub.test:port", "https://hub.test/?x=1"],
+)
+def test_malformed_endpoint_is_rejected_at_creation(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    """A malformed `endpoint` argument or `HF_ENDPOINT` raises ValueError naming it when the client is
+    created, instead of failing later as a transport error."""
+    with pytest.raises(ValueError, match="endpoint"):
+        SpacesClient(token="hf_x", endpoint=value)
+    monkeypatch.setenv("HF_ENDPOINT", value)
+    with pytest.raises(ValueError, match="HF_ENDPOINT"):
+        SpacesClient(token="hf_x")
+
+
+def test_endpoint_error_never_echoes_credentials() -> None:
+    """An endpoint carrying `user:password@` that is rejected does not show the password in the error."""
+    with pytest.raises(ValueError, match="endpoint") as caught:
+        SpacesClient(token="hf_x", endpoint="ftp://user:hunter2@hub.test")
+    assert "hunter2" not in str(caught.value)
+
+
+def test_token_of_the_wrong_type_is_a_type_error() -> None:
+    """A token that is not a str, bool or None raises TypeError naming `token` (it is not silently replaced
+    by the environment's)."""
+    with pytest.raises(TypeError, match="token"):
+        SpacesClient(token=12345)  # type: ignore[arg-type]
