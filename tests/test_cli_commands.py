@@ -138,12 +138,75 @@ async def test_bad_token_exits_4(hub: SimulatedHub, clock: VirtualClock) -> None
 
 
 async def test_wait_until_running(hub: SimulatedHub, clock: VirtualClock) -> None:
-    """`wait` returns 0 once the freshly built Space is RUNNING and reports its runtime."""
+    """`wait --json` emits a change event per transition, then one ready event once the Space is RUNNING."""
     [repo_id] = await make_spaces(hub, clock, ["builds"])
     result = await cli(hub, clock, "wait", repo_id, "--json")
     assert result.code == ExitCode.OK
-    [ready] = result.events()
+    *changes, ready = result.events()
     assert (ready["event"], ready["repo_id"], ready["stage"]) == ("ready", repo_id, "RUNNING")
+    assert {e["event"] for e in changes} == {"change"}
+    stages = [e["stage"] for e in changes]
+    assert stages[0] in {"BUILDING", "APP_STARTING"}
+    assert stages[-1] == "RUNNING"
+    assert "APP_STARTING" in stages
+    assert changes[0]["previous_stage"] is None
+    # Each event names the stage it came from: consecutive events chain up.
+    assert [e["previous_stage"] for e in changes[1:]] == stages[:-1]
+
+
+async def test_wait_prints_each_transition_as_a_line(hub: SimulatedHub, clock: VirtualClock) -> None:
+    """Plain `wait` prints one line per stage transition as it polls, before the final table."""
+    [repo_id] = await make_spaces(hub, clock, ["lines"])
+    before = hub.counters.requests["GET /api/spaces/{id}/runtime"]
+    result = await cli(hub, clock, "wait", repo_id)
+    assert result.code == ExitCode.OK
+    lines = result.out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("Space"))
+    transitions = lines[:header]
+    assert transitions == [
+        f"{repo_id}  BUILDING  hardware - (requested cpu-basic)",
+        f"{repo_id}  BUILDING -> APP_STARTING  hardware - -> cpu-basic",
+        f"{repo_id}  APP_STARTING -> RUNNING  hardware cpu-basic",
+    ]
+    # The lines come from the wait's own reads: never more lines than runtime requests.
+    reads = hub.counters.requests["GET /api/spaces/{id}/runtime"] - before
+    assert len(transitions) <= reads
+
+
+async def test_wait_wake_hardware_lines_are_not_repeated(hub: SimulatedHub, clock: VirtualClock) -> None:
+    """`wait --wake --hardware` runs two waits in turn but prints each transition once, from PAUSED on."""
+    hub.create_space("alice/asleep", stage="PAUSED")
+    result = await cli(hub, clock, "wait", "alice/asleep", "--wake", "--hardware", "cpu-basic")
+    assert result.code == ExitCode.OK
+    lines = result.out.splitlines()
+    transitions = lines[: next(i for i, line in enumerate(lines) if line.startswith("Space"))]
+    assert transitions[0] == "alice/asleep  PAUSED  hardware - (requested cpu-basic)"
+    assert transitions[1].startswith("alice/asleep  PAUSED -> BUILDING")
+    assert transitions[-1] == "alice/asleep  APP_STARTING -> RUNNING  hardware cpu-basic"
+    assert len(transitions) == len(set(transitions))
+
+
+async def test_wait_on_a_terminal_updates_its_status_line(hub: SimulatedHub, clock: VirtualClock) -> None:
+    """On a terminal (rich), `wait` shows the latest transition in its live status line, then the table."""
+    pytest.importorskip("rich")
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    [repo_id] = await make_spaces(hub, clock, ["fancy"])
+    out = Terminal()
+    code = await run(
+        ["--token", TOKEN, "wait", repo_id],
+        stdout=out,
+        stderr=io.StringIO(),
+        transport=hub.transport(),
+        clock=clock,
+    )
+    assert code == ExitCode.OK
+    text = out.getvalue()
+    assert f"waiting for {repo_id}… {repo_id}  APP_STARTING -> RUNNING" in text
+    assert text.index("APP_STARTING -> RUNNING") < text.index("sleep time")  # the status, then the table
 
 
 async def test_wait_build_error_exits_1_with_log_tail(hub: SimulatedHub, clock: VirtualClock) -> None:
@@ -186,7 +249,9 @@ async def test_hardware_then_wait_for_it(hub: SimulatedHub, clock: VirtualClock)
     assert [e["requested_hardware"] for e in result.events()] == ["t4-medium", "t4-medium"]
     waited = await cli(hub, clock, "wait", repo_ids[0], "--hardware", "t4-medium", "--json")
     assert waited.code == ExitCode.OK
-    [ready] = waited.events()
+    *changes, ready = waited.events()
+    assert changes[-1]["event"] == "change"
+    assert (changes[-1]["previous_hardware"], changes[-1]["hardware"]) == ("cpu-basic", "t4-medium")
     assert ready["stage"] == "RUNNING"
     assert (ready["hardware"], ready["requested_hardware"]) == ("t4-medium", "t4-medium")
 

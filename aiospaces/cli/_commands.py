@@ -10,11 +10,13 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
+from .._poll import changed_fields
 from ..fleet import FleetReport
 from ._exit import ExitCode, UsageError, classify
 from ._render import Output
 
 if TYPE_CHECKING:
+    from .._waiting import RuntimeChange
     from ..client import SpacesClient
     from ..models import SpaceRuntime
 
@@ -175,23 +177,58 @@ async def cmd_restart(client: SpacesClient, args: argparse.Namespace, output: Ou
     return finish(outcomes, output, show_runtime=True)
 
 
+def emit_change(output: Output, change: RuntimeChange, previous: SpaceRuntime | None = None) -> None:
+    """A `change` JSON event: the current runtime's fields and the previous stage and hardware (`previous`
+    overrides `change.previous`)."""
+    before = previous if previous is not None else change.previous
+    output.emit(
+        "change",
+        repo_id=change.repo_id,
+        previous_stage=text(before.stage) if before is not None else None,
+        previous_hardware=text(before.hardware) if before is not None else None,
+        **runtime_fields(change.current),
+    )
+
+
 async def cmd_wait(client: SpacesClient, args: argparse.Namespace, output: Output) -> int:
     """`aiospaces wait ID [--hardware HW] [--timeout S] [--wake]`"""
     repo_id: str = args.repo_id
-    status = output.console.status(f"waiting for {repo_id}…") if output.fancy else None
+    waiting = f"waiting for {repo_id}"
+    status = output.console.status(f"{waiting}…") if output.fancy else None
+    last: SpaceRuntime | None = None
+
+    def on_change(change: RuntimeChange) -> None:
+        # Called from the wait's own poll loop (no extra request). With --wake --hardware two waits run in
+        # turn, and the second one reports its first read as a change: skip what was already shown.
+        nonlocal last
+        previous = last
+        if previous is not None and not changed_fields(previous, change.current):
+            return
+        last = change.current
+        emit_change(output, change, previous)
+        line = describe_change(repo_id, previous, change.current)
+        if status is not None:
+            status.update(f"{waiting}… {line}")
+        else:
+            output.line(line)
+
     if status is not None:
         status.start()
     try:
         if args.hardware is None:
-            runtime = await client.wait_until_running(repo_id, timeout=args.timeout, wake=args.wake)
+            runtime = await client.wait_until_running(
+                repo_id, timeout=args.timeout, wake=args.wake, on_change=on_change
+            )
         else:
             timeout: float | None = args.timeout
             if args.wake:
                 started = client._clock.now()
-                await client.wait_until_running(repo_id, timeout=timeout, wake=True)
+                await client.wait_until_running(repo_id, timeout=timeout, wake=True, on_change=on_change)
                 if timeout is not None:
                     timeout = max(timeout - (client._clock.now() - started), 0.001)
-            runtime = await client.wait_for_hardware(repo_id, args.hardware, timeout=timeout)
+            runtime = await client.wait_for_hardware(
+                repo_id, args.hardware, timeout=timeout, on_change=on_change
+            )
     finally:
         if status is not None:
             status.stop()
@@ -220,13 +257,7 @@ async def cmd_watch(client: SpacesClient, args: argparse.Namespace, output: Outp
                 current = change.current
                 previous = change.previous
                 latest[change.repo_id] = current
-                output.emit(
-                    "change",
-                    repo_id=change.repo_id,
-                    previous_stage=text(previous.stage) if previous is not None else None,
-                    previous_hardware=text(previous.hardware) if previous is not None else None,
-                    **runtime_fields(current),
-                )
+                emit_change(output, change)
                 line = describe_change(change.repo_id, previous, current)
                 table.update(change.repo_id, runtime_cells(current), line=line)
                 everyone_seen = len(latest) == len(repo_ids)

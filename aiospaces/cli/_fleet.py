@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, TextIO
 
 import anyio
 
 from ..plan import FleetSpec, Plan, apply_plan, load_fleet_spec, plan_fleet, summary
-from ._commands import RUNTIME_COLUMNS, describe_change, runtime_cells, runtime_fields, text
+from ._commands import RUNTIME_COLUMNS, describe_change, emit_change, runtime_cells, runtime_fields, text
 from ._exit import ExitCode, UsageError, classify
 from ._render import Output
 
@@ -41,7 +42,7 @@ def show_plan(plan: Plan, output: Output) -> None:
             output.emit(
                 "plan", repo_id=space.repo_id, ok=False, error=message, exit_code=int(code), actions=[]
             )
-            rows.append([space.repo_id, "FAILED", message])
+            rows.append([space.repo_id, f"FAILED: {message}"])
             continue
         output.emit(
             "plan",
@@ -50,12 +51,10 @@ def show_plan(plan: Plan, output: Output) -> None:
             actions=[a.as_dict() for a in space.actions],
             notes=list(space.notes),
         )
+        rows.extend([space.repo_id, action.describe()] for action in space.actions)
+        rows.extend([space.repo_id, f"note: {note}"] for note in space.notes)
         if not space.actions:
-            rows.append([space.repo_id, "no changes", ""])
-        for action in space.actions:
-            rows.append([space.repo_id, action.kind, action.describe()])
-        for note in space.notes:
-            rows.append([space.repo_id, "note", note])
+            rows.append([space.repo_id, "no changes"])
     output.emit(
         "summary",
         spaces=len(plan),
@@ -64,13 +63,10 @@ def show_plan(plan: Plan, output: Output) -> None:
         unreadable=len(plan.failed),
     )
     if output.fancy:
-        output.table(["Space", "action", "detail"], rows)
+        output.table(["Space", "action"], rows)
     else:
-        for repo_id, kind, detail in rows:
-            if kind == "FAILED" or kind == "note":
-                output.line(f"{repo_id}  {kind}: {detail}")
-            else:
-                output.line(f"{repo_id}  {detail or kind}")
+        for repo_id, detail in rows:
+            output.line(f"{repo_id}  {detail}")
     output.line(summary(plan))
 
 
@@ -118,15 +114,15 @@ async def _apply(
     if not args.yes and not await _confirm(plan, output, source):
         output.line("not applied")
         return ExitCode.OK
-    with output.live_table(RUNTIME_COLUMNS) as table:
+    # The live table only shows the waits (--wait); the actions themselves print nothing until the end.
+    live = output.live_table(RUNTIME_COLUMNS) if args.wait else nullcontext(None)
+    with live as table:
 
         def on_change(change: RuntimeChange) -> None:
             emit_change(output, change)
-            table.update(
-                change.repo_id,
-                runtime_cells(change.current),
-                line=describe_change(change.repo_id, change.previous, change.current),
-            )
+            if table is not None:
+                line = describe_change(change.repo_id, change.previous, change.current)
+                table.update(change.repo_id, runtime_cells(change.current), line=line)
 
         result = await apply_plan(
             client,
@@ -166,18 +162,6 @@ async def _apply(
     return _failure_code(failed, len(result.spaces))
 
 
-def emit_change(output: Output, change: RuntimeChange) -> None:
-    """A `change` JSON event (the same fields as `aiospaces watch --json`)."""
-    previous = change.previous
-    output.emit(
-        "change",
-        repo_id=change.repo_id,
-        previous_stage=text(previous.stage) if previous is not None else None,
-        previous_hardware=text(previous.hardware) if previous is not None else None,
-        **runtime_fields(change.current),
-    )
-
-
 async def _confirm(plan: Plan, output: Output, stdin: TextIO) -> bool:
     """Ask on the terminal (stderr prompt, answer on stdin); only an explicit yes applies."""
     touched = sum(1 for s in plan if s.actions)
@@ -196,4 +180,4 @@ def _isatty(stream: TextIO) -> bool:
         return False
 
 
-__all__ = ["cmd_fleet", "emit_change", "show_plan"]
+__all__ = ["cmd_fleet", "show_plan"]

@@ -148,7 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     wait = add(
         "wait",
         "wait until a Space runs (optionally on given hardware)",
-        "Wait until the Space is RUNNING — with --hardware, until that hardware is requested and running. "
+        "Wait until the Space is RUNNING — with --hardware, until that hardware is requested and running — "
+        "showing each stage or hardware transition as it happens (a line each; `change` events in JSON). "
         "A failure stage exits 1 with the log tail on stderr; PAUSED/STOPPED/SLEEPING exit 1 unless --wake; "
         "the deadline exits 3.",
     )
