@@ -64,6 +64,8 @@ SEED_GUIDE = textwrap.dedent(
     )
     gpu = api.get_space_runtime("alice/gpu-space")
     out["gpu_space"] = [gpu.requested_hardware, gpu.sleep_time]
+    out["gpu_space_secrets"] = {k: v.description for k, v in api.get_space_secrets("alice/gpu-space").items()}
+    out["gpu_space_variables"] = {k: v.value for k, v in api.get_space_variables("alice/gpu-space").items()}
 
     # Wait for the first build, then upgrade the hardware.
     out["first_wait"] = str(api.wait_for_space(repo_id, timeout=60).stage)
@@ -157,6 +159,8 @@ def test_official_client_runs_the_seed_guide(tmp_path: Path) -> None:
     assert out["secrets_after_delete"] == []
     assert out["variables_after_delete"] == []
     assert out["gpu_space"] == ["t4-small", 7200]
+    assert out["gpu_space_secrets"] == {"HF_TOKEN": "token"}
+    assert out["gpu_space_variables"] == {"MODEL_REPO_ID": "alice/model"}
     assert out["first_wait"] == "RUNNING"
     # hub-api.md §8.2: requested first, the old hardware keeps running meanwhile.
     assert out["hardware_requested"] == ["cpu-basic", "t4-medium", "RUNNING_BUILDING"]
