@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import os
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -387,7 +387,7 @@ class Plan:
 
     spaces: tuple[SpacePlan, ...]
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[SpacePlan]:
         return iter(self.spaces)
 
     def __len__(self) -> int:
@@ -565,7 +565,7 @@ class ApplyResult:
 
     spaces: tuple[SpaceApplyResult, ...]
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[SpaceApplyResult]:
         return iter(self.spaces)
 
     def __getitem__(self, repo_id: str) -> SpaceApplyResult:

@@ -254,3 +254,31 @@ async def test_readme_fleet_example_parses() -> None:
         out = io.StringIO()
         assert await run(["fleet", action, "--help"], stdout=out, stderr=io.StringIO()) == 0
         assert f"usage: aiospaces fleet {action}" in out.getvalue()
+
+
+async def test_plan_with_unreadable_spaces(hub: SimulatedHub, clock: VirtualClock, tmp_path: Path) -> None:
+    """`plan` exits 5 when some Spaces of several cannot be read, and with the error's own code for one."""
+    several = tmp_path / "several.toml"
+    several.write_text('[spaces."alice/demo-1"]\npaused = true\n[spaces."alice/missing"]\npaused = true\n')
+    result = await cli(hub, clock, "fleet", "plan", str(several))
+    assert result.code == ExitCode.PARTIAL
+    assert "alice/demo-1  pause (RUNNING -> PAUSED)" in result.out
+    assert any(line.startswith("alice/missing  FAILED: not found") for line in result.out.splitlines())
+    one = tmp_path / "one.toml"
+    one.write_text('[spaces."alice/missing"]\npaused = true\n')
+    single = await cli(hub, clock, "fleet", "plan", str(one), "--json")
+    assert single.code == ExitCode.USAGE
+    [plan, summary] = single.events()
+    assert (plan["repo_id"], plan["ok"], plan["exit_code"]) == ("alice/missing", False, ExitCode.USAGE)
+    assert summary["unreadable"] == 1
+
+
+async def test_timeout_without_wait_is_a_usage_error(
+    hub: SimulatedHub, clock: VirtualClock, fleet_file: str
+) -> None:
+    """`apply --timeout` without `--wait` exits 2 and sends nothing."""
+    before = hub.counters.total_requests
+    result = await cli(hub, clock, "fleet", "apply", fleet_file, "--yes", "--timeout", "60")
+    assert result.code == ExitCode.USAGE
+    assert "--wait" in result.err
+    assert hub.counters.total_requests == before

@@ -97,6 +97,8 @@ async def _apply(
 ) -> int:
     source = stdin if stdin is not None else sys.stdin
     interactive = _isatty(source)
+    if args.timeout is not None and not args.wait:
+        raise UsageError("--timeout limits the wait: use it with --wait")
     if not args.yes and not interactive:
         raise UsageError("fleet apply changes Spaces: pass --yes to apply without a terminal to confirm on")
     missing = [name for name in spec.secret_envs() if name not in os.environ]
