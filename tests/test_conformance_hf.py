@@ -275,6 +275,8 @@ ERROR_CASES = textwrap.dedent(
             path_or_fileobj=b"x", path_in_repo="x.txt", repo_id="alice/tasks", repo_type="dataset",
             parent_commit="0" * 40,
         ),
+        "gated_file": lambda: hf.hf_hub_download("alice/gated", "config.json", token="hf_bob"),
+        "gated_file_anonymous": lambda: hf.hf_hub_download("alice/gated", "config.json", token=False),
         "commit_to_missing_repo": lambda: alice.upload_file(
             path_or_fileobj=b"x", path_in_repo="x.txt", repo_id="alice/nope", repo_type="dataset"
         ),
@@ -316,6 +318,8 @@ EXPECTED_ERRORS = {
     "delete_missing_file": ["RemoteEntryNotFoundError", 404, "EntryNotFound"],
     "stale_parent_commit": ["HfHubHTTPError", 412, None],
     "commit_to_missing_repo": ["RepositoryNotFoundError", 404, "RepoNotFound"],
+    "gated_file": ["GatedRepoError", 403, "GatedRepo"],
+    "gated_file_anonymous": ["GatedRepoError", 401, "GatedRepo"],
 }
 
 
@@ -335,7 +339,14 @@ def test_official_client_maps_every_simulated_error(tmp_path: Path) -> None:
         "HF_HUB_DISABLE_TELEMETRY": "1",
         "HF_HOME": str(tmp_path / "hf_home"),
     }
+    hub.create_repo("alice/gated", files={"config.json": "{}"})
     with hub.serve() as url:
+        gate = httpx.put(
+            f"{url}/api/models/alice/gated/settings",
+            json={"gated": "auto"},
+            headers={"authorization": "Bearer hf_alice"},
+        )
+        assert gate.status_code == 200
         proc = subprocess.run(
             [sys.executable, "-c", ERROR_CASES],
             env={**env, "HF_ENDPOINT": url},

@@ -520,3 +520,21 @@ async def test_forbidden_answers_carry_x_error_message(client: httpx.AsyncClient
         assert r.status_code == 403
         assert r.headers["x-error-message"] == r.json()["error"]
         assert "x-error-code" not in r.headers
+
+
+@pytest.mark.anyio
+async def test_gated_repo_files_need_access(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+    """Files of a gated repo: the owner downloads; others get 403 and anonymous 401, both `GatedRepo`."""
+    hub.add_user("bob", token="hf_bob")
+    hub.create_repo("alice/weights", files={"config.json": "{}"})
+    r = await client.put("/api/models/alice/weights/settings", json={"gated": "manual"}, headers=ALICE)
+    assert r.status_code == 200
+    url = "/alice/weights/resolve/main/config.json"
+    assert (await client.get(url, headers=ALICE)).content == b"{}"
+    for headers, status in [({"authorization": "Bearer hf_bob"}, 403), ({}, 401)]:
+        for method in ("GET", "HEAD"):
+            r = await client.request(method, url, headers=headers)
+            assert (r.status_code, r.headers["x-error-code"]) == (status, "GatedRepo")
+    # The repo itself stays visible (info and listings); only its files are gated.
+    r = await client.get("/api/models/alice/weights", headers={"authorization": "Bearer hf_bob"})
+    assert (r.status_code, r.json()["gated"]) == (200, "manual")

@@ -458,6 +458,10 @@ def register_routes(router: Router, host: GitHost) -> None:
             raise HubError(400, "Missing revision")
         revision, path = tail
         check_repo(host, req, key, write=False)
+        # Optional hook (not part of GitHost): gated repos refuse their files to outsiders (GatedRepo).
+        authorize_download = getattr(host, "authorize_download", None)
+        if callable(authorize_download):
+            authorize_download(req, key[0], key[1])
         record = resolve(key, revision)
         info = record.tree.get(path)
         if info is None:

@@ -733,6 +733,27 @@ class SimulatedHub:
         if write:
             self._require_write(caller, repo.namespace)
 
+    def authorize_download(self, req: SimRequest, repo_type: str, repo_id: str) -> None:
+        """Raise `GatedRepo` (401 anonymous, else 403) when an outsider asks for a gated repo's file.
+
+        Gating hides a repo's files, not the repo: its info and listings stay readable (hub-api.md §3.1-§3.2,
+        `GatedRepoError`; the messages are the Hub's usual ones [inferred]).
+        """
+        repo = self._repos.get((repo_type, repo_id))
+        if repo is None or not repo.gated:
+            return
+        caller = self._caller(req)
+        if caller is not None and self._member(caller.user, repo.namespace):
+            return
+        if caller is None:
+            message = (
+                f"Access to {repo_type} {repo_id} is restricted. You must have access to it and be "
+                "authenticated to access it. Please log in."
+            )
+            raise HubError(401, message, error_code="GatedRepo")
+        message = f"Access to {repo_type} {repo_id} is restricted and you are not in the authorized list."
+        raise HubError(403, message, error_code="GatedRepo")
+
     def _require_write(self, caller: TokenInfo | None, namespace: str) -> TokenInfo:
         if caller is None:
             raise HubError(401, "You must be authenticated to perform this action")
