@@ -419,6 +419,15 @@ class Plan:
         """Spaces that could not be read."""
         return [s for s in self.spaces if s.error is not None]
 
+    def without_reapplied(self) -> Plan:
+        """The same plan minus the secrets that exist already (set only the new ones): for when setting a
+        secret again is not wanted, e.g. because its value is managed elsewhere."""
+        return Plan(
+            spaces=tuple(
+                attrs.evolve(s, actions=tuple(a for a in s.actions if not a.reapply)) for s in self.spaces
+            )
+        )
+
 
 def _text(value: object) -> str | None:
     if value is None:

@@ -282,3 +282,18 @@ async def test_timeout_without_wait_is_a_usage_error(
     assert result.code == ExitCode.USAGE
     assert "--wait" in result.err
     assert hub.counters.total_requests == before
+
+
+async def test_skip_existing_secrets(
+    hub: SimulatedHub, clock: VirtualClock, fleet_file: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With --skip-existing-secrets an existing secret is not set again, and its variable is not needed."""
+    assert (await cli(hub, clock, "fleet", "apply", fleet_file, "--yes")).code == ExitCode.OK
+    monkeypatch.delenv("DEMO_HF_TOKEN")
+    secrets_route = "POST /api/spaces/{id}/secrets"
+    sent = hub.counters.requests[secrets_route]
+    result = await cli(hub, clock, "fleet", "apply", fleet_file, "--yes", "--skip-existing-secrets")
+    assert result.code == ExitCode.OK
+    assert "nothing to apply" in result.out
+    assert hub.counters.requests[secrets_route] == sent
+    assert hub.space_state("alice/demo-1").secrets["HF_TOKEN"].value == SECRET_VALUE

@@ -249,3 +249,16 @@ def test_resolve_secrets_names_missing_variables_only() -> None:
         "ENV_B": "2",
         "ENV_C": "3",
     }
+
+
+def test_without_reapplied_keeps_only_new_secrets() -> None:
+    """`Plan.without_reapplied()` drops the secrets that exist already and keeps every other action."""
+    space = SpaceSpec("a/s", paused=True, secrets={"NEW": SecretRef("ENV_NEW"), "OLD": SecretRef("ENV_OLD")})
+    plan = diff(
+        FleetSpec(spaces=(space,)),
+        {"a/s": ObservedSpace(runtime=runtime(), secret_names=frozenset({"OLD"}))},
+    )
+    trimmed = plan.without_reapplied()
+    assert [(a.kind, a.key) for a in trimmed["a/s"].actions] == [("secret", "NEW"), ("pause", None)]
+    assert (trimmed.changes, trimmed.reapplied) == (plan.changes, 0)
+    assert resolve_secrets(trimmed, {"ENV_NEW": "x"}) == {"ENV_NEW": "x"}

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import anyio
 
-from ..plan import FleetSpec, Plan, apply_plan, load_fleet_spec, plan_fleet, summary
+from ..plan import FleetSpec, Plan, apply_plan, load_fleet_spec, plan_fleet, resolve_secrets, summary
 from ._commands import RUNTIME_COLUMNS, describe_change, emit_change, runtime_cells, runtime_fields, text
 from ._exit import ExitCode, UsageError, classify
 from ._render import Output
@@ -102,11 +102,14 @@ async def _apply(
     if not args.yes and not interactive:
         raise UsageError("fleet apply changes Spaces: pass --yes to apply without a terminal to confirm on")
     missing = [name for name in spec.secret_envs() if name not in os.environ]
-    if missing:
+    if missing and not args.skip_existing_secrets:
         raise UsageError(
             f"{', '.join(missing)} not set: the fleet file's secrets take their values from there"
         )
     plan = await plan_fleet(client, spec, concurrency=args.concurrency)
+    if args.skip_existing_secrets:
+        plan = plan.without_reapplied()
+        resolve_secrets(plan)  # only the new secrets' variables are needed now (a ValueError: exit 2)
     show_plan(plan, output)
     unreadable = [(s.repo_id, s.error) for s in plan.failed if s.error is not None]
     if plan.changes == 0 and plan.reapplied == 0:

@@ -262,6 +262,12 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "apply":
             step.add_argument("--yes", "-y", action="store_true", help="apply without asking")
             step.add_argument(
+                "--skip-existing-secrets",
+                action="store_true",
+                help="set only the secrets a Space lacks (by default every secret in the file is set again, "
+                "as values cannot be read back to compare)",
+            )
+            step.add_argument(
                 "--wait",
                 action="store_true",
                 help="then wait until every Space whose hardware changed or that was restarted runs on its "
