@@ -60,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--repetitions", type=int, default=None, help="repetitions per client (overrides defaults)"
     )
+    parser.add_argument(
+        "--backend", choices=["asyncio", "trio"], default="asyncio", help="event loop for aiospaces"
+    )
     parser.add_argument("--output", type=Path, default=None, help="directory for results JSON")
     parser.add_argument(
         "--no-readme", action="store_true", help="do not regenerate benchmarks/README.md tables"
@@ -93,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="aiospaces-bench-") as tmp:
         for name in names:
             repetitions = args.repetitions or (1 if args.quick else FULL_REPETITIONS[name])
-            ctx = RunContext(workdir=Path(tmp), repetitions=repetitions, quick=args.quick, log=_log)
+            ctx = RunContext(
+                workdir=Path(tmp), repetitions=repetitions, quick=args.quick, log=_log, backend=args.backend
+            )
             _log(f"{name}: {repetitions} repetition(s) per client{' (quick)' if args.quick else ''}")
             started = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
             info = machine()  # before the run: the load average says what else the machine was doing
@@ -108,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
                 "started_at": started,
                 "duration_s": round(time.perf_counter() - t0, 1),
                 "repetitions": repetitions,
+                "aiospaces_backend": args.backend,
                 "machine": info,
                 "checks_passed": passed,
                 **outcome,

@@ -41,6 +41,7 @@ class RunContext:
     repetitions: int
     quick: bool
     log: Callable[[str], None]
+    backend: str = "asyncio"  # the event loop aiospaces runs on: "asyncio" or "trio"
 
 
 class ScenarioHooks(Protocol):
@@ -117,6 +118,7 @@ def run_alternating(
                     "token": hub.token,
                     "params": dict(params),
                     "ids": state["ids"],
+                    "backend": ctx.backend,
                 }
 
                 def ready(hub: HubProcess = hub, state: dict[str, Any] = state) -> dict[str, Any]:

@@ -282,8 +282,8 @@ def render_tables(results: dict[str, dict[str, Any]]) -> str:
         parts.append(f"#### {TITLES[scenario]} — `results/{scenario}.json`\n")
         parts.append(_params_line(scenario, data) + "\n")
         parts.append(
-            f"Command: `{data['command']}`, started {data['started_at']}, load average at start "
-            f"{data['machine'].get('load_average')}.\n"
+            f"Command: `{data['command']}`, started {data['started_at']}, took {data.get('duration_s')} s; "
+            f"load average at start {data['machine'].get('load_average')}.\n"
         )
         if "not_run" in theirs:
             parts.append("| metric | aiospaces |\n|---|---:|")

@@ -67,7 +67,7 @@ def run_aiospaces(spec: dict[str, Any], emit: Callable[[dict[str, Any]], None]) 
     """Three fleet operations over every Space, as an aiospaces user writes them."""
     import anyio
 
-    return anyio.run(_aiospaces_main, spec)
+    return anyio.run(_aiospaces_main, spec, backend=spec["backend"])
 
 
 async def _aiospaces_main(spec: dict[str, Any]) -> dict[str, Any]:

@@ -81,7 +81,7 @@ def main() -> int:
         HubProcess.start(Path(tmp), latency_s=params["latency_s"], owner="bench") as hub,
     ):
         ids = seed_running(hub, "bulk", int(params["spaces"]))
-        spec = {"ids": ids, "params": params, "token": hub.token, "url": hub.url}
+        spec = {"ids": ids, "params": params, "token": hub.token, "url": hub.url, "backend": "asyncio"}
         signal.signal(signal.SIGPROF, sampler.handler)
         cpu0 = cpu_seconds()
         signal.setitimer(signal.ITIMER_PROF, INTERVAL_S, INTERVAL_S)

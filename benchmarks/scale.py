@@ -40,7 +40,7 @@ def run_aiospaces(spec: dict[str, Any], emit: Callable[[dict[str, Any]], None]) 
     """`watch_many` over every Space; announce the first full sweep, then keep watching for `steady_s`."""
     import anyio
 
-    return anyio.run(_aiospaces_main, spec, emit)
+    return anyio.run(_aiospaces_main, spec, emit, backend=spec["backend"])
 
 
 async def _aiospaces_main(spec: dict[str, Any], emit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:

@@ -56,7 +56,7 @@ def run_aiospaces(spec: dict[str, Any], emit: Callable[[dict[str, Any]], None]) 
     """`watch_many` over every Space until each has been seen RUNNING."""
     import anyio
 
-    return anyio.run(_aiospaces_main, spec)
+    return anyio.run(_aiospaces_main, spec, backend=spec["backend"])
 
 
 async def _aiospaces_main(spec: dict[str, Any]) -> dict[str, Any]:
