@@ -282,7 +282,8 @@ def render_tables(results: dict[str, dict[str, Any]]) -> str:
         parts.append(f"#### {TITLES[scenario]} — `results/{scenario}.json`\n")
         parts.append(_params_line(scenario, data) + "\n")
         parts.append(
-            f"Command: `{data['command']}`, started {data['started_at']}, took {data.get('duration_s')} s; "
+            f"Command: `{data['command']}` at git {data['machine'].get('git_commit')}, started "
+            f"{data['started_at']}, took {data.get('duration_s')} s; "
             f"load average at start {data['machine'].get('load_average')}.\n"
         )
         if "not_run" in theirs:
@@ -305,7 +306,7 @@ def render_tables(results: dict[str, dict[str, Any]]) -> str:
         parts.insert(
             0,
             f"Machine: {m['nproc']} CPUs ({m['cpu_model']}), {m['memory_gib']} GiB RAM, {m['platform']}, "
-            f"Python {m['python']}; {packages}; git {m['git_commit']}. The machine was shared with other "
+            f"Python {m['python']}; {packages}. The machine was shared with other "
             "work during the runs (the load averages below say how much).\n",
         )
     return "\n".join(parts)
