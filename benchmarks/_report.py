@@ -54,6 +54,16 @@ def machine() -> dict[str, Any]:
         info["git_commit"] = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
         ).stdout.strip()
+        # Others may be editing the same work tree: say whether the run saw uncommitted changes.
+        info["git_dirty"] = bool(
+            subprocess.run(
+                ["git", "status", "--porcelain", "--untracked-files=no"],
+                cwd=REPO_ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+        )
     return info
 
 
@@ -282,7 +292,8 @@ def render_tables(results: dict[str, dict[str, Any]]) -> str:
         parts.append(f"#### {TITLES[scenario]} — `results/{scenario}.json`\n")
         parts.append(_params_line(scenario, data) + "\n")
         parts.append(
-            f"Command: `{data['command']}` at git {data['machine'].get('git_commit')}, started "
+            f"Command: `{data['command']}` at git {data['machine'].get('git_commit')}"
+            f"{' (plus uncommitted changes)' if data['machine'].get('git_dirty') else ''}, started "
             f"{data['started_at']}, took {data.get('duration_s')} s; "
             f"load average at start {data['machine'].get('load_average')}.\n"
         )
