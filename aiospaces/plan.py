@@ -536,7 +536,13 @@ async def observe(
         return ObservedSpace(**found)
 
     report = await client.fleet(desired.repo_ids, concurrency=concurrency).run(read)
-    return {o.repo_id: (o.error if o.error is not None else o.result) for o in report}  # type: ignore[misc]
+    observed: dict[str, ObservedSpace | SpacesError] = {}
+    for outcome in report:
+        if outcome.error is not None:
+            observed[outcome.repo_id] = outcome.error
+        elif outcome.result is not None:
+            observed[outcome.repo_id] = outcome.result
+    return observed
 
 
 async def plan_fleet(client: WaitingMixin, desired: FleetSpec, *, concurrency: int = 16) -> Plan:

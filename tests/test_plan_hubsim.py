@@ -133,3 +133,39 @@ async def test_observe_reads_only_what_the_file_manages() -> None:
         assert plan.changes == 3
         assert env.hub.counters.requests["GET /api/spaces/{id}/runtime"] == 3
         assert env.hub.counters.total_requests == 3
+
+
+async def test_apply_converges_through_injected_server_errors() -> None:
+    """With 5xx answers and lost responses injected, applying still reaches the desired state, once."""
+    async with SimulatedHubClient(seed=11) as env:
+        names = [f"alice/flaky-{i}" for i in range(6)]
+        for name in names:
+            env.hub.create_space(name, stage="PAUSED" if name.endswith(("1", "4")) else "RUNNING")
+        tables = "".join(f'[spaces."{name}"]\n' for name in names)
+        spec = parse_fleet_spec(
+            '[defaults]\nhardware = "t4-small"\nsleep_time = 600\npaused = false\n'
+            '[defaults.variables]\nMODE = "prod"\n' + tables
+        )
+        fault = env.hub.add_fault("error", probability=0.15, count=8, status=503)
+        # Also lose a fifth of the answers after the Hub applied the request: the client cannot tell.
+        lost = env.hub.add_fault("drop", probability=0.1, count=5, after=True)
+        # ... and surely the first restart's answer (restart is not idempotent: it must not happen twice).
+        restart_lost = env.hub.add_fault("drop", route="POST /api/spaces/{id}/restart", count=1, after=True)
+        plan = await plan_fleet(env.client, spec)
+        assert not plan.failed, [str(s.error) for s in plan.failed]
+        result = await apply_plan(env.client, plan, wait=True)
+        assert result.ok, [str(s.error) for s in result.failed]
+        assert fault.injected + lost.injected > 0
+        assert restart_lost.injected == 1
+        env.hub.clear_faults()
+        for name in names:
+            runtime = env.hub.space_runtime(name)
+            assert (runtime["stage"], runtime["hardware"]["current"], runtime["gcTimeout"]) == (
+                "RUNNING",
+                "t4-small",
+                600,
+            )
+            assert env.hub.space_state(name).variables["MODE"].value == "prod"
+        # Each paused Space was restarted exactly once, in spite of the retries.
+        assert env.hub.counters.actions["restart"] == 2
+        assert (await plan_fleet(env.client, spec)).is_empty
