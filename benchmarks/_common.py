@@ -82,7 +82,13 @@ def counter_delta(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[s
         "by_route": dict(sorted(by_route.items())),
         "max_in_flight": after.get("max_in_flight"),
         "hub_cpu_s": after.get("cpu_s", 0.0) - before.get("cpu_s", 0.0),
+        "server_errors": after.get("server_errors", 0) - before.get("server_errors", 0),
+        "unknown_routes": _new_items(before.get("unknown_routes", []), after.get("unknown_routes", [])),
     }
+
+
+def _new_items(before: list[str], after: list[str]) -> list[str]:
+    return [item for item in after if item not in before]
 
 
 def check(checks: list[dict[str, Any]], name: str, passed: bool, detail: str = "") -> None:
@@ -133,6 +139,10 @@ def run_alternating(
                 result = run_worker(spec, ctx.workdir, on_ready=ready, on_event=event)
                 seen = counter_delta(before, hub.call("counters"))
                 record = hooks.finish(hub, params, state, client, result, seen)
+            # Whatever the scenario: the Hub never failed internally and every request hit a known route.
+            checks = record["checks"]
+            check(checks, "no Hub internal error", seen["server_errors"] == 0, str(seen["server_errors"]))
+            check(checks, "no unknown route", not seen["unknown_routes"], str(seen["unknown_routes"]))
             record.update({"repetition": rep, "client": client, "hub_counters": seen})
             record.setdefault("peak_rss_bytes", result.get("peak_rss_bytes"))
             record.setdefault("rss_after_imports_bytes", result.get("rss_after_imports_bytes"))
