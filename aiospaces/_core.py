@@ -163,6 +163,7 @@ class CoreClient:
         headers: Mapping[str, str] | None = None,
         idempotent: bool,
         timeout: float | None = None,  # noqa: ASYNC109 - HfApi's argument; a per-request httpx timeout
+        follow_redirects: bool = True,
     ) -> httpx.Response:
         """Send one request with auth, pacing, retries and error mapping; return the response, body read.
 
@@ -177,6 +178,7 @@ class CoreClient:
             idempotent: True when resending after an ambiguous failure is safe; otherwise only requests that
                 provably never left (connect errors) or were rate-limited (429) are resent.
             timeout: per-request timeout in seconds (None: the client's).
+            follow_redirects: False returns a 3xx answer as it is (file metadata, hub-api.md §12.2).
 
         Raises:
             HubHTTPError: subclass matching the status (hub-api.md §3.2).
@@ -193,6 +195,7 @@ class CoreClient:
             headers=headers,
             idempotent=idempotent,
             timeout=timeout,
+            follow_redirects=follow_redirects,
         )
 
     def _stream(

@@ -84,6 +84,7 @@ _OFFLINE_ERRORS: tuple[type[BaseException], ...] = (
 _MAX_RESUMES = 5  # resumptions of a download cut mid-stream (huggingface_hub's `http_get`)
 # An ETag fit to be a file name in the cache: git sha-1 / sha-256 hex on the Hub, tolerant of other storage
 # ids (letters, digits, `-`, `_`, inner dots), never a path.
+_MAX_RELATIVE_REDIRECTS = 5  # a renamed repo answers a relative redirect; a loop of them is an error
 _SAFE_ETAG = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,254}")
 
 
@@ -689,28 +690,44 @@ class FilesMixin(CoreClient):
         )
 
     async def _file_metadata(self, url: str, etag_timeout: float) -> tuple[str, str, int | None]:
-        """`(commit sha, etag, size)` of a resolve URL from a `HEAD` request (hub-api.md §12.2)."""
-        response = await self._request(
-            "HEAD", url, headers={"Accept-Encoding": "identity"}, idempotent=True, timeout=etag_timeout
+        """`(commit sha, etag, size)` of a resolve URL from a `HEAD` request (hub-api.md §12.2).
+
+        As huggingface_hub does, only relative redirects (a renamed repo, on the Hub itself) are followed: an
+        LFS file answers 302 to storage with its metadata in `X-Linked-*` headers, and a storage URL signed
+        for GET need not accept a HEAD.
+        """
+        target = url
+        for _ in range(_MAX_RELATIVE_REDIRECTS + 1):
+            response = await self._request(
+                "HEAD",
+                target,
+                headers={"Accept-Encoding": "identity"},
+                idempotent=True,
+                timeout=etag_timeout,
+                follow_redirects=False,
+            )
+            location = response.headers.get("location")
+            if not (response.is_redirect and location and not httpx.URL(location).is_absolute_url):
+                break
+            target = str(response.url.join(location))
+        else:
+            raise ValueError(f"too many redirects in the Hub's answers for {url}")
+        commit = response.headers.get("x-repo-commit")
+        if not commit:
+            raise ValueError(f"the Hub sent no X-Repo-Commit for {url}: is the endpoint a Hugging Face Hub?")
+        etag = normalize_etag(response.headers.get("x-linked-etag") or response.headers.get("etag"))
+        size_header = response.headers.get("x-linked-size") or (
+            None if response.is_redirect else response.headers.get("content-length")
         )
-        # If redirects were followed (LFS files redirect to storage), the Hub's headers are on the first hop.
-        for hop in (*response.history, response):
-            commit = hop.headers.get("x-repo-commit")
-            if commit:
-                etag = normalize_etag(hop.headers.get("x-linked-etag") or hop.headers.get("etag"))
-                size_header = hop.headers.get("x-linked-size") or (
-                    None if hop.is_redirect else hop.headers.get("content-length")
-                )
-                if not etag:
-                    raise ValueError(f"the Hub sent no ETag for {url}")
-                # Both name paths in the cache (`blobs/<etag>`, `snapshots/<commit>/`): a value with `/` or
-                # `..` would write outside it, so anything but a plain token is refused.
-                if not COMMIT_HASH_RE.fullmatch(commit):
-                    raise ValueError(f"the Hub sent a malformed X-Repo-Commit for {url}: {commit[:80]!r}")
-                if not _SAFE_ETAG.fullmatch(etag):
-                    raise ValueError(f"the Hub sent a malformed ETag for {url}: {etag[:80]!r}")
-                return commit, etag, int(size_header) if size_header and size_header.isdigit() else None
-        raise ValueError(f"the Hub sent no X-Repo-Commit for {url}: is the endpoint a Hugging Face Hub?")
+        if not etag:
+            raise ValueError(f"the Hub sent no ETag for {url}")
+        # Both name paths in the cache (`blobs/<etag>`, `snapshots/<commit>/`): a value with `/` or `..` would
+        # write outside it, so anything but a plain token is refused.
+        if not COMMIT_HASH_RE.fullmatch(commit):
+            raise ValueError(f"the Hub sent a malformed X-Repo-Commit for {url}: {commit[:80]!r}")
+        if not _SAFE_ETAG.fullmatch(etag):
+            raise ValueError(f"the Hub sent a malformed ETag for {url}: {etag[:80]!r}")
+        return commit, etag, int(size_header) if size_header and size_header.isdigit() else None
 
     async def _download_to_cache(
         self,

@@ -192,6 +192,7 @@ class HttpTransport:
         headers: Mapping[str, str] | None = None,
         idempotent: bool,
         timeout: float | None = None,  # noqa: ASYNC109 - HfApi's argument; a per-request httpx timeout
+        follow_redirects: bool = True,
     ) -> AsyncIterator[httpx.Response]:
         """Send a request, retrying as the module docstring says, and yield the successful response with its
         body not read yet; error statuses raise. The concurrency slot is held until the block exits."""
@@ -233,7 +234,9 @@ class HttpTransport:
                     )
                     response: httpx.Response | None = None
                     try:
-                        response = await self._client.send(request, stream=True)
+                        response = await self._client.send(
+                            request, stream=True, follow_redirects=follow_redirects
+                        )
                         if response.status_code >= 400:
                             await response.aread()
                     except httpx.TransportError as exc:
@@ -328,6 +331,7 @@ class HttpTransport:
         headers: Mapping[str, str] | None = None,
         idempotent: bool,
         timeout: float | None = None,  # noqa: ASYNC109 - HfApi's argument; a per-request httpx timeout
+        follow_redirects: bool = True,
     ) -> httpx.Response:
         """Like `open`, but the body is read before returning (a dropped body counts as a transport failure
         and
@@ -346,6 +350,7 @@ class HttpTransport:
                     headers=headers,
                     idempotent=idempotent,
                     timeout=timeout,
+                    follow_redirects=follow_redirects,
                 ) as response:
                     await response.aread()
                     return response

@@ -394,3 +394,35 @@ async def test_lfs_uploads_to_storage_run_concurrently_from_the_first_one() -> N
             commit_message="two objects",
         )
     assert most == 2
+
+
+@pytest.mark.anyio
+async def test_file_metadata_is_read_from_the_redirect_not_from_storage(tmp_path: Path) -> None:
+    """The metadata HEAD stops at an absolute redirect (LFS file → storage) and reads `X-Linked-*` from it,
+    as huggingface_hub does: storage that refuses HEAD (a URL signed for GET) does not break the download;
+    a relative redirect (renamed repo) is followed."""
+    data = b"weights" * 1000
+    sha = hashlib.sha256(data).hexdigest()
+    storage_heads: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "storage.test":
+            if request.method == "HEAD":
+                storage_heads.append(str(request.url))
+                return httpx.Response(403, text="SignatureDoesNotMatch")
+            return httpx.Response(200, content=data)
+        if request.url.path.startswith("/old/b/"):
+            return httpx.Response(307, headers={"Location": request.url.path.replace("/old/b/", "/a/b/")})
+        headers = {
+            "X-Repo-Commit": "f" * 40,
+            "ETag": '"' + "0" * 40 + '"',
+            "X-Linked-Etag": f'"{sha}"',
+            "X-Linked-Size": str(len(data)),
+            "Location": f"{STORAGE}/blob/{sha}?X-Amz-Signature=abc",
+        }
+        return httpx.Response(302, headers=headers)
+
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=httpx.MockTransport(handler)) as client:
+        local = await client.hf_hub_download("old/b", "model.bin", cache_dir=tmp_path)
+    assert storage_heads == []
+    assert _sha256_of(local) == sha
