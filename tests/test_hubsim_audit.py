@@ -538,3 +538,33 @@ async def test_gated_repo_files_need_access(client: httpx.AsyncClient, hub: Simu
     # The repo itself stays visible (info and listings); only its files are gated.
     r = await client.get("/api/models/alice/weights", headers={"authorization": "Bearer hf_bob"})
     assert (r.status_code, r.json()["gated"]) == (200, "manual")
+
+
+@pytest.mark.anyio
+async def test_static_space_with_a_broken_readme_shows_config_error(
+    client: httpx.AsyncClient, hub: SimulatedHub
+) -> None:
+    """A static Space runs without hardware, but an invalid README makes it CONFIG_ERROR like any Space."""
+    hub.create_space("alice/site", sdk="static")
+    r = await client.post(
+        "/api/spaces/alice/site/commit/main",
+        content=_ndjson_commit({"README.md": b"---\nsdk static\n---\n"}),
+        headers={**ALICE, "content-type": "application/x-ndjson"},
+    )
+    assert r.status_code == 200
+    runtime = (await client.get("/api/spaces/alice/site/runtime", headers=ALICE)).json()
+    assert runtime["stage"] == "CONFIG_ERROR"
+    assert runtime["hardware"] == {"current": None, "requested": None}
+    assert "README.md" in runtime["errorMessage"]
+    r = await client.post(
+        "/api/spaces/alice/site/commit/main",
+        content=_ndjson_commit({"README.md": b"---\nsdk: static\n---\n"}),
+        headers={**ALICE, "content-type": "application/x-ndjson"},
+    )
+    runtime = (await client.get("/api/spaces/alice/site/runtime", headers=ALICE)).json()
+    assert runtime == {
+        "stage": "RUNNING",
+        "hardware": {"current": None, "requested": None},
+        "storage": None,
+        "replicas": {"requested": 1, "current": 1},
+    }

@@ -282,6 +282,18 @@ class SpaceState:
     def runtime(self) -> dict[str, Any]:
         """The runtime JSON object (hub-api.md §8.1; shapes from the recordings)."""
         if self.is_static:
+            if self.stage == "CONFIG_ERROR":
+                # [inferred] The configuration is read before any SDK runs: a broken README stops static
+                # Spaces too.
+                static: dict[str, Any] = {
+                    "stage": "CONFIG_ERROR",
+                    "hardware": {"current": None, "requested": None},
+                    "storage": self.storage,
+                    "replicas": {"requested": 1},
+                }
+                if self.error_message:
+                    static["errorMessage"] = self.error_message
+                return static
             # recording test_static_space_runtime: no gcTimeout, no devMode, current replicas.
             return {
                 "stage": "RUNNING",
