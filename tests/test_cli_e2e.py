@@ -237,3 +237,43 @@ def test_logs_follow_interrupted_exits_130(hub_url: tuple[SimulatedHub, str], tm
     assert process.returncode == 130
     assert "interrupted" in err
     assert "Traceback" not in err
+
+
+def test_wait_prints_transitions_to_a_pipe(hub_url: tuple[SimulatedHub, str], tmp_path: Path) -> None:
+    """In a pipe (a CI log), `wait` prints one line per transition before the final runtime table."""
+    hub, url = hub_url
+    hub.create_space("alice/e2e-lines", stage=None, files=APP)
+    process = aiospaces(url, tmp_path, "wait", "alice/e2e-lines")
+    assert process.returncode == 0, process.stderr
+    lines = process.stdout.splitlines()
+    assert lines[0].startswith("alice/e2e-lines  BUILDING")
+    # Real time: a poll may land after APP_STARTING is over, so the stage RUNNING came from may vary.
+    assert any(line.startswith("alice/e2e-lines  ") and " -> RUNNING  " in line for line in lines)
+    assert lines[-1].split()[:2] == ["alice/e2e-lines", "RUNNING"]
+
+
+def test_fleet_apply_then_plan_is_empty(
+    hub_url: tuple[SimulatedHub, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`fleet apply --yes --wait` over a socket reaches the file's state; `fleet plan` then has no change."""
+    hub, url = hub_url
+    hub.create_space("alice/e2e-fleet-1", files=APP)
+    hub.create_space("alice/e2e-fleet-2", files=APP)
+    secret = "e2e-fleet-secret-value-never-printed"
+    monkeypatch.setenv("E2E_FLEET_SECRET", secret)
+    fleet = tmp_path / "fleet.toml"
+    fleet.write_text(
+        '[defaults.variables]\nMODE = "prod"\n'
+        '[spaces."alice/e2e-fleet-1"]\nhardware = "t4-small"\n'
+        'secrets = { API_KEY = { env = "E2E_FLEET_SECRET" } }\n'
+        '[spaces."alice/e2e-fleet-2"]\npaused = true\n'
+    )
+    applied = aiospaces(url, tmp_path, "fleet", "apply", str(fleet), "--yes", "--wait", "--timeout", "600")
+    assert applied.returncode == 0, applied.stderr
+    assert secret not in applied.stdout + applied.stderr
+    assert hub.space_runtime("alice/e2e-fleet-1")["hardware"]["current"] == "t4-small"
+    assert hub.space_stage("alice/e2e-fleet-2") == "PAUSED"
+    planned = aiospaces(url, tmp_path, "fleet", "plan", str(fleet), "--json")
+    assert planned.returncode == 0, planned.stderr
+    summary = json.loads(planned.stdout.splitlines()[-1])
+    assert (summary["event"], summary["changes"], summary["secrets_set_again"]) == ("summary", 0, 1)
