@@ -568,3 +568,27 @@ async def test_static_space_with_a_broken_readme_shows_config_error(
         "storage": None,
         "replicas": {"requested": 1, "current": 1},
     }
+
+
+@pytest.mark.anyio
+async def test_head_on_a_live_log_stream_answers_headers_only(hub: SimulatedHub) -> None:
+    """HEAD on a following SSE log answers its headers and closes the stream (no body, nothing left open)."""
+    hub.create_space("alice/demo")  # RUNNING: its run log stays open for followers
+    async with httpx.AsyncClient(transport=hub.transport(), base_url="http://hub.test") as client:
+        r = await client.head("/api/spaces/alice/demo/logs/run", headers=ALICE)
+    assert (r.status_code, r.content) == (200, b"")
+    assert r.headers["content-type"] == "text/event-stream"
+    assert hub.counters.in_flight == 0
+
+
+def test_head_on_a_live_log_stream_over_a_socket() -> None:
+    """Over a socket too, HEAD on a live log returns at once and the connection serves the next request."""
+    pytest.importorskip("uvicorn")
+    hub = SimulatedHub(speed=1)
+    hub.add_user("alice", token="hf_alice")
+    hub.create_space("alice/demo")
+    with hub.serve() as url, httpx.Client(base_url=url, headers=ALICE, timeout=10) as http:
+        r = http.head("/api/spaces/alice/demo/logs/run")
+        assert (r.status_code, r.content) == (200, b"")
+        assert http.get("/api/spaces/alice/demo/runtime").json()["stage"] == "RUNNING"
+    assert hub.counters.in_flight == 0

@@ -34,6 +34,12 @@ def _content_headers(req: SimRequest, resp: SimResponse) -> list[tuple[str, str]
     return headers
 
 
+async def _close(stream: AsyncIterator[bytes]) -> None:
+    aclose = getattr(stream, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
 # ------------------------------------------------------------------------------------ httpx transport
 class _ResponseStream(httpx.AsyncByteStream):
     def __init__(self, chunks: AsyncIterator[bytes], request: httpx.Request) -> None:
@@ -78,6 +84,10 @@ class HubTransport(httpx.AsyncBaseTransport):
                 "Server disconnected without sending a response.", request=request
             ) from None
         headers = _content_headers(req, resp)
+        if resp.stream is not None and request.method == "HEAD":
+            # A HEAD answer has no body: close the stream (a following log would never end) unread.
+            await _close(resp.stream)
+            return httpx.Response(resp.status, headers=headers, content=b"", request=request)
         if resp.stream is not None:
             return httpx.Response(
                 resp.status, headers=headers, stream=_ResponseStream(resp.stream, request), request=request
@@ -145,7 +155,10 @@ def make_asgi_app(hub: SimulatedHub) -> ASGIApp:
                 (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in _content_headers(req, resp)
             ],
         }
-        if resp.stream is None:
+        if resp.stream is None or req.method == "HEAD":
+            if resp.stream is not None:
+                # A HEAD answer has no body: close the stream (a following log would never end) unread.
+                await _close(resp.stream)
             await send(start)
             body = b"" if req.method == "HEAD" else resp.body
             await send({"type": "http.response.body", "body": body, "more_body": False})
