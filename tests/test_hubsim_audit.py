@@ -1,5 +1,10 @@
-"""Audit fixes of the simulated Hub: header values always encodable, build planning never crashing a commit,
-and the simulator's independence from the client's code."""
+"""Audit of the simulated Hub against hub-api.md, the recordings and the official client.
+
+Covers what the audit found: header values always encodable, bad input (deep JSON, huge numbers, NUL paths,
+endless bodies) answered with 4xx instead of 500s, Hub headers (weak ETag, X-Error-Message on 403), auth and
+gating answers, static Spaces, HEAD on streams, pre-signed URLs outside the rate limits, seeded random call
+sequences, and the simulator's independence from the client's code (design.md §4).
+"""
 
 from __future__ import annotations
 
