@@ -213,6 +213,12 @@ class FilesMixin(CoreClient):
         readme = next((op for op in additions if op.path_in_repo == "README.md"), None)
         if readme is not None:
             await self._validate_readme(readme, repo_type)
+        # A `.gitignore` in the commit decides what the Hub ignores, not the one it already has
+        # (huggingface_hub `preupload_lfs_files`, hub-api.md §11.3).
+        gitignore = next((op for op in additions if op.path_in_repo == ".gitignore"), None)
+        git_ignore = None
+        if gitignore is not None:
+            git_ignore = (await _read_content(gitignore)).decode("utf-8", errors="replace")
         await self._hash_additions(additions, limiter)
 
         # Preupload: which files go through LFS, which the Hub ignores, which it already has (§11.3).
@@ -220,7 +226,7 @@ class FilesMixin(CoreClient):
             response = await self._request(
                 "POST",
                 f"{api}/preupload/{qrev}",
-                json=preupload_payload(chunk),
+                json=preupload_payload(chunk, git_ignore=git_ignore),
                 params=pr_params,
                 idempotent=True,
             )
@@ -274,7 +280,7 @@ class FilesMixin(CoreClient):
 
     async def _validate_readme(self, readme: CommitOperationAdd, repo_type: str) -> None:
         """Check a README's YAML metadata before uploading anything, as the official client does (§11.2)."""
-        data = readme.read_all() if _small_bytes(readme) else await anyio.to_thread.run_sync(readme.read_all)
+        data = await _read_content(readme)
         try:
             content = data.decode("utf-8")
         except UnicodeDecodeError:
@@ -894,6 +900,11 @@ class FilesMixin(CoreClient):
 
 def _small_bytes(op: CommitOperationAdd) -> bool:
     return isinstance(op.path_or_fileobj, bytes) and len(op.path_or_fileobj) <= HASH_CHUNK
+
+
+async def _read_content(op: CommitOperationAdd) -> bytes:
+    """The whole content of a small file (README.md, .gitignore): in place if in memory, else in a thread."""
+    return op.read_all() if _small_bytes(op) else await anyio.to_thread.run_sync(op.read_all)
 
 
 def _expand(path: str | Path) -> Path:

@@ -393,3 +393,20 @@ async def test_cache_is_shared_with_the_official_client(
     )
     assert theirs == out["theirs"]
     assert _read(theirs) == theirs_data
+
+
+@pytest.mark.anyio
+async def test_gitignore_in_the_commit_decides_what_is_ignored(
+    hub: SimulatedHub, client: SpacesClient, tmp_path: Path
+) -> None:
+    """A `.gitignore` uploaded in the same commit is sent with the preupload request, so the files it
+    ignores are left out of that very commit (huggingface_hub's behaviour)."""
+    folder = tmp_path / "src"
+    folder.mkdir()
+    (folder / ".gitignore").write_text("*.log\n")
+    (folder / "app.py").write_text("print('hi')\n")
+    (folder / "debug.log").write_text("noise\n")
+    await client.upload_folder(repo_id=REPO, repo_type="dataset", folder_path=folder)
+    files = await client.list_repo_files(REPO, repo_type="dataset")
+    assert "debug.log" not in files
+    assert {".gitignore", "app.py"} <= set(files)
