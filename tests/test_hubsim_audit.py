@@ -597,3 +597,45 @@ def test_head_on_a_live_log_stream_over_a_socket() -> None:
         assert (r.status_code, r.content) == (200, b"")
         assert http.get("/api/spaces/alice/demo/runtime").json()["stage"] == "RUNNING"
     assert hub.counters.in_flight == 0
+
+
+# ------------------------------------------------------------------------------------------ repos
+@pytest.mark.anyio
+async def test_move_repo_keeps_history_and_space_settings(
+    client: httpx.AsyncClient, hub: SimulatedHub
+) -> None:
+    """POST /api/repos/move renames a Space (same commits, secrets, hardware); the old id is then 404."""
+    hub.add_user("bob", token="hf_bob")
+    hub.create_space("alice/old", hardware="t4-small", secrets={"TOKEN": "s3cret"})
+    sha = (await client.get("/api/spaces/alice/old", headers=ALICE)).json()["sha"]
+    body = {"fromRepo": "alice/old", "toRepo": "alice/new", "type": "space"}
+    r = await client.post("/api/repos/move", json=body, headers=ALICE)
+    assert r.status_code == 200
+    info = (await client.get("/api/spaces/alice/new", headers=ALICE)).json()
+    assert (info["sha"], info["subdomain"]) == (sha, "alice-new")
+    runtime = (await client.get("/api/spaces/alice/new/runtime", headers=ALICE)).json()
+    assert runtime["hardware"]["requested"] == "t4-small"
+    assert runtime["domains"] == [{"domain": "alice-new.hf.space", "stage": "READY"}]
+    assert list((await client.get("/api/spaces/alice/new/secrets", headers=ALICE)).json()) == ["TOKEN"]
+    r = await client.get("/api/spaces/alice/old/runtime", headers=ALICE)
+    assert (r.status_code, r.headers["x-error-code"]) == (404, "RepoNotFound")
+    # Errors: missing source, taken target, someone else's namespace, bad ids.
+    cases = [
+        ({"fromRepo": "alice/nope", "toRepo": "alice/x", "type": "space"}, ALICE, 404),
+        ({"fromRepo": "alice/new", "toRepo": "alice/new", "type": "space"}, ALICE, 409),
+        ({"fromRepo": "alice/new", "toRepo": "bob/stolen", "type": "space"}, ALICE, 403),
+        (
+            {"fromRepo": "alice/new", "toRepo": "bob/x", "type": "space"},
+            {"authorization": "Bearer hf_bob"},
+            403,
+        ),
+        ({"fromRepo": "alice/new", "toRepo": "no-namespace", "type": "space"}, ALICE, 400),
+        ({"fromRepo": "alice/new", "toRepo": 7, "type": "space"}, ALICE, 400),
+        ({"fromRepo": "alice/new", "toRepo": "alice/x", "type": "bucket"}, ALICE, 400),
+    ]
+    for payload, headers, status in cases:
+        r = await client.post("/api/repos/move", json=payload, headers=headers)
+        assert r.status_code == status, payload
+        assert isinstance(r.json()["error"], str)
+    assert hub.repo_exists("alice/new")
+    assert hub.counters.unknown_routes == []

@@ -434,6 +434,32 @@ def register(router: Router, hub: SimulatedHub) -> None:
         # recording: text "OK", text/plain (hub-api.md §5.2).
         return text_response("OK")
 
+    async def move_repo(req: SimRequest) -> SimResponse:
+        # hub-api.md §5.4: {"fromRepo", "toRepo", "type"}; the client ignores the answer's body.
+        data = body_obj(req)
+        source, target = req_str(data, "fromRepo"), req_str(data, "toRepo")
+        repo_type = data.get("type") or "model"
+        if repo_type not in PLURALS.values():
+            raise HubError(400, '"type" must be one of [model, dataset, space]')
+        from ._hub import subdomain_of, valid_repo_name
+
+        parts = target.split("/")
+        if len(parts) != 2 or not all(valid_repo_name(p) for p in parts):
+            raise HubError(400, f"Invalid target repository id {target!r}")
+        repo = repo_for(req, repo_type, source, write=True)
+        hub._require_write(caller_of(req), parts[0])
+        if (repo_type, target) in hub._repos:
+            raise HubError(409, f"A {repo_type} repo named {target} already exists")
+        hub.git.rename_repo(repo.key, (repo_type, target))
+        del hub._repos[repo.key]
+        repo.repo_id = target
+        if repo.space is not None:
+            repo.space.subdomain = subdomain_of(target)
+            repo.space.snapshot(hub.now())
+        hub._repos[repo.key] = repo
+        hub.counters.actions["move_repo"] += 1
+        return json_response({})  # [inferred] body not read by the client
+
     def settings_route(repo_type: str) -> Any:
         async def settings(req: SimRequest, repo_id: str) -> SimResponse:
             repo = repo_for(req, repo_type, repo_id, write=True)
@@ -830,6 +856,7 @@ def register(router: Router, hub: SimulatedHub) -> None:
     router.add("POST", "/api/validate-yaml", "POST /api/validate-yaml", validate_yaml)
     router.add("POST", "/api/repos/create", "POST /api/repos/create", create_repo)
     router.add("DELETE", "/api/repos/delete", "DELETE /api/repos/delete", delete_repo)
+    router.add("POST", "/api/repos/move", "POST /api/repos/move", move_repo)
     router.add("GET", "/api/spaces/hardware", "GET /api/spaces/hardware", spaces_hardware)
     router.add("GET", "/api/spaces/templates", "GET /api/spaces/templates", spaces_templates)
     for plural, repo_type in PLURALS.items():

@@ -323,6 +323,15 @@ class GitStore:
             repo.branches["main"] = record.sha
             return record.sha
 
+    def rename_repo(self, src: RepoKey, dst: RepoKey) -> None:
+        """Move `src` with its whole history, branches and LFS objects to `dst` (a repo move)."""
+        _check_key(dst)
+        with self._lock:
+            self._repo(src)
+            if dst in self._repos:
+                raise ValueError(f"repo {dst!r} already exists")
+            self._repos[dst] = self._repos.pop(src)
+
     # ------------------------------------------------------------------------------------- reading
     def head(self, key: RepoKey, revision: str = "main") -> str | None:
         """The commit sha `revision` resolves to, or None when the repo or revision does not exist."""
