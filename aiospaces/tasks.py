@@ -290,6 +290,18 @@ def finish_transition(
     return result, finished
 
 
+def release_transition(tasks: Sequence[Task], task: Task) -> tuple[list[Task], Task]:
+    """Hand a claimed task back: PENDING again, no worker, no lease (the attempt stays counted);
+    `TaskLeaseLostError` if the claim no longer holds it."""
+    result = list(tasks)
+    index = _held(result, task)
+    released = attrs.evolve(
+        result[index], status=TaskStatus.PENDING, worker="", lease_expires_at=None, token=_new_token()
+    )
+    result[index] = released
+    return result, released
+
+
 def renew_transition(
     tasks: Sequence[Task], task: Task, *, now: float, lease_seconds: float
 ) -> tuple[list[Task], Task]:
@@ -471,6 +483,16 @@ class TaskQueue:
             return finish_transition(tasks, task, status=TaskStatus.FAILED, reason=reason)
 
         return await self._update(mutate, lambda t: f"Fail task {t.task_id} ({t.worker})", _landed_one)
+
+    async def release(self, task: Task) -> Task:
+        """Give a task this worker claimed but will not run back to the queue (PENDING, claimable at once
+        instead of after its lease); `TaskLeaseLostError` if the claim no longer holds it."""
+        _check_task(task)
+
+        def mutate(tasks: list[Task]) -> tuple[list[Task] | None, Task]:
+            return release_transition(tasks, task)
+
+        return await self._update(mutate, lambda t: f"Release task {t.task_id}", _landed_one)
 
     async def renew(self, task: Task) -> Task:
         """Extend the lease of a task this worker holds (a heartbeat for long jobs); returns the task."""

@@ -18,10 +18,11 @@ Run it against the embedded simulated Hub (the default; nothing leaves the proce
 
 or against any Hub endpoint (a real one, or `aiospaces hubsim` on a socket)::
 
-    python examples/temporary_upgrade.py --endpoint http://127.0.0.1:8123 --token hf_... \\
+    export HF_TOKEN=hf_...  # from the environment: a --token argument shows in `ps` and shell history
+    python examples/temporary_upgrade.py --endpoint http://127.0.0.1:8123 \\
         --space alice/trainer --tasks alice/training-tasks add bert-base-uncased alice/reviews
-    python examples/temporary_upgrade.py --endpoint ... --token ... --space ... --tasks ... run
-    python examples/temporary_upgrade.py --endpoint ... --token ... --space ... --tasks ... status
+    python examples/temporary_upgrade.py --endpoint ... --space ... --tasks ... run
+    python examples/temporary_upgrade.py --endpoint ... --space ... --tasks ... status
 """
 
 from __future__ import annotations
@@ -107,7 +108,9 @@ async def run_worker(
     The GPU is requested only once there is a task (claimed first, so an empty queue costs nothing), and all
     tasks claimed meanwhile run in the same GPU phase. If training raises, the task is marked FAILED; with
     `keep_going=False` (default) the error then leaves the block — the Space still goes back to cpu-basic —
-    and is re-raised, leaving the other tasks PENDING for the next run.
+    and is re-raised, leaving the other tasks PENDING for the next run. If the GPU cannot be had (the
+    hardware wait times out, the request is refused), the claimed task is released (PENDING again) before
+    the error propagates.
     """
     train = train if train is not None else make_trainer(space_id.split("/")[0])
     report = RunReport()
@@ -116,27 +119,37 @@ async def run_worker(
         echo("no pending task: staying on cpu-basic")
         return report
     echo(f"claimed task {task.task_id} ({task.model_id} on {task.dataset_id}); requesting {hardware}")
-    async with client.temporary_hardware(
-        space_id, hardware, restore=FREE_HARDWARE, timeout=hardware_timeout
-    ) as runtime:
-        report.gpu_hardware = runtime.hardware
-        echo(f"{space_id} runs on {runtime.hardware}")
-        while task is not None:
-            try:
-                model_repo = await train(client, task)
-            except Exception as exc:
-                reason = f"{type(exc).__name__}: {exc}"
-                await queue.fail(task, reason)
-                report.failed.append((task, reason))
-                echo(f"task {task.task_id} FAILED: {reason}")
-                if not keep_going:
-                    raise
-            else:
-                await queue.complete(task)
-                report.done.append((task, model_repo))
-                echo(f"task {task.task_id} DONE -> {model_repo}")
-            task = await queue.claim(worker=worker)
-        echo(f"queue empty: putting {space_id} back on {FREE_HARDWARE}")
+    entered = False
+    try:
+        async with client.temporary_hardware(
+            space_id, hardware, restore=FREE_HARDWARE, timeout=hardware_timeout
+        ) as runtime:
+            entered = True
+            report.gpu_hardware = runtime.hardware
+            echo(f"{space_id} runs on {runtime.hardware}")
+            while task is not None:
+                try:
+                    model_repo = await train(client, task)
+                except Exception as exc:
+                    reason = f"{type(exc).__name__}: {exc}"
+                    await queue.fail(task, reason)
+                    report.failed.append((task, reason))
+                    echo(f"task {task.task_id} FAILED: {reason}")
+                    if not keep_going:
+                        raise
+                else:
+                    await queue.complete(task)
+                    report.done.append((task, model_repo))
+                    echo(f"task {task.task_id} DONE -> {model_repo}")
+                task = await queue.claim(worker=worker)
+            echo(f"queue empty: putting {space_id} back on {FREE_HARDWARE}")
+    except Exception:
+        if not entered and task is not None:
+            # No GPU (timeout, refused, failed build; temporary_hardware has already put the Space back):
+            # hand the task back now instead of leaving it RUNNING until its lease expires.
+            await queue.release(task)
+            echo(f"could not get {hardware}: task {task.task_id} is PENDING again")
+        raise
     return report
 
 

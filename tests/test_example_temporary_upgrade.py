@@ -169,3 +169,28 @@ async def test_cli_add_and_status(client: SpacesClient) -> None:
     assert len(lines) == 5  # header + 4 tasks
     assert "google/gemma-2b" in lines[-1]
     assert "PENDING" in lines[-1]
+
+
+@pytest.mark.anyio
+async def test_task_is_released_when_the_gpu_never_comes(client: SpacesClient, clock: VirtualClock) -> None:
+    """If the hardware wait times out before training starts, the claimed task is PENDING again at once (not
+    stuck RUNNING until its lease expires), training never ran, and the Space is back on cpu-basic."""
+    from aiospaces.errors import WaitTimeoutError
+
+    queue = TaskQueue(client, app.DEMO_TASKS, wall_clock=clock.now)
+    calls: list[str] = []
+
+    async def train(client: SpacesClient, task: Task) -> str:
+        calls.append(task.task_id)
+        return "never"
+
+    with pytest.raises(WaitTimeoutError):
+        await app.run_worker(
+            client, queue, app.DEMO_SPACE, worker="w", train=train, hardware_timeout=1.0, echo=lambda _: None
+        )
+    assert calls == []
+    tasks = {t.task_id: t for t in await queue.all()}
+    assert tasks["2"].status == TaskStatus.PENDING
+    assert tasks["2"].worker == ""
+    assert tasks["2"].attempts == 1
+    assert (await _hardware(client))[1] == "cpu-basic"

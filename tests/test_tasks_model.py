@@ -155,3 +155,20 @@ def test_lost_add_is_recognised_even_after_its_tasks_were_claimed() -> None:
     _, someone_elses = add_transition([], [("m", "a")])  # same content, different add
     assert not _landed_all(claimed_tasks, someone_elses)
     assert parse_tasks(format_tasks(claimed_tasks))[0][0].created_by == added[0].created_by
+
+
+def test_release_hands_a_claimed_task_back() -> None:
+    """release makes a claimed task PENDING with no worker or lease (attempt kept), only for the current
+    claim."""
+    from aiospaces.tasks import release_transition
+
+    tasks, _ = add_transition([], [("m", "d")])
+    claimed_tasks, claimed = claim_transition(tasks, worker="w", now=0.0, lease_seconds=60, max_attempts=None)
+    assert claimed_tasks is not None
+    assert claimed is not None
+    released_tasks, released = release_transition(claimed_tasks, claimed)
+    assert (released.status, released.worker, released.lease_expires_at) == (TaskStatus.PENDING, "", None)
+    assert released.attempts == 1
+    assert released_tasks == [released]
+    with pytest.raises(TaskLeaseLostError):
+        release_transition(released_tasks, claimed)
