@@ -639,3 +639,41 @@ async def test_move_repo_keeps_history_and_space_settings(
         assert isinstance(r.json()["error"], str)
     assert hub.repo_exists("alice/new")
     assert hub.counters.unknown_routes == []
+
+
+@pytest.mark.anyio
+async def test_semantic_search_finds_running_spaces(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+    """GET /api/spaces/semantic-search answers a plain array in §6.3's shape, running Spaces unless asked."""
+    hub.create_space("alice/image-gen", files={"app.py": "print(1)\n"})
+    hub.create_space("alice/image-old", stage="PAUSED")
+    hub.create_space("alice/chat", sdk="streamlit")
+    r = await client.get("/api/spaces/semantic-search", params={"q": "image generator"}, headers=ALICE)
+    assert r.status_code == 200
+    assert "link" not in r.headers
+    (item,) = r.json()
+    assert item["id"] == "alice/image-gen"
+    assert set(item) == {
+        "id",
+        "author",
+        "title",
+        "emoji",
+        "sdk",
+        "likes",
+        "private",
+        "tags",
+        "runtime",
+        "ai_short_description",
+        "ai_category",
+        "semanticRelevancyScore",
+        "trendingScore",
+    }
+    assert item["runtime"]["stage"] == "RUNNING"
+    assert isinstance(item["semanticRelevancyScore"], float)
+    params = {"q": "image", "includeNonRunning": "true"}
+    r = await client.get("/api/spaces/semantic-search", params=params, headers=ALICE)
+    assert sorted(i["id"] for i in r.json()) == ["alice/image-gen", "alice/image-old"]
+    r = await client.get("/api/spaces/semantic-search", params={"q": "chat", "sdk": "gradio"}, headers=ALICE)
+    assert r.json() == []
+    r = await client.get("/api/spaces/semantic-search", headers=ALICE)
+    assert r.status_code == 400
+    assert hub.counters.unknown_routes == []

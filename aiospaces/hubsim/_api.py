@@ -646,6 +646,53 @@ def register(router: Router, hub: SimulatedHub) -> None:
 
         return list_repos
 
+    async def semantic_search(req: SimRequest) -> SimResponse:
+        # hub-api.md §6.3: a plain array (no pagination) with snake_case `ai_*` keys beside camelCase ones.
+        # [inferred] Relevance here is the share of query words found in the id, title or description.
+        words = (req.arg("q") or "").lower().split()
+        if not words:
+            raise HubError(400, '"q" is required')
+        caller = caller_of(req)
+        sdk = req.arg("sdk")
+        tags = req.args("filter")
+        include_all = (req.arg("includeNonRunning") or "").lower() == "true"
+        scored = []
+        for repo in hub._repos.values():
+            if repo.space is None or not hub._can_read(caller, repo):
+                continue
+            hub._settle(repo)
+            space = repo.space
+            if (sdk and space.sdk != sdk) or (tags and not set(tags) <= set(_tags(repo))):
+                continue
+            if not include_all and space.runtime()["stage"] not in SERVING_STAGES:
+                continue
+            card = hub.card_data(repo) or {}
+            text = " ".join(str(card.get(k, "")) for k in ("title", "short_description"))
+            haystack = f"{repo.repo_id} {text}".lower()
+            score = sum(word in haystack for word in words) / len(words)
+            if score > 0:
+                scored.append((score, repo, card))
+        scored.sort(key=lambda item: (-item[0], -item[1].likes, item[1].repo_id))
+        items = [
+            {
+                "id": repo.repo_id,
+                "author": repo.namespace,
+                "title": str(card.get("title", repo.repo_id.split("/", 1)[1])),
+                "emoji": str(card.get("emoji", "")) or None,
+                "sdk": repo.space.sdk if repo.space else None,
+                "likes": repo.likes,
+                "private": repo.private,
+                "tags": _tags(repo),
+                "runtime": runtime_json(repo.space) if repo.space else None,
+                "ai_short_description": card.get("short_description"),
+                "ai_category": None,
+                "semanticRelevancyScore": round(float(score), 4),
+                "trendingScore": 0,
+            }
+            for score, repo, card in scored[:100]
+        ]
+        return json_response(items)
+
     async def spaces_hardware(req: SimRequest) -> SimResponse:
         caller_of(req)
         return json_response(hardware_list())
@@ -858,6 +905,7 @@ def register(router: Router, hub: SimulatedHub) -> None:
     router.add("DELETE", "/api/repos/delete", "DELETE /api/repos/delete", delete_repo)
     router.add("POST", "/api/repos/move", "POST /api/repos/move", move_repo)
     router.add("GET", "/api/spaces/hardware", "GET /api/spaces/hardware", spaces_hardware)
+    router.add("GET", "/api/spaces/semantic-search", "GET /api/spaces/semantic-search", semantic_search)
     router.add("GET", "/api/spaces/templates", "GET /api/spaces/templates", spaces_templates)
     for plural, repo_type in PLURALS.items():
         base = f"/api/{plural}/{ID}"
