@@ -23,6 +23,7 @@ from urllib.parse import quote
 import attrs
 
 from . import _wire
+from ._wire import quote_revision
 from .models import CommitInfo
 
 __all__ = [
@@ -373,11 +374,6 @@ def validate_operations(operations: object) -> list[CommitOperation]:
 
 
 # --- URLs ------------------------------------------------------------------------------------------------
-
-
-def quote_revision(revision: str) -> str:
-    """Percent-encode a revision with no safe characters (`refs/pr/1` → `refs%2Fpr%2F1`, hub-api.md §1.2)."""
-    return quote(revision, safe="")
 
 
 def api_repo_path(repo_type: str, repo_id: str) -> str:

@@ -54,7 +54,6 @@ from ._commit_models import (
     parse_preupload_response,
     pattern_list,
     preupload_payload,
-    quote_revision,
     repo_folder_name,
     repo_url,
     resolve_path,
@@ -67,6 +66,7 @@ from ._commit_models import (
     validate_revision,
 )
 from ._core import CoreClient
+from ._wire import quote_revision, validate_optional_str
 from .models import CommitInfo
 
 _T = TypeVar("_T")
@@ -98,12 +98,6 @@ def _check_bool(value: object, name: str) -> bool:
         return False
     if not isinstance(value, bool):
         raise TypeError(f"{name} must be a bool or None, got {type(value).__name__}")
-    return value
-
-
-def _check_optional_str(value: object, name: str) -> str | None:
-    if value is not None and not isinstance(value, str):
-        raise TypeError(f"{name} must be a str or None, got {type(value).__name__}")
     return value
 
 
@@ -197,7 +191,7 @@ class FilesMixin(CoreClient):
             raise TypeError(f"commit_message must be a str, got {type(commit_message).__name__}")
         if not commit_message.strip():
             raise ValueError("commit_message can't be empty")
-        commit_description = _check_optional_str(commit_description, "commit_description")
+        commit_description = validate_optional_str(commit_description, arg="commit_description")
         revision = validate_revision(revision)
         create_pr = _check_bool(create_pr, "create_pr")
         parent_commit = validate_parent_commit(parent_commit)

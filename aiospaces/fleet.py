@@ -61,6 +61,7 @@ class FleetError(ExceptionGroup[SpacesError]):
         return super().__new__(cls, message, exceptions)
 
     def derive(self, excs: Sequence[SpacesError]) -> FleetError:  # type: ignore[override]
+        """A `FleetError` over `excs` carrying the same report (used by `except*` and `split()`)."""
         derived = FleetError(self.message, excs)
         derived.report = self.report
         return derived

@@ -32,7 +32,6 @@ from aiospaces._commit_models import (
     parse_lfs_batch_response,
     parse_preupload_response,
     preupload_payload,
-    quote_revision,
     repo_folder_name,
     resolve_path,
     validate_parent_commit,
@@ -301,7 +300,6 @@ def test_cache_layout_names() -> None:
         )
     assert normalize_etag('W/"abc"') == "abc"
     assert normalize_etag('"abc"') == "abc"
-    assert quote_revision("refs/pr/1") == "refs%2Fpr%2F1"
     assert resolve_path("space", "a/b", "refs/pr/1", "dir/my file.txt") == (
         "/spaces/a/b/resolve/refs%2Fpr%2F1/dir/my%20file.txt"
     )
