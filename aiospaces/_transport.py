@@ -71,7 +71,7 @@ def coerce_retry(retry: RetryPolicy | int | bool | None) -> RetryPolicy:
     raise TypeError(f"retry must be a RetryPolicy, an int, a bool or None, got {type(retry).__name__}")
 
 
-def _map_transport_error(exc: httpx.TransportError, method: str, url: str) -> errors.TransportError:
+def _map_transport_error(exc: httpx.RequestError, method: str, url: str) -> errors.TransportError:
     """httpx failure → our transport branch; `sent=False` only when the request provably never left."""
     detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
@@ -82,10 +82,11 @@ def _map_transport_error(exc: httpx.TransportError, method: str, url: str) -> er
         return errors.RequestTimeoutError(
             f"Timed out waiting for the Hub on {method} {url} ({detail})", method=method, url=url, sent=None
         )
-    return errors.TransportError(f"Connection failed on {method} {url} ({detail})", method=method, url=url)
+    what = "Connection failed" if isinstance(exc, httpx.TransportError) else "Request failed"
+    return errors.TransportError(f"{what} on {method} {url} ({detail})", method=method, url=url)
 
 
-def _retryable_transport(exc: httpx.TransportError) -> bool:
+def _retryable_transport(exc: httpx.RequestError) -> bool:
     return isinstance(exc, httpx.NetworkError | httpx.TimeoutException | httpx.RemoteProtocolError)
 
 
@@ -239,7 +240,9 @@ class HttpTransport:
                         )
                         if response.status_code >= 400:
                             await response.aread()
-                    except httpx.TransportError as exc:
+                    except httpx.RequestError as exc:
+                        # Transport failures, and also a redirect loop or an undecodable error body: never
+                        # a raw httpx error out of the SDK.
                         if response is not None:
                             await response.aclose()
                         failure = _map_transport_error(exc, method, clean_url)
@@ -354,8 +357,9 @@ class HttpTransport:
                 ) as response:
                     await response.aread()
                     return response
-            except httpx.TransportError as exc:
-                # The status line arrived but the body did not: the request reached the Hub.
+            except httpx.RequestError as exc:
+                # The status line arrived but the body did not (or could not be decoded): the request
+                # reached the Hub.
                 failure = _map_transport_error(exc, method.upper(), self.display_url(self.url_for(url)))
                 _wire.redact(failure, [self._config.token])
                 if not (idempotent and _retryable_transport(exc)) or attempt >= self._retry.max_attempts:

@@ -10,7 +10,7 @@ import anyio
 import httpx
 import pytest
 
-from aiospaces import SpacesClient
+from aiospaces import SpacesClient, errors
 
 ENDPOINT = "https://hub.test"
 RUNNING = {"stage": "RUNNING", "hardware": {"current": "cpu-basic", "requested": "cpu-basic"}}
@@ -94,3 +94,32 @@ async def test_non_finite_retry_after_never_means_waiting_forever(status: int, v
     assert runtime.stage == "RUNNING"
     assert all(math.isfinite(s) for s in clock.sleeps)
     assert answers == []
+
+
+@pytest.mark.anyio
+async def test_a_redirect_loop_is_a_transport_error_not_a_raw_httpx_error() -> None:
+    """A server redirecting forever gives `errors.TransportError` (the SDK's branch), never httpx's
+    `TooManyRedirects`."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(302, headers={"Location": str(request.url)})
+
+    async with SpacesClient(
+        token="hf_x", endpoint=ENDPOINT, transport=httpx.MockTransport(handler), clock=RecordingClock()
+    ) as client:
+        with pytest.raises(errors.TransportError, match="redirect"):
+            await client.get_space_runtime("a/b")
+
+
+@pytest.mark.anyio
+async def test_an_undecodable_body_is_a_transport_error_not_a_raw_httpx_error() -> None:
+    """A body that claims gzip but is not gives `errors.TransportError`, never httpx's `DecodingError`."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=b"not gzip at all")
+
+    async with SpacesClient(
+        token="hf_x", endpoint=ENDPOINT, transport=httpx.MockTransport(handler), clock=RecordingClock()
+    ) as client:
+        with pytest.raises(errors.TransportError, match="Decoding"):
+            await client.get_space_runtime("a/b")
