@@ -831,7 +831,11 @@ class FilesMixin(CoreClient):
         try:
             async with await anyio.open_file(temporary, "wb") as out:
                 for resume in range(_MAX_RESUMES + 1):
-                    headers = {"Range": f"bytes={received}-"} if received else None
+                    # Uncompressed: the byte counts behind `Range` and the size check are the file's own
+                    # (with gzip, a range would index the compressed stream and a resume would corrupt it).
+                    headers = {"Accept-Encoding": "identity"}
+                    if received:
+                        headers["Range"] = f"bytes={received}-"
                     try:
                         async with self._stream("GET", url, headers=headers) as response:
                             if received and response.status_code != 206:
@@ -850,6 +854,13 @@ class FilesMixin(CoreClient):
                                     pending.clear()
                         await out.write(pending)
                         break
+                    except httpx.DecodingError as exc:
+                        raise errors.TransportError(
+                            f"download of {url} failed: undecodable body ({type(exc).__name__})",
+                            method="GET",
+                            url=url,
+                            sent=True,
+                        ) from None
                     except httpx.TransportError as exc:
                         await out.write(pending)  # what arrived before the cut is good: keep it
                         pending.clear()

@@ -426,3 +426,39 @@ async def test_file_metadata_is_read_from_the_redirect_not_from_storage(tmp_path
         local = await client.hf_hub_download("old/b", "model.bin", cache_dir=tmp_path)
     assert storage_heads == []
     assert _sha256_of(local) == sha
+
+
+@pytest.mark.anyio
+async def test_resumed_download_is_not_corrupted_by_compression(tmp_path: Path) -> None:
+    """Downloads ask for the uncompressed body, so a resume's `Range` offset (counted in file bytes) is
+    right even from a server that would gzip the body (where a range indexes compressed bytes)."""
+    import gzip
+
+    data = b"".join(b"line %06d of a text file\n" % i for i in range(40_000))
+    gets: list[tuple[str | None, str | None]] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        headers = {
+            "X-Repo-Commit": "a" * 40,
+            "ETag": f'"{git_blob_sha1(data)}"',
+            "Content-Length": str(len(data)),
+        }
+        if request.method == "HEAD":
+            return httpx.Response(200, headers=headers)
+        gzipped = "gzip" in request.headers.get("accept-encoding", "")
+        gets.append((request.headers.get("accept-encoding"), request.headers.get("range")))
+        body = gzip.compress(data) if gzipped else data
+        start = (
+            int(request.headers["range"].removeprefix("bytes=").rstrip("-"))
+            if "range" in request.headers
+            else 0
+        )
+        out = {"Content-Encoding": "gzip"} if gzipped else {}
+        status = 206 if start else 200
+        cut = len(body) // 2 if len(gets) == 1 else None
+        return httpx.Response(status, headers=out, stream=_CutBody(body[start:], cut))
+
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=httpx.MockTransport(handler)) as client:
+        local = await client.hf_hub_download("a/b", "log.txt", cache_dir=tmp_path)
+    assert len(gets) == 2
+    assert _sha256_of(local) == hashlib.sha256(data).hexdigest()
