@@ -331,22 +331,23 @@ class FilesMixin(CoreClient):
         )
 
     async def _revision_sha(self, repo_id: str, repo_type: str, revision: str) -> str:
-        """The commit sha `revision` points to: the first entry of its commit listing.
+        """The commit sha `revision` points to.
 
-        `GET /api/{type}s/{id}/commits/{rev}` (HfApi.list_repo_commits' route) is answered by the Hub and the
-        simulator alike; the newest commit comes first.
+        `GET /api/{type}s/{id}/revision/{rev}` and its `sha` (hub-api.md §11.1 step 7, §11.7), with
+        `expand=sha` so the answer is only that (the task queue reads it before every change).
         """
         response = await self._request(
             "GET",
-            f"{api_repo_path(repo_type, repo_id)}/commits/{quote_revision(revision)}",
-            params={"limit": "1"},
+            f"{api_repo_path(repo_type, repo_id)}/revision/{quote_revision(revision)}",
+            params={"expand": "sha"},
             idempotent=True,
         )
         payload = response.json()
-        head = payload[0] if isinstance(payload, list) and payload else None
-        sha = head.get("id") if isinstance(head, dict) else None
+        sha = payload.get("sha") if isinstance(payload, dict) else None
         if not isinstance(sha, str) or not COMMIT_HASH_RE.fullmatch(sha):
-            raise ValueError(f"malformed commits answer from the Hub for {repo_id}@{revision}: no commit sha")
+            raise ValueError(
+                f"malformed revision answer from the Hub for {repo_id}@{revision}: no commit sha"
+            )
         return sha
 
     async def _upload_lfs(

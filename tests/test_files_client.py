@@ -462,3 +462,36 @@ async def test_resumed_download_is_not_corrupted_by_compression(tmp_path: Path) 
         local = await client.hf_hub_download("a/b", "log.txt", cache_dir=tmp_path)
     assert len(gets) == 2
     assert _sha256_of(local) == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.anyio
+async def test_no_op_commit_reads_the_head_from_the_revision_route() -> None:
+    """When every file is already up to date, no commit is sent and the head comes from
+    `GET /api/{type}s/{id}/revision/{rev}` and its `sha`, as huggingface_hub does (hub-api.md §11.7)."""
+    data = b"same content"
+    head = "d" * 40
+    seen: list[str] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.method} {request.url.path}?{request.url.query.decode()}")
+        if request.url.path == "/api/datasets/a/b/preupload/main":
+            entry = {
+                "path": "f.txt",
+                "uploadMode": "regular",
+                "shouldIgnore": False,
+                "oid": git_blob_sha1(data),
+            }
+            return httpx.Response(200, json={"files": [entry], "commitOid": head})
+        if request.url.path == "/api/datasets/a/b/revision/main":
+            return httpx.Response(200, json={"id": "a/b", "_id": "x", "sha": head})
+        raise AssertionError(f"unexpected {request.method} {request.url}")
+
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=httpx.MockTransport(handler)) as client:
+        info = await client.upload_file(
+            path_or_fileobj=data, path_in_repo="f.txt", repo_id="a/b", repo_type="dataset"
+        )
+    assert info.oid == head
+    assert seen == [
+        "POST /api/datasets/a/b/preupload/main?",
+        "GET /api/datasets/a/b/revision/main?expand=sha",
+    ]
