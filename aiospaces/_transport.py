@@ -194,9 +194,11 @@ class HttpTransport:
         idempotent: bool,
         timeout: float | None = None,  # noqa: ASYNC109 - HfApi's argument; a per-request httpx timeout
         follow_redirects: bool = True,
+        read_body: bool = False,
     ) -> AsyncIterator[httpx.Response]:
         """Send a request, retrying as the module docstring says, and yield the successful response with its
-        body not read yet; error statuses raise. The concurrency slot is held until the block exits."""
+        body not read yet (read already with `read_body`); error statuses raise. The concurrency slot is held
+        until the block exits."""
         if self._config.offline:
             raise errors.OfflineModeError(
                 f"HF_HUB_OFFLINE is set: refusing to send {method.upper()} {_wire.safe_url(url)}"
@@ -238,7 +240,9 @@ class HttpTransport:
                         response = await self._client.send(
                             request, stream=True, follow_redirects=follow_redirects
                         )
-                        if response.status_code >= 400:
+                        if response.status_code >= 400 or read_body:
+                            # A body cut off is a transport failure of this same attempt (retried under
+                            # the same rules and the same attempt budget).
                             await response.aread()
                     except httpx.RequestError as exc:
                         # Transport failures, and also a redirect loop or an undecodable error body: never
@@ -337,33 +341,18 @@ class HttpTransport:
         follow_redirects: bool = True,
     ) -> httpx.Response:
         """Like `open`, but the body is read before returning (a dropped body counts as a transport failure
-        and
-        is retried under the same rules)."""
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                async with self.open(
-                    method,
-                    url,
-                    params=params,
-                    json=json,
-                    content=content,
-                    data=data,
-                    headers=headers,
-                    idempotent=idempotent,
-                    timeout=timeout,
-                    follow_redirects=follow_redirects,
-                ) as response:
-                    await response.aread()
-                    return response
-            except httpx.RequestError as exc:
-                # The status line arrived but the body did not (or could not be decoded): the request
-                # reached the Hub.
-                failure = _map_transport_error(exc, method.upper(), self.display_url(self.url_for(url)))
-                _wire.redact(failure, [self._config.token])
-                if not (idempotent and _retryable_transport(exc)) or attempt >= self._retry.max_attempts:
-                    raise failure from exc
-                delay = self.backoff(attempt)
-                logger.warning("%s %s body failed; retrying in %.2fs", method.upper(), failure.url, delay)
-                await self._clock.sleep(delay)
+        of that attempt and is retried under the same rules)."""
+        async with self.open(
+            method,
+            url,
+            params=params,
+            json=json,
+            content=content,
+            data=data,
+            headers=headers,
+            idempotent=idempotent,
+            timeout=timeout,
+            follow_redirects=follow_redirects,
+            read_body=True,
+        ) as response:
+            return response

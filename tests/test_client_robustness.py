@@ -123,3 +123,35 @@ async def test_an_undecodable_body_is_a_transport_error_not_a_raw_httpx_error() 
     ) as client:
         with pytest.raises(errors.TransportError, match="Decoding"):
             await client.get_space_runtime("a/b")
+
+
+class _CutBody(httpx.AsyncByteStream):
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield b'{"stage": '
+        raise httpx.ReadError("connection reset mid-body")
+
+
+@pytest.mark.anyio
+async def test_connect_and_body_failures_share_one_attempt_budget() -> None:
+    """Failures before the status line and failures while reading the body count against the same
+    `max_attempts`: alternating ones make 3 requests with `max_attempts=3`, not 3 x 3."""
+    from aiospaces import RetryPolicy
+
+    sent: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(1)
+        if len(sent) % 2:
+            raise httpx.ConnectError("refused")
+        return httpx.Response(200, stream=_CutBody())
+
+    async with SpacesClient(
+        token="hf_x",
+        endpoint=ENDPOINT,
+        transport=httpx.MockTransport(handler),
+        clock=RecordingClock(),
+        retry=RetryPolicy(max_attempts=3),
+    ) as client:
+        with pytest.raises(errors.TransportError):
+            await client.get_space_runtime("a/b")
+    assert len(sent) == 3
