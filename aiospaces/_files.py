@@ -708,9 +708,12 @@ class FilesMixin(CoreClient):
                 follow_redirects=False,
             )
             location = response.headers.get("location")
-            if not (response.is_redirect and location and not httpx.URL(location).is_absolute_url):
+            if not (response.is_redirect and location):
                 break
-            target = str(response.url.join(location))
+            hop = httpx.URL(location)
+            if hop.scheme or hop.host:  # absolute or scheme-relative (`//host/...`): storage, not the Hub
+                break
+            target = str(response.url.join(hop))
         else:
             raise ValueError(f"too many redirects in the Hub's answers for {url}")
         commit = response.headers.get("x-repo-commit")

@@ -420,12 +420,15 @@ async def test_file_metadata_is_read_from_the_redirect_not_from_storage(tmp_path
             "X-Linked-Size": str(len(data)),
             "Location": f"{STORAGE}/blob/{sha}?X-Amz-Signature=abc",
         }
+        if request.url.path.startswith("/cdn/b/"):  # scheme-relative: another host, not followed either
+            headers["Location"] = f"//storage.test/blob/{sha}?X-Amz-Signature=abc"
         return httpx.Response(302, headers=headers)
 
     async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=httpx.MockTransport(handler)) as client:
         local = await client.hf_hub_download("old/b", "model.bin", cache_dir=tmp_path)
+        other = await client.hf_hub_download("cdn/b", "model.bin", cache_dir=tmp_path)
     assert storage_heads == []
-    assert _sha256_of(local) == sha
+    assert _sha256_of(local) == _sha256_of(other) == sha
 
 
 @pytest.mark.anyio
