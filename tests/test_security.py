@@ -180,3 +180,32 @@ async def test_token_is_sent_to_the_hub_but_never_to_another_host() -> None:
     assert "authorization" not in storage_request.headers
     assert "sig123" not in str(caught.value)
     assert "sig123" not in caught.value.url
+
+
+@pytest.mark.anyio
+async def test_token_is_not_forwarded_through_a_redirect_to_another_host_or_to_plain_http() -> None:
+    """A Hub answer redirecting to another host, or from https to http on the same host, is followed without
+    the token; a redirect within the Hub's origin keeps it."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path == "/api/spaces/a/b/runtime":
+            return httpx.Response(302, headers={"Location": "https://cdn.test/runtime.json"})
+        if request.url.path == "/api/spaces/a/c/runtime":
+            return httpx.Response(302, headers={"Location": "http://hub.test/plain"})
+        if request.url.path == "/api/spaces/a/d/runtime":
+            return httpx.Response(307, headers={"Location": "/api/spaces/a/e/runtime"})
+        runtime = {"stage": "RUNNING", "hardware": {"current": None, "requested": None}}
+        return httpx.Response(200, json=runtime)
+
+    async with SpacesClient(
+        token=TOKEN, endpoint="https://hub.test", transport=httpx.MockTransport(handler), clock=VirtualClock()
+    ) as client:
+        for repo_id in ("a/b", "a/c", "a/d"):
+            await client.get_space_runtime(repo_id)
+    auth = {str(r.url): r.headers.get("authorization") for r in seen}
+    assert auth["https://cdn.test/runtime.json"] is None
+    assert auth["http://hub.test/plain"] is None
+    assert auth["https://hub.test/api/spaces/a/e/runtime"] == f"Bearer {TOKEN}"
+    assert all(TOKEN not in str(r.url) for r in seen)
