@@ -219,6 +219,12 @@ def _convert_source(value: object) -> str | bytes | BinaryIO:
     return value  # type: ignore[return-value]  # validated below
 
 
+def _source_repr(value: object) -> str:
+    # In-memory content is shown by size only: a repr lands in logs and tracebacks, and the content may be
+    # a credentials file or megabytes of weights.
+    return f"<{len(value)} bytes>" if isinstance(value, bytes) else repr(value)
+
+
 @attrs.define(eq=False)
 class CommitOperationAdd:
     """Add or replace one file in a commit (huggingface_hub's `CommitOperationAdd`).
@@ -234,7 +240,7 @@ class CommitOperationAdd:
     """
 
     path_in_repo: str = attrs.field(converter=validate_path_in_repo)
-    path_or_fileobj: str | bytes | BinaryIO = attrs.field(converter=_convert_source)
+    path_or_fileobj: str | bytes | BinaryIO = attrs.field(converter=_convert_source, repr=_source_repr)
 
     # Filled in by create_commit from the Hub's preupload answer.
     _upload_info: UploadInfo | None = attrs.field(default=None, init=False, repr=False)

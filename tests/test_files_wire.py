@@ -304,3 +304,12 @@ def test_cache_layout_names() -> None:
         "/spaces/a/b/resolve/refs%2Fpr%2F1/dir/my%20file.txt"
     )
     assert resolve_path("model", "a/b", "main", "x") == "/a/b/resolve/main/x"
+
+
+def test_operation_repr_shows_in_memory_content_by_size_only() -> None:
+    """The repr of an addition made from bytes shows their size, never the content (it lands in logs and
+    tracebacks)."""
+    op = CommitOperationAdd("secrets.env", b"API_KEY=sv-very-secret")
+    assert "sv-very-secret" not in repr(op)
+    assert "<22 bytes>" in repr(op)
+    assert "'secrets.env'" in repr(op)
