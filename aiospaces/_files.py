@@ -11,6 +11,7 @@ downloaded chunk by chunk into a temporary file that is renamed into place once 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -104,8 +105,11 @@ def _check_bool(value: object, name: str) -> bool:
 class _ContentSlice:
     """`length` bytes of an addition's content from `offset`, as a re-iterable async byte stream.
 
-    Each iteration re-opens (or re-seeks) the source, so the transport can send it again after a retry;
-    each chunk is read in a worker thread so the event loop never blocks on disk.
+    Each iteration starts over, so the transport can send it again after a retry; each chunk is read in a
+    worker thread so the event loop never blocks on disk. An attempt that failed mid-body leaves its
+    iteration suspended (httpx does not close it): so a file on disk is opened per iteration, and a
+    caller's file object is read chunk by chunk at absolute positions (seek, read, seek back in one step),
+    never from wherever an abandoned attempt left it.
     """
 
     def __init__(
@@ -115,6 +119,9 @@ class _ContentSlice:
         self._offset = offset
         self._length = length
         self._chunk_size = chunk_size
+        source = op.path_or_fileobj
+        # Where the content starts in a caller's file object (hashing restored it there).
+        self._base = source.tell() if not isinstance(source, str | bytes) else 0
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         source = self._op.path_or_fileobj
@@ -123,19 +130,34 @@ class _ContentSlice:
             for start in range(0, len(view), self._chunk_size):
                 yield bytes(view[start : start + self._chunk_size])
             return
-        reader = self._op.open()
-        stream: BinaryIO = await anyio.to_thread.run_sync(reader.__enter__)
+        position, remaining = self._base + self._offset, self._length
+        file = source if not isinstance(source, str) else await anyio.to_thread.run_sync(_open_local, source)
+        read = functools.partial(_read_at, file)
         try:
-            await anyio.to_thread.run_sync(stream.seek, stream.tell() + self._offset)
-            remaining = self._length
             while remaining > 0:
-                chunk = await anyio.to_thread.run_sync(stream.read, min(self._chunk_size, remaining))
+                chunk = await anyio.to_thread.run_sync(read, position, min(self._chunk_size, remaining))
                 if not chunk:
                     raise ValueError(f"{self._op.path_in_repo!r}: file shrank while uploading")
+                position += len(chunk)
                 remaining -= len(chunk)
                 yield chunk
         finally:
-            await anyio.to_thread.run_sync(reader.__exit__, None, None, None)
+            if file is not source:
+                file.close()  # synchronous: also runs when an abandoned iteration is finalized
+
+
+def _open_local(path: str) -> BinaryIO:
+    return open(os.path.expanduser(path), "rb")
+
+
+def _read_at(stream: BinaryIO, position: int, size: int) -> bytes:
+    """`size` bytes at `position`, leaving the stream where it was."""
+    before = stream.tell()
+    try:
+        stream.seek(position)
+        return stream.read(size)
+    finally:
+        stream.seek(before)
 
 
 class FilesMixin(CoreClient):

@@ -498,3 +498,56 @@ async def test_no_op_commit_reads_the_head_from_the_revision_route() -> None:
         "POST /api/datasets/a/b/preupload/main?",
         "GET /api/datasets/a/b/revision/main?expand=sha",
     ]
+
+
+@pytest.mark.anyio
+async def test_lfs_upload_retried_mid_body_resends_a_file_object_from_its_start() -> None:
+    """An LFS PUT cut mid-body is retried with the same bytes from a caller's file object (not from where
+    the abandoned attempt stopped reading), and the file object's position is left where it was."""
+    import io
+
+    content = _pattern(0) + _pattern(1) + _pattern(2)[:1000]
+    source = io.BytesIO(b"HEADER" + content)
+    source.seek(6)  # the content starts after a header the caller already consumed
+    attempts: list[str] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if request.url.host == "storage.test":
+            digest = hashlib.sha256()
+            assert isinstance(request.stream, httpx.AsyncByteStream)
+            async for chunk in request.stream:
+                digest.update(chunk)
+                if not attempts:
+                    attempts.append("cut")
+                    raise httpx.WriteError("connection reset mid-upload")
+            attempts.append(digest.hexdigest())
+            return httpx.Response(200)
+        if path.endswith("/preupload/main"):
+            files = json.loads(await request.aread())["files"]
+            modes = [{"path": f["path"], "uploadMode": "lfs", "shouldIgnore": False} for f in files]
+            return httpx.Response(200, json={"files": modes})
+        if path.endswith(".git/info/lfs/objects/batch"):
+            objects = json.loads(await request.aread())["objects"]
+            actions = [{**o, "actions": {"upload": {"href": f"{STORAGE}/put/{o['oid']}"}}} for o in objects]
+            return httpx.Response(200, json={"objects": actions})
+        if path.endswith("/commit/main"):
+            return httpx.Response(200, json={"commitOid": "c" * 40, "commitUrl": f"{ENDPOINT}/a/b/commit/x"})
+        raise AssertionError(f"unexpected {request.method} {request.url}")
+
+    class Streaming(httpx.AsyncBaseTransport):
+        """Hands the request to `handler` with its body unread (MockTransport reads it all first)."""
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            return await handler(request)
+
+    from aiospaces.testing import VirtualClock
+
+    async with SpacesClient(
+        token=TOKEN, endpoint=ENDPOINT, transport=Streaming(), clock=VirtualClock()
+    ) as client:
+        await client.create_commit(
+            "a/b", [CommitOperationAdd("big.bin", source)], commit_message="from a file object"
+        )
+    assert attempts == ["cut", hashlib.sha256(content).hexdigest()]
+    assert source.tell() == 6
