@@ -33,6 +33,7 @@ from .errors import (
     SpaceNotRunningError,
     SpacesError,
     TransportError,
+    UnexpectedResponseError,
     WaitError,
     WaitTimeoutError,
 )
@@ -123,6 +124,7 @@ __all__ = [
     "SystemClock",
     "TemporaryHardware",
     "TransportError",
+    "UnexpectedResponseError",
     "Volume",
     "WaitError",
     "WaitTimeoutError",

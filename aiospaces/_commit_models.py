@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 import attrs
 
-from . import _wire
+from . import _wire, errors
 from ._wire import quote_revision
 from .models import CommitInfo
 
@@ -435,10 +435,10 @@ class PreuploadEntry:
 
 
 def parse_preupload_response(payload: object) -> dict[str, PreuploadEntry]:
-    """Parse the preupload answer into entries by path; ValueError when it is malformed."""
+    """Parse the preupload answer into entries by path; `UnexpectedResponseError` when it is malformed."""
     files = payload.get("files") if isinstance(payload, dict) else None
     if not isinstance(files, list):
-        raise ValueError("malformed preupload answer from the Hub: no 'files' list")
+        raise errors.UnexpectedResponseError("malformed preupload answer from the Hub: no 'files' list")
     entries: dict[str, PreuploadEntry] = {}
     for item in files:
         if not (
@@ -446,7 +446,7 @@ def parse_preupload_response(payload: object) -> dict[str, PreuploadEntry]:
             and isinstance(item.get("path"), str)
             and item.get("uploadMode") in ("lfs", "regular")
         ):
-            raise ValueError(f"malformed preupload answer from the Hub: {item!r}")
+            raise errors.UnexpectedResponseError(f"malformed preupload answer from the Hub: {item!r}")
         oid = item.get("oid")
         entries[item["path"]] = PreuploadEntry(
             path=item["path"],
@@ -528,7 +528,9 @@ class LfsAction:
         try:
             return int(raw)
         except (TypeError, ValueError):
-            raise ValueError(f"malformed LFS batch answer: chunk_size {raw!r} is not an integer") from None
+            raise errors.UnexpectedResponseError(
+                f"malformed LFS batch answer: chunk_size {raw!r} is not an integer"
+            ) from None
 
     def part_urls(self) -> list[str]:
         """The multipart part URLs, in part order; ValueError if their count does not match the size."""
@@ -536,7 +538,9 @@ class LfsAction:
         assert chunk_size is not None
         parts = sorted((int(key), url) for key, url in self.upload_header.items() if key.isdigit())
         if len(parts) != math.ceil(self.size / chunk_size):
-            raise ValueError("malformed LFS batch answer: wrong number of multipart upload URLs")
+            raise errors.UnexpectedResponseError(
+                "malformed LFS batch answer: wrong number of multipart upload URLs"
+            )
         return [url for _, url in parts]
 
 
@@ -544,22 +548,22 @@ def parse_lfs_batch_response(payload: object) -> tuple[list[LfsAction], set[str]
     """Parse the LFS batch answer: the objects to upload, and the oids the Hub already stores.
 
     Raises:
-        ValueError: the answer is malformed or reports a per-object error.
+        UnexpectedResponseError: the answer is malformed or reports a per-object error.
     """
     objects = payload.get("objects") if isinstance(payload, dict) else None
     if not isinstance(objects, list):
-        raise ValueError("malformed LFS batch answer from the Hub: no 'objects' list")
+        raise errors.UnexpectedResponseError("malformed LFS batch answer from the Hub: no 'objects' list")
     actions: list[LfsAction] = []
     present: set[str] = set()
-    errors: list[str] = []
+    refused: list[str] = []
     for obj in objects:
         if not (
             isinstance(obj, dict) and isinstance(obj.get("oid"), str) and isinstance(obj.get("size"), int)
         ):
-            raise ValueError(f"malformed LFS batch answer from the Hub: {obj!r}")
+            raise errors.UnexpectedResponseError(f"malformed LFS batch answer from the Hub: {obj!r}")
         if "error" in obj:
             error = obj["error"] if isinstance(obj["error"], dict) else {}
-            errors.append(f"{obj['oid']}: {error.get('code')} {error.get('message')}")
+            refused.append(f"{obj['oid']}: {error.get('code')} {error.get('message')}")
             continue
         obj_actions = obj.get("actions")
         if not obj_actions:
@@ -573,9 +577,11 @@ def parse_lfs_batch_response(payload: object) -> tuple[list[LfsAction], set[str]
                 and isinstance(action.get("href"), str)
                 and isinstance(action.get("header", {}), dict)
             ):
-                raise ValueError(f"malformed LFS batch action from the Hub: {action!r}")
+                raise errors.UnexpectedResponseError(f"malformed LFS batch action from the Hub: {action!r}")
         if upload is None:
-            raise ValueError(f"malformed LFS batch answer from the Hub: no upload action for {obj['oid']}")
+            raise errors.UnexpectedResponseError(
+                f"malformed LFS batch answer from the Hub: no upload action for {obj['oid']}"
+            )
         actions.append(
             LfsAction(
                 oid=obj["oid"],
@@ -586,8 +592,10 @@ def parse_lfs_batch_response(payload: object) -> tuple[list[LfsAction], set[str]
                 verify_header={str(k): str(v) for k, v in ((verify or {}).get("header") or {}).items()},
             )
         )
-    if errors:
-        raise ValueError("the Hub's LFS batch endpoint refused some objects: " + "; ".join(errors))
+    if refused:
+        raise errors.UnexpectedResponseError(
+            "the Hub's LFS batch endpoint refused some objects: " + "; ".join(refused)
+        )
     return actions, present
 
 
@@ -596,7 +604,7 @@ def multipart_completion_payload(oid: str, etags: Sequence[str | None]) -> dict[
     parts = []
     for number, etag in enumerate(etags, start=1):
         if not etag:
-            raise ValueError(f"the LFS storage returned no ETag for part {number}")
+            raise errors.UnexpectedResponseError(f"the LFS storage returned no ETag for part {number}")
         parts.append({"partNumber": number, "etag": etag})
     return {"oid": oid, "parts": parts}
 
@@ -661,10 +669,10 @@ def parse_commit_response(
 ) -> CommitInfo:
     """Build a `CommitInfo` from the commit answer (`commitOid`, `commitUrl`, `pullRequestUrl`)."""
     if not (isinstance(payload, dict) and isinstance(payload.get("commitOid"), str)):
-        raise ValueError("malformed commit answer from the Hub: no 'commitOid'")
+        raise errors.UnexpectedResponseError("malformed commit answer from the Hub: no 'commitOid'")
     commit_url = payload.get("commitUrl")
     if not isinstance(commit_url, str):
-        raise ValueError("malformed commit answer from the Hub: no 'commitUrl'")
+        raise errors.UnexpectedResponseError("malformed commit answer from the Hub: no 'commitUrl'")
     pr_url = payload.get("pullRequestUrl") if create_pr else None
     return CommitInfo(
         fix_endpoint_in_url(commit_url, endpoint),

@@ -286,9 +286,11 @@ class CoreClient:
         if cache and self._whoami_cache is not None:
             return dict(self._whoami_cache)
         response = await self._request("GET", "/api/whoami-v2", idempotent=True)
-        data = response.json()
+        data = _wire.json_body(response)
         if not isinstance(data, dict):
-            raise ValueError("unexpected whoami payload from the Hub: expected a JSON object")
+            raise errors.UnexpectedResponseError(
+                "unexpected whoami payload from the Hub: expected a JSON object"
+            )
         self._whoami_cache = data
         return dict(data)
 
@@ -397,7 +399,9 @@ class CoreClient:
 
         async def send() -> RepoUrl:
             response = await self._request("POST", "/api/repos/create", json=payload, idempotent=False)
-            return RepoUrl(self._repo_url(response.json().get("url"), repo_id, rtype), endpoint=self.endpoint)
+            return RepoUrl(
+                self._repo_url(_wire.json_body(response).get("url"), repo_id, rtype), endpoint=self.endpoint
+            )
 
         async def settle(exc: errors.HubHTTPError) -> RepoUrl | None:
             if isinstance(exc, errors.ConflictError):
@@ -427,7 +431,7 @@ class CoreClient:
 
     async def _find_template(self, space_template: str) -> SpaceTemplate:
         response = await self._request("GET", "/api/spaces/templates", idempotent=True)
-        data = response.json()
+        data = _wire.json_body(response)
         items = data.get("templates", []) if isinstance(data, dict) else []
         templates = [SpaceTemplate.from_dict(t) for t in items if isinstance(t, dict)]
         for candidate in templates:
@@ -628,7 +632,7 @@ class CoreClient:
 
         async def send() -> DuplicatedRepoUrl:
             response = await self._request("POST", path, json=payload, idempotent=False)
-            data = response.json()
+            data = _wire.json_body(response)
             return url_of(data.get("url"), bool(data.get("filesCopyPending", False)))
 
         async def settle(exc: errors.HubHTTPError) -> DuplicatedRepoUrl | None:
@@ -671,7 +675,7 @@ class CoreClient:
         if revision is not None:
             path += f"/revision/{_wire.quote_revision(_wire.enum_value(revision, arg='revision'))}"
         response = await self._request("GET", path, params=params or None, idempotent=True, timeout=timeout)
-        return _wire.parse_space_info(response.json())
+        return _wire.parse_space_info(_wire.json_body(response))
 
     async def list_spaces(
         self,
@@ -712,7 +716,7 @@ class CoreClient:
             # The next link is absolute and carries every query parameter (hub-api.md §6.2).
             params = None
             url = _wire.parse_link_next(response.headers.get("link"))
-            for info in _wire.parse_space_list(response.json()):
+            for info in _wire.parse_space_list(_wire.json_body(response)):
                 yield info
                 count += 1
                 if limit is not None and count >= limit:
@@ -746,13 +750,13 @@ class CoreClient:
         """Secrets' keys, descriptions and update times (`GET …/secrets`); values are never returned."""
         _wire.validate_repo_id(repo_id)
         response = await self._request("GET", _wire.space_path(repo_id, "/secrets"), idempotent=True)
-        return _wire.parse_secrets(response.json())
+        return _wire.parse_secrets(_wire.json_body(response))
 
     async def get_space_variables(self, repo_id: str) -> dict[str, SpaceVariable]:
         """All variables (`GET …/variables`)."""
         _wire.validate_repo_id(repo_id)
         response = await self._request("GET", _wire.space_path(repo_id, "/variables"), idempotent=True)
-        return _wire.parse_variables(response.json())
+        return _wire.parse_variables(_wire.json_body(response))
 
     async def add_space_variable(
         self, repo_id: str, key: str, value: str, *, description: str | None = None
@@ -764,7 +768,7 @@ class CoreClient:
         _wire.validate_optional_str(description, arg="description")
         spec = _wire.variable_add_request(repo_id, key, value, description)
         response = await self._request(spec.method, spec.path, json=spec.json, idempotent=spec.idempotent)
-        return _wire.parse_variables(response.json())
+        return _wire.parse_variables(_wire.json_body(response))
 
     async def delete_space_variable(self, repo_id: str, key: str) -> dict[str, SpaceVariable]:
         """Delete a variable (`DELETE …/variables`); returns the map after deletion (unknown key:
@@ -774,7 +778,7 @@ class CoreClient:
         response = await self._request(
             "DELETE", _wire.space_path(repo_id, "/variables"), json={"key": key}, idempotent=True
         )
-        return _wire.parse_variables(response.json())
+        return _wire.parse_variables(_wire.json_body(response))
 
     # --- runtime (hub-api.md §8) -------------------------------------------------------------------------
 
@@ -782,7 +786,7 @@ class CoreClient:
         response = await self._request(
             spec.method, spec.path, params=spec.params, json=spec.json, idempotent=spec.idempotent
         )
-        return _wire.parse_runtime(response.json())
+        return _wire.parse_runtime(_wire.json_body(response))
 
     async def get_space_runtime(self, repo_id: str) -> SpaceRuntime:
         """The Space's runtime (`GET …/runtime`)."""
@@ -884,7 +888,7 @@ class CoreClient:
 
         async def send() -> SpaceRuntime:
             response = await self._request("DELETE", path, idempotent=False)
-            return _wire.parse_runtime(response.json())
+            return _wire.parse_runtime(_wire.json_body(response))
 
         async def settle(exc: errors.HubHTTPError) -> SpaceRuntime | None:
             if isinstance(exc, errors.BadRequestError):
@@ -923,7 +927,7 @@ class CoreClient:
     async def list_spaces_hardware(self) -> list[SpaceHardwareInfo]:
         """Hardware flavors with prices (`GET /api/spaces/hardware`, hub-api.md §8.6)."""
         response = await self._request("GET", "/api/spaces/hardware", idempotent=True)
-        return _wire.parse_hardware_list(response.json())
+        return _wire.parse_hardware_list(_wire.json_body(response))
 
     async def fetch_space_logs(
         self, repo_id: str, *, build: bool = False, follow: bool = False

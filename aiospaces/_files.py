@@ -67,7 +67,7 @@ from ._commit_models import (
     validate_revision,
 )
 from ._core import CoreClient
-from ._wire import quote_revision, validate_optional_str
+from ._wire import json_body, quote_revision, validate_optional_str
 from .models import CommitInfo
 
 _T = TypeVar("_T")
@@ -246,7 +246,7 @@ class FilesMixin(CoreClient):
                 params=pr_params,
                 idempotent=True,
             )
-            apply_preupload(chunk, parse_preupload_response(response.json()))
+            apply_preupload(chunk, parse_preupload_response(json_body(response)))
 
         to_commit = drop_noops(ops)
         if not to_commit:
@@ -287,7 +287,7 @@ class FilesMixin(CoreClient):
             idempotent=False,
         )
         return parse_commit_response(
-            response.json(),
+            json_body(response),
             commit_message=commit_message,
             commit_description=commit_description,
             create_pr=create_pr,
@@ -364,10 +364,10 @@ class FilesMixin(CoreClient):
             params={"expand": "sha"},
             idempotent=True,
         )
-        payload = response.json()
+        payload = json_body(response)
         sha = payload.get("sha") if isinstance(payload, dict) else None
         if not isinstance(sha, str) or not COMMIT_HASH_RE.fullmatch(sha):
-            raise ValueError(
+            raise errors.UnexpectedResponseError(
                 f"malformed revision answer from the Hub for {repo_id}@{revision}: no commit sha"
             )
         return sha
@@ -394,7 +394,7 @@ class FilesMixin(CoreClient):
                 headers=dict(LFS_HEADERS),
                 idempotent=True,
             )
-            chunk_actions, _already_stored = parse_lfs_batch_response(response.json())
+            chunk_actions, _already_stored = parse_lfs_batch_response(json_body(response))
             actions.extend(chunk_actions)
 
         async def upload(action: LfsAction) -> None:
@@ -607,9 +607,11 @@ class FilesMixin(CoreClient):
         files: list[str] = []
         while url is not None:
             response = await self._request("GET", url, params=params, idempotent=True)
-            entries = response.json()
+            entries = json_body(response)
             if not isinstance(entries, list):
-                raise ValueError(f"malformed tree answer from the Hub for {repo_id}@{revision}")
+                raise errors.UnexpectedResponseError(
+                    f"malformed tree answer from the Hub for {repo_id}@{revision}"
+                )
             files.extend(
                 entry["path"]
                 for entry in entries
@@ -750,9 +752,11 @@ class FilesMixin(CoreClient):
         # Both name paths in the cache (`blobs/<etag>`, `snapshots/<commit>/`): a value with `/` or `..` would
         # write outside it, so anything but a plain token is refused.
         if not COMMIT_HASH_RE.fullmatch(commit):
-            raise ValueError(f"the Hub sent a malformed X-Repo-Commit for {url}: {commit[:80]!r}")
+            raise errors.UnexpectedResponseError(
+                f"the Hub sent a malformed X-Repo-Commit for {url}: {commit[:80]!r}"
+            )
         if not _SAFE_ETAG.fullmatch(etag):
-            raise ValueError(f"the Hub sent a malformed ETag for {url}: {etag[:80]!r}")
+            raise errors.UnexpectedResponseError(f"the Hub sent a malformed ETag for {url}: {etag[:80]!r}")
         return commit, etag, int(size_header) if size_header and size_header.isdigit() else None
 
     async def _download_to_cache(

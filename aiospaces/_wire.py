@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import attrs
+import httpx
 
 from . import errors
 from .models import (
@@ -390,9 +391,22 @@ def expand_values(expand: Sequence[str] | None, *, arg: str = "expand") -> list[
 # --- response parsing --------------------------------------------------------------------------------------
 
 
+def json_body(response: httpx.Response) -> Any:
+    """The response body as JSON; `UnexpectedResponseError` when it is not JSON."""
+    try:
+        return response.json()
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
+        raise errors.UnexpectedResponseError(
+            f"the Hub answered {response.request.method} {safe_url(str(response.request.url)).split('?')[0]} "
+            f"with a body that is not JSON"
+        ) from None
+
+
 def _json_object(data: Any, what: str) -> Mapping[str, Any]:
     if not isinstance(data, Mapping):
-        raise ValueError(f"unexpected {what} payload from the Hub: expected a JSON object")
+        raise errors.UnexpectedResponseError(
+            f"unexpected {what} payload from the Hub: expected a JSON object"
+        )
     return data
 
 
@@ -421,14 +435,18 @@ def parse_space_info(data: Any) -> SpaceInfo:
 def parse_space_list(data: Any) -> list[SpaceInfo]:
     """A page of `GET /api/spaces`: a JSON array (hub-api.md §6.2)."""
     if not isinstance(data, list):
-        raise ValueError("unexpected list_spaces payload from the Hub: expected a JSON array")
+        raise errors.UnexpectedResponseError(
+            "unexpected list_spaces payload from the Hub: expected a JSON array"
+        )
     return [SpaceInfo.from_dict(item) for item in data if isinstance(item, Mapping)]
 
 
 def parse_hardware_list(data: Any) -> list[SpaceHardwareInfo]:
     """`GET /api/spaces/hardware`: an array (hub-api.md §8.6)."""
     if not isinstance(data, list):
-        raise ValueError("unexpected hardware payload from the Hub: expected a JSON array")
+        raise errors.UnexpectedResponseError(
+            "unexpected hardware payload from the Hub: expected a JSON array"
+        )
     return [SpaceHardwareInfo.from_dict(item) for item in data if isinstance(item, Mapping)]
 
 

@@ -22,6 +22,11 @@ class OfflineModeError(SpacesError):
     """`HF_HUB_OFFLINE` is set: no request is sent at all."""
 
 
+class UnexpectedResponseError(SpacesError, ValueError):
+    """The Hub answered with a success status but a body the SDK cannot read (not JSON, or not the shape the
+    Hub documents). A Hub fault, not a caller's bug: fleet operations record it per Space."""
+
+
 # --- transport ------------------------------------------------------------------------------------------
 
 

@@ -180,3 +180,22 @@ async def test_the_same_bug_in_many_spaces_surfaces_as_one_plain_exception() -> 
     async with client_with(runtime_handler(set())) as client:
         with pytest.raises(ValueError, match="bad argument"):
             await client.fleet([f"a/s{i}" for i in range(5)]).run(operation)
+
+
+@pytest.mark.anyio
+async def test_a_malformed_hub_answer_is_recorded_per_space_not_treated_as_a_bug() -> None:
+    """A Space whose runtime answer is not JSON fails alone (UnexpectedResponseError); the others succeed."""
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await anyio.lowlevel.checkpoint()
+        if "/broken/" in request.url.path:
+            return httpx.Response(200, text="<html>maintenance</html>")
+        return httpx.Response(200, json={"stage": "RUNNING", "hardware": {"current": "cpu-basic"}})
+
+    async with client_with(httpx.MockTransport(handler)) as client:
+        report = await client.fleet(["a/ok", "a/broken", "b/ok"]).get_space_runtime()
+    assert [o.repo_id for o in report.succeeded] == ["a/ok", "b/ok"]
+    (failed,) = report.failed
+    assert failed.repo_id == "a/broken"
+    assert isinstance(failed.error, errors.UnexpectedResponseError)
+    assert "not JSON" in str(failed.error)
