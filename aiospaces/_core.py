@@ -939,6 +939,10 @@ class CoreClient:
         stream, reconnecting up to 5 times (1, 2, 4, 8, 10 s apart); the Hub replays the log from the start on
         every connection, and already-yielded lines are skipped by counting events, as huggingface_hub does.
         Close the iterator (`aclosing`) to stop early; the response is closed with it.
+
+        An open log stream holds one of the client's `max_concurrency` slots until it ends: following more
+        streams than that at once would leave no slot for other calls, so raise `max_concurrency` (or use a
+        second client) when following many logs.
         """
         _wire.validate_repo_id(repo_id)
         path = _wire.space_path(repo_id, f"/logs/{'build' if build else 'run'}")
