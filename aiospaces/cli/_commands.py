@@ -119,20 +119,30 @@ def finish(outcomes: FleetReport[Any], output: Output, *, show_runtime: bool) ->
     return ExitCode.PARTIAL
 
 
+async def run_on_each(
+    client: SpacesClient,
+    args: argparse.Namespace,
+    output: Output,
+    operation: Callable[[str], Awaitable[Any]],
+    *,
+    description: str,
+    show_runtime: bool,
+) -> int:
+    """Run `operation` on the command's `repo_ids` (`for_each` at its `--concurrency`), then `finish`."""
+    outcomes = await for_each(
+        client, args.repo_ids, operation, concurrency=args.concurrency, output=output, description=description
+    )
+    return finish(outcomes, output, show_runtime=show_runtime)
+
+
 # --- commands -----------------------------------------------------------------------------------------------
 
 
 async def cmd_runtime(client: SpacesClient, args: argparse.Namespace, output: Output) -> int:
     """`aiospaces runtime ID...`"""
-    outcomes = await for_each(
-        client,
-        args.repo_ids,
-        client.get_space_runtime,
-        concurrency=args.concurrency,
-        output=output,
-        description="reading runtimes",
+    return await run_on_each(
+        client, args, output, client.get_space_runtime, description="reading runtimes", show_runtime=True
     )
-    return finish(outcomes, output, show_runtime=True)
 
 
 async def cmd_hardware(client: SpacesClient, args: argparse.Namespace, output: Output) -> int:
@@ -141,28 +151,16 @@ async def cmd_hardware(client: SpacesClient, args: argparse.Namespace, output: O
     async def request(repo_id: str) -> Any:
         return await client.request_space_hardware(repo_id, args.hardware, sleep_time=args.sleep_time)
 
-    outcomes = await for_each(
-        client,
-        args.repo_ids,
-        request,
-        concurrency=args.concurrency,
-        output=output,
-        description="requesting hardware",
+    return await run_on_each(
+        client, args, output, request, description="requesting hardware", show_runtime=True
     )
-    return finish(outcomes, output, show_runtime=True)
 
 
 async def cmd_pause(client: SpacesClient, args: argparse.Namespace, output: Output) -> int:
     """`aiospaces pause ID...`"""
-    outcomes = await for_each(
-        client,
-        args.repo_ids,
-        client.pause_space,
-        concurrency=args.concurrency,
-        output=output,
-        description="pausing",
+    return await run_on_each(
+        client, args, output, client.pause_space, description="pausing", show_runtime=True
     )
-    return finish(outcomes, output, show_runtime=True)
 
 
 async def cmd_restart(client: SpacesClient, args: argparse.Namespace, output: Output) -> int:
@@ -171,10 +169,7 @@ async def cmd_restart(client: SpacesClient, args: argparse.Namespace, output: Ou
     async def restart(repo_id: str) -> Any:
         return await client.restart_space(repo_id, factory_reboot=args.factory)
 
-    outcomes = await for_each(
-        client, args.repo_ids, restart, concurrency=args.concurrency, output=output, description="restarting"
-    )
-    return finish(outcomes, output, show_runtime=True)
+    return await run_on_each(client, args, output, restart, description="restarting", show_runtime=True)
 
 
 def emit_change(output: Output, change: RuntimeChange, previous: SpaceRuntime | None = None) -> None:
@@ -338,28 +333,16 @@ async def cmd_secrets(
         async def add(repo_id: str) -> None:
             await client.add_space_secret(repo_id, args.key, value, description=args.description)
 
-        outcomes = await for_each(
-            client,
-            args.repo_ids,
-            add,
-            concurrency=args.concurrency,
-            output=output,
-            description=f"setting {args.key}",
+        return await run_on_each(
+            client, args, output, add, description=f"setting {args.key}", show_runtime=False
         )
-        return finish(outcomes, output, show_runtime=False)
 
     async def delete(repo_id: str) -> None:
         await client.delete_space_secret(repo_id, args.key)
 
-    outcomes = await for_each(
-        client,
-        args.repo_ids,
-        delete,
-        concurrency=args.concurrency,
-        output=output,
-        description=f"deleting {args.key}",
+    return await run_on_each(
+        client, args, output, delete, description=f"deleting {args.key}", show_runtime=False
     )
-    return finish(outcomes, output, show_runtime=False)
 
 
 async def cmd_variables(client: SpacesClient, args: argparse.Namespace, output: Output) -> int:
@@ -383,25 +366,13 @@ async def cmd_variables(client: SpacesClient, args: argparse.Namespace, output: 
         async def add(repo_id: str) -> None:
             await client.add_space_variable(repo_id, args.key, args.value, description=args.description)
 
-        outcomes = await for_each(
-            client,
-            args.repo_ids,
-            add,
-            concurrency=args.concurrency,
-            output=output,
-            description=f"setting {args.key}",
+        return await run_on_each(
+            client, args, output, add, description=f"setting {args.key}", show_runtime=False
         )
-        return finish(outcomes, output, show_runtime=False)
 
     async def delete(repo_id: str) -> None:
         await client.delete_space_variable(repo_id, args.key)
 
-    outcomes = await for_each(
-        client,
-        args.repo_ids,
-        delete,
-        concurrency=args.concurrency,
-        output=output,
-        description=f"deleting {args.key}",
+    return await run_on_each(
+        client, args, output, delete, description=f"deleting {args.key}", show_runtime=False
     )
-    return finish(outcomes, output, show_runtime=False)
