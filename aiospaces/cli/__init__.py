@@ -170,25 +170,21 @@ async def _dispatch(
         options["transport"] = transport
     if clock is not None:
         options["clock"] = clock
+    commands = {
+        "runtime": _commands.cmd_runtime,
+        "wait": _commands.cmd_wait,
+        "watch": _commands.cmd_watch,
+        "logs": _commands.cmd_logs,
+        "hardware": _commands.cmd_hardware,
+        "pause": _commands.cmd_pause,
+        "restart": _commands.cmd_restart,
+        "variables": _commands.cmd_variables,
+    }
     async with SpacesClient(**options) as client:
-        if args.command == "runtime":
-            return await _commands.cmd_runtime(client, args, output)
-        if args.command == "wait":
-            return await _commands.cmd_wait(client, args, output)
-        if args.command == "watch":
-            return await _commands.cmd_watch(client, args, output)
-        if args.command == "logs":
-            return await _commands.cmd_logs(client, args, output)
-        if args.command == "hardware":
-            return await _commands.cmd_hardware(client, args, output)
-        if args.command == "pause":
-            return await _commands.cmd_pause(client, args, output)
-        if args.command == "restart":
-            return await _commands.cmd_restart(client, args, output)
+        if args.command in commands:
+            return await commands[args.command](client, args, output)
         if args.command == "secrets":
             return await _commands.cmd_secrets(client, args, output, stdin=stdin)
-        if args.command == "variables":
-            return await _commands.cmd_variables(client, args, output)
         if args.command == "fleet":
             from ._fleet import cmd_fleet
 
