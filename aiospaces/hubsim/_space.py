@@ -246,18 +246,17 @@ class SpaceState:
         """A running Space keeps serving on its old hardware, then runs on the requested one."""
         self.cancel_plan(now)
         self._enter(now, "RUNNING_BUILDING", current=self.current)
-        at = now + durations.hardware_switch
-        header = (f"===== Application Startup at {wall(at)} =====\n",)
-        lines = tuple(line for _, line in self.run_log if not line.startswith("===== Application Startup"))
-        self.plan.append(
-            Step(at, "RUNNING", current=self.requested, run_log=header + lines, became_active=True)
-        )
+        self._plan_restarted_app(now + durations.hardware_switch, wall)
 
     def wake(self, now: float, durations: Durations, wall: Callable[[float], str]) -> None:
         """A visitor wakes a sleeping Space: APP_STARTING, then RUNNING on the requested hardware."""
         self.cancel_plan(now)
         self._enter(now, "APP_STARTING", current=self.requested)
-        at = now + durations.wake
+        self._plan_restarted_app(now + durations.wake, wall)
+
+    def _plan_restarted_app(self, at: float, wall: Callable[[float], str]) -> None:
+        """RUNNING on the requested hardware at `at`; the run log keeps the app's lines under a new startup
+        banner (the old banner dropped)."""
         header = (f"===== Application Startup at {wall(at)} =====\n",)
         lines = tuple(line for _, line in self.run_log if not line.startswith("===== Application Startup"))
         self.plan.append(
