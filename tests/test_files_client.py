@@ -355,6 +355,22 @@ async def test_files_methods_reject_malformed_repo_ids_before_any_request(
     assert transport.requests == []
 
 
+async def _lfs_commit_answer(request: httpx.Request) -> httpx.Response:
+    """The Hub's side of an LFS commit to `a/b`: every file is LFS, every object uploads to storage."""
+    path = request.url.path
+    if path.endswith("/preupload/main"):
+        files = json.loads(await request.aread())["files"]
+        modes = [{"path": f["path"], "uploadMode": "lfs", "shouldIgnore": False} for f in files]
+        return httpx.Response(200, json={"files": modes})
+    if path.endswith(".git/info/lfs/objects/batch"):
+        objects = json.loads(await request.aread())["objects"]
+        actions = [{**o, "actions": {"upload": {"href": f"{STORAGE}/put/{o['oid']}"}}} for o in objects]
+        return httpx.Response(200, json={"objects": actions})
+    if path.endswith("/commit/main"):
+        return httpx.Response(200, json={"commitOid": "c" * 40, "commitUrl": f"{ENDPOINT}/a/b/commit/x"})
+    raise AssertionError(f"unexpected {request.method} {request.url}")
+
+
 @pytest.mark.anyio
 async def test_lfs_uploads_to_storage_run_concurrently_from_the_first_one() -> None:
     """Pre-signed storage has no Hub quota: the first LFS upload does not hold back the others (no probe
@@ -364,7 +380,6 @@ async def test_lfs_uploads_to_storage_run_concurrently_from_the_first_one() -> N
 
     async def handler(request: httpx.Request) -> httpx.Response:
         nonlocal in_flight, most
-        path = request.url.path
         if request.url.host == "storage.test":
             in_flight += 1
             most = max(most, in_flight)
@@ -375,17 +390,7 @@ async def test_lfs_uploads_to_storage_run_concurrently_from_the_first_one() -> N
             await request.aread()
             in_flight -= 1
             return httpx.Response(200)
-        if path.endswith("/preupload/main"):
-            files = json.loads(await request.aread())["files"]
-            modes = [{"path": f["path"], "uploadMode": "lfs", "shouldIgnore": False} for f in files]
-            return httpx.Response(200, json={"files": modes})
-        if path.endswith(".git/info/lfs/objects/batch"):
-            objects = json.loads(await request.aread())["objects"]
-            actions = [{**o, "actions": {"upload": {"href": f"{STORAGE}/put/{o['oid']}"}}} for o in objects]
-            return httpx.Response(200, json={"objects": actions})
-        if path.endswith("/commit/main"):
-            return httpx.Response(200, json={"commitOid": "c" * 40, "commitUrl": f"{ENDPOINT}/a/b/commit/x"})
-        raise AssertionError(f"unexpected {request.method} {request.url}")
+        return await _lfs_commit_answer(request)
 
     async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=httpx.MockTransport(handler)) as client:
         await client.create_commit(
@@ -512,7 +517,6 @@ async def test_lfs_upload_retried_mid_body_resends_a_file_object_from_its_start(
     attempts: list[str] = []
 
     async def handler(request: httpx.Request) -> httpx.Response:
-        path = request.url.path
         if request.url.host == "storage.test":
             digest = hashlib.sha256()
             assert isinstance(request.stream, httpx.AsyncByteStream)
@@ -523,17 +527,7 @@ async def test_lfs_upload_retried_mid_body_resends_a_file_object_from_its_start(
                     raise httpx.WriteError("connection reset mid-upload")
             attempts.append(digest.hexdigest())
             return httpx.Response(200)
-        if path.endswith("/preupload/main"):
-            files = json.loads(await request.aread())["files"]
-            modes = [{"path": f["path"], "uploadMode": "lfs", "shouldIgnore": False} for f in files]
-            return httpx.Response(200, json={"files": modes})
-        if path.endswith(".git/info/lfs/objects/batch"):
-            objects = json.loads(await request.aread())["objects"]
-            actions = [{**o, "actions": {"upload": {"href": f"{STORAGE}/put/{o['oid']}"}}} for o in objects]
-            return httpx.Response(200, json={"objects": actions})
-        if path.endswith("/commit/main"):
-            return httpx.Response(200, json={"commitOid": "c" * 40, "commitUrl": f"{ENDPOINT}/a/b/commit/x"})
-        raise AssertionError(f"unexpected {request.method} {request.url}")
+        return await _lfs_commit_answer(request)
 
     class Streaming(httpx.AsyncBaseTransport):
         """Hands the request to `handler` with its body unread (MockTransport reads it all first)."""
