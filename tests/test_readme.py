@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -78,6 +79,13 @@ def user_env(url: str, home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def run_process(args: list[str], **options: Any) -> subprocess.CompletedProcess[str]:
+    """Run a user's command to completion (bounded by PROCESS_TIMEOUT), capturing its text output."""
+    return subprocess.run(
+        args, capture_output=True, text=True, timeout=PROCESS_TIMEOUT, check=False, **options
+    )
+
+
 def test_setup_commands_are_the_two_single_lines() -> None:
     """The set-up section holds exactly the demo command and the test command, each one line."""
     blocks = code_blocks(section("Set up"), "bash")
@@ -93,28 +101,14 @@ def test_quickstart_runs_against_hubsim(hubsim: str, tmp_path: Path) -> None:
     script = tmp_path / "quickstart.py"
     script.write_text(snippet, encoding="utf-8")
     env = user_env(hubsim, tmp_path, MY_API_KEY="not-a-real-key")
-    process = subprocess.run(
-        [sys.executable, str(script)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=PROCESS_TIMEOUT,
-        check=False,
-    )
+    process = run_process([sys.executable, str(script)], env=env)
     assert process.returncode == 0, process.stderr
     lines = process.stdout.splitlines()
     assert sorted(lines[:5]) == [f"alice/quickstart-{i} RUNNING t4-medium" for i in range(5)]
     assert lines[5] == "training on a10g-large"
     # Read the end state back with the CLI, as a user would.
     ids = [f"alice/quickstart-{i}" for i in range(5)]
-    check = subprocess.run(
-        [sys.executable, "-m", "aiospaces.cli", "runtime", *ids, "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=PROCESS_TIMEOUT,
-        check=False,
-    )
+    check = run_process([sys.executable, "-m", "aiospaces.cli", "runtime", *ids, "--json"], env=env)
     assert check.returncode == 0, check.stderr
     states = [json.loads(line) for line in check.stdout.splitlines()]
     assert [(s["stage"], s["requested_hardware"]) for s in states] == [("PAUSED", "t4-medium")] * 5
@@ -125,23 +119,9 @@ def test_ci_example_runs_against_hubsim(hubsim: str, tmp_path: Path) -> None:
     [line] = [b for b in code_blocks(section("The `aiospaces` command"), "bash") if "wait" in b]
     env = user_env(hubsim, tmp_path)
     cli = f"{shlex.quote(sys.executable)} -m aiospaces.cli"
-    create = subprocess.run(
-        [sys.executable, "-c", _CREATE_APP],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=PROCESS_TIMEOUT,
-        check=False,
-    )
+    create = run_process([sys.executable, "-c", _CREATE_APP], env=env)
     assert create.returncode == 0, create.stderr
-    process = subprocess.run(
-        ["bash", "-c", line.replace("aiospaces ", f"{cli} ")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=PROCESS_TIMEOUT,
-        check=False,
-    )
+    process = run_process(["bash", "-c", line.replace("aiospaces ", f"{cli} ")], env=env)
     assert process.returncode == 0, process.stderr
     assert "t4-medium" in process.stdout
 
@@ -164,7 +144,7 @@ def test_testing_snippet_passes_under_pytest(tmp_path: Path) -> None:
     """The README's example test for users' own code passes when run by pytest."""
     [snippet] = code_blocks(section("A simulated Hub for your own tests"), "python")
     (tmp_path / "test_users_code.py").write_text(snippet, encoding="utf-8")
-    process = subprocess.run(
+    process = run_process(
         [
             sys.executable,
             "-m",
@@ -175,10 +155,6 @@ def test_testing_snippet_passes_under_pytest(tmp_path: Path) -> None:
             str(tmp_path / "test_users_code.py"),
         ],
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=PROCESS_TIMEOUT,
-        check=False,
     )
     assert process.returncode == 0, process.stdout + process.stderr
     assert re.search(r"\b\d+ passed", process.stdout)
