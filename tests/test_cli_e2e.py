@@ -60,6 +60,17 @@ def aiospaces(
     return process
 
 
+def start_aiospaces(url: str, home: Path, *args: str) -> subprocess.Popen[str]:
+    """Start `aiospaces ARGS` as TOKEN's user, its output piped as text, for tests that read it as it runs."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "aiospaces.cli", *args],
+        env=cli_env(url, TOKEN, home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def test_wait_exits_0_when_running(hub_url: tuple[SimulatedHub, str], tmp_path: Path) -> None:
     """`aiospaces wait` on a building Space exits 0 once it runs and prints its runtime as JSON."""
     hub, url = hub_url
@@ -113,13 +124,7 @@ def test_logs_follow_streams_until_the_build_ends(hub_url: tuple[SimulatedHub, s
     hub, url = hub_url
     # 100 simulated seconds of build = 2 real seconds, with the log lines spread over it.
     hub.create_space("alice/e2e-logs", stage=None, files=APP, durations=Durations(build=100.0))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "aiospaces.cli", "logs", "alice/e2e-logs", "--build", "--follow"],
-        env=cli_env(url, TOKEN, tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_aiospaces(url, tmp_path, "logs", "alice/e2e-logs", "--build", "--follow")
     try:
         assert process.stdout is not None
         first = process.stdout.readline()
@@ -217,13 +222,7 @@ def test_logs_follow_interrupted_exits_130(hub_url: tuple[SimulatedHub, str], tm
     """Ctrl-C on `logs --follow` of a running Space (a never-ending stream) exits 130 without a traceback."""
     hub, url = hub_url
     hub.create_space("alice/e2e-follow", files=APP)  # RUNNING: its run log stream stays open
-    process = subprocess.Popen(
-        [sys.executable, "-m", "aiospaces.cli", "logs", "alice/e2e-follow", "--follow"],
-        env=cli_env(url, TOKEN, tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_aiospaces(url, tmp_path, "logs", "alice/e2e-follow", "--follow")
     try:
         assert process.stdout is not None
         first = process.stdout.readline()  # the stream is live once a line arrived
