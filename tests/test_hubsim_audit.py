@@ -112,23 +112,7 @@ async def test_commit_of_uncompilable_app_answers_200(client: httpx.AsyncClient,
     hub.create_space("alice/demo")
     hub.set_durations("alice/demo", build=10, start=5)
     content = b"x = " + b"1 + " * 200_000 + b"1\n"
-    lines = [
-        {"key": "header", "value": {"summary": "deep", "description": ""}},
-        {
-            "key": "file",
-            "value": {
-                "path": "app.py",
-                "content": base64.b64encode(content).decode(),
-                "encoding": "base64",
-            },
-        },
-    ]
-    body = "".join(json.dumps(line) + "\n" for line in lines).encode()
-    r = await client.post(
-        "/api/spaces/alice/demo/commit/main",
-        content=body,
-        headers={**ALICE, "content-type": "application/x-ndjson"},
-    )
+    r = await _commit(client, "/api/spaces/alice/demo", {"app.py": content}, summary="deep")
     assert r.status_code == 200, r.text
     assert hub.counters.server_errors == []
     hub.advance(20)
@@ -298,31 +282,9 @@ async def test_static_space_turned_gradio_runs_on_cpu_basic(
     """A README commit turning a static Space into a Gradio one builds it onto cpu-basic (not no hardware)."""
     hub.create_space("alice/site", sdk="static")
     hub.set_durations("alice/site", build=10, start=5)
-    lines = [
-        {"key": "header", "value": {"summary": "to gradio", "description": ""}},
-        {
-            "key": "file",
-            "value": {
-                "path": "README.md",
-                "content": base64.b64encode(b"---\nsdk: gradio\napp_file: app.py\n---\n").decode(),
-                "encoding": "base64",
-            },
-        },
-        {
-            "key": "file",
-            "value": {
-                "path": "app.py",
-                "content": base64.b64encode(b"print('hi')\n").decode(),
-                "encoding": "base64",
-            },
-        },
-    ]
-    body = "".join(json.dumps(line) + "\n" for line in lines).encode()
-    r = await client.post(
-        "/api/spaces/alice/site/commit/main",
-        content=body,
-        headers={**ALICE, "content-type": "application/x-ndjson"},
-    )
+    readme = b"---\nsdk: gradio\napp_file: app.py\n---\n"
+    files = {"README.md": readme, "app.py": b"print('hi')\n"}
+    r = await _commit(client, "/api/spaces/alice/site", files, summary="to gradio")
     assert r.status_code == 200
     runtime = (await client.get("/api/spaces/alice/site/runtime", headers=ALICE)).json()
     assert (runtime["stage"], runtime["hardware"]) == (
@@ -357,8 +319,8 @@ TRANSITIONAL = {"BUILDING", "APP_STARTING", "RUNNING_BUILDING", "RUNNING_APP_STA
 NOT_SERVING = {"BUILDING", "PAUSED", "STOPPED", "BUILD_ERROR", "RUNTIME_ERROR", "NO_APP_FILE", "CONFIG_ERROR"}
 
 
-def _ndjson_commit(files: dict[str, bytes | None]) -> bytes:
-    lines: list[dict[str, object]] = [{"key": "header", "value": {"summary": "change", "description": ""}}]
+def _ndjson_commit(files: dict[str, bytes | None], *, summary: str = "change") -> bytes:
+    lines: list[dict[str, object]] = [{"key": "header", "value": {"summary": summary, "description": ""}}]
     for path, content in files.items():
         if content is None:
             lines.append({"key": "deletedFile", "value": {"path": path}})
@@ -366,6 +328,17 @@ def _ndjson_commit(files: dict[str, bytes | None]) -> bytes:
             value = {"path": path, "content": base64.b64encode(content).decode(), "encoding": "base64"}
             lines.append({"key": "file", "value": value})
     return "".join(json.dumps(line) + "\n" for line in lines).encode()
+
+
+async def _commit(
+    client: httpx.AsyncClient, api_repo: str, files: dict[str, bytes | None], *, summary: str = "change"
+) -> httpx.Response:
+    """Commit `files` (None deletes) to main of `api_repo` (e.g. `/api/spaces/alice/demo`) as alice."""
+    return await client.post(
+        f"{api_repo}/commit/main",
+        content=_ndjson_commit(files, summary=summary),
+        headers={**ALICE, "content-type": "application/x-ndjson"},
+    )
 
 
 def _runtime_problems(space: str, runtime: dict[str, object]) -> list[str]:
@@ -427,11 +400,7 @@ async def test_random_call_sequences_keep_every_runtime_valid(
                 base + ("/restart?factory=true" if rng.random() < 0.5 else "/restart"), headers=ALICE
             )
         elif action == 4 and space == "alice/app":
-            r = await client.post(
-                base + "/commit/main",
-                content=_ndjson_commit(rng.choice(commits)),
-                headers={**ALICE, "content-type": "application/x-ndjson"},
-            )
+            r = await _commit(client, base, rng.choice(commits))
         elif action == 5:
             r = await client.post(base + "/dev-mode", json={"enabled": rng.random() < 0.5}, headers=ALICE)
         elif action == 6:
@@ -467,11 +436,7 @@ async def test_commit_path_with_nul_byte_is_refused(client: httpx.AsyncClient, h
     """A commit adding a path that holds a NUL byte (git cannot store it) is a 400 and changes nothing."""
     hub.create_repo("alice/data", repo_type="dataset")
     head = hub.git.head(("dataset", "alice/data"))
-    r = await client.post(
-        "/api/datasets/alice/data/commit/main",
-        content=_ndjson_commit({"a\x00b.txt": b"x"}),
-        headers={**ALICE, "content-type": "application/x-ndjson"},
-    )
+    r = await _commit(client, "/api/datasets/alice/data", {"a\x00b.txt": b"x"})
     assert r.status_code == 400
     assert "error" in r.json()
     assert hub.git.head(("dataset", "alice/data")) == head
@@ -551,21 +516,13 @@ async def test_static_space_with_a_broken_readme_shows_config_error(
 ) -> None:
     """A static Space runs without hardware, but an invalid README makes it CONFIG_ERROR like any Space."""
     hub.create_space("alice/site", sdk="static")
-    r = await client.post(
-        "/api/spaces/alice/site/commit/main",
-        content=_ndjson_commit({"README.md": b"---\nsdk static\n---\n"}),
-        headers={**ALICE, "content-type": "application/x-ndjson"},
-    )
+    r = await _commit(client, "/api/spaces/alice/site", {"README.md": b"---\nsdk static\n---\n"})
     assert r.status_code == 200
     runtime = (await client.get("/api/spaces/alice/site/runtime", headers=ALICE)).json()
     assert runtime["stage"] == "CONFIG_ERROR"
     assert runtime["hardware"] == {"current": None, "requested": None}
     assert "README.md" in runtime["errorMessage"]
-    r = await client.post(
-        "/api/spaces/alice/site/commit/main",
-        content=_ndjson_commit({"README.md": b"---\nsdk: static\n---\n"}),
-        headers={**ALICE, "content-type": "application/x-ndjson"},
-    )
+    r = await _commit(client, "/api/spaces/alice/site", {"README.md": b"---\nsdk: static\n---\n"})
     runtime = (await client.get("/api/spaces/alice/site/runtime", headers=ALICE)).json()
     assert runtime == {
         "stage": "RUNNING",
