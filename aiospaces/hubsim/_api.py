@@ -6,6 +6,7 @@ Shapes, status codes and messages follow hub-api.md (section tags in comments) a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import AsyncIterator
@@ -151,6 +152,14 @@ def req_str(data: dict[str, Any], key: str) -> str:
     if value is None:
         raise HubError(400, f'"{key}" is required')
     return value
+
+
+def body_repo_type(data: dict[str, Any]) -> str:
+    """The body's repo `type` (default "model"); 400 unless it is model, dataset or space."""
+    repo_type = data.get("type") or "model"
+    if repo_type not in PLURALS.values():
+        raise HubError(400, '"type" must be one of [model, dataset, space]')
+    return str(repo_type)
 
 
 # [inferred] The Hub is a JavaScript server: integers beyond 2**53 - 1 are not numbers it can hold.
@@ -339,9 +348,7 @@ def register(router: Router, hub: SimulatedHub) -> None:
         data = body_obj(req)
         name = req_str(data, "name")
         organization = opt_str(data, "organization")
-        repo_type = data.get("type") or "model"
-        if repo_type not in PLURALS.values():
-            raise HubError(400, '"type" must be one of [model, dataset, space]')
+        repo_type = body_repo_type(data)
         caller = caller_of(req)
         if caller is None:
             raise HubError(401, "You must be authenticated to create a repo")
@@ -392,15 +399,8 @@ def register(router: Router, hub: SimulatedHub) -> None:
                 raise HubError(400, '"sdk" is required when creating a Space')
             if sdk not in SDKS:
                 raise HubError(400, f'"sdk" must be one of [{", ".join(SDKS)}]')
-            hardware = check_hardware(opt_str(data, "hardware"), "hardware")
-            sleep_time = check_sleep_time(opt_int(data, "sleepTimeSeconds"), "sleepTimeSeconds")
-            storage = opt_str(data, "storageTier")
-            if storage is not None and storage not in STORAGE_TIERS:
-                raise HubError(400, f'"storageTier" must be one of [{", ".join(STORAGE_TIERS)}]')
-            secrets = parse_key_values(data, "secrets")
-            variables = parse_key_values(data, "variables")
-            volumes = parse_volumes(data["volumes"]) if data.get("volumes") is not None else None
-            if volumes and sdk == "static":
+            settings = _SpaceSettings.from_body(data)
+            if settings.volumes and sdk == "static":
                 raise HubError(400, "Cannot mount volumes in a static Space")
             from ._hub import default_space_files
 
@@ -410,7 +410,7 @@ def register(router: Router, hub: SimulatedHub) -> None:
             )
             space = record.space
             assert space is not None
-            _configure_space(hub, space, hardware, sleep_time, storage, secrets, variables, volumes)
+            settings.apply(space, hub.now())
             hub._start_build(record, keep_serving=False)
         # recording test_space_runtime: {"url", "name", "id"}.
         return json_response(
@@ -421,9 +421,7 @@ def register(router: Router, hub: SimulatedHub) -> None:
         data = body_obj(req)
         name = req_str(data, "name")
         organization = opt_str(data, "organization")
-        repo_type = data.get("type") or "model"
-        if repo_type not in PLURALS.values():
-            raise HubError(400, '"type" must be one of [model, dataset, space]')
+        repo_type = body_repo_type(data)
         caller = caller_of(req)
         namespace = organization or (caller.user.name if caller else "")
         repo_id = f"{namespace}/{name}"
@@ -438,9 +436,7 @@ def register(router: Router, hub: SimulatedHub) -> None:
         # hub-api.md §5.4: {"fromRepo", "toRepo", "type"}; the client ignores the answer's body.
         data = body_obj(req)
         source, target = req_str(data, "fromRepo"), req_str(data, "toRepo")
-        repo_type = data.get("type") or "model"
-        if repo_type not in PLURALS.values():
-            raise HubError(400, '"type" must be one of [model, dataset, space]')
+        repo_type = body_repo_type(data)
         from ._hub import subdomain_of, valid_repo_name
 
         parts = target.split("/")
@@ -520,18 +516,7 @@ def register(router: Router, hub: SimulatedHub) -> None:
                 )
             # hub-api.md §5.5: visibility defaults to the source's [inferred].
             visibility = _visibility(data, repo_type, default=source.visibility)
-            hardware = sleep_time = storage = volumes = None
-            secrets: list[tuple[str, str, str | None]] = []
-            variables: list[tuple[str, str, str | None]] = []
-            if repo_type == "space":
-                hardware = check_hardware(opt_str(data, "hardware"), "hardware")
-                sleep_time = check_sleep_time(opt_int(data, "sleepTimeSeconds"), "sleepTimeSeconds")
-                storage = opt_str(data, "storageTier")
-                if storage is not None and storage not in STORAGE_TIERS:
-                    raise HubError(400, f'"storageTier" must be one of [{", ".join(STORAGE_TIERS)}]')
-                secrets = parse_key_values(data, "secrets")
-                variables = parse_key_values(data, "variables")
-                volumes = parse_volumes(data["volumes"]) if data.get("volumes") is not None else None
+            settings = _SpaceSettings.from_body(data) if repo_type == "space" else _SpaceSettings()
             hub.git.copy_repo(source.key, (repo_type, target), author=caller.user.name)
             from ._hub import RepoRecord, subdomain_of
 
@@ -544,7 +529,7 @@ def register(router: Router, hub: SimulatedHub) -> None:
                 for key, entry in source.space.variables.items():
                     space.variables[key] = SecretEntry(entry.value, entry.description, now)
                 record.space = space
-                _configure_space(hub, space, hardware, sleep_time, storage, secrets, variables, volumes)
+                settings.apply(space, hub.now())
             hub._repos[record.key] = record
             hub.counters.actions["duplicate"] += 1
             if record.space is not None:
@@ -981,26 +966,41 @@ def _visibility(data: dict[str, Any], repo_type: str, *, default: str) -> str:
     return default
 
 
-def _configure_space(
-    hub: SimulatedHub,
-    space: SpaceState,
-    hardware: str | None,
-    sleep_time: int | None,
-    storage: str | None,
-    secrets: list[tuple[str, str, str | None]],
-    variables: list[tuple[str, str, str | None]],
-    volumes: list[dict[str, Any]] | None,
-) -> None:
-    now = hub.now()
-    if hardware is not None and not space.is_static:
-        space.requested = hardware
-    space.sleep_time = sleep_time
-    space.storage = storage
-    for key, value, description in secrets:
-        space.secrets[key] = SecretEntry(value, description, now)
-    for key, value, description in variables:
-        space.variables[key] = SecretEntry(value, description, now)
-    space.volumes = volumes or None
+@dataclasses.dataclass(frozen=True)
+class _SpaceSettings:
+    """The Space settings a create or duplicate body may carry (hub-api.md §5.1, §5.5)."""
+
+    hardware: str | None = None
+    sleep_time: int | None = None
+    storage: str | None = None
+    secrets: list[tuple[str, str, str | None]] = dataclasses.field(default_factory=list)
+    variables: list[tuple[str, str, str | None]] = dataclasses.field(default_factory=list)
+    volumes: list[dict[str, Any]] | None = None
+
+    @classmethod
+    def from_body(cls, data: dict[str, Any]) -> _SpaceSettings:
+        """Read and check the settings; 400 on the first bad one."""
+        hardware = check_hardware(opt_str(data, "hardware"), "hardware")
+        sleep_time = check_sleep_time(opt_int(data, "sleepTimeSeconds"), "sleepTimeSeconds")
+        storage = opt_str(data, "storageTier")
+        if storage is not None and storage not in STORAGE_TIERS:
+            raise HubError(400, f'"storageTier" must be one of [{", ".join(STORAGE_TIERS)}]')
+        secrets = parse_key_values(data, "secrets")
+        variables = parse_key_values(data, "variables")
+        volumes = parse_volumes(data["volumes"]) if data.get("volumes") is not None else None
+        return cls(hardware, sleep_time, storage, secrets, variables, volumes)
+
+    def apply(self, space: SpaceState, now: float) -> None:
+        """Set them on a new Space (a static Space keeps no hardware)."""
+        if self.hardware is not None and not space.is_static:
+            space.requested = self.hardware
+        space.sleep_time = self.sleep_time
+        space.storage = self.storage
+        for key, value, description in self.secrets:
+            space.secrets[key] = SecretEntry(value, description, now)
+        for key, value, description in self.variables:
+            space.variables[key] = SecretEntry(value, description, now)
+        space.volumes = self.volumes or None
 
 
 def _expand(req: SimRequest, repo_type: str) -> list[str] | None:
