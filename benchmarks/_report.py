@@ -205,8 +205,8 @@ WHY_BEHIND: dict[tuple[str, str], str] = {
         "huggingface_hub's threads make plain blocking calls; the largest single cost the sampling profile "
         "below finds is httpcore 1.0's connection-pool bookkeeping, which re-scans every pooled connection "
         "(and probes each idle socket) whenever a request is queued or released — quadratic in the pool size "
-        "at 32 connections. huggingface_hub 2.4 runs on httpx2 / httpcore2, whose pool does this in one pass. "
-        "The rest is spread over asyncio, anyio, httpx and h11 (shares below)"
+        "at 32 connections. huggingface_hub 2.4 runs on httpx2 / httpcore2, whose pool does this in one "
+        "pass. The rest is spread over asyncio, anyio, httpx and h11 (shares below)"
     ),
     ("bulk", "cpu_s"): "same cause as the CPU per request",
     ("bulk", "peak_rss_mib"): "the async stack (anyio, httpx) and one outcome object per Space per operation",
