@@ -303,7 +303,7 @@ def render_tables(results: dict[str, dict[str, Any]]) -> str:
             parts.append("| metric | aiospaces |\n|---|---:|")
             for key, label in ROWS[scenario]:
                 parts.append(f"| {label} | {_num(ours.get(key))} |")
-            parts.append(f"\nhuggingface_hub: not run ({theirs['not_run']}).")
+            parts.append(f"\nhuggingface_hub: not run — {theirs['not_run']}.")
         else:
             parts.append("| metric | aiospaces | huggingface_hub | aiospaces ÷ huggingface_hub |")
             parts.append("|---|---:|---:|---:|")
