@@ -350,9 +350,7 @@ class GitStore:
         """
         with self._lock:
             repo = self._repo(key)
-            sha = _resolve(repo, revision)
-            if sha is None:
-                raise RevisionNotFound(revision)
+            sha = _resolve_existing(repo, revision)
             return repo.commits[sha]
 
     def list_files(self, key: RepoKey, revision: str = "main") -> dict[str, FileInfo]:
@@ -388,9 +386,7 @@ class GitStore:
         """Commits reachable from `revision`, newest first (first-parent order, as `git log` lists them)."""
         with self._lock:
             repo = self._repo(key)
-            sha = _resolve(repo, revision)
-            if sha is None:
-                raise RevisionNotFound(revision)
+            sha = _resolve_existing(repo, revision)
             out: list[CommitRecord] = []
             current: str | None = sha
             while current is not None:
@@ -549,9 +545,7 @@ class GitStore:
         """Create `branch` at `revision`'s commit; returns that sha."""
         with self._lock:
             repo = self._repo(key)
-            sha = _resolve(repo, revision)
-            if sha is None:
-                raise RevisionNotFound(revision)
+            sha = _resolve_existing(repo, revision)
             if branch in repo.branches:
                 raise BranchExists(branch)
             repo.branches[branch] = sha
@@ -658,6 +652,14 @@ def _find_commit(repo: _Repo, ref: str) -> str | None:
         matches = [sha for sha in repo.commits if sha.startswith(ref)]
         return matches[0] if len(matches) == 1 else None
     return None
+
+
+def _resolve_existing(repo: _Repo, revision: str) -> str:
+    """The sha `revision` points at; `RevisionNotFound` when it points nowhere."""
+    sha = _resolve(repo, revision)
+    if sha is None:
+        raise RevisionNotFound(revision)
+    return sha
 
 
 def _resolve(repo: _Repo, revision: str) -> str | None:
