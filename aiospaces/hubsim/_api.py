@@ -277,6 +277,12 @@ def register(router: Router, hub: SimulatedHub) -> None:
             return space.runtime_at(hub.now() - stale)
         return space.runtime()
 
+    def setting_changed(space: SpaceState, action: str) -> SimResponse:
+        """Record a changed Space setting (runtime snapshot, action counter); answer the new runtime."""
+        space.snapshot(hub.now())
+        hub.counters.actions[action] += 1
+        return json_response(runtime_json(space))
+
     def not_static(space: SpaceState, action: str) -> None:
         if space.is_static:
             # hub-api.md §13.4: static Spaces refuse pause/restart/dev-mode/volumes with a 400.
@@ -726,9 +732,7 @@ def register(router: Router, hub: SimulatedHub) -> None:
         not_static(space, "set the sleep time of")
         space.sleep_time = seconds
         space.last_active = hub.now()  # the new sleep time counts from now, not retroactively
-        space.snapshot(hub.now())
-        hub.counters.actions["sleeptime"] += 1
-        return json_response(runtime_json(space))
+        return setting_changed(space, "sleeptime")
 
     async def pause(req: SimRequest, repo_id: str) -> SimResponse:
         space = space_for(req, repo_id, write=True)
@@ -757,9 +761,7 @@ def register(router: Router, hub: SimulatedHub) -> None:
         if enabled and caller is not None and not caller.user.is_pro:
             raise HubError(403, "Dev Mode is only available to PRO users and Enterprise organizations")
         space.dev_mode = enabled
-        space.snapshot(hub.now())
-        hub.counters.actions["dev_mode"] += 1
-        return json_response(runtime_json(space))
+        return setting_changed(space, "dev_mode")
 
     async def add_storage(req: SimRequest, repo_id: str) -> SimResponse:
         space = space_for(req, repo_id, write=True)
@@ -772,18 +774,14 @@ def register(router: Router, hub: SimulatedHub) -> None:
                 400, f"Cannot downgrade persistent storage from {space.storage} to {tier}: delete it first"
             )
         space.storage = tier
-        space.snapshot(hub.now())
-        hub.counters.actions["storage"] += 1
-        return json_response(runtime_json(space))
+        return setting_changed(space, "storage")
 
     async def delete_storage(req: SimRequest, repo_id: str) -> SimResponse:
         space = space_for(req, repo_id, write=True)
         if space.storage is None:
             raise HubError(400, "This Space has no persistent storage to delete")
         space.storage = None
-        space.snapshot(hub.now())
-        hub.counters.actions["storage_delete"] += 1
-        return json_response(runtime_json(space))
+        return setting_changed(space, "storage_delete")
 
     async def set_volumes(req: SimRequest, repo_id: str) -> SimResponse:
         space = space_for(req, repo_id, write=True)
@@ -793,9 +791,7 @@ def register(router: Router, hub: SimulatedHub) -> None:
         volumes = parse_volumes(data["volumes"])
         not_static(space, "mount volumes in")
         space.volumes = volumes or None
-        space.snapshot(hub.now())
-        hub.counters.actions["volumes"] += 1
-        return json_response(runtime_json(space))
+        return setting_changed(space, "volumes")
 
     async def delete_volumes(req: SimRequest, repo_id: str) -> SimResponse:
         space = space_for(req, repo_id, write=True)
@@ -803,27 +799,22 @@ def register(router: Router, hub: SimulatedHub) -> None:
         if not space.volumes:
             raise HubError(400, "This Space has no volumes")
         space.volumes = None
-        space.snapshot(hub.now())
-        hub.counters.actions["volumes_delete"] += 1
-        return json_response(runtime_json(space))
+        return setting_changed(space, "volumes_delete")
 
     # ---------------------------------------------------------------------- secrets/variables
     async def get_secrets(req: SimRequest, repo_id: str) -> SimResponse:
         space = space_for(req, repo_id, owner=True)
-        # hub-api.md §7: values are write-only; `description` omitted when never set.
-        out = {}
-        for key, entry in space.secrets.items():
-            item: dict[str, Any] = {}
-            if entry.description is not None:
-                item["description"] = entry.description
-            item["updatedAt"] = hub.wall_at(entry.updated_at)
-            out[key] = item
-        return json_response(out)
+        # hub-api.md §7: secret values are write-only.
+        return json_response(entries_json(space.secrets, with_values=False))
 
     def variables_json(space: SpaceState) -> dict[str, Any]:
+        return entries_json(space.variables, with_values=True)
+
+    def entries_json(store: dict[str, SecretEntry], *, with_values: bool) -> dict[str, Any]:
+        # hub-api.md §7: `description` omitted when never set.
         out = {}
-        for key, entry in space.variables.items():
-            item: dict[str, Any] = {"value": entry.value}
+        for key, entry in store.items():
+            item: dict[str, Any] = {"value": entry.value} if with_values else {}
             if entry.description is not None:
                 item["description"] = entry.description
             item["updatedAt"] = hub.wall_at(entry.updated_at)
