@@ -13,7 +13,7 @@ import anyio
 from ..plan import FleetSpec, Plan, apply_plan, load_fleet_spec, plan_fleet, resolve_secrets, summary
 from ._commands import RUNTIME_COLUMNS, describe_change, emit_change, runtime_cells, runtime_fields, text
 from ._exit import ExitCode, UsageError, classify
-from ._render import Output
+from ._render import Output, isatty
 
 if TYPE_CHECKING:
     from .._waiting import RuntimeChange
@@ -96,7 +96,7 @@ async def _apply(
     client: SpacesClient, args: argparse.Namespace, output: Output, spec: FleetSpec, *, stdin: TextIO | None
 ) -> int:
     source = stdin if stdin is not None else sys.stdin
-    interactive = _isatty(source)
+    interactive = isatty(source)
     if args.timeout is not None and not args.wait:
         raise UsageError("--timeout limits the wait: use it with --wait")
     if not args.yes and not interactive:
@@ -176,13 +176,6 @@ async def _confirm(plan: Plan, output: Output, stdin: TextIO) -> bool:
     output.stderr.flush()
     answer = await anyio.to_thread.run_sync(stdin.readline)
     return answer.strip().lower() in ("y", "yes")
-
-
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 __all__ = ["cmd_fleet", "show_plan"]

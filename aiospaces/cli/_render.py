@@ -52,7 +52,7 @@ class Output:
         self.stderr = stderr if stderr is not None else sys.stderr
         self.json_mode = json_mode
         if fancy is None:
-            fancy = not json_mode and _isatty(self.stdout) and _have_rich()
+            fancy = not json_mode and isatty(self.stdout) and _have_rich()
         self.fancy = fancy and not json_mode
         self._console: Any = None
 
@@ -185,7 +185,8 @@ class LiveTable:
             self._output.line(text)
 
 
-def _isatty(stream: TextIO) -> bool:
+def isatty(stream: TextIO) -> bool:
+    """Whether `stream` is a terminal (False for streams that cannot tell, or are closed)."""
     try:
         return stream.isatty()
     except (AttributeError, ValueError):
