@@ -83,6 +83,7 @@ def _json_default(value: Any) -> Any:
 
 SCENARIO_NAMES = ("bulk", "watch", "ratelimited", "scale")
 PROFILE_FILE = "profile-bulk-aiospaces.json"
+POOL_EXPERIMENT_FILE = "experiment-pool.json"
 
 
 def load_results(directory: Path = RESULTS_DIR) -> dict[str, dict[str, Any]]:
@@ -95,6 +96,9 @@ def load_results(directory: Path = RESULTS_DIR) -> dict[str, dict[str, Any]]:
     profile = directory / PROFILE_FILE
     if profile.exists():
         out["profile"] = json.loads(profile.read_text())
+    experiment = directory / POOL_EXPERIMENT_FILE
+    if experiment.exists():
+        out["pool_experiment"] = json.loads(experiment.read_text())
     return out
 
 
@@ -276,6 +280,20 @@ def render_findings(results: dict[str, dict[str, Any]]) -> str:
             "httpcore's `_assign_requests_to_connections` (pool scans, idle-socket probes); by package, "
             + ", ".join(f"{name} {share:.0%}" for name, share in list(own.items())[:6])
             + " (innermost frame)."
+        )
+    experiment = results.get("pool_experiment")
+    if experiment is not None:
+        default, pool2 = experiment["summary"]["default"], experiment["summary"]["httpcore2_pool"]
+        n = len(experiment["runs"]) // 2
+        parts.append(
+            f"\nExperiment (`{experiment['command']}`, {experiment['started_at']}, medians of {n} runs each, "
+            "same bulk workload): aiospaces with only its connection pool swapped for httpcore2's (a minimal "
+            "adapter in `benchmarks/pool_experiment.py`), through "
+            "`SpacesClient(transport=...)`, spends "
+            f"{_num(pool2['cpu_s_per_1000_requests'])} CPU seconds per 1,000 requests instead of "
+            f"{_num(default['cpu_s_per_1000_requests'])}, and takes {_num(pool2['wall_s'])} s instead of "
+            f"{_num(default['wall_s'])} s. Moving aiospaces to a linear pool (httpx2, or a transport over "
+            "httpcore2) is the fix this points to; it is a dependency decision, not made here."
         )
     return "\n".join(parts) + "\n"
 
