@@ -602,6 +602,7 @@ def register(router: Router, hub: SimulatedHub) -> None:
                 if expand is not None:
                     items.append(_select(props, expand))
                 else:
+                    kind = "sdk" if repo_type == "space" else "downloads"
                     keys = [
                         "_id",
                         "id",
@@ -609,22 +610,10 @@ def register(router: Router, hub: SimulatedHub) -> None:
                         "likes",
                         "trendingScore",
                         "private",
-                        "sdk",
+                        kind,
                         "tags",
                         "createdAt",
                     ]
-                    if repo_type != "space":
-                        keys = [
-                            "_id",
-                            "id",
-                            "author",
-                            "likes",
-                            "trendingScore",
-                            "private",
-                            "downloads",
-                            "tags",
-                            "createdAt",
-                        ]
                     if full:
                         keys += ["lastModified", "sha", "siblings", "cardData", "disabled", "gated"]
                     items.append({k: props.get(k) for k in keys if k in props})
