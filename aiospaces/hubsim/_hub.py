@@ -449,9 +449,7 @@ class SimulatedHub:
         message: str = "Build failed with exit code: 1",
     ) -> None:
         """Make the Space's next build end in BUILD_ERROR with these build log lines."""
-        lines = tuple(
-            line if line.endswith("\n") else line + "\n" for line in (logs or ["ERROR: build failed"])
-        )
+        lines = _log_lines(logs or ["ERROR: build failed"])
         with self._lock:
             space = self._space(repo_id)
             space.forced_build = BuildPlan("BUILD_ERROR", space.sdk, build_log=lines, error_message=message)
@@ -467,7 +465,7 @@ class SimulatedHub:
         with self._lock:
             space = self._space(repo_id)
             now = self.now()
-            extra = [line if line.endswith("\n") else line + "\n" for line in (logs or ["Killed\n"])]
+            extra = _log_lines(logs or ["Killed\n"])
             space.run_log = [(t, line) for t, line in space.run_log if t <= now]
             space.run_log += [(now, line) for line in extra]
             space.set_stage(now, "RUNTIME_ERROR", error_message=message)
@@ -996,3 +994,8 @@ _STALE: contextvars.ContextVar[float | None] = contextvars.ContextVar("hubsim_st
 def current_staleness() -> float | None:
     """How stale runtime reads of the current request must be (a `stale_runtime` fault), or None."""
     return _STALE.get()
+
+
+def _log_lines(lines: Sequence[str]) -> tuple[str, ...]:
+    """Log lines as the simulator stores them: each ends with a newline."""
+    return tuple(line if line.endswith("\n") else line + "\n" for line in lines)
