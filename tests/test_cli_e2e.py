@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -60,15 +61,23 @@ def aiospaces(
     return process
 
 
-def start_aiospaces(url: str, home: Path, *args: str) -> subprocess.Popen[str]:
-    """Start `aiospaces ARGS` as TOKEN's user, its output piped as text, for tests that read it as it runs."""
-    return subprocess.Popen(
+@contextmanager
+def started_aiospaces(url: str, home: Path, *args: str) -> Iterator[subprocess.Popen[str]]:
+    """`aiospaces ARGS` running as TOKEN's user, its output piped as text, for tests that read it as it runs;
+    killed on exit if still running."""
+    process = subprocess.Popen(
         [sys.executable, "-m", "aiospaces.cli", *args],
         env=cli_env(url, TOKEN, home),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def test_wait_exits_0_when_running(hub_url: tuple[SimulatedHub, str], tmp_path: Path) -> None:
@@ -124,17 +133,12 @@ def test_logs_follow_streams_until_the_build_ends(hub_url: tuple[SimulatedHub, s
     hub, url = hub_url
     # 100 simulated seconds of build = 2 real seconds, with the log lines spread over it.
     hub.create_space("alice/e2e-logs", stage=None, files=APP, durations=Durations(build=100.0))
-    process = start_aiospaces(url, tmp_path, "logs", "alice/e2e-logs", "--build", "--follow")
-    try:
+    with started_aiospaces(url, tmp_path, "logs", "alice/e2e-logs", "--build", "--follow") as process:
         assert process.stdout is not None
         first = process.stdout.readline()
         stage_at_first_line = hub.space_stage("alice/e2e-logs")
         rest = process.stdout.read()
         code = process.wait(timeout=PROCESS_TIMEOUT)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     assert first.startswith("===== Build Queued")
     assert stage_at_first_line == "BUILDING"  # streamed live, not printed after the fact
     assert code == 0
@@ -222,16 +226,11 @@ def test_logs_follow_interrupted_exits_130(hub_url: tuple[SimulatedHub, str], tm
     """Ctrl-C on `logs --follow` of a running Space (a never-ending stream) exits 130 without a traceback."""
     hub, url = hub_url
     hub.create_space("alice/e2e-follow", files=APP)  # RUNNING: its run log stream stays open
-    process = start_aiospaces(url, tmp_path, "logs", "alice/e2e-follow", "--follow")
-    try:
+    with started_aiospaces(url, tmp_path, "logs", "alice/e2e-follow", "--follow") as process:
         assert process.stdout is not None
         first = process.stdout.readline()  # the stream is live once a line arrived
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=PROCESS_TIMEOUT)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     assert first != ""  # a line arrived (EOF would be "")
     assert process.returncode == 130
     assert "interrupted" in err
