@@ -593,6 +593,11 @@ def register(router: Router, hub: SimulatedHub) -> None:
                 repos.sort(key=key_of, reverse=True)
             page_size = min(limit or hub.list_page_size, 1000, hub.list_page_size)
             page = repos[offset : offset + page_size]
+            # Without `expand`, the listing's own keys (`full` adds some).
+            kind = "sdk" if repo_type == "space" else "downloads"
+            keys = ["_id", "id", "author", "likes", "trendingScore", "private", kind, "tags", "createdAt"]
+            if full:
+                keys += ["lastModified", "sha", "siblings", "cardData", "disabled", "gated"]
             items = []
             for repo in page:
                 hub._settle(repo)
@@ -602,20 +607,6 @@ def register(router: Router, hub: SimulatedHub) -> None:
                 if expand is not None:
                     items.append(_select(props, expand))
                 else:
-                    kind = "sdk" if repo_type == "space" else "downloads"
-                    keys = [
-                        "_id",
-                        "id",
-                        "author",
-                        "likes",
-                        "trendingScore",
-                        "private",
-                        kind,
-                        "tags",
-                        "createdAt",
-                    ]
-                    if full:
-                        keys += ["lastModified", "sha", "siblings", "cardData", "disabled", "gated"]
                     items.append({k: props.get(k) for k in keys if k in props})
             headers = []
             if offset + page_size < len(repos):
