@@ -16,6 +16,7 @@ from typing import Any, Final, Literal, Protocol
 import attrs
 
 __all__ = [
+    "APP_STARTING_STAGES",
     "BUILD_LOG_STAGES",
     "FAILURE_STAGES",
     "NOT_RUNNING_STAGES",
@@ -37,6 +38,8 @@ TRANSITIONAL_STAGES: Final = frozenset(
 FAILURE_STAGES: Final = frozenset({"BUILD_ERROR", "RUNTIME_ERROR", "CONFIG_ERROR", "NO_APP_FILE"})
 # Failures decided before the app ever ran: the build logs explain them; RUNTIME_ERROR is in the run logs.
 BUILD_LOG_STAGES: Final = frozenset({"BUILD_ERROR", "CONFIG_ERROR", "NO_APP_FILE"})
+# The stages right before RUNNING: a restarted app passes through one of them (hub-api.md §13.1).
+APP_STARTING_STAGES: Final = frozenset({"APP_STARTING", "RUNNING_APP_STARTING"})
 # design.md §3: a wait for RUNNING raises on these unless asked to wake the Space. SLEEPING appears only
 # in the JS client's stage type (hub-api.md §13.1); STOPPED is the Python client's "asleep" stage (§8.3).
 NOT_RUNNING_STAGES: Final = frozenset({"PAUSED", "STOPPED", "SLEEPING", "DELETING"})
@@ -245,7 +248,8 @@ class ActionFence:
     - "hardware": a read whose requested flavor is one of `previous` (all flavors but the new one when
       `previous` is empty), even after the new flavor was seen, since a lagging replica can answer any time;
       a third flavor is someone else's request and is fresh.
-    - "restart": a stable stage (RUNNING, PAUSED, ...) until a transitional or failure stage confirms it.
+    - "restart": a stable stage (RUNNING, PAUSED, ...) until the restarted app was seen starting
+      (APP_STARTING or RUNNING_APP_STARTING); transitional and failure stages are after the restart.
     - "pause": any stage but PAUSED until PAUSED confirms it.
 
     After `grace` every read is taken at face value (someone else changed the Space back).
@@ -258,6 +262,7 @@ class ActionFence:
         grace: seconds after `at` during which pre-action-looking reads are judged stale.
         confirmed: set once a read consistent with the action has been seen.
         switched: for "hardware", set once a read shows the new flavor running.
+        started: for "restart", set once a read shows the restarted app starting.
     """
 
     kind: Literal["hardware", "restart", "pause"]
@@ -267,6 +272,7 @@ class ActionFence:
     grace: float = 60.0
     confirmed: bool = False
     switched: bool = False
+    started: bool = False
 
     def expired(self, now: float) -> bool:
         """Whether the fence no longer affects reads at `now`."""
@@ -286,19 +292,29 @@ class ActionFence:
             if in_grace and (requested in self.previous or not self.previous):
                 return "stale"
             return "fresh"
+        if self.kind == "restart":
+            return self._judge_restart(stage, in_grace)
         if self.confirmed or not in_grace:
             return "fresh"
-        if self.kind == "pause":
-            # The Hub answers PAUSED (hub-api.md §8.2, recording test_pause_and_restart_space).
-            confirms = stage == "PAUSED"
-        else:
-            # restart: the Hub answers BUILDING (same recording); any transitional or failure stage is after
-            # the restart, a stable one (RUNNING, PAUSED, ...) is from before.
-            confirms = stage in TRANSITIONAL_STAGES or stage in FAILURE_STAGES
-        if confirms:
+        # pause: the Hub answers PAUSED (hub-api.md §8.2, recording test_pause_and_restart_space).
+        if stage == "PAUSED":
             self.confirmed = True
             return "fresh"
         return "stale"
+
+    def _judge_restart(self, stage: str, in_grace: bool) -> Verdict:
+        # The Hub answers BUILDING (hub-api.md §8.2, recording test_pause_and_restart_space); after it the
+        # restarted app goes through an app-starting stage before RUNNING. A stable stage (RUNNING, PAUSED,
+        # ...) looks the same before and after the restart, so during the grace it is trusted only once the
+        # app-starting stage was seen: a read from before the restart would then have to lag by more than
+        # the whole build, instead of by anything at all once the build was seen. A start too short to be
+        # polled delays the wait until the grace ends, never longer.
+        if stage in TRANSITIONAL_STAGES or stage in FAILURE_STAGES:
+            self.confirmed = True
+            if stage in APP_STARTING_STAGES:
+                self.started = True
+            return "fresh"
+        return "fresh" if self.started or not in_grace else "stale"
 
 
 def raw_error_message(raw: Mapping[str, Any] | None) -> str | None:

@@ -234,12 +234,26 @@ def test_hardware_fence_after_switch() -> None:
 
 
 def test_restart_fence() -> None:
-    """After a restart, a stable stage is stale until a transitional or failure stage confirms the restart."""
+    """After a restart, a stable stage is stale until the restarted app was seen starting (a build alone is
+    not enough: a lagging read can still show the old RUNNING), and taken at face value after the grace."""
     fence = ActionFence(kind="restart", at=0.0)
     assert fence.judge(runtime("PAUSED"), 1.0) == "stale"
     assert fence.judge(runtime("RUNNING"), 2.0) == "stale"
     assert fence.judge(runtime("BUILDING"), 3.0) == "fresh"
-    assert fence.judge(runtime("RUNNING"), 4.0) == "fresh"  # after confirmation, RUNNING is the new one
+    assert fence.confirmed
+    assert not fence.started
+    assert fence.judge(runtime("RUNNING"), 4.0) == "stale"  # the build was seen, but this may be the old app
+    assert fence.judge(runtime("BUILD_ERROR"), 5.0) == "fresh"  # failures come after the restart
+    assert fence.judge(runtime("APP_STARTING"), 6.0) == "fresh"
+    assert fence.started
+    assert fence.judge(runtime("RUNNING"), 7.0) == "fresh"  # the restarted app
+    # A start too short to be polled: RUNNING is believed once the grace is over, so no wait hangs.
+    quick = ActionFence(kind="restart", at=0.0)
+    assert quick.judge(runtime("RUNNING_BUILDING"), 1.0) == "fresh"
+    assert quick.judge(runtime("RUNNING"), 60.0) == "stale"
+    assert quick.judge(runtime("RUNNING"), 60.5) == "fresh"
+    assert quick.expired(60.5)
+    assert ActionFence(kind="restart", at=0.0).judge(runtime("RUNNING_APP_STARTING"), 1.0) == "fresh"
 
 
 @pytest.mark.parametrize(

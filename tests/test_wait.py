@@ -6,7 +6,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from aiospaces import SpacesClient
+from aiospaces import RuntimeChange, SpacesClient
 from aiospaces.errors import (
     HardwareConflictError,
     SpaceFailedError,
@@ -307,3 +307,26 @@ async def test_wait_after_pause_never_returns_the_old_running() -> None:
             await client.wait_until_running("alice/demo", timeout=300)
         assert caught.value.stage == "PAUSED"
         assert stale.injected == 2
+
+
+async def test_stale_running_after_the_build_was_seen_does_not_end_the_wait() -> None:
+    """After a restart, a stale read still showing the old RUNNING, arriving once the new build has been
+    seen, does not end `wait_until_running` early: the returned RUNNING is the restarted app's."""
+    async with SimulatedHubClient() as env:
+        hub, client = env.hub, env.client
+        hub.create_space("alice/demo")
+        hub.set_durations("alice/demo", build=30.0, start=10.0)
+        env.clock.advance(100.0)
+        await client.restart_space("alice/demo")
+        faults = []
+
+        def stale_after_build(change: RuntimeChange) -> None:
+            if change.stage == "BUILDING" and not faults:
+                # The next read comes from a replica 50 s behind: before the restart, still RUNNING.
+                faults.append(hub.add_fault("stale_runtime", route=RUNTIME_ROUTE, count=1, seconds=50.0))
+
+        runtime = await client.wait_until_running("alice/demo", timeout=300, on_change=stale_after_build)
+        assert str(runtime.stage) == "RUNNING"
+        assert hub.space_stage("alice/demo") == "RUNNING"
+        assert env.clock.now() >= 100.0 + 30.0 + 10.0
+        assert faults[0].injected == 1
