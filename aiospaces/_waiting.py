@@ -14,12 +14,13 @@ import random
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from types import TracebackType
-from typing import Final, Literal, Self
+from typing import Final, Literal, Self, TypeVar
 
 import anyio
 import attrs
 
 from . import _wire
+from ._clock import Clock
 from ._core import CoreClient
 from ._poll import (
     BUILD_LOG_STAGES,
@@ -60,6 +61,38 @@ LIST_THRESHOLD: Final = 2
 # ... unless the owner has more than this many Spaces per watched one (pages would cost more than calls).
 LIST_MAX_RATIO: Final = 100
 FLEET_CONCURRENCY: Final = 8
+# How long past a wait's deadline a read started before it may still take (a read can block much longer:
+# waiting for the rate-limit window to reset, hub-api.md §4.3, or retrying): it is cut off there.
+DEADLINE_OVERRUN: Final = 10.0
+
+_T = TypeVar("_T")
+
+
+async def _by_deadline(clock: Clock, deadline: float | None, call: Callable[[], Awaitable[_T]]) -> _T | None:
+    """`await call()`, cancelled once `clock` reaches `deadline`: its result, or None when cut off.
+
+    The task group lives only inside this call (no `yield` in it); cancelling the caller cancels both. An
+    error of `call` is raised as is, not wrapped in the task group's ExceptionGroup.
+    """
+    if deadline is None:
+        return await call()
+    done: list[_T] = []
+    failed: list[Exception] = []
+    async with anyio.create_task_group() as tg:
+
+        async def expire() -> None:
+            await clock.sleep(deadline - clock.now())
+            tg.cancel_scope.cancel()
+
+        tg.start_soon(expire)
+        try:
+            done.append(await call())
+        except Exception as exc:
+            failed.append(exc)
+        tg.cancel_scope.cancel()
+    if failed:
+        raise failed[0]
+    return done[0] if done else None
 
 
 def _stage(runtime: SpaceRuntime) -> str:
@@ -190,7 +223,13 @@ class _SpacePoll:
                     return None
                 await clock.sleep(delay)
             self._first = False
-            runtime = await client.get_space_runtime(self.repo_id)
+            runtime = await _by_deadline(
+                clock,
+                None if self.deadline is None else self.deadline + DEADLINE_OVERRUN,
+                lambda: client.get_space_runtime(self.repo_id),
+            )
+            if runtime is None:
+                return None  # the read was still blocked (e.g. rate-limited) well past the deadline
             self.reads += 1
             now = clock.now()
             if client._judge(self.repo_id, runtime, now) == "stale":
@@ -434,12 +473,18 @@ class FleetWatch:
                 if entry.repo_id not in readings and entry in due:
                     await read_one(entry)
 
-        async with anyio.create_task_group() as tg:
-            for owner in listed:
-                self.list_requests += 1
-                tg.start_soon(read_owner, owner)
-            for entry in singles:
-                tg.start_soon(read_one, entry)
+        async def read_due() -> bool:
+            async with anyio.create_task_group() as tg:
+                for owner in listed:
+                    self.list_requests += 1
+                    tg.start_soon(read_owner, owner)
+                for entry in singles:
+                    tg.start_soon(read_one, entry)
+            return True
+
+        bound = None if self._deadline is None else self._deadline + DEADLINE_OVERRUN
+        if await _by_deadline(clock, bound, read_due) is None:
+            return False  # reads still blocked (e.g. rate-limited) well past the deadline: time is up
         now = clock.now()
         if failures and not self._collect:
             raise next(iter(failures.values()))
@@ -751,6 +796,9 @@ class WaitingMixin(CoreClient):
     ) -> SpaceRuntime:
         """Poll until `await check(runtime)` (which may raise) is true; WaitTimeoutError at the deadline.
 
+        The last poll lands on the deadline; a read still blocked `DEADLINE_OVERRUN` seconds after it (e.g.
+        waiting for the rate-limit window) is cut off and the wait times out then.
+
         `on_change` gets a `RuntimeChange` for each change the same reads observe (the first read included),
         before `check` judges it: no extra request.
         """
@@ -1004,27 +1052,19 @@ class WaitingMixin(CoreClient):
         tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
         clock = self._clock
 
-        async with anyio.create_task_group() as tg:
-
-            async def deadline() -> None:
-                await clock.sleep(LOG_FETCH_TIMEOUT)
-                tg.cancel_scope.cancel()
-
-            tg.start_soon(deadline)
+        async def read() -> None:
+            lines = self.fetch_space_logs(repo_id, build=build, follow=False)
             try:
-                with anyio.move_on_after(LOG_FETCH_TIMEOUT):  # also bounded in real time
-                    lines = self.fetch_space_logs(repo_id, build=build, follow=False)
-                    try:
-                        async for line in lines:
-                            tail.append(line.rstrip("\r\n"))
-                    finally:
-                        await _aclose(lines)  # closes the streamed response too
-            except SpacesError as exc:
-                logger.debug(
-                    "could not read the %s logs of %s: %s", "build" if build else "run", repo_id, exc
-                )
+                async for line in lines:
+                    tail.append(line.rstrip("\r\n"))
             finally:
-                tg.cancel_scope.cancel()
+                await _aclose(lines)  # closes the streamed response too
+
+        try:
+            with anyio.move_on_after(LOG_FETCH_TIMEOUT):  # also bounded in real time
+                await _by_deadline(clock, clock.now() + LOG_FETCH_TIMEOUT, read)
+        except SpacesError as exc:
+            logger.debug("could not read the %s logs of %s: %s", "build" if build else "run", repo_id, exc)
         return list(tail)
 
     # --- fleets ----------------------------------------------------------------------------------------

@@ -330,3 +330,24 @@ async def test_stale_running_after_the_build_was_seen_does_not_end_the_wait() ->
         assert hub.space_stage("alice/demo") == "RUNNING"
         assert env.clock.now() >= 100.0 + 30.0 + 10.0
         assert faults[0].injected == 1
+
+
+async def test_a_rate_limited_read_does_not_carry_the_wait_past_its_deadline() -> None:
+    """A runtime read stuck waiting for the rate-limit window (quota spent by another client of the account)
+    is cut off shortly after the deadline: the wait raises WaitTimeoutError then, not at the window reset."""
+    async with SimulatedHubClient() as env:
+        hub, client = env.hub, env.client
+        hub.set_durations(build=600.0)
+        hub.create_space("alice/slow", stage=None)
+        hub.set_rate_limit(3, window_seconds=300.0)
+        async with SpacesClient(
+            token=env.token, endpoint="https://hub.test", transport=hub.transport(), clock=env.clock
+        ) as other:
+            for _ in range(3):
+                await other.get_space_runtime("alice/slow")
+        with pytest.raises(WaitTimeoutError) as caught:
+            await client.wait_until_running("alice/slow", timeout=30)
+        assert caught.value.timeout == 30
+        assert 30.0 <= env.clock.now() <= 30.0 + 10.0
+        assert hub.counters.in_flight == 0
+        assert client._wait_state.pollers == 0

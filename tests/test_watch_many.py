@@ -136,3 +136,21 @@ async def test_owner_with_many_other_spaces_is_not_listed_again() -> None:
             pass
         assert hub.counters.requests[LIST_ROUTE] == 1
         assert hub.counters.requests[RUNTIME_ROUTE] >= 2
+
+
+async def test_wait_all_rate_limited_past_its_deadline_reports_timeouts_on_time() -> None:
+    """A fleet round stuck waiting for the rate-limit window is cut off shortly after the deadline: every
+    Space is reported as timed out then, not when the window resets."""
+    async with SimulatedHubClient() as env:
+        hub = env.hub
+        hub.set_durations(build=600.0)
+        ids = ["alice/a", "alice/b", "bob/c"]
+        for repo_id in ids:
+            hub.create_space(repo_id, stage=None)
+        hub.set_rate_limit(3, window_seconds=300.0)
+        for _ in range(3):  # the account's quota is spent (e.g. by another program)
+            await env.client.get_space_runtime("alice/a")
+        report = await env.client.wait_all(ids, timeout=30)
+        assert 30.0 <= env.clock.now() <= 30.0 + 10.0
+        assert all(isinstance(report[r].error, WaitTimeoutError) for r in ids)
+        assert hub.counters.in_flight == 0
