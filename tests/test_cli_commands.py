@@ -344,6 +344,20 @@ async def test_secrets_set_from_env(
     assert "API_KEY" in listed.out
 
 
+async def test_secret_value_typed_on_the_command_line_is_refused_unprinted(
+    hub: SimulatedHub, clock: VirtualClock
+) -> None:
+    """`secrets set ID KEY VALUE` exits 2 before any request, and the error line never repeats the value."""
+    [repo_id] = await make_spaces(hub, clock, ["cli-value"])
+    before = hub.counters.total_requests
+    for stdin in ("", "from-stdin\n"):
+        result = await cli(hub, clock, "secrets", "set", repo_id, "API_KEY", SECRET_VALUE, stdin=stdin)
+        assert result.code == ExitCode.USAGE
+        assert "--from-env" in result.err
+        assert SECRET_VALUE not in result.out + result.err
+    assert hub.counters.total_requests == before
+
+
 async def test_variables_set_list_delete(hub: SimulatedHub, clock: VirtualClock) -> None:
     """Variables are set on several Spaces, listed with their values, and deleted."""
     repo_ids = await make_spaces(hub, clock, ["v1", "v2"])

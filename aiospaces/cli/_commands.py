@@ -10,6 +10,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
+from .. import _wire
 from .._poll import changed_fields
 from ..fleet import FleetReport
 from ._exit import ExitCode, UsageError, classify
@@ -286,8 +287,29 @@ async def cmd_logs(client: SpacesClient, args: argparse.Namespace, output: Outpu
     return ExitCode.OK
 
 
+def check_secret_arguments(args: argparse.Namespace) -> None:
+    """Refuse `secrets set ID KEY VALUE` before reading anything, without echoing a single argument.
+
+    The grammar is `ID... KEY`, so a value typed after the key parses as the key and the key as one more
+    Space id. Every id but the first must then look like `namespace/name`; when one does not, the last
+    argument is most likely a secret value, and repeating any of it in an error line would print it.
+    """
+    for repo_id in args.repo_ids[1:]:
+        try:
+            _wire.validate_repo_id(repo_id)
+        except ValueError:
+            raise UsageError(
+                "secrets set takes ID... KEY and never a value on the command line: "
+                "pass the value with --from-env VAR or on stdin"
+            ) from None
+
+
 def read_secret_value(args: argparse.Namespace, stdin: TextIO) -> str:
-    """The secret value from `--from-env VAR` or stdin — never from the command line."""
+    """The secret value from `--from-env VAR` or stdin — never from the command line.
+
+    Blocking reads on purpose: nothing else runs yet, and `getpass` must stay in the main thread so that
+    Ctrl-C restores the terminal's echo.
+    """
     if args.from_env:
         value = os.environ.get(args.from_env)
         if value is None:
@@ -328,6 +350,7 @@ async def cmd_secrets(
         output.table(["key", "description", "updated"], rows)
         return ExitCode.OK
     if args.action == "set":
+        check_secret_arguments(args)
         value = read_secret_value(args, stdin if stdin is not None else sys.stdin)
 
         async def add(repo_id: str) -> None:
