@@ -324,7 +324,8 @@ class FleetWatch:
     `list_spaces(author=owner, expand=["runtime"])` pages (design.md §3, hub-api.md §6.2) instead of one
     runtime call each; the others (and any Space missing from its owner's pages) through `get_space_runtime`.
     Each `__anext__` runs whole rounds until it has a change to return (a task group lives only inside one
-    round), and the iteration ends at the timeout. Also an async context manager.
+    round), and the iteration ends at the timeout. A Space whose read fails is no longer polled; its error is
+    in `errors`. Also an async context manager.
     """
 
     def __init__(
@@ -335,7 +336,6 @@ class FleetWatch:
         timeout: float | None,
         policy: PollPolicy,
         check: Callable[[_Entry, SpaceRuntime], Verdict] | None = None,
-        collect_errors: bool = False,
         on_change: Callable[[RuntimeChange], object] | None = None,
     ) -> None:
         clock = client._clock
@@ -350,7 +350,6 @@ class FleetWatch:
         self._policy = policy
         self._buffer: deque[RuntimeChange] = deque()
         self._check = check
-        self._collect = collect_errors
         self._on_change = on_change
         self._closed = False
         self._weight = 1  # requests per round, for the client's pacing
@@ -366,8 +365,15 @@ class FleetWatch:
 
     async def __anext__(self) -> RuntimeChange:
         while not self._buffer:
-            if self._closed or not await self._round():
+            if self._closed:
+                raise StopAsyncIteration
+            if not await self._round():
                 await self.aclose()
+                errors = self.errors
+                if errors and len(errors) == len(self._entries):
+                    # Not one Space could be read (a bad token, an offline Hub, only wrong ids): an error,
+                    # not an empty watch.
+                    raise next(iter(errors.values()))
                 raise StopAsyncIteration
         return self._buffer.popleft()
 
@@ -380,6 +386,12 @@ class FleetWatch:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+    @property
+    def errors(self) -> dict[str, SpacesError]:
+        """The Spaces no longer watched because reading them failed (e.g. deleted: NotFoundError), with
+        the error, by repo id."""
+        return {r: e.result for r, e in self._entries.items() if isinstance(e.result, SpacesError)}
 
     @property
     def entries(self) -> dict[str, _Entry]:
@@ -486,10 +498,11 @@ class FleetWatch:
         if await _by_deadline(clock, bound, read_due) is None:
             return False  # reads still blocked (e.g. rate-limited) well past the deadline: time is up
         now = clock.now()
-        if failures and not self._collect:
-            raise next(iter(failures.values()))
         woken: list[_Entry] = []
         for repo_id, exc in failures.items():
+            # One Space's error ends that Space's watch only, as in `wait_all`'s report.
+            if self._check is None:
+                logger.warning("watch_many: stopped watching %s: %s", repo_id, exc)
             self._finish(self._entries[repo_id], exc)
         for repo_id, runtime in readings.items():
             entry = self._entries[repo_id]
@@ -1075,8 +1088,10 @@ class WaitingMixin(CoreClient):
         """Watch many Spaces with one shared poll loop: an async iterator of `RuntimeChange`.
 
         Spaces sharing an owner are read through `list_spaces(author=..., expand=["runtime"])` pages
-        instead of one runtime call each (design.md §3). The iteration ends at `timeout`; an error reading
-        a Space ends it with that error.
+        instead of one runtime call each (design.md §3). The iteration ends at `timeout`, or when no Space
+        is left to watch. A Hub error reading one Space (e.g. NotFoundError: deleted) stops watching that
+        Space only, as in `wait_all`'s report: it is logged at WARNING and kept in the watch's `errors`;
+        when every Space has failed, the iteration raises the first error instead of ending quietly.
 
         Args:
             repo_ids: the Spaces (no duplicates).
@@ -1137,7 +1152,6 @@ class WaitingMixin(CoreClient):
             timeout=_check_timeout(timeout),
             policy=_check_policy(policy),
             check=check,
-            collect_errors=True,
             on_change=_check_on_change(on_change),
         )
         await fleet.run()

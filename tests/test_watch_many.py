@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from aiospaces.errors import SpaceFailedError, SpaceNotRunningError, WaitTimeoutError
+from aiospaces.errors import NotFoundError, SpaceFailedError, SpaceNotRunningError, WaitTimeoutError
 from aiospaces.testing import SimulatedHubClient
 
 pytestmark = pytest.mark.anyio
@@ -154,3 +154,32 @@ async def test_wait_all_rate_limited_past_its_deadline_reports_timeouts_on_time(
         assert 30.0 <= env.clock.now() <= 30.0 + 10.0
         assert all(isinstance(report[r].error, WaitTimeoutError) for r in ids)
         assert hub.counters.in_flight == 0
+
+
+async def test_watch_many_goes_on_when_one_space_is_missing(caplog: pytest.LogCaptureFixture) -> None:
+    """A Space that cannot be read (missing from its owner's pages, then 404) stops only its own watch: the
+    others are still watched to the end, and the error is kept in `errors` and logged at WARNING."""
+    async with SimulatedHubClient() as env:
+        hub = env.hub
+        for repo_id in ("alice/a", "alice/b"):
+            hub.create_space(repo_id, stage=None)
+        ids = ["alice/a", "alice/gone", "alice/b"]
+        stages: dict[str, list[str]] = {r: [] for r in ids}
+        with caplog.at_level("WARNING", logger="aiospaces"):
+            async with env.client.watch_many(ids, timeout=300) as changes:
+                async for change in changes:
+                    stages[change.repo_id].append(change.stage)
+        assert stages["alice/a"] == stages["alice/b"] == ["BUILDING", "APP_STARTING", "RUNNING"]
+        assert stages["alice/gone"] == []
+        assert list(changes.errors) == ["alice/gone"]
+        assert isinstance(changes.errors["alice/gone"], NotFoundError)
+        assert any("alice/gone" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
+        assert hub.counters.requests["GET /api/spaces/{id}/runtime"] == 1  # not polled again
+
+
+async def test_watch_many_raises_when_no_space_can_be_read() -> None:
+    """When every watched Space fails to read, the watch raises the error instead of ending quietly."""
+    async with SimulatedHubClient() as env:
+        with pytest.raises(NotFoundError):
+            async for _ in env.client.watch_many(["alice/nope", "bob/nope"], timeout=60):
+                pass
