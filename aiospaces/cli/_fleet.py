@@ -174,7 +174,9 @@ async def _confirm(plan: Plan, output: Output, stdin: TextIO) -> bool:
         f"apply {plan.changes} change(s) and {plan.reapplied} secret re-set(s) to {touched} Space(s)? [y/N] "
     )
     output.stderr.flush()
-    answer = await anyio.to_thread.run_sync(stdin.readline)
+    # Abandoned on cancellation (Ctrl-C): otherwise the command waits for the blocked read, i.e. until the
+    # user also presses Enter.
+    answer = await anyio.to_thread.run_sync(stdin.readline, abandon_on_cancel=True)
     return answer.strip().lower() in ("y", "yes")
 
 
