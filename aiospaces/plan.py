@@ -363,12 +363,14 @@ class SpacePlan:
         actions: what `apply_plan` will do, in order (settings, hardware, sleep time, pause/restart).
         notes: things worth knowing that are not actions (e.g. a sleep time ignored on cpu-basic).
         error: the error reading the Space (then there are no actions).
+        stage: the stage observed when planning (None when unknown).
     """
 
     repo_id: str
     actions: tuple[Action, ...] = ()
     notes: tuple[str, ...] = ()
     error: SpacesError | None = None
+    stage: str | None = None
 
     @property
     def changes(self) -> tuple[Action, ...]:
@@ -377,8 +379,15 @@ class SpacePlan:
 
     @property
     def restarts(self) -> bool:
-        """Whether applying makes the Space build or switch hardware (what `--wait` waits for)."""
-        return any(a.kind in ("hardware", "restart") for a in self.actions)
+        """Whether applying makes the Space build or switch hardware (what `--wait` waits for).
+
+        A Space left PAUSED (or paused by the plan) does not: new hardware only takes effect once the owner
+        restarts it (hub-api.md §8.2: PAUSED lasts until the owner restarts).
+        """
+        kinds = {a.kind for a in self.actions}
+        if "restart" in kinds:
+            return True
+        return "hardware" in kinds and "pause" not in kinds and self.stage != "PAUSED"
 
 
 @attrs.frozen
@@ -494,7 +503,9 @@ def _diff_space(spec: SpaceSpec, seen: ObservedSpace) -> SpacePlan:
         actions.append(Action("pause", before=stage, after="PAUSED"))
     elif spec.paused is False and stage == "PAUSED":
         actions.append(Action("restart", before=stage, after="BUILDING"))
-    return SpacePlan(spec.repo_id, actions=tuple(actions), notes=tuple(notes))
+    elif stage == "PAUSED" and spec.paused is None and any(a.kind == "hardware" for a in actions):
+        notes.append("PAUSED: the new hardware runs once the Space is restarted (paused = false restarts it)")
+    return SpacePlan(spec.repo_id, actions=tuple(actions), notes=tuple(notes), stage=stage)
 
 
 # --- talking to the Hub -------------------------------------------------------------------------------------
@@ -631,8 +642,8 @@ async def apply_plan(
 
     A Space's first failing action stops that Space (its result names the action); the others go on. Secret
     values come from `environ` (default `os.environ`), all checked before any request. With `wait`, the
-    Spaces whose hardware changed or that were restarted (and are not meant to be paused) are then waited
-    for with one shared poll loop (`wait_all`) until they run on their requested hardware.
+    Spaces whose hardware changed or that were restarted (and are neither paused nor left paused) are then
+    waited for with one shared poll loop (`wait_all`) until they run on their requested hardware.
 
     Args:
         client: the client.
@@ -664,11 +675,7 @@ async def apply_plan(
     report: FleetReport[None] = await client.fleet(list(by_id), concurrency=concurrency).run(apply_one)
     errors: dict[str, SpacesError] = dict(report.errors)
     runtimes: dict[str, SpaceRuntime] = {}
-    waiting = [
-        r
-        for r, s in by_id.items()
-        if wait and r not in errors and s.restarts and not any(a.kind == "pause" for a in s.actions)
-    ]
+    waiting = [r for r, s in by_id.items() if wait and r not in errors and s.restarts]
     if waiting:
         waited = await client.wait_all(waiting, timeout=timeout, on_change=on_change)
         for outcome in waited:

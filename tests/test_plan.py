@@ -262,3 +262,19 @@ def test_without_reapplied_keeps_only_new_secrets() -> None:
     assert [(a.kind, a.key) for a in trimmed["a/s"].actions] == [("secret", "NEW"), ("pause", None)]
     assert (trimmed.changes, trimmed.reapplied) == (plan.changes, 0)
     assert resolve_secrets(trimmed, {"ENV_NEW": "x"}) == {"ENV_NEW": "x"}
+
+
+def test_hardware_for_a_paused_space_is_not_waited_for() -> None:
+    """New hardware for a Space that stays PAUSED is planned with a note, and is not waited for."""
+    seen = {"a/s": ObservedSpace(runtime=runtime("PAUSED", hardware=None))}
+    planned = diff(FleetSpec(spaces=(SpaceSpec("a/s", hardware="t4-small"),)), seen)["a/s"]
+    assert [a.kind for a in planned.actions] == ["hardware"]
+    assert any("restarted" in note for note in planned.notes)
+    assert not planned.restarts
+    unpaused = diff(FleetSpec(spaces=(SpaceSpec("a/s", hardware="t4-small", paused=False),)), seen)["a/s"]
+    assert [a.kind for a in unpaused.actions] == ["hardware", "restart"]
+    assert unpaused.restarts
+    running = diff(
+        FleetSpec(spaces=(SpaceSpec("a/s", hardware="t4-small"),)), {"a/s": ObservedSpace(runtime())}
+    )
+    assert running["a/s"].restarts

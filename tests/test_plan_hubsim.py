@@ -169,3 +169,16 @@ async def test_apply_converges_through_injected_server_errors() -> None:
         # Each paused Space was restarted exactly once, in spite of the retries.
         assert env.hub.counters.actions["restart"] == 2
         assert (await plan_fleet(env.client, spec)).is_empty
+
+
+async def test_apply_wait_leaves_a_paused_space_paused_and_succeeds() -> None:
+    """New hardware for a PAUSED Space is requested, and `wait=True` does not fail waiting for it to run."""
+    async with SimulatedHubClient() as env:
+        env.hub.create_space("alice/asleep", stage="PAUSED")
+        spec = parse_fleet_spec('[spaces."alice/asleep"]\nhardware = "t4-small"\n', source="fleet.toml")
+        plan = await plan_fleet(env.client, spec)
+        result = await apply_plan(env.client, plan, wait=True, timeout=600)
+        assert result.ok, result["alice/asleep"].error
+        assert [a.kind for a in result["alice/asleep"].applied] == ["hardware"]
+        assert env.hub.space_runtime("alice/asleep")["stage"] == "PAUSED"
+        assert env.hub.space_runtime("alice/asleep")["hardware"]["requested"] == "t4-small"
