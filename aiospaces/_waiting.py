@@ -56,6 +56,8 @@ LOG_FETCH_TIMEOUT: Final = 10.0
 # temporary_hardware's restore: its own deadline (shielded from the caller's cancellation) and attempts.
 RESTORE_TIMEOUT: Final = 120.0
 RESTORE_ATTEMPTS: Final = 5
+# ... and, when it failed, how long reading what is still billed (for the error) may take.
+BILLED_READ_TIMEOUT: Final = 10.0
 # Fleet watching reads an owner's Spaces through list pages once this many of them are watched.
 LIST_THRESHOLD: Final = 2
 # ... unless the owner has more than this many Spaces per watched one (pages would cost more than calls).
@@ -1218,34 +1220,64 @@ class WaitingMixin(CoreClient):
     async def _restore_hardware(
         self, repo_id: str, restore_to: str, sleep_time: int | None, *, billed: str
     ) -> str | None:
-        """Request `restore_to` back, shielded and retried: None when confirmed, else the flavor billed."""
+        """Request `restore_to` back, shielded and retried: None when confirmed, else the flavor billed.
+
+        The shield has its own deadline, `RESTORE_TIMEOUT` on the client's clock and in real time (whichever
+        comes first), then at most `BILLED_READ_TIMEOUT` to read what is still billed.
+        """
         clock = self._clock
+        restored = False
         with anyio.CancelScope(shield=True):
             deadline = clock.now() + RESTORE_TIMEOUT
-            with anyio.move_on_after(RESTORE_TIMEOUT):  # the shield's own bound, in real time too
-                for attempt in range(RESTORE_ATTEMPTS):
-                    try:
-                        # Always sent (a read could come from a replica that missed our own request), and
-                        # the Hub's answer to it is the confirmation: requested == restore_to.
-                        runtime = await self.request_space_hardware(repo_id, restore_to)
-                        if runtime.requested_hardware == restore_to:
-                            await self._restore_sleep_time(repo_id, restore_to, sleep_time)
-                            return None
-                    except SpacesError as exc:
+            with anyio.move_on_after(RESTORE_TIMEOUT):
+                restored = bool(
+                    await _by_deadline(
+                        clock, deadline, lambda: self._request_back(repo_id, restore_to, deadline)
+                    )
+                )
+                # Best effort, and after `restored` is known: the flavor is what bills.
+                if restored and sleep_time is not None and restore_to != "cpu-basic":
+                    # cpu-basic's sleep time is fixed (hub-api.md §8.3).
+                    done = await _by_deadline(
+                        clock, deadline, lambda: self._restore_sleep_time(repo_id, sleep_time)
+                    )
+                    if done is None:
                         logger.warning(
-                            "temporary_hardware: restoring %s to %s failed (attempt %d/%d): %s",
-                            repo_id,
-                            restore_to,
-                            attempt + 1,
-                            RESTORE_ATTEMPTS,
-                            exc,
+                            "temporary_hardware: no time left to restore the sleep time of %s", repo_id
                         )
-                    pause = min(2.0**attempt, max(0.0, deadline - clock.now()))
-                    if pause <= 0:
-                        break
-                    await clock.sleep(pause)
-                billed = await self._billed_hardware(repo_id, billed)
+            if restored:
+                return None
+            with anyio.move_on_after(BILLED_READ_TIMEOUT):
+                read = await _by_deadline(
+                    clock, clock.now() + BILLED_READ_TIMEOUT, lambda: self._billed_hardware(repo_id, billed)
+                )
+                billed = read or billed
         return billed
+
+    async def _request_back(self, repo_id: str, restore_to: str, deadline: float) -> bool:
+        """Request `restore_to` up to `RESTORE_ATTEMPTS` times; True once the Hub's answer confirms it."""
+        clock = self._clock
+        for attempt in range(RESTORE_ATTEMPTS):
+            try:
+                # Always sent (a read could come from a replica that missed our own request), and the Hub's
+                # answer to it is the confirmation: requested == restore_to.
+                runtime = await self.request_space_hardware(repo_id, restore_to)
+                if runtime.requested_hardware == restore_to:
+                    return True
+            except SpacesError as exc:
+                logger.warning(
+                    "temporary_hardware: restoring %s to %s failed (attempt %d/%d): %s",
+                    repo_id,
+                    restore_to,
+                    attempt + 1,
+                    RESTORE_ATTEMPTS,
+                    exc,
+                )
+            pause = min(2.0**attempt, max(0.0, deadline - clock.now()))
+            if pause <= 0:
+                break
+            await clock.sleep(pause)
+        return False
 
     async def _billed_hardware(self, repo_id: str, presumed: str) -> str:
         """What is still requested, for the restore error: read if possible, else `presumed`."""
@@ -1257,14 +1289,13 @@ class WaitingMixin(CoreClient):
             return presumed
         return runtime.requested_hardware
 
-    async def _restore_sleep_time(self, repo_id: str, restore_to: str, sleep_time: int | None) -> None:
-        # Best effort: the flavor is what bills; cpu-basic's sleep time is fixed (hub-api.md §8.3).
-        if sleep_time is None or restore_to == "cpu-basic":
-            return
+    async def _restore_sleep_time(self, repo_id: str, sleep_time: int) -> bool:
+        """Put the sleep time back (best effort: a failure is logged); True once attempted."""
         try:
             await self.set_space_sleep_time(repo_id, sleep_time)
         except SpacesError as exc:
             logger.warning("temporary_hardware: could not restore the sleep time of %s: %s", repo_id, exc)
+        return True
 
 
 async def _aclose(iterator: object) -> None:

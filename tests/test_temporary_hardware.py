@@ -8,6 +8,7 @@ from collections.abc import Callable
 import anyio
 import pytest
 
+from aiospaces._waiting import RESTORE_TIMEOUT
 from aiospaces.errors import HardwareRestoreError, WaitTimeoutError
 from aiospaces.hubsim import SimulatedHub
 from aiospaces.testing import SimulatedHubClient
@@ -205,3 +206,42 @@ async def test_block_cannot_be_entered_twice() -> None:
             async with block:
                 pass
         assert requested(env.hub) == "cpu-basic"
+
+
+async def test_restore_is_bounded_on_the_client_clock() -> None:
+    """A restore whose requests never get answered gives up after its own deadline on the client's clock
+    (virtual here) with HardwareRestoreError, instead of retrying for the hours the answers would take."""
+    async with SimulatedHubClient() as env:
+        hub = env.hub
+        hub.create_space(SPACE)
+        left_at: list[float] = []
+
+        def stall_hardware_requests() -> None:
+            left_at.append(env.clock.now())
+            hub.add_fault("latency", route=HARDWARE_ROUTE, seconds=1000.0)
+
+        with pytest.raises(HardwareRestoreError) as caught:
+            async with env.client.temporary_hardware(SPACE, "t4-medium", timeout=600):
+                stall_hardware_requests()
+        assert caught.value.billed_hardware == "t4-medium"
+        assert env.clock.now() - left_at[0] <= RESTORE_TIMEOUT + 1.0
+        assert hub.counters.in_flight == 0
+        assert requested(hub) == "t4-medium"  # the error told the truth
+
+
+async def test_slow_sleep_time_restore_does_not_report_the_hardware_as_billed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """When the flavor is back but putting the sleep time back runs out of time, no HardwareRestoreError is
+    raised (nothing is billed): a warning says the sleep time was not restored."""
+    async with SimulatedHubClient() as env:
+        hub = env.hub
+        hub.create_space(SPACE, hardware="cpu-upgrade", sleep_time=3600)
+        with caplog.at_level(logging.WARNING, logger="aiospaces"):
+            async with env.client.temporary_hardware(SPACE, "t4-small", sleep_time=600, timeout=600):
+                left_at = env.clock.now()
+                hub.add_fault("latency", route="POST /api/spaces/{id}/sleeptime", seconds=1000.0)
+        assert requested(hub) == "cpu-upgrade"
+        assert env.clock.now() - left_at <= RESTORE_TIMEOUT + 1.0
+        assert any("sleep time" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+        assert hub.counters.in_flight == 0
