@@ -123,6 +123,26 @@ async def test_single_missing_space_exits_2(hub: SimulatedHub, clock: VirtualClo
     assert result.err.count("\n") == 1
 
 
+async def test_one_space_commands_name_the_unknown_space(hub: SimulatedHub, clock: VirtualClock) -> None:
+    """`wait`, `logs` and `secrets list` on an unknown Space exit 2 with one line naming that Space."""
+    for argv in (["wait", "alice/absent"], ["logs", "alice/absent"], ["secrets", "list", "alice/absent"]):
+        result = await cli(hub, clock, *argv)
+        assert result.code == ExitCode.USAGE
+        assert result.err.startswith("aiospaces: error: alice/absent: not found"), result.err
+        assert result.err.count("\n") == 1
+
+
+async def test_hardware_flavor_the_hub_rejects_is_a_usage_error(
+    hub: SimulatedHub, clock: VirtualClock
+) -> None:
+    """A misspelt hardware flavor (the Hub answers 400) exits 2, naming the Space and the Hub's reason."""
+    [repo_id] = await make_spaces(hub, clock, ["typo"])
+    result = await cli(hub, clock, "hardware", repo_id, "t4-mediun")
+    assert result.code == ExitCode.USAGE
+    assert f"{repo_id}: the Hub rejected" in result.err
+    assert "t4-medium" in result.err  # the Hub's message lists the valid flavors
+
+
 async def test_bad_token_exits_4(hub: SimulatedHub, clock: VirtualClock) -> None:
     """An invalid token exits 4 with one line telling how to fix it, and the token is never printed."""
     [repo_id] = await make_spaces(hub, clock, ["guarded"])

@@ -132,6 +132,7 @@ def test_exit_code_mapping() -> None:
         (_http(errors.PermissionDeniedError, 403), ExitCode.AUTH),
         (_http(errors.PaymentRequiredError, 402), ExitCode.AUTH),
         (_http(errors.RepositoryNotFoundError, 404), ExitCode.USAGE),
+        (_http(errors.BadRequestError, 400), ExitCode.USAGE),
         (errors.ConnectError("x", method="GET", url="u", sent=False), ExitCode.USAGE),
         (_http(errors.ServerError, 503), ExitCode.SPACE_FAILED),
         (UsageError("bad"), ExitCode.USAGE),

@@ -164,8 +164,9 @@ def test_testing_snippet_passes_under_pytest(tmp_path: Path) -> None:
 def test_exit_code_table_matches_help() -> None:
     """Every exit code in `--help` has a row in the README's table, with the same first words."""
     table = section("The `aiospaces` command")
-    for match in re.finditer(r"^  (\d)  (\S+ \S+)", EXIT_CODES_HELP, flags=re.MULTILINE):
-        code, first_words = match.groups()
+    codes = re.findall(r"^  (\d+)  (\S+ \S+)", EXIT_CODES_HELP, flags=re.MULTILINE)
+    assert [code for code, _ in codes] == ["1", "2", "3", "4", "5", "130"]  # 0 is one word: "success"
+    for code, first_words in codes:
         assert f"| {code} | {first_words}" in table
 
 

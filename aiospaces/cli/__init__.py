@@ -16,7 +16,7 @@ from typing import Any, NoReturn, TextIO
 import anyio
 
 from .. import errors
-from ._exit import EXIT_CODES_HELP, ExitCode, UsageError, classify
+from ._exit import EXIT_CODES_HELP, ExitCode, UsageError, classify, space_of
 from ._parser import build_parser
 from ._render import Output
 
@@ -142,6 +142,10 @@ def report(exc: BaseException, output: Output) -> int | None:
     if classified is None:
         return None
     code, message = classified
+    space = space_of(exc)
+    if space is not None and not message.startswith(space):
+        # Commands on one Space (wait, logs, watch, secrets list) would otherwise not say which one.
+        message = f"{space}: {message}"
     output.error(message)
     output.emit("error", error=message, exit_code=int(code))
     if isinstance(exc, errors.SpaceFailedError) and exc.log_tail:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 
 from .. import errors
 
@@ -12,10 +13,12 @@ exit codes:
   1  a Space reached a failure stage (BUILD_ERROR, RUNTIME_ERROR, CONFIG_ERROR, NO_APP_FILE; its log tail
      is printed on stderr), is paused/stopped while waiting for RUNNING (use --wake), had other hardware
      requested while waiting for its hardware, or the Hub failed the operation (5xx, network)
-  2  usage error: bad arguments, unknown Space (404), unreachable endpoint, offline mode
+  2  usage error: bad arguments (also as the Hub judges them: 400), unknown Space (404), unreachable
+     endpoint, offline mode
   3  timeout: the wait's deadline passed, or the Hub did not answer in time
   4  authentication or permission: missing/invalid token (401), not allowed (403), payment required (402)
   5  some Spaces of a command over several Spaces failed (the per-Space table says which and why)
+  130  interrupted (Ctrl-C)
 """
 
 
@@ -38,6 +41,15 @@ class UsageError(Exception):
 def _hub_detail(exc: errors.HubHTTPError) -> str:
     message = exc.server_message or str(exc)
     return f"{exc.status} {message}".strip()
+
+
+_SPACE_IN_URL = re.compile(r"/api/spaces/([^/?#]+/[^/?#]+)")
+
+
+def space_of(exc: BaseException) -> str | None:
+    """The Space a Hub or transport error is about, from its request URL (None when not a Space route)."""
+    match = _SPACE_IN_URL.search(str(getattr(exc, "url", "") or ""))
+    return match.group(1) if match else None
 
 
 def classify(exc: BaseException) -> tuple[ExitCode, str] | None:
@@ -72,6 +84,10 @@ def classify(exc: BaseException) -> tuple[ExitCode, str] | None:
         return ExitCode.AUTH, f"permission denied ({_hub_detail(exc)}); use a token with write access"
     if isinstance(exc, errors.PaymentRequiredError):
         return ExitCode.AUTH, f"payment required ({_hub_detail(exc)}); add a payment method on the Hub"
+    if isinstance(exc, errors.BadRequestError):
+        # The Hub validates what the SDK cannot know locally (e.g. the list of hardware flavors): a 400 is a
+        # mistake in the command's arguments, not a failure of the Hub.
+        return ExitCode.USAGE, f"the Hub rejected {exc.method} {exc.url}: {_hub_detail(exc)}"
     if isinstance(exc, errors.NotFoundError):
         return (
             ExitCode.USAGE,
