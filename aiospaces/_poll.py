@@ -250,7 +250,8 @@ class ActionFence:
       a third flavor is someone else's request and is fresh.
     - "restart": a stable stage (RUNNING, PAUSED, ...) until the restarted app was seen starting
       (APP_STARTING or RUNNING_APP_STARTING); transitional and failure stages are after the restart.
-    - "pause": any stage but PAUSED until PAUSED confirms it.
+    - "pause": any stage but PAUSED until PAUSED confirms it; after that, any stage but PAUSED or a
+      transitional one (someone restarted it).
 
     After `grace` every read is taken at face value (someone else changed the Space back).
 
@@ -294,13 +295,15 @@ class ActionFence:
             return "fresh"
         if self.kind == "restart":
             return self._judge_restart(stage, in_grace)
-        if self.confirmed or not in_grace:
+        # pause: the Hub answers PAUSED (hub-api.md §8.2, recording test_pause_and_restart_space), and a
+        # paused Space stays PAUSED until restarted (§8.3), which goes through a build or start first. So
+        # during the grace any other stable or failure stage is from before the pause, even after PAUSED.
+        if not in_grace:
             return "fresh"
-        # pause: the Hub answers PAUSED (hub-api.md §8.2, recording test_pause_and_restart_space).
         if stage == "PAUSED":
             self.confirmed = True
             return "fresh"
-        return "stale"
+        return "fresh" if self.confirmed and stage in TRANSITIONAL_STAGES else "stale"
 
     def _judge_restart(self, stage: str, in_grace: bool) -> Verdict:
         # The Hub answers BUILDING (hub-api.md §8.2, recording test_pause_and_restart_space); after it the

@@ -272,9 +272,12 @@ def test_raw_error_message(raw: dict[str, object] | None, expected: str | None) 
 
 
 def test_pause_fence() -> None:
-    """After a pause, reads still showing the Space running are stale until PAUSED is seen."""
+    """After a pause, reads still showing the Space running are stale during the grace, even once PAUSED was
+    seen; a build or start (someone restarted it) is taken at face value."""
     fence = ActionFence(kind="pause", at=0.0)
     assert fence.judge(runtime("RUNNING"), 1.0) == "stale"
     assert fence.judge(runtime("PAUSED"), 2.0) == "fresh"
+    assert fence.judge(runtime("RUNNING"), 2.5) == "stale"  # PAUSED was seen, but a lagging read can follow
     assert fence.judge(runtime("BUILDING"), 3.0) == "fresh"  # restarted since: taken at face value
+    assert fence.judge(runtime("RUNNING"), 61.0) == "fresh"  # after the grace, at face value
     assert fence.expired(61.0)

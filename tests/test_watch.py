@@ -157,3 +157,23 @@ async def test_custom_policy_is_used() -> None:
         async for _ in watch:
             assert watch.requests >= 1
         assert env.hub.counters.requests[RUNTIME_ROUTE] == watch.requests == 11  # t = 0, 10, ..., 100
+
+
+async def test_watch_after_pause_does_not_report_a_stale_running() -> None:
+    """After a pause, a lagging read still showing RUNNING, arriving once PAUSED was seen, is not reported
+    as a change back to RUNNING."""
+    async with SimulatedHubClient() as env:
+        hub, client = env.hub, env.client
+        hub.create_space("alice/demo")
+        env.clock.advance(100.0)
+        await client.pause_space("alice/demo")
+        stages = []
+        async for change in client.watch("alice/demo", timeout=40):
+            stages.append(change.stage)
+            if change.stage == "PAUSED" and len(stages) == 1:
+                # the next reads come from a replica 50 s behind: before the pause, RUNNING
+                stale = hub.add_fault(
+                    "stale_runtime", route="GET /api/spaces/{id}/runtime", count=2, seconds=50.0
+                )
+        assert stages == ["PAUSED"]
+        assert stale.injected == 2
