@@ -351,3 +351,20 @@ async def test_a_rate_limited_read_does_not_carry_the_wait_past_its_deadline() -
         assert 30.0 <= env.clock.now() <= 30.0 + 10.0
         assert hub.counters.in_flight == 0
         assert client._wait_state.pollers == 0
+
+
+async def test_an_unknown_stage_neither_crashes_nor_hangs() -> None:
+    """A stage this SDK does not know (a new Hub stage) ends wait_for_space as HfApi does, and makes
+    wait_until_running time out at its deadline with that stage in the error, without crashing."""
+    async with SimulatedHubClient() as env:
+        hub, client = env.hub, env.client
+        hub.create_space("alice/new", stage="SCHEDULING")
+        runtime = await client.wait_for_space("alice/new", timeout=60)
+        assert runtime.stage == "SCHEDULING"
+        assert env.clock.now() == 0.0
+        with pytest.raises(WaitTimeoutError) as caught:
+            await client.wait_until_running("alice/new", timeout=60)
+        assert "SCHEDULING" in str(caught.value)
+        assert env.clock.now() == pytest.approx(60.0)
+        changes = [change async for change in client.watch("alice/new", timeout=30)]
+        assert [c.stage for c in changes] == ["SCHEDULING"]

@@ -183,3 +183,23 @@ async def test_watch_many_raises_when_no_space_can_be_read() -> None:
         with pytest.raises(NotFoundError):
             async for _ in env.client.watch_many(["alice/nope", "bob/nope"], timeout=60):
                 pass
+
+
+async def test_watch_many_reads_every_page_of_a_paginated_listing() -> None:
+    """When an owner's listing spans several pages, Spaces on later pages are still read from the pages
+    (not through runtime calls) and every transition of every Space is seen."""
+    async with SimulatedHubClient() as env:
+        hub = env.hub
+        hub.list_page_size = 25
+        ids = [f"alice/p{i:02d}" for i in range(60)]
+        for repo_id in ids:
+            hub.create_space(repo_id, stage=None)
+        stages: dict[str, list[str]] = {r: [] for r in ids}
+        async with env.client.watch_many(ids, timeout=300) as changes:
+            async for change in changes:
+                stages[change.repo_id].append(change.stage)
+                if all(s and s[-1] == "RUNNING" for s in stages.values()):
+                    break
+        assert all(s == ["BUILDING", "APP_STARTING", "RUNNING"] for s in stages.values())
+        assert hub.counters.requests[RUNTIME_ROUTE] == 0
+        assert hub.counters.requests[LIST_ROUTE] % 3 == 0  # three pages per round
