@@ -132,6 +132,16 @@ async def test_one_space_commands_name_the_unknown_space(hub: SimulatedHub, cloc
         assert result.err.count("\n") == 1
 
 
+async def test_sdk_warning_is_one_line(hub: SimulatedHub, clock: VirtualClock) -> None:
+    """An SDK warning (sleep time on cpu-basic) shows as one `aiospaces: warning:` line, no source path."""
+    [repo_id] = await make_spaces(hub, clock, ["warned"])
+    result = await cli(hub, clock, "hardware", repo_id, "cpu-basic", "--sleep-time", "600")
+    assert result.code == ExitCode.OK
+    [line] = result.err.splitlines()
+    assert line.startswith("aiospaces: warning: cpu-basic Spaces sleep after 48 hours")
+    assert ".py" not in result.err
+
+
 async def test_hardware_flavor_the_hub_rejects_is_a_usage_error(
     hub: SimulatedHub, clock: VirtualClock
 ) -> None:
@@ -322,6 +332,15 @@ async def test_watch_needs_ids_or_author(hub: SimulatedHub, clock: VirtualClock)
     result = await cli(hub, clock, "watch")
     assert result.code == ExitCode.USAGE
     assert "--author" in result.err
+
+
+async def test_watch_author_without_spaces_is_a_usage_error(hub: SimulatedHub, clock: VirtualClock) -> None:
+    """`watch --author` naming nobody with Spaces (likely a typo) exits 2 with one line, not 0."""
+    result = await cli(hub, clock, "watch", "--author", "alcie", "--timeout", "5")
+    assert result.code == ExitCode.USAGE
+    assert (
+        result.err == "aiospaces: error: alcie has no Spaces to watch: check the user or organization name\n"
+    )
 
 
 async def test_logs_build(hub: SimulatedHub, clock: VirtualClock) -> None:

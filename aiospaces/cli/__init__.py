@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn, TextIO
@@ -111,7 +112,10 @@ async def run(
 
 @contextmanager
 def _sdk_logging(stream: TextIO, *, verbosity: int) -> Iterator[None]:
-    """Route the SDK's `aiospaces` logger to stderr for one command.
+    """Route the SDK's `aiospaces` logger and its warnings to stderr, one line each, for one command.
+
+    Warnings (e.g. a sleep time sent with cpu-basic, which the Hub ignores) are advice to the user, so they
+    show as `aiospaces: warning: ...`, not as Python's two lines naming a source file of the SDK.
 
     By default only ERROR records show (e.g. `temporary_hardware` failing to restore billed hardware): retries
     are the SDK doing its job, and a user error must stay one line. `-v` adds INFO/WARNING (retries, pacing),
@@ -126,8 +130,16 @@ def _sdk_logging(stream: TextIO, *, verbosity: int) -> Iterator[None]:
     logger.addHandler(handler)
     logger.setLevel(level)
     logger.propagate = False  # no duplicate through the root logger's last-resort handler
+
+    def show_warning(message: Warning | str, *args: object, **kwargs: object) -> None:
+        stream.write(f"aiospaces: warning: {message}\n")
+        stream.flush()
+
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            warnings.showwarning = show_warning
+            yield
     finally:
         logger.removeHandler(handler)
         logger.setLevel(previous[0])

@@ -241,8 +241,8 @@ async def cmd_watch(client: SpacesClient, args: argparse.Namespace, output: Outp
             if info.id not in repo_ids:
                 repo_ids.append(info.id)
         if not repo_ids:
-            output.error(f"{args.author} has no Spaces to watch")
-            return ExitCode.OK
+            # The Hub answers an unknown author with an empty list, not a 404: most likely a typo.
+            raise UsageError(f"{args.author} has no Spaces to watch: check the user or organization name")
     if not repo_ids:
         raise UsageError("give Space ids or --author NAME (see `aiospaces watch --help`)")
     latest: dict[str, SpaceRuntime] = {}
