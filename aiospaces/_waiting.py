@@ -177,6 +177,14 @@ class _WaitState:
         self.pollers = 0
         self.rng = random.Random()
 
+    async def polling(self, weight: int, poll: Callable[[], Awaitable[_T]]) -> _T:
+        """`await poll()`, counting `weight` more pollers for the pacing while it runs."""
+        self.pollers += weight
+        try:
+            return await poll()
+        finally:
+            self.pollers -= weight
+
 
 class _SpacePoll:
     """The poll loop of one Space: when to read (policy), what to ignore (fences), what was seen."""
@@ -199,13 +207,7 @@ class _SpacePoll:
             The runtime and whether a watched field changed, or None once no poll fits before the deadline
             (after sleeping until the deadline).
         """
-        client = self.client
-        state = client._wait_state
-        state.pollers += 1
-        try:
-            return await self._read()
-        finally:
-            state.pollers -= 1
+        return await self.client._wait_state.polling(1, self._read)
 
     async def _read(self) -> tuple[SpaceRuntime, bool] | None:
         client = self.client
@@ -419,13 +421,7 @@ class FleetWatch:
 
     async def _round(self) -> bool:
         """Poll every Space that is due. Returns False when nothing is left to poll."""
-        state = self._client._wait_state
-        weight = self._weight
-        state.pollers += weight
-        try:
-            return await self._poll_due()
-        finally:
-            state.pollers -= weight
+        return await self._client._wait_state.polling(self._weight, self._poll_due)
 
     async def _poll_due(self) -> bool:
         client = self._client
@@ -885,6 +881,7 @@ class WaitingMixin(CoreClient):
             if (
                 isinstance(poll_interval, bool)
                 or not isinstance(poll_interval, int | float)
+                or not math.isfinite(poll_interval)
                 or poll_interval <= 0
             ):
                 raise ValueError(f"poll_interval must be a positive number of seconds, got {poll_interval!r}")

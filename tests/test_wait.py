@@ -143,8 +143,9 @@ async def test_wait_for_space_has_hfapi_semantics() -> None:
         assert str(runtime.stage) == "BUILD_ERROR"
         assert env.clock.now() == pytest.approx(30.0)
         assert hub.counters.requests[RUNTIME_ROUTE] == 7  # t = 0, 5, ..., 30
-        with pytest.raises(ValueError, match="poll_interval"):
-            await client.wait_for_space("alice/broken", poll_interval=0)
+        for bad in (0, -1.0, float("nan"), float("inf")):
+            with pytest.raises(ValueError, match="poll_interval"):
+                await client.wait_for_space("alice/broken", poll_interval=bad)
 
 
 async def test_wait_until_predicate() -> None:
