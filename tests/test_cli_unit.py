@@ -263,6 +263,18 @@ def test_hubsim_without_server_extra_says_what_to_install(
     assert "Traceback" not in err
 
 
+def test_hubsim_usage_names_the_aiospaces_command(capsys: pytest.CaptureFixture[str]) -> None:
+    """`aiospaces hubsim --help` and its usage errors say `aiospaces hubsim`, the command the user typed."""
+    with pytest.raises(SystemExit) as helped:
+        main(["hubsim", "--help"])
+    assert helped.value.code == 0
+    assert capsys.readouterr().out.startswith("usage: aiospaces hubsim ")
+    with pytest.raises(SystemExit) as failed:
+        main(["hubsim", "--speed", "0"])
+    assert failed.value.code == ExitCode.USAGE
+    assert "aiospaces hubsim: error: --speed must be positive" in capsys.readouterr().err
+
+
 def test_plain_output_without_rich(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without rich (no `cli` extra) even a terminal gets plain output instead of an import error."""
 

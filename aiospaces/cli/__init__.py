@@ -12,6 +12,7 @@ import sys
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, NoReturn, TextIO
 
 import anyio
@@ -22,6 +23,9 @@ from ._parser import build_parser
 from ._render import Output
 
 __all__ = ["EXIT_CODES_HELP", "ExitCode", "main", "run"]
+
+
+HUBSIM_PROG = "aiospaces hubsim"
 
 
 class _ParserExit(Exception):
@@ -93,7 +97,7 @@ async def run(
         # The simulator owns its options (`aiospaces hubsim --help`).
         from ..hubsim import main as hubsim_main
 
-        result = await anyio.to_thread.run_sync(hubsim_main, argv[1:])
+        result = await anyio.to_thread.run_sync(partial(hubsim_main, argv[1:], prog=HUBSIM_PROG))
         return int(result or 0)
     try:
         args = _parse(argv, out, err)
@@ -216,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ..hubsim import main as hubsim_main
 
         try:
-            return int(hubsim_main(arguments[1:]) or 0)
+            return int(hubsim_main(arguments[1:], prog=HUBSIM_PROG) or 0)
         except RuntimeError as exc:
             if not isinstance(exc.__cause__, ImportError):
                 raise

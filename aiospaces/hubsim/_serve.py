@@ -247,15 +247,19 @@ def serve_in_thread(hub: SimulatedHub, host: str = "127.0.0.1", port: int = 0) -
 
 
 # -------------------------------------------------------------------------------------------- CLI
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, prog: str = "hubsim") -> int:
     """`hubsim --host 127.0.0.1 --port 8123 --user alice --token hf_alice --speed 60` (blocks until Ctrl-C).
+
+    Args:
+        argv: the arguments (default `sys.argv[1:]`).
+        prog: the command name shown in usage and error lines (e.g. `aiospaces hubsim`).
 
     Returns:
         The process exit status.
     """
     from ._hub import SimulatedHub
 
-    parser = argparse.ArgumentParser(prog="hubsim", description="Run a simulated Hugging Face Hub.")
+    parser = argparse.ArgumentParser(prog=prog, description="Run a simulated Hugging Face Hub.")
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8123, help="port (0 picks a free one; default 8123)")
     parser.add_argument("--user", action="append", default=[], help="user to create (repeatable)")
