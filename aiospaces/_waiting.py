@@ -159,6 +159,13 @@ class RuntimeChange:
     when: float
     changed: frozenset[str]
 
+    @classmethod
+    def between(
+        cls, repo_id: str, previous: SpaceRuntime | None, current: SpaceRuntime, when: float
+    ) -> RuntimeChange:
+        """The change from `previous` (None: the first observation) to `current`, observed at `when`."""
+        return cls(repo_id, previous, current, when, changed_fields(previous, current))
+
     @property
     def stage(self) -> str:
         """The current stage, as a plain string."""
@@ -282,12 +289,8 @@ class RuntimeWatch:
                 raise StopAsyncIteration
             runtime, changed = result
             if changed:
-                change = RuntimeChange(
-                    repo_id=self.repo_id,
-                    previous=self._previous,
-                    current=runtime,
-                    when=poll.client._clock.now(),
-                    changed=changed_fields(self._previous, runtime),
+                change = RuntimeChange.between(
+                    self.repo_id, self._previous, runtime, poll.client._clock.now()
                 )
                 self._previous = runtime
                 return change
@@ -511,15 +514,7 @@ class FleetWatch:
                 continue
             previous = entry.last
             if entry.tracker.observe(runtime, now):
-                self._buffer.append(
-                    RuntimeChange(
-                        repo_id=repo_id,
-                        previous=previous,
-                        current=runtime,
-                        when=now,
-                        changed=changed_fields(previous, runtime),
-                    )
-                )
+                self._buffer.append(RuntimeChange.between(repo_id, previous, runtime, now))
             entry.last = runtime
             if self._check is not None:
                 try:
@@ -837,15 +832,7 @@ class WaitingMixin(CoreClient):
             runtime, changed = result
             if changed:
                 if report is not None:
-                    report(
-                        RuntimeChange(
-                            repo_id=repo_id,
-                            previous=previous,
-                            current=runtime,
-                            when=self._clock.now(),
-                            changed=changed_fields(previous, runtime),
-                        )
-                    )
+                    report(RuntimeChange.between(repo_id, previous, runtime, self._clock.now()))
                 previous = runtime
             if await check(runtime):
                 return runtime
