@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import socket
 import sys
 
 import pytest
@@ -273,6 +274,18 @@ def test_hubsim_usage_names_the_aiospaces_command(capsys: pytest.CaptureFixture[
         main(["hubsim", "--speed", "0"])
     assert failed.value.code == ExitCode.USAGE
     assert "aiospaces hubsim: error: --speed must be positive" in capsys.readouterr().err
+
+
+def test_hubsim_on_a_taken_port_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """`aiospaces hubsim` on a port already in use exits 2 with an actionable line (not uvicorn's 3)."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["hubsim", "--port", str(port)]) == ExitCode.USAGE
+    assert (
+        "aiospaces: error: the simulated Hub could not start; try another --port" in capsys.readouterr().err
+    )
 
 
 def test_plain_output_without_rich(monkeypatch: pytest.MonkeyPatch) -> None:

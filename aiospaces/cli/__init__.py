@@ -221,6 +221,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         try:
             return int(hubsim_main(arguments[1:], prog=HUBSIM_PROG) or 0)
+        except SystemExit as exc:
+            if exc.code in (None, 0, ExitCode.USAGE):
+                raise  # --help, or one of argparse's own usage lines
+            # uvicorn exits 3 when it cannot start (e.g. the port is taken), and 3 means "timeout" here;
+            # its own error line is already on stderr.
+            sys.stderr.write("aiospaces: error: the simulated Hub could not start; try another --port\n")
+            return ExitCode.USAGE
         except RuntimeError as exc:
             if not isinstance(exc.__cause__, ImportError):
                 raise
