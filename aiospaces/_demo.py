@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import httpx
 
-from .cli._commands import RUNTIME_COLUMNS, describe_change, for_each, runtime_cells, runtime_fields, text
+from .cli._commands import (
+    RUNTIME_COLUMNS,
+    describe_change,
+    emit_runtime_change,
+    for_each,
+    runtime_cells,
+    text,
+)
 from .cli._exit import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -112,13 +119,8 @@ class Tracker:
         self.transitions[repo_id] = self.transitions.get(repo_id, 0) + 1
         if text(current.stage) == "RUNNING" and repo_id not in self.first_running:
             self.first_running[repo_id] = self.clock.now() - self.created_at.get(repo_id, 0.0)
-        self.output.emit(
-            "change",
-            repo_id=repo_id,
-            previous_stage=text(previous.stage) if previous is not None else None,
-            previous_hardware=text(previous.hardware) if previous is not None else None,
-            simulated_time=round(self.clock.now(), 3),
-            **runtime_fields(current),
+        emit_runtime_change(
+            self.output, repo_id, previous, current, simulated_time=round(self.clock.now(), 3)
         )
         self.table.update(
             repo_id, runtime_cells(current), line="  " + describe_change(repo_id, previous, current)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from .. import _wire
 from .._poll import changed_fields
 from ..fleet import FleetReport
-from ._exit import ExitCode, UsageError, classify
+from ._exit import ExitCode, UsageError, classified
 from ._render import Output
 
 if TYPE_CHECKING:
@@ -85,12 +85,6 @@ async def for_each(
         return await fleet.run(tracked)
 
 
-def _classified(exc: BaseException) -> tuple[ExitCode, str]:
-    # A fleet records only `SpacesError`s, which `classify` always maps; the fallback keeps mypy honest.
-    classified = classify(exc)
-    return classified if classified is not None else (ExitCode.SPACE_FAILED, str(exc))
-
-
 def finish(outcomes: FleetReport[Any], output: Output, *, show_runtime: bool) -> int:
     """Print the per-Space table (or JSON results) and decide the exit code of a command over many Spaces."""
     rows: list[list[object]] = []
@@ -103,7 +97,7 @@ def finish(outcomes: FleetReport[Any], output: Output, *, show_runtime: bool) ->
             rows.append([outcome.repo_id, "ok", *cells, ""])
         else:
             assert outcome.error is not None
-            code, message = _classified(outcome.error)
+            code, message = classified(outcome.error)
             output.emit("result", repo_id=outcome.repo_id, ok=False, error=message, exit_code=int(code))
             rows.append([outcome.repo_id, "FAILED", *([None] * 4 if show_runtime else []), message])
     columns = ["Space", "result", *(RUNTIME_COLUMNS[1:] if show_runtime else ()), "detail"]
@@ -113,7 +107,7 @@ def finish(outcomes: FleetReport[Any], output: Output, *, show_runtime: bool) ->
         return ExitCode.OK
     if len(outcomes) == 1:
         assert failed[0].error is not None
-        code, message = _classified(failed[0].error)
+        code, message = classified(failed[0].error)
         output.error(f"{failed[0].repo_id}: {message}")
         return code
     output.error(f"{len(failed)} of {len(outcomes)} Spaces failed: {', '.join(o.repo_id for o in failed)}")
@@ -177,12 +171,20 @@ def emit_change(output: Output, change: RuntimeChange, previous: SpaceRuntime | 
     """A `change` JSON event: the current runtime's fields and the previous stage and hardware (`previous`
     overrides `change.previous`)."""
     before = previous if previous is not None else change.previous
+    emit_runtime_change(output, change.repo_id, before, change.current)
+
+
+def emit_runtime_change(
+    output: Output, repo_id: str, previous: SpaceRuntime | None, current: SpaceRuntime, **extra: object
+) -> None:
+    """A `change` JSON event from its parts (`extra`: more fields, e.g. the demo's simulated time)."""
     output.emit(
         "change",
-        repo_id=change.repo_id,
-        previous_stage=text(before.stage) if before is not None else None,
-        previous_hardware=text(before.hardware) if before is not None else None,
-        **runtime_fields(change.current),
+        repo_id=repo_id,
+        previous_stage=text(previous.stage) if previous is not None else None,
+        previous_hardware=text(previous.hardware) if previous is not None else None,
+        **extra,
+        **runtime_fields(current),
     )
 
 

@@ -111,3 +111,10 @@ def classify(exc: BaseException) -> tuple[ExitCode, str] | None:
         # only passes strings and numbers it parsed itself, so a TypeError would be a bug: not caught here.)
         return ExitCode.USAGE, str(exc)
     return None
+
+
+def classified(exc: BaseException) -> tuple[ExitCode, str]:
+    """`classify` for an error recorded per Space: a fleet records only `SpacesError`s, which `classify`
+    always maps; anything else counts as the operation failing (1)."""
+    found = classify(exc)
+    return found if found is not None else (ExitCode.SPACE_FAILED, str(exc))

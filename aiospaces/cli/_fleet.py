@@ -12,7 +12,7 @@ import anyio
 
 from ..plan import FleetSpec, Plan, apply_plan, load_fleet_spec, plan_fleet, resolve_secrets, summary
 from ._commands import RUNTIME_COLUMNS, describe_change, emit_change, runtime_cells, runtime_fields, text
-from ._exit import ExitCode, UsageError, classify
+from ._exit import ExitCode, UsageError, classified
 from ._render import Output, isatty
 
 if TYPE_CHECKING:
@@ -21,15 +21,10 @@ if TYPE_CHECKING:
     from ..errors import SpacesError
 
 
-def _classified(exc: SpacesError) -> tuple[ExitCode, str]:
-    classified = classify(exc)
-    return classified if classified is not None else (ExitCode.SPACE_FAILED, str(exc))
-
-
 def _failure_code(failed: list[tuple[str, SpacesError]], total: int) -> int:
     """The exit code when some Spaces failed: the error's own code for a one-Space file, else 5."""
     if total == 1 and len(failed) == 1:
-        return _classified(failed[0][1])[0]
+        return classified(failed[0][1])[0]
     return ExitCode.PARTIAL
 
 
@@ -38,7 +33,7 @@ def show_plan(plan: Plan, output: Output) -> None:
     rows: list[list[object]] = []
     for space in plan:
         if space.error is not None:
-            code, message = _classified(space.error)
+            code, message = classified(space.error)
             output.emit(
                 "plan", repo_id=space.repo_id, ok=False, error=message, exit_code=int(code), actions=[]
             )
@@ -147,7 +142,7 @@ async def _apply(
             rows.append([space.repo_id, "ok", len(space.applied), text(fields.get("stage")), ""])
             continue
         failed.append((space.repo_id, space.error))
-        code, message = _classified(space.error)
+        code, message = classified(space.error)
         if space.failed_action is not None:
             message = f"{space.failed_action.describe()}: {message}"
         output.emit(
