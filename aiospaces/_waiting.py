@@ -1236,7 +1236,9 @@ class WaitingMixin(CoreClient):
                     clock, clock.now() + BILLED_READ_TIMEOUT, lambda: self._billed_hardware(repo_id, billed)
                 )
                 billed = read or billed
-        return billed
+        # Every answer was lost but a read trusted by the fences shows `restore_to` requested: the requests
+        # did land (a connection dropped after the Hub applied one), and nothing else is billed.
+        return None if billed == restore_to else billed
 
     async def _request_back(self, repo_id: str, restore_to: str, deadline: float) -> bool:
         """Request `restore_to` up to `RESTORE_ATTEMPTS` times; True once the Hub's answer confirms it."""

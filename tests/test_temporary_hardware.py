@@ -245,3 +245,21 @@ async def test_slow_sleep_time_restore_does_not_report_the_hardware_as_billed(
         assert env.clock.now() - left_at <= RESTORE_TIMEOUT + 1.0
         assert any("sleep time" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
         assert hub.counters.in_flight == 0
+
+
+async def test_restore_applied_but_unanswered_is_not_reported_as_billed() -> None:
+    """When every restore request reaches the Hub but its answer is lost, a fresh read showing the previous
+    flavor requested again counts as restored: no HardwareRestoreError claiming that flavor is "still
+    billed"."""
+    async with SimulatedHubClient() as env:
+        hub = env.hub
+        hub.create_space(SPACE)
+
+        def lose_answers_after_a_while() -> None:
+            env.clock.advance(120.0)  # past the entry request's fence: reads are taken at face value
+            hub.add_fault("drop", route=HARDWARE_ROUTE, after=True)  # applied, then the connection drops
+
+        async with env.client.temporary_hardware(SPACE, "t4-medium", timeout=600):
+            lose_answers_after_a_while()
+        assert requested(hub) == "cpu-basic"
+        assert hub.counters.in_flight == 0
