@@ -288,6 +288,20 @@ def test_hubsim_on_a_taken_port_exits_2(capsys: pytest.CaptureFixture[str]) -> N
     )
 
 
+def test_closed_output_exits_141_without_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """When stdout's reader goes away (`| head`), the command stops with 141 and no traceback."""
+
+    class ClosedPipe(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    assert main(["--help"]) == ExitCode.BROKEN_PIPE
+    assert "Traceback" not in capsys.readouterr().err
+
+
 def test_plain_output_without_rich(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without rich (no `cli` extra) even a terminal gets plain output instead of an import error."""
 

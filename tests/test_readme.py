@@ -165,7 +165,7 @@ def test_exit_code_table_matches_help() -> None:
     """Every exit code in `--help` has a row in the README's table, with the same first words."""
     table = section("The `aiospaces` command")
     codes = re.findall(r"^  (\d+)  (\S+ \S+)", EXIT_CODES_HELP, flags=re.MULTILINE)
-    assert [code for code, _ in codes] == ["1", "2", "3", "4", "5", "130"]  # 0 is one word: "success"
+    assert [code for code, _ in codes] == ["1", "2", "3", "4", "5", "130", "141"]  # 0 is one word: "success"
     for code, first_words in codes:
         assert f"| {code} | {first_words}" in table
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import partial
 from typing import Any, NoReturn, TextIO
 
@@ -239,6 +240,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("aiospaces: interrupted\n")
         return ExitCode.INTERRUPTED
+    except BaseException as exc:
+        if not _broken_pipe(exc):
+            raise
+        # The reader went away (`aiospaces logs ID -f | head`): stop quietly, as Unix tools do. Point stdout
+        # at /dev/null so that the interpreter's final flush does not fail again.
+        with suppress(OSError, ValueError):  # not a real file (embedded use): nothing to redirect
+            stdout_fd = sys.stdout.fileno()
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stdout_fd)
+            os.close(devnull)
+        return ExitCode.BROKEN_PIPE
+
+
+def _broken_pipe(exc: BaseException) -> bool:
+    """Whether `exc` is stdout's reader going away (possibly inside a task group's exception group)."""
+    if isinstance(exc, BaseExceptionGroup):
+        return any(_broken_pipe(inner) for inner in exc.exceptions)
+    return isinstance(exc, BrokenPipeError)
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m aiospaces.cli` uses __main__.py

@@ -19,6 +19,7 @@ exit codes:
   4  authentication or permission: missing/invalid token (401), not allowed (403), payment required (402)
   5  some Spaces of a command over several Spaces failed (the per-Space table says which and why)
   130  interrupted (Ctrl-C)
+  141  the output was closed early (e.g. piped into `head`)
 """
 
 
@@ -32,6 +33,7 @@ class ExitCode(enum.IntEnum):
     AUTH = 4
     PARTIAL = 5
     INTERRUPTED = 130
+    BROKEN_PIPE = 141  # 128 + SIGPIPE, what a Unix tool killed by a closed pipe exits with
 
 
 class UsageError(Exception):
