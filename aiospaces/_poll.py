@@ -249,7 +249,8 @@ class ActionFence:
       `previous` is empty), even after the new flavor was seen, since a lagging replica can answer any time;
       a third flavor is someone else's request and is fresh.
     - "restart": a stable stage (RUNNING, PAUSED, ...) until the restarted app was seen starting
-      (APP_STARTING or RUNNING_APP_STARTING); transitional and failure stages are after the restart.
+      (APP_STARTING or RUNNING_APP_STARTING); a failure stage until a transitional stage was seen;
+      transitional stages are after the restart.
     - "pause": any stage but PAUSED until PAUSED confirms it; after that, any stage but PAUSED or a
       transitional one (someone restarted it).
 
@@ -312,11 +313,16 @@ class ActionFence:
         # app-starting stage was seen: a read from before the restart would then have to lag by more than
         # the whole build, instead of by anything at all once the build was seen. A start too short to be
         # polled delays the wait until the grace ends, never longer.
-        if stage in TRANSITIONAL_STAGES or stage in FAILURE_STAGES:
+        # A failure stage also looks the same before the restart (restarting a failed Space is common) and
+        # after it; a restarted Space builds or starts first, so a failure is believed once that was seen
+        # (or the Hub's answer to the restart already was the failure: `confirmed` from the start).
+        if stage in TRANSITIONAL_STAGES:
             self.confirmed = True
             if stage in APP_STARTING_STAGES:
                 self.started = True
             return "fresh"
+        if stage in FAILURE_STAGES:
+            return "fresh" if self.confirmed or not in_grace else "stale"
         return "fresh" if self.started or not in_grace else "stale"
 
 

@@ -740,15 +740,19 @@ class WaitingMixin(CoreClient):
     async def restart_space(self, repo_id: str, *, factory_reboot: bool = False) -> SpaceRuntime:
         """Restart the Space (`POST …/restart[?factory=true]`); the answer's stage is typically BUILDING.
 
-        A wait started afterwards ignores reads still showing a stable stage from before the restart
-        (RUNNING, PAUSED, ...) until a build or start is seen, for up to a minute.
+        A wait started afterwards ignores reads that may be from before the restart, for up to a minute: a
+        failure stage until a build or start is seen, a stable stage (RUNNING, PAUSED, ...) until the app
+        is seen starting.
 
         Args:
             repo_id: the Space.
             factory_reboot: rebuild from scratch, without the build cache.
         """
         runtime = await super().restart_space(repo_id, factory_reboot=factory_reboot)
-        self._wait_state.fences[repo_id] = ActionFence(kind="restart", at=self._clock.now())
+        # An answer that is already a failure (decided at once) is after the restart: later reads of it too.
+        self._wait_state.fences[repo_id] = ActionFence(
+            kind="restart", at=self._clock.now(), confirmed=_stage(runtime) in FAILURE_STAGES
+        )
         return runtime
 
     async def pause_space(self, repo_id: str) -> SpaceRuntime:

@@ -235,15 +235,17 @@ def test_hardware_fence_after_switch() -> None:
 
 def test_restart_fence() -> None:
     """After a restart, a stable stage is stale until the restarted app was seen starting (a build alone is
-    not enough: a lagging read can still show the old RUNNING), and taken at face value after the grace."""
+    not enough: a lagging read can still show the old RUNNING), a failure until a build was seen, and both
+    are taken at face value after the grace."""
     fence = ActionFence(kind="restart", at=0.0)
+    assert fence.judge(runtime("BUILD_ERROR"), 0.5) == "stale"  # restarting a failed Space: the old failure
     assert fence.judge(runtime("PAUSED"), 1.0) == "stale"
     assert fence.judge(runtime("RUNNING"), 2.0) == "stale"
     assert fence.judge(runtime("BUILDING"), 3.0) == "fresh"
     assert fence.confirmed
     assert not fence.started
     assert fence.judge(runtime("RUNNING"), 4.0) == "stale"  # the build was seen, but this may be the old app
-    assert fence.judge(runtime("BUILD_ERROR"), 5.0) == "fresh"  # failures come after the restart
+    assert fence.judge(runtime("BUILD_ERROR"), 5.0) == "fresh"  # after the build was seen: the new failure
     assert fence.judge(runtime("APP_STARTING"), 6.0) == "fresh"
     assert fence.started
     assert fence.judge(runtime("RUNNING"), 7.0) == "fresh"  # the restarted app
@@ -254,6 +256,10 @@ def test_restart_fence() -> None:
     assert quick.judge(runtime("RUNNING"), 60.5) == "fresh"
     assert quick.expired(60.5)
     assert ActionFence(kind="restart", at=0.0).judge(runtime("RUNNING_APP_STARTING"), 1.0) == "fresh"
+    assert ActionFence(kind="restart", at=0.0).judge(runtime("RUNTIME_ERROR"), 61.0) == "fresh"
+    # the Hub answered the restart with the failure itself: reads of it are after the restart
+    failed_at_once = ActionFence(kind="restart", at=0.0, confirmed=True)
+    assert failed_at_once.judge(runtime("CONFIG_ERROR"), 1.0) == "fresh"
 
 
 @pytest.mark.parametrize(

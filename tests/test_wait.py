@@ -369,3 +369,19 @@ async def test_an_unknown_stage_neither_crashes_nor_hangs() -> None:
         assert env.clock.now() == pytest.approx(60.0)
         changes = [change async for change in client.watch("alice/new", timeout=30)]
         assert [c.stage for c in changes] == ["SCHEDULING"]
+
+
+async def test_restarting_a_failed_space_ignores_stale_reads_of_the_old_failure() -> None:
+    """Right after restarting a Space in BUILD_ERROR, lagging reads still showing that BUILD_ERROR do not
+    make `wait_until_running` raise: the restarted build is waited for."""
+    async with SimulatedHubClient() as env:
+        hub, client = env.hub, env.client
+        hub.create_space("alice/fixed", stage="BUILD_ERROR")
+        hub.set_durations("alice/fixed", build=30.0, start=10.0)
+        env.clock.advance(100.0)
+        answer = await client.restart_space("alice/fixed")
+        assert str(answer.stage) == "BUILDING"
+        stale = hub.add_fault("stale_runtime", route=RUNTIME_ROUTE, count=2, seconds=50.0)
+        runtime = await client.wait_until_running("alice/fixed", timeout=300)
+        assert str(runtime.stage) == "RUNNING"
+        assert stale.injected == 2
