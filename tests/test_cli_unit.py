@@ -148,6 +148,22 @@ def test_exit_code_mapping() -> None:
     assert classify(TypeError("bug")) is None
 
 
+def test_hub_error_lines_say_the_status_once_and_hint_at_a_wrong_endpoint() -> None:
+    """A Hub error without a server message has its status once; an unreadable answer hints at --endpoint."""
+    url = "http://127.0.0.1:1/api/spaces/a/b/runtime"
+    bare = errors.RepositoryNotFoundError(
+        f"404 File not found for GET {url}", status=404, method="GET", url=url, server_message=None
+    )
+    classified = classify(bare)
+    assert classified is not None
+    assert "404 404" not in classified[1]
+    assert f"(404 File not found for GET {url})" in classified[1]
+    html = errors.UnexpectedResponseError(f"the Hub answered GET {url} with a body that is not JSON")
+    code, line = classify(html) or (None, "")
+    assert code == ExitCode.SPACE_FAILED
+    assert line.endswith("is not JSON; is --endpoint / HF_ENDPOINT a Hugging Face Hub?")
+
+
 def test_space_failed_message_names_space_and_stage() -> None:
     """A failure-stage error's line names the Space, the stage and the Hub's error message."""
     exc = errors.SpaceFailedError(

@@ -41,8 +41,11 @@ class UsageError(Exception):
 
 
 def _hub_detail(exc: errors.HubHTTPError) -> str:
-    message = exc.server_message or str(exc)
-    return f"{exc.status} {message}".strip()
+    if exc.server_message:
+        return f"{exc.status} {exc.server_message}"
+    # No message from the server: the error's own text already starts with the status (`404 Not Found for
+    # GET ...`), so it is not prefixed again.
+    return str(exc)
 
 
 _SPACE_IN_URL = re.compile(r"/api/spaces/([^/?#]+/[^/?#]+)")
@@ -106,6 +109,9 @@ def classify(exc: BaseException) -> tuple[ExitCode, str] | None:
         return ExitCode.SPACE_FAILED, f"the Hub refused {exc.method} {exc.url}: {_hub_detail(exc)}"
     if isinstance(exc, errors.TransportError):
         return ExitCode.SPACE_FAILED, f"network error on {exc.method} {exc.url}: {exc}"
+    if isinstance(exc, errors.UnexpectedResponseError):
+        # Typically an endpoint that is not a Hub at all (an HTML page answering 200).
+        return ExitCode.SPACE_FAILED, f"{exc}; is --endpoint / HF_ENDPOINT a Hugging Face Hub?"
     if isinstance(exc, errors.SpacesError):
         return ExitCode.SPACE_FAILED, str(exc)
     if isinstance(exc, ValueError):
