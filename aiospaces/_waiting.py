@@ -615,7 +615,12 @@ class TemporaryHardware:
             raise RuntimeError("a temporary_hardware block can only be entered once")
         client = self._client
         current = await client.get_space_runtime(self.repo_id)
-        restore_to = self._restore or current.requested_hardware or current.hardware
+        requested = current.requested_hardware
+        if client._judge(self.repo_id, current, client._clock.now()) == "stale":
+            # A lagging replica still showing a flavor from before this client's last request (e.g. the
+            # previous block's GPU, restored seconds ago): the flavor this client requested last is in force.
+            requested = client._wait_state.last_requested.get(self.repo_id, requested)
+        restore_to = self._restore or requested or current.hardware
         if restore_to is None:
             raise ValueError(
                 f"{self.repo_id} has no requested hardware to go back to (a static Space?); pass restore="

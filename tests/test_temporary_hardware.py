@@ -263,3 +263,18 @@ async def test_restore_applied_but_unanswered_is_not_reported_as_billed() -> Non
             lose_answers_after_a_while()
         assert requested(hub) == "cpu-basic"
         assert hub.counters.in_flight == 0
+
+
+async def test_entry_read_lagging_behind_our_last_restore_is_not_the_flavor_to_go_back_to() -> None:
+    """A block entered right after another one was restored, whose first read comes from a lagging replica
+    still showing the first block's flavor, still goes back to the flavor really requested (cpu-basic)."""
+    async with SimulatedHubClient() as env:
+        hub = env.hub
+        hub.create_space(SPACE)
+        async with env.client.temporary_hardware(SPACE, "t4-medium", timeout=600):
+            pass
+        assert requested(hub) == "cpu-basic"
+        stale = hub.add_fault("stale_runtime", route=RUNTIME_ROUTE, count=1, seconds=30.0)
+        async with env.client.temporary_hardware(SPACE, "a10g-small", timeout=600):
+            assert stale.injected == 1
+        assert requested(hub) == "cpu-basic"
