@@ -385,3 +385,23 @@ async def test_restarting_a_failed_space_ignores_stale_reads_of_the_old_failure(
         runtime = await client.wait_until_running("alice/fixed", timeout=300)
         assert str(runtime.stage) == "RUNNING"
         assert stale.injected == 2
+
+
+@pytest.mark.parametrize("stage", ["STOPPED", "SLEEPING", "DELETING"])
+async def test_not_running_stages_raise_and_only_sleepers_are_woken(stage: str) -> None:
+    """STOPPED, SLEEPING and DELETING raise SpaceNotRunningError; with wake=True a sleeping Space is restarted
+    and its RUNNING returned, while a DELETING one still raises without any restart sent."""
+    async with SimulatedHubClient() as env:
+        hub, client = env.hub, env.client
+        hub.create_space("alice/idle", stage=stage)
+        with pytest.raises(SpaceNotRunningError) as caught:
+            await client.wait_until_running("alice/idle", timeout=60)
+        assert caught.value.stage == stage
+        if stage == "DELETING":
+            with pytest.raises(SpaceNotRunningError):
+                await client.wait_until_running("alice/idle", timeout=60, wake=True)
+            assert hub.counters.actions["restart"] == 0
+        else:
+            runtime = await client.wait_until_running("alice/idle", timeout=600, wake=True)
+            assert str(runtime.stage) == "RUNNING"
+            assert hub.counters.actions["restart"] == 1
