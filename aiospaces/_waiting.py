@@ -83,7 +83,7 @@ async def _by_deadline(clock: Clock, deadline: float | None, call: Callable[[], 
     async with anyio.create_task_group() as tg:
 
         async def expire() -> None:
-            await clock.sleep(deadline - clock.now())
+            await clock.sleep(max(0.0, deadline - clock.now()))
             tg.cancel_scope.cancel()
 
         tg.start_soon(expire)
