@@ -36,6 +36,7 @@ from ._poll import (
 from .errors import (
     HardwareConflictError,
     HardwareRestoreError,
+    HubHTTPError,
     SpaceFailedError,
     SpaceNotRunningError,
     SpacesError,
@@ -631,7 +632,14 @@ class TemporaryHardware:
         # request may have reached the Hub whether or not its answer came back.
         self._armed = True
         try:
-            await client.request_space_hardware(self.repo_id, self.hardware, sleep_time=self._sleep_time)
+            try:
+                await client.request_space_hardware(self.repo_id, self.hardware, sleep_time=self._sleep_time)
+            except HubHTTPError as exc:
+                if exc.status < 500 and exc.status not in (408, 429):
+                    # The Hub refused it (400, 402, 403, 404, ...): nothing changed, nothing to put back. Not
+                    # after a 408 or 429: an earlier attempt of the retried call may have been applied.
+                    self._armed = False
+                raise
             self.runtime = await client.wait_for_hardware(self.repo_id, self.hardware, timeout=self._timeout)
         except BaseException:
             await self._restore_or_raise()

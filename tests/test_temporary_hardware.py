@@ -9,7 +9,7 @@ import anyio
 import pytest
 
 from aiospaces._waiting import RESTORE_TIMEOUT
-from aiospaces.errors import HardwareRestoreError, WaitTimeoutError
+from aiospaces.errors import HardwareRestoreError, PaymentRequiredError, WaitTimeoutError
 from aiospaces.hubsim import SimulatedHub
 from aiospaces.testing import SimulatedHubClient
 
@@ -277,4 +277,18 @@ async def test_entry_read_lagging_behind_our_last_restore_is_not_the_flavor_to_g
         stale = hub.add_fault("stale_runtime", route=RUNTIME_ROUTE, count=1, seconds=30.0)
         async with env.client.temporary_hardware(SPACE, "a10g-small", timeout=600):
             assert stale.injected == 1
+        assert requested(hub) == "cpu-basic"
+
+
+async def test_entry_request_refused_by_the_hub_needs_no_restore() -> None:
+    """When the Hub refuses the entry's hardware request (402: no payment method), nothing changed: its
+    error propagates as is, with no restore request and no HardwareRestoreError claiming a GPU is billed."""
+    async with SimulatedHubClient() as env:
+        hub = env.hub
+        hub.create_space(SPACE)
+        hub.add_fault("error", route=HARDWARE_ROUTE, status=402)
+        with pytest.raises(PaymentRequiredError):
+            async with env.client.temporary_hardware(SPACE, "t4-medium", timeout=600):
+                pytest.fail("the block must not run")
+        assert hub.counters.requests[HARDWARE_ROUTE] == 1
         assert requested(hub) == "cpu-basic"
