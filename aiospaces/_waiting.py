@@ -54,8 +54,10 @@ logger = logging.getLogger("aiospaces")
 LOG_TAIL_LINES: Final = 20
 LOG_TAIL_IN_MESSAGE: Final = 5
 LOG_FETCH_TIMEOUT: Final = 10.0
-# temporary_hardware's restore: its own deadline (shielded from the caller's cancellation) and attempts.
-RESTORE_TIMEOUT: Final = 120.0
+# temporary_hardware's restore: its own deadline (shielded from the caller's cancellation) and attempts. The
+# deadline outlasts one fully spent 5-minute rate-limit window (hub-api.md §4): a GPU left billing costs more
+# than a slow exit.
+RESTORE_TIMEOUT: Final = 330.0
 RESTORE_ATTEMPTS: Final = 5
 # ... and, when it failed, how long reading what is still billed (for the error) may take.
 BILLED_READ_TIMEOUT: Final = 10.0

@@ -292,3 +292,19 @@ async def test_entry_request_refused_by_the_hub_needs_no_restore() -> None:
                 pytest.fail("the block must not run")
         assert hub.counters.requests[HARDWARE_ROUTE] == 1
         assert requested(hub) == "cpu-basic"
+
+
+async def test_restore_outlasts_a_spent_rate_limit_window() -> None:
+    """When the body spends the whole 5-minute rate-limit quota, the restore waits for the window to reset and
+    puts the previous flavor back, instead of giving up and leaving the GPU billed."""
+    async with SimulatedHubClient() as env:
+        hub = env.hub
+        hub.create_space(SPACE)
+        hub.set_rate_limit(30, 300)
+        async with env.client.temporary_hardware(SPACE, "t4-medium", timeout=900):
+            while env.client.rate_limit.remaining != 0:
+                await env.client.get_space_runtime(SPACE)
+            spent_at = env.clock.now()
+        assert requested(hub) == "cpu-basic"
+        assert env.clock.now() - spent_at > 1.0  # it really waited for the window
+        assert hub.counters.rate_limited <= 1
