@@ -334,6 +334,33 @@ async def test_watch_needs_ids_or_author(hub: SimulatedHub, clock: VirtualClock)
     assert "--author" in result.err
 
 
+async def test_watch_with_an_unknown_space_settles_the_others_and_exits_5(
+    hub: SimulatedHub, clock: VirtualClock
+) -> None:
+    """`watch A absent --until-settled` stops once A settles (not at the deadline) and exits 5 naming the
+    unreadable Space; a repeated id counts once."""
+    [repo_id] = await make_spaces(hub, clock, ["w-ok"])
+    started = clock.now()
+    result = await cli(
+        hub,
+        clock,
+        "watch",
+        repo_id,
+        repo_id,
+        "alice/absent",
+        "--until-settled",
+        "--timeout",
+        "3600",
+        "--json",
+    )
+    assert result.code == ExitCode.PARTIAL
+    assert clock.now() - started < 3600
+    events = result.events()
+    assert events[-2]["stage"] == "RUNNING"
+    assert (events[-1]["repo_id"], events[-1]["ok"]) == ("alice/absent", False)
+    assert "alice/absent: not found" in result.err
+
+
 async def test_watch_author_without_spaces_is_a_usage_error(hub: SimulatedHub, clock: VirtualClock) -> None:
     """`watch --author` naming nobody with Spaces (likely a typo) exits 2 with one line, not 0."""
     result = await cli(hub, clock, "watch", "--author", "alcie", "--timeout", "5")

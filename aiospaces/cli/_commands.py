@@ -237,7 +237,7 @@ async def cmd_wait(client: SpacesClient, args: argparse.Namespace, output: Outpu
 
 async def cmd_watch(client: SpacesClient, args: argparse.Namespace, output: Output) -> int:
     """`aiospaces watch ID... | --author NAME [--timeout S] [--until-settled]`"""
-    repo_ids: list[str] = list(args.repo_ids)
+    repo_ids: list[str] = list(dict.fromkeys(args.repo_ids))  # a repeated id is one Space
     if args.author:
         async for info in client.list_spaces(author=args.author):
             if info.id not in repo_ids:
@@ -258,10 +258,20 @@ async def cmd_watch(client: SpacesClient, args: argparse.Namespace, output: Outp
                 emit_change(output, change)
                 line = describe_change(change.repo_id, previous, current)
                 table.update(change.repo_id, runtime_cells(current), line=line)
-                everyone_seen = len(latest) == len(repo_ids)
-                if args.until_settled and everyone_seen and all(map(is_settled, latest.values())):
+                # A Space that could not be read (e.g. 404) is no longer watched: it will never settle.
+                watched = [latest.get(r) for r in repo_ids if r not in changes.errors]
+                settled = all(r is not None and is_settled(r) for r in watched)
+                if args.until_settled and settled:
                     break
-    return ExitCode.OK
+            failed = dict(changes.errors)
+    if not failed:
+        return ExitCode.OK
+    for repo_id, error in failed.items():
+        code, message = classified(error)
+        output.emit("result", repo_id=repo_id, ok=False, error=message, exit_code=int(code))
+    details = "; ".join(f"{repo_id}: {classified(error)[1]}" for repo_id, error in failed.items())
+    output.error(f"{len(failed)} of {len(repo_ids)} Spaces could not be watched: {details}")
+    return ExitCode.PARTIAL
 
 
 def describe_change(repo_id: str, previous: SpaceRuntime | None, current: SpaceRuntime) -> str:
