@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import signal
 import socket
 import subprocess
@@ -235,6 +236,43 @@ def test_logs_follow_interrupted_exits_130(hub_url: tuple[SimulatedHub, str], tm
     assert process.returncode == 130
     assert "interrupted" in err
     assert "Traceback" not in err
+
+
+def test_ctrl_c_at_the_fleet_apply_prompt_exits_130(
+    hub_url: tuple[SimulatedHub, str], tmp_path: Path
+) -> None:
+    """Ctrl-C while `fleet apply` asks for confirmation on a terminal exits 130 at once, applying nothing."""
+    hub, url = hub_url
+    hub.create_space("alice/e2e-prompt", stage="PAUSED", files=APP)
+    fleet = tmp_path / "fleet.toml"
+    fleet.write_text('[spaces."alice/e2e-prompt"]\npaused = false\n')
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "aiospaces.cli", "fleet", "apply", str(fleet)],
+            env=cli_env(url, TOKEN, tmp_path),
+            stdin=terminal,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            assert process.stderr is not None
+            prompt = b""
+            while b"[y/N]" not in prompt:  # the question is asked: the command now reads the terminal
+                chunk = os.read(process.stderr.fileno(), 1024)
+                assert chunk, prompt
+                prompt += chunk
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=PROCESS_TIMEOUT)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    assert process.returncode == 130
+    assert hub.space_stage("alice/e2e-prompt") == "PAUSED"
 
 
 def test_wait_prints_transitions_to_a_pipe(hub_url: tuple[SimulatedHub, str], tmp_path: Path) -> None:

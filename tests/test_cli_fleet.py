@@ -5,19 +5,15 @@ from __future__ import annotations
 import io
 import json
 import re
-import threading
 from pathlib import Path
 from typing import Any
 
-import anyio
 import attrs
 import pytest
 
 from aiospaces.cli import ExitCode, run
-from aiospaces.cli._fleet import _confirm
-from aiospaces.cli._render import Output
 from aiospaces.hubsim import SimulatedHub
-from aiospaces.plan import Plan, parse_fleet_spec
+from aiospaces.plan import parse_fleet_spec
 from aiospaces.testing import VirtualClock
 
 TOKEN = "hf_alice_fleet_cli_token_0123456789"
@@ -301,23 +297,3 @@ async def test_skip_existing_secrets(
     assert "nothing to apply" in result.out
     assert hub.counters.requests[secrets_route] == sent
     assert hub.space_state("alice/demo-1").secrets["HF_TOKEN"].value == SECRET_VALUE
-
-
-async def test_confirmation_prompt_gives_way_to_cancellation() -> None:
-    """Cancelling `fleet apply` at its prompt (Ctrl-C) returns at once, without waiting for the read."""
-    release = threading.Event()
-    finished = threading.Event()
-    with anyio.CancelScope() as scope:
-
-        class BlockedTerminal(TerminalInput):
-            def readline(self, size: int | None = -1) -> str:
-                anyio.from_thread.run_sync(scope.cancel)  # the user presses Ctrl-C while we wait
-                release.wait(10)
-                finished.set()
-                return ""
-
-        output = Output(stdout=io.StringIO(), stderr=io.StringIO(), fancy=False)
-        await _confirm(Plan(spaces=()), output, BlockedTerminal())
-    assert scope.cancelled_caught
-    assert not finished.is_set()
-    release.set()

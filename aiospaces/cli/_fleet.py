@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from contextlib import nullcontext
+import threading
+from contextlib import nullcontext, suppress
 from typing import TYPE_CHECKING, TextIO
 
 import anyio
+import anyio.from_thread
+import anyio.lowlevel
 
 from ..plan import FleetSpec, Plan, apply_plan, load_fleet_spec, plan_fleet, resolve_secrets, summary
 from ._commands import RUNTIME_COLUMNS, describe_change, emit_change, runtime_cells, runtime_fields, text
@@ -169,10 +172,32 @@ async def _confirm(plan: Plan, output: Output, stdin: TextIO) -> bool:
         f"apply {plan.changes} change(s) and {plan.reapplied} secret re-set(s) to {touched} Space(s)? [y/N] "
     )
     output.stderr.flush()
-    # Abandoned on cancellation (Ctrl-C): otherwise the command waits for the blocked read, i.e. until the
-    # user also presses Enter.
-    answer = await anyio.to_thread.run_sync(stdin.readline, abandon_on_cancel=True)
+    answer = await _read_line(stdin)
     return answer.strip().lower() in ("y", "yes")
+
+
+async def _read_line(stdin: TextIO) -> str:
+    """`stdin.readline()` without blocking the event loop, and without keeping the process alive after Ctrl-C.
+
+    The read runs in a daemon thread: Ctrl-C cancels the wait for it and the process exits at once. (A
+    blocking read in the loop's thread is not interrupted by asyncio's first Ctrl-C, which only cancels the
+    main task, and an anyio worker thread is joined at interpreter exit: either way the process stayed alive
+    until the user also pressed Enter.)
+    """
+    token = anyio.lowlevel.current_token()
+    answered = anyio.Event()
+    answer: list[str] = []
+
+    def read() -> None:
+        try:
+            answer.append(stdin.readline())
+        finally:
+            with suppress(RuntimeError):  # the event loop is gone: nobody is waiting any more
+                anyio.from_thread.run_sync(answered.set, token=token)
+
+    threading.Thread(target=read, name="aiospaces-confirm", daemon=True).start()
+    await answered.wait()
+    return answer[0] if answer else ""
 
 
 __all__ = ["cmd_fleet", "show_plan"]
