@@ -249,8 +249,9 @@ class ActionFence:
       `previous` is empty), even after the new flavor was seen, since a lagging replica can answer any time;
       a third flavor is someone else's request and is fresh.
     - "restart": a stable stage (RUNNING, PAUSED, ...) until the restarted app was seen starting
-      (APP_STARTING or RUNNING_APP_STARTING); a failure stage until a transitional stage was seen;
-      transitional stages are after the restart.
+      (APP_STARTING or RUNNING_APP_STARTING) or, once the build was seen, until the same stable stage is
+      read twice in a row; a failure stage until a transitional stage was seen; transitional stages are
+      after the restart.
     - "pause": any stage but PAUSED until PAUSED confirms it; after that, any stage but PAUSED or a
       transitional one (someone restarted it).
 
@@ -265,6 +266,8 @@ class ActionFence:
         confirmed: set once a read consistent with the action has been seen.
         switched: for "hardware", set once a read shows the new flavor running.
         started: for "restart", set once a read shows the restarted app starting.
+        candidate: for "restart", the stable stage last read after the build was seen (believed when the
+            next read shows it again).
     """
 
     kind: Literal["hardware", "restart", "pause"]
@@ -275,6 +278,7 @@ class ActionFence:
     confirmed: bool = False
     switched: bool = False
     started: bool = False
+    candidate: str | None = None
 
     def expired(self, now: float) -> bool:
         """Whether the fence no longer affects reads at `now`."""
@@ -312,18 +316,28 @@ class ActionFence:
         # ...) looks the same before and after the restart, so during the grace it is trusted only once the
         # app-starting stage was seen: a read from before the restart would then have to lag by more than
         # the whole build, instead of by anything at all once the build was seen. A start too short to be
-        # polled delays the wait until the grace ends, never longer.
+        # polled between two reads (seconds for a small app) must not hold a wait until the grace ends: once
+        # the build was seen, the same stable stage read twice in a row is the restarted app's (one lagging
+        # read does not end a wait; a transitional read in between resets the candidate).
         # A failure stage also looks the same before the restart (restarting a failed Space is common) and
         # after it; a restarted Space builds or starts first, so a failure is believed once that was seen
         # (or the Hub's answer to the restart already was the failure: `confirmed` from the start).
         if stage in TRANSITIONAL_STAGES:
             self.confirmed = True
+            self.candidate = None
             if stage in APP_STARTING_STAGES:
                 self.started = True
             return "fresh"
         if stage in FAILURE_STAGES:
+            self.candidate = None
             return "fresh" if self.confirmed or not in_grace else "stale"
-        return "fresh" if self.started or not in_grace else "stale"
+        if self.started or not in_grace:
+            return "fresh"
+        if self.confirmed:
+            if self.candidate == stage:
+                return "fresh"
+            self.candidate = stage
+        return "stale"
 
 
 def raw_error_message(raw: Mapping[str, Any] | None) -> str | None:

@@ -234,9 +234,9 @@ def test_hardware_fence_after_switch() -> None:
 
 
 def test_restart_fence() -> None:
-    """After a restart, a stable stage is stale until the restarted app was seen starting (a build alone is
-    not enough: a lagging read can still show the old RUNNING), a failure until a build was seen, and both
-    are taken at face value after the grace."""
+    """After a restart, a stable stage is stale until the restarted app was seen starting, or until it is read
+    twice in a row after the build (one lagging read can still show the old RUNNING), a failure until a build
+    was seen, and both are taken at face value after the grace."""
     fence = ActionFence(kind="restart", at=0.0)
     assert fence.judge(runtime("BUILD_ERROR"), 0.5) == "stale"  # restarting a failed Space: the old failure
     assert fence.judge(runtime("PAUSED"), 1.0) == "stale"
@@ -246,10 +246,20 @@ def test_restart_fence() -> None:
     assert not fence.started
     assert fence.judge(runtime("RUNNING"), 4.0) == "stale"  # the build was seen, but this may be the old app
     assert fence.judge(runtime("BUILD_ERROR"), 5.0) == "fresh"  # after the build was seen: the new failure
+    assert fence.judge(runtime("RUNNING"), 5.5) == "stale"  # not twice in a row: the failure came between
     assert fence.judge(runtime("APP_STARTING"), 6.0) == "fresh"
     assert fence.started
     assert fence.judge(runtime("RUNNING"), 7.0) == "fresh"  # the restarted app
-    # A start too short to be polled: RUNNING is believed once the grace is over, so no wait hangs.
+    # A start too short to be polled: after the build, RUNNING read twice in a row is the restarted app.
+    short = ActionFence(kind="restart", at=0.0)
+    assert short.judge(runtime("BUILDING"), 1.0) == "fresh"
+    assert short.judge(runtime("RUNNING"), 3.0) == "stale"
+    assert short.judge(runtime("RUNNING"), 5.0) == "fresh"
+    # Before any build was seen, RUNNING twice is still the old app, until the grace is over.
+    early = ActionFence(kind="restart", at=0.0)
+    assert early.judge(runtime("RUNNING"), 1.0) == "stale"
+    assert early.judge(runtime("RUNNING"), 2.0) == "stale"
+    assert early.judge(runtime("RUNNING"), 60.5) == "fresh"
     quick = ActionFence(kind="restart", at=0.0)
     assert quick.judge(runtime("RUNNING_BUILDING"), 1.0) == "fresh"
     assert quick.judge(runtime("RUNNING"), 60.0) == "stale"

@@ -405,3 +405,19 @@ async def test_not_running_stages_raise_and_only_sleepers_are_woken(stage: str) 
             runtime = await client.wait_until_running("alice/idle", timeout=600, wake=True)
             assert str(runtime.stage) == "RUNNING"
             assert hub.counters.actions["restart"] == 1
+
+
+async def test_wake_returns_when_the_app_start_is_too_short_to_be_polled() -> None:
+    """Waking a paused Space whose app starts faster than one poll interval returns RUNNING well before the
+    restart fence's grace ends: RUNNING read twice in a row after the build is the restarted app."""
+    async with SimulatedHubClient() as env:
+        hub, client = env.hub, env.client
+        hub.create_space("alice/quick")
+        hub.set_durations("alice/quick", build=6.0, start=0.05)
+        await client.pause_space("alice/quick")
+        env.clock.advance(100.0)
+        woke_at = env.clock.now()
+        runtime = await client.wait_until_running("alice/quick", timeout=20, wake=True)
+        assert str(runtime.stage) == "RUNNING"
+        assert hub.space_stage("alice/quick") == "RUNNING"
+        assert env.clock.now() - woke_at < 20
