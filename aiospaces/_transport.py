@@ -106,6 +106,8 @@ class HttpTransport:
         user_agent: str | None,
     ) -> None:
         self._config = config
+        # The token goes to this origin only (see `_headers`).
+        self._endpoint_origin = _origin(httpx.URL(config.endpoint))
         self._clock = clock
         self._retry = retry
         self._rng = random.Random()
@@ -138,17 +140,6 @@ class HttpTransport:
         if url.startswith(("http://", "https://")):
             return url
         raise ValueError(f"url must be a path starting with '/' or an absolute http(s) URL, got {url!r}")
-
-    def same_origin(self, url: str) -> bool:
-        """Whether `url` is on the configured endpoint's scheme, host and port."""
-        target, base = httpx.URL(url), httpx.URL(self._config.endpoint)
-        return (target.scheme, target.host, target.port) == (base.scheme, base.host, base.port)
-
-    def display_url(self, full_url: str) -> str:
-        """`full_url` as logs and errors may show it: no userinfo, and no query string on another host (a
-        pre-signed storage URL's query is a credential)."""
-        clean = _wire.safe_url(full_url)
-        return clean if self.same_origin(full_url) else clean.split("?", 1)[0]
 
     def _headers(self, extra: Mapping[str, str] | None, *, authorized: bool) -> dict[str, str]:
         headers = dict(self._base_headers)
@@ -207,14 +198,18 @@ class HttpTransport:
             raise RuntimeError("this client is closed")
         method = method.upper()
         full_url = self.url_for(url)
-        same_origin = self.same_origin(full_url)
-        clean_url = self.display_url(full_url)
+        target = httpx.URL(full_url)
+        same_origin = _origin(target) == self._endpoint_origin
+        # Logs and errors never show userinfo, nor another host's query string (a pre-signed storage URL's
+        # query is a credential).
+        clean_url = _wire.safe_url(full_url)
         if same_origin:
-            state = self.rate_limiter.state(self.rate_limiter.bucket_for(httpx.URL(full_url).path))
+            state = self.rate_limiter.state(self.rate_limiter.bucket_for(target.path))
         else:
+            clean_url = clean_url.split("?", 1)[0]
             # Another host (pre-signed storage) does not consume the Hub's quota; it is paced only once it
             # answers 429 itself.
-            state = self.rate_limiter.state(f"external:{httpx.URL(full_url).host}", probe_first=False)
+            state = self.rate_limiter.state(f"external:{target.host}", probe_first=False)
         attempt = 0
         rate_limited = 0
         while True:
@@ -356,3 +351,8 @@ class HttpTransport:
             read_body=True,
         ) as response:
             return response
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    """(scheme, host, port): what must match the endpoint for a request to carry the token."""
+    return (url.scheme, url.host, url.port)
