@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterat
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
+import httpx2
 
 from . import _wire, errors
 from ._clock import Clock, SystemClock
@@ -70,10 +70,10 @@ class CoreClient:
     Args:
         token: a Hub token; None reads `HF_TOKEN` then the token file (hub-api.md §2.1); False sends none.
         endpoint: Hub base URL; None reads `HF_ENDPOINT` (default `https://huggingface.co`).
-        timeout: per-request timeout in seconds (None: no timeout), or an `httpx.Timeout`.
+        timeout: per-request timeout in seconds (None: no timeout), or an `httpx2.Timeout`.
         max_concurrency: most requests in flight at once for this client.
         retry: a `RetryPolicy`, a number of retries, or False to disable retries.
-        transport: an httpx transport (tests: `SimulatedHub.transport()`, `httpx.MockTransport`).
+        transport: an httpx transport (tests: `SimulatedHub.transport()`, `httpx2.MockTransport`).
         clock: where every sleep and timestamp goes (tests: a virtual clock). Default: the system clock.
         headers: extra headers sent with every request.
         user_agent: appended to the user-agent.
@@ -87,10 +87,10 @@ class CoreClient:
         *,
         token: str | bool | None = None,
         endpoint: str | None = None,
-        timeout: float | httpx.Timeout | None = 60.0,
+        timeout: float | httpx2.Timeout | None = 60.0,
         max_concurrency: int = 32,
         retry: RetryPolicy | int | bool | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
         clock: Clock | None = None,
         headers: Mapping[str, str] | None = None,
         user_agent: str | None = None,
@@ -98,7 +98,7 @@ class CoreClient:
         _wire.validate_concurrency(max_concurrency, arg="max_concurrency")
         if (
             timeout is not None
-            and not isinstance(timeout, httpx.Timeout)
+            and not isinstance(timeout, httpx2.Timeout)
             and (isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0)
         ):
             raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
@@ -164,7 +164,7 @@ class CoreClient:
         idempotent: bool,
         timeout: float | None = None,  # noqa: ASYNC109 - HfApi's argument; a per-request httpx timeout
         follow_redirects: bool = True,
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         """Send one request with auth, pacing, retries and error mapping; return the response, body read.
 
         Args:
@@ -206,7 +206,7 @@ class CoreClient:
         params: Any = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
-    ) -> AbstractAsyncContextManager[httpx.Response]:
+    ) -> AbstractAsyncContextManager[httpx2.Response]:
         """Like `_request` but the body is not read: `async with client._stream("GET", path) as response:`.
         Error statuses raise on entry; exiting closes the response. Used for SSE logs and downloads; the
         request is treated as idempotent (retried before the status line arrives)."""
@@ -972,10 +972,10 @@ class CoreClient:
                         if isinstance(data, str):
                             yield data
                 return
-            except httpx.DecodingError:
+            except httpx2.DecodingError:
                 return  # a truncated body ends the stream quietly (hub-api.md §9)
-            except (httpx.TransportError, errors.TransportError) as exc:
-                timed_out = isinstance(exc, httpx.TimeoutException | errors.RequestTimeoutError)
+            except (httpx2.TransportError, errors.TransportError) as exc:
+                timed_out = isinstance(exc, httpx2.TimeoutException | errors.RequestTimeoutError)
                 if timed_out and not follow:
                     return
                 if tries >= max_retries:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import httpx
+import httpx2
 
 from .cli._commands import (
     RUNTIME_COLUMNS,
@@ -68,23 +68,23 @@ _SPACE_PATH = re.compile(r"^/(?:api/)?spaces/([^/]+)/([^/?.]+)")
 SHARED = "(shared)"
 
 
-class CountingTransport(httpx.AsyncBaseTransport):
+class CountingTransport(httpx2.AsyncBaseTransport):
     """Counts the client's requests per Space (from the URL, or the body of `POST /api/repos/create`).
 
     Requests that serve many Spaces at once (a fleet watch's `list_spaces` pages) count under `SHARED`. The
     simulator's own counters give the totals per route; this gives the per-Space split the summary shows.
     """
 
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+    def __init__(self, inner: httpx2.AsyncBaseTransport) -> None:
         self.inner = inner
         self.per_space: Counter[str] = Counter()
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         self.per_space[self._space_of(request)] += 1
         return await self.inner.handle_async_request(request)
 
     @staticmethod
-    def _space_of(request: httpx.Request) -> str:
+    def _space_of(request: httpx2.Request) -> str:
         match = _SPACE_PATH.match(request.url.path)
         if match:
             return f"{match.group(1)}/{match.group(2)}"
@@ -92,7 +92,7 @@ class CountingTransport(httpx.AsyncBaseTransport):
             try:
                 body = json.loads(request.content)
                 return f"{body.get('organization') or DEMO_USER}/{body['name']}"
-            except (ValueError, KeyError, TypeError, httpx.RequestNotRead):
+            except (ValueError, KeyError, TypeError, httpx2.RequestNotRead):
                 return SHARED
         return SHARED
 
@@ -188,7 +188,7 @@ async def _workflow(output: Output, hub: Any, clock: Any, url: str, token: str, 
     step = _Steps(output, total=6)
     created_at: dict[str, float] = {}
 
-    counting = CountingTransport(httpx.AsyncHTTPTransport())
+    counting = CountingTransport(httpx2.AsyncHTTPTransport())
     async with SpacesClient(endpoint=url, token=token, clock=clock, transport=counting) as client:
         step("create", f"creating {count} Spaces concurrently (gradio SDK)")
 

@@ -24,7 +24,7 @@ from typing import Any, BinaryIO, TypeVar
 
 import anyio
 import anyio.to_thread
-import httpx
+import httpx2
 
 from . import errors
 from ._commit_models import (
@@ -437,7 +437,7 @@ class FilesMixin(CoreClient):
                 idempotent=True,
             )
 
-    async def _lfs_put(self, url: str, content: _ContentSlice, length: int) -> httpx.Response:
+    async def _lfs_put(self, url: str, content: _ContentSlice, length: int) -> httpx2.Response:
         # An explicit Content-Length keeps httpx from using chunked encoding, which S3-style storage refuses.
         # Re-sending the same object is harmless, hence idempotent.
         return await self._storage_request(
@@ -446,7 +446,7 @@ class FilesMixin(CoreClient):
 
     async def _storage_request(
         self, method: str, url: str, *, content: Any, headers: dict[str, str]
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         """Send to a pre-signed storage URL (LFS upload, part or completion; hub-api.md §11.4).
 
         The official client sends these without auth headers: the URL authorises itself. The core request
@@ -734,7 +734,7 @@ class FilesMixin(CoreClient):
             location = response.headers.get("location")
             if not (response.is_redirect and location):
                 break
-            hop = httpx.URL(location)
+            hop = httpx2.URL(location)
             if hop.scheme or hop.host:  # absolute or scheme-relative (`//host/...`): storage, not the Hub
                 break
             target = str(response.url.join(hop))
@@ -884,14 +884,14 @@ class FilesMixin(CoreClient):
                                     pending.clear()
                         await out.write(pending)
                         break
-                    except httpx.DecodingError as exc:
+                    except httpx2.DecodingError as exc:
                         raise errors.TransportError(
                             f"download of {url} failed: undecodable body ({type(exc).__name__})",
                             method="GET",
                             url=url,
                             sent=True,
                         ) from None
-                    except httpx.TransportError as exc:
+                    except httpx2.TransportError as exc:
                         await out.write(pending)  # what arrived before the cut is good: keep it
                         pending.clear()
                         if resume == _MAX_RESUMES:

@@ -1,4 +1,4 @@
-"""The one module that does HTTP: one `httpx.AsyncClient` (connection pool) per client, auth and user-agent
+"""The one module that does HTTP: one `httpx2.AsyncClient` (connection pool) per client, auth and user-agent
 headers, the concurrency bound, rate-limit pacing, retries with backoff, and mapping failures to `errors.py`.
 
 Retry rules (issue 3 item 4, hub-api.md §4.3):
@@ -21,7 +21,7 @@ from typing import Any
 
 import anyio
 import attrs
-import httpx
+import httpx2
 
 from . import _wire, errors
 from ._clock import Clock
@@ -71,23 +71,23 @@ def coerce_retry(retry: RetryPolicy | int | bool | None) -> RetryPolicy:
     raise TypeError(f"retry must be a RetryPolicy, an int, a bool or None, got {type(retry).__name__}")
 
 
-def _map_transport_error(exc: httpx.RequestError, method: str, url: str) -> errors.TransportError:
+def _map_transport_error(exc: httpx2.RequestError, method: str, url: str) -> errors.TransportError:
     """httpx failure → our transport branch; `sent=False` only when the request provably never left."""
     detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+    if isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout | httpx2.PoolTimeout):
         return errors.ConnectError(
             f"Could not connect for {method} {url} ({detail})", method=method, url=url, sent=False
         )
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, httpx2.TimeoutException):
         return errors.RequestTimeoutError(
             f"Timed out waiting for the Hub on {method} {url} ({detail})", method=method, url=url, sent=None
         )
-    what = "Connection failed" if isinstance(exc, httpx.TransportError) else "Request failed"
+    what = "Connection failed" if isinstance(exc, httpx2.TransportError) else "Request failed"
     return errors.TransportError(f"{what} on {method} {url} ({detail})", method=method, url=url)
 
 
-def _retryable_transport(exc: httpx.RequestError) -> bool:
-    return isinstance(exc, httpx.NetworkError | httpx.TimeoutException | httpx.RemoteProtocolError)
+def _retryable_transport(exc: httpx2.RequestError) -> bool:
+    return isinstance(exc, httpx2.NetworkError | httpx2.TimeoutException | httpx2.RemoteProtocolError)
 
 
 class HttpTransport:
@@ -98,16 +98,16 @@ class HttpTransport:
         *,
         config: Config,
         clock: Clock,
-        timeout: float | httpx.Timeout | None,
+        timeout: float | httpx2.Timeout | None,
         max_concurrency: int,
         retry: RetryPolicy,
-        transport: httpx.AsyncBaseTransport | None,
+        transport: httpx2.AsyncBaseTransport | None,
         headers: Mapping[str, str] | None,
         user_agent: str | None,
     ) -> None:
         self._config = config
         # The token goes to this origin only (see `_headers`).
-        self._endpoint_origin = _origin(httpx.URL(config.endpoint))
+        self._endpoint_origin = _origin(httpx2.URL(config.endpoint))
         self._clock = clock
         self._retry = retry
         self._rng = random.Random()
@@ -119,11 +119,11 @@ class HttpTransport:
         self._base_headers: dict[str, str] = {"user-agent": ua}
         if headers:
             self._base_headers.update({k.lower(): v for k, v in headers.items()})
-        self._client = httpx.AsyncClient(
+        self._client = httpx2.AsyncClient(
             transport=transport,
-            timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
+            timeout=timeout if isinstance(timeout, httpx2.Timeout) else httpx2.Timeout(timeout),
             follow_redirects=True,
-            limits=httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency),
+            limits=httpx2.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency),
         )
         self.closed = False
         self._warned_topics: set[str] = set()
@@ -154,7 +154,7 @@ class HttpTransport:
             headers.update({k.lower(): v for k, v in extra.items()})
         return headers
 
-    def _log_hub_warnings(self, headers: httpx.Headers) -> None:
+    def _log_hub_warnings(self, headers: httpx2.Headers) -> None:
         """`X-HF-Warning: <topic>; <message>` (may repeat) is logged once per topic (hub-api.md §3.1)."""
         for value in headers.get_list("x-hf-warning"):
             topic, _, message = value.partition(";")
@@ -186,7 +186,7 @@ class HttpTransport:
         timeout: float | None = None,  # noqa: ASYNC109 - HfApi's argument; a per-request httpx timeout
         follow_redirects: bool = True,
         read_body: bool = False,
-    ) -> AsyncIterator[httpx.Response]:
+    ) -> AsyncIterator[httpx2.Response]:
         """Send a request, retrying as the module docstring says, and yield the successful response with its
         body not read yet (read already with `read_body`); error statuses raise. The concurrency slot is held
         until the block exits."""
@@ -198,7 +198,7 @@ class HttpTransport:
             raise RuntimeError("this client is closed")
         method = method.upper()
         full_url = self.url_for(url)
-        target = httpx.URL(full_url)
+        target = httpx2.URL(full_url)
         same_origin = _origin(target) == self._endpoint_origin
         # Logs and errors never show userinfo, nor another host's query string (a pre-signed storage URL's
         # query is a credential).
@@ -228,9 +228,9 @@ class HttpTransport:
                         content=content,
                         data=data,
                         headers=self._headers(headers, authorized=same_origin),
-                        timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+                        timeout=timeout if timeout is not None else httpx2.USE_CLIENT_DEFAULT,
                     )
-                    response: httpx.Response | None = None
+                    response: httpx2.Response | None = None
                     try:
                         response = await self._client.send(
                             request, stream=True, follow_redirects=follow_redirects
@@ -239,7 +239,7 @@ class HttpTransport:
                             # A body cut off is a transport failure of this same attempt (retried under
                             # the same rules and the same attempt budget).
                             await response.aread()
-                    except httpx.RequestError as exc:
+                    except httpx2.RequestError as exc:
                         # Transport failures, and also a redirect loop or an undecodable error body: never
                         # a raw httpx error out of the SDK.
                         if response is not None:
@@ -334,7 +334,7 @@ class HttpTransport:
         idempotent: bool,
         timeout: float | None = None,  # noqa: ASYNC109 - HfApi's argument; a per-request httpx timeout
         follow_redirects: bool = True,
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         """Like `open`, but the body is read before returning (a dropped body counts as a transport failure
         of that attempt and is retried under the same rules)."""
         async with self.open(
@@ -353,6 +353,6 @@ class HttpTransport:
             return response
 
 
-def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+def _origin(url: httpx2.URL) -> tuple[str, str, int | None]:
     """(scheme, host, port): what must match the endpoint for a request to carry the token."""
     return (url.scheme, url.host, url.port)

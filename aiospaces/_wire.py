@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import attrs
-import httpx
+import httpx2
 
 from . import errors
 from .models import (
@@ -391,7 +391,7 @@ def expand_values(expand: Sequence[str] | None, *, arg: str = "expand") -> list[
 # --- response parsing --------------------------------------------------------------------------------------
 
 
-def json_body(response: httpx.Response) -> Any:
+def json_body(response: httpx2.Response) -> Any:
     """The response body as JSON; `UnexpectedResponseError` when it is not JSON."""
     try:
         return response.json()

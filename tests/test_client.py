@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 import pytest
 
 from aiospaces import RetryPolicy, SpacesClient, errors
@@ -20,7 +20,7 @@ from aiospaces.testing import VirtualClock
 ENDPOINT = "https://hub.test"
 RUNNING = {"stage": "RUNNING", "hardware": {"current": "cpu-basic", "requested": "cpu-basic"}}
 
-Handler = Callable[[httpx.Request], httpx.Response | Awaitable[httpx.Response]]
+Handler = Callable[[httpx2.Request], httpx2.Response | Awaitable[httpx2.Response]]
 
 
 class Recorder:
@@ -28,12 +28,12 @@ class Recorder:
 
     def __init__(self, handler: Handler) -> None:
         self.handler = handler
-        self.requests: list[httpx.Request] = []
+        self.requests: list[httpx2.Request] = []
 
-    async def __call__(self, request: httpx.Request) -> httpx.Response:
+    async def __call__(self, request: httpx2.Request) -> httpx2.Response:
         self.requests.append(request)
         result = self.handler(request)
-        if not isinstance(result, httpx.Response):
+        if not isinstance(result, httpx2.Response):
             result = await result
         return result
 
@@ -47,18 +47,18 @@ def make_client(handler: Handler, **kwargs: Any) -> tuple[SpacesClient, Recorder
     client = SpacesClient(
         token=kwargs.pop("token", "hf_test_token"),
         endpoint=ENDPOINT,
-        transport=httpx.MockTransport(recorder),
+        transport=httpx2.MockTransport(recorder),
         clock=clock,
         **kwargs,
     )
     return client, recorder, clock
 
 
-def sequence(*responses: httpx.Response | Exception) -> Handler:
+def sequence(*responses: httpx2.Response | Exception) -> Handler:
     """A handler answering each request with the next item (raising it when it is an exception)."""
     items = list(responses)
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         item = items.pop(0) if len(items) > 1 else items[0]
         if isinstance(item, Exception):
             raise item
@@ -73,7 +73,7 @@ def sequence(*responses: httpx.Response | Exception) -> Handler:
 @pytest.mark.anyio
 async def test_requests_carry_auth_user_agent_and_trace_id() -> None:
     """Every request has the bearer token, an `aiospaces/` user-agent and a fresh trace id."""
-    client, rec, _ = make_client(sequence(httpx.Response(200, json=RUNNING)))
+    client, rec, _ = make_client(sequence(httpx2.Response(200, json=RUNNING)))
     async with client:
         await client.get_space_runtime("a/b")
         await client.get_space_runtime("a/b")
@@ -87,7 +87,7 @@ async def test_requests_carry_auth_user_agent_and_trace_id() -> None:
 @pytest.mark.anyio
 async def test_token_false_sends_no_authorization() -> None:
     """`token=False` makes anonymous calls even when HF_TOKEN is set."""
-    client, rec, _ = make_client(sequence(httpx.Response(200, json=RUNNING)), token=False)
+    client, rec, _ = make_client(sequence(httpx2.Response(200, json=RUNNING)), token=False)
     async with client:
         await client.get_space_runtime("a/b")
     assert "authorization" not in rec.requests[0].headers
@@ -106,7 +106,7 @@ def test_client_argument_validation() -> None:
 @pytest.mark.anyio
 async def test_closed_client_refuses_requests() -> None:
     """After the `async with` block, the client refuses to send."""
-    client, rec, _ = make_client(sequence(httpx.Response(200, json=RUNNING)))
+    client, rec, _ = make_client(sequence(httpx2.Response(200, json=RUNNING)))
     async with client:
         pass
     with pytest.raises(RuntimeError, match="closed"):
@@ -120,7 +120,7 @@ async def test_closed_client_refuses_requests() -> None:
 @pytest.mark.anyio
 async def test_idempotent_get_retries_5xx_with_backoff() -> None:
     """A GET answered 503, 502 then 200 succeeds after two retries that slept on the client clock."""
-    handler = sequence(httpx.Response(503), httpx.Response(502), httpx.Response(200, json=RUNNING))
+    handler = sequence(httpx2.Response(503), httpx2.Response(502), httpx2.Response(200, json=RUNNING))
     client, rec, clock = make_client(handler)
     async with client:
         runtime = await client.get_space_runtime("a/b")
@@ -132,7 +132,7 @@ async def test_idempotent_get_retries_5xx_with_backoff() -> None:
 @pytest.mark.anyio
 async def test_retries_stop_at_max_attempts() -> None:
     """A server that keeps failing gets exactly `max_attempts` requests, then a ServerError is raised."""
-    client, rec, _ = make_client(sequence(httpx.Response(500)), retry=RetryPolicy(max_attempts=3))
+    client, rec, _ = make_client(sequence(httpx2.Response(500)), retry=RetryPolicy(max_attempts=3))
     async with client:
         with pytest.raises(errors.ServerError) as info:
             await client.get_space_runtime("a/b")
@@ -143,7 +143,7 @@ async def test_retries_stop_at_max_attempts() -> None:
 @pytest.mark.anyio
 async def test_retry_false_disables_retries() -> None:
     """`retry=False` sends once."""
-    client, rec, _ = make_client(sequence(httpx.Response(503)), retry=False)
+    client, rec, _ = make_client(sequence(httpx2.Response(503)), retry=False)
     async with client:
         with pytest.raises(errors.ServerError):
             await client.get_space_runtime("a/b")
@@ -153,7 +153,7 @@ async def test_retry_false_disables_retries() -> None:
 @pytest.mark.anyio
 async def test_timeout_is_retried_for_idempotent_calls() -> None:
     """A read timeout on a GET is retried; the second answer wins."""
-    handler = sequence(httpx.ReadTimeout("slow"), httpx.Response(200, json=RUNNING))
+    handler = sequence(httpx2.ReadTimeout("slow"), httpx2.Response(200, json=RUNNING))
     client, rec, _ = make_client(handler)
     async with client:
         await client.get_space_runtime("a/b")
@@ -164,7 +164,7 @@ async def test_timeout_is_retried_for_idempotent_calls() -> None:
 async def test_non_idempotent_request_not_resent_after_ambiguous_failure() -> None:
     """A non-idempotent POST whose connection dropped after sending is not resent:
     TransportError(sent=None)."""
-    client, rec, _ = make_client(sequence(httpx.ReadError("dropped")))
+    client, rec, _ = make_client(sequence(httpx2.ReadError("dropped")))
     async with client:
         with pytest.raises(errors.TransportError) as info:
             await client._request("POST", "/api/x", json={}, idempotent=False)
@@ -176,7 +176,7 @@ async def test_non_idempotent_request_not_resent_after_ambiguous_failure() -> No
 @pytest.mark.anyio
 async def test_non_idempotent_request_not_resent_after_5xx() -> None:
     """A non-idempotent POST answered 500 is not resent."""
-    client, rec, _ = make_client(sequence(httpx.Response(500)))
+    client, rec, _ = make_client(sequence(httpx2.Response(500)))
     async with client:
         with pytest.raises(errors.ServerError):
             await client._request("POST", "/api/x", idempotent=False)
@@ -186,7 +186,7 @@ async def test_non_idempotent_request_not_resent_after_5xx() -> None:
 @pytest.mark.anyio
 async def test_connect_error_is_retried_even_for_non_idempotent_calls() -> None:
     """A connection that never opened proves the request was not sent, so even a POST is retried."""
-    handler = sequence(httpx.ConnectError("refused"), httpx.Response(200, json={}))
+    handler = sequence(httpx2.ConnectError("refused"), httpx2.Response(200, json={}))
     client, rec, _ = make_client(handler)
     async with client:
         response = await client._request("POST", "/api/x", idempotent=False)
@@ -197,7 +197,7 @@ async def test_connect_error_is_retried_even_for_non_idempotent_calls() -> None:
 @pytest.mark.anyio
 async def test_persistent_connect_error_raises_connect_error() -> None:
     """When the Hub cannot be reached at all, a ConnectError with sent=False is raised after the retries."""
-    client, rec, _ = make_client(sequence(httpx.ConnectError("refused")), retry=2)
+    client, rec, _ = make_client(sequence(httpx2.ConnectError("refused")), retry=2)
     async with client:
         with pytest.raises(errors.ConnectError) as info:
             await client.get_space_runtime("a/b")
@@ -208,12 +208,12 @@ async def test_persistent_connect_error_raises_connect_error() -> None:
 @pytest.mark.anyio
 async def test_429_waits_for_the_window_reset_then_retries() -> None:
     """A 429 with `RateLimit: r=0;t=5` makes the client wait 5 s (virtual) before retrying, for any method."""
-    limited = httpx.Response(
+    limited = httpx2.Response(
         429,
         headers={"RateLimit": '"api";r=0;t=5', "RateLimit-Policy": '"fixed window";"api";q=10;w=60'},
         json={"error": "slow down"},
     )
-    ok = httpx.Response(200, json=RUNNING, headers={"RateLimit": '"api";r=9;t=60'})
+    ok = httpx2.Response(200, json=RUNNING, headers={"RateLimit": '"api";r=9;t=60'})
     client, rec, clock = make_client(sequence(limited, ok))
     async with client:
         await client.pause_space("a/b")
@@ -225,7 +225,7 @@ async def test_429_waits_for_the_window_reset_then_retries() -> None:
 @pytest.mark.anyio
 async def test_429_surfaces_with_retry_after_when_retries_exhausted() -> None:
     """When 429s keep coming beyond the policy, the RateLimitedError carries retry_after."""
-    limited = httpx.Response(429, headers={"Retry-After": "3"}, json={"error": "slow down"})
+    limited = httpx2.Response(429, headers={"Retry-After": "3"}, json={"error": "slow down"})
     client, rec, _ = make_client(sequence(limited), retry=RetryPolicy(max_rate_limited=1))
     async with client:
         with pytest.raises(errors.RateLimitedError) as info:
@@ -239,16 +239,16 @@ async def test_dropped_body_is_retried_for_idempotent_calls() -> None:
     """A GET whose body is cut after the status line is retried."""
     calls = {"n": 0}
 
-    class Cut(httpx.AsyncByteStream):
+    class Cut(httpx2.AsyncByteStream):
         async def __aiter__(self) -> AsyncIterator[bytes]:
             yield b'{"stage": '
-            raise httpx.ReadError("cut")
+            raise httpx2.ReadError("cut")
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         calls["n"] += 1
         if calls["n"] == 1:
-            return httpx.Response(200, stream=Cut())
-        return httpx.Response(200, json=RUNNING)
+            return httpx2.Response(200, stream=Cut())
+        return httpx2.Response(200, json=RUNNING)
 
     client, rec, _ = make_client(handler)
     async with client:
@@ -264,7 +264,7 @@ async def test_dropped_body_is_retried_for_idempotent_calls() -> None:
 async def test_status_errors_carry_details() -> None:
     """A 404 with `X-Error-Code: RepoNotFound` raises RepositoryNotFoundError with method, URL, id,
     message."""
-    response = httpx.Response(
+    response = httpx2.Response(
         404,
         headers={
             "X-Error-Code": "RepoNotFound",
@@ -289,7 +289,7 @@ async def test_status_errors_carry_details() -> None:
 @pytest.mark.anyio
 async def test_stream_maps_errors_on_entry() -> None:
     """`_stream` raises the mapped error when the status is an error, with the body read for the message."""
-    client, _, _ = make_client(sequence(httpx.Response(403, json={"error": "not yours"})))
+    client, _, _ = make_client(sequence(httpx2.Response(403, json={"error": "not yours"})))
     async with client:
         with pytest.raises(errors.PermissionDeniedError, match="not yours"):
             async with client._stream("GET", "/api/spaces/a/b/logs/run"):
@@ -307,25 +307,25 @@ class FakeRepos:
         self.creates = 0
         self.fail_after_apply = fail_after_apply
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
         body = json.loads(request.content)
         repo_id = f"{body['organization']}/{body['name']}"
         url = f"{ENDPOINT}/spaces/{repo_id}"
         if request.url.path == "/api/repos/create":
             if repo_id in self.repos:
-                return httpx.Response(409, json={"error": "You already created this space repo", "url": url})
+                return httpx2.Response(409, json={"error": "You already created this space repo", "url": url})
             self.repos.add(repo_id)
             self.creates += 1
         else:
             if repo_id not in self.repos:
-                return httpx.Response(404, headers={"X-Error-Code": "RepoNotFound"}, json={"error": "nope"})
+                return httpx2.Response(404, headers={"X-Error-Code": "RepoNotFound"}, json={"error": "nope"})
             self.repos.discard(repo_id)
         if self.fail_after_apply > 0:
             self.fail_after_apply -= 1
-            raise httpx.RemoteProtocolError("peer closed connection")
+            raise httpx2.RemoteProtocolError("peer closed connection")
         if request.url.path == "/api/repos/create":
-            return httpx.Response(200, json={"url": url, "name": repo_id})
-        return httpx.Response(200, text="OK")
+            return httpx2.Response(200, json={"url": url, "name": repo_id})
+        return httpx2.Response(200, text="OK")
 
 
 @pytest.mark.anyio
@@ -358,10 +358,10 @@ async def test_create_repo_409_without_ambiguity_is_a_conflict() -> None:
 @pytest.mark.anyio
 async def test_create_repo_retries_conflicting_operation_in_progress() -> None:
     """The Hub's "another conflicting operation is in progress" 409 is retried (hub-api.md §3.4)."""
-    busy = httpx.Response(
+    busy = httpx2.Response(
         409, json={"error": "Cannot create repo: another conflicting operation is in progress"}
     )
-    done = httpx.Response(200, json={"url": f"{ENDPOINT}/spaces/alice/demo"})
+    done = httpx2.Response(200, json={"url": f"{ENDPOINT}/spaces/alice/demo"})
     client, rec, _ = make_client(sequence(busy, done))
     async with client:
         url = await client.create_repo("alice/demo", repo_type="space", space_sdk="docker")
@@ -392,17 +392,17 @@ class FakeRestarts:
         self.stage = "RUNNING_BUILDING"
         self.restarts = 0
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
         if request.url.path.endswith("/restart"):
             if self.mode == "error-before-apply":
                 self.mode = ""
-                return httpx.Response(503, json={"error": "try again"})
+                return httpx2.Response(503, json={"error": "try again"})
             self.restarts += 1
             self.stage = "BUILDING"
             if self.mode == "drop-after-apply":
                 self.mode = ""
-                raise httpx.RemoteProtocolError("peer closed connection")
-        return httpx.Response(
+                raise httpx2.RemoteProtocolError("peer closed connection")
+        return httpx2.Response(
             200, json={"stage": self.stage, "hardware": {"current": None, "requested": "t4-small"}}
         )
 
@@ -425,13 +425,13 @@ async def test_restart_is_applied_exactly_once_after_ambiguous_failures(mode: st
 
 
 def paged_spaces(total: int, page: int) -> Handler:
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         offset = int(request.url.params.get("cursor", "0"))
         items = [{"id": f"alice/s{i}"} for i in range(offset, min(total, offset + page))]
         headers = {}
         if offset + page < total:
             headers["Link"] = f'<{ENDPOINT}/api/spaces?author=alice&cursor={offset + page}>; rel="next"'
-        return httpx.Response(200, json=items, headers=headers)
+        return httpx2.Response(200, json=items, headers=headers)
 
     return handler
 
@@ -472,16 +472,16 @@ async def test_follow_logs_reconnect_and_skip_replayed_lines() -> None:
     log = [f"line {i}\n" for i in range(6)]
     connections = {"n": 0}
 
-    class Dropping(httpx.AsyncByteStream):
+    class Dropping(httpx2.AsyncByteStream):
         async def __aiter__(self) -> AsyncIterator[bytes]:
             yield b": keep-alive\n\n" + sse(log[:3])
-            raise httpx.ReadError("connection reset")
+            raise httpx2.ReadError("connection reset")
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         connections["n"] += 1
         if connections["n"] == 1:
-            return httpx.Response(200, stream=Dropping())
-        return httpx.Response(200, content=b"data: \n\n" + sse(log))
+            return httpx2.Response(200, stream=Dropping())
+        return httpx2.Response(200, content=b"data: \n\n" + sse(log))
 
     client, _, clock = make_client(handler)
     async with client:
@@ -496,12 +496,12 @@ async def test_build_logs_without_follow_raise_on_a_dropped_stream() -> None:
     """`build=True` reads `/logs/build`; without follow a dropped stream is not retried: the lines that
     arrived are yielded, then a TransportError is raised (as huggingface_hub does, hub-api.md §9)."""
 
-    class Dropping(httpx.AsyncByteStream):
+    class Dropping(httpx2.AsyncByteStream):
         async def __aiter__(self) -> AsyncIterator[bytes]:
             yield sse(["a\n"])
-            raise httpx.ReadError("reset")
+            raise httpx2.ReadError("reset")
 
-    client, rec, _ = make_client(lambda request: httpx.Response(200, stream=Dropping()))
+    client, rec, _ = make_client(lambda request: httpx2.Response(200, stream=Dropping()))
     lines: list[str] = []
 
     async def read() -> None:
@@ -572,7 +572,7 @@ async def test_bad_input_is_rejected_before_any_request(
     label: str, call: Callable[[SpacesClient], Awaitable[Any]], exc: type[Exception], match: str
 ) -> None:
     """Each malformed argument raises ValueError/TypeError naming it, and no request is sent."""
-    client, rec, _ = make_client(sequence(httpx.Response(200, json=RUNNING)))
+    client, rec, _ = make_client(sequence(httpx2.Response(200, json=RUNNING)))
     async with client:
         with pytest.raises(exc, match=match):
             await call(client)
@@ -597,7 +597,7 @@ async def test_huggingface_hub_enum_members_are_accepted() -> None:
     """huggingface_hub's SpaceHardware/SpaceStorage members are sent as their plain values."""
     from huggingface_hub import SpaceHardware as HfHardware
 
-    client, rec, _ = make_client(sequence(httpx.Response(200, json=RUNNING)))
+    client, rec, _ = make_client(sequence(httpx2.Response(200, json=RUNNING)))
     async with client:
         await client.request_space_hardware("a/b", HfHardware.T4_MEDIUM, sleep_time=600)
     assert json.loads(rec.requests[0].content) == {"flavor": "t4-medium", "sleepTimeSeconds": 600}
@@ -606,7 +606,7 @@ async def test_huggingface_hub_enum_members_are_accepted() -> None:
 @pytest.mark.anyio
 async def test_space_info_encodes_revision_and_expand() -> None:
     """The revision is percent-encoded in the path and expand values repeat the key."""
-    client, rec, _ = make_client(sequence(httpx.Response(200, json={"id": "a/b", "sdk": "gradio"})))
+    client, rec, _ = make_client(sequence(httpx2.Response(200, json={"id": "a/b", "sdk": "gradio"})))
     async with client:
         info = await client.space_info("a/b", revision="refs/pr/1", expand=["sdk", "runtime"])
     assert info.sdk == "gradio"
@@ -617,11 +617,11 @@ async def test_space_info_encodes_revision_and_expand() -> None:
 async def test_duplicate_repo_takes_namespace_from_whoami_once() -> None:
     """A bare `to_id` gets the caller's namespace from whoami (cached for the next duplicate)."""
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         if request.url.path == "/api/whoami-v2":
-            return httpx.Response(200, json={"name": "bob", "orgs": []})
+            return httpx2.Response(200, json={"name": "bob", "orgs": []})
         body = json.loads(request.content)
-        return httpx.Response(
+        return httpx2.Response(
             200, json={"url": f"{ENDPOINT}/spaces/{body['repository']}", "filesCopyPending": True}
         )
 
@@ -642,7 +642,7 @@ async def test_duplicate_repo_takes_namespace_from_whoami_once() -> None:
 async def test_rate_limit_state_follows_headers() -> None:
     """`client.rate_limit` reflects the last RateLimit headers, in the client clock's time."""
     headers = {"RateLimit": '"api";r=40;t=100', "RateLimit-Policy": '"fixed window";"api";q=50;w=300'}
-    client, _, clock = make_client(sequence(httpx.Response(200, json=RUNNING, headers=headers)))
+    client, _, clock = make_client(sequence(httpx2.Response(200, json=RUNNING, headers=headers)))
     async with client:
         await client.get_space_runtime("a/b")
     state = client.rate_limit
@@ -656,13 +656,13 @@ async def test_max_concurrency_bounds_requests_in_flight() -> None:
     """With max_concurrency=5, 60 concurrent calls never have more than 5 requests in flight."""
     state = {"now": 0, "max": 0}
 
-    async def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: httpx2.Request) -> httpx2.Response:
         state["now"] += 1
         state["max"] = max(state["max"], state["now"])
         for _ in range(5):
             await anyio.lowlevel.checkpoint()
         state["now"] -= 1
-        return httpx.Response(200, json=RUNNING)
+        return httpx2.Response(200, json=RUNNING)
 
     client, rec, _ = make_client(handler, max_concurrency=5)
     async with client, anyio.create_task_group() as tg:
@@ -683,17 +683,17 @@ class FakeStorage:
     def runtime(self) -> dict[str, Any]:
         return {"stage": "RUNNING", "hardware": {}, "storage": self.storage, "volumes": self.volumes}
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
         path = request.url.path
         if request.method == "DELETE" and path.endswith(("/storage", "/volumes")):
             attr = "storage" if path.endswith("/storage") else "volumes"
             if getattr(self, attr) is None:
-                return httpx.Response(400, json={"error": f"No {attr} to delete"})
+                return httpx2.Response(400, json={"error": f"No {attr} to delete"})
             setattr(self, attr, None)
             if not self.dropped:
                 self.dropped = True
-                raise httpx.RemoteProtocolError("peer closed connection")
-        return httpx.Response(200, json=self.runtime())
+                raise httpx2.RemoteProtocolError("peer closed connection")
+        return httpx2.Response(200, json=self.runtime())
 
 
 @pytest.mark.anyio
@@ -729,7 +729,7 @@ async def test_logs_without_follow_stop_at_lines_newer_than_the_response_date() 
     """Without follow, lines stamped after the response `Date` + 1 s are not part of the replay."""
     body = sse(["old\n"]) + b'data: {"data": "new\\n", "timestamp": "2025-01-01T00:10:00Z"}\n\n'
     headers = {"Date": "Wed, 01 Jan 2025 00:00:30 GMT"}
-    client, _, _ = make_client(lambda request: httpx.Response(200, content=body, headers=headers))
+    client, _, _ = make_client(lambda request: httpx2.Response(200, content=body, headers=headers))
     async with client:
         lines = [line async for line in client.fetch_space_logs("a/b")]
     assert lines == ["old\n"]
@@ -739,10 +739,10 @@ async def test_logs_without_follow_stop_at_lines_newer_than_the_response_date() 
 async def test_update_repo_settings_and_whoami_cache() -> None:
     """Settings go to `PUT /api/{type}s/{id}/settings`; whoami(cache=True) reuses the first answer."""
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         if request.url.path == "/api/whoami-v2":
-            return httpx.Response(200, json={"name": "alice", "orgs": [{"name": "acme"}]})
-        return httpx.Response(200, json={})
+            return httpx2.Response(200, json={"name": "alice", "orgs": [{"name": "acme"}]})
+        return httpx2.Response(200, json={})
 
     client, rec, _ = make_client(handler)
     async with client:
@@ -760,7 +760,7 @@ async def test_create_repo_with_a_template_and_exist_ok_on_403() -> None:
     """A template name resolves to its repo id and SDK; with exist_ok a 403 on an existing repo returns its
     URL."""
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         if request.url.path == "/api/spaces/templates":
             templates = [
                 {
@@ -770,13 +770,13 @@ async def test_create_repo_with_a_template_and_exist_ok_on_403() -> None:
                     "preferredPrivate": True,
                 }
             ]
-            return httpx.Response(200, json={"templates": templates})
+            return httpx2.Response(200, json={"templates": templates})
         if request.url.path == "/api/repos/create":
             body = json.loads(request.content)
             if body["name"] == "locked":
-                return httpx.Response(403, json={"error": "no write access to namespace"})
-            return httpx.Response(200, json={"url": f"{ENDPOINT}/spaces/alice/{body['name']}"})
-        return httpx.Response(200, json={"id": "org/locked"})
+                return httpx2.Response(403, json={"error": "no write access to namespace"})
+            return httpx2.Response(200, json={"url": f"{ENDPOINT}/spaces/alice/{body['name']}"})
+        return httpx2.Response(200, json={"id": "org/locked"})
 
     client, rec, _ = make_client(handler)
     async with client:
@@ -799,10 +799,10 @@ async def test_create_repo_with_a_template_and_exist_ok_on_403() -> None:
 async def test_stream_holds_a_concurrency_slot_until_closed() -> None:
     """An open `_stream` counts against max_concurrency and gives the slot back on exit."""
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         if request.url.path.endswith("/logs/run"):
-            return httpx.Response(200, content=b"x")
-        return httpx.Response(200, json=RUNNING)
+            return httpx2.Response(200, content=b"x")
+        return httpx2.Response(200, json=RUNNING)
 
     client, _, _ = make_client(handler, max_concurrency=1)
     async with client:
@@ -820,7 +820,7 @@ async def test_hub_warnings_are_logged_once_per_topic(caplog: pytest.LogCaptureF
         ("X-HF-Warning", "deprecation; this endpoint is going away"),
         ("X-HF-Warning", "quota; 90% used"),
     ]
-    client, _, _ = make_client(sequence(httpx.Response(200, json=RUNNING, headers=headers)))
+    client, _, _ = make_client(sequence(httpx2.Response(200, json=RUNNING, headers=headers)))
     with caplog.at_level("WARNING", logger="aiospaces"):
         async with client:
             await client.get_space_runtime("a/b")

@@ -7,7 +7,7 @@ import math
 from collections.abc import AsyncIterator
 
 import anyio
-import httpx
+import httpx2
 import pytest
 
 from aiospaces import SpacesClient, errors
@@ -34,7 +34,7 @@ class RecordingClock:
         await anyio.lowlevel.checkpoint()
 
 
-class _StalledBody(httpx.AsyncByteStream):
+class _StalledBody(httpx2.AsyncByteStream):
     """An error body that sends one chunk and then stalls; records whether it was closed."""
 
     def __init__(self, started: anyio.Event) -> None:
@@ -50,15 +50,15 @@ class _StalledBody(httpx.AsyncByteStream):
         self.closed = True
 
 
-class _StallingTransport(httpx.AsyncBaseTransport):
+class _StallingTransport(httpx2.AsyncBaseTransport):
     def __init__(self) -> None:
         self.started = anyio.Event()
         self.bodies: list[_StalledBody] = []
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         body = _StalledBody(self.started)
         self.bodies.append(body)
-        return httpx.Response(500, stream=body)
+        return httpx2.Response(500, stream=body)
 
 
 @pytest.mark.anyio
@@ -81,14 +81,14 @@ async def test_cancelling_while_an_error_body_is_read_closes_the_response() -> N
 async def test_non_finite_retry_after_never_means_waiting_forever(status: int, value: str) -> None:
     """A `Retry-After` that is not a finite number of seconds is ignored (backoff applies) instead of
     sleeping forever."""
-    answers = [httpx.Response(status, headers={"Retry-After": value}), httpx.Response(200, json=RUNNING)]
+    answers = [httpx2.Response(status, headers={"Retry-After": value}), httpx2.Response(200, json=RUNNING)]
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         return answers.pop(0)
 
     clock = RecordingClock()
     async with SpacesClient(
-        token="hf_x", endpoint=ENDPOINT, transport=httpx.MockTransport(handler), clock=clock
+        token="hf_x", endpoint=ENDPOINT, transport=httpx2.MockTransport(handler), clock=clock
     ) as client:
         runtime = await client.get_space_runtime("a/b")
     assert runtime.stage == "RUNNING"
@@ -101,11 +101,11 @@ async def test_a_redirect_loop_is_a_transport_error_not_a_raw_httpx_error() -> N
     """A server redirecting forever gives `errors.TransportError` (the SDK's branch), never httpx's
     `TooManyRedirects`."""
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(302, headers={"Location": str(request.url)})
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(302, headers={"Location": str(request.url)})
 
     async with SpacesClient(
-        token="hf_x", endpoint=ENDPOINT, transport=httpx.MockTransport(handler), clock=RecordingClock()
+        token="hf_x", endpoint=ENDPOINT, transport=httpx2.MockTransport(handler), clock=RecordingClock()
     ) as client:
         with pytest.raises(errors.TransportError, match="redirect"):
             await client.get_space_runtime("a/b")
@@ -115,20 +115,20 @@ async def test_a_redirect_loop_is_a_transport_error_not_a_raw_httpx_error() -> N
 async def test_an_undecodable_body_is_a_transport_error_not_a_raw_httpx_error() -> None:
     """A body that claims gzip but is not gives `errors.TransportError`, never httpx's `DecodingError`."""
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=b"not gzip at all")
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, headers={"Content-Encoding": "gzip"}, content=b"not gzip at all")
 
     async with SpacesClient(
-        token="hf_x", endpoint=ENDPOINT, transport=httpx.MockTransport(handler), clock=RecordingClock()
+        token="hf_x", endpoint=ENDPOINT, transport=httpx2.MockTransport(handler), clock=RecordingClock()
     ) as client:
         with pytest.raises(errors.TransportError, match="Decoding"):
             await client.get_space_runtime("a/b")
 
 
-class _CutBody(httpx.AsyncByteStream):
+class _CutBody(httpx2.AsyncByteStream):
     async def __aiter__(self) -> AsyncIterator[bytes]:
         yield b'{"stage": '
-        raise httpx.ReadError("connection reset mid-body")
+        raise httpx2.ReadError("connection reset mid-body")
 
 
 @pytest.mark.anyio
@@ -139,16 +139,16 @@ async def test_connect_and_body_failures_share_one_attempt_budget() -> None:
 
     sent: list[int] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         sent.append(1)
         if len(sent) % 2:
-            raise httpx.ConnectError("refused")
-        return httpx.Response(200, stream=_CutBody())
+            raise httpx2.ConnectError("refused")
+        return httpx2.Response(200, stream=_CutBody())
 
     async with SpacesClient(
         token="hf_x",
         endpoint=ENDPOINT,
-        transport=httpx.MockTransport(handler),
+        transport=httpx2.MockTransport(handler),
         clock=RecordingClock(),
         retry=RetryPolicy(max_attempts=3),
     ) as client:

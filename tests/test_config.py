@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from aiospaces import OfflineModeError, SpacesClient
@@ -123,13 +123,13 @@ def test_environment_is_read_once_at_creation(monkeypatch: pytest.MonkeyPatch) -
 async def test_offline_mode_blocks_every_request(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     """With HF_HUB_OFFLINE truthy, calls raise OfflineModeError and nothing reaches the transport."""
     monkeypatch.setenv("HF_HUB_OFFLINE", value)
-    seen: list[httpx.Request] = []
+    seen: list[httpx2.Request] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         seen.append(request)
-        return httpx.Response(200, json={})
+        return httpx2.Response(200, json={})
 
-    async with SpacesClient(token="hf_x", transport=httpx.MockTransport(handler)) as client:
+    async with SpacesClient(token="hf_x", transport=httpx2.MockTransport(handler)) as client:
         with pytest.raises(OfflineModeError):
             await client.get_space_runtime("a/b")
     assert seen == []
@@ -143,13 +143,13 @@ async def test_download_cache_is_read_once_at_creation(
     one set later."""
     data = b"cached once"
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         headers = {"X-Repo-Commit": "a" * 40, "ETag": '"' + "b" * 40 + '"', "Content-Length": str(len(data))}
-        return httpx.Response(200, headers=headers, content=b"" if request.method == "HEAD" else data)
+        return httpx2.Response(200, headers=headers, content=b"" if request.method == "HEAD" else data)
 
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "first"))
     async with SpacesClient(
-        token="hf_x", endpoint="https://hub.test", transport=httpx.MockTransport(handler)
+        token="hf_x", endpoint="https://hub.test", transport=httpx2.MockTransport(handler)
     ) as c:
         monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "second"))
         path = Path(await c.hf_hub_download("a/b", "f.txt"))

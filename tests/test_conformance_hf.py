@@ -15,7 +15,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from aiospaces.hubsim import SimulatedHub
@@ -196,7 +196,7 @@ def test_removed_seed_calls_at_wire_level() -> None:
     hub.add_user("alice", token="hf_alice")
     hub.create_space("alice/source", variables={"MODEL": "alice/m"})
     headers = {"authorization": "Bearer hf_alice"}
-    with hub.serve() as url, httpx.Client(base_url=url, headers=headers) as http:
+    with hub.serve() as url, httpx2.Client(base_url=url, headers=headers) as http:
         # hub-api.md §5.5, the test-confirmed duplicate_space request body.
         body = {
             "repository": "alice/new_repo_id",
@@ -341,7 +341,7 @@ def test_official_client_maps_every_simulated_error(tmp_path: Path) -> None:
     }
     hub.create_repo("alice/gated", files={"config.json": "{}"})
     with hub.serve() as url:
-        gate = httpx.put(
+        gate = httpx2.put(
             f"{url}/api/models/alice/gated/settings",
             json={"gated": "auto"},
             headers={"authorization": "Bearer hf_alice"},

@@ -6,7 +6,7 @@ import io
 import json
 import re
 
-import httpx
+import httpx2
 import pytest
 
 from aiospaces._demo import SHARED, CountingTransport
@@ -58,11 +58,11 @@ async def test_demo_rich_output_renders_live_table_and_summary() -> None:
 async def test_counting_transport_attributes_requests_to_spaces() -> None:
     """Requests are counted per Space from the URL or the create body; list pages count as shared."""
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={})
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, json={})
 
-    counting = CountingTransport(httpx.MockTransport(answer))
-    async with httpx.AsyncClient(transport=counting, base_url="http://127.0.0.1") as client:
+    counting = CountingTransport(httpx2.MockTransport(answer))
+    async with httpx2.AsyncClient(transport=counting, base_url="http://127.0.0.1") as client:
         await client.get("/api/spaces/demo-user/a/runtime")
         await client.post("/api/spaces/demo-user/a/secrets", json={"key": "K", "value": "v"})
         await client.post("/api/repos/create", json={"name": "b", "type": "space"})

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+import httpx2
 import pytest
 
 from aiospaces.hubsim import SimulatedHub
@@ -70,7 +70,7 @@ def _request_of(interaction: dict[str, Any], number: int) -> tuple[str, str, dic
     return interaction["method"], path, headers, body.encode() if body is not None else None
 
 
-def _mismatches(number: int, interaction: dict[str, Any], response: httpx.Response) -> list[str]:
+def _mismatches(number: int, interaction: dict[str, Any], response: httpx2.Response) -> list[str]:
     """How the simulator's answer differs from the recorded one (status, content type, headers, shape)."""
     where = f"#{number} {interaction['method']} {urlsplit(interaction['uri']).path}"
     if response.status_code != interaction["status"]:
@@ -108,7 +108,7 @@ async def test_recording_replays_with_same_status_and_shape(name: str) -> None:
     recording = RECORDINGS[name]
     hub = _seeded_hub(recording)
     mismatches: list[str] = []
-    async with httpx.AsyncClient(transport=hub.transport(), base_url="https://huggingface.co") as client:
+    async with httpx2.AsyncClient(transport=hub.transport(), base_url="https://huggingface.co") as client:
         for number, interaction in enumerate(recording["interactions"]):
             method, path, headers, body = _request_of(interaction, number)
             response = await client.request(method, path, headers=headers, content=body)
@@ -126,7 +126,7 @@ def test_recording_replays_the_same_over_a_socket(name: str) -> None:
     recording = RECORDINGS[name]
     hub = _seeded_hub(recording)
     mismatches: list[str] = []
-    with hub.serve() as url, httpx.Client(base_url=url, timeout=30) as client:
+    with hub.serve() as url, httpx2.Client(base_url=url, timeout=30) as client:
         for number, interaction in enumerate(recording["interactions"]):
             method, path, headers, body = _request_of(interaction, number)
             response = client.request(method, path, headers=headers, content=body)

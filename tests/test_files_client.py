@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 import pytest
 
 from aiospaces import SpacesClient
@@ -22,13 +22,13 @@ TOKEN = "hf_files_secret_token"
 MB = 1 << 20
 
 
-class _Refuse(httpx.AsyncBaseTransport):
+class _Refuse(httpx2.AsyncBaseTransport):
     """Fails the test if any request is sent."""
 
     def __init__(self) -> None:
-        self.requests: list[httpx.Request] = []
+        self.requests: list[httpx2.Request] = []
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         self.requests.append(request)
         raise AssertionError(f"no request expected, got {request.method} {request.url}")
 
@@ -82,7 +82,7 @@ def _pattern(index: int) -> bytes:
     return (seed * (MB // len(seed)))[:MB]
 
 
-class _StreamingHub(httpx.AsyncBaseTransport):
+class _StreamingHub(httpx2.AsyncBaseTransport):
     """A scripted Hub + storage that consumes uploads and serves downloads chunk by chunk, holding nothing.
 
     It answers exactly the routes a large LFS upload and a download need, and records what it saw so the
@@ -101,20 +101,20 @@ class _StreamingHub(httpx.AsyncBaseTransport):
         self.commit_lines: list[dict[str, Any]] = []
         self.commit = "c" * 40
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         path = request.url.path
         if request.url.host == "storage.test" and request.method == "PUT":
             self.storage_auth.append(request.headers.get("authorization"))
             digest = hashlib.sha256()
-            assert isinstance(request.stream, httpx.AsyncByteStream)
+            assert isinstance(request.stream, httpx2.AsyncByteStream)
             async for chunk in request.stream:
                 digest.update(chunk)
                 self.uploaded_bytes += len(chunk)
             self.uploaded_sha256 = digest.hexdigest()
-            return httpx.Response(200)
+            return httpx2.Response(200)
         if path.endswith("/preupload/main"):
             files = json.loads(await request.aread())["files"]
-            return httpx.Response(
+            return httpx2.Response(
                 200,
                 json={
                     "files": [{"path": f["path"], "uploadMode": "lfs", "shouldIgnore": False} for f in files],
@@ -123,7 +123,7 @@ class _StreamingHub(httpx.AsyncBaseTransport):
             )
         if path.endswith(".git/info/lfs/objects/batch"):
             objects = json.loads(await request.aread())["objects"]
-            return httpx.Response(
+            return httpx2.Response(
                 200,
                 json={
                     "objects": [
@@ -134,7 +134,7 @@ class _StreamingHub(httpx.AsyncBaseTransport):
             )
         if path.endswith("/commit/main"):
             self.commit_lines = [json.loads(line) for line in (await request.aread()).splitlines()]
-            return httpx.Response(
+            return httpx2.Response(
                 200,
                 json={"commitOid": self.commit, "commitUrl": f"{ENDPOINT}/datasets/a/b/commit/{self.commit}"},
             )
@@ -146,12 +146,12 @@ class _StreamingHub(httpx.AsyncBaseTransport):
                 "X-Linked-Size": str(self.size_mb * MB),
             }
             if request.method == "HEAD":
-                return httpx.Response(200, headers=headers)
-            return httpx.Response(200, headers=headers, stream=_Body(self.size_mb))
+                return httpx2.Response(200, headers=headers)
+            return httpx2.Response(200, headers=headers, stream=_Body(self.size_mb))
         raise AssertionError(f"unexpected {request.method} {request.url}")
 
 
-class _Body(httpx.AsyncByteStream):
+class _Body(httpx2.AsyncByteStream):
     def __init__(self, size_mb: int) -> None:
         self.size_mb = size_mb
 
@@ -224,14 +224,14 @@ async def test_truncated_download_is_rejected_and_leaves_no_file(tmp_path: Path)
     """A body shorter than the announced size raises and leaves no blob, pointer or temporary file."""
     data = b"hello world"
 
-    async def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: httpx2.Request) -> httpx2.Response:
         headers = {"X-Repo-Commit": "d" * 40, "ETag": f'"{git_blob_sha1(data)}"', "Content-Length": "100"}
         if request.method == "HEAD":
-            return httpx.Response(200, headers=headers)
-        return httpx.Response(200, headers={"X-Repo-Commit": "d" * 40}, content=data)
+            return httpx2.Response(200, headers=headers)
+        return httpx2.Response(200, headers={"X-Repo-Commit": "d" * 40}, content=data)
 
     async with SpacesClient(
-        token=TOKEN, endpoint=ENDPOINT, transport=httpx.MockTransport(handler), retry=False
+        token=TOKEN, endpoint=ENDPOINT, transport=httpx2.MockTransport(handler), retry=False
     ) as client:
         with pytest.raises(Exception, match="100 bytes"):
             await client.hf_hub_download("a/b", "f.txt", cache_dir=tmp_path)
@@ -240,7 +240,7 @@ async def test_truncated_download_is_rejected_and_leaves_no_file(tmp_path: Path)
     ]  # the ref is recorded first, as huggingface_hub does
 
 
-class _CutBody(httpx.AsyncByteStream):
+class _CutBody(httpx2.AsyncByteStream):
     def __init__(self, data: bytes, cut_at: int | None) -> None:
         self.data, self.cut_at = data, cut_at
 
@@ -249,7 +249,7 @@ class _CutBody(httpx.AsyncByteStream):
             yield self.data
             return
         yield self.data[: self.cut_at]
-        raise httpx.ReadError("connection reset mid-body")
+        raise httpx2.ReadError("connection reset mid-body")
 
 
 @pytest.mark.anyio
@@ -261,7 +261,7 @@ async def test_download_cut_mid_body_resumes(tmp_path: Path, honours_range: bool
     sha = hashlib.sha256(data).hexdigest()
     ranges: list[str | None] = []
 
-    async def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: httpx2.Request) -> httpx2.Response:
         headers = {
             "X-Repo-Commit": "e" * 40,
             "ETag": '"x"',
@@ -269,16 +269,18 @@ async def test_download_cut_mid_body_resumes(tmp_path: Path, honours_range: bool
             "X-Linked-Size": str(len(data)),
         }
         if request.method == "HEAD":
-            return httpx.Response(200, headers=headers)
+            return httpx2.Response(200, headers=headers)
         ranges.append(request.headers.get("range"))
         if len(ranges) == 1:
-            return httpx.Response(200, headers=headers, stream=_CutBody(data, 300_000))
+            return httpx2.Response(200, headers=headers, stream=_CutBody(data, 300_000))
         if honours_range and request.headers.get("range"):
             start = int(request.headers["range"].removeprefix("bytes=").rstrip("-"))
-            return httpx.Response(206, headers=headers, stream=_CutBody(data[start:], None))
-        return httpx.Response(200, headers=headers, stream=_CutBody(data, None))
+            return httpx2.Response(206, headers=headers, stream=_CutBody(data[start:], None))
+        return httpx2.Response(200, headers=headers, stream=_CutBody(data, None))
 
-    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=httpx.MockTransport(handler)) as client:
+    async with SpacesClient(
+        token=TOKEN, endpoint=ENDPOINT, transport=httpx2.MockTransport(handler)
+    ) as client:
         local = await client.hf_hub_download("a/b", "big.bin", cache_dir=tmp_path)
     assert ranges == [None, "bytes=300000-"]
     assert _sha256_of(local) == sha
@@ -301,14 +303,16 @@ async def test_server_sent_commit_and_etag_cannot_write_outside_the_cache(
     cache = tmp_path / "cache"
     gets: list[str] = []
 
-    async def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: httpx2.Request) -> httpx2.Response:
         headers = {"X-Repo-Commit": commit, "ETag": etag, "Content-Length": "5"}
         if request.method == "GET":
             gets.append(str(request.url))
-            return httpx.Response(200, headers=headers, content=b"owned")
-        return httpx.Response(200, headers=headers)
+            return httpx2.Response(200, headers=headers, content=b"owned")
+        return httpx2.Response(200, headers=headers)
 
-    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=httpx.MockTransport(handler)) as client:
+    async with SpacesClient(
+        token=TOKEN, endpoint=ENDPOINT, transport=httpx2.MockTransport(handler)
+    ) as client:
         with pytest.raises(ValueError, match="malformed"):
             await client.hf_hub_download("a/b", "f.txt", cache_dir=cache)
         with pytest.raises(ValueError, match="malformed"):
@@ -355,19 +359,19 @@ async def test_files_methods_reject_malformed_repo_ids_before_any_request(
     assert transport.requests == []
 
 
-async def _lfs_commit_answer(request: httpx.Request) -> httpx.Response:
+async def _lfs_commit_answer(request: httpx2.Request) -> httpx2.Response:
     """The Hub's side of an LFS commit to `a/b`: every file is LFS, every object uploads to storage."""
     path = request.url.path
     if path.endswith("/preupload/main"):
         files = json.loads(await request.aread())["files"]
         modes = [{"path": f["path"], "uploadMode": "lfs", "shouldIgnore": False} for f in files]
-        return httpx.Response(200, json={"files": modes})
+        return httpx2.Response(200, json={"files": modes})
     if path.endswith(".git/info/lfs/objects/batch"):
         objects = json.loads(await request.aread())["objects"]
         actions = [{**o, "actions": {"upload": {"href": f"{STORAGE}/put/{o['oid']}"}}} for o in objects]
-        return httpx.Response(200, json={"objects": actions})
+        return httpx2.Response(200, json={"objects": actions})
     if path.endswith("/commit/main"):
-        return httpx.Response(200, json={"commitOid": "c" * 40, "commitUrl": f"{ENDPOINT}/a/b/commit/x"})
+        return httpx2.Response(200, json={"commitOid": "c" * 40, "commitUrl": f"{ENDPOINT}/a/b/commit/x"})
     raise AssertionError(f"unexpected {request.method} {request.url}")
 
 
@@ -378,7 +382,7 @@ async def test_lfs_uploads_to_storage_run_concurrently_from_the_first_one() -> N
     in_flight = 0
     most = 0
 
-    async def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: httpx2.Request) -> httpx2.Response:
         nonlocal in_flight, most
         if request.url.host == "storage.test":
             in_flight += 1
@@ -389,10 +393,12 @@ async def test_lfs_uploads_to_storage_run_concurrently_from_the_first_one() -> N
                 await anyio.lowlevel.checkpoint()
             await request.aread()
             in_flight -= 1
-            return httpx.Response(200)
+            return httpx2.Response(200)
         return await _lfs_commit_answer(request)
 
-    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=httpx.MockTransport(handler)) as client:
+    async with SpacesClient(
+        token=TOKEN, endpoint=ENDPOINT, transport=httpx2.MockTransport(handler)
+    ) as client:
         await client.create_commit(
             "a/b",
             [CommitOperationAdd("one.bin", b"\0" * 100), CommitOperationAdd("two.bin", b"\1" * 100)],
@@ -410,14 +416,14 @@ async def test_file_metadata_is_read_from_the_redirect_not_from_storage(tmp_path
     sha = hashlib.sha256(data).hexdigest()
     storage_heads: list[str] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         if request.url.host == "storage.test":
             if request.method == "HEAD":
                 storage_heads.append(str(request.url))
-                return httpx.Response(403, text="SignatureDoesNotMatch")
-            return httpx.Response(200, content=data)
+                return httpx2.Response(403, text="SignatureDoesNotMatch")
+            return httpx2.Response(200, content=data)
         if request.url.path.startswith("/old/b/"):
-            return httpx.Response(307, headers={"Location": request.url.path.replace("/old/b/", "/a/b/")})
+            return httpx2.Response(307, headers={"Location": request.url.path.replace("/old/b/", "/a/b/")})
         headers = {
             "X-Repo-Commit": "f" * 40,
             "ETag": '"' + "0" * 40 + '"',
@@ -427,9 +433,11 @@ async def test_file_metadata_is_read_from_the_redirect_not_from_storage(tmp_path
         }
         if request.url.path.startswith("/cdn/b/"):  # scheme-relative: another host, not followed either
             headers["Location"] = f"//storage.test/blob/{sha}?X-Amz-Signature=abc"
-        return httpx.Response(302, headers=headers)
+        return httpx2.Response(302, headers=headers)
 
-    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=httpx.MockTransport(handler)) as client:
+    async with SpacesClient(
+        token=TOKEN, endpoint=ENDPOINT, transport=httpx2.MockTransport(handler)
+    ) as client:
         local = await client.hf_hub_download("old/b", "model.bin", cache_dir=tmp_path)
         other = await client.hf_hub_download("cdn/b", "model.bin", cache_dir=tmp_path)
     assert storage_heads == []
@@ -445,14 +453,14 @@ async def test_resumed_download_is_not_corrupted_by_compression(tmp_path: Path) 
     data = b"".join(b"line %06d of a text file\n" % i for i in range(40_000))
     gets: list[tuple[str | None, str | None]] = []
 
-    async def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: httpx2.Request) -> httpx2.Response:
         headers = {
             "X-Repo-Commit": "a" * 40,
             "ETag": f'"{git_blob_sha1(data)}"',
             "Content-Length": str(len(data)),
         }
         if request.method == "HEAD":
-            return httpx.Response(200, headers=headers)
+            return httpx2.Response(200, headers=headers)
         gzipped = "gzip" in request.headers.get("accept-encoding", "")
         gets.append((request.headers.get("accept-encoding"), request.headers.get("range")))
         body = gzip.compress(data) if gzipped else data
@@ -464,9 +472,11 @@ async def test_resumed_download_is_not_corrupted_by_compression(tmp_path: Path) 
         out = {"Content-Encoding": "gzip"} if gzipped else {}
         status = 206 if start else 200
         cut = len(body) // 2 if len(gets) == 1 else None
-        return httpx.Response(status, headers=out, stream=_CutBody(body[start:], cut))
+        return httpx2.Response(status, headers=out, stream=_CutBody(body[start:], cut))
 
-    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=httpx.MockTransport(handler)) as client:
+    async with SpacesClient(
+        token=TOKEN, endpoint=ENDPOINT, transport=httpx2.MockTransport(handler)
+    ) as client:
         local = await client.hf_hub_download("a/b", "log.txt", cache_dir=tmp_path)
     assert len(gets) == 2
     assert _sha256_of(local) == hashlib.sha256(data).hexdigest()
@@ -480,7 +490,7 @@ async def test_no_op_commit_reads_the_head_from_the_revision_route() -> None:
     head = "d" * 40
     seen: list[str] = []
 
-    async def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: httpx2.Request) -> httpx2.Response:
         seen.append(f"{request.method} {request.url.path}?{request.url.query.decode()}")
         if request.url.path == "/api/datasets/a/b/preupload/main":
             entry = {
@@ -489,12 +499,14 @@ async def test_no_op_commit_reads_the_head_from_the_revision_route() -> None:
                 "shouldIgnore": False,
                 "oid": git_blob_sha1(data),
             }
-            return httpx.Response(200, json={"files": [entry], "commitOid": head})
+            return httpx2.Response(200, json={"files": [entry], "commitOid": head})
         if request.url.path == "/api/datasets/a/b/revision/main":
-            return httpx.Response(200, json={"id": "a/b", "_id": "x", "sha": head})
+            return httpx2.Response(200, json={"id": "a/b", "_id": "x", "sha": head})
         raise AssertionError(f"unexpected {request.method} {request.url}")
 
-    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=httpx.MockTransport(handler)) as client:
+    async with SpacesClient(
+        token=TOKEN, endpoint=ENDPOINT, transport=httpx2.MockTransport(handler)
+    ) as client:
         info = await client.upload_file(
             path_or_fileobj=data, path_in_repo="f.txt", repo_id="a/b", repo_type="dataset"
         )
@@ -516,23 +528,23 @@ async def test_lfs_upload_retried_mid_body_resends_a_file_object_from_its_start(
     source.seek(6)  # the content starts after a header the caller already consumed
     attempts: list[str] = []
 
-    async def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: httpx2.Request) -> httpx2.Response:
         if request.url.host == "storage.test":
             digest = hashlib.sha256()
-            assert isinstance(request.stream, httpx.AsyncByteStream)
+            assert isinstance(request.stream, httpx2.AsyncByteStream)
             async for chunk in request.stream:
                 digest.update(chunk)
                 if not attempts:
                     attempts.append("cut")
-                    raise httpx.WriteError("connection reset mid-upload")
+                    raise httpx2.WriteError("connection reset mid-upload")
             attempts.append(digest.hexdigest())
-            return httpx.Response(200)
+            return httpx2.Response(200)
         return await _lfs_commit_answer(request)
 
-    class Streaming(httpx.AsyncBaseTransport):
+    class Streaming(httpx2.AsyncBaseTransport):
         """Hands the request to `handler` with its body unread (MockTransport reads it all first)."""
 
-        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
             return await handler(request)
 
     from aiospaces.testing import VirtualClock

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import anyio
-import httpx
+import httpx2
 import pytest
 
 from aiospaces import FleetError, FleetReport, SpacesClient, errors
@@ -15,23 +15,23 @@ from aiospaces.testing import VirtualClock
 ENDPOINT = "https://hub.test"
 
 
-def runtime_handler(missing: set[str]) -> httpx.MockTransport:
+def runtime_handler(missing: set[str]) -> httpx2.MockTransport:
     """Answers every runtime/secret call; Spaces in `missing` are 404."""
 
-    async def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: httpx2.Request) -> httpx2.Response:
         parts = request.url.path.split("/")
         repo_id = f"{parts[3]}/{parts[4]}"
         await anyio.lowlevel.checkpoint()
         if repo_id in missing:
-            return httpx.Response(404, headers={"X-Error-Code": "RepoNotFound"}, json={"error": "not found"})
+            return httpx2.Response(404, headers={"X-Error-Code": "RepoNotFound"}, json={"error": "not found"})
         if request.url.path.endswith("/secrets"):
-            return httpx.Response(200, json={})
-        return httpx.Response(200, json={"stage": "RUNNING", "hardware": {"current": "cpu-basic"}})
+            return httpx2.Response(200, json={})
+        return httpx2.Response(200, json={"stage": "RUNNING", "hardware": {"current": "cpu-basic"}})
 
-    return httpx.MockTransport(handler)
+    return httpx2.MockTransport(handler)
 
 
-def client_with(transport: httpx.AsyncBaseTransport) -> SpacesClient:
+def client_with(transport: httpx2.AsyncBaseTransport) -> SpacesClient:
     return SpacesClient(token="hf_fleet", endpoint=ENDPOINT, transport=transport, clock=VirtualClock())
 
 
@@ -122,13 +122,13 @@ def test_fleet_argument_checks() -> None:
 @pytest.mark.anyio
 async def test_fleet_method_arguments_checked_before_any_request() -> None:
     """A bad secret key or sleep time fails the whole fleet call before any request."""
-    seen: list[httpx.Request] = []
+    seen: list[httpx2.Request] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         seen.append(request)
-        return httpx.Response(200, json={})
+        return httpx2.Response(200, json={})
 
-    async with client_with(httpx.MockTransport(handler)) as client:
+    async with client_with(httpx2.MockTransport(handler)) as client:
         fleet = client.fleet(["a/b", "a/c"])
         with pytest.raises(ValueError, match="key"):
             await fleet.add_space_secret("", "v")
@@ -142,11 +142,11 @@ async def test_fleet_sends_the_same_operation_to_every_space() -> None:
     """Each Space receives the same secret body."""
     bodies: dict[str, object] = {}
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         bodies[request.url.path] = json.loads(request.content)
-        return httpx.Response(200, json={})
+        return httpx2.Response(200, json={})
 
-    async with client_with(httpx.MockTransport(handler)) as client:
+    async with client_with(httpx2.MockTransport(handler)) as client:
         report = await client.fleet(["a/b", "a/c"]).add_space_secret("API", "x", description="d")
     assert report.ok
     assert bodies == {
@@ -186,13 +186,13 @@ async def test_the_same_bug_in_many_spaces_surfaces_as_one_plain_exception() -> 
 async def test_a_malformed_hub_answer_is_recorded_per_space_not_treated_as_a_bug() -> None:
     """A Space whose runtime answer is not JSON fails alone (UnexpectedResponseError); the others succeed."""
 
-    async def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: httpx2.Request) -> httpx2.Response:
         await anyio.lowlevel.checkpoint()
         if "/broken/" in request.url.path:
-            return httpx.Response(200, text="<html>maintenance</html>")
-        return httpx.Response(200, json={"stage": "RUNNING", "hardware": {"current": "cpu-basic"}})
+            return httpx2.Response(200, text="<html>maintenance</html>")
+        return httpx2.Response(200, json={"stage": "RUNNING", "hardware": {"current": "cpu-basic"}})
 
-    async with client_with(httpx.MockTransport(handler)) as client:
+    async with client_with(httpx2.MockTransport(handler)) as client:
         report = await client.fleet(["a/ok", "a/broken", "b/ok"]).get_space_runtime()
     assert [o.repo_id for o in report.succeeded] == ["a/ok", "b/ok"]
     (failed,) = report.failed

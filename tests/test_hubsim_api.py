@@ -6,7 +6,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from aiospaces.hubsim import SimulatedHub
@@ -26,8 +26,8 @@ def hub() -> SimulatedHub:
 
 
 @pytest.fixture
-async def client(hub: SimulatedHub) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=hub.transport(), base_url="http://hub.test") as c:
+async def client(hub: SimulatedHub) -> AsyncIterator[httpx2.AsyncClient]:
+    async with httpx2.AsyncClient(transport=hub.transport(), base_url="http://hub.test") as c:
         yield c
 
 
@@ -37,7 +37,7 @@ def create_body(name: str, **extra: Any) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------------------------- auth
 @pytest.mark.anyio
-async def test_whoami_reports_user_orgs_and_token_role(client: httpx.AsyncClient) -> None:
+async def test_whoami_reports_user_orgs_and_token_role(client: httpx2.AsyncClient) -> None:
     """whoami-v2 returns name, type, orgs and the token's displayName/role (hub-api.md §2.5)."""
     r = await client.get("/api/whoami-v2", headers=ALICE)
     body = r.json()
@@ -50,7 +50,7 @@ async def test_whoami_reports_user_orgs_and_token_role(client: httpx.AsyncClient
 
 
 @pytest.mark.anyio
-async def test_bad_token_is_401_on_every_route(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_bad_token_is_401_on_every_route(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """An unknown token gets 401 with the Hub's special X-Error-Message, whatever the route."""
     hub.create_space("alice/demo")
     for method, path in [
@@ -66,7 +66,7 @@ async def test_bad_token_is_401_on_every_route(client: httpx.AsyncClient, hub: S
 
 
 @pytest.mark.anyio
-async def test_private_space_is_invisible_to_others(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_private_space_is_invisible_to_others(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """Someone else's private Space is a 404 RepoNotFound (401 + RepoNotFound when anonymous), never a 403."""
     hub.create_space("alice/secret", private=True)
     r = await client.get("/api/spaces/alice/secret/runtime", headers=BOB)
@@ -80,7 +80,7 @@ async def test_private_space_is_invisible_to_others(client: httpx.AsyncClient, h
 
 
 @pytest.mark.anyio
-async def test_writes_need_ownership_and_a_write_token(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_writes_need_ownership_and_a_write_token(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """Non-owners and read tokens get 403 on lifecycle calls to a visible Space; org members may write."""
     hub.create_space("alice/public")
     hub.create_space("acme/shared")
@@ -96,7 +96,7 @@ async def test_writes_need_ownership_and_a_write_token(client: httpx.AsyncClient
 
 # ---------------------------------------------------------------------------------------------- repos
 @pytest.mark.anyio
-async def test_create_space_then_conflict_with_url(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_create_space_then_conflict_with_url(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """Creating a Space answers url/name/id; creating it again is a 409 whose body has the url (§5.1)."""
     r = await client.post("/api/repos/create", json=create_body("demo"), headers=ALICE)
     assert r.status_code == 200
@@ -114,7 +114,7 @@ async def test_create_space_then_conflict_with_url(client: httpx.AsyncClient, hu
 
 
 @pytest.mark.anyio
-async def test_create_space_with_all_settings(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_create_space_with_all_settings(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """hardware, sleepTimeSeconds, storageTier, secrets, variables and volumes given at creation all apply."""
     body = create_body(
         "gpu",
@@ -171,7 +171,7 @@ async def test_create_space_with_all_settings(client: httpx.AsyncClient, hub: Si
     ],
 )
 async def test_create_rejects_bad_input(
-    client: httpx.AsyncClient, hub: SimulatedHub, body: dict[str, Any], status: int
+    client: httpx2.AsyncClient, hub: SimulatedHub, body: dict[str, Any], status: int
 ) -> None:
     """Invalid create bodies get the Hub's 4xx with a JSON error and create nothing."""
     r = await client.post("/api/repos/create", json=body, headers=ALICE)
@@ -182,7 +182,7 @@ async def test_create_rejects_bad_input(
 
 
 @pytest.mark.anyio
-async def test_delete_repo_answers_text_ok(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_delete_repo_answers_text_ok(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """DELETE /api/repos/delete answers text `OK`; deleting again is 404 RepoNotFound (§5.2)."""
     hub.create_space("alice/demo")
     body = {"name": "demo", "organization": "alice", "type": "space"}
@@ -194,7 +194,7 @@ async def test_delete_repo_answers_text_ok(client: httpx.AsyncClient, hub: Simul
 
 
 @pytest.mark.anyio
-async def test_settings_change_visibility(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_settings_change_visibility(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """PUT settings makes a Space private (then invisible to others); a bad value is a 400."""
     hub.create_space("alice/demo")
     r = await client.put("/api/spaces/alice/demo/settings", json={"visibility": "private"}, headers=ALICE)
@@ -208,7 +208,7 @@ async def test_settings_change_visibility(client: httpx.AsyncClient, hub: Simula
 
 @pytest.mark.anyio
 async def test_duplicate_copies_files_and_variables_not_secrets(
-    client: httpx.AsyncClient, hub: SimulatedHub
+    client: httpx2.AsyncClient, hub: SimulatedHub
 ) -> None:
     """A duplicated Space gets the source's files and variables, the request's settings, and no secrets."""
     hub.create_space("bob/source", secrets={"KEY": "v"}, variables={"MODEL": "m"})
@@ -234,7 +234,7 @@ async def test_duplicate_copies_files_and_variables_not_secrets(
 
 # ------------------------------------------------------------------------------------ info and lists
 @pytest.mark.anyio
-async def test_space_info_full_and_expanded(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_space_info_full_and_expanded(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """space_info has the documented keys; `expand` returns only those plus id/_id; a bad expand is 400."""
     hub.create_space("alice/demo", hardware="t4-small")
     info = (await client.get("/api/spaces/alice/demo", headers=ALICE)).json()
@@ -272,7 +272,9 @@ async def test_space_info_full_and_expanded(client: httpx.AsyncClient, hub: Simu
 
 
 @pytest.mark.anyio
-async def test_list_spaces_paginates_with_absolute_link(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_list_spaces_paginates_with_absolute_link(
+    client: httpx2.AsyncClient, hub: SimulatedHub
+) -> None:
     """list_spaces filters by author/search, honours limit with an absolute `Link: rel="next"` (§6.2)."""
     for i in range(7):
         hub.create_space(f"alice/app-{i}")
@@ -304,7 +306,7 @@ async def test_list_spaces_paginates_with_absolute_link(client: httpx.AsyncClien
 
 
 @pytest.mark.anyio
-async def test_hardware_list_shape(client: httpx.AsyncClient) -> None:
+async def test_hardware_list_shape(client: httpx2.AsyncClient) -> None:
     """GET /api/spaces/hardware lists flavors with the §8.6 keys; cpu-basic is free."""
     flavors = (await client.get("/api/spaces/hardware")).json()
     names = [f["name"] for f in flavors]
@@ -327,7 +329,7 @@ async def test_hardware_list_shape(client: httpx.AsyncClient) -> None:
 # ------------------------------------------------------------------------------- secrets / variables
 @pytest.mark.anyio
 async def test_secrets_are_write_only_and_deletes_are_idempotent(
-    client: httpx.AsyncClient, hub: SimulatedHub
+    client: httpx2.AsyncClient, hub: SimulatedHub
 ) -> None:
     """Secret POST/DELETE answer {}; listing never shows values; deleting a missing key is a 200 (§7)."""
     hub.create_space("alice/demo")
@@ -346,7 +348,7 @@ async def test_secrets_are_write_only_and_deletes_are_idempotent(
 
 
 @pytest.mark.anyio
-async def test_variables_answer_the_whole_map(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_variables_answer_the_whole_map(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """Variable POST/DELETE return the full map in insertion order; descriptions are kept on update (§7)."""
     hub.create_space("alice/demo")
     url = "/api/spaces/alice/demo/variables"
@@ -367,7 +369,7 @@ async def test_variables_answer_the_whole_map(client: httpx.AsyncClient, hub: Si
 
 # ------------------------------------------------------------------------------------------ bad input
 @pytest.mark.anyio
-async def test_bad_input_never_breaks_the_server(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_bad_input_never_breaks_the_server(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """Malformed JSON, wrong types, oversized bodies, unknown routes: 4xx JSON errors; the hub keeps going."""
     hub.create_space("alice/demo")
     cases = [
@@ -403,7 +405,7 @@ async def test_bad_input_never_breaks_the_server(client: httpx.AsyncClient, hub:
 
 
 @pytest.mark.anyio
-async def test_validate_yaml(client: httpx.AsyncClient) -> None:
+async def test_validate_yaml(client: httpx2.AsyncClient) -> None:
     """validate-yaml answers JSON warnings/errors, 400 for unparseable front matter (§11.2)."""
     ok = await client.post(
         "/api/validate-yaml", json={"content": "---\nsdk: gradio\n---\n", "repoType": "space"}

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from aiospaces.hubsim import SimulatedHub, plan_build
@@ -34,14 +34,14 @@ def hub() -> SimulatedHub:
 
 
 @pytest.fixture
-async def client(hub: SimulatedHub) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=hub.transport(), base_url="http://hub.test") as c:
+async def client(hub: SimulatedHub) -> AsyncIterator[httpx2.AsyncClient]:
+    async with httpx2.AsyncClient(transport=hub.transport(), base_url="http://hub.test") as c:
         yield c
 
 
 # ------------------------------------------------------------------------------------- header values
 @pytest.mark.anyio
-async def test_non_ascii_file_name_downloads(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_non_ascii_file_name_downloads(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """A file whose name is not ASCII (or holds a quote) downloads with an ASCII-only Content-Disposition."""
     hub.create_repo("alice/data", repo_type="dataset", files={"données é.csv": "a,b\n", 'q"uote.txt': "q"})
     r = await client.get("/datasets/alice/data/resolve/main/donn%C3%A9es%20%C3%A9.csv", headers=ALICE)
@@ -56,7 +56,9 @@ async def test_non_ascii_file_name_downloads(client: httpx.AsyncClient, hub: Sim
 
 
 @pytest.mark.anyio
-async def test_error_headers_stay_ascii_and_single_line(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_error_headers_stay_ascii_and_single_line(
+    client: httpx2.AsyncClient, hub: SimulatedHub
+) -> None:
     """A revision or path with non-ASCII or newline characters gets its 404 with a one-line ASCII header."""
     hub.create_space("alice/demo")
     cases = [
@@ -83,7 +85,7 @@ def test_error_headers_over_a_socket() -> None:
     hub = SimulatedHub(clock="manual")
     hub.add_user("alice", token="hf_alice")
     hub.create_space("alice/demo")
-    with hub.serve() as url, httpx.Client(base_url=url, headers=ALICE, timeout=10) as http:
+    with hub.serve() as url, httpx2.Client(base_url=url, headers=ALICE, timeout=10) as http:
         r = http.get("/api/spaces/alice/demo/revision/%E6%97%A5%E6%9C%AC")
         assert (r.status_code, r.headers["x-error-code"]) == (404, "RevisionNotFound")
         assert "error" in r.json()
@@ -107,7 +109,7 @@ def test_app_too_deep_to_compile_is_a_runtime_error(source: bytes) -> None:
 
 
 @pytest.mark.anyio
-async def test_commit_of_uncompilable_app_answers_200(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_commit_of_uncompilable_app_answers_200(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """Committing an app.py too deep to compile answers 200; the Space then ends in RUNTIME_ERROR."""
     hub.create_space("alice/demo")
     hub.set_durations("alice/demo", build=10, start=5)
@@ -150,14 +152,14 @@ import sys, types
 pkg = types.ModuleType("aiospaces")
 pkg.__path__ = [{str(HUBSIM_DIR.parent)!r}]
 sys.modules["aiospaces"] = pkg
-import anyio, httpx
+import anyio, httpx2
 from aiospaces.hubsim import SimulatedHub
 
 async def main():
     hub = SimulatedHub(clock="manual")
     hub.add_user("alice", token="hf_alice")
     hub.create_space("alice/demo")
-    async with httpx.AsyncClient(transport=hub.transport(), base_url="http://hub") as c:
+    async with httpx2.AsyncClient(transport=hub.transport(), base_url="http://hub") as c:
         r = await c.get("/api/spaces/alice/demo/runtime", headers={{"authorization": "Bearer hf_alice"}})
         assert r.json()["stage"] == "RUNNING", r.text
 
@@ -172,7 +174,7 @@ print(",".join(loaded))
 
 # ------------------------------------------------------------------------------------------ auth
 @pytest.mark.anyio
-async def test_owner_only_reads_need_authentication(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_owner_only_reads_need_authentication(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """Anonymous reads of a public Space's secrets, variables or logs are 401 (authenticate), not 403."""
     hub.add_user("bob", token="hf_bob")
     hub.create_space("alice/demo")
@@ -188,7 +190,7 @@ async def test_owner_only_reads_need_authentication(client: httpx.AsyncClient, h
 # ------------------------------------------------------------------------------------- rate limits
 @pytest.mark.anyio
 async def test_presigned_storage_urls_are_not_rate_limited(
-    client: httpx.AsyncClient, hub: SimulatedHub
+    client: httpx2.AsyncClient, hub: SimulatedHub
 ) -> None:
     """Pre-signed LFS upload URLs stand for object storage: no Hub quota, no RateLimit headers, never 429."""
     import hashlib
@@ -223,7 +225,7 @@ async def test_presigned_storage_urls_are_not_rate_limited(
 
 
 @pytest.mark.anyio
-async def test_api_bodies_carry_the_hubs_weak_etag(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_api_bodies_carry_the_hubs_weak_etag(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """`{}` and `OK` answers carry exactly the weak ETags recorded from huggingface.co (manage_secrets)."""
     hub.create_space("alice/demo")
     r = await client.post("/api/spaces/alice/demo/secrets", json={"key": "A", "value": "1"}, headers=ALICE)
@@ -235,7 +237,7 @@ async def test_api_bodies_carry_the_hubs_weak_etag(client: httpx.AsyncClient, hu
 
 # -------------------------------------------------------------------------------------------- bad input
 @pytest.mark.anyio
-async def test_deeply_nested_json_is_a_400(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_deeply_nested_json_is_a_400(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """JSON nested deeper than Python's parser recursion (JSON, NDJSON, LFS bodies) is a 400, never a 500."""
     hub.create_space("alice/demo")
     deep = b"[" * 100_000 + b"]" * 100_000
@@ -253,7 +255,7 @@ async def test_deeply_nested_json_is_a_400(client: httpx.AsyncClient, hub: Simul
 
 
 @pytest.mark.anyio
-async def test_out_of_range_sleep_times_are_refused(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_out_of_range_sleep_times_are_refused(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """Sleep times beyond any clock (10**400 s) are a 400 everywhere; the Space still answers its runtime."""
     hub.create_space("alice/demo", hardware="t4-small")
     huge = "1" + "0" * 400  # a valid JSON number, far past what the Hub can store
@@ -277,7 +279,7 @@ async def test_out_of_range_sleep_times_are_refused(client: httpx.AsyncClient, h
 # -------------------------------------------------------------------------------------------- lifecycle
 @pytest.mark.anyio
 async def test_static_space_turned_gradio_runs_on_cpu_basic(
-    client: httpx.AsyncClient, hub: SimulatedHub
+    client: httpx2.AsyncClient, hub: SimulatedHub
 ) -> None:
     """A README commit turning a static Space into a Gradio one builds it onto cpu-basic (not no hardware)."""
     hub.create_space("alice/site", sdk="static")
@@ -331,8 +333,8 @@ def _ndjson_commit(files: dict[str, bytes | None], *, summary: str = "change") -
 
 
 async def _commit(
-    client: httpx.AsyncClient, api_repo: str, files: dict[str, bytes | None], *, summary: str = "change"
-) -> httpx.Response:
+    client: httpx2.AsyncClient, api_repo: str, files: dict[str, bytes | None], *, summary: str = "change"
+) -> httpx2.Response:
     """Commit `files` (None deletes) to main of `api_repo` (e.g. `/api/spaces/alice/demo`) as alice."""
     return await client.post(
         f"{api_repo}/commit/main",
@@ -362,7 +364,7 @@ def _runtime_problems(space: str, runtime: dict[str, object]) -> list[str]:
 @pytest.mark.anyio
 @pytest.mark.parametrize("seed", range(6))
 async def test_random_call_sequences_keep_every_runtime_valid(
-    client: httpx.AsyncClient, hub: SimulatedHub, seed: int
+    client: httpx2.AsyncClient, hub: SimulatedHub, seed: int
 ) -> None:
     """Random lifecycle calls and clock jumps never give a 5xx or a runtime contradicting hub-api.md §8."""
     import random
@@ -432,7 +434,7 @@ async def test_random_call_sequences_keep_every_runtime_valid(
 
 
 @pytest.mark.anyio
-async def test_commit_path_with_nul_byte_is_refused(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_commit_path_with_nul_byte_is_refused(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """A commit adding a path that holds a NUL byte (git cannot store it) is a 400 and changes nothing."""
     hub.create_repo("alice/data", repo_type="dataset")
     head = hub.git.head(("dataset", "alice/data"))
@@ -477,7 +479,7 @@ async def test_asgi_app_stops_reading_an_oversized_json_body(hub: SimulatedHub) 
 
 
 @pytest.mark.anyio
-async def test_forbidden_answers_carry_x_error_message(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_forbidden_answers_carry_x_error_message(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """403s send their message in X-Error-Message, which the official client quotes ("403 Forbidden: ...")."""
     hub.add_user("bob", token="hf_bob")
     hub.add_token("alice", "hf_alice_read", role="read")
@@ -493,7 +495,7 @@ async def test_forbidden_answers_carry_x_error_message(client: httpx.AsyncClient
 
 
 @pytest.mark.anyio
-async def test_gated_repo_files_need_access(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_gated_repo_files_need_access(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """Files of a gated repo: the owner downloads; others get 403 and anonymous 401, both `GatedRepo`."""
     hub.add_user("bob", token="hf_bob")
     hub.create_repo("alice/weights", files={"config.json": "{}"})
@@ -512,7 +514,7 @@ async def test_gated_repo_files_need_access(client: httpx.AsyncClient, hub: Simu
 
 @pytest.mark.anyio
 async def test_static_space_with_a_broken_readme_shows_config_error(
-    client: httpx.AsyncClient, hub: SimulatedHub
+    client: httpx2.AsyncClient, hub: SimulatedHub
 ) -> None:
     """A static Space runs without hardware, but an invalid README makes it CONFIG_ERROR like any Space."""
     hub.create_space("alice/site", sdk="static")
@@ -536,7 +538,7 @@ async def test_static_space_with_a_broken_readme_shows_config_error(
 async def test_head_on_a_live_log_stream_answers_headers_only(hub: SimulatedHub) -> None:
     """HEAD on a following SSE log answers its headers and closes the stream (no body, nothing left open)."""
     hub.create_space("alice/demo")  # RUNNING: its run log stays open for followers
-    async with httpx.AsyncClient(transport=hub.transport(), base_url="http://hub.test") as client:
+    async with httpx2.AsyncClient(transport=hub.transport(), base_url="http://hub.test") as client:
         r = await client.head("/api/spaces/alice/demo/logs/run", headers=ALICE)
     assert (r.status_code, r.content) == (200, b"")
     assert r.headers["content-type"] == "text/event-stream"
@@ -549,7 +551,7 @@ def test_head_on_a_live_log_stream_over_a_socket() -> None:
     hub = SimulatedHub(speed=1)
     hub.add_user("alice", token="hf_alice")
     hub.create_space("alice/demo")
-    with hub.serve() as url, httpx.Client(base_url=url, headers=ALICE, timeout=10) as http:
+    with hub.serve() as url, httpx2.Client(base_url=url, headers=ALICE, timeout=10) as http:
         r = http.head("/api/spaces/alice/demo/logs/run")
         assert (r.status_code, r.content) == (200, b"")
         assert http.get("/api/spaces/alice/demo/runtime").json()["stage"] == "RUNNING"
@@ -559,7 +561,7 @@ def test_head_on_a_live_log_stream_over_a_socket() -> None:
 # ------------------------------------------------------------------------------------------ repos
 @pytest.mark.anyio
 async def test_move_repo_keeps_history_and_space_settings(
-    client: httpx.AsyncClient, hub: SimulatedHub
+    client: httpx2.AsyncClient, hub: SimulatedHub
 ) -> None:
     """POST /api/repos/move renames a Space (same commits, secrets, hardware); the old id is then 404."""
     hub.add_user("bob", token="hf_bob")
@@ -599,7 +601,7 @@ async def test_move_repo_keeps_history_and_space_settings(
 
 
 @pytest.mark.anyio
-async def test_semantic_search_finds_running_spaces(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_semantic_search_finds_running_spaces(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """GET /api/spaces/semantic-search answers a plain array in §6.3's shape, running Spaces unless asked."""
     hub.create_space("alice/image-gen", files={"app.py": "print(1)\n"})
     hub.create_space("alice/image-old", stage="PAUSED")

@@ -7,7 +7,7 @@ import re
 from collections.abc import AsyncIterator
 
 import anyio
-import httpx
+import httpx2
 import pytest
 
 from aiospaces.hubsim import SimulatedHub
@@ -30,14 +30,14 @@ def hub() -> SimulatedHub:
 
 
 @pytest.fixture
-async def client(hub: SimulatedHub) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=hub.transport(), base_url="http://hub.test", headers=ALICE) as c:
+async def client(hub: SimulatedHub) -> AsyncIterator[httpx2.AsyncClient]:
+    async with httpx2.AsyncClient(transport=hub.transport(), base_url="http://hub.test", headers=ALICE) as c:
         yield c
 
 
 # ------------------------------------------------------------------------------------------ rate limit
 @pytest.mark.anyio
-async def test_no_rate_limit_headers_by_default(client: httpx.AsyncClient) -> None:
+async def test_no_rate_limit_headers_by_default(client: httpx2.AsyncClient) -> None:
     """Without a configured limit the hub sends no RateLimit headers and never 429s."""
     for _ in range(50):
         r = await client.get("/api/spaces/alice/demo/runtime")
@@ -46,7 +46,7 @@ async def test_no_rate_limit_headers_by_default(client: httpx.AsyncClient) -> No
 
 
 @pytest.mark.anyio
-async def test_fixed_window_rate_limit_per_token(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_fixed_window_rate_limit_per_token(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """Each token gets `requests` per fixed window, headers on every answer, then 429 + Retry-After."""
     hub.set_rate_limit(3, 60)
     remaining = []
@@ -88,7 +88,7 @@ def test_rate_limit_arguments_are_checked(hub: SimulatedHub) -> None:
 # ----------------------------------------------------------------------------------------------- faults
 @pytest.mark.anyio
 async def test_error_fault_fires_count_times_on_its_route(
-    client: httpx.AsyncClient, hub: SimulatedHub
+    client: httpx2.AsyncClient, hub: SimulatedHub
 ) -> None:
     """An `error` fault answers its status on the matching route only, `count` times, without applying."""
     fault = hub.add_fault("error", route="POST /api/spaces/{id}/pause", count=2, status=503)
@@ -113,14 +113,14 @@ async def test_probabilistic_faults_are_reproducible_with_a_seed() -> None:
         hub.add_user("alice", token="hf_alice")
         hub.create_space("alice/demo")
         hub.add_fault("error", route="GET /api/spaces/*", probability=0.3, status=502)
-        async with httpx.AsyncClient(transport=hub.transport(), base_url="http://h", headers=ALICE) as c:
+        async with httpx2.AsyncClient(transport=hub.transport(), base_url="http://h", headers=ALICE) as c:
             outcomes.append([(await c.get("/api/spaces/alice/demo/runtime")).status_code for _ in range(40)])
     assert outcomes[0] == outcomes[1]
     assert 0 < outcomes[0].count(502) < 40
 
 
 @pytest.mark.anyio
-async def test_latency_fault_takes_hub_time(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_latency_fault_takes_hub_time(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """A latency fault delays the answer by its seconds on the hub clock."""
     hub.add_fault("latency", route=RUNTIME, seconds=2.5)
     before = hub.now()
@@ -129,14 +129,14 @@ async def test_latency_fault_takes_hub_time(client: httpx.AsyncClient, hub: Simu
 
 
 @pytest.mark.anyio
-async def test_drop_before_and_after_applying(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_drop_before_and_after_applying(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """A dropped connection raises a transport error; with after=True the request was applied anyway."""
     hub.add_fault("drop", route="POST /api/spaces/{id}/pause", count=1)
-    with pytest.raises(httpx.RemoteProtocolError):
+    with pytest.raises(httpx2.RemoteProtocolError):
         await client.post("/api/spaces/alice/demo/pause")
     assert hub.space_stage("alice/demo") == "RUNNING"
     hub.add_fault("drop", route="POST /api/spaces/{id}/pause", count=1, after=True)
-    with pytest.raises(httpx.RemoteProtocolError):
+    with pytest.raises(httpx2.RemoteProtocolError):
         await client.post("/api/spaces/alice/demo/pause")
     assert hub.space_stage("alice/demo") == "PAUSED"
     assert hub.counters.faults["drop"] == 2
@@ -144,7 +144,7 @@ async def test_drop_before_and_after_applying(client: httpx.AsyncClient, hub: Si
 
 
 @pytest.mark.anyio
-async def test_slow_body_arrives_whole(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_slow_body_arrives_whole(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """A slow body is streamed in pieces over its seconds and arrives intact."""
     hub.add_fault("slow_body", route="GET /api/spaces/{id}", seconds=5)
     before = hub.now()
@@ -154,7 +154,7 @@ async def test_slow_body_arrives_whole(client: httpx.AsyncClient, hub: Simulated
 
 
 @pytest.mark.anyio
-async def test_stale_runtime_reads(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_stale_runtime_reads(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """stale_runtime answers runtime reads (runtime, space_info, list) with the state of N seconds ago."""
     hub.advance(100)
     await client.post("/api/spaces/alice/demo/hardware", json={"flavor": "t4-small"})
@@ -184,7 +184,7 @@ def test_fault_arguments_are_checked(hub: SimulatedHub) -> None:
 
 # --------------------------------------------------------------------------------------------- counters
 @pytest.mark.anyio
-async def test_counters_track_routes_and_concurrency(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_counters_track_routes_and_concurrency(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """Counters count requests per route name and the highest number of requests in flight."""
     hub.add_fault("latency", route=RUNTIME, seconds=1)
     async with anyio.create_task_group() as tg:
@@ -207,7 +207,7 @@ def _events(raw: str) -> list[str]:
 
 @pytest.mark.anyio
 async def test_build_log_streams_while_building_and_ends(
-    client: httpx.AsyncClient, hub: SimulatedHub
+    client: httpx2.AsyncClient, hub: SimulatedHub
 ) -> None:
     """Build logs stream in-process as the build goes (hub clock), then the stream ends with the build."""
     await client.post("/api/spaces/alice/demo/restart")
@@ -233,7 +233,7 @@ async def test_build_log_streams_while_building_and_ends(
 
 @pytest.mark.anyio
 async def test_run_log_follow_sends_keepalives_until_closed(
-    client: httpx.AsyncClient, hub: SimulatedHub
+    client: httpx2.AsyncClient, hub: SimulatedHub
 ) -> None:
     """Run logs of a running Space replay, mark the drained buffer, then stay alive until closed."""
     hub.sse_keepalive = 30
@@ -250,7 +250,7 @@ async def test_run_log_follow_sends_keepalives_until_closed(
 
 
 @pytest.mark.anyio
-async def test_logs_of_failed_space_close_after_replay(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_logs_of_failed_space_close_after_replay(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """A failed Space's logs are replayed and the stream closes at once (nothing more can come)."""
     hub.crash("alice/demo", ["boom"])
     before = hub.now()
@@ -263,7 +263,7 @@ async def test_logs_of_failed_space_close_after_replay(client: httpx.AsyncClient
 
 @pytest.mark.anyio
 async def test_stream_closed_unread_is_not_left_in_flight(
-    client: httpx.AsyncClient, hub: SimulatedHub
+    client: httpx2.AsyncClient, hub: SimulatedHub
 ) -> None:
     """A log stream the client closes without reading does not stay counted as in flight."""
     async with client.stream("GET", "/api/spaces/alice/demo/logs/run") as r:

@@ -12,7 +12,7 @@ import textwrap
 from pathlib import Path
 
 import attrs
-import httpx
+import httpx2
 import pytest
 
 from aiospaces.hubsim import SimulatedHub
@@ -49,7 +49,7 @@ def _commit_body(path: str, data: bytes, **header: object) -> bytes:
 @pytest.mark.anyio
 async def test_transport_commit_download_and_listing(hub: SimulatedHub) -> None:
     """Over hub.transport(), a commit lands, rebuilds the Space, and resolve/tree/commits show it."""
-    async with httpx.AsyncClient(transport=hub.transport(), base_url="https://hub.local") as client:
+    async with httpx2.AsyncClient(transport=hub.transport(), base_url="https://hub.local") as client:
         pre = await client.post(
             "/api/spaces/alice/demo/preupload/main",
             json={
@@ -91,7 +91,7 @@ async def test_transport_commit_download_and_listing(hub: SimulatedHub) -> None:
 async def test_transport_authorization(hub: SimulatedHub) -> None:
     """Writes need the owner's token: anonymous is 401, another user is 403, and nothing is committed."""
     before = hub.git.head(("space", "alice/demo"))
-    async with httpx.AsyncClient(transport=hub.transport(), base_url="https://hub.local") as client:
+    async with httpx2.AsyncClient(transport=hub.transport(), base_url="https://hub.local") as client:
         anon = await client.post("/api/spaces/alice/demo/commit/main", content=_commit_body("a", b"a"))
         assert anon.status_code == 401
         other = await client.post(
@@ -114,7 +114,7 @@ async def test_transport_lfs_round_trip_streams(hub: SimulatedHub) -> None:
     """A 5 MB LFS object goes batch → PUT (no auth) → commit, and downloads byte for byte with LFS headers."""
     data = hashlib.sha256(b"x").digest() * (5 * 1024 * 1024 // 32)
     oid = sha256_hex(data)
-    async with httpx.AsyncClient(transport=hub.transport(), base_url="https://hub.local") as client:
+    async with httpx2.AsyncClient(transport=hub.transport(), base_url="https://hub.local") as client:
         batch = await client.post(
             "/datasets/alice/tasks.git/info/lfs/objects/batch",
             json={
@@ -255,7 +255,7 @@ def test_official_client_round_trip(hub: SimulatedHub, tmp_path: Path, multipart
 async def test_transport_large_inline_commit_is_accepted(hub: SimulatedHub) -> None:
     """A 6 MB text file is "regular" (under the 10 MB LFS threshold), so its inline commit is accepted."""
     data = b"model_id,dataset_id,STATUS\n" + b"org/model,org/data,PENDING\n" * (6 * 1024 * 1024 // 27)
-    async with httpx.AsyncClient(transport=hub.transport(), base_url="https://hub.local") as client:
+    async with httpx2.AsyncClient(transport=hub.transport(), base_url="https://hub.local") as client:
         pre = await client.post(
             "/api/datasets/alice/tasks/preupload/main",
             json={

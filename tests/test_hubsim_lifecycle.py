@@ -8,7 +8,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from aiospaces.hubsim import SimulatedHub, plan_build
@@ -26,12 +26,12 @@ def hub() -> SimulatedHub:
 
 
 @pytest.fixture
-async def client(hub: SimulatedHub) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=hub.transport(), base_url="http://hub.test", headers=ALICE) as c:
+async def client(hub: SimulatedHub) -> AsyncIterator[httpx2.AsyncClient]:
+    async with httpx2.AsyncClient(transport=hub.transport(), base_url="http://hub.test", headers=ALICE) as c:
         yield c
 
 
-async def commit(client: httpx.AsyncClient, repo_id: str, files: dict[str, str]) -> str:
+async def commit(client: httpx2.AsyncClient, repo_id: str, files: dict[str, str]) -> str:
     """Commit files through the public NDJSON commit route (hub-api.md §11.5)."""
     lines = [{"key": "header", "value": {"summary": "update", "description": ""}}]
     for path, content in files.items():
@@ -46,14 +46,14 @@ async def commit(client: httpx.AsyncClient, repo_id: str, files: dict[str, str])
     return str(r.json()["commitOid"])
 
 
-async def runtime(client: httpx.AsyncClient, repo_id: str) -> dict[str, Any]:
+async def runtime(client: httpx2.AsyncClient, repo_id: str) -> dict[str, Any]:
     r = await client.get(f"/api/spaces/{repo_id}/runtime")
     assert r.status_code == 200
     body: dict[str, Any] = r.json()
     return body
 
 
-async def read_log(client: httpx.AsyncClient, repo_id: str, kind: str) -> list[str]:
+async def read_log(client: httpx2.AsyncClient, repo_id: str, kind: str) -> list[str]:
     lines = []
     async with client.stream("GET", f"/api/spaces/{repo_id}/logs/{kind}") as r:
         assert r.status_code == 200
@@ -63,7 +63,7 @@ async def read_log(client: httpx.AsyncClient, repo_id: str, kind: str) -> list[s
     return lines
 
 
-async def create_via_api(client: httpx.AsyncClient, name: str, **extra: Any) -> None:
+async def create_via_api(client: httpx2.AsyncClient, name: str, **extra: Any) -> None:
     body = {"name": name, "organization": None, "type": "space", "sdk": "gradio", **extra}
     assert (await client.post("/api/repos/create", json=body)).status_code == 200
 
@@ -73,7 +73,7 @@ GRADIO_APP = "import gradio as gr\n\ngr.Interface(lambda x: x, 'text', 'text').l
 
 # ------------------------------------------------------------------------------------------- builds
 @pytest.mark.anyio
-async def test_commit_builds_then_starts_then_runs(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_commit_builds_then_starts_then_runs(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """After a commit: BUILDING (no hardware) → APP_STARTING → RUNNING on the requested hardware."""
     await create_via_api(client, "demo")
     assert (await runtime(client, "alice/demo"))["stage"] == "NO_APP_FILE"
@@ -89,7 +89,7 @@ async def test_commit_builds_then_starts_then_runs(client: httpx.AsyncClient, hu
 
 
 @pytest.mark.anyio
-async def test_commit_to_running_space_keeps_serving(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_commit_to_running_space_keeps_serving(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """A commit to a running Space goes RUNNING_BUILDING → RUNNING_APP_STARTING → RUNNING, never unserved."""
     hub.create_space("alice/live")
     await commit(client, "alice/live", {"app.py": GRADIO_APP + "# v2\n"})
@@ -105,7 +105,7 @@ async def test_commit_to_running_space_keeps_serving(client: httpx.AsyncClient, 
 
 @pytest.mark.anyio
 async def test_hardware_request_switches_after_the_configured_time(
-    client: httpx.AsyncClient, hub: SimulatedHub
+    client: httpx2.AsyncClient, hub: SimulatedHub
 ) -> None:
     """requested_hardware changes at once; the old hardware runs (RUNNING_BUILDING) until the switch."""
     hub.create_space("alice/gpu")
@@ -125,7 +125,7 @@ async def test_hardware_request_switches_after_the_configured_time(
 
 @pytest.mark.anyio
 async def test_requesting_the_running_hardware_back_cancels_a_switch(
-    client: httpx.AsyncClient, hub: SimulatedHub
+    client: httpx2.AsyncClient, hub: SimulatedHub
 ) -> None:
     """Asking for the hardware still running during a switch cancels it: RUNNING on that hardware at once."""
     hub.create_space("alice/gpu")
@@ -141,7 +141,7 @@ async def test_requesting_the_running_hardware_back_cancels_a_switch(
 
 
 @pytest.mark.anyio
-async def test_pause_and_restart(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_pause_and_restart(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """Pause stops the Space (no hardware) until a restart, even across commits; restart rebuilds (§8.2)."""
     hub.create_space("alice/demo", hardware="t4-small")
     r = await client.post("/api/spaces/alice/demo/pause")
@@ -162,7 +162,7 @@ async def test_pause_and_restart(client: httpx.AsyncClient, hub: SimulatedHub) -
 
 @pytest.mark.anyio
 async def test_cpu_basic_sleeps_after_48_hours_without_traffic(
-    client: httpx.AsyncClient, hub: SimulatedHub
+    client: httpx2.AsyncClient, hub: SimulatedHub
 ) -> None:
     """cpu-basic sleeps (STOPPED) after 172800 s idle; traffic delays it; a visitor wakes it (§8.3)."""
     hub.create_space("alice/free")
@@ -182,7 +182,7 @@ async def test_cpu_basic_sleeps_after_48_hours_without_traffic(
 
 @pytest.mark.anyio
 async def test_upgraded_hardware_sleeps_only_with_a_sleep_time(
-    client: httpx.AsyncClient, hub: SimulatedHub
+    client: httpx2.AsyncClient, hub: SimulatedHub
 ) -> None:
     """Upgraded hardware never sleeps by default; with a sleep time it stops after that much idle time."""
     hub.create_space("alice/gpu", hardware="t4-small")
@@ -199,7 +199,7 @@ async def test_upgraded_hardware_sleeps_only_with_a_sleep_time(
 
 
 @pytest.mark.anyio
-async def test_storage_upgrades_only_and_deletes(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_storage_upgrades_only_and_deletes(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """Storage tiers go up, not down (400) until deleted; deleting without storage is a 400 (§8.4)."""
     hub.create_space("alice/demo")
     url = "/api/spaces/alice/demo/storage"
@@ -214,7 +214,7 @@ async def test_storage_upgrades_only_and_deletes(client: httpx.AsyncClient, hub:
 
 
 @pytest.mark.anyio
-async def test_volumes_replace_and_delete(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_volumes_replace_and_delete(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """PUT volumes replaces the list (repos forced read-only), DELETE clears it, then 400 (§8.5)."""
     hub.create_space("alice/demo")
     url = "/api/spaces/alice/demo/volumes"
@@ -245,7 +245,7 @@ async def test_volumes_replace_and_delete(client: httpx.AsyncClient, hub: Simula
 
 
 @pytest.mark.anyio
-async def test_dev_mode_and_pro_plan(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_dev_mode_and_pro_plan(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """Dev mode toggles devMode; a user without PRO gets a 403 (hub-api.md §8.2)."""
     hub.create_space("alice/demo")
     url = "/api/spaces/alice/demo/dev-mode"
@@ -261,7 +261,7 @@ async def test_dev_mode_and_pro_plan(client: httpx.AsyncClient, hub: SimulatedHu
 
 @pytest.mark.anyio
 async def test_static_spaces_always_run_and_refuse_lifecycle_calls(
-    client: httpx.AsyncClient, hub: SimulatedHub
+    client: httpx2.AsyncClient, hub: SimulatedHub
 ) -> None:
     """A static Space is RUNNING without hardware; pause/restart/dev-mode/volumes/hardware are 400s."""
     await create_via_api(client, "site", sdk="static")
@@ -284,7 +284,7 @@ async def test_static_spaces_always_run_and_refuse_lifecycle_calls(
 
 # ------------------------------------------------------------------------------------- test controls
 @pytest.mark.anyio
-async def test_fail_next_build_with_logs(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_fail_next_build_with_logs(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """fail_next_build makes only the next build end in BUILD_ERROR, with the given build log lines."""
     hub.create_space("alice/demo")
     hub.fail_next_build(
@@ -305,7 +305,7 @@ async def test_fail_next_build_with_logs(client: httpx.AsyncClient, hub: Simulat
 
 
 @pytest.mark.anyio
-async def test_crash_sets_runtime_error_with_run_logs(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_crash_sets_runtime_error_with_run_logs(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """crash() turns a running Space into RUNTIME_ERROR and appends its lines to the run log."""
     hub.create_space("alice/demo")
     hub.crash("alice/demo", ["Traceback (most recent call last):", "MemoryError"])
@@ -319,7 +319,7 @@ async def test_crash_sets_runtime_error_with_run_logs(client: httpx.AsyncClient,
 
 
 @pytest.mark.anyio
-async def test_per_space_durations_override_defaults(client: httpx.AsyncClient, hub: SimulatedHub) -> None:
+async def test_per_space_durations_override_defaults(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
     """set_durations on one Space changes only its build time."""
     hub.create_space("alice/slow", stage=None)
     hub.create_space("alice/fast", stage=None)
@@ -373,7 +373,7 @@ def test_seeding_many_spaces_is_fast_and_direct() -> None:
     ],
 )
 async def test_build_outcome_decided_from_files(
-    client: httpx.AsyncClient, hub: SimulatedHub, files: dict[str, str], stage: str
+    client: httpx2.AsyncClient, hub: SimulatedHub, files: dict[str, str], stage: str
 ) -> None:
     """The stage a commit leads to follows from the committed files, as on the real Hub."""
     await create_via_api(client, "demo")
@@ -384,7 +384,7 @@ async def test_build_outcome_decided_from_files(
 
 @pytest.mark.anyio
 async def test_invalid_requirement_gives_pip_like_build_log(
-    client: httpx.AsyncClient, hub: SimulatedHub
+    client: httpx2.AsyncClient, hub: SimulatedHub
 ) -> None:
     """A bad requirements.txt line → BUILD_ERROR whose build log names the line as pip does."""
     await create_via_api(client, "demo")
@@ -400,7 +400,7 @@ async def test_invalid_requirement_gives_pip_like_build_log(
 
 @pytest.mark.anyio
 async def test_app_that_does_not_compile_shows_traceback(
-    client: httpx.AsyncClient, hub: SimulatedHub
+    client: httpx2.AsyncClient, hub: SimulatedHub
 ) -> None:
     """An app.py with a syntax error builds, then fails (RUNTIME_ERROR) with the traceback in the run log."""
     await create_via_api(client, "demo")

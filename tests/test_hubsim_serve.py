@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-import httpx
+import httpx2
 import pytest
 
 from aiospaces.hubsim import SimulatedHub, main
@@ -26,7 +26,7 @@ def test_serve_answers_on_127_0_0_1_and_streams_logs() -> None:
     hub.add_user("alice", token="hf_alice")
     hub.create_space("alice/demo")
     hub.set_durations("alice/demo", build=60, start=10)
-    with hub.serve() as url, httpx.Client(base_url=url, headers=ALICE, timeout=30) as http:
+    with hub.serve() as url, httpx2.Client(base_url=url, headers=ALICE, timeout=30) as http:
         assert url.startswith("http://127.0.0.1:")
         r = http.get("/api/spaces/alice/demo/runtime")
         assert (r.status_code, r.json()["stage"]) == (200, "RUNNING")
@@ -49,8 +49,8 @@ def test_dropped_connection_over_socket_and_server_keeps_serving() -> None:
     hub.add_user("alice", token="hf_alice")
     hub.create_space("alice/demo")
     hub.add_fault("drop", route="GET /api/spaces/{id}/runtime", count=1)
-    with hub.serve() as url, httpx.Client(base_url=url, headers=ALICE, timeout=10) as http:
-        with pytest.raises(httpx.TransportError):
+    with hub.serve() as url, httpx2.Client(base_url=url, headers=ALICE, timeout=10) as http:
+        with pytest.raises(httpx2.TransportError):
             http.get("/api/spaces/alice/demo/runtime")
         r = http.get("/api/spaces/alice/demo/runtime")
         assert r.status_code == 200
@@ -68,8 +68,8 @@ async def test_asgi_app_serves_requests() -> None:
     hub = SimulatedHub(clock="manual")
     hub.add_user("alice", token="hf_alice")
     hub.create_space("alice/demo")
-    transport = httpx.ASGITransport(app=hub.asgi_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://asgi.test", headers=ALICE) as client:
+    transport = httpx2.ASGITransport(app=hub.asgi_app)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://asgi.test", headers=ALICE) as client:
         r = await client.get("/api/spaces/alice/demo/runtime")
         assert (r.status_code, r.json()["stage"]) == (200, "RUNNING")
         r = await client.post("/api/repos/create", json={"name": "demo", "type": "space", "sdk": "gradio"})
@@ -111,9 +111,9 @@ def test_main_serves_until_interrupted() -> None:
         deadline = time.monotonic() + 30
         while True:
             try:
-                r = httpx.get(f"http://127.0.0.1:{port}/api/whoami-v2", headers=ALICE, timeout=2)
+                r = httpx2.get(f"http://127.0.0.1:{port}/api/whoami-v2", headers=ALICE, timeout=2)
                 break
-            except httpx.TransportError:
+            except httpx2.TransportError:
                 assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
                 assert time.monotonic() < deadline
                 time.sleep(0.05)

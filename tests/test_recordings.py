@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from aiospaces import SpacesClient, errors
@@ -30,16 +30,16 @@ class Replay:
         self.used: set[int] = set()
         self.sent: list[tuple[str, str, Any]] = []
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
         body = json.loads(request.content) if request.content else None
         self.sent.append((request.method, str(request.url), body))
         for index, item in enumerate(self.interactions):
             if index in self.used or item["method"] != request.method:
                 continue
-            if httpx.URL(item["uri"]) != request.url:
+            if httpx2.URL(item["uri"]) != request.url:
                 continue
             self.used.add(index)
-            return httpx.Response(
+            return httpx2.Response(
                 item["status"],
                 headers=item["response_headers"],
                 content=(item["response_body"] or "").encode(),
@@ -55,7 +55,7 @@ class Replay:
 
 def client_for(replay: Replay) -> SpacesClient:
     return SpacesClient(
-        token="hf_replay", endpoint=ENDPOINT, transport=httpx.MockTransport(replay), retry=False
+        token="hf_replay", endpoint=ENDPOINT, transport=httpx2.MockTransport(replay), retry=False
     )
 
 

@@ -8,7 +8,7 @@ import logging
 import traceback
 import warnings
 
-import httpx
+import httpx2
 import pytest
 
 from aiospaces import FleetError, SpacesClient, errors
@@ -44,16 +44,16 @@ class Collector:
         return [text for text in self.texts if TOKEN in text or SECRET in text]
 
 
-def echoing_server(request: httpx.Request) -> httpx.Response:
+def echoing_server(request: httpx2.Request) -> httpx2.Response:
     """A hostile/buggy server that echoes the Authorization header and the body in its error messages."""
     echo = f"{request.headers.get('authorization')} {request.content.decode(errors='replace')}"
     if request.url.path.endswith("/secrets"):
-        return httpx.Response(
+        return httpx2.Response(
             500, json={"error": f"could not store {echo}"}, headers={"X-Error-Message": echo}
         )
     if request.url.path == "/api/repos/create":
-        return httpx.Response(400, json={"error": f"bad payload {echo}"})
-    return httpx.Response(401, json={"error": f"Invalid token {echo}"})
+        return httpx2.Response(400, json={"error": f"bad payload {echo}"})
+    return httpx2.Response(401, json={"error": f"Invalid token {echo}"})
 
 
 @pytest.mark.anyio
@@ -96,7 +96,7 @@ async def test_no_token_or_secret_in_logs_reprs_or_errors(caplog: pytest.LogCapt
         echo = SpacesClient(
             token=TOKEN,
             endpoint=ENDPOINT,
-            transport=httpx.MockTransport(echoing_server),
+            transport=httpx2.MockTransport(echoing_server),
             clock=VirtualClock(),
         )
         async with echo:
@@ -138,7 +138,7 @@ def test_repr_of_a_client_built_from_the_environment_hides_the_token(monkeypatch
 async def test_argument_errors_never_echo_secret_values() -> None:
     """Bad secrets arguments are reported without the secret value, before any request."""
     seen = Collector()
-    client = SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=httpx.MockTransport(echoing_server))
+    client = SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=httpx2.MockTransport(echoing_server))
     async with client:
         with pytest.raises(ValueError, match="key") as bad_key:
             await client.add_space_secret("alice/demo", "BAD KEY", SECRET)
@@ -159,16 +159,16 @@ async def test_argument_errors_never_echo_secret_values() -> None:
 async def test_token_is_sent_to_the_hub_but_never_to_another_host() -> None:
     """A request to a pre-signed storage URL on another host carries no Hub token, and an error about it
     never shows that URL's query string (its signature)."""
-    seen: list[httpx.Request] = []
+    seen: list[httpx2.Request] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         seen.append(request)
         if request.url.host == "storage.test":
-            return httpx.Response(403, text="denied")
-        return httpx.Response(200, json={})
+            return httpx2.Response(403, text="denied")
+        return httpx2.Response(200, json={})
 
     async with SpacesClient(
-        token=TOKEN, endpoint="http://hub.test", transport=httpx.MockTransport(handler)
+        token=TOKEN, endpoint="http://hub.test", transport=httpx2.MockTransport(handler)
     ) as client:
         await client._request("GET", "/api/whoami-v2", idempotent=True)
         with pytest.raises(errors.HubHTTPError) as caught:
@@ -186,21 +186,24 @@ async def test_token_is_sent_to_the_hub_but_never_to_another_host() -> None:
 async def test_token_is_not_forwarded_through_a_redirect_to_another_host_or_to_plain_http() -> None:
     """A Hub answer redirecting to another host, or from https to http on the same host, is followed without
     the token; a redirect within the Hub's origin keeps it."""
-    seen: list[httpx.Request] = []
+    seen: list[httpx2.Request] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         seen.append(request)
         if request.url.path == "/api/spaces/a/b/runtime":
-            return httpx.Response(302, headers={"Location": "https://cdn.test/runtime.json"})
+            return httpx2.Response(302, headers={"Location": "https://cdn.test/runtime.json"})
         if request.url.path == "/api/spaces/a/c/runtime":
-            return httpx.Response(302, headers={"Location": "http://hub.test/plain"})
+            return httpx2.Response(302, headers={"Location": "http://hub.test/plain"})
         if request.url.path == "/api/spaces/a/d/runtime":
-            return httpx.Response(307, headers={"Location": "/api/spaces/a/e/runtime"})
+            return httpx2.Response(307, headers={"Location": "/api/spaces/a/e/runtime"})
         runtime = {"stage": "RUNNING", "hardware": {"current": None, "requested": None}}
-        return httpx.Response(200, json=runtime)
+        return httpx2.Response(200, json=runtime)
 
     async with SpacesClient(
-        token=TOKEN, endpoint="https://hub.test", transport=httpx.MockTransport(handler), clock=VirtualClock()
+        token=TOKEN,
+        endpoint="https://hub.test",
+        transport=httpx2.MockTransport(handler),
+        clock=VirtualClock(),
     ) as client:
         for repo_id in ("a/b", "a/c", "a/d"):
             await client.get_space_runtime(repo_id)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 import pytest
 
 from aiospaces import SpacesClient
@@ -45,16 +45,16 @@ class _Barrier:
             await event.wait()
 
 
-class _GateCommits(httpx.AsyncBaseTransport):
+class _GateCommits(httpx2.AsyncBaseTransport):
     """Holds the first `parties` commit requests until all of them arrived: everyone has read the same head
     before anyone writes, the race window of a read-modify-write, made deterministic."""
 
-    def __init__(self, inner: httpx.AsyncBaseTransport, parties: int) -> None:
+    def __init__(self, inner: httpx2.AsyncBaseTransport, parties: int) -> None:
         self.inner = inner
         self.barrier = _Barrier(parties)
         self.remaining = parties
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         if request.method == "POST" and "/commit/" in request.url.path and self.remaining > 0:
             self.remaining -= 1
             await self.barrier.wait()

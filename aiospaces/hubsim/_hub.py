@@ -39,7 +39,7 @@ from ._http import HubError, Router, SimRequest, SimResponse, json_response
 from ._space import Durations, SecretEntry, SpaceState, iso
 
 if TYPE_CHECKING:
-    import httpx
+    import httpx2
 
     from ._serve import ASGIApp
 
@@ -182,7 +182,7 @@ class SimulatedHub:
         >>> hub = SimulatedHub(clock="manual")
         >>> token = hub.add_user("alice", token="hf_alice")
         >>> hub.create_space("alice/demo")  # RUNNING right away
-        >>> async with httpx.AsyncClient(transport=hub.transport(), base_url="https://hub.local") as c:
+        >>> async with httpx2.AsyncClient(transport=hub.transport(), base_url="https://hub.local") as c:
         ...     r = await c.get("/api/spaces/alice/demo/runtime", headers={"authorization": "Bearer hf_x"})
     """
 
@@ -541,7 +541,7 @@ class SimulatedHub:
         return [route.name for route in self.router.routes]
 
     # ----------------------------------------------------------------------------------- transports
-    def transport(self) -> httpx.AsyncBaseTransport:
+    def transport(self) -> httpx2.AsyncBaseTransport:
         """An httpx async transport that serves requests in-process (responses may stream)."""
         from ._serve import HubTransport
 

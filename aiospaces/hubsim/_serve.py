@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 import anyio
-import httpx
+import httpx2
 
 from ._http import SimRequest, SimResponse
 
@@ -41,8 +41,8 @@ async def _close(stream: AsyncIterator[bytes]) -> None:
 
 
 # ------------------------------------------------------------------------------------ httpx transport
-class _ResponseStream(httpx.AsyncByteStream):
-    def __init__(self, chunks: AsyncIterator[bytes], request: httpx.Request) -> None:
+class _ResponseStream(httpx2.AsyncByteStream):
+    def __init__(self, chunks: AsyncIterator[bytes], request: httpx2.Request) -> None:
         self._chunks = chunks
         self._request = request
 
@@ -53,7 +53,7 @@ class _ResponseStream(httpx.AsyncByteStream):
             async for chunk in self._chunks:
                 yield chunk
         except DropConnection:
-            raise httpx.RemoteProtocolError("peer closed connection", request=self._request) from None
+            raise httpx2.RemoteProtocolError("peer closed connection", request=self._request) from None
 
     async def aclose(self) -> None:
         aclose = getattr(self._chunks, "aclose", None)
@@ -61,13 +61,13 @@ class _ResponseStream(httpx.AsyncByteStream):
             await aclose()
 
 
-class HubTransport(httpx.AsyncBaseTransport):
+class HubTransport(httpx2.AsyncBaseTransport):
     """Serves httpx requests from a `SimulatedHub` in-process; streamed responses stay streamed."""
 
     def __init__(self, hub: SimulatedHub) -> None:
         self.hub = hub
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         from ._hub import DropConnection
 
         body = await request.aread()
@@ -80,20 +80,20 @@ class HubTransport(httpx.AsyncBaseTransport):
             resp = await self.hub.handle(req)
         except DropConnection:
             # hub-api.md §4.3 lists RemoteProtocolError among the client's retryable transport errors.
-            raise httpx.RemoteProtocolError(
+            raise httpx2.RemoteProtocolError(
                 "Server disconnected without sending a response.", request=request
             ) from None
         headers = _content_headers(req, resp)
         if resp.stream is not None and request.method == "HEAD":
             # A HEAD answer has no body: close the stream (a following log would never end) unread.
             await _close(resp.stream)
-            return httpx.Response(resp.status, headers=headers, content=b"", request=request)
+            return httpx2.Response(resp.status, headers=headers, content=b"", request=request)
         if resp.stream is not None:
-            return httpx.Response(
+            return httpx2.Response(
                 resp.status, headers=headers, stream=_ResponseStream(resp.stream, request), request=request
             )
         content = b"" if request.method == "HEAD" else resp.body
-        return httpx.Response(resp.status, headers=headers, content=content, request=request)
+        return httpx2.Response(resp.status, headers=headers, content=content, request=request)
 
 
 # ------------------------------------------------------------------------------------------- ASGI
