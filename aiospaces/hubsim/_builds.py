@@ -37,6 +37,41 @@ class BuildPlan:
     error_message: str | None = None
 
 
+FAILURE_PHASES: tuple[str, ...] = ("build", "start", "schedule", "config")
+
+# Observed on huggingface.co Spaces pages (stage RUNTIME_ERROR, `errorMessage` as the Hub words it): the
+# scheduler found no machine for the Space's hardware. The container never started, so the run log is empty.
+SCHEDULING_FAILURE = "Scheduling failure: not enough hardware capacity"
+
+
+@attrs.frozen
+class ForcedFailure:
+    """How the next build of a Space fails, whatever its files say (a test control).
+
+    Attributes:
+        phase: `build` (BUILD_ERROR; `logs` are the build log), `start` (the build succeeds, then the app
+            crashes: RUNTIME_ERROR; `logs` are the run log), `schedule` (the build succeeds, then no machine
+            can run it: RUNTIME_ERROR with no run log), or `config` (CONFIG_ERROR at once, no build).
+        logs: Log lines of the failing phase (each ends with a newline).
+        message: The runtime's `errorMessage`.
+    """
+
+    phase: str
+    logs: tuple[str, ...]
+    message: str
+
+    def apply(self, plan: BuildPlan) -> BuildPlan:
+        """The plan of a build of the same files that fails this way."""
+        if self.phase == "build":
+            return BuildPlan("BUILD_ERROR", plan.sdk, build_log=self.logs, error_message=self.message)
+        if self.phase == "config":
+            return BuildPlan("CONFIG_ERROR", plan.sdk, error_message=self.message)
+        run_log = ("\n", *self.logs) if self.phase == "start" else ()
+        return BuildPlan(
+            "RUNTIME_ERROR", plan.sdk, build_log=plan.build_log, run_log=run_log, error_message=self.message
+        )
+
+
 def parse_front_matter(readme: str) -> dict[str, str] | None:
     """The top-level `key: value` pairs of a README's YAML front matter, or None if it has none.
 
@@ -96,6 +131,38 @@ def invalid_requirement(line: str) -> str | None:
     return "Expected end or semicolon (after name and no valid version specifier)"
 
 
+# Dockerfile reference: every instruction a Dockerfile may hold (case-insensitive).
+DOCKERFILE_INSTRUCTIONS = frozenset(
+    {
+        "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
+        "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
+    }
+)  # fmt: skip
+
+
+def dockerfile_error(text: str) -> str | None:
+    """Why BuildKit refuses to parse this Dockerfile, in its words; None when every instruction is known.
+
+    Only the instruction words are checked (continuation lines, comments and parser directives are skipped):
+    enough to tell a typo such as `RUNN` from a Dockerfile that builds.
+    """
+    seen_from = False
+    continued = False
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        was_continued, continued = continued, line.endswith("\\")
+        if was_continued or not line or line.startswith("#"):
+            continue
+        word = line.split(None, 1)[0].upper()
+        if word not in DOCKERFILE_INSTRUCTIONS:
+            return f"dockerfile parse error on line {number}: unknown instruction: {line.split(None, 1)[0]}"
+        if word == "FROM":
+            seen_from = True
+        elif word != "ARG" and not seen_from:
+            break
+    return None if seen_from else "no build stage in current context"
+
+
 def _compile_error(source: bytes, app_file: str) -> str | None:
     """The Python traceback text if `source` does not compile, else None (the code is never executed)."""
     try:
@@ -144,7 +211,15 @@ def plan_build(
     header = f"===== Build Queued / Commit SHA: {commit_sha[:7] or 'unknown'} =====\n"
     log = [header, "\n", "--> FROM docker.io/library/python:3.10@sha256:6b3d5c8b1a0e\n", "DONE 0.0s\n", "\n"]
     if sdk == "docker":
-        log += ["--> Building Dockerfile\n", "DONE 8.2s\n"]
+        log.append("--> Building Dockerfile\n")
+        problem = dockerfile_error(files[app_file].decode("utf-8", "replace"))
+        if problem is not None:
+            log += [f"ERROR: failed to solve: {problem}\n"]
+            # [inferred] the same summary as a failed RUN step: the build stops with exit code 1.
+            return BuildPlan(
+                "BUILD_ERROR", sdk, build_log=tuple(log), error_message="Build failed with exit code: 1"
+            )
+        log.append("DONE 8.2s\n")
     else:
         log += ["--> RUN pip install --no-cache-dir pip -U\n", "DONE 2.1s\n", "\n"]
         requirements = files.get("requirements.txt")

@@ -30,7 +30,15 @@ import anyio
 import attrs
 
 from . import _api
-from ._builds import SDKS, BuildPlan, parse_front_matter, plan_build
+from ._builds import (
+    FAILURE_PHASES,
+    SCHEDULING_FAILURE,
+    SDKS,
+    BuildPlan,
+    ForcedFailure,
+    parse_front_matter,
+    plan_build,
+)
 from ._clock import ManualClock, SpeedClock
 from ._control import Counters, Fault, FaultKind, RateLimit, RateLimiter
 from ._git_store import DEFAULT_GITATTRIBUTES, GitStore
@@ -423,9 +431,19 @@ class SimulatedHub:
         start: float | None = None,
         hardware_switch: float | None = None,
         wake: float | None = None,
+        commit_to_build: float | None = None,
     ) -> None:
-        """Set lifecycle durations (hub seconds) for one Space, or the hub defaults when `repo_id` is None."""
-        values = {"build": build, "start": start, "hardware_switch": hardware_switch, "wake": wake}
+        """Set lifecycle durations (hub seconds) for one Space, or the hub defaults when `repo_id` is None.
+
+        See `Durations` for each one; `commit_to_build=0` starts a commit's build in the commit's instant.
+        """
+        values = {
+            "build": build,
+            "start": start,
+            "hardware_switch": hardware_switch,
+            "wake": wake,
+            "commit_to_build": commit_to_build,
+        }
         for name, value in values.items():
             if value is not None and (not isinstance(value, int | float) or value < 0):
                 raise ValueError(f"{name} must be a number >= 0, got {value!r}")
@@ -446,13 +464,28 @@ class SimulatedHub:
         repo_id: str,
         logs: Sequence[str] | None = None,
         *,
-        message: str = "Build failed with exit code: 1",
+        message: str | None = None,
+        phase: str = "build",
     ) -> None:
-        """Make the Space's next build end in BUILD_ERROR with these build log lines."""
-        lines = _log_lines(logs or ["ERROR: build failed"])
+        """Make the Space's next build (after a commit, restart or `rebuild`) fail, whatever its files say.
+
+        Args:
+            repo_id: The Space.
+            logs: Log lines of the failing phase (default: one line saying what failed).
+            message: The runtime's `errorMessage` (default: the Hub's usual one for the phase).
+            phase: `"build"`: BUILD_ERROR, `logs` are the build log (a dependency or Dockerfile error);
+                `"start"`: the build succeeds and the app crashes at start (RUNTIME_ERROR, `logs` are the run
+                log); `"schedule"`: the build succeeds and no machine can run it (RUNTIME_ERROR,
+                "Scheduling failure: not enough hardware capacity", no run log); `"config"`: CONFIG_ERROR at
+                once (an invalid README front matter).
+        """
+        if phase not in FAILURE_PHASES:
+            raise ValueError(f"phase must be one of {FAILURE_PHASES}, got {phase!r}")
+        default_logs, default_message = _FAILURE_DEFAULTS[phase]
+        lines = _log_lines(default_logs if logs is None else logs)
+        failure = ForcedFailure(phase, lines, default_message if message is None else message)
         with self._lock:
-            space = self._space(repo_id)
-            space.forced_build = BuildPlan("BUILD_ERROR", space.sdk, build_log=lines, error_message=message)
+            self._space(repo_id).forced_failure = failure
 
     def crash(
         self,
@@ -771,7 +804,19 @@ class SimulatedHub:
             self._settle(repo)
             if repo.space.stage == "PAUSED":
                 return  # a paused Space stays paused until its owner restarts it
-            self._start_build(repo, keep_serving=True, commit_sha=commit_sha)
+            if not self._changes_files(repo, commit_sha):
+                return  # an empty commit leaves the files, and so the running build, as they were
+            space = repo.space
+            durations = self._durations(space)
+            space.queue_build(self.now(), self._plan(repo, commit_sha), durations, wall=self.wall_at)
+            self.counters.actions["build"] += 1
+
+    def _changes_files(self, repo: RepoRecord, commit_sha: str) -> bool:
+        """Whether the commit's tree differs from its first parent's (README included: it configures)."""
+        commit = self.git.resolve(repo.key, commit_sha)
+        if not commit.parents:
+            return True
+        return commit.tree != self.git.resolve(repo.key, commit.parents[0]).tree
 
     # -------------------------------------------------------------------------------------- helpers
     def wall_at(self, t: float) -> str:
@@ -994,6 +1039,18 @@ _STALE: contextvars.ContextVar[float | None] = contextvars.ContextVar("hubsim_st
 def current_staleness() -> float | None:
     """How stale runtime reads of the current request must be (a `stale_runtime` fault), or None."""
     return _STALE.get()
+
+
+# Per failure phase of `fail_next_build`: the default log lines and `errorMessage`.
+_FAILURE_DEFAULTS: dict[str, tuple[Sequence[str], str]] = {
+    "build": (["ERROR: build failed"], "Build failed with exit code: 1"),
+    "start": (
+        ["Traceback (most recent call last):", "RuntimeError: the app crashed at start"],
+        "Exit code: 1. Reason: RuntimeError: the app crashed at start",
+    ),
+    "schedule": ([], SCHEDULING_FAILURE),
+    "config": ([], "Invalid README.md metadata"),
+}
 
 
 def _log_lines(lines: Sequence[str]) -> tuple[str, ...]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from ._builds import SDKS, BuildPlan
+from ._builds import SDKS, BuildPlan, ForcedFailure
 from ._hardware import FREE_HARDWARE
 
 CPU_BASIC_GC_TIMEOUT = 172800  # 48 h, fixed on cpu-basic (hub-api.md §8.3, recording test_space_runtime)
@@ -32,24 +32,38 @@ class Durations:
         hardware_switch: Time a running Space keeps its old hardware (stage RUNNING_BUILDING) after a
             hardware request before it runs on the new one.
         wake: Time a sleeping Space spends in APP_STARTING when a visitor wakes it.
+        commit_to_build: Time between a commit that changes the Space's files and the start of its build;
+            until then the runtime keeps showing the previous state. On the Hub the build is scheduled only
+            after the push is processed, so the first reads after a commit can still show the previous build
+            RUNNING. Modelled, not recorded: no measured value stands behind the default.
     """
 
     build: float = 40.0
     start: float = 10.0
     hardware_switch: float = 60.0
     wake: float = 10.0
+    commit_to_build: float = 0.0
 
     def copy(self) -> Durations:
         """An independent copy."""
-        return Durations(self.build, self.start, self.hardware_switch, self.wake)
+        return attrs.evolve(self)
 
 
 _KEEP = object()
 
 
+@attrs.frozen
+class QueuedBuild:
+    """A build a commit asked for, waiting for its start (`Durations.commit_to_build`)."""
+
+    plan: BuildPlan
+    durations: Durations
+    wall: Callable[[float], str]
+
+
 @attrs.define
 class Step:
-    """A transition due at `at`: the stage to enter and what changes with it."""
+    """A transition due at `at`: the stage to enter and what changes with it, or a queued build to start."""
 
     at: float
     stage: str
@@ -57,6 +71,7 @@ class Step:
     error_message: str | None = None
     run_log: tuple[str, ...] | None = None  # replaces the run log, lines stamped from `at`
     became_active: bool = False  # counts as traffic for the sleep timer
+    build: QueuedBuild | None = None  # start this build at `at` (then `stage` is unused)
 
 
 @attrs.define
@@ -92,7 +107,7 @@ class SpaceState:
     run_gen: int = 0
     last_active: float = 0.0
     durations: Durations | None = None  # per-Space override of the hub defaults
-    forced_build: BuildPlan | None = None  # set by `fail_next_build`
+    forced_failure: ForcedFailure | None = None  # set by `fail_next_build`
     history: list[tuple[float, dict[str, Any]]] = attrs.field(factory=list)  # runtime snapshots
     subdomain: str = ""
 
@@ -129,6 +144,10 @@ class SpaceState:
         return self.last_active + gc
 
     def _apply(self, step: Step) -> None:
+        if step.build is not None:
+            queued = step.build
+            self.start_build(step.at, queued.plan, queued.durations, keep_serving=True, wall=queued.wall)
+            return
         if step.became_active:
             self.last_active = step.at
         if step.run_log is not None:
@@ -171,11 +190,31 @@ class SpaceState:
         self.run_log = lines
         self.run_gen += 1
 
-    def cancel_plan(self, now: float) -> None:
-        """Drop pending transitions and log lines stamped in the future (an action overrides them)."""
-        self.plan.clear()
+    def cancel_plan(self, now: float, *, keep_queued: bool = False) -> None:
+        """Drop pending transitions and log lines stamped in the future (an action overrides them).
+
+        With `keep_queued`, a build a commit queued is kept: the action changes how the current app runs
+        (hardware, waking up), and the committed code still gets built afterwards.
+        """
+        self.plan[:] = [step for step in self.plan if keep_queued and step.build is not None]
         self.build_log = [(t, line) for t, line in self.build_log if t <= now]
         self.run_log = [(t, line) for t, line in self.run_log if t <= now]
+
+    def queue_build(
+        self, now: float, plan: BuildPlan, durations: Durations, *, wall: Callable[[float], str]
+    ) -> None:
+        """A commit changed the Space's files: build them after `durations.commit_to_build`.
+
+        Until then the runtime keeps showing the previous state (a running app keeps serving, a failed
+        one keeps its failure). A later commit replaces a build that has not started yet, and what was
+        planned after its start (the end of an older build) is superseded by the new build.
+        """
+        at = now + durations.commit_to_build
+        if at <= now:
+            self.start_build(now, plan, durations, keep_serving=True, wall=wall)
+            return
+        self.plan[:] = [step for step in self.plan if step.build is None and step.at < at]
+        self.plan.append(Step(at, self.stage, build=QueuedBuild(plan, durations, wall)))
 
     def start_build(
         self,
@@ -193,8 +232,8 @@ class SpaceState:
             if not self.is_static and self.requested is None:
                 # A static Space has no hardware; turned into an app it runs on the free hardware.
                 self.requested = FREE_HARDWARE
-        if self.forced_build is not None:
-            plan, self.forced_build = self.forced_build, None
+        if self.forced_failure is not None:
+            plan, self.forced_failure = self.forced_failure.apply(plan), None
         if plan.outcome in ("NO_APP_FILE", "CONFIG_ERROR"):
             # No build runs: the Hub shows the configuration problem right away.
             self.set_build_log([])
@@ -244,13 +283,13 @@ class SpaceState:
 
     def switch_hardware(self, now: float, durations: Durations, wall: Callable[[float], str]) -> None:
         """A running Space keeps serving on its old hardware, then runs on the requested one."""
-        self.cancel_plan(now)
+        self.cancel_plan(now, keep_queued=True)
         self._enter(now, "RUNNING_BUILDING", current=self.current)
         self._plan_restarted_app(now + durations.hardware_switch, wall)
 
     def wake(self, now: float, durations: Durations, wall: Callable[[float], str]) -> None:
         """A visitor wakes a sleeping Space: APP_STARTING, then RUNNING on the requested hardware."""
-        self.cancel_plan(now)
+        self.cancel_plan(now, keep_queued=True)
         self._enter(now, "APP_STARTING", current=self.requested)
         self._plan_restarted_app(now + durations.wake, wall)
 
@@ -262,6 +301,7 @@ class SpaceState:
         self.plan.append(
             Step(at, "RUNNING", current=self.requested, run_log=header + lines, became_active=True)
         )
+        self.plan.sort(key=lambda step: step.at)  # a queued build may be due before or after
 
     def set_running(self, now: float, run_log: tuple[str, ...] = ()) -> None:
         """Jump straight to RUNNING (seeding)."""
