@@ -1,10 +1,10 @@
-"""The core client: configuration, the HTTP layer, and every Space operation of `HfApi`.
+"""The Hub operations: every Space operation of `HfApi`, on the client's `Session`.
 
-Each public method is build (`_wire`) → send (`_request`, `_transport`) → parse (`_wire`/`models`). Arguments
-are
+Each public method is build (`_wire`) → send (`Session.request`) → parse (`_wire`/`models`). Arguments are
 validated before any request. Names and argument names follow huggingface_hub 2.4's `HfApi` (minus `token`,
 which is per client here); the three methods that release removed (`duplicate_space`, `request_space_storage`,
-`delete_space_storage`) follow hub-api.md §16.
+`delete_space_storage`) follow hub-api.md §16. The actions a later wait must not see "from before"
+(hardware request, restart, pause) record their fence in `Session.fences` themselves.
 """
 
 from __future__ import annotations
@@ -13,16 +13,13 @@ import contextlib
 import logging
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import httpx2
 
 from . import _wire, errors
-from ._clock import Clock, SystemClock
-from ._config import DEFAULT_ENDPOINT, load_config
-from ._ratelimit import RateLimitState
-from ._transport import HttpTransport, RetryPolicy, coerce_retry
+from ._config import DEFAULT_ENDPOINT
+from ._session import Session
 from .models import (
     DuplicatedRepoUrl,
     RepoUrl,
@@ -33,9 +30,6 @@ from .models import (
     SpaceTemplate,
     SpaceVariable,
 )
-
-if TYPE_CHECKING:
-    from .fleet import Fleet
 
 logger = logging.getLogger("aiospaces")
 
@@ -64,155 +58,13 @@ def _is_ambiguous(exc: errors.SpacesError) -> bool:
     return isinstance(exc, errors.ServerError) or (isinstance(exc, errors.HubHTTPError) and exc.status == 408)
 
 
-class CoreClient:
-    """Base of `SpacesClient`: configuration, connection pool, rate-limit state and the Hub operations.
+class HubOperations:
+    """Every Hub operation of `SpacesClient` (its base class), on the client's `Session`."""
 
-    Args:
-        token: a Hub token; None reads `HF_TOKEN` then the token file (hub-api.md §2.1); False sends none.
-        endpoint: Hub base URL; None reads `HF_ENDPOINT` (default `https://huggingface.co`).
-        timeout: per-request timeout in seconds (None: no timeout), or an `httpx2.Timeout`.
-        max_concurrency: most requests in flight at once for this client.
-        retry: a `RetryPolicy`, a number of retries, or False to disable retries.
-        transport: an httpx transport (tests: `SimulatedHub.transport()`, `httpx2.MockTransport`).
-        clock: where every sleep and timestamp goes (tests: a virtual clock). Default: the system clock.
-        headers: extra headers sent with every request.
-        user_agent: appended to the user-agent.
-
-    Raises:
-        ValueError: for a non-positive `max_concurrency`, a malformed endpoint or an invalid retry policy.
-    """
-
-    def __init__(
-        self,
-        *,
-        token: str | bool | None = None,
-        endpoint: str | None = None,
-        timeout: float | httpx2.Timeout | None = 60.0,
-        max_concurrency: int = 32,
-        retry: RetryPolicy | int | bool | None = None,
-        transport: httpx2.AsyncBaseTransport | None = None,
-        clock: Clock | None = None,
-        headers: Mapping[str, str] | None = None,
-        user_agent: str | None = None,
-    ) -> None:
-        _wire.validate_concurrency(max_concurrency, arg="max_concurrency")
-        if (
-            timeout is not None
-            and not isinstance(timeout, httpx2.Timeout)
-            and (isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0)
-        ):
-            raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
-        if clock is not None and not isinstance(clock, Clock):
-            raise TypeError("clock must have now() and async sleep(seconds)")
-        self._config = load_config(token=token, endpoint=endpoint)
-        self._clock: Clock = clock if clock is not None else SystemClock()
-        self.endpoint: str = self._config.endpoint
-        self._retry_policy = coerce_retry(retry)
-        self._transport = HttpTransport(
-            config=self._config,
-            clock=self._clock,
-            timeout=timeout,
-            max_concurrency=max_concurrency,
-            retry=self._retry_policy,
-            transport=transport,
-            headers=headers,
-            user_agent=user_agent,
-        )
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self.endpoint: str = session.endpoint
         self._whoami_cache: dict[str, Any] | None = None
-
-    # --- lifecycle ---------------------------------------------------------------------------------------
-
-    def __repr__(self) -> str:
-        # Never the token: only whether there is one and where it came from.
-        return (
-            f"{type(self).__name__}(endpoint={self.endpoint!r}, "
-            f"authenticated={self._config.token is not None}, token_source={self._config.token_source!r})"
-        )
-
-    async def __aenter__(self: T) -> T:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the connection pool. The client cannot send requests afterwards."""
-        await self._transport.aclose()
-
-    # --- internal API for the waiting and files mixins (TEAM.md) ----------------------------------------
-
-    @property
-    def rate_limit(self) -> RateLimitState:
-        """The shared state of the Hub's `api` rate-limit bucket, fed by every response."""
-        return self._transport.rate_limiter.state("api")
-
-    @property
-    def max_concurrency(self) -> int:
-        """Most requests in flight at once."""
-        return int(self._transport.limiter.total_tokens)
-
-    async def _request(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Any = None,
-        json: Any = None,
-        content: Any = None,
-        data: Any = None,
-        headers: Mapping[str, str] | None = None,
-        idempotent: bool,
-        timeout: float | None = None,  # noqa: ASYNC109 - HfApi's argument; a per-request httpx timeout
-        follow_redirects: bool = True,
-    ) -> httpx2.Response:
-        """Send one request with auth, pacing, retries and error mapping; return the response, body read.
-
-        Args:
-            method: HTTP method.
-            url: a path starting with `/` (joined to the endpoint) or an absolute URL.
-            params: query parameters (a mapping or a list of pairs; lists repeat the key).
-            json: JSON body.
-            content: raw body (bytes).
-            data: form body.
-            headers: extra headers.
-            idempotent: True when resending after an ambiguous failure is safe; otherwise only requests that
-                provably never left (connect errors) or were rate-limited (429) are resent.
-            timeout: per-request timeout in seconds (None: the client's).
-            follow_redirects: False returns a 3xx answer as it is (file metadata, hub-api.md §12.2).
-
-        Raises:
-            HubHTTPError: subclass matching the status (hub-api.md §3.2).
-            TransportError: the request got no answer after the allowed retries.
-            OfflineModeError: `HF_HUB_OFFLINE` is set.
-        """
-        return await self._transport.request(
-            method,
-            url,
-            params=params,
-            json=json,
-            content=content,
-            data=data,
-            headers=headers,
-            idempotent=idempotent,
-            timeout=timeout,
-            follow_redirects=follow_redirects,
-        )
-
-    def _stream(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Any = None,
-        headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
-    ) -> AbstractAsyncContextManager[httpx2.Response]:
-        """Like `_request` but the body is not read: `async with client._stream("GET", path) as response:`.
-        Error statuses raise on entry; exiting closes the response. Used for SSE logs and downloads; the
-        request is treated as idempotent (retried before the status line arrives)."""
-        return self._transport.open(
-            method, url, params=params, headers=headers, idempotent=True, timeout=timeout
-        )
 
     async def _ambiguity_safe(
         self,
@@ -229,7 +81,7 @@ class CoreClient:
         error, `on_error_after_ambiguous` may recognise the error as the trace of our own earlier attempt
         (e.g. a 409 "already exists" after a create) and return the result instead.
         """
-        policy = self._retry_policy
+        policy = self._session.retry
         attempt = 0
         ambiguous = False
         while True:
@@ -244,7 +96,7 @@ class CoreClient:
                     and attempt < policy.max_attempts
                 ):
                     # hub-api.md §3.4: concurrent creates for one user get this 409; huggingface_hub retries.
-                    await self._clock.sleep(self._transport.backoff(attempt))
+                    await self._session.clock.sleep(self._session.transport.backoff(attempt))
                     continue
                 if ambiguous and on_error_after_ambiguous is not None:
                     settled = await on_error_after_ambiguous(exc)
@@ -259,7 +111,7 @@ class CoreClient:
                     raise
                 ambiguous = True
             logger.warning("ambiguous failure of a non-idempotent call; reconciling (attempt %d)", attempt)
-            await self._clock.sleep(self._transport.backoff(attempt))
+            await self._session.clock.sleep(self._session.transport.backoff(attempt))
             if before_resend is not None:
                 settled = await before_resend()
                 if settled is not None:
@@ -285,7 +137,7 @@ class CoreClient:
         """
         if cache and self._whoami_cache is not None:
             return dict(self._whoami_cache)
-        response = await self._request("GET", "/api/whoami-v2", idempotent=True)
+        response = await self._session.request("GET", "/api/whoami-v2", idempotent=True)
         data = _wire.json_body(response)
         if not isinstance(data, dict):
             raise errors.UnexpectedResponseError(
@@ -398,7 +250,9 @@ class CoreClient:
             payload["region"] = region
 
         async def send() -> RepoUrl:
-            response = await self._request("POST", "/api/repos/create", json=payload, idempotent=False)
+            response = await self._session.request(
+                "POST", "/api/repos/create", json=payload, idempotent=False
+            )
             return RepoUrl(
                 self._repo_url(_wire.json_body(response).get("url"), repo_id, rtype), endpoint=self.endpoint
             )
@@ -423,14 +277,14 @@ class CoreClient:
                 if not exist_ok or "/" not in validate_repo:
                     raise
                 with contextlib.suppress(errors.HubHTTPError):
-                    await self._request(
+                    await self._session.request(
                         "GET", f"/api/{_wire.repo_type_prefix(rtype)}/{validate_repo}", idempotent=True
                     )
                     return RepoUrl(self._repo_url(None, repo_id, rtype), endpoint=self.endpoint)
                 raise
 
     async def _find_template(self, space_template: str) -> SpaceTemplate:
-        response = await self._request("GET", "/api/spaces/templates", idempotent=True)
+        response = await self._session.request("GET", "/api/spaces/templates", idempotent=True)
         data = _wire.json_body(response)
         items = data.get("templates", []) if isinstance(data, dict) else []
         templates = [SpaceTemplate.from_dict(t) for t in items if isinstance(t, dict)]
@@ -458,7 +312,7 @@ class CoreClient:
             body["type"] = rtype
 
         async def send() -> bool:
-            await self._request("DELETE", "/api/repos/delete", json=body, idempotent=False)
+            await self._session.request("DELETE", "/api/repos/delete", json=body, idempotent=False)
             return True
 
         async def settle(exc: errors.HubHTTPError) -> bool | None:
@@ -496,7 +350,7 @@ class CoreClient:
             body["visibility"] = resolved_visibility
         if not body:
             raise ValueError("update_repo_settings needs at least one of gated, private, visibility")
-        await self._request(
+        await self._session.request(
             "PUT", f"/api/{_wire.repo_type_prefix(rtype)}/{repo_id}/settings", json=body, idempotent=True
         )
 
@@ -631,7 +485,7 @@ class CoreClient:
             return result
 
         async def send() -> DuplicatedRepoUrl:
-            response = await self._request("POST", path, json=payload, idempotent=False)
+            response = await self._session.request("POST", path, json=payload, idempotent=False)
             data = _wire.json_body(response)
             return url_of(data.get("url"), bool(data.get("filesCopyPending", False)))
 
@@ -674,7 +528,9 @@ class CoreClient:
         path = _wire.space_path(repo_id)
         if revision is not None:
             path += f"/revision/{_wire.quote_revision(_wire.enum_value(revision, arg='revision'))}"
-        response = await self._request("GET", path, params=params or None, idempotent=True, timeout=timeout)
+        response = await self._session.request(
+            "GET", path, params=params or None, idempotent=True, timeout=timeout
+        )
         return _wire.parse_space_info(_wire.json_body(response))
 
     async def list_spaces(
@@ -712,7 +568,7 @@ class CoreClient:
         url: str | None = "/api/spaces"
         count = 0
         while url is not None:
-            response = await self._request("GET", url, params=params, idempotent=True)
+            response = await self._session.request("GET", url, params=params, idempotent=True)
             # The next link is absolute and carries every query parameter (hub-api.md §6.2).
             params = None
             url = _wire.parse_link_next(response.headers.get("link"))
@@ -735,27 +591,29 @@ class CoreClient:
         _wire.validate_optional_str(description, arg="description")
         spec = _wire.secret_add_request(repo_id, key, value, description)
         with _redacting(value):
-            await self._request(spec.method, spec.path, json=spec.json, idempotent=spec.idempotent)
+            await self._session.request(spec.method, spec.path, json=spec.json, idempotent=spec.idempotent)
 
     async def delete_space_secret(self, repo_id: str, key: str) -> None:
         """Delete a secret (`DELETE …/secrets` with a JSON body; unknown keys are a 200, recording
         test_manage_secrets)."""
         _wire.validate_repo_id(repo_id)
         _wire.validate_key(key)
-        await self._request(
+        await self._session.request(
             "DELETE", _wire.space_path(repo_id, "/secrets"), json={"key": key}, idempotent=True
         )
 
     async def get_space_secrets(self, repo_id: str) -> dict[str, SpaceSecret]:
         """Secrets' keys, descriptions and update times (`GET …/secrets`); values are never returned."""
         _wire.validate_repo_id(repo_id)
-        response = await self._request("GET", _wire.space_path(repo_id, "/secrets"), idempotent=True)
+        response = await self._session.request("GET", _wire.space_path(repo_id, "/secrets"), idempotent=True)
         return _wire.parse_secrets(_wire.json_body(response))
 
     async def get_space_variables(self, repo_id: str) -> dict[str, SpaceVariable]:
         """All variables (`GET …/variables`)."""
         _wire.validate_repo_id(repo_id)
-        response = await self._request("GET", _wire.space_path(repo_id, "/variables"), idempotent=True)
+        response = await self._session.request(
+            "GET", _wire.space_path(repo_id, "/variables"), idempotent=True
+        )
         return _wire.parse_variables(_wire.json_body(response))
 
     async def add_space_variable(
@@ -767,7 +625,9 @@ class CoreClient:
         _wire.validate_value(value)
         _wire.validate_optional_str(description, arg="description")
         spec = _wire.variable_add_request(repo_id, key, value, description)
-        response = await self._request(spec.method, spec.path, json=spec.json, idempotent=spec.idempotent)
+        response = await self._session.request(
+            spec.method, spec.path, json=spec.json, idempotent=spec.idempotent
+        )
         return _wire.parse_variables(_wire.json_body(response))
 
     async def delete_space_variable(self, repo_id: str, key: str) -> dict[str, SpaceVariable]:
@@ -775,7 +635,7 @@ class CoreClient:
         unchanged)."""
         _wire.validate_repo_id(repo_id)
         _wire.validate_key(key)
-        response = await self._request(
+        response = await self._session.request(
             "DELETE", _wire.space_path(repo_id, "/variables"), json={"key": key}, idempotent=True
         )
         return _wire.parse_variables(_wire.json_body(response))
@@ -783,7 +643,7 @@ class CoreClient:
     # --- runtime (hub-api.md §8) -------------------------------------------------------------------------
 
     async def _runtime_call(self, spec: _wire.RequestSpec) -> SpaceRuntime:
-        response = await self._request(
+        response = await self._session.request(
             spec.method, spec.path, params=spec.params, json=spec.json, idempotent=spec.idempotent
         )
         return _wire.parse_runtime(_wire.json_body(response))
@@ -797,9 +657,11 @@ class CoreClient:
         self, repo_id: str, hardware: str, *, sleep_time: int | None = None
     ) -> SpaceRuntime:
         """Request hardware (`POST …/hardware`). The answer typically has `requested_hardware` = the new
-        flavor
-        while `hardware` is still the old one. Retried freely: requesting the same flavor again is the same
-        request (setting a value).
+        flavor while `hardware` is still the old one (hub-api.md §8.2). Retried freely: requesting the same
+        flavor again is the same request (setting a value).
+
+        A wait started afterwards ignores reads that still show the previously requested flavor (a lagging
+        replica) for a minute, and `wait_until_running` waits for the new flavor to run.
 
         Args:
             repo_id: the Space.
@@ -816,7 +678,11 @@ class CoreClient:
                 UserWarning,
                 stacklevel=2,
             )
-        return await self._runtime_call(_wire.hardware_request(repo_id, flavor, seconds))
+        fences = self._session.fences
+        requested_before = fences.last_requested(repo_id)
+        runtime = await self._runtime_call(_wire.hardware_request(repo_id, flavor, seconds))
+        fences.record_hardware(repo_id, runtime, requested_before=requested_before)
+        return runtime
 
     async def set_space_sleep_time(self, repo_id: str, sleep_time: int) -> SpaceRuntime:
         """Set the sleep time (`POST …/sleeptime`; -1 never sleeps). Idempotent."""
@@ -835,9 +701,18 @@ class CoreClient:
 
     async def pause_space(self, repo_id: str) -> SpaceRuntime:
         """Pause the Space (`POST …/pause`); it stays PAUSED until restarted. Idempotent (pausing a paused
-        Space leaves it paused)."""
+        Space leaves it paused).
+
+        A wait started afterwards ignores reads still showing the Space running (a lagging replica) until
+        PAUSED is seen, for up to a minute.
+
+        Args:
+            repo_id: the Space.
+        """
         _wire.validate_repo_id(repo_id)
-        return await self._runtime_call(_wire.pause_request(repo_id))
+        runtime = await self._runtime_call(_wire.pause_request(repo_id))
+        self._session.fences.record_pause(repo_id)
+        return runtime
 
     async def restart_space(self, repo_id: str, *, factory_reboot: bool = False) -> SpaceRuntime:
         """Restart the Space (`POST …/restart[?factory=true]`); the answer's stage is typically BUILDING.
@@ -849,6 +724,14 @@ class CoreClient:
         other stage, including RUNNING_BUILDING (the old version still serving), means it did not: the restart
         is sent again. (If the rebuild finished before the read, the Space is restarted twice: the only
         remaining ambiguity, and the harmless side of it.)
+
+        A wait started afterwards ignores reads that may be from before the restart, for up to a minute: a
+        failure stage until a build or start is seen, a stable stage (RUNNING, PAUSED, ...) until the app
+        is seen starting.
+
+        Args:
+            repo_id: the Space.
+            factory_reboot: rebuild from scratch, without the build cache.
         """
         _wire.validate_repo_id(repo_id)
         if not isinstance(factory_reboot, bool):
@@ -859,7 +742,9 @@ class CoreClient:
             runtime = await self.get_space_runtime(repo_id)
             return runtime if str(runtime.stage) in _RESTARTED_STAGES else None
 
-        return await self._ambiguity_safe(lambda: self._runtime_call(spec), before_resend=check)
+        runtime = await self._ambiguity_safe(lambda: self._runtime_call(spec), before_resend=check)
+        self._session.fences.record_restart(repo_id, runtime)
+        return runtime
 
     async def enable_space_dev_mode(self, repo_id: str) -> SpaceRuntime:
         """Turn dev mode on (`POST …/dev-mode {"enabled": true}`). Idempotent."""
@@ -887,7 +772,7 @@ class CoreClient:
         path = _wire.space_path(repo_id, "/storage")
 
         async def send() -> SpaceRuntime:
-            response = await self._request("DELETE", path, idempotent=False)
+            response = await self._session.request("DELETE", path, idempotent=False)
             return _wire.parse_runtime(_wire.json_body(response))
 
         async def settle(exc: errors.HubHTTPError) -> SpaceRuntime | None:
@@ -902,7 +787,7 @@ class CoreClient:
         """Replace the mounted volumes (`PUT …/volumes`, the whole list). Idempotent."""
         _wire.validate_repo_id(repo_id)
         payload = _wire.volumes_payload(volumes, arg="volumes")
-        await self._request(
+        await self._session.request(
             "PUT", _wire.space_path(repo_id, "/volumes"), json={"volumes": payload}, idempotent=True
         )
 
@@ -913,7 +798,7 @@ class CoreClient:
         path = _wire.space_path(repo_id, "/volumes")
 
         async def send() -> bool:
-            await self._request("DELETE", path, idempotent=False)
+            await self._session.request("DELETE", path, idempotent=False)
             return True
 
         async def settle(exc: errors.HubHTTPError) -> bool | None:
@@ -926,7 +811,7 @@ class CoreClient:
 
     async def list_spaces_hardware(self) -> list[SpaceHardwareInfo]:
         """Hardware flavors with prices (`GET /api/spaces/hardware`, hub-api.md §8.6)."""
-        response = await self._request("GET", "/api/spaces/hardware", idempotent=True)
+        response = await self._session.request("GET", "/api/spaces/hardware", idempotent=True)
         return _wire.parse_hardware_list(_wire.json_body(response))
 
     async def fetch_space_logs(
@@ -954,7 +839,7 @@ class CoreClient:
         start = 0
         while True:
             try:
-                async with self._stream("GET", path, timeout=timeout) as response:
+                async with self._session.stream("GET", path, timeout=timeout) as response:
                     replay_end = None if follow else _wire.sse_replay_end(response.headers.get("date"))
                     index = -1
                     async for line in response.aiter_lines():
@@ -986,21 +871,9 @@ class CoreClient:
                     raise errors.TransportError(
                         f"log stream failed: {type(exc).__name__}",
                         method="GET",
-                        url=self._transport.url_for(path),
+                        url=self._session.transport.url_for(path),
                     ) from exc
                 tries += 1
                 wait = min(10.0, max(1.0, wait * 2))
                 logger.warning("log stream for %s interrupted; reconnecting in %gs", repo_id, wait)
-                await self._clock.sleep(wait)
-
-    # --- fleet -------------------------------------------------------------------------------------------
-
-    def fleet(self, repo_ids: Iterable[str], *, concurrency: int = 16) -> Fleet:
-        """Apply one operation to many Spaces at once: see `aiospaces.fleet.Fleet`.
-
-        Raises:
-            ValueError: a malformed or duplicated repo id, or a non-positive `concurrency`.
-        """
-        from .fleet import Fleet
-
-        return Fleet(self, repo_ids, concurrency=concurrency)
+                await self._session.clock.sleep(wait)

@@ -66,7 +66,7 @@ from ._commit_models import (
     validate_repo_type,
     validate_revision,
 )
-from ._core import CoreClient
+from ._session import Session
 from ._wire import json_body, quote_revision, validate_optional_str
 from .models import CommitInfo
 
@@ -160,8 +160,12 @@ def _read_at(stream: BinaryIO, position: int, size: int) -> bytes:
         stream.seek(before)
 
 
-class FilesMixin(CoreClient):
-    """`create_commit`, `upload_file`, `upload_folder`, `hf_hub_download`, `list_repo_files`."""
+class Files:
+    """`create_commit`, `upload_file`, `upload_folder`, `hf_hub_download`, `list_repo_files` of
+    `SpacesClient` (documented there), on the client's session."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
 
     # --- commits ---------------------------------------------------------------------------------------
 
@@ -178,34 +182,7 @@ class FilesMixin(CoreClient):
         num_threads: int = 5,
         parent_commit: str | None = None,
     ) -> CommitInfo:
-        """Create one commit adding and deleting files, as `HfApi.create_commit` (hub-api.md §11.1).
-
-        Small files travel inline (base64 in the NDJSON body); files the Hub's preupload answer marks `lfs`
-        are first uploaded through the LFS batch endpoint, streamed from disk. Files whose content the Hub
-        already has at that path (same preupload `oid`) are left out; if nothing is left, no commit is made
-        and the current head is returned.
-
-        The commit request itself is never retried once it may have reached the Hub (it is not idempotent).
-
-        Args:
-            repo_id: `namespace/name`.
-            operations: `CommitOperationAdd` / `CommitOperationDelete` items.
-            commit_message: the commit's title (required, non-empty).
-            commit_description: the commit's description.
-            repo_type: "model" (default), "dataset" or "space".
-            revision: branch to commit to (default "main").
-            create_pr: open a pull request instead of committing to the branch.
-            num_threads: how many files are hashed or uploaded at once.
-            parent_commit: the commit the change is based on; if the branch moved since, the Hub answers 412.
-
-        Returns:
-            The new commit (or the unchanged head when every file was already up to date).
-
-        Raises:
-            CommitConflictError: `parent_commit` is no longer the head of the branch.
-            RepositoryNotFoundError, RevisionNotFoundError, EntryNotFoundError: as the Hub answers.
-            ValueError, TypeError: bad arguments (before any request).
-        """
+        """`SpacesClient.create_commit`."""
         repo_id = validate_repo_id(repo_id)
         repo_type = validate_repo_type(repo_type)
         ops = validate_operations(operations)
@@ -239,7 +216,7 @@ class FilesMixin(CoreClient):
 
         # Preupload: which files go through LFS, which the Hub ignores, which it already has (§11.3).
         for chunk in _chunks(additions, PREUPLOAD_BATCH):
-            response = await self._request(
+            response = await self._session.request(
                 "POST",
                 f"{api}/preupload/{qrev}",
                 json=preupload_payload(chunk, git_ignore=git_ignore),
@@ -278,7 +255,7 @@ class FilesMixin(CoreClient):
             body = build_body()
         else:
             body = await anyio.to_thread.run_sync(build_body)
-        response = await self._request(
+        response = await self._session.request(
             "POST",
             f"{api}/commit/{qrev}",
             content=body,
@@ -291,7 +268,7 @@ class FilesMixin(CoreClient):
             commit_message=commit_message,
             commit_description=commit_description,
             create_pr=create_pr,
-            endpoint=self.endpoint,
+            endpoint=self._session.endpoint,
         )
 
     async def _validate_readme(self, readme: CommitOperationAdd, repo_type: str) -> None:
@@ -302,7 +279,7 @@ class FilesMixin(CoreClient):
         except UnicodeDecodeError:
             raise ValueError("README.md must be UTF-8 text") from None
         try:
-            await self._request(
+            await self._session.request(
                 "POST",
                 "/api/validate-yaml",
                 json={"content": content, "repoType": repo_type},
@@ -337,6 +314,7 @@ class FilesMixin(CoreClient):
     ) -> CommitInfo:
         # Nothing changed: no commit request, report the current head (hub-api.md §11.1 step 7).
         sha = await self._revision_sha(repo_id, repo_type, revision)
+        endpoint = self._session.endpoint
         if parent_commit is not None and not sha.startswith(parent_commit.lower()):
             # The official client returns the head silently here; a caller that passed `parent_commit` wants
             # to know its base is stale, exactly as the Hub would have said with a 412 on a real commit.
@@ -344,12 +322,12 @@ class FilesMixin(CoreClient):
                 f"412 Precondition Failed: {revision} is at {sha}, not at parent_commit {parent_commit}",
                 status=412,
                 method="POST",
-                url=f"{self.endpoint}{api_repo_path(repo_type, repo_id)}/commit/{quote_revision(revision)}",
+                url=f"{endpoint}{api_repo_path(repo_type, repo_id)}/commit/{quote_revision(revision)}",
                 server_message="The branch was updated since you opened this page.",
             )
-        url = repo_url(self.endpoint, repo_type, repo_id)
+        url = repo_url(endpoint, repo_type, repo_id)
         return CommitInfo(
-            f"{url}/commit/{sha}", commit_message, commit_description or "", sha, endpoint=self.endpoint
+            f"{url}/commit/{sha}", commit_message, commit_description or "", sha, endpoint=endpoint
         )
 
     async def _revision_sha(self, repo_id: str, repo_type: str, revision: str) -> str:
@@ -358,7 +336,7 @@ class FilesMixin(CoreClient):
         `GET /api/{type}s/{id}/revision/{rev}` and its `sha` (hub-api.md §11.1 step 7, §11.7), with
         `expand=sha` so the answer is only that (the task queue reads it before every change).
         """
-        response = await self._request(
+        response = await self._session.request(
             "GET",
             f"{api_repo_path(repo_type, repo_id)}/revision/{quote_revision(revision)}",
             params={"expand": "sha"},
@@ -387,7 +365,7 @@ class FilesMixin(CoreClient):
         actions: list[LfsAction] = []
         for chunk in _chunks(unique, LFS_BATCH):
             payload = lfs_batch_payload([op.upload_info for op in chunk], revision=revision)
-            response = await self._request(
+            response = await self._session.request(
                 "POST",
                 lfs_batch_path(repo_type, repo_id),
                 content=json.dumps(payload).encode(),
@@ -429,7 +407,7 @@ class FilesMixin(CoreClient):
                 headers=dict(LFS_HEADERS),
             )
         if action.verify_href is not None:
-            await self._request(
+            await self._session.request(
                 "POST",
                 action.verify_href,
                 content=json.dumps({"oid": action.oid, "size": size}).encode(),
@@ -452,7 +430,7 @@ class FilesMixin(CoreClient):
         The official client sends these without auth headers: the URL authorises itself. The core request
         path sends the token only to the Hub's own host, and never shows another host's query string.
         """
-        return await self._request(method, url, content=content, headers=headers, idempotent=True)
+        return await self._session.request(method, url, content=content, headers=headers, idempotent=True)
 
     async def upload_file(
         self,
@@ -467,22 +445,7 @@ class FilesMixin(CoreClient):
         create_pr: bool | None = None,
         parent_commit: str | None = None,
     ) -> CommitInfo:
-        """Upload one file in its own commit, as `HfApi.upload_file`.
-
-        Args:
-            path_or_fileobj: a local path, the content as bytes, or a binary file object.
-            path_in_repo: where the file goes in the repo.
-            repo_id: `namespace/name`.
-            repo_type: "model" (default), "dataset" or "space".
-            revision: branch to commit to (default "main").
-            commit_message: default `"Upload <path_in_repo> with aiospaces"`.
-            commit_description: the commit's description.
-            create_pr: open a pull request instead.
-            parent_commit: the commit the change is based on (412 → `CommitConflictError` if stale).
-
-        Returns:
-            The commit.
-        """
+        """`SpacesClient.upload_file`."""
         operation = CommitOperationAdd(path_in_repo=path_in_repo, path_or_fileobj=path_or_fileobj)
         commit_message = (
             commit_message if commit_message is not None else f"Upload {path_in_repo} with aiospaces"
@@ -514,30 +477,7 @@ class FilesMixin(CoreClient):
         ignore_patterns: list[str] | str | None = None,
         delete_patterns: list[str] | str | None = None,
     ) -> CommitInfo:
-        """Upload a local folder in one commit, as `HfApi.upload_folder`.
-
-        Patterns are fnmatch-style, applied to paths relative to `folder_path` (or, for `delete_patterns`,
-        relative to `path_in_repo` in the repo); `*` also matches `/`, a pattern ending in `/` matches a whole
-        folder. `.git` and `.cache/huggingface` are always ignored and `.gitattributes` is never deleted.
-
-        Args:
-            repo_id: `namespace/name`.
-            folder_path: the local folder.
-            path_in_repo: folder in the repo to upload into (default: the root).
-            commit_message: default `"Upload folder using aiospaces"`.
-            commit_description: the commit's description.
-            repo_type: "model" (default), "dataset" or "space".
-            revision: branch to commit to (default "main").
-            create_pr: open a pull request against the default branch instead.
-            parent_commit: the commit the change is based on (412 → `CommitConflictError` if stale).
-            allow_patterns: only upload files matching one of these.
-            ignore_patterns: never upload files matching one of these.
-            delete_patterns: delete remote files under `path_in_repo` matching one of these (files uploaded in
-                the same commit are replaced, not deleted).
-
-        Returns:
-            The commit (or the unchanged head if no file changed).
-        """
+        """`SpacesClient.upload_folder`."""
         repo_id = validate_repo_id(repo_id)
         repo_type = validate_repo_type(repo_type)
         if not isinstance(folder_path, (str, Path)):
@@ -594,11 +534,7 @@ class FilesMixin(CoreClient):
     async def list_repo_files(
         self, repo_id: str, *, revision: str | None = None, repo_type: str | None = None
     ) -> list[str]:
-        """Every file path in the repo at `revision`, as `HfApi.list_repo_files`.
-
-        Reads `GET /api/{type}s/{id}/tree/{rev}?recursive=true` and follows its `Link` pagination
-        (hub-api.md §11.7).
-        """
+        """`SpacesClient.list_repo_files`."""
         repo_id = validate_repo_id(repo_id)
         repo_type = validate_repo_type(repo_type)
         revision = validate_revision(revision)
@@ -606,7 +542,7 @@ class FilesMixin(CoreClient):
         params: dict[str, Any] | None = {"recursive": "true", "expand": "false"}
         files: list[str] = []
         while url is not None:
-            response = await self._request("GET", url, params=params, idempotent=True)
+            response = await self._session.request("GET", url, params=params, idempotent=True)
             entries = json_body(response)
             if not isinstance(entries, list):
                 raise errors.UnexpectedResponseError(
@@ -640,38 +576,7 @@ class FilesMixin(CoreClient):
         etag_timeout: float = 10,
         local_files_only: bool = False,
     ) -> str:
-        """Download one file and return its local path, as `hf_hub_download` (hub-api.md §12).
-
-        Without `local_dir`, the file lands in a cache laid out like huggingface_hub's, so both share it:
-        `<cache_dir>/<type>s--<ns>--<name>/blobs/<etag>`, `snapshots/<commit>/<filename>` (a relative
-        symlink to the blob, or a copy where symlinks are unsupported) and `refs/<revision>` (the commit sha).
-        A `HEAD` request gives the commit and ETag; a cached blob with that ETag is reused without
-        downloading. If the Hub can't be reached, the copy cached for `revision` is returned.
-
-        With `local_dir`, the file is written to `<local_dir>/<filename>` and its commit and ETag to
-        `<local_dir>/.cache/huggingface/download/<filename>.metadata`; an up-to-date copy is not downloaded
-        again.
-
-        Args:
-            repo_id: `namespace/name`.
-            filename: path of the file in the repo.
-            subfolder: folder in the repo prepended to `filename`.
-            repo_type: "model" (default), "dataset" or "space".
-            revision: branch, tag or commit sha (default "main").
-            cache_dir: cache root (default: `HF_HUB_CACHE`, `$HF_HOME/hub` or `~/.cache/huggingface/hub`,
-                as set when the client was created).
-            local_dir: download into this folder instead of the cache.
-            force_download: download even if a cached copy is up to date.
-            etag_timeout: seconds to wait for the metadata (`HEAD`) answer.
-            local_files_only: never send a request; return the cached copy or raise `FileNotFoundError`.
-
-        Returns:
-            The local path of the file, as a str.
-
-        Raises:
-            EntryNotFoundError, RevisionNotFoundError, RepositoryNotFoundError: as the Hub answers.
-            FileNotFoundError: `local_files_only=True` and no cached copy.
-        """
+        """`SpacesClient.hf_hub_download`."""
         repo_id = validate_repo_id(repo_id)
         repo_type = validate_repo_type(repo_type)
         revision = validate_revision(revision)
@@ -708,7 +613,7 @@ class FilesMixin(CoreClient):
                 etag_timeout,
             )
         # The default cache is part of the configuration, resolved once when the client was created.
-        storage = _expand(cache_dir if cache_dir is not None else self._config.hub_cache)
+        storage = _expand(cache_dir if cache_dir is not None else self._session.config.hub_cache)
         storage = storage / repo_folder_name(repo_id, repo_type)
         return await self._download_to_cache(
             storage, url, url_at, filename, revision, force_download, local_files_only, etag_timeout
@@ -723,7 +628,7 @@ class FilesMixin(CoreClient):
         """
         target = url
         for _ in range(_MAX_RELATIVE_REDIRECTS + 1):
-            response = await self._request(
+            response = await self._session.request(
                 "HEAD",
                 target,
                 headers={"Accept-Encoding": "identity"},
@@ -867,7 +772,7 @@ class FilesMixin(CoreClient):
                     if received:
                         headers["Range"] = f"bytes={received}-"
                     try:
-                        async with self._stream("GET", url, headers=headers) as response:
+                        async with self._session.stream("GET", url, headers=headers) as response:
                             if received and response.status_code != 206:
                                 # The server ignored the range: start again from the first byte.
                                 await out.seek(0)
@@ -901,7 +806,7 @@ class FilesMixin(CoreClient):
                                 url=url,
                                 sent=True,
                             ) from None
-                        await self._clock.sleep(min(8.0, 0.5 * 2**resume))
+                        await self._session.clock.sleep(min(8.0, 0.5 * 2**resume))
             if size is not None and received != size:
                 raise errors.TransportError(
                     f"download of {url} ended after {received} of {size} bytes",
@@ -920,17 +825,30 @@ class FilesMixin(CoreClient):
 
     # --- helpers for the task queue ---------------------------------------------------------------------
 
-    async def _read_file_at(
-        self, repo_id: str, filename: str, *, repo_type: str, revision: str
+    async def read_file(
+        self, repo_id: str, filename: str, *, repo_type: str | None = None, revision: str | None = None
     ) -> bytes | None:
-        """The content of `filename` at `revision` (a commit sha for race-free reads), or None if absent."""
+        """`SpacesClient.read_file`."""
+        repo_id = validate_repo_id(repo_id)
+        filename = validate_path_in_repo(filename, name="filename")
+        repo_type = validate_repo_type(repo_type)
+        revision = validate_revision(revision)
         try:
-            response = await self._request(
+            response = await self._session.request(
                 "GET", resolve_path(repo_type, repo_id, revision, filename), idempotent=True
             )
         except errors.EntryNotFoundError:
             return None
         return response.content
+
+    async def revision_sha(
+        self, repo_id: str, *, repo_type: str | None = None, revision: str | None = None
+    ) -> str:
+        """`SpacesClient.revision_sha`."""
+        repo_id = validate_repo_id(repo_id)
+        repo_type = validate_repo_type(repo_type)
+        revision = validate_revision(revision)
+        return await self._revision_sha(repo_id, repo_type, revision)
 
 
 def _small_bytes(op: CommitOperationAdd) -> bool:

@@ -10,29 +10,27 @@ from __future__ import annotations
 
 import logging
 import math
-import random
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from types import TracebackType
-from typing import Final, Literal, Self, TypeVar
+from typing import Final, Literal, Protocol, Self, TypeVar
 
 import anyio
 import attrs
 
 from . import _wire
 from ._clock import Clock
-from ._core import CoreClient
 from ._poll import (
     BUILD_LOG_STAGES,
     FAILURE_STAGES,
     NOT_RUNNING_STAGES,
-    ActionFence,
     PollPolicy,
     PollTracker,
     changed_fields,
     is_transitional,
     raw_error_message,
 )
+from ._session import Session
 from .errors import (
     HardwareConflictError,
     HardwareRestoreError,
@@ -43,9 +41,9 @@ from .errors import (
     WaitTimeoutError,
 )
 from .fleet import FleetReport
-from .models import SpaceRuntime
+from .models import SpaceInfo, SpaceRuntime
 
-__all__ = ["FleetWatch", "RuntimeChange", "RuntimeWatch", "TemporaryHardware", "WaitingMixin"]
+__all__ = ["FleetWatch", "RuntimeChange", "RuntimeOps", "RuntimeWatch", "TemporaryHardware", "Waiting"]
 
 logger = logging.getLogger("aiospaces")
 
@@ -175,34 +173,12 @@ class RuntimeChange:
         return _stage(self.current)
 
 
-class _WaitState:
-    """Per-client bookkeeping shared by every watch and wait of one client."""
-
-    def __init__(self) -> None:
-        self.fences: dict[str, ActionFence] = {}
-        self.last_requested: dict[str, str] = {}
-        # Requests per round of the poll loops polling right now (a watch counts while its `__anext__` runs):
-        # the rate-limit pacing interval is per caller (RateLimitState.min_interval), so N concurrent pollers
-        # each leave N times that interval.
-        self.pollers = 0
-        self.rng = random.Random()
-
-    async def polling(self, weight: int, poll: Callable[[], Awaitable[_T]]) -> _T:
-        """`await poll()`, counting `weight` more pollers for the pacing while it runs."""
-        self.pollers += weight
-        try:
-            return await poll()
-        finally:
-            self.pollers -= weight
-
-
 class _SpacePoll:
     """The poll loop of one Space: when to read (policy), what to ignore (fences), what was seen."""
 
-    def __init__(
-        self, client: WaitingMixin, repo_id: str, policy: PollPolicy, deadline: float | None
-    ) -> None:
-        self.client = client
+    def __init__(self, waiting: Waiting, repo_id: str, policy: PollPolicy, deadline: float | None) -> None:
+        self.session = waiting.session
+        self.hub = waiting.hub
         self.repo_id = repo_id
         self.tracker = PollTracker(policy)
         self.deadline = deadline
@@ -217,19 +193,19 @@ class _SpacePoll:
             The runtime and whether a watched field changed, or None once no poll fits before the deadline
             (after sleeping until the deadline).
         """
-        return await self.client._wait_state.polling(1, self._read)
+        return await self.session.load.polling(1, self._read)
 
     async def _read(self) -> tuple[SpaceRuntime, bool] | None:
-        client = self.client
-        clock = client._clock
+        session = self.session
+        clock = session.clock
         while True:
             if not self._first:
                 now = clock.now()
                 delay = self.tracker.next_delay(
                     now,
                     deadline=self.deadline,
-                    pacing=client._pacing(now),
-                    rand=client._wait_state.rng.random(),
+                    pacing=session.pacing(now),
+                    rand=session.load.rng.random(),
                 )
                 if delay is None:
                     if self.deadline is not None and self.deadline > now:
@@ -240,13 +216,13 @@ class _SpacePoll:
             runtime = await _by_deadline(
                 clock,
                 None if self.deadline is None else self.deadline + DEADLINE_OVERRUN,
-                lambda: client.get_space_runtime(self.repo_id),
+                lambda: self.hub.get_space_runtime(self.repo_id),
             )
             if runtime is None:
                 return None  # the read was still blocked (e.g. rate-limited) well past the deadline
             self.reads += 1
             now = clock.now()
-            if client._judge(self.repo_id, runtime, now) == "stale":
+            if session.fences.judge(self.repo_id, runtime, now) == "stale":
                 continue  # a read from before our own action (design.md §3): not an observation
             changed = self.tracker.observe(runtime, now)
             self.last = runtime
@@ -261,12 +237,10 @@ class RuntimeWatch:
     cancelling the awaiting task leaves nothing running. Also an async context manager (`aclose` on exit).
     """
 
-    def __init__(
-        self, client: WaitingMixin, repo_id: str, *, timeout: float | None, policy: PollPolicy
-    ) -> None:
-        deadline = None if timeout is None else client._clock.now() + timeout
+    def __init__(self, waiting: Waiting, repo_id: str, *, timeout: float | None, policy: PollPolicy) -> None:
+        deadline = None if timeout is None else waiting.session.clock.now() + timeout
         self.repo_id = repo_id
-        self._reader = _SpacePoll(client, repo_id, policy, deadline)
+        self._reader = _SpacePoll(waiting, repo_id, policy, deadline)
         self._poll: _SpacePoll | None = self._reader  # None once closed
         self._previous: SpaceRuntime | None = None
 
@@ -293,7 +267,7 @@ class RuntimeWatch:
             runtime, changed = result
             if changed:
                 change = RuntimeChange.between(
-                    self.repo_id, self._previous, runtime, poll.client._clock.now()
+                    self.repo_id, self._previous, runtime, poll.session.clock.now()
                 )
                 self._previous = runtime
                 return change
@@ -340,7 +314,7 @@ class FleetWatch:
 
     def __init__(
         self,
-        client: WaitingMixin,
+        waiting: Waiting,
         repo_ids: Sequence[str],
         *,
         timeout: float | None,
@@ -348,9 +322,9 @@ class FleetWatch:
         check: Callable[[_Entry, SpaceRuntime], Verdict] | None = None,
         on_change: Callable[[RuntimeChange], object] | None = None,
     ) -> None:
-        clock = client._clock
-        now = clock.now()
-        self._client = client
+        now = waiting.session.clock.now()
+        self._session = waiting.session
+        self._hub = waiting.hub
         self._deadline = None if timeout is None else now + timeout
         self._timeout = timeout
         self._entries = {
@@ -427,11 +401,10 @@ class FleetWatch:
 
     async def _round(self) -> bool:
         """Poll every Space that is due. Returns False when nothing is left to poll."""
-        return await self._client._wait_state.polling(self._weight, self._poll_due)
+        return await self._session.load.polling(self._weight, self._poll_due)
 
     async def _poll_due(self) -> bool:
-        client = self._client
-        clock = client._clock
+        clock = self._session.clock
         active = [e for e in self._entries.values() if not e.finished]
         if not active:
             return False
@@ -464,7 +437,7 @@ class FleetWatch:
             async with limiter:
                 try:
                     self.runtime_requests += 1
-                    readings[entry.repo_id] = await client.get_space_runtime(entry.repo_id)
+                    readings[entry.repo_id] = await self._hub.get_space_runtime(entry.repo_id)
                 except SpacesError as exc:
                     failures[entry.repo_id] = exc
 
@@ -472,7 +445,7 @@ class FleetWatch:
             wanted = {e.repo_id for e in by_owner[owner]}
             async with limiter:
                 try:
-                    pages = client.list_spaces(author=owner, expand=["runtime"])
+                    pages = self._hub.list_spaces(author=owner, expand=["runtime"])
                     size = 0
                     try:
                         async for info in pages:
@@ -512,7 +485,7 @@ class FleetWatch:
             entry = self._entries[repo_id]
             if entry.finished:
                 continue
-            if client._judge(repo_id, runtime, now) == "stale":
+            if self._session.fences.judge(repo_id, runtime, now) == "stale":
                 entry.due = self._schedule(entry, now, stale=True)
                 continue
             previous = entry.last
@@ -537,7 +510,7 @@ class FleetWatch:
         return True
 
     def _schedule(self, entry: _Entry, now: float, *, stale: bool = False) -> float | None:
-        client = self._client
+        session = self._session
         if stale:
             delay: float | None = self._policy.fast_interval
             if self._deadline is not None:
@@ -545,7 +518,7 @@ class FleetWatch:
                 delay = None if remaining <= 0 else min(self._policy.fast_interval, remaining)
         else:
             delay = entry.tracker.next_delay(
-                now, deadline=self._deadline, pacing=client._pacing(now), rand=client._wait_state.rng.random()
+                now, deadline=self._deadline, pacing=session.pacing(now), rand=session.load.rng.random()
             )
         return None if delay is None else now + delay
 
@@ -555,18 +528,18 @@ class FleetWatch:
         entry.due = None
 
     async def _wake(self, entries: list[_Entry]) -> None:
-        client = self._client
+        clock = self._session.clock
 
         async def wake(entry: _Entry) -> None:
             try:
-                runtime = await client.restart_space(entry.repo_id)
+                runtime = await self._hub.restart_space(entry.repo_id)
             except SpacesError as exc:
                 self._finish(entry, exc)
                 return
             entry.woken = True
-            entry.tracker.observe(runtime, client._clock.now())
+            entry.tracker.observe(runtime, clock.now())
             entry.last = runtime
-            entry.due = self._schedule(entry, client._clock.now())
+            entry.due = self._schedule(entry, clock.now())
 
         async with anyio.create_task_group() as tg:
             for entry in entries:
@@ -591,7 +564,7 @@ class TemporaryHardware:
 
     def __init__(
         self,
-        client: WaitingMixin,
+        waiting: Waiting,
         repo_id: str,
         hardware: str,
         *,
@@ -599,7 +572,7 @@ class TemporaryHardware:
         sleep_time: int | None,
         timeout: float | None,
     ) -> None:
-        self._client = client
+        self._waiting = waiting
         self.repo_id = repo_id
         self.hardware = hardware
         self._restore = restore
@@ -616,13 +589,14 @@ class TemporaryHardware:
     async def __aenter__(self) -> SpaceRuntime:
         if self._restore_to is not None:
             raise RuntimeError("a temporary_hardware block can only be entered once")
-        client = self._client
-        current = await client.get_space_runtime(self.repo_id)
+        waiting = self._waiting
+        fences = waiting.session.fences
+        current = await waiting.hub.get_space_runtime(self.repo_id)
         requested = current.requested_hardware
-        if client._judge(self.repo_id, current, client._clock.now()) == "stale":
+        if fences.judge(self.repo_id, current, waiting.session.clock.now()) == "stale":
             # A lagging replica still showing a flavor from before this client's last request (e.g. the
             # previous block's GPU, restored seconds ago): the flavor this client requested last is in force.
-            requested = client._wait_state.last_requested.get(self.repo_id, requested)
+            requested = fences.last_requested(self.repo_id) or requested
         restore_to = self._restore or requested or current.hardware
         if restore_to is None:
             raise ValueError(
@@ -635,14 +609,16 @@ class TemporaryHardware:
         self._armed = True
         try:
             try:
-                await client.request_space_hardware(self.repo_id, self.hardware, sleep_time=self._sleep_time)
+                await waiting.hub.request_space_hardware(
+                    self.repo_id, self.hardware, sleep_time=self._sleep_time
+                )
             except HubHTTPError as exc:
                 if exc.status < 500 and exc.status not in (408, 429):
                     # The Hub refused it (400, 402, 403, 404, ...): nothing changed, nothing to put back. Not
                     # after a 408 or 429: an earlier attempt of the retried call may have been applied.
                     self._armed = False
                 raise
-            self.runtime = await client.wait_for_hardware(self.repo_id, self.hardware, timeout=self._timeout)
+            self.runtime = await waiting.wait_for_hardware(self.repo_id, self.hardware, timeout=self._timeout)
         except BaseException:
             await self._restore_or_raise()
             raise
@@ -658,7 +634,7 @@ class TemporaryHardware:
             return
         self._armed = False
         assert self._restore_to is not None
-        billed = await self._client._restore_hardware(
+        billed = await self._waiting.restore_hardware(
             self.repo_id,
             self._restore_to,
             self._restore_sleep if self._sleep_time is not None else None,
@@ -680,132 +656,45 @@ class TemporaryHardware:
             )
 
 
-# --- the mixin ----------------------------------------------------------------------------------------------
+# --- the component ----------------------------------------------------------------------------------------
 
 
-class WaitingMixin(CoreClient):
-    """`watch`, `wait_*`, `watch_many`, `wait_all`, `temporary_hardware` on top of the core operations."""
+class RuntimeOps(Protocol):
+    """The Hub operations waiting is built on (implemented by `SpacesClient`)."""
 
-    # --- shared state, fences and pacing ---------------------------------------------------------------
-
-    @property
-    def _wait_state(self) -> _WaitState:
-        state = self.__dict__.get("_aiospaces_wait_state")
-        if state is None:
-            state = self.__dict__["_aiospaces_wait_state"] = _WaitState()
-        return state
-
-    def _pacing(self, now: float) -> float:
-        """The shortest delay between two polls of one poller, given the shared rate-limit state."""
-        return self.rate_limit.min_interval(now) * max(1, self._wait_state.pollers)
-
-    def _judge(self, repo_id: str, runtime: SpaceRuntime, now: float) -> Literal["fresh", "stale"]:
-        """Judge a read against the Space's fence (if any), and forget fences that no longer matter."""
-        state = self._wait_state
-        fence = state.fences.get(repo_id)
-        verdict: Literal["fresh", "stale"] = "fresh"
-        if fence is not None:
-            verdict = fence.judge(runtime, now)
-            # A fresh read with yet another requested flavor: someone else's request replaced ours.
-            superseded = (
-                fence.kind == "hardware"
-                and verdict == "fresh"
-                and runtime.requested_hardware != fence.requested_hardware
-            )
-            if superseded or fence.expired(now):
-                del state.fences[repo_id]
-        if verdict == "fresh" and runtime.requested_hardware is not None:
-            state.last_requested[repo_id] = runtime.requested_hardware
-        return verdict
-
-    def _hardware_target(self, repo_id: str) -> str | None:
-        fence = self._wait_state.fences.get(repo_id)
-        if fence is not None and fence.kind == "hardware" and not fence.switched:
-            return fence.requested_hardware
-        return None
-
-    # Actions that waits must not see "from before" (design.md §3): the answers open a fence.
+    async def get_space_runtime(self, repo_id: str) -> SpaceRuntime: ...
 
     async def request_space_hardware(
         self, repo_id: str, hardware: str, *, sleep_time: int | None = None
-    ) -> SpaceRuntime:
-        """Request hardware (`POST …/hardware`). The answer typically has `requested_hardware` = the new
-        flavor while `hardware` is still the old one (hub-api.md §8.2).
+    ) -> SpaceRuntime: ...
 
-        A wait started afterwards ignores reads that still show the previously requested flavor (a lagging
-        replica) for a minute, and `wait_until_running` waits for the new flavor to run.
+    async def restart_space(self, repo_id: str, *, factory_reboot: bool = False) -> SpaceRuntime: ...
 
-        Args:
-            repo_id: the Space.
-            hardware: a flavor string or `SpaceHardware` member.
-            sleep_time: seconds of inactivity before sleeping (-1: never).
-        """
-        state = self._wait_state
-        before = state.last_requested.get(repo_id)
-        runtime = await super().request_space_hardware(repo_id, hardware, sleep_time=sleep_time)
-        target = runtime.requested_hardware
-        previous = frozenset(f for f in (before, runtime.hardware) if f is not None and f != target)
-        state.fences[repo_id] = ActionFence(
-            kind="hardware", at=self._clock.now(), requested_hardware=target, previous=previous
-        )
-        if target is not None:
-            state.last_requested[repo_id] = target
-        return runtime
+    async def set_space_sleep_time(self, repo_id: str, sleep_time: int) -> SpaceRuntime: ...
 
-    async def restart_space(self, repo_id: str, *, factory_reboot: bool = False) -> SpaceRuntime:
-        """Restart the Space (`POST …/restart[?factory=true]`); the answer's stage is typically BUILDING.
+    def list_spaces(
+        self, *, author: str | None = None, expand: Sequence[str] | None = None
+    ) -> AsyncIterator[SpaceInfo]: ...
 
-        A wait started afterwards ignores reads that may be from before the restart, for up to a minute: a
-        failure stage until a build or start is seen, a stable stage (RUNNING, PAUSED, ...) until the app
-        is seen starting.
+    def fetch_space_logs(
+        self, repo_id: str, *, build: bool = False, follow: bool = False
+    ) -> AsyncIterator[str]: ...
 
-        Args:
-            repo_id: the Space.
-            factory_reboot: rebuild from scratch, without the build cache.
-        """
-        runtime = await super().restart_space(repo_id, factory_reboot=factory_reboot)
-        # An answer that is already a failure (decided at once) is after the restart: later reads of it too.
-        self._wait_state.fences[repo_id] = ActionFence(
-            kind="restart", at=self._clock.now(), confirmed=_stage(runtime) in FAILURE_STAGES
-        )
-        return runtime
 
-    async def pause_space(self, repo_id: str) -> SpaceRuntime:
-        """Pause the Space (`POST …/pause`); it stays PAUSED until restarted.
+class Waiting:
+    """`watch`, `wait_*`, `watch_many`, `wait_all` and `temporary_hardware` of `SpacesClient` (documented
+    there), on the client's session and Hub operations."""
 
-        A wait started afterwards ignores reads still showing the Space running (a lagging replica) until
-        PAUSED is seen, for up to a minute.
-
-        Args:
-            repo_id: the Space.
-        """
-        runtime = await super().pause_space(repo_id)
-        self._wait_state.fences[repo_id] = ActionFence(kind="pause", at=self._clock.now())
-        return runtime
+    def __init__(self, session: Session, hub: RuntimeOps) -> None:
+        self.session = session
+        self.hub = hub
 
     # --- single Space ----------------------------------------------------------------------------------
 
     def watch(
         self, repo_id: str, *, timeout: float | None = None, policy: PollPolicy | None = None
     ) -> RuntimeWatch:
-        """Watch a Space's runtime: an async iterator of `RuntimeChange`, one per change of stage, hardware,
-        requested_hardware, storage, sleep_time or dev_mode, the first observation included.
-
-        Polls fast while the Space is transitional and backs off while nothing changes (see `PollPolicy`),
-        slowed down by the shared rate-limit state. The iteration ends when `timeout` seconds have passed
-        (never, by default); breaking out or cancelling leaves nothing running::
-
-            async for change in client.watch("alice/demo", timeout=600):
-                print(change.stage, change.current.hardware)
-
-        Args:
-            repo_id: the Space.
-            timeout: seconds to watch for, or None.
-            policy: the poll timing (default `PollPolicy()`).
-
-        Raises:
-            ValueError, TypeError: bad arguments, before any request.
-        """
+        """`SpacesClient.watch`."""
         _wire.validate_repo_id(repo_id)
         return RuntimeWatch(self, repo_id, timeout=_check_timeout(timeout), policy=_check_policy(policy))
 
@@ -835,7 +724,7 @@ class WaitingMixin(CoreClient):
             self,
             repo_id,
             _check_policy(policy),
-            None if seconds is None else self._clock.now() + seconds,
+            None if seconds is None else self.session.clock.now() + seconds,
         )
         while True:
             result = await poll.read()
@@ -851,7 +740,7 @@ class WaitingMixin(CoreClient):
             runtime, changed = result
             if changed:
                 if report is not None:
-                    report(RuntimeChange.between(repo_id, previous, runtime, self._clock.now()))
+                    report(RuntimeChange.between(repo_id, previous, runtime, self.session.clock.now()))
                 previous = runtime
             if await check(runtime):
                 return runtime
@@ -865,22 +754,7 @@ class WaitingMixin(CoreClient):
         policy: PollPolicy | None = None,
         on_change: Callable[[RuntimeChange], object] | None = None,
     ) -> SpaceRuntime:
-        """Wait until the Space is no longer transitional, like `HfApi.wait_for_space` (hub-api.md §10.1).
-
-        Returns on any other stage, failure stages and PAUSED included (inspect `runtime.stage`); use
-        `wait_until_running` to get errors instead.
-
-        Args:
-            repo_id: the Space.
-            timeout: seconds to wait, or None.
-            poll_interval: poll at this fixed interval instead of the adaptive policy (HfApi's argument).
-            policy: the poll timing (exclusive with `poll_interval`).
-            on_change: called with each `RuntimeChange` the wait's own reads observe (no extra request).
-
-        Raises:
-            WaitTimeoutError: still transitional at the deadline (a `TimeoutError`, with the last runtime).
-            ValueError: a negative timeout or a non-positive poll interval.
-        """
+        """`SpacesClient.wait_for_space`."""
         if poll_interval is not None:
             if policy is not None:
                 raise ValueError("poll_interval and policy cannot be passed together")
@@ -916,23 +790,7 @@ class WaitingMixin(CoreClient):
         policy: PollPolicy | None = None,
         on_change: Callable[[RuntimeChange], object] | None = None,
     ) -> SpaceRuntime:
-        """Wait until `predicate(runtime)` is true, e.g.
-        `lambda r: r.hardware == r.requested_hardware and r.stage == "RUNNING"`.
-
-        The predicate is checked first; if it is false and the Space is in a failure stage (BUILD_ERROR,
-        RUNTIME_ERROR, CONFIG_ERROR, NO_APP_FILE), the wait raises instead of hanging.
-
-        Args:
-            repo_id: the Space.
-            predicate: a function of the runtime.
-            timeout: seconds to wait, or None.
-            policy: the poll timing.
-            on_change: called with each `RuntimeChange` the wait's own reads observe (no extra request).
-
-        Raises:
-            SpaceFailedError: a failure stage, with the Hub's error message and the last log lines.
-            WaitTimeoutError: not true at the deadline (with the last runtime).
-        """
+        """`SpacesClient.wait_until`."""
         if not callable(predicate):
             raise TypeError(f"predicate must be callable, got {type(predicate).__name__}")
 
@@ -956,20 +814,7 @@ class WaitingMixin(CoreClient):
         policy: PollPolicy | None = None,
         on_change: Callable[[RuntimeChange], object] | None = None,
     ) -> SpaceRuntime:
-        """Wait until the Space is RUNNING (right after `request_space_hardware`: running the new flavor).
-
-        Args:
-            repo_id: the Space.
-            timeout: seconds to wait, or None.
-            wake: restart a PAUSED, STOPPED or SLEEPING Space (once) instead of raising.
-            policy: the poll timing.
-            on_change: called with each `RuntimeChange` the wait's own reads observe (no extra request).
-
-        Raises:
-            SpaceFailedError: a failure stage, with the Hub's error message and the last log lines.
-            SpaceNotRunningError: PAUSED, STOPPED, SLEEPING or DELETING (and not `wake`, or DELETING).
-            WaitTimeoutError: not running at the deadline (with the last runtime).
-        """
+        """`SpacesClient.wait_until_running`."""
         if not isinstance(wake, bool):
             raise TypeError("wake must be a bool")
         woken = False
@@ -978,14 +823,14 @@ class WaitingMixin(CoreClient):
             nonlocal woken
             stage = _stage(runtime)
             if stage == "RUNNING":
-                target = self._hardware_target(repo_id)
+                target = self.session.fences.hardware_target(repo_id)
                 return target is None or runtime.hardware == target
             if stage in FAILURE_STAGES:
                 raise await self._failure(repo_id, runtime)
             if stage in NOT_RUNNING_STAGES:
                 if wake and not woken and stage != "DELETING":
                     woken = True
-                    await self.restart_space(repo_id)
+                    await self.hub.restart_space(repo_id)
                     return False
                 raise _not_running(repo_id, runtime)
             return False
@@ -1003,28 +848,10 @@ class WaitingMixin(CoreClient):
         policy: PollPolicy | None = None,
         on_change: Callable[[RuntimeChange], object] | None = None,
     ) -> SpaceRuntime:
-        """Wait until the Space runs `hardware`: current == requested == `hardware` and stage RUNNING.
-
-        Does not request anything: call `request_space_hardware` first. `hardware` defaults to the flavor
-        this client last requested for the Space, else the requested flavor of the first read.
-
-        Args:
-            repo_id: the Space.
-            hardware: the flavor to wait for.
-            timeout: seconds to wait, or None.
-            policy: the poll timing.
-            on_change: called with each `RuntimeChange` the wait's own reads observe (no extra request).
-
-        Raises:
-            HardwareConflictError: another flavor is requested (by someone else) while waiting.
-            SpaceFailedError: a failure stage, with the Hub's error message and the last log lines.
-            SpaceNotRunningError: PAUSED, STOPPED, SLEEPING or DELETING.
-            WaitTimeoutError: not there at the deadline (with the last runtime).
-        """
+        """`SpacesClient.wait_for_hardware`."""
         target = None if hardware is None else _wire.enum_value(hardware, arg="hardware")
-        fence = self._wait_state.fences.get(repo_id)
-        if target is None and fence is not None and fence.kind == "hardware":
-            target = fence.requested_hardware
+        if target is None:
+            target = self.session.fences.requested_hardware(repo_id)
 
         async def check(runtime: SpaceRuntime) -> bool:
             nonlocal target
@@ -1068,10 +895,10 @@ class WaitingMixin(CoreClient):
     async def _log_tail(self, repo_id: str, *, build: bool) -> list[str]:
         """The last lines of the build or run logs; bounded in time, and empty when they cannot be read."""
         tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
-        clock = self._clock
+        clock = self.session.clock
 
         async def read() -> None:
-            lines = self.fetch_space_logs(repo_id, build=build, follow=False)
+            lines = self.hub.fetch_space_logs(repo_id, build=build, follow=False)
             try:
                 async for line in lines:
                     tail.append(line.rstrip("\r\n"))
@@ -1090,22 +917,7 @@ class WaitingMixin(CoreClient):
     def watch_many(
         self, repo_ids: Iterable[str], *, timeout: float | None = None, policy: PollPolicy | None = None
     ) -> FleetWatch:
-        """Watch many Spaces with one shared poll loop: an async iterator of `RuntimeChange`.
-
-        Spaces sharing an owner are read through `list_spaces(author=..., expand=["runtime"])` pages
-        instead of one runtime call each (design.md §3). The iteration ends at `timeout`, or when no Space
-        is left to watch. A Hub error reading one Space (e.g. NotFoundError: deleted) stops watching that
-        Space only, as in `wait_all`'s report: it is logged at WARNING and kept in the watch's `errors`;
-        when every Space has failed, the iteration raises the first error instead of ending quietly.
-
-        Args:
-            repo_ids: the Spaces (no duplicates).
-            timeout: seconds to watch for, or None.
-            policy: the poll timing, per Space.
-
-        Raises:
-            ValueError, TypeError: bad arguments, before any request.
-        """
+        """`SpacesClient.watch_many`."""
         ids = _repo_ids(repo_ids)
         return FleetWatch(self, ids, timeout=_check_timeout(timeout), policy=_check_policy(policy))
 
@@ -1118,19 +930,7 @@ class WaitingMixin(CoreClient):
         policy: PollPolicy | None = None,
         on_change: Callable[[RuntimeChange], object] | None = None,
     ) -> FleetReport[SpaceRuntime]:
-        """Wait until every Space is RUNNING (as `wait_until_running`), with one shared poll loop.
-
-        One Space's failure never stops the others: the report has, per Space in input order, the RUNNING
-        runtime or the error (`SpaceFailedError`, `SpaceNotRunningError`, `WaitTimeoutError`, or a Hub
-        error reading it).
-
-        Args:
-            repo_ids: the Spaces (no duplicates).
-            timeout: seconds to wait, or None (one deadline shared by all).
-            wake: restart PAUSED, STOPPED or SLEEPING Spaces (once each) instead of failing them.
-            policy: the poll timing, per Space.
-            on_change: called with each `RuntimeChange` the shared poll loop observes (no extra request).
-        """
+        """`SpacesClient.wait_all`."""
         ids = _repo_ids(repo_ids)
         if not isinstance(wake, bool):
             raise TypeError("wake must be a bool")
@@ -1139,7 +939,7 @@ class WaitingMixin(CoreClient):
         def check(entry: _Entry, runtime: SpaceRuntime) -> Verdict:
             stage = _stage(runtime)
             if stage == "RUNNING":
-                target = self._hardware_target(entry.repo_id)
+                target = self.session.fences.hardware_target(entry.repo_id)
                 return runtime if target is None or runtime.hardware == target else "continue"
             if stage in FAILURE_STAGES:
                 failed.append((entry, runtime))
@@ -1190,28 +990,7 @@ class WaitingMixin(CoreClient):
         sleep_time: int | None = None,
         timeout: float | None = None,
     ) -> TemporaryHardware:
-        """Run a block on other hardware, then always put the Space back::
-
-            async with client.temporary_hardware("alice/demo", "t4-medium", timeout=900) as runtime:
-                ...  # the Space runs on t4-medium here
-
-        On entry: remembers the requested hardware (and sleep time), requests `hardware` and waits until it
-        runs (`wait_for_hardware`). On exit — normal, exception or cancellation, and also when the entry
-        itself fails midway — requests the remembered hardware (or `restore`) back, shielded from
-        cancellation, retried, and checks that `requested_hardware` changed back. The previous sleep time is
-        put back too when `sleep_time` was given.
-
-        Args:
-            repo_id: the Space.
-            hardware: the flavor to run the block on.
-            restore: the flavor to go back to (default: the one requested on entry).
-            sleep_time: the sleep time to set with `hardware`.
-            timeout: seconds to wait for `hardware` to run.
-
-        Raises:
-            HardwareRestoreError: the hardware could not be put back (logged at ERROR too): names the Space
-                and the flavor still billed.
-        """
+        """`SpacesClient.temporary_hardware`."""
         _wire.validate_repo_id(repo_id)
         flavor = _wire.enum_value(hardware, arg="hardware")
         back = None if restore is None else _wire.enum_value(restore, arg="restore")
@@ -1220,7 +999,7 @@ class WaitingMixin(CoreClient):
             self, repo_id, flavor, restore=back, sleep_time=seconds, timeout=_check_timeout(timeout)
         )
 
-    async def _restore_hardware(
+    async def restore_hardware(
         self, repo_id: str, restore_to: str, sleep_time: int | None, *, billed: str
     ) -> str | None:
         """Request `restore_to` back, shielded and retried: None when confirmed, else the flavor billed.
@@ -1228,7 +1007,7 @@ class WaitingMixin(CoreClient):
         The shield has its own deadline, `RESTORE_TIMEOUT` on the client's clock and in real time (whichever
         comes first), then at most `BILLED_READ_TIMEOUT` to read what is still billed.
         """
-        clock = self._clock
+        clock = self.session.clock
         restored = False
         with anyio.CancelScope(shield=True):
             deadline = clock.now() + RESTORE_TIMEOUT
@@ -1261,12 +1040,12 @@ class WaitingMixin(CoreClient):
 
     async def _request_back(self, repo_id: str, restore_to: str, deadline: float) -> bool:
         """Request `restore_to` up to `RESTORE_ATTEMPTS` times; True once the Hub's answer confirms it."""
-        clock = self._clock
+        clock = self.session.clock
         for attempt in range(RESTORE_ATTEMPTS):
             try:
                 # Always sent (a read could come from a replica that missed our own request), and the Hub's
                 # answer to it is the confirmation: requested == restore_to.
-                runtime = await self.request_space_hardware(repo_id, restore_to)
+                runtime = await self.hub.request_space_hardware(repo_id, restore_to)
                 if runtime.requested_hardware == restore_to:
                     return True
             except SpacesError as exc:
@@ -1287,17 +1066,20 @@ class WaitingMixin(CoreClient):
     async def _billed_hardware(self, repo_id: str, presumed: str) -> str:
         """What is still requested, for the restore error: read if possible, else `presumed`."""
         try:
-            runtime = await self.get_space_runtime(repo_id)
+            runtime = await self.hub.get_space_runtime(repo_id)
         except SpacesError:
             return presumed
-        if self._judge(repo_id, runtime, self._clock.now()) == "stale" or runtime.requested_hardware is None:
+        if (
+            self.session.fences.judge(repo_id, runtime, self.session.clock.now()) == "stale"
+            or runtime.requested_hardware is None
+        ):
             return presumed
         return runtime.requested_hardware
 
     async def _restore_sleep_time(self, repo_id: str, sleep_time: int) -> bool:
         """Put the sleep time back (best effort: a failure is logged); True once attempted."""
         try:
-            await self.set_space_sleep_time(repo_id, sleep_time)
+            await self.hub.set_space_sleep_time(repo_id, sleep_time)
         except SpacesError as exc:
             logger.warning("temporary_hardware: could not restore the sleep time of %s: %s", repo_id, exc)
         return True

@@ -13,8 +13,8 @@ exception, e.g. a `TypeError` in a callback) cancels the run and propagates.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import anyio
 import attrs
@@ -23,12 +23,70 @@ from . import _wire
 from .errors import SpacesError
 
 if TYPE_CHECKING:
-    from ._core import CoreClient
     from .models import RepoUrl, SpaceInfo, SpaceRuntime, SpaceSecret, SpaceVariable
 
 T = TypeVar("T")
 
-__all__ = ["Fleet", "FleetError", "FleetReport", "Outcome"]
+__all__ = ["Fleet", "FleetClient", "FleetError", "FleetReport", "Outcome"]
+
+
+class FleetClient(Protocol):
+    """The client operations a `Fleet` applies (implemented by `SpacesClient`)."""
+
+    async def get_space_runtime(self, repo_id: str) -> SpaceRuntime: ...
+
+    async def space_info(self, repo_id: str, *, expand: Sequence[str] | None = None) -> SpaceInfo: ...
+
+    async def add_space_secret(
+        self, repo_id: str, key: str, value: str, *, description: str | None = None
+    ) -> None: ...
+
+    async def delete_space_secret(self, repo_id: str, key: str) -> None: ...
+
+    async def get_space_secrets(self, repo_id: str) -> dict[str, SpaceSecret]: ...
+
+    async def add_space_variable(
+        self, repo_id: str, key: str, value: str, *, description: str | None = None
+    ) -> dict[str, SpaceVariable]: ...
+
+    async def delete_space_variable(self, repo_id: str, key: str) -> dict[str, SpaceVariable]: ...
+
+    async def get_space_variables(self, repo_id: str) -> dict[str, SpaceVariable]: ...
+
+    async def request_space_hardware(
+        self, repo_id: str, hardware: str, *, sleep_time: int | None = None
+    ) -> SpaceRuntime: ...
+
+    async def set_space_sleep_time(self, repo_id: str, sleep_time: int) -> SpaceRuntime: ...
+
+    async def pause_space(self, repo_id: str) -> SpaceRuntime: ...
+
+    async def restart_space(self, repo_id: str, *, factory_reboot: bool = False) -> SpaceRuntime: ...
+
+    async def enable_space_dev_mode(self, repo_id: str) -> SpaceRuntime: ...
+
+    async def disable_space_dev_mode(self, repo_id: str) -> SpaceRuntime: ...
+
+    async def set_space_volumes(self, repo_id: str, volumes: Sequence[Any]) -> None: ...
+
+    async def create_repo(
+        self,
+        repo_id: str,
+        *,
+        private: bool | None = None,
+        visibility: str | None = None,
+        repo_type: str | None = None,
+        exist_ok: bool = False,
+        space_sdk: str | None = None,
+        space_hardware: str | None = None,
+        space_sleep_time: int | None = None,
+        space_secrets: Sequence[Mapping[str, str]] | None = None,
+        space_variables: Sequence[Mapping[str, str]] | None = None,
+    ) -> RepoUrl: ...
+
+    async def delete_repo(
+        self, repo_id: str, *, repo_type: str | None = None, missing_ok: bool = False
+    ) -> None: ...
 
 
 @attrs.frozen
@@ -154,7 +212,7 @@ class Fleet:
     client's `max_concurrency` and rate-limit pacing apply on top), and returns a `FleetReport`.
     """
 
-    def __init__(self, client: CoreClient, repo_ids: Iterable[str], *, concurrency: int = 16) -> None:
+    def __init__(self, client: FleetClient, repo_ids: Iterable[str], *, concurrency: int = 16) -> None:
         if isinstance(repo_ids, str):
             raise TypeError("repo_ids must be a list of repo ids, not a single str")
         ids = list(repo_ids)

@@ -42,7 +42,8 @@ from .errors import SpacesError
 from .fleet import FleetReport
 
 if TYPE_CHECKING:
-    from ._waiting import RuntimeChange, WaitingMixin
+    from ._waiting import RuntimeChange
+    from .client import SpacesClient
     from .models import SpaceRuntime
 
 __all__ = [
@@ -512,7 +513,7 @@ def _diff_space(spec: SpaceSpec, seen: ObservedSpace) -> SpacePlan:
 
 
 async def observe(
-    client: WaitingMixin, desired: FleetSpec, *, concurrency: int = 16
+    client: SpacesClient, desired: FleetSpec, *, concurrency: int = 16
 ) -> dict[str, ObservedSpace | SpacesError]:
     """Read every Space's runtime, and its variables and secret names when the file manages some.
 
@@ -556,7 +557,7 @@ async def observe(
     return observed
 
 
-async def plan_fleet(client: WaitingMixin, desired: FleetSpec, *, concurrency: int = 16) -> Plan:
+async def plan_fleet(client: SpacesClient, desired: FleetSpec, *, concurrency: int = 16) -> Plan:
     """Read the fleet (`observe`) and compute the plan (`diff`)."""
     return diff(desired, await observe(client, desired, concurrency=concurrency))
 
@@ -629,7 +630,7 @@ def resolve_secrets(plan: Plan, environ: Mapping[str, str] | None = None) -> dic
 
 
 async def apply_plan(
-    client: WaitingMixin,
+    client: SpacesClient,
     plan: Plan,
     *,
     environ: Mapping[str, str] | None = None,
@@ -701,7 +702,7 @@ async def apply_plan(
 
 
 async def _apply_action(
-    client: WaitingMixin, repo_id: str, action: Action, values: Mapping[str, str]
+    client: SpacesClient, repo_id: str, action: Action, values: Mapping[str, str]
 ) -> None:
     if action.kind == "variable":
         assert action.key is not None

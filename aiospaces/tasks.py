@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import attrs
 
@@ -31,7 +31,8 @@ from . import errors
 from ._commit_models import CommitOperationAdd, validate_path_in_repo, validate_repo_id, validate_repo_type
 
 if TYPE_CHECKING:
-    from ._files import FilesMixin
+    from ._clock import Clock
+    from .models import CommitInfo
 
 __all__ = ["Task", "TaskLeaseLostError", "TaskQueue", "TaskStatus", "format_tasks", "parse_tasks"]
 
@@ -316,6 +317,32 @@ def renew_transition(
 # --- the queue -------------------------------------------------------------------------------------------
 
 
+class TaskStore(Protocol):
+    """What a `TaskQueue` needs of its client (implemented by `SpacesClient`)."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    async def revision_sha(
+        self, repo_id: str, *, repo_type: str | None = None, revision: str | None = None
+    ) -> str: ...
+
+    async def read_file(
+        self, repo_id: str, filename: str, *, repo_type: str | None = None, revision: str | None = None
+    ) -> bytes | None: ...
+
+    async def create_commit(
+        self,
+        repo_id: str,
+        operations: Iterable[CommitOperationAdd],
+        *,
+        commit_message: str,
+        repo_type: str | None = None,
+        revision: str | None = None,
+        parent_commit: str | None = None,
+    ) -> CommitInfo: ...
+
+
 class TaskQueue:
     """Tasks in a CSV file of a Hub repo; each change is a conditional commit (parent_commit), retried on 412.
 
@@ -347,7 +374,7 @@ class TaskQueue:
 
     def __init__(
         self,
-        client: FilesMixin,
+        client: TaskStore,
         repo_id: str,
         filename: str = "tasks.csv",
         repo_type: str = "dataset",
@@ -404,9 +431,9 @@ class TaskQueue:
 
     async def _read(self) -> tuple[str, list[Task], list[str]]:
         client = self._client
-        sha = await client._revision_sha(self.repo_id, self.repo_type, self.revision)
+        sha = await client.revision_sha(self.repo_id, repo_type=self.repo_type, revision=self.revision)
         # Read at the sha, not at the branch: the write below is conditioned on this very commit.
-        data = await client._read_file_at(self.repo_id, self.filename, repo_type=self.repo_type, revision=sha)
+        data = await client.read_file(self.repo_id, self.filename, repo_type=self.repo_type, revision=sha)
         tasks, extra_columns = parse_tasks(data)
         return sha, tasks, extra_columns
 
@@ -553,7 +580,7 @@ class TaskQueue:
                 if self.max_retries is not None and conflicts > self.max_retries:
                     raise
             delay = min(self._backoff_cap, self._backoff_base * 2 ** min(conflicts, 30))
-            await self._client._clock.sleep(self._random.uniform(0, delay))
+            await self._client.clock.sleep(self._random.uniform(0, delay))
 
 
 def _landed_one(tasks: list[Task], task: Task | None) -> bool:

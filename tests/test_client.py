@@ -167,7 +167,7 @@ async def test_non_idempotent_request_not_resent_after_ambiguous_failure() -> No
     client, rec, _ = make_client(sequence(httpx2.ReadError("dropped")))
     async with client:
         with pytest.raises(errors.TransportError) as info:
-            await client._request("POST", "/api/x", json={}, idempotent=False)
+            await client._session.request("POST", "/api/x", json={}, idempotent=False)
     assert len(rec.requests) == 1
     assert info.value.sent is None
     assert not isinstance(info.value, errors.ConnectError)
@@ -179,7 +179,7 @@ async def test_non_idempotent_request_not_resent_after_5xx() -> None:
     client, rec, _ = make_client(sequence(httpx2.Response(500)))
     async with client:
         with pytest.raises(errors.ServerError):
-            await client._request("POST", "/api/x", idempotent=False)
+            await client._session.request("POST", "/api/x", idempotent=False)
     assert len(rec.requests) == 1
 
 
@@ -189,7 +189,7 @@ async def test_connect_error_is_retried_even_for_non_idempotent_calls() -> None:
     handler = sequence(httpx2.ConnectError("refused"), httpx2.Response(200, json={}))
     client, rec, _ = make_client(handler)
     async with client:
-        response = await client._request("POST", "/api/x", idempotent=False)
+        response = await client._session.request("POST", "/api/x", idempotent=False)
     assert response.status_code == 200
     assert len(rec.requests) == 2
 
@@ -292,7 +292,7 @@ async def test_stream_maps_errors_on_entry() -> None:
     client, _, _ = make_client(sequence(httpx2.Response(403, json={"error": "not yours"})))
     async with client:
         with pytest.raises(errors.PermissionDeniedError, match="not yours"):
-            async with client._stream("GET", "/api/spaces/a/b/logs/run"):
+            async with client._session.stream("GET", "/api/spaces/a/b/logs/run"):
                 pass
 
 
@@ -806,10 +806,10 @@ async def test_stream_holds_a_concurrency_slot_until_closed() -> None:
 
     client, _, _ = make_client(handler, max_concurrency=1)
     async with client:
-        async with client._stream("GET", "/api/spaces/a/b/logs/run") as response:
+        async with client._session.stream("GET", "/api/spaces/a/b/logs/run") as response:
             assert response.status_code == 200
-            assert client._transport.limiter.borrowed_tokens == 1
-        assert client._transport.limiter.borrowed_tokens == 0
+            assert client._session.transport.limiter.borrowed_tokens == 1
+        assert client._session.transport.limiter.borrowed_tokens == 0
         await client.get_space_runtime("a/b")
 
 

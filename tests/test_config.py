@@ -115,7 +115,7 @@ def test_environment_is_read_once_at_creation(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("HF_TOKEN", "hf_second")
     monkeypatch.setenv("HF_ENDPOINT", "http://second.test")
     assert client.endpoint == "http://first.test"
-    assert client._config.token == "hf_first"
+    assert client._session.config.token == "hf_first"
 
 
 @pytest.mark.parametrize("value", ["1", "ON", "yes", "True"])

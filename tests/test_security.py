@@ -75,7 +75,7 @@ async def test_no_token_or_secret_in_logs_reprs_or_errors(caplog: pytest.LogCapt
             token=TOKEN, endpoint=ENDPOINT, transport=hub.transport(), clock=clock
         ) as client:
             seen.obj(client)
-            seen.obj(client._config)
+            seen.obj(client._session.config)
             seen.obj(client.rate_limit)
             await client.add_space_secret("alice/demo", "API_KEY", SECRET)
             report = await client.fleet(["alice/demo", "alice/missing"]).add_space_secret("K2", SECRET)
@@ -170,9 +170,9 @@ async def test_token_is_sent_to_the_hub_but_never_to_another_host() -> None:
     async with SpacesClient(
         token=TOKEN, endpoint="http://hub.test", transport=httpx2.MockTransport(handler)
     ) as client:
-        await client._request("GET", "/api/whoami-v2", idempotent=True)
+        await client._session.request("GET", "/api/whoami-v2", idempotent=True)
         with pytest.raises(errors.HubHTTPError) as caught:
-            await client._request(
+            await client._session.request(
                 "PUT", "http://storage.test/bucket/obj?X-Amz-Signature=sig123", content=b"x", idempotent=True
             )
     hub_request, storage_request = seen

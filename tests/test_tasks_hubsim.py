@@ -85,7 +85,7 @@ async def _history(client: SpacesClient) -> list[str]:
     titles: list[str] = []
     url: str | None = f"/api/datasets/{REPO}/commits/main"
     while url is not None:
-        response = await client._request("GET", url, idempotent=True)
+        response = await client._session.request("GET", url, idempotent=True)
         titles.extend(item["title"] for item in response.json())
         url = response.links.get("next", {}).get("url")
     return titles[::-1]
@@ -330,9 +330,7 @@ async def test_queue_reads_the_seed_file_and_keeps_it_readable(client: SpacesCli
     task = await queue.claim(worker="gpu")
     assert task is not None
     assert task.dataset_id == "Wauplin/concept-2"
-    text = (
-        await client._read_file_at(REPO, "tasks.csv", repo_type="dataset", revision="main") or b""
-    ).decode()
+    text = (await client.read_file(REPO, "tasks.csv", repo_type="dataset", revision="main") or b"").decode()
     pending = [(row[0], row[1]) for row in csv.reader(io.StringIO(text)) if row and row[2] == "PENDING"]
     assert pending == [("multimodalart/sd-fine-tunable", "Wauplin/concept-3")]
 

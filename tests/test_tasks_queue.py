@@ -34,14 +34,14 @@ class LateLandingRepo:
         self.head = self._store(content)
         self.late: tuple[str, bytes] | None = None
         self.commits = 0
-        self._clock = _InstantClock()
+        self.clock = _InstantClock()
 
     def _store(self, content: bytes) -> str:
         sha = hashlib.sha1(content + str(len(self.contents)).encode()).hexdigest()
         self.contents[sha] = content
         return sha
 
-    async def _revision_sha(self, repo_id: str, repo_type: str, revision: str) -> str:
+    async def revision_sha(self, repo_id: str, *, repo_type: str | None, revision: str | None) -> str:
         head = self.head
         if self.late is not None:
             parent, content = self.late
@@ -50,8 +50,10 @@ class LateLandingRepo:
                 self.head = self._store(content)
         return head
 
-    async def _read_file_at(self, repo_id: str, filename: str, *, repo_type: str, revision: str) -> bytes:
-        return self.contents[revision]
+    async def read_file(
+        self, repo_id: str, filename: str, *, repo_type: str | None, revision: str | None
+    ) -> bytes:
+        return self.contents[str(revision)]
 
     async def create_commit(
         self,

@@ -249,7 +249,7 @@ async def test_cancelling_a_wait_leaves_nothing_behind() -> None:
             assert scope.cancelled_caught
             assert hub.counters.in_flight == 0
             assert len(anyio.get_running_tasks()) == tasks
-            assert client._wait_state.pollers == 0
+            assert client._session.load.pollers == 0
         assert logs.injected == 1  # the first cancellation did land in the log fetch
 
 
@@ -351,7 +351,7 @@ async def test_a_rate_limited_read_does_not_carry_the_wait_past_its_deadline() -
         assert caught.value.timeout == 30
         assert 30.0 <= env.clock.now() <= 30.0 + 10.0
         assert hub.counters.in_flight == 0
-        assert client._wait_state.pollers == 0
+        assert client._session.load.pollers == 0
 
 
 async def test_an_unknown_stage_neither_crashes_nor_hangs() -> None:

@@ -128,7 +128,7 @@ async def test_cancelling_a_watch_leaves_nothing_behind() -> None:
                     tg.cancel_scope.cancel()
             assert hub.counters.in_flight == 0
             assert len(anyio.get_running_tasks()) == tasks_before
-            assert env.client._wait_state.pollers == 0  # no poller counted for the client's pacing
+            assert env.client._session.load.pollers == 0  # no poller counted for the client's pacing
 
 
 async def test_watch_rejects_bad_arguments_before_any_request() -> None:

@@ -121,7 +121,7 @@ async def test_cancelling_watch_many_leaves_nothing_behind() -> None:
             assert scope.cancelled_caught
             assert hub.counters.in_flight == 0
             assert len(anyio.get_running_tasks()) == tasks
-            assert env.client._wait_state.pollers == 0
+            assert env.client._session.load.pollers == 0
 
 
 async def test_owner_with_many_other_spaces_is_not_listed_again() -> None:

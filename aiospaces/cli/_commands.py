@@ -220,10 +220,10 @@ async def cmd_wait(client: SpacesClient, args: argparse.Namespace, output: Outpu
         else:
             timeout: float | None = args.timeout
             if args.wake:
-                started = client._clock.now()
+                started = client.clock.now()
                 await client.wait_until_running(repo_id, timeout=timeout, wake=True, on_change=on_change)
                 if timeout is not None:
-                    timeout = max(timeout - (client._clock.now() - started), 0.001)
+                    timeout = max(timeout - (client.clock.now() - started), 0.001)
             runtime = await client.wait_for_hardware(
                 repo_id, args.hardware, timeout=timeout, on_change=on_change
             )
