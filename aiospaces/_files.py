@@ -14,19 +14,35 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import os
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, Protocol, TypeVar
 
 import anyio
 import anyio.to_thread
+import attrs
 import httpx2
 
 from . import errors
+from ._commit_landing import (
+    MAX_HISTORY_PAGES,
+    PATHS_INFO_BATCH,
+    CommitEntry,
+    Expected,
+    base_index,
+    expected_state,
+    landing_candidates,
+    parse_commits_page,
+    preupload_head,
+    pull_request_refs,
+    title_matches,
+    tree_holds,
+)
 from ._commit_models import (
     COMMIT_HASH_RE,
     DEFAULT_IGNORE_PATTERNS,
@@ -66,11 +82,14 @@ from ._commit_models import (
     validate_repo_type,
     validate_revision,
 )
+from ._core import _is_ambiguous
 from ._session import Session
 from ._wire import json_body, quote_revision, validate_optional_str
 from .models import CommitInfo
 
 _T = TypeVar("_T")
+
+logger = logging.getLogger("aiospaces")
 
 # Errors after which `hf_hub_download` may serve a cached copy instead (the official client does the same
 # for connection errors, timeouts and 5xx, file_download.py `_get_metadata_or_catch_error`).
@@ -146,6 +165,38 @@ class _ContentSlice:
                 file.close()  # synchronous: also runs when an abandoned iteration is finalized
 
 
+class ResendSafely(Protocol):
+    """How a non-idempotent call is resent safely (`HubOperations._ambiguity_safe`): after an ambiguous
+    failure, `before_resend` may find the outcome; after an HTTP error following one,
+    `on_error_after_ambiguous` may recognise the trace of an earlier attempt."""
+
+    async def __call__(
+        self,
+        send: Callable[[], Awaitable[CommitInfo]],
+        *,
+        on_error_after_ambiguous: Callable[[errors.HubHTTPError], Awaitable[CommitInfo | None]] | None = ...,
+        before_resend: Callable[[], Awaitable[CommitInfo | None]] | None = ...,
+    ) -> CommitInfo: ...
+
+
+@attrs.define
+class _SentCommit:
+    """A commit request and what tells it apart in the repo, kept to find it if its answer is lost."""
+
+    repo_id: str
+    repo_type: str
+    revision: str
+    commit_message: str
+    commit_description: str | None
+    create_pr: bool
+    parent_commit: str | None
+    expected: Expected
+    # The branch head before sending (None with `create_pr`): the commit, if it landed, is newer.
+    base: str | None = None
+    # Pull requests open before sending (only with `create_pr`): the commit, if it landed, opened another.
+    pull_requests_before: dict[int, str] | None = None
+
+
 def _open_local(path: str) -> BinaryIO:
     return open(os.path.expanduser(path), "rb")
 
@@ -164,8 +215,9 @@ class Files:
     """`create_commit`, `upload_file`, `upload_folder`, `hf_hub_download`, `list_repo_files` of
     `SpacesClient` (documented there), on the client's session."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, ambiguity_safe: ResendSafely) -> None:
         self._session = session
+        self._ambiguity_safe = ambiguity_safe
 
     # --- commits ---------------------------------------------------------------------------------------
 
@@ -215,6 +267,7 @@ class Files:
         await self._hash_additions(additions, limiter)
 
         # Preupload: which files go through LFS, which the Hub ignores, which it already has (§11.3).
+        head_before: str | None = None  # the branch head before this commit, to find it if its answer is lost
         for chunk in _chunks(additions, PREUPLOAD_BATCH):
             response = await self._session.request(
                 "POST",
@@ -223,7 +276,9 @@ class Files:
                 params=pr_params,
                 idempotent=True,
             )
-            apply_preupload(chunk, parse_preupload_response(json_body(response)))
+            payload = json_body(response)
+            apply_preupload(chunk, parse_preupload_response(payload))
+            head_before = head_before or preupload_head(payload)
 
         to_commit = drop_noops(ops)
         if not to_commit:
@@ -255,21 +310,154 @@ class Files:
             body = build_body()
         else:
             body = await anyio.to_thread.run_sync(build_body)
-        response = await self._session.request(
-            "POST",
-            f"{api}/commit/{qrev}",
-            content=body,
-            headers={"Content-Type": NDJSON_CONTENT_TYPE},
-            params=pr_params,
-            idempotent=False,
-        )
-        return parse_commit_response(
-            json_body(response),
+        sent = _SentCommit(
+            repo_id=repo_id,
+            repo_type=repo_type,
+            revision=revision,
             commit_message=commit_message,
             commit_description=commit_description,
             create_pr=create_pr,
-            endpoint=self._session.endpoint,
+            parent_commit=parent_commit,
+            expected=expected_state(to_commit),
         )
+        if create_pr:
+            sent.pull_requests_before = await self._pull_requests(repo_id, repo_type)
+        else:
+            sent.base = parent_commit or head_before or await self._revision_sha(repo_id, repo_type, revision)
+        return await self._send_commit(sent, body)
+
+    async def _send_commit(self, sent: _SentCommit, body: bytes) -> CommitInfo:
+        """Send the commit request; after a lost answer or a proxy's refusal, resend it only if it is not in
+        the repo (`_commit_landing`), so it lands exactly once and is reported failed only when it did not."""
+        api = api_repo_path(sent.repo_type, sent.repo_id)
+
+        async def send() -> CommitInfo:
+            response = await self._session.request(
+                "POST",
+                f"{api}/commit/{quote_revision(sent.revision)}",
+                content=body,
+                headers={"Content-Type": NDJSON_CONTENT_TYPE},
+                params={"create_pr": "1"} if sent.create_pr else None,
+                idempotent=False,
+            )
+            return parse_commit_response(
+                json_body(response),
+                commit_message=sent.commit_message,
+                commit_description=sent.commit_description,
+                create_pr=sent.create_pr,
+                endpoint=self._session.endpoint,
+            )
+
+        async def landed() -> CommitInfo | None:
+            return await self._find_sent_commit(sent)
+
+        async def settle(exc: errors.HubHTTPError) -> CommitInfo | None:
+            # A resend refused because the branch moved past `parent_commit` (412) or because a file to delete
+            # is gone (404) may have been refused because an earlier attempt of this very commit landed.
+            if isinstance(exc, errors.CommitConflictError | errors.EntryNotFoundError):
+                return await landed()
+            return None
+
+        try:
+            return await self._ambiguity_safe(send, before_resend=landed, on_error_after_ambiguous=settle)
+        except errors.SpacesError as exc:
+            if not _is_ambiguous(exc):
+                raise
+            # The last attempt may have landed too: report a failure only if the commit is not in the repo.
+            try:
+                found = await landed()
+            except errors.SpacesError:
+                raise exc from None
+            if found is None:
+                raise
+            logger.info("the commit's answer was lost but the commit is in the repo: %s", found.oid)
+            return found
+
+    async def _find_sent_commit(self, sent: _SentCommit) -> CommitInfo | None:
+        """The commit `sent` if it is in the repo (on its branch, or as a new pull request), else None."""
+        if sent.create_pr:
+            return await self._find_pull_request(sent)
+        assert sent.base is not None
+        api = api_repo_path(sent.repo_type, sent.repo_id)
+        history: list[CommitEntry] = []
+        url: str | None = f"{api}/commits/{quote_revision(sent.revision)}"
+        for _ in range(MAX_HISTORY_PAGES):
+            if url is None:
+                break
+            response = await self._session.request("GET", url, idempotent=True)
+            history.extend(parse_commits_page(json_body(response)))
+            if base_index(history, sent.base) is not None:
+                break
+            url = response.links.get("next", {}).get("url")
+        candidates = landing_candidates(
+            history, sent.base, sent.commit_message, exact_parent=sent.parent_commit is not None
+        )
+        for sha in candidates or ():
+            if await self._tree_holds(sent, sha):
+                url = repo_url(self._session.endpoint, sent.repo_type, sent.repo_id)
+                return CommitInfo(
+                    f"{url}/commit/{sha}",
+                    sent.commit_message,
+                    sent.commit_description or "",
+                    sha,
+                    endpoint=self._session.endpoint,
+                )
+        return None
+
+    async def _find_pull_request(self, sent: _SentCommit) -> CommitInfo | None:
+        """A pull request opened since the commit was sent whose head is that commit, if there is one."""
+        assert sent.pull_requests_before is not None
+        api = api_repo_path(sent.repo_type, sent.repo_id)
+        opened = await self._pull_requests(sent.repo_id, sent.repo_type)
+        for number, head in sorted(opened.items()):
+            if number in sent.pull_requests_before:
+                continue
+            response = await self._session.request(
+                "GET", f"{api}/commits/{quote_revision(f'refs/pr/{number}')}", idempotent=True
+            )
+            listed = parse_commits_page(json_body(response))
+            if not (listed and listed[0].id == head and title_matches(listed[0].title, sent.commit_message)):
+                continue
+            if await self._tree_holds(sent, head):
+                url = repo_url(self._session.endpoint, sent.repo_type, sent.repo_id)
+                return CommitInfo(
+                    f"{url}/commit/{head}",
+                    sent.commit_message,
+                    sent.commit_description or "",
+                    head,
+                    f"{url}/discussions/{number}",
+                    endpoint=self._session.endpoint,
+                )
+        return None
+
+    async def _pull_requests(self, repo_id: str, repo_type: str) -> dict[int, str]:
+        """Open pull requests (number → head commit), from `GET …/refs?include_prs=1` (hub-api.md §11.7)."""
+        response = await self._session.request(
+            "GET",
+            f"{api_repo_path(repo_type, repo_id)}/refs",
+            params={"include_prs": "1"},
+            idempotent=True,
+        )
+        return pull_request_refs(json_body(response))
+
+    async def _tree_holds(self, sent: _SentCommit, sha: str) -> bool:
+        """Whether the tree at commit `sha` holds what `sent` wrote (`POST …/paths-info/{sha}`, §11.7)."""
+        api = api_repo_path(sent.repo_type, sent.repo_id)
+        entries: list[Any] = []
+        for chunk in _chunks(sent.expected.paths, PATHS_INFO_BATCH):
+            response = await self._session.request(
+                "POST",
+                f"{api}/paths-info/{sha}",
+                data={"paths": list(chunk), "expand": "false"},
+                idempotent=True,
+            )
+            payload = json_body(response)
+            if not isinstance(payload, list):
+                raise errors.UnexpectedResponseError(
+                    f"malformed paths-info answer from the Hub for {sent.repo_id}@{sha}"
+                )
+            entries.extend(entry for entry in payload if isinstance(entry, dict))
+        return tree_holds(entries, sent.expected)
 
     async def _validate_readme(self, readme: CommitOperationAdd, repo_type: str) -> None:
         """Check a README's YAML metadata before uploading anything, as the official client does (§11.2)."""

@@ -76,7 +76,7 @@ class SpacesClient(HubOperations):
         )
         super().__init__(session)
         self._waiting = Waiting(session, self)
-        self._files = Files(session)
+        self._files = Files(session, self._ambiguity_safe)
 
     # --- lifecycle and shared state ----------------------------------------------------------------------
 
@@ -369,7 +369,13 @@ class SpacesClient(HubOperations):
         already has at that path (same preupload `oid`) are left out; if nothing is left, no commit is made
         and the current head is returned.
 
-        The commit request itself is never retried once it may have reached the Hub (it is not idempotent).
+        The commit request is not idempotent (sent twice, it makes two commits), so when its answer is lost
+        (a dropped connection, a timeout, a 5xx that may come from a proxy) the branch is read first: if the
+        commit is there (a commit newer than the head before sending, with this title, whose tree holds these
+        operations; with `parent_commit`, only the commit right after it), it is returned; otherwise it is
+        sent again. It is reported failed only when it is not in the repo. A 412 is still a real conflict,
+        unless the commit that made the branch move is this one. With `create_pr`, the pull requests opened
+        since are searched the same way.
 
         Args:
             repo_id: `namespace/name`.

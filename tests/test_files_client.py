@@ -365,7 +365,7 @@ async def _lfs_commit_answer(request: httpx2.Request) -> httpx2.Response:
     if path.endswith("/preupload/main"):
         files = json.loads(await request.aread())["files"]
         modes = [{"path": f["path"], "uploadMode": "lfs", "shouldIgnore": False} for f in files]
-        return httpx2.Response(200, json={"files": modes})
+        return httpx2.Response(200, json={"files": modes, "commitOid": "b" * 40})
     if path.endswith(".git/info/lfs/objects/batch"):
         objects = json.loads(await request.aread())["objects"]
         actions = [{**o, "actions": {"upload": {"href": f"{STORAGE}/put/{o['oid']}"}}} for o in objects]
