@@ -10,16 +10,20 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from aiospaces.hubsim import _git
-from aiospaces.hubsim._git import GitStore, git_blob_sha1, register_routes, sha256_hex
+from aiospaces.hubsim import _routes_git
 from aiospaces.hubsim._git_store import (
+    DEFAULT_GITATTRIBUTES,
     EntryNotFound,
+    GitStore,
     LFSAddition,
     MissingLFSObject,
     ParentMismatch,
     RevisionNotFound,
+    git_blob_sha1,
+    sha256_hex,
 )
 from aiospaces.hubsim._http import HubError, Router, SimRequest, SimResponse
+from aiospaces.hubsim._routes_git import FILE_ROUTES
 
 SPACE = ("space", "alice/demo")
 BASE = "http://hub.test"
@@ -46,6 +50,9 @@ class FakeHost:
     def after_commit(self, repo_type: str, repo_id: str, commit_sha: str) -> None:
         self.after.append((repo_type, repo_id, commit_sha))
 
+    def authorize_download(self, req: SimRequest, repo_type: str, repo_id: str) -> None:
+        pass
+
     def username_of(self, req: SimRequest) -> str:
         return "alice"
 
@@ -53,16 +60,14 @@ class FakeHost:
 @pytest.fixture
 def host() -> FakeHost:
     h = FakeHost()
-    h.git.create_repo(
-        SPACE, initial_files={".gitattributes": _git.DEFAULT_GITATTRIBUTES.encode()}, author="alice"
-    )
+    h.git.create_repo(SPACE, initial_files={".gitattributes": DEFAULT_GITATTRIBUTES.encode()}, author="alice")
     return h
 
 
 @pytest.fixture
 def router(host: FakeHost) -> Router:
     r = Router()
-    register_routes(r, host)
+    r.add_table(FILE_ROUTES, host)
     return r
 
 
@@ -84,7 +89,7 @@ async def call(
     assert found is not None, f"no route for {method} {url}"
     route, groups = found
     try:
-        return await route.handler(req, **groups)
+        return route.handler(req, **groups)
     except HubError as exc:
         return exc.to_response()
 
@@ -624,7 +629,7 @@ async def test_tree_pagination_and_expand(
     router: Router, host: FakeHost, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Tree pages follow the Link rel="next" absolute URL, and expand adds lastCommit per entry."""
-    monkeypatch.setattr(_git, "TREE_PAGE_SIZE", 3)
+    monkeypatch.setattr(_routes_git, "TREE_PAGE_SIZE", 3)
     first = host.git.commit(
         SPACE, additions={f"f{i}.txt": b"%d" % i for i in range(5)}, message="five", author="a"
     )
@@ -794,7 +799,7 @@ async def test_percent_encoded_paths(router: Router, host: FakeHost) -> None:
 @pytest.mark.anyio
 async def test_oversized_commit_and_lfs_object(router: Router, monkeypatch: pytest.MonkeyPatch) -> None:
     """A commit body over the inline limit is 413; an LFS object over 50 GB gets a per-object error."""
-    monkeypatch.setattr(_git, "MAX_COMMIT_BODY", 100)
+    monkeypatch.setattr(_routes_git, "MAX_COMMIT_BODY", 100)
     resp = await call(
         router,
         "POST",

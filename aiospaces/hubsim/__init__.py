@@ -19,8 +19,9 @@ from ._builds import BuildPlan, plan_build
 from ._clock import ManualClock, SpeedClock
 from ._control import Counters, Fault, RateLimit
 from ._hub import SimulatedHub
-from ._serve import HubTransport, main
+from ._serve import main
 from ._space import Durations
+from ._transport import HubTransport
 
 __all__ = [
     "BuildPlan",

@@ -44,6 +44,14 @@ class GitHost(Protocol):
         """Raise the Hub's `HubError` (401/403/404 RepoNotFound) unless the caller may read/write the repo."""
         ...
 
+    def authorize_download(self, req: SimRequest, repo_type: str, repo_id: str) -> None:
+        """Raise the Hub's `HubError` (GatedRepo) when the caller may see the repo but not its files."""
+        ...
+
+    def username_of(self, req: SimRequest) -> str | None:
+        """The caller's user name (a commit's author), None when anonymous."""
+        ...
+
     def after_commit(self, repo_type: str, repo_id: str, commit_sha: str) -> None:
         """Called after each successful commit on a repo's `main` branch (a Space rebuilds)."""
         ...

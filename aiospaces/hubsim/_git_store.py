@@ -35,49 +35,12 @@ LFS_POINTER_TEMPLATE = "version https://git-lfs.github.com/spec/v1\noid sha256:{
 
 # The `.gitattributes` the Hub writes into every new repo's initial commit (the LFS patterns of a fresh
 # huggingface.co repo). Files matching one of these patterns are uploaded through LFS (hub-api.md §11.3).
-DEFAULT_GITATTRIBUTES = (
-    "\n".join(
-        f"{pattern} filter=lfs diff=lfs merge=lfs -text"
-        for pattern in (
-            "*.7z",
-            "*.arrow",
-            "*.bin",
-            "*.bz2",
-            "*.ckpt",
-            "*.ftz",
-            "*.gz",
-            "*.h5",
-            "*.joblib",
-            "*.lfs.*",
-            "*.mlmodel",
-            "*.model",
-            "*.msgpack",
-            "*.npy",
-            "*.npz",
-            "*.onnx",
-            "*.ot",
-            "*.parquet",
-            "*.pb",
-            "*.pickle",
-            "*.pkl",
-            "*.pt",
-            "*.pth",
-            "*.rar",
-            "*.safetensors",
-            "saved_model/**/*",
-            "*.tar.*",
-            "*.tar",
-            "*.tflite",
-            "*.tgz",
-            "*.wasm",
-            "*.xz",
-            "*.zip",
-            "*.zst",
-            "*tfevents*",
-        )
-    )
-    + "\n"
+_LFS_PATTERNS = (
+    "*.7z *.arrow *.bin *.bz2 *.ckpt *.ftz *.gz *.h5 *.joblib *.lfs.* *.mlmodel *.model *.msgpack *.npy "
+    "*.npz *.onnx *.ot *.parquet *.pb *.pickle *.pkl *.pt *.pth *.rar *.safetensors saved_model/**/* "
+    "*.tar.* *.tar *.tflite *.tgz *.wasm *.xz *.zip *.zst *tfevents*"
 )
+DEFAULT_GITATTRIBUTES = "".join(f"{p} filter=lfs diff=lfs merge=lfs -text\n" for p in _LFS_PATTERNS.split())
 
 _SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 _SHORT_SHA_RE = re.compile(r"^[0-9a-f]{7,40}$")
@@ -268,16 +231,12 @@ class GitStore:
         # LFS objects at least this large get a multipart upload action (None: always a single PUT).
         self.multipart_threshold: int | None = None
         self.multipart_chunk_size = 8 * 1024 * 1024
+        self._parts: dict[tuple[RepoKey, str], dict[int, bytes]] = {}  # multipart uploads in flight
 
     # ----------------------------------------------------------------------------------------- repos
     def has_repo(self, key: RepoKey) -> bool:
         """Whether the repo exists in the store."""
         return key in self._repos
-
-    def repo_keys(self) -> list[RepoKey]:
-        """Every repo in the store."""
-        with self._lock:
-            return list(self._repos)
 
     def create_repo(self, key: RepoKey, *, initial_files: Mapping[str, bytes], author: str) -> str:
         """Create a repo whose `main` branch holds one initial commit with `initial_files`.
@@ -416,6 +375,21 @@ class GitStore:
         """The stored LFS object (by reference), or None."""
         with self._lock:
             return self._repo(key).lfs_objects.get(oid)
+
+    def stage_part(self, key: RepoKey, oid: str, number: int, data: bytes) -> None:
+        """Keep part `number` of a multipart upload of object `oid` until the upload completes."""
+        with self._lock:
+            self._parts.setdefault((key, oid), {})[number] = data
+
+    def staged_parts(self, key: RepoKey, oid: str) -> dict[int, bytes]:
+        """The parts uploaded so far for object `oid`, by part number."""
+        with self._lock:
+            return dict(self._parts.get((key, oid), {}))
+
+    def drop_parts(self, key: RepoKey, oid: str) -> None:
+        """Forget a multipart upload's parts (once it is complete)."""
+        with self._lock:
+            self._parts.pop((key, oid), None)
 
     def put_lfs_object(self, key: RepoKey, data: bytes, *, oid: str | None = None) -> str:
         """Store `data` as an LFS object of repo `key` (kept by reference, not copied).

@@ -1,4 +1,4 @@
-"""The simulator's own tiny HTTP layer: requests, responses, errors and a route table.
+"""The simulator's own tiny HTTP layer: requests, responses, errors and route tables.
 
 Independent of the client's wire code on purpose (design.md §4): the simulator and the SDK must not
 share request/response code, so a wrong field name cannot pass on both sides.
@@ -6,9 +6,10 @@ share request/response code, so a wrong field name cannot pass on both sides.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -153,14 +154,42 @@ class HubError(Exception):
         return json_response({"error": self.message, **self.extra}, status=self.status, headers=headers)
 
 
-Handler = Callable[..., Awaitable[SimResponse]]
+class DropConnection(Exception):
+    """Raised while answering when a `drop` fault closes the connection instead of answering."""
+
+
+Handler = Callable[..., SimResponse]
+"""A bound route handler: `handler(req, **groups) -> SimResponse`."""
+
+
+@attrs.frozen
+class RouteSpec:
+    """One row of a route table.
+
+    `handler(host, req, **groups)` is a plain function: it runs under the hub's lock, and being synchronous
+    it cannot wait there. A response that streams (logs, large files) carries an async iterator, which the
+    transport drains after the lock is released.
+
+    Attributes:
+        method: HTTP method.
+        pattern: Regex over the percent-decoded path; its named groups become keyword arguments.
+        name: Stable route name, the key of the request counters and what faults match.
+        handler: The function answering the request.
+    """
+
+    method: str
+    pattern: str
+    name: str
+    handler: Callable[..., SimResponse]
 
 
 @attrs.define
 class Route:
+    """A route bound to its host, as the router matches it."""
+
     method: str
     pattern: re.Pattern[str]
-    name: str  # stable route name for counters, e.g. "GET /api/{type}s/{id}/runtime"
+    name: str  # stable route name for counters, e.g. "GET /api/spaces/{id}/runtime"
     handler: Handler
 
 
@@ -168,14 +197,20 @@ class Route:
 class Router:
     """Regex route table. Patterns match the decoded path; named groups are passed as keyword args.
 
-    Handlers are `async def handler(req: SimRequest, **groups) -> SimResponse`.
+    Routes are tried in the order they were added: the first match wins.
     """
 
     routes: list[Route] = attrs.field(factory=list)
 
     def add(self, method: str, pattern: str, name: str, handler: Handler) -> None:
+        """Add one route whose handler is already bound (`handler(req, **groups)`)."""
         # \A...\Z and DOTALL: a decoded path may hold newlines (`%0A`), which `$` and `.` would mishandle.
         self.routes.append(Route(method.upper(), re.compile(rf"\A{pattern}\Z", re.DOTALL), name, handler))
+
+    def add_table(self, table: Iterable[RouteSpec], host: object) -> None:
+        """Add every row of a route table, binding each handler to `host`."""
+        for spec in table:
+            self.add(spec.method, spec.pattern, spec.name, functools.partial(spec.handler, host))
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         """The route for (method, path), or None. HEAD falls back to GET routes."""
