@@ -144,6 +144,51 @@ def test_hubsim_sources_import_only_hubsim() -> None:
     assert offenders == []
 
 
+def _hubsim_import_graph() -> dict[str, set[str]]:
+    """Module → the hubsim modules it imports (relative imports, TYPE_CHECKING ones included)."""
+    graph: dict[str, set[str]] = {}
+    for path in sorted(HUBSIM_DIR.glob("*.py")):
+        deps = graph.setdefault(path.stem, set())
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                if node.module:
+                    deps.add(node.module.split(".")[0])
+                else:
+                    deps.update(alias.name for alias in node.names)
+    return graph
+
+
+def test_hubsim_has_no_import_cycles() -> None:
+    """No chain of imports inside aiospaces.hubsim leads back to its start; the server sits on the hub."""
+    graph = _hubsim_import_graph()
+    cycles = []
+    for start in graph:
+        stack = [(start, [start])]
+        seen: set[str] = set()
+        while stack:
+            module, chain = stack.pop()
+            for dep in graph.get(module, set()):
+                if dep == start:
+                    cycles.append(" -> ".join([*chain, dep]))
+                elif dep not in seen:
+                    seen.add(dep)
+                    stack.append((dep, [*chain, dep]))
+    assert cycles == []
+    assert "_hub" in graph["_serve"]
+    assert "_serve" not in graph["_hub"]
+
+
+def test_route_handlers_are_synchronous() -> None:
+    """Every route handler is a plain function, so none can wait while the hub lock is held."""
+    import inspect
+
+    hub = SimulatedHub(clock="manual")
+    assert hub.router.routes
+    for route in hub.router.routes:
+        handler = getattr(route.handler, "func", route.handler)  # the table's function, bound to the hub
+        assert not inspect.iscoroutinefunction(handler), route.name
+
+
 def test_hubsim_runs_without_the_client_package() -> None:
     """aiospaces.hubsim imports and serves a request with the rest of aiospaces absent from sys.modules."""
     script = f"""

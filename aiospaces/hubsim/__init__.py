@@ -9,8 +9,8 @@ Quick start::
     with hub.serve() as url: ...                   # real socket on 127.0.0.1 (needs the `server` extra)
 
 Test controls: `set_rate_limit`, `add_fault`, `set_durations`, `fail_next_build`, `crash`, `visit`,
-`advance`, and `counters` (requests per route name — see `route_names()` — 429s, faults, in-flight maximum,
-unknown routes).
+`advance`, and `counters` (requests per route name as `route_names()` lists them, 429s, faults, the
+in-flight maximum, unknown routes).
 """
 
 from __future__ import annotations

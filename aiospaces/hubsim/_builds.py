@@ -1,4 +1,4 @@
-"""Deciding a Space build's outcome from its files, as the real Hub would (issue 4 item 6).
+"""Deciding a Space build's outcome from its files, as the real Hub would.
 
 Pure functions, no I/O: given the Space's files at the built commit and its SDK, say which stage the build
 ends in, with the build log and run log the Hub would show. User code is only ever *compiled* (never run):

@@ -1,6 +1,6 @@
 """The simulated Hub's git layer: every repo's commits, branches and trees, plus the LFS object store.
 
-Pure data, no HTTP: the routes in `_git_routes.py` and the hub core (`SimulatedHub`) both drive it.
+Pure data, no HTTP: the file routes (`_routes_git.py`, `_lfs.py`) and the hub (`HubState`) both drive it.
 Content is addressed the way git and git-LFS address it, so the ids the simulator hands out are the ids a
 real client computes locally (git blob sha-1 for regular files, sha-256 for LFS objects, hub-api.md §11.3):
 that is what lets the official client skip unchanged files.
@@ -21,11 +21,9 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Literal
 
 import attrs
 
-RepoType = Literal["model", "dataset", "space"]
 RepoKey = tuple[str, str]
 """(repo_type, repo_id), repo_type in {"model", "dataset", "space"}."""
 
@@ -463,46 +461,10 @@ class GitStore:
         ops += operations or ()
         with self._lock:
             repo = self._repo(key)
-            if revision not in repo.branches:
-                # Only branches (and PR refs) can receive commits; a commit sha or unknown name cannot.
-                raise RevisionNotFound(revision)
-            head_sha = repo.branches[revision]
-            base_sha = head_sha
-            if parent is not None:
-                if create_pr:
-                    found = _find_commit(repo, parent)
-                    if found is None:
-                        raise RevisionNotFound(parent)
-                    base_sha = found
-                elif len(parent) < 5 or not head_sha.startswith(parent.lower()):
-                    raise ParentMismatch(parent)
+            base_sha = _commit_base(repo, revision, parent, create_pr=create_pr)
             tree = dict(repo.commits[base_sha].tree)
             for op in ops:
-                if isinstance(op, DeleteFolder):
-                    prefix = op.path.strip("/") + "/"
-                    if prefix == "/":
-                        tree.clear()
-                        continue
-                    for path in [p for p in tree if p.startswith(prefix)]:
-                        del tree[path]
-                elif isinstance(op, DeleteFile):
-                    if op.path not in tree:
-                        raise EntryNotFound(op.path)
-                    del tree[op.path]
-                else:
-                    _check_path(op.path)
-                    value = op.content
-                    if isinstance(value, LFSAddition):
-                        stored = repo.lfs_objects.get(value.oid)
-                        if stored is None or (value.size is not None and value.size != len(stored)):
-                            raise MissingLFSObject(value.oid)
-                        tree[op.path] = _lfs_info(op.path, value.oid, len(stored))
-                    elif op.lfs:
-                        oid = sha256_hex(value)
-                        repo.lfs_objects.setdefault(oid, value)
-                        tree[op.path] = _lfs_info(op.path, oid, len(value))
-                    else:
-                        tree[op.path] = self._store_regular(op.path, value)
+                self._apply(repo, tree, op)
             # git cannot hold a file and a folder at the same path.
             _check_tree(tree)
             record = self._new_commit(repo, tree, (base_sha,), message, description, author)
@@ -514,6 +476,34 @@ class GitStore:
                 return CommitResult(record.sha, ref, num)
             repo.branches[revision] = record.sha
             return CommitResult(record.sha, revision, None)
+
+    def _apply(self, repo: _Repo, tree: dict[str, FileInfo], op: Operation) -> None:
+        """Apply one operation of a commit to the tree being built."""
+        if isinstance(op, DeleteFolder):
+            prefix = op.path.strip("/") + "/"
+            if prefix == "/":
+                tree.clear()
+                return
+            for path in [p for p in tree if p.startswith(prefix)]:
+                del tree[path]
+        elif isinstance(op, DeleteFile):
+            if op.path not in tree:
+                raise EntryNotFound(op.path)
+            del tree[op.path]
+        else:
+            _check_path(op.path)
+            value = op.content
+            if isinstance(value, LFSAddition):
+                stored = repo.lfs_objects.get(value.oid)
+                if stored is None or (value.size is not None and value.size != len(stored)):
+                    raise MissingLFSObject(value.oid)
+                tree[op.path] = _lfs_info(op.path, value.oid, len(stored))
+            elif op.lfs:
+                oid = sha256_hex(value)
+                repo.lfs_objects.setdefault(oid, value)
+                tree[op.path] = _lfs_info(op.path, oid, len(value))
+            else:
+                tree[op.path] = self._store_regular(op.path, value)
 
     def create_branch(self, key: RepoKey, branch: str, *, revision: str = "main") -> str:
         """Create `branch` at `revision`'s commit; returns that sha."""
@@ -608,6 +598,24 @@ def _check_path(path: str) -> None:
         or any(part in ("", ".", "..", ".git") for part in parts)
     ):
         raise ValueError(f"invalid path in repo: {path!r}")
+
+
+def _commit_base(repo: _Repo, revision: str, parent: str | None, *, create_pr: bool) -> str:
+    """The commit a new commit on `revision` builds on, after checking the expected `parent`."""
+    if revision not in repo.branches:
+        # Only branches (and PR refs) can receive commits; a commit sha or unknown name cannot.
+        raise RevisionNotFound(revision)
+    head_sha = repo.branches[revision]
+    if parent is None:
+        return head_sha
+    if create_pr:
+        found = _find_commit(repo, parent)
+        if found is None:
+            raise RevisionNotFound(parent)
+        return found
+    if len(parent) < 5 or not head_sha.startswith(parent.lower()):
+        raise ParentMismatch(parent)
+    return head_sha
 
 
 def _check_tree(tree: Mapping[str, FileInfo]) -> None:

@@ -322,8 +322,7 @@ class SpaceState:
         """The runtime JSON object (hub-api.md §8.1; shapes from the recordings)."""
         if self.is_static:
             if self.stage == "CONFIG_ERROR":
-                # [inferred] The configuration is read before any SDK runs: a broken README stops static
-                # Spaces too.
+                # [inferred] Config is read before any SDK runs: a broken README stops static Spaces too.
                 static: dict[str, Any] = {
                     "stage": "CONFIG_ERROR",
                     "hardware": {"current": None, "requested": None},

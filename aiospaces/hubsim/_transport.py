@@ -109,29 +109,16 @@ def make_asgi_app(hub: Serves) -> ASGIApp:
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await _lifespan(receive, send)
+            return
         if scope["type"] != "http":
             return
         raw_path = scope.get("raw_path") or scope["path"].encode()
         # Read no more than the route accepts (plus the chunk crossing it): its handler answers the 413.
         limit = hub.body_limit(scope["method"], unquote(raw_path.decode("latin-1").partition("?")[0]))
-        chunks = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            chunks.append(chunk)
-            size += len(chunk)
-            if not message.get("more_body", False) or (limit is not None and size > limit):
-                break
+        body = await _read_body(receive, limit)
+        if body is None:
+            return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
         server = scope.get("server") or ("127.0.0.1", 80)
         host = headers.get("host") or f"{server[0]}:{server[1]}"
@@ -140,7 +127,7 @@ def make_asgi_app(hub: Serves) -> ASGIApp:
             raw_path.decode("latin-1"),
             scope.get("query_string", b"").decode("latin-1"),
             headers,
-            b"".join(chunks),
+            body,
             f"{scope.get('scheme', 'http')}://{host}",
         )
         try:
@@ -153,45 +140,73 @@ def make_asgi_app(hub: Serves) -> ASGIApp:
             )
             await send({"type": "http.response.body", "body": b"", "more_body": True})
             raise
-        start = {
-            "type": "http.response.start",
-            "status": resp.status,
-            "headers": [
-                (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in _content_headers(req, resp)
-            ],
-        }
-        if resp.stream is None or req.method == "HEAD":
-            if resp.stream is not None:
-                # A HEAD answer has no body: close the stream (a following log would never end) unread.
-                await _close(resp.stream)
-            await send(start)
-            body = b"" if req.method == "HEAD" else resp.body
-            await send({"type": "http.response.body", "body": body, "more_body": False})
-            return
-        stream = resp.stream
-        try:
-            async with anyio.create_task_group() as tg:
-
-                async def watch_disconnect() -> None:
-                    while True:
-                        message = await receive()
-                        if message["type"] == "http.disconnect":
-                            tg.cancel_scope.cancel()
-                            return
-
-                tg.start_soon(watch_disconnect)
-                await send(start)
-                async for chunk in stream:
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-                tg.cancel_scope.cancel()
-        finally:
-            aclose = getattr(stream, "aclose", None)
-            if aclose is not None:
-                with anyio.CancelScope(shield=True):
-                    await aclose()
+        await _send_response(req, resp, receive, send)
 
     return app
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def _read_body(receive: Receive, limit: int | None) -> bytes | None:
+    """The request body, cut just past `limit`; None when the client went away."""
+    chunks = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        if not message.get("more_body", False) or (limit is not None and size > limit):
+            return b"".join(chunks)
+
+
+async def _send_response(req: SimRequest, resp: SimResponse, receive: Receive, send: Send) -> None:
+    start = {
+        "type": "http.response.start",
+        "status": resp.status,
+        "headers": [
+            (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in _content_headers(req, resp)
+        ],
+    }
+    if resp.stream is None or req.method == "HEAD":
+        if resp.stream is not None:
+            # A HEAD answer has no body: close the stream (a following log would never end) unread.
+            await _close(resp.stream)
+        await send(start)
+        body = b"" if req.method == "HEAD" else resp.body
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+        return
+    stream = resp.stream
+    try:
+        async with anyio.create_task_group() as tg:
+
+            async def watch_disconnect() -> None:
+                # A client that goes away ends a stream that would otherwise follow a log forever.
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        tg.cancel_scope.cancel()
+                        return
+
+            tg.start_soon(watch_disconnect)
+            await send(start)
+            async for chunk in stream:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            tg.cancel_scope.cancel()
+    finally:
+        with anyio.CancelScope(shield=True):
+            await _close(stream)
 
 
 class _QuietDrops(logging.Filter):
