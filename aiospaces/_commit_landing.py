@@ -11,6 +11,10 @@ commit to the branch meanwhile, before or after it: the history is walked from t
 each commit with the same title is checked at its own sha, never at the head, whose tree may already hold
 someone else's change.
 
+What the lookup cannot see: an attempt the Hub is still applying when the branch is read (a gateway timeout
+in front of a slow commit). With `parent_commit` that is harmless (the resend gets a 412, and the lookup that
+follows finds the first attempt); without it, such a commit can land twice.
+
 Wire shapes (hub-api.md §11.3, §11.7; huggingface_hub 2.4 `list_repo_commits`, `get_paths_info`,
 `list_repo_refs`): the commit listing is `[{"id", "title", "message", "authors", "date"}]`, newest first
 (first-parent order), `Link`-paginated; paths-info is a list of `{"type", "path", "oid", "lfs"?: {"oid"}}`

@@ -20,7 +20,8 @@ from aiospaces.hubsim import SimulatedHub
 TOKEN = "hf_alice_commits"
 ENDPOINT = "https://hub.local"
 COMMIT_ROUTE = "POST /api/{type}s/{id}/commit/{rev}"
-FAST = RetryPolicy(max_attempts=6, base_delay=0.001, max_delay=0.004)
+# Eight attempts: a request failing 8 times in a row (1e-8 at 10%) would fail a commit the test expects done.
+FAST = RetryPolicy(max_attempts=8, base_delay=0.001, max_delay=0.004)
 
 # The three ways a request fails between a client and the Hub: a proxy answers 502 without forwarding it, the
 # Hub applies it and the answer is lost on the way back, the connection is refused.
