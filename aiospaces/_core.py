@@ -12,14 +12,23 @@ from __future__ import annotations
 import contextlib
 import logging
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from typing import Any, TypeVar
-
-import httpx2
 
 from . import _wire, errors
 from ._config import DEFAULT_ENDPOINT
+from ._retry import Failure, Outcome, Retrying, RetryPolicy
 from ._session import Session
+from ._transport import BodyDecodingError
 from .models import (
     DuplicatedRepoUrl,
     RepoUrl,
@@ -36,6 +45,10 @@ logger = logging.getLogger("aiospaces")
 T = TypeVar("T")
 
 _CONFLICT_IN_PROGRESS = "another conflicting operation is in progress"
+# Log following reconnects after a cut or a silent stream: 5 times, 1-2 s apart at first, doubling, at most
+# 10 s; the count restarts whenever a line arrives. Without follow, the stream is read once.
+_LOG_FOLLOW = RetryPolicy(max_attempts=6, base_delay=2.0, max_delay=10.0)
+_NO_RETRY = RetryPolicy(max_attempts=1, max_rate_limited=0)
 # Stages a restart leaves a Space in (not serving, building or starting).
 _RESTARTED_STAGES = frozenset({"BUILDING", "APP_STARTING"})
 
@@ -56,6 +69,16 @@ def _is_ambiguous(exc: errors.SpacesError) -> bool:
     if isinstance(exc, errors.TransportError):
         return not isinstance(exc, errors.ConnectError)
     return isinstance(exc, errors.ServerError) or (isinstance(exc, errors.HubHTTPError) and exc.status == 408)
+
+
+def _log_stream_failure(exc: Exception) -> Failure | None:
+    """A log stream reconnects after a timeout or a connection cut mid-stream; connect failures were already
+    retried by the transport, and an undecodable stream is not worth reading again."""
+    if isinstance(exc, errors.ConnectError | BodyDecodingError):
+        return None
+    if isinstance(exc, errors.TransportError):
+        return Failure(Outcome.NO_ANSWER, str(exc))
+    return None
 
 
 class HubOperations:
@@ -816,12 +839,13 @@ class HubOperations:
 
     async def fetch_space_logs(
         self, repo_id: str, *, build: bool = False, follow: bool = False
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         """Iterate over the run logs (or build logs with `build=True`) over SSE (hub-api.md §9).
 
         Without `follow`, yields what the Hub has buffered and stops (end of stream, 5 s of silence, or the
         first line stamped after the response's `Date`). With `follow`, streams until the Hub closes the
-        stream, reconnecting up to 5 times (1, 2, 4, 8, 10 s apart); the Hub replays the log from the start on
+        stream, reconnecting up to 5 times (1-2 s apart at first,
+        doubling, at most 10 s); the Hub replays the log from the start on
         every connection, and already-yielded lines are skipped by counting events, as huggingface_hub does.
         Close the iterator (`aclosing`) to stop early; the response is closed with it.
 
@@ -833,47 +857,37 @@ class HubOperations:
         path = _wire.space_path(repo_id, f"/logs/{'build' if build else 'run'}")
         # hub-api.md §1.4: read timeout 5 s without follow (silence = buffer drained), 120 s with follow.
         timeout = 120.0 if follow else 5.0
-        max_retries = 5 if follow else 0
-        tries = 0
-        wait = 0.0
+        reconnects = Retrying(
+            _LOG_FOLLOW if follow else _NO_RETRY,
+            clock=self._session.clock,
+            rng=self._session.transport.rng,
+            classify=_log_stream_failure,
+            what="log stream",
+            target=repo_id,
+        )
         start = 0
-        while True:
-            try:
-                async with self._session.stream("GET", path, timeout=timeout) as response:
-                    replay_end = None if follow else _wire.sse_replay_end(response.headers.get("date"))
-                    index = -1
-                    async for line in response.aiter_lines():
-                        event = _wire.parse_sse_event(line)
-                        if event is None:
-                            continue
-                        index += 1
-                        if index < start:
-                            continue  # replayed: yielded on an earlier connection
-                        start += 1
-                        if _wire.event_after(event, replay_end):
-                            return
-                        tries, wait = 0, 0.0
-                        data = event.get("data")
-                        if isinstance(data, str):
-                            yield data
-                return
-            except httpx2.DecodingError:
-                return  # a truncated body ends the stream quietly (hub-api.md §9)
-            except (httpx2.TransportError, errors.TransportError) as exc:
-                timed_out = isinstance(exc, httpx2.TimeoutException | errors.RequestTimeoutError)
-                if timed_out and not follow:
+        try:
+            async for attempt in reconnects:
+                with attempt:
+                    async with self._session.stream("GET", path, timeout=timeout) as response:
+                        replay_end = None if follow else _wire.sse_replay_end(response.headers.get("date"))
+                        index = -1
+                        async for line in response.aiter_lines():
+                            event = _wire.parse_sse_event(line)
+                            if event is None:
+                                continue
+                            index += 1
+                            if index < start:
+                                continue  # replayed: yielded on an earlier connection
+                            start += 1
+                            if _wire.event_after(event, replay_end):
+                                return
+                            reconnects.progress()
+                            data = event.get("data")
+                            if isinstance(data, str):
+                                yield data
                     return
-                if tries >= max_retries:
-                    if timed_out:
-                        return
-                    if isinstance(exc, errors.TransportError):
-                        raise
-                    raise errors.TransportError(
-                        f"log stream failed: {type(exc).__name__}",
-                        method="GET",
-                        url=self._session.transport.url_for(path),
-                    ) from exc
-                tries += 1
-                wait = min(10.0, max(1.0, wait * 2))
-                logger.warning("log stream for %s interrupted; reconnecting in %gs", repo_id, wait)
-                await self._session.clock.sleep(wait)
+        except (errors.RequestTimeoutError, BodyDecodingError):
+            # Silence: the buffered log is drained (without follow), or the Hub stopped sending and every
+            # reconnection timed out too. A truncated body ends the stream quietly as well (hub-api.md §9).
+            return

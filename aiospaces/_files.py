@@ -83,7 +83,9 @@ from ._commit_models import (
     validate_revision,
 )
 from ._core import _is_ambiguous
+from ._retry import Failure, Outcome, Retrying, RetryPolicy
 from ._session import Session
+from ._transport import BodyDecodingError
 from ._wire import json_body, quote_revision, validate_optional_str
 from .models import CommitInfo
 
@@ -102,6 +104,21 @@ _OFFLINE_ERRORS: tuple[type[BaseException], ...] = (
 
 
 _MAX_RESUMES = 5  # resumptions of a download cut mid-stream (huggingface_hub's `http_get`)
+_RESUME_POLICY = RetryPolicy(max_attempts=_MAX_RESUMES + 1, base_delay=1.0, max_delay=8.0)
+
+
+class _Interrupted(Exception):
+    """A download's body was cut off after the status line: resumed from the bytes received."""
+
+    def __init__(self, cause: errors.TransportError) -> None:
+        super().__init__(str(cause))
+        self.reason = str(cause)
+
+
+def _resumable(exc: Exception) -> Failure | None:
+    return Failure(Outcome.NO_ANSWER, exc.reason) if isinstance(exc, _Interrupted) else None
+
+
 # An ETag fit to be a file name in the cache: git sha-1 / sha-256 hex on the Hub, tolerant of other storage
 # ids (letters, digits, `-`, `_`, inner dots), never a path.
 _MAX_RELATIVE_REDIRECTS = 5  # a renamed repo answers a relative redirect; a loop of them is an error
@@ -952,49 +969,54 @@ class Files:
         received = 0
         pending = bytearray()
         try:
+            resumes = Retrying(
+                _RESUME_POLICY,
+                clock=self._session.clock,
+                rng=self._session.transport.rng,
+                classify=_resumable,
+                what="download",
+                target=url,
+            )
             async with await anyio.open_file(temporary, "wb") as out:
-                for resume in range(_MAX_RESUMES + 1):
-                    # Uncompressed: the byte counts behind `Range` and the size check are the file's own
-                    # (with gzip, a range would index the compressed stream and a resume would corrupt it).
-                    headers = {"Accept-Encoding": "identity"}
-                    if received:
-                        headers["Range"] = f"bytes={received}-"
-                    try:
-                        async with self._session.stream("GET", url, headers=headers) as response:
-                            if received and response.status_code != 206:
-                                # The server ignored the range: start again from the first byte.
-                                await out.seek(0)
-                                await out.truncate()
-                                received, digest = 0, hashlib.sha256()
-                                pending.clear()
-                            async for chunk in response.aiter_bytes():
-                                received += len(chunk)
-                                if checked:
-                                    digest.update(chunk)
-                                pending += chunk
-                                if len(pending) >= HASH_CHUNK:  # write in large pieces: fewer thread hops
-                                    await out.write(pending)
+                try:
+                    async for attempt in resumes:
+                        with attempt:
+                            # Uncompressed: the byte counts behind `Range` and the size check are the file's
+                            # own (with gzip, a range would index the compressed stream and a resume would
+                            # corrupt it).
+                            headers = {"Accept-Encoding": "identity"}
+                            if received:
+                                headers["Range"] = f"bytes={received}-"
+                            async with self._session.stream("GET", url, headers=headers) as response:
+                                if received and response.status_code != 206:
+                                    # The server ignored the range: start again from the first byte.
+                                    await out.seek(0)
+                                    await out.truncate()
+                                    received, digest = 0, hashlib.sha256()
                                     pending.clear()
-                        await out.write(pending)
-                        break
-                    except httpx2.DecodingError as exc:
-                        raise errors.TransportError(
-                            f"download of {url} failed: undecodable body ({type(exc).__name__})",
-                            method="GET",
-                            url=url,
-                            sent=True,
-                        ) from None
-                    except httpx2.TransportError as exc:
-                        await out.write(pending)  # what arrived before the cut is good: keep it
-                        pending.clear()
-                        if resume == _MAX_RESUMES:
-                            raise errors.TransportError(
-                                f"download of {url} failed after {received} bytes: {type(exc).__name__}",
-                                method="GET",
-                                url=url,
-                                sent=True,
-                            ) from None
-                        await self._session.clock.sleep(min(8.0, 0.5 * 2**resume))
+                                try:
+                                    async for chunk in response.aiter_bytes():
+                                        received += len(chunk)
+                                        if checked:
+                                            digest.update(chunk)
+                                        pending += chunk
+                                        if len(pending) >= HASH_CHUNK:  # large pieces: fewer thread hops
+                                            await out.write(pending)
+                                            pending.clear()
+                                except errors.TransportError as exc:
+                                    if isinstance(exc, BodyDecodingError):
+                                        raise
+                                    await out.write(pending)  # what arrived before the cut is good: keep it
+                                    pending.clear()
+                                    raise _Interrupted(exc) from None
+                            await out.write(pending)
+                except _Interrupted as cut:
+                    raise errors.TransportError(
+                        f"download of {url} failed after {received} bytes: {cut.reason}",
+                        method="GET",
+                        url=url,
+                        sent=True,
+                    ) from None
             if size is not None and received != size:
                 raise errors.TransportError(
                     f"download of {url} ended after {received} of {size} bytes",

@@ -19,7 +19,8 @@ from ._clock import Clock, SystemClock
 from ._config import Config, load_config
 from ._fences import Fences
 from ._ratelimit import RateLimitState
-from ._transport import HttpTransport, RetryPolicy, coerce_retry
+from ._retry import RetryPolicy, coerce_retry
+from ._transport import HttpTransport, StreamResponse
 
 _T = TypeVar("_T")
 
@@ -131,15 +132,14 @@ class Session:
         params: Any = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
-    ) -> AbstractAsyncContextManager[httpx2.Response]:
+    ) -> AbstractAsyncContextManager[StreamResponse]:
         """Like `request` but the body is not read: `async with session.stream("GET", path) as response:`.
 
-        Error statuses raise on entry; exiting closes the response. Used for SSE logs and downloads; the
-        request is treated as idempotent (retried before the status line arrives).
+        Error statuses raise on entry; reading the body raises SDK errors only; exiting (however it happens)
+        closes the response and gives its concurrency slot back. Used for SSE logs and downloads; the request
+        is treated as idempotent (retried before the status line arrives).
         """
-        return self.transport.open(
-            method, url, params=params, headers=headers, idempotent=True, timeout=timeout
-        )
+        return self.transport.stream(method, url, params=params, headers=headers, timeout=timeout)
 
     async def aclose(self) -> None:
         """Close the connection pool. No request can be sent afterwards."""

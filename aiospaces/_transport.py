@@ -1,12 +1,17 @@
 """The one module that does HTTP: one `httpx2.AsyncClient` (connection pool) per client, auth and user-agent
-headers, the concurrency bound, rate-limit pacing, retries with backoff, and mapping failures to `errors.py`.
+headers, the concurrency bound, rate-limit pacing, retries, and mapping failures to `errors.py`. Every
+exchange goes through here: buffered requests (`request`), and streamed bodies (`stream`: server-sent log
+events, file downloads), whose reads are mapped the same way.
 
-Retry rules (issue 3 item 4, hub-api.md §4.3):
+Retry rules (decided by `_retry.decide`, hub-api.md §4.3):
 
-* connect failures (the request provably never left): retried for every method;
+* connect failures (the request provably never left): retried for every method; a refused connection
+  before this client ever got an answer from its endpoint (nothing listens there) only once, quickly;
 * timeouts, dropped connections, 408 and 5xx: retried only for idempotent requests;
 * 429: retried for every method, after the rate-limit window resets (the Hub rejected it before acting);
 * everything else is final and raised as the matching `HubHTTPError` subclass.
+
+Each retry is logged on the `aiospaces` logger with its reason (WARNING; 429 waits at INFO).
 """
 
 from __future__ import annotations
@@ -20,60 +25,55 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
-import attrs
 import httpx2
 
 from . import _wire, errors
 from ._clock import Clock
 from ._config import VERSION, Config
-from ._ratelimit import RateLimiter
+from ._ratelimit import RateLimiter, RateLimitState
+from ._retry import Failure, Outcome, Retrying, RetryPolicy, coerce_retry
+
+__all__ = [
+    "BodyDecodingError",
+    "HttpTransport",
+    "RetryPolicy",
+    "StreamResponse",
+    "coerce_retry",
+]
 
 logger = logging.getLogger("aiospaces")
 
 
-@attrs.frozen
-class RetryPolicy:
-    """How transient failures are retried.
-
-    Attributes:
-        max_attempts: total attempts for one call, the first included (1 disables retries).
-        base_delay: delay before the first retry (before jitter), seconds.
-        max_delay: cap of the exponential backoff, seconds.
-        max_rate_limited: how many 429s one call absorbs (each waits for the window reset) before raising.
-    """
-
-    max_attempts: int = 6
-    base_delay: float = 0.5
-    max_delay: float = 30.0
-    max_rate_limited: int = 10
-
-    def __attrs_post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError(f"retry.max_attempts must be >= 1, got {self.max_attempts}")
-        if self.base_delay < 0 or self.max_delay < 0:
-            raise ValueError("retry delays must be >= 0")
-        if self.max_rate_limited < 0:
-            raise ValueError("retry.max_rate_limited must be >= 0")
+class BodyDecodingError(errors.TransportError):
+    """A streamed body could not be decoded (e.g. a cut-off gzip stream): no use reading it again."""
 
 
-def coerce_retry(retry: RetryPolicy | int | bool | None) -> RetryPolicy:
-    """`retry=` accepts a `RetryPolicy`, an int (number of retries), False (no retry) or None (default)."""
-    if retry is None or retry is True:
-        return RetryPolicy()
-    if retry is False:
-        return RetryPolicy(max_attempts=1, max_rate_limited=0)
-    if isinstance(retry, RetryPolicy):
-        return retry
-    if isinstance(retry, int):
-        if retry < 0:
-            raise ValueError(f"retry must be >= 0 retries, got {retry}")
-        return RetryPolicy(max_attempts=retry + 1)
-    raise TypeError(f"retry must be a RetryPolicy, an int, a bool or None, got {type(retry).__name__}")
+def _refused(exc: BaseException) -> bool:
+    """Whether a connect failure was a refused connection (nothing listening), anywhere in its chain."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ConnectionRefusedError):
+            return True
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        for linked in (current.__cause__, current.__context__):
+            if linked is not None:
+                pending.append(linked)
+    return False
+
+
+def _detail(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def _map_transport_error(exc: httpx2.RequestError, method: str, url: str) -> errors.TransportError:
     """httpx failure → our transport branch; `sent=False` only when the request provably never left."""
-    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    detail = _detail(exc)
     if isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout | httpx2.PoolTimeout):
         return errors.ConnectError(
             f"Could not connect for {method} {url} ({detail})", method=method, url=url, sent=False
@@ -86,8 +86,100 @@ def _map_transport_error(exc: httpx2.RequestError, method: str, url: str) -> err
     return errors.TransportError(f"{what} on {method} {url} ({detail})", method=method, url=url)
 
 
+def _map_body_error(exc: Exception, method: str, url: str) -> errors.TransportError:
+    """A failure while reading a streamed body (after the status line): the request was sent."""
+    detail = _detail(exc)
+    if isinstance(exc, httpx2.TimeoutException):
+        return errors.RequestTimeoutError(
+            f"Timed out reading the answer to {method} {url} ({detail})", method=method, url=url, sent=True
+        )
+    if isinstance(exc, httpx2.DecodingError):
+        return BodyDecodingError(
+            f"Undecodable answer to {method} {url} ({detail})", method=method, url=url, sent=True
+        )
+    return errors.TransportError(
+        f"Connection failed while reading the answer to {method} {url} ({detail})",
+        method=method,
+        url=url,
+        sent=True,
+    )
+
+
 def _retryable_transport(exc: httpx2.RequestError) -> bool:
     return isinstance(exc, httpx2.NetworkError | httpx2.TimeoutException | httpx2.RemoteProtocolError)
+
+
+class _Failed(Exception):
+    """One failed attempt inside the transport: the SDK error to raise, and how `decide` sees it."""
+
+    def __init__(self, error: errors.SpacesError, failure: Failure) -> None:
+        super().__init__(error)
+        self.error = error
+        self.failure = failure
+
+
+def _failure_of(exc: Exception) -> Failure | None:
+    return exc.failure if isinstance(exc, _Failed) else None
+
+
+_FINAL = Failure(Outcome.FINAL, "final")
+
+
+class _MappedBody:
+    """An async iterator over a streamed body whose read failures are SDK errors, never httpx ones."""
+
+    __slots__ = ("_inner", "_method", "_url")
+
+    def __init__(self, inner: AsyncIterator[Any], method: str, url: str) -> None:
+        self._inner = inner
+        self._method = method
+        self._url = url
+
+    def __aiter__(self) -> _MappedBody:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            return await self._inner.__anext__()
+        except (httpx2.HTTPError, httpx2.StreamError) as exc:
+            raise _map_body_error(exc, self._method, self._url) from None
+
+
+class StreamResponse:
+    """An open response from `HttpTransport.stream`: its status, headers and body, read through the
+    transport's error mapping. It holds one of the client's concurrency slots until the stream's block
+    exits (the slot is held on this object's behalf, not a task's, so any task may end it)."""
+
+    __slots__ = ("_method", "_probe", "_response", "_url")
+
+    def __init__(self, method: str, url: str) -> None:
+        self._method = method
+        self._url = url
+        self._response: httpx2.Response | None = None
+        self._probe = False
+
+    @property
+    def response(self) -> httpx2.Response:
+        assert self._response is not None
+        return self._response
+
+    @property
+    def status_code(self) -> int:
+        """The HTTP status (always < 400: error statuses raise when the stream opens)."""
+        return self.response.status_code
+
+    @property
+    def headers(self) -> httpx2.Headers:
+        """The response headers."""
+        return self.response.headers
+
+    def aiter_bytes(self) -> AsyncIterator[bytes]:
+        """The body's bytes (decoded from any content encoding), as they arrive."""
+        return _MappedBody(self.response.aiter_bytes(), self._method, self._url)
+
+    def aiter_lines(self) -> AsyncIterator[str]:
+        """The body's text lines, as they arrive."""
+        return _MappedBody(self.response.aiter_lines(), self._method, self._url)
 
 
 class HttpTransport:
@@ -110,7 +202,7 @@ class HttpTransport:
         self._endpoint_origin = _origin(httpx2.URL(config.endpoint))
         self._clock = clock
         self._retry = retry
-        self._rng = random.Random()
+        self.rng = random.Random()
         self.limiter = anyio.CapacityLimiter(max_concurrency)
         self.rate_limiter = RateLimiter()
         ua = f"aiospaces/{VERSION}; python/{platform.python_version()}"
@@ -126,6 +218,8 @@ class HttpTransport:
             limits=httpx2.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency),
         )
         self.closed = False
+        # Whether the endpoint ever answered: until it has, a refused connection means nothing listens.
+        self._answered = False
         self._warned_topics: set[str] = set()
 
     async def aclose(self) -> None:
@@ -168,35 +262,17 @@ class HttpTransport:
     def backoff(self, attempt: int) -> float:
         """The delay before retry number `attempt` under this client's policy (exponential, jittered)."""
         return _wire.backoff_delay(
-            attempt, base=self._retry.base_delay, cap=self._retry.max_delay, jitter=self._rng.random()
+            attempt, base=self._retry.base_delay, cap=self._retry.max_delay, jitter=self.rng.random()
         )
 
-    @asynccontextmanager
-    async def open(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Any = None,
-        json: Any = None,
-        content: Any = None,
-        data: Any = None,
-        headers: Mapping[str, str] | None = None,
-        idempotent: bool,
-        timeout: float | None = None,  # noqa: ASYNC109 - HfApi's argument; a per-request httpx timeout
-        follow_redirects: bool = True,
-        read_body: bool = False,
-    ) -> AsyncIterator[httpx2.Response]:
-        """Send a request, retrying as the module docstring says, and yield the successful response with its
-        body not read yet (read already with `read_body`); error statuses raise. The concurrency slot is held
-        until the block exits."""
+    def _route(self, method: str, url: str) -> tuple[str, str, bool, RateLimitState]:
+        """(full URL, URL for logs and errors, whether it is the endpoint's origin, its rate-limit state)."""
         if self._config.offline:
             raise errors.OfflineModeError(
-                f"HF_HUB_OFFLINE is set: refusing to send {method.upper()} {_wire.safe_url(url)}"
+                f"HF_HUB_OFFLINE is set: refusing to send {method} {_wire.safe_url(url)}"
             )
         if self.closed:
             raise RuntimeError("this client is closed")
-        method = method.upper()
         full_url = self.url_for(url)
         target = httpx2.URL(full_url)
         same_origin = _origin(target) == self._endpoint_origin
@@ -210,116 +286,154 @@ class HttpTransport:
             # Another host (pre-signed storage) does not consume the Hub's quota; it is paced only once it
             # answers 429 itself.
             state = self.rate_limiter.state(f"external:{target.host}", probe_first=False)
-        attempt = 0
-        rate_limited = 0
-        while True:
-            attempt += 1
-            failure: errors.SpacesError | None = None
-            delay = 0.0
-            retry = False
-            probe = await state.acquire(self._clock)
-            try:
+        return full_url, clean_url, same_origin, state
+
+    async def _attempt(
+        self,
+        method: str,
+        full_url: str,
+        clean_url: str,
+        same_origin: bool,
+        state: RateLimitState,
+        stream: StreamResponse | None,
+        params: Any,
+        json: Any,
+        content: Any,
+        data: Any,
+        headers: Mapping[str, str] | None,
+        request_timeout: float | None,
+        follow_redirects: bool,
+        idempotent: bool,
+    ) -> httpx2.Response:
+        """One attempt: wait for pacing and a concurrency slot, send, map the outcome.
+
+        Buffered (`stream` None): the body is read and the slot given back before returning. Streamed: the
+        open response is returned, its slot and rate-limit reservation held on `stream`'s behalf (the stream
+        gives them back). A failure raises `_Failed`, everything given back.
+        """
+        probe = await state.acquire(self._clock)
+        kept = False
+        try:
+            if stream is None:
                 async with self.limiter:
-                    request = self._client.build_request(
-                        method,
-                        full_url,
-                        params=params,
-                        json=json,
-                        content=content,
-                        data=data,
-                        headers=self._headers(headers, authorized=same_origin),
-                        timeout=timeout if timeout is not None else httpx2.USE_CLIENT_DEFAULT,
-                    )
-                    response: httpx2.Response | None = None
-                    try:
-                        response = await self._client.send(
-                            request, stream=True, follow_redirects=follow_redirects
-                        )
-                        if response.status_code >= 400 or read_body:
-                            # A body cut off is a transport failure of this same attempt (retried under
-                            # the same rules and the same attempt budget).
-                            await response.aread()
-                    except httpx2.RequestError as exc:
-                        # Transport failures, and also a redirect loop or an undecodable error body: never
-                        # a raw httpx error out of the SDK.
-                        if response is not None:
-                            await response.aclose()
-                        failure = _map_transport_error(exc, method, clean_url)
-                        if probe:
-                            state.settle_probe()
-                        sent_for_sure_not = isinstance(failure, errors.ConnectError)
-                        retry = _retryable_transport(exc) and (idempotent or sent_for_sure_not)
-                        delay = self.backoff(attempt)
-                    except BaseException:
-                        # Cancelled (or failed otherwise) while an error body was arriving: release the
-                        # connection now rather than when the response is garbage-collected.
-                        if response is not None:
-                            with anyio.CancelScope(shield=True):
-                                await response.aclose()
-                        raise
-                    else:
-                        now = self._clock.now()
-                        info = _wire.parse_rate_limit(response.headers)
-                        status = response.status_code
-                        retry_after = _wire.retry_after_seconds(response.headers)
-                        state.observe(
-                            info if info is None or info.bucket == state.bucket else None,
-                            now=now,
-                            status=status,
-                            retry_after=retry_after,
-                            probe=probe,
-                        )
-                        if info is not None and info.bucket != state.bucket:
-                            self.rate_limiter.state(info.bucket).observe(info, now=now, status=status)
-                        logger.debug("%s %s -> %s (attempt %d)", method, clean_url, status, attempt)
-                        self._log_hub_warnings(response.headers)
-                        if status < 400:
-                            try:
-                                yield response
-                            finally:
-                                # Shielded: a cancelled caller must still give the connection back.
-                                with anyio.CancelScope(shield=True):
-                                    await response.aclose()
-                            return
-                        await response.aclose()
-                        failure = _wire.error_from_response(
-                            status=status,
-                            reason=response.reason_phrase,
-                            headers=response.headers,
-                            body=response.content,
-                            method=method,
-                            url=clean_url,
-                            now_retry_after=_wire.rate_limited_wait(response.headers)
-                            if status == 429
-                            else None,
-                        )
-                        if status == 429:
-                            rate_limited += 1
-                            attempt -= 1  # waiting for the window is not a failed attempt
-                            # The rate-limit state now holds the reset time: `acquire` waits for it.
-                            retry = rate_limited <= self._retry.max_rate_limited
-                            delay = 0.0
-                        elif _wire.is_retryable_status(status) and idempotent:
-                            retry = True
-                            delay = retry_after if retry_after is not None else self.backoff(attempt)
-            finally:
+                    return await self._send(
+                        method, full_url, clean_url, same_origin, state, probe, True, params, json,
+                        content, data, headers, request_timeout, follow_redirects, idempotent,
+                    )  # fmt: skip
+            await self.limiter.acquire_on_behalf_of(stream)
+            try:
+                response = await self._send(
+                    method, full_url, clean_url, same_origin, state, probe, False, params, json,
+                    content, data, headers, request_timeout, follow_redirects, idempotent,
+                )  # fmt: skip
+            except BaseException:
+                self.limiter.release_on_behalf_of(stream)
+                raise
+            stream._response, stream._probe, kept = response, probe, True
+            return response
+        finally:
+            if not kept:
                 state.release(probe)
-            assert failure is not None
-            _wire.redact(failure, [self._config.token])
-            if not retry or attempt >= self._retry.max_attempts:
-                raise failure
-            logger.log(
-                logging.DEBUG if isinstance(failure, errors.RateLimitedError) else logging.WARNING,
-                "%s %s failed (%s); retrying in %.2fs (attempt %d/%d)",
-                method,
-                clean_url,
-                type(failure).__name__,
-                delay,
-                attempt + 1,
-                self._retry.max_attempts,
+
+    async def _send(
+        self,
+        method: str,
+        full_url: str,
+        clean_url: str,
+        same_origin: bool,
+        state: RateLimitState,
+        probe: bool,
+        read_body: bool,
+        params: Any,
+        json: Any,
+        content: Any,
+        data: Any,
+        headers: Mapping[str, str] | None,
+        request_timeout: float | None,
+        follow_redirects: bool,
+        idempotent: bool,
+    ) -> httpx2.Response:
+        if self.closed:
+            # Closed while this call waited for pacing or a slot.
+            raise RuntimeError("this client is closed")
+        request = self._client.build_request(
+            method,
+            full_url,
+            params=params,
+            json=json,
+            content=content,
+            data=data,
+            headers=self._headers(headers, authorized=same_origin),
+            timeout=request_timeout if request_timeout is not None else httpx2.USE_CLIENT_DEFAULT,
+        )
+        response: httpx2.Response | None = None
+        try:
+            response = await self._client.send(request, stream=True, follow_redirects=follow_redirects)
+            if response.status_code >= 400 or read_body:
+                # A body cut off is a transport failure of this same attempt (retried under the same rules
+                # and the same attempt budget).
+                await response.aread()
+        except httpx2.RequestError as exc:
+            # Transport failures, and also a redirect loop or an undecodable error body: never a raw httpx
+            # error out of the SDK.
+            if response is not None:
+                await response.aclose()
+            if probe:
+                state.settle_probe()
+            error = _map_transport_error(exc, method, clean_url)
+            _wire.redact(error, [self._config.token])
+            if isinstance(error, errors.ConnectError):
+                outcome = Outcome.REFUSED if not self._answered and _refused(exc) else Outcome.NOT_SENT
+            else:
+                outcome = Outcome.NO_ANSWER if _retryable_transport(exc) else Outcome.FINAL
+            reason = "connection refused" if outcome is Outcome.REFUSED else _detail(exc)
+            raise _Failed(error, Failure(outcome, reason)) from None
+        except BaseException:
+            # Cancelled (or failed otherwise) while an error body was arriving: release the connection now
+            # rather than when the response is garbage-collected.
+            if response is not None:
+                with anyio.CancelScope(shield=True):
+                    await response.aclose()
+            raise
+        self._answered = True
+        now = self._clock.now()
+        response_headers = response.headers
+        info = _wire.parse_rate_limit(response_headers)
+        status = response.status_code
+        retry_after = _wire.retry_after_seconds(response_headers)
+        state.observe(
+            info if info is None or info.bucket == state.bucket else None,
+            now=now,
+            status=status,
+            retry_after=retry_after,
+            probe=probe,
+        )
+        if info is not None and info.bucket != state.bucket:
+            self.rate_limiter.state(info.bucket).observe(info, now=now, status=status)
+        logger.debug("%s %s -> %s", method, clean_url, status)
+        self._log_hub_warnings(response_headers)
+        if status < 400:
+            return response
+        await response.aclose()
+        status_error = _wire.error_from_response(
+            status=status,
+            reason=response.reason_phrase,
+            headers=response_headers,
+            body=response.content,
+            method=method,
+            url=clean_url,
+            now_retry_after=_wire.rate_limited_wait(response_headers) if status == 429 else None,
+        )
+        _wire.redact(status_error, [self._config.token])
+        if status == 429:
+            failure = Failure(Outcome.RATE_LIMITED, f"{status} rate limited")
+        elif _wire.is_retryable_status(status):
+            failure = Failure(
+                Outcome.RETRYABLE_STATUS, f"{status} {response.reason_phrase}".rstrip(), retry_after
             )
-            if delay > 0:
-                await self._clock.sleep(delay)
+        else:
+            failure = _FINAL
+        raise _Failed(status_error, failure)
 
     async def request(
         self,
@@ -335,22 +449,79 @@ class HttpTransport:
         timeout: float | None = None,  # noqa: ASYNC109 - HfApi's argument; a per-request httpx timeout
         follow_redirects: bool = True,
     ) -> httpx2.Response:
-        """Like `open`, but the body is read before returning (a dropped body counts as a transport failure
-        of that attempt and is retried under the same rules)."""
-        async with self.open(
-            method,
-            url,
-            params=params,
-            json=json,
-            content=content,
-            data=data,
-            headers=headers,
+        """Send a request, retrying as the module docstring says, and return the response with its body
+        read (a dropped body counts as a transport failure of that attempt and is retried under the same
+        rules). Error statuses raise. The concurrency slot is given back before returning."""
+        method = method.upper()
+        full_url, clean_url, same_origin, state = self._route(method, url)
+        retrying = Retrying(
+            self._retry,
+            clock=self._clock,
+            rng=self.rng,
+            classify=_failure_of,
             idempotent=idempotent,
-            timeout=timeout,
-            follow_redirects=follow_redirects,
-            read_body=True,
-        ) as response:
-            return response
+            what=method,
+            target=clean_url,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._attempt(
+                        method, full_url, clean_url, same_origin, state, None, params, json, content,
+                        data, headers, timeout, follow_redirects, idempotent,
+                    )  # fmt: skip
+        except _Failed as failed:
+            raise failed.error from None
+        raise AssertionError("unreachable: the retry loop returns or raises")
+
+    @asynccontextmanager
+    async def stream(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - a per-request httpx timeout
+    ) -> AsyncIterator[StreamResponse]:
+        """Open a streamed response: `async with transport.stream("GET", path) as response:`.
+
+        Retried like an idempotent request until the status line arrives; error statuses raise on entry.
+        Inside the block, `response.aiter_bytes()` / `aiter_lines()` raise SDK errors only. Exiting the block
+        — normally, by an exception, by cancellation, or by the garbage collector closing a generator that
+        holds it — closes the response and gives the concurrency slot back, from whichever task exits it.
+        """
+        method = method.upper()
+        full_url, clean_url, same_origin, state = self._route(method, url)
+        handle = StreamResponse(method, clean_url)
+        retrying = Retrying(
+            self._retry,
+            clock=self._clock,
+            rng=self.rng,
+            classify=_failure_of,
+            idempotent=True,
+            what=method,
+            target=clean_url,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    await self._attempt(
+                        method, full_url, clean_url, same_origin, state, handle, params, None, None,
+                        None, headers, timeout, True, True,
+                    )  # fmt: skip
+        except _Failed as failed:
+            raise failed.error from None
+        try:
+            yield handle
+        finally:
+            try:
+                # Shielded: a cancelled consumer must still give the connection back.
+                with anyio.CancelScope(shield=True):
+                    await handle.response.aclose()
+            finally:
+                self.limiter.release_on_behalf_of(handle)
+                state.release(handle._probe)
 
 
 def _origin(url: httpx2.URL) -> tuple[str, str, int | None]:

@@ -8,6 +8,7 @@ import getpass
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .. import _wire
@@ -289,13 +290,16 @@ def describe_change(repo_id: str, previous: SpaceRuntime | None, current: SpaceR
 
 async def cmd_logs(client: SpacesClient, args: argparse.Namespace, output: Output) -> int:
     """`aiospaces logs ID [--build] [--follow]`"""
-    async for line in client.fetch_space_logs(args.repo_id, build=args.build, follow=args.follow):
-        line = line.rstrip("\r\n")
-        output.emit("log", repo_id=args.repo_id, line=line)
-        if not output.json_mode:
-            # Log lines are printed verbatim (no rich markup or highlighting), as `hf spaces logs` does.
-            output.stdout.write(line + "\n")
-            output.stdout.flush()
+    # Closed here, before the client: when the reader of stdout goes away (`| head -1`), the stream ends in
+    # this task, not later in a garbage collector's.
+    async with aclosing(client.fetch_space_logs(args.repo_id, build=args.build, follow=args.follow)) as lines:
+        async for line in lines:
+            line = line.rstrip("\r\n")
+            output.emit("log", repo_id=args.repo_id, line=line)
+            if not output.json_mode:
+                # Log lines are printed verbatim (no rich markup or highlighting), as `hf spaces logs` does.
+                output.stdout.write(line + "\n")
+                output.stdout.flush()
     return ExitCode.OK
 
 
