@@ -12,8 +12,10 @@ each commit with the same title is checked at its own sha, never at the head, wh
 someone else's change.
 
 What the lookup cannot see: an attempt the Hub is still applying when the branch is read (a gateway timeout
-in front of a slow commit). With `parent_commit` that is harmless (the resend gets a 412, and the lookup that
-follows finds the first attempt); without it, such a commit can land twice.
+in front of a slow commit). So a resend names a parent: the caller's `parent_commit`, or else the head the
+lookup read; if the earlier attempt lands first, the resend is refused (412) and the next lookup finds it.
+Only when the caller gave no `parent_commit` (the first attempt then carries no condition) and the resend is
+applied before that slow first attempt can the commit land twice.
 
 Wire shapes (hub-api.md §11.3, §11.7; huggingface_hub 2.4 `list_repo_commits`, `get_paths_info`,
 `list_repo_refs`): the commit listing is `[{"id", "title", "message", "authors", "date"}]`, newest first

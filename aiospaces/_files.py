@@ -212,6 +212,9 @@ class _SentCommit:
     base: str | None = None
     # Pull requests open before sending (only with `create_pr`): the commit, if it landed, opened another.
     pull_requests_before: dict[int, str] | None = None
+    # The branch head the last lookup read, and the one a resend names as its parent (see `_send_commit`).
+    head_seen: str | None = None
+    guard: str | None = None
 
 
 def _open_local(path: str) -> BinaryIO:
@@ -313,20 +316,21 @@ class Files:
                 repo_id, repo_type, None if create_pr else revision, lfs_additions, limiter
             )
 
-        def build_body() -> bytes:
+        def build_body(parent: str | None) -> bytes:
             lines = commit_lines(
                 to_commit,
                 commit_message=commit_message,
                 commit_description=commit_description,
-                parent_commit=parent_commit,
+                parent_commit=parent,
             )
             return commit_body(lines)
 
-        # Inline files on disk are read in a worker thread (they are small: the Hub sends big ones to LFS).
-        if all(_small_bytes(op) for op in to_commit if isinstance(op, CommitOperationAdd)):
-            body = build_body()
-        else:
-            body = await anyio.to_thread.run_sync(build_body)
+        small = all(_small_bytes(op) for op in to_commit if isinstance(op, CommitOperationAdd))
+
+        async def body_for(parent: str | None) -> bytes:
+            # Inline files on disk are read in a worker thread (small: the Hub sends big ones to LFS).
+            return build_body(parent) if small else await anyio.to_thread.run_sync(build_body, parent)
+
         sent = _SentCommit(
             repo_id=repo_id,
             repo_type=repo_type,
@@ -341,18 +345,25 @@ class Files:
             sent.pull_requests_before = await self._pull_requests(repo_id, repo_type)
         else:
             sent.base = parent_commit or head_before or await self._revision_sha(repo_id, repo_type, revision)
-        return await self._send_commit(sent, body)
+        return await self._send_commit(sent, body_for)
 
-    async def _send_commit(self, sent: _SentCommit, body: bytes) -> CommitInfo:
+    async def _send_commit(
+        self, sent: _SentCommit, body_for: Callable[[str | None], Awaitable[bytes]]
+    ) -> CommitInfo:
         """Send the commit request; after a lost answer or a proxy's refusal, resend it only if it is not in
-        the repo (`_commit_landing`), so it lands exactly once and is reported failed only when it did not."""
+        the repo (`_commit_landing`), so it lands exactly once and is reported failed only when it did not.
+
+        A resend names the head the lookup just read as its `parentCommit` (when the caller gave none): if an
+        earlier attempt the Hub was still applying lands in between, the resend is refused (412) instead of
+        landing a second time, and the lookup that follows finds the earlier one.
+        """
         api = api_repo_path(sent.repo_type, sent.repo_id)
 
         async def send() -> CommitInfo:
             response = await self._session.request(
                 "POST",
                 f"{api}/commit/{quote_revision(sent.revision)}",
-                content=body,
+                content=await body_for(sent.parent_commit or sent.guard),
                 headers={"Content-Type": NDJSON_CONTENT_TYPE},
                 params={"create_pr": "1"} if sent.create_pr else None,
                 idempotent=False,
@@ -368,15 +379,29 @@ class Files:
         async def landed() -> CommitInfo | None:
             return await self._find_sent_commit(sent)
 
+        async def before_resend() -> CommitInfo | None:
+            found = await landed()
+            if found is None and sent.parent_commit is None and not sent.create_pr:
+                sent.guard = sent.head_seen
+            return found
+
         async def settle(exc: errors.HubHTTPError) -> CommitInfo | None:
-            # A resend refused because the branch moved past `parent_commit` (412) or because a file to delete
-            # is gone (404) may have been refused because an earlier attempt of this very commit landed.
-            if isinstance(exc, errors.CommitConflictError | errors.EntryNotFoundError):
-                return await landed()
-            return None
+            # A resend refused because the branch moved past its parent (412) or because a file to delete is
+            # gone (404) may have been refused because an earlier attempt of this very commit landed.
+            if not isinstance(exc, errors.CommitConflictError | errors.EntryNotFoundError):
+                return None
+            found = await landed()
+            if found is None and sent.guard is not None and isinstance(exc, errors.CommitConflictError):
+                # Someone else moved the branch past the head this resend named: the caller asked for no
+                # condition, so it is sent once more without one (any failure is then looked up once more).
+                sent.guard = None
+                return await send()
+            return found
 
         try:
-            return await self._ambiguity_safe(send, before_resend=landed, on_error_after_ambiguous=settle)
+            return await self._ambiguity_safe(
+                send, before_resend=before_resend, on_error_after_ambiguous=settle
+            )
         except errors.SpacesError as exc:
             if not _is_ambiguous(exc):
                 raise
@@ -406,6 +431,7 @@ class Files:
             if base_index(history, sent.base) is not None:
                 break
             url = response.links.get("next", {}).get("url")
+        sent.head_seen = history[0].id if history else None
         candidates = landing_candidates(
             history, sent.base, sent.commit_message, exact_parent=sent.parent_commit is not None
         )

@@ -418,3 +418,72 @@ async def test_without_retries_a_lost_answer_is_still_checked(hub: SimulatedHub,
     assert after[1:] == before
     assert after[0][0] == info.oid
     assert "b.txt" not in hub.git.list_files(("space", space))
+
+
+class _SlowHub(httpx2.AsyncBaseTransport):
+    """A gateway that answers 504 to the first commit request while the Hub is still applying it: the commit
+    lands only when the next commit request arrives, just before that one."""
+
+    def __init__(self, inner: httpx2.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.held: httpx2.Request | None = None
+        self.commits = 0
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        if not _is_commit(request):
+            return await self.inner.handle_async_request(request)
+        self.commits += 1
+        if self.commits == 1:
+            await request.aread()
+            self.held = request
+            return httpx2.Response(
+                504, headers={"Content-Type": "text/html"}, content=b"504 Gateway Time-out"
+            )
+        if self.held is not None:
+            held, self.held = self.held, None
+            applied = await self.inner.handle_async_request(held)
+            await applied.aread()
+        return await self.inner.handle_async_request(request)
+
+
+@pytest.mark.anyio
+async def test_a_commit_landing_late_is_not_committed_twice(hub: SimulatedHub, space: str) -> None:
+    """A commit the Hub was still applying when the lookup ran (a gateway timeout) and that lands just
+    before the resend makes that resend refused (it names the head the lookup read), and it is then found:
+    one commit."""
+    before = _history(hub, space)
+    async with _client(_SlowHub(hub.transport())) as client:
+        info = await client.upload_file(
+            path_or_fileobj=b"print('late')\n", path_in_repo="app.py", repo_id=space, repo_type="space"
+        )
+    after = _history(hub, space)
+    assert after[1:] == before
+    assert after[0][0] == info.oid
+    assert hub.counters.requests[COMMIT_ROUTE] == 2  # the late one, and the refused resend
+
+
+@pytest.mark.anyio
+async def test_a_resend_overtaken_by_someone_else_still_lands_once(hub: SimulatedHub, space: str) -> None:
+    """When someone else commits between the lookup and the resend (the resend's parent is then stale), the
+    commit is sent once more without a parent, as the caller asked: it lands once, on top of theirs."""
+    key = ("space", space)
+    base = _history(hub, space)[0][0]
+    commits = []
+
+    def someone_else_before_the_resend(request: httpx2.Request) -> bool:
+        if _is_commit(request):
+            commits.append(request)
+            if len(commits) == 2:
+                hub.git.commit(key, additions={"theirs.txt": b"theirs"}, message="theirs", author="bob")
+        return _is_commit(request)
+
+    faults = _Faults(hub.transport(), match=someone_else_before_the_resend, script=[PROXY_502])
+    async with _client(faults) as client:
+        info = await client.upload_file(
+            path_or_fileobj=b"ours\n", path_in_repo="ours.txt", repo_id=space, repo_type="space"
+        )
+    history = _history(hub, space)
+    assert [title for _sha, title in history[:2]] == ["Upload ours.txt with aiospaces", "theirs"]
+    assert history[0][0] == info.oid
+    assert history[2][0] == base
+    assert len(commits) == 3  # refused by the proxy, refused for its stale parent, landed
