@@ -251,13 +251,13 @@ class HttpTransport:
     def _log_hub_warnings(self, headers: httpx2.Headers) -> None:
         """`X-HF-Warning: <topic>; <message>` (may repeat) is logged once per topic (hub-api.md §3.1)."""
         for value in headers.get_list("x-hf-warning"):
-            topic, _, message = value.partition(";")
+            # Masked as a whole: a warning without `;` is all topic, and the Hub may quote the request.
+            topic, _, message = value.replace(self._config.token or "\0", "***").partition(";")
             topic = topic.strip()
             if topic in self._warned_topics:
                 continue
             self._warned_topics.add(topic)
-            text = (message.strip() or topic).replace(self._config.token or "\0", "***")
-            logger.warning("Hub warning (%s): %s", topic, text)
+            logger.warning("Hub warning (%s): %s", topic, message.strip() or topic)
 
     def backoff(self, attempt: int) -> float:
         """The delay before retry number `attempt` under this client's policy (exponential, jittered)."""

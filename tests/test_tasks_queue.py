@@ -82,8 +82,12 @@ async def test_claim_whose_lost_commit_lands_after_the_next_read_is_returned_not
     """A claim whose commit answer was lost and that lands only after the queue's next read is recognised
     when the retry hits 412: the worker gets that task, and no second task is left RUNNING in its name."""
     repo = LateLandingRepo(SEED)
-    queue = TaskQueue(repo, "alice/tasks")  # type: ignore[arg-type]
-    task = await queue.claim(worker="w1")
+    # The scenario needs one lost answer and one 412. A queue that never settles (e.g. committing without
+    # `parent_commit`, which this repo answers with 412 forever) must fail here rather than loop: the fake
+    # clock never advances, so the conflict bound stops it, and `fail_after` any other endless loop.
+    queue = TaskQueue(repo, "alice/tasks", max_retries=5)  # type: ignore[arg-type]
+    with anyio.fail_after(60):
+        task = await queue.claim(worker="w1")
     assert task is not None
     tasks, _ = parse_tasks(repo.contents[repo.head])
     running = [t for t in tasks if t.status == TaskStatus.RUNNING]
