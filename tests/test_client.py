@@ -596,11 +596,15 @@ async def test_bad_list_spaces_arguments_fail_before_any_request() -> None:
 async def test_huggingface_hub_enum_members_are_accepted() -> None:
     """huggingface_hub's SpaceHardware/SpaceStorage members are sent as their plain values."""
     from huggingface_hub import SpaceHardware as HfHardware
+    from huggingface_hub import SpaceStorage as HfStorage
 
-    client, rec, _ = make_client(sequence(httpx2.Response(200, json=RUNNING)))
+    client, rec, _ = make_client(sequence(httpx2.Response(200, json={**RUNNING, "storage": "large"})))
     async with client:
         await client.request_space_hardware("a/b", HfHardware.T4_MEDIUM, sleep_time=600)
+        await client.request_space_storage("a/b", HfStorage.LARGE)
+    assert rec.paths() == ["POST /api/spaces/a/b/hardware", "POST /api/spaces/a/b/storage"]
     assert json.loads(rec.requests[0].content) == {"flavor": "t4-medium", "sleepTimeSeconds": 600}
+    assert json.loads(rec.requests[1].content) == {"tier": "large"}
 
 
 @pytest.mark.anyio

@@ -72,8 +72,12 @@ async def test_asgi_app_serves_requests() -> None:
     async with httpx2.AsyncClient(transport=transport, base_url="http://asgi.test", headers=ALICE) as client:
         r = await client.get("/api/spaces/alice/demo/runtime")
         assert (r.status_code, r.json()["stage"]) == (200, "RUNNING")
-        r = await client.post("/api/repos/create", json={"name": "demo", "type": "space", "sdk": "gradio"})
-        assert r.json()["url"] == "http://asgi.test/spaces/alice/demo"
+        body = {"name": "fresh", "type": "space", "sdk": "gradio"}
+        r = await client.post("/api/repos/create", json=body)
+        assert (r.status_code, r.json()["url"]) == (200, "http://asgi.test/spaces/alice/fresh")
+        assert hub.repo_exists("alice/fresh")
+        r = await client.post("/api/repos/create", json=body)
+        assert (r.status_code, r.json()["url"]) == (409, "http://asgi.test/spaces/alice/fresh")
         hub.crash("alice/demo", ["boom"])  # a failed Space's log stream ends after the replay
         r = await client.get("/api/spaces/alice/demo/logs/run")
         assert r.headers["content-type"] == "text/event-stream"

@@ -4,7 +4,12 @@ function (or async iterator) with `HfApi`'s parameter names, kinds and defaults,
 
 from __future__ import annotations
 
+import ast
 import inspect
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from huggingface_hub import HfApi
@@ -38,6 +43,7 @@ METHODS = [
     "fetch_space_logs",
 ]
 ITERATORS = {"list_spaces", "fetch_space_logs"}
+HF = "huggingface_hub"
 
 # The three methods huggingface_hub 2.x removed, with their parameters from hub-api.md §16 (minus token).
 P = inspect.Parameter
@@ -91,25 +97,71 @@ def test_removed_methods_match_hub_api_reference(name: str) -> None:
     assert shape(getattr(SpacesClient, name)) == REMOVED[name]
 
 
-def test_library_does_not_import_huggingface_hub() -> None:
-    """The library's own modules never import huggingface_hub (it is a test-only dependency)."""
-    import ast
-    import pathlib
-
-    import aiospaces
-
-    def imports_hf(path: pathlib.Path) -> bool:
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import) and any(
-                a.name.split(".")[0] == "huggingface_hub" for a in node.names
+def _imports_huggingface_hub(tree: ast.AST) -> bool:
+    """Whether a module's syntax tree imports huggingface_hub anywhere (also inside functions, and through
+    `importlib.import_module` / `__import__` with a literal name)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(a.name.split(".")[0] == HF for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == HF:
+            return True
+        if isinstance(node, ast.Call) and node.args:
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            first = node.args[0]
+            if (
+                name in ("import_module", "__import__")
+                and isinstance(first, ast.Constant)
+                and isinstance(first.value, str)
+                and first.value.split(".")[0] == HF
             ):
                 return True
-            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "huggingface_hub":
-                return True
-        return False
+    return False
 
-    root = pathlib.Path(aiospaces.__file__).parent
-    offenders = [str(path.relative_to(root)) for path in root.rglob("*.py") if imports_hf(path)]
-    # The CLI/benchmarks may drive the official client deliberately; the client core must not.
-    core = {"_core.py", "_wire.py", "_transport.py", "_ratelimit.py", "_config.py", "models.py", "fleet.py"}
-    assert not core.intersection(offenders)
+
+def test_import_check_recognises_every_way_of_importing() -> None:
+    """The import check flags each form of importing huggingface_hub, and not a name merely starting alike."""
+    flagged = [
+        "import huggingface_hub",
+        "import huggingface_hub.utils as u",
+        "from huggingface_hub import HfApi",
+        "def f():\n    from huggingface_hub.hf_api import HfApi",
+        "import importlib\nimportlib.import_module('huggingface_hub')",
+        "__import__('huggingface_hub.utils')",
+    ]
+    for source in flagged:
+        assert _imports_huggingface_hub(ast.parse(source)), source
+    for source in ("import huggingface_hubx", "from . import huggingface_hub", "x = 'huggingface_hub'"):
+        assert not _imports_huggingface_hub(ast.parse(source)), source
+
+
+def test_library_does_not_import_huggingface_hub() -> None:
+    """No module of the package, the CLI and the simulator included, imports huggingface_hub (a test-only
+    dependency): not in its source, and not when every module is imported with huggingface_hub absent."""
+    import aiospaces
+
+    root = Path(aiospaces.__file__).parent
+    files = sorted(root.rglob("*.py"))
+    # Every module Python can import from the package is one of the files checked (and vice versa).
+    modules = sorted(m.name for m in pkgutil.walk_packages(aiospaces.__path__, "aiospaces."))
+    dotted = sorted(
+        ".".join(("aiospaces", *path.relative_to(root).with_suffix("").parts)).removesuffix(".__init__")
+        for path in files
+    )
+    assert dotted == ["aiospaces", *modules]
+    offenders = [
+        str(path.relative_to(root)) for path in files if _imports_huggingface_hub(ast.parse(path.read_text()))
+    ]
+    assert offenders == []
+
+    # The same modules imported in a fresh interpreter where `import huggingface_hub` fails (`__main__`
+    # modules run the CLI when imported: their source is checked above).
+    importable = [name for name in modules if not name.endswith(".__main__")]
+    script = (
+        "import importlib, sys\n"
+        "sys.modules['huggingface_hub'] = None\n"
+        f"for name in {importable!r}:\n"
+        "    importlib.import_module(name)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

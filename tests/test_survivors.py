@@ -371,11 +371,11 @@ async def test_a_download_whose_bytes_do_not_match_their_sha256_is_refused(
         with pytest.raises(TransportError, match="sha256"):
             await client.hf_hub_download("alice/weights", "model.bin", **where)
         assert corrupt.corrupted >= 1
-        left = sorted(p.name for p in tmp_path.rglob("*") if p.is_file())
+        left = sorted([p.name async for p in anyio.Path(tmp_path).rglob("*") if await p.is_file()])
         assert not any(name == "model.bin" or name.endswith(".incomplete") for name in left), left
         corrupt.active = False
         path = await client.hf_hub_download("alice/weights", "model.bin", **where)
-    assert Path(path).read_bytes() == data
+    assert await anyio.Path(path).read_bytes() == data
 
 
 # --- a warning header that echoes the token ----------------------------------------------------------------
@@ -405,7 +405,8 @@ async def test_a_warning_header_echoing_the_token_is_logged_without_it(
     warnings = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Hub warning")]
     assert len(warnings) == 2
     assert all("***" in message for message in warnings)
-    assert "expires soon" in warnings[0] and "legacy token" in warnings[1]
+    assert "expires soon" in warnings[0]
+    assert "legacy token" in warnings[1]
     assert TOKEN not in caplog.text
     assert all(TOKEN not in r.getMessage() for r in caplog.records)
 
