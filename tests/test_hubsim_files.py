@@ -11,10 +11,9 @@ from urllib.parse import quote, urlsplit
 import pytest
 
 from aiospaces.hubsim import _routes_git
-from aiospaces.hubsim._git_store import (
+from aiospaces.hubsim._git_objects import (
     DEFAULT_GITATTRIBUTES,
     EntryNotFound,
-    GitStore,
     LFSAddition,
     MissingLFSObject,
     ParentMismatch,
@@ -22,6 +21,7 @@ from aiospaces.hubsim._git_store import (
     git_blob_sha1,
     sha256_hex,
 )
+from aiospaces.hubsim._git_store import GitStore
 from aiospaces.hubsim._http import HubError, Router, SimRequest, SimResponse
 from aiospaces.hubsim._routes_git import FILE_ROUTES
 

@@ -16,7 +16,7 @@ import httpx2
 import pytest
 
 from aiospaces.hubsim import SimulatedHub
-from aiospaces.hubsim._git_store import git_blob_sha1, sha256_hex
+from aiospaces.hubsim._git_objects import git_blob_sha1, sha256_hex
 
 ALICE = {"authorization": "Bearer hf_alice"}
 BOB = {"authorization": "Bearer hf_bob"}

@@ -18,17 +18,17 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from ._git_common import quote_path
-from ._git_store import (
+from ._git_objects import (
     AddFile,
     CommitRecord,
     DeleteFile,
     DeleteFolder,
     FileInfo,
-    GitStore,
     LFSAddition,
     Operation,
     RepoKey,
 )
+from ._git_store import GitStore
 from ._http import HubError, SimRequest, SimResponse
 
 # [inferred] the real Hub sends files of 10 MB or more through LFS (hub-api.md §11.3).

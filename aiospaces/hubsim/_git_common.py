@@ -7,15 +7,15 @@ from contextlib import contextmanager
 from typing import Protocol
 from urllib.parse import quote, unquote
 
-from ._git_store import (
+from ._git_objects import (
     EntryNotFound,
-    GitStore,
     MissingLFSObject,
     ParentMismatch,
     RepoKey,
     RepoNotFound,
     RevisionNotFound,
 )
+from ._git_store import GitStore
 from ._http import HubError, SimRequest
 
 # URL prefix of each repo type in non-API routes (resolve, LFS), hub-api.md §1.1.

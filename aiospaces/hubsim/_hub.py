@@ -21,7 +21,7 @@ from ._builds import FAILURE_PHASES, SCHEDULING_FAILURE, SDKS, ForcedFailure
 from ._control import Fault, FaultKind, RateLimit, RateLimiter
 from ._dispatch import PRESIGNED_PREFIX, TrackedStream, finish, slow_body
 from ._git import MAX_COMMIT_BODY
-from ._git_store import DEFAULT_GITATTRIBUTES
+from ._git_objects import DEFAULT_GITATTRIBUTES
 from ._hardware import FREE_HARDWARE, HARDWARE_NAMES
 from ._http import DropConnection, HubError, Router, SimRequest, SimResponse, json_response
 from ._records import as_bytes, check_repo_id, default_space_files, sample_app_files

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from ._git_common import PREFIX_TYPE, URL_PREFIX, GitHost, check_repo, repo_not_found
-from ._git_store import RepoKey
+from ._git_objects import RepoKey
 from ._http import HubError, RouteSpec, SimRequest, SimResponse, json_response
 
 LFS_CONTENT_TYPE = "application/vnd.git-lfs+json"

@@ -9,7 +9,7 @@ from typing import Literal
 
 import attrs
 
-from ._git_store import DEFAULT_GITATTRIBUTES
+from ._git_objects import DEFAULT_GITATTRIBUTES
 from ._space import SpaceState
 
 Role = Literal["read", "write"]

@@ -38,7 +38,7 @@ from ._git_common import (
     repo_url,
     store_errors,
 )
-from ._git_store import BranchExists, CommitRecord, RepoKey
+from ._git_objects import BranchExists, CommitRecord, RepoKey
 from ._http import HubError, RouteSpec, SimRequest, SimResponse, json_response
 from ._lfs import LFS_ROUTES
 

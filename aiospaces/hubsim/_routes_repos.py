@@ -7,7 +7,7 @@ from typing import Any
 
 from ._builds import SDKS
 from ._git_common import API_TYPE
-from ._git_store import DEFAULT_GITATTRIBUTES
+from ._git_objects import DEFAULT_GITATTRIBUTES
 from ._http import HubError, RouteSpec, SimRequest, SimResponse, json_response, text_response
 from ._params import (
     SpaceSettings,
