@@ -37,12 +37,15 @@ async def client(hub: SimulatedHub) -> AsyncIterator[httpx2.AsyncClient]:
 
 # ------------------------------------------------------------------------------------------ rate limit
 @pytest.mark.anyio
-async def test_no_rate_limit_headers_by_default(client: httpx2.AsyncClient) -> None:
-    """Without a configured limit the hub sends no RateLimit headers and never 429s."""
+async def test_rate_limit_headers_by_default(client: httpx2.AsyncClient) -> None:
+    """Without a configured limit every answer still carries the RateLimit headers, and none is a 429."""
     for _ in range(50):
         r = await client.get("/api/spaces/alice/demo/runtime")
         assert r.status_code == 200
-    assert "ratelimit" not in r.headers
+        assert r.headers["ratelimit-policy"] == '"fixed window";"api";q=100000;w=300'
+    assert r.headers["ratelimit"].startswith('"api";r=99950;t=')
+    download = await client.get("/spaces/alice/demo/resolve/main/README.md")
+    assert download.headers["ratelimit-policy"] == '"fixed window";"resolvers";q=500000;w=300'
 
 
 @pytest.mark.anyio
@@ -73,7 +76,8 @@ async def test_fixed_window_rate_limit_per_token(client: httpx2.AsyncClient, hub
     r = await client.get("/api/spaces/alice/demo/runtime")
     assert (r.status_code, r.headers["ratelimit"]) == (200, '"api";r=2;t=60')
     hub.set_rate_limit(None)
-    assert "ratelimit" not in (await client.get("/api/spaces/alice/demo/runtime")).headers
+    unlimited = await client.get("/api/spaces/alice/demo/runtime")
+    assert unlimited.headers["ratelimit-policy"] == '"fixed window";"api";q=100000;w=300'
 
 
 def test_rate_limit_arguments_are_checked(hub: SimulatedHub) -> None:

@@ -125,6 +125,13 @@ class RateLimit:
     window: float
 
 
+# The quotas the headers show when none is configured: the real Hub sets the headers on every response
+# (huggingface_hub 2.4 `utils/_http.py`, `hf_raise_for_status`: "Headers are set on every response"), so the
+# simulator shows the highest documented quotas (hub-api.md §4.2, Enterprise Plus with org IP ranges) and
+# never refuses a request on them.
+DEFAULT_QUOTAS = {"api": RateLimit(100_000, 300.0), "resolvers": RateLimit(500_000, 300.0)}
+
+
 @attrs.define
 class _Window:
     start: float
@@ -133,23 +140,27 @@ class _Window:
 
 @attrs.define
 class RateLimiter:
-    """Fixed windows aligned on multiples of the window length, counted per (bucket, token)."""
+    """Fixed windows aligned on multiples of the window length, counted per (bucket, token).
+
+    Only the quotas in `limits` are enforced; a bucket without one is counted against `DEFAULT_QUOTAS`.
+    """
 
     limits: dict[str, RateLimit] = attrs.field(factory=dict)
     windows: dict[tuple[str, str], _Window] = attrs.field(factory=dict)
 
     def check(self, bucket: str, who: str, now: float) -> tuple[bool, list[tuple[str, str]]]:
-        """Count one request; returns (allowed, headers to add). No headers when the bucket is unlimited."""
+        """Count one request; returns (allowed, the `RateLimit` headers to add)."""
         limit = self.limits.get(bucket)
+        enforced = limit is not None
         if limit is None:
-            return True, []
+            limit = DEFAULT_QUOTAS[bucket]
         start = math.floor(now / limit.window) * limit.window
         window = self.windows.get((bucket, who))
         if window is None or window.start != start:
             window = _Window(start, 0)
             self.windows[(bucket, who)] = window
         reset = max(1, math.ceil(start + limit.window - now))
-        allowed = window.used < limit.requests
+        allowed = not enforced or window.used < limit.requests
         if allowed:
             window.used += 1
         remaining = max(0, limit.requests - window.used)

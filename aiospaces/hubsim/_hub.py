@@ -293,9 +293,10 @@ class SimulatedHub(HubState):
     ) -> None:
         """Limit each token (anonymous callers share one quota) to `requests` per fixed window.
 
-        `RateLimit`/`RateLimit-Policy` headers are then sent on every response of the bucket, and a 429 with
-        `Retry-After` once the quota is used (hub-api.md §4.1). `bucket` is `"api"` (all `/api` routes) or
-        `"resolvers"` (file downloads). `requests=None` removes the limit.
+        The `RateLimit`/`RateLimit-Policy` headers every response carries then show this quota (without
+        one, the hub's default quotas, never enforced), and a 429 with `Retry-After` answers once it is used
+        (hub-api.md §4.1). `bucket` is `"api"` (all `/api` routes) or `"resolvers"` (file downloads).
+        `requests=None` removes the limit.
         """
         if bucket not in ("api", "resolvers"):
             raise ValueError(f"bucket must be 'api' or 'resolvers', got {bucket!r}")
