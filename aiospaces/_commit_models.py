@@ -18,12 +18,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO, Literal
-from urllib.parse import quote
 
 import attrs
 
-from . import _wire, errors
-from ._wire import quote_revision
+from . import errors
+from ._validate import validate_path_in_repo
 from .models import CommitInfo
 
 __all__ = [
@@ -33,17 +32,9 @@ __all__ = [
     "UploadInfo",
 ]
 
-REPO_TYPES: tuple[str, ...] = ("model", "dataset", "space")
-# URL prefix of a repo's non-API routes (resolve, `.git/info/lfs`), hub-api.md §1.1.
-REPO_TYPE_URL_PREFIX: dict[str, str] = {"model": "", "dataset": "datasets/", "space": "spaces/"}
-
-# `parentCommit` must be a full or abbreviated sha (huggingface_hub constants.REGEX_COMMIT_OID).
-COMMIT_OID_RE = re.compile(r"[0-9a-fA-F]{5,40}")
 COMMIT_HASH_RE = re.compile(r"[0-9a-f]{40}")
 SHA256_RE = re.compile(r"[0-9a-f]{64}")
 
-# Folders that may never be committed to (huggingface_hub FORBIDDEN_FOLDERS).
-FORBIDDEN_FOLDERS = (".git", ".cache")
 # Always left out of `upload_folder` (huggingface_hub utils/_paths.py DEFAULT_IGNORE_PATTERNS).
 DEFAULT_IGNORE_PATTERNS = (
     ".git",
@@ -65,88 +56,6 @@ LFS_HEADERS = {"Accept": "application/vnd.git-lfs+json", "Content-Type": "applic
 NDJSON_CONTENT_TYPE = "application/x-ndjson"
 
 UploadMode = Literal["lfs", "regular"]
-
-
-# --- validation ----------------------------------------------------------------------------------------
-
-
-def validate_repo_type(repo_type: object) -> str:
-    """Return the repo type (`None` means "model"; enum members accepted), or raise ValueError/TypeError."""
-    value = _wire.validate_repo_type(repo_type) or "model"
-    if value not in REPO_TYPES:
-        raise ValueError(f"repo_type must be one of {REPO_TYPES} or None, got {value!r}")
-    return value
-
-
-def validate_repo_id(repo_id: object) -> str:
-    """Return `repo_id` if it is `name` or `namespace/name`, else raise TypeError/ValueError.
-
-    The same rule as every other client method (`_wire.validate_repo_id`): the id goes raw into URL paths,
-    so characters such as `?`, `#` or `%` must never reach the network.
-    """
-    return _wire.validate_repo_id(repo_id, allow_bare_name=True)
-
-
-def validate_revision(revision: object, *, name: str = "revision") -> str:
-    """Return the revision (`None` means "main"), or raise."""
-    if revision is None:
-        return "main"
-    if not isinstance(revision, str):
-        raise TypeError(f"{name} must be a str or None, got {type(revision).__name__}")
-    # A revision also names a path in the download cache (`refs/<revision>`): no empty, `.` or `..` segment
-    # (so no leading `/` either), no NUL.
-    if (
-        not revision
-        or revision != revision.strip()
-        or "\0" in revision
-        or any(part in ("", ".", "..") for part in revision.split("/"))
-    ):
-        raise ValueError(f"{name} is not a valid git revision: {revision!r}")
-    return revision
-
-
-def validate_parent_commit(parent_commit: object) -> str | None:
-    """Return `parent_commit` if it is None or a 5-40 hex sha, else raise (hub-api.md §11.1 step 1)."""
-    if parent_commit is None:
-        return None
-    if not isinstance(parent_commit, str):
-        raise TypeError(f"parent_commit must be a str or None, got {type(parent_commit).__name__}")
-    if not COMMIT_OID_RE.fullmatch(parent_commit):
-        raise ValueError(f"parent_commit must be a 5 to 40 character hex commit sha, got {parent_commit!r}")
-    return parent_commit
-
-
-def validate_path_in_repo(path_in_repo: object, *, name: str = "path_in_repo") -> str:
-    """Normalise a path inside a repo the way huggingface_hub does, rejecting `..`, `.git/`, `.cache/`."""
-    if not isinstance(path_in_repo, str):
-        raise TypeError(f"{name} must be a str, got {type(path_in_repo).__name__}")
-    path = path_in_repo.replace("\\", "/")
-    if path.startswith("/"):
-        path = path[1:]
-    if path.startswith("./"):
-        path = path[2:]
-    parts = path.split("/")
-    if path in ("", ".") or any(part == ".." for part in parts):
-        raise ValueError(f"invalid {name}: {path_in_repo!r}")
-    for forbidden in FORBIDDEN_FOLDERS:
-        if forbidden in parts:
-            raise ValueError(f"invalid {name}: cannot write under a '{forbidden}/' folder ({path_in_repo!r})")
-    return path
-
-
-def validate_filename(filename: object) -> str:
-    """Validate a file name to download: relative, no `..`, no empty segment."""
-    if not isinstance(filename, str):
-        raise TypeError(f"filename must be a str, got {type(filename).__name__}")
-    parts = filename.split("/")
-    if (
-        not filename
-        or filename.startswith("/")
-        or "\\" in filename
-        or any(p in ("", ".", "..") for p in parts)
-    ):
-        raise ValueError(f"filename must be a relative path inside the repo, got {filename!r}")
-    return filename
 
 
 # --- hashing ---------------------------------------------------------------------------------------------
@@ -342,6 +251,10 @@ def _convert_is_folder(value: object) -> bool | Literal["auto"]:
     raise ValueError(f"is_folder must be True, False or 'auto', got {value!r}")
 
 
+def _deletion_path(value: object) -> str:
+    return validate_path_in_repo(value, folder=True)
+
+
 @attrs.define
 class CommitOperationDelete:
     """Delete a file, or a folder (path ending with `/` or `is_folder=True`), in a commit.
@@ -351,7 +264,7 @@ class CommitOperationDelete:
         is_folder: `True`, `False`, or `"auto"` (a folder if `path_in_repo` ends with `/`).
     """
 
-    path_in_repo: str = attrs.field(converter=validate_path_in_repo)
+    path_in_repo: str = attrs.field(converter=_deletion_path)
     is_folder: bool | Literal["auto"] = attrs.field(default="auto", converter=_convert_is_folder)
 
     def __attrs_post_init__(self) -> None:
@@ -377,29 +290,6 @@ def validate_operations(operations: object) -> list[CommitOperation]:
     if len({id(op) for op in additions}) != len(additions):
         raise ValueError("the same CommitOperationAdd object appears twice in operations")
     return result
-
-
-# --- URLs ------------------------------------------------------------------------------------------------
-
-
-def api_repo_path(repo_type: str, repo_id: str) -> str:
-    """`/api/{type}s/{repo_id}` (repo_id raw: its slash is a path separator)."""
-    return f"/api/{repo_type}s/{repo_id}"
-
-
-def resolve_path(repo_type: str, repo_id: str, revision: str, filename: str) -> str:
-    """`/{prefix}{repo_id}/resolve/{quoted revision}/{quoted filename}` (hub-api.md §12.1)."""
-    return f"/{REPO_TYPE_URL_PREFIX[repo_type]}{repo_id}/resolve/{quote_revision(revision)}/{quote(filename)}"
-
-
-def lfs_batch_path(repo_type: str, repo_id: str) -> str:
-    """`/{prefix}{repo_id}.git/info/lfs/objects/batch` (hub-api.md §11.4)."""
-    return f"/{REPO_TYPE_URL_PREFIX[repo_type]}{repo_id}.git/info/lfs/objects/batch"
-
-
-def repo_url(endpoint: str, repo_type: str, repo_id: str) -> str:
-    """The repo's web URL, as the Hub builds `commitUrl` from it."""
-    return f"{endpoint}/{REPO_TYPE_URL_PREFIX[repo_type]}{repo_id}"
 
 
 # --- preupload -------------------------------------------------------------------------------------------

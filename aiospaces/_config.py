@@ -15,9 +15,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import attrs
+
+from ._validate import validate_endpoint, validate_token_text
 
 #: The SDK version, sent in the user-agent.
 VERSION = "0.1.0"
@@ -118,24 +119,6 @@ def resolve_token(token: str | bool | None, env: Mapping[str, str]) -> tuple[str
     return None, None
 
 
-def _check_endpoint(value: object, name: str) -> str:
-    """An http(s) base URL with a host and no query or fragment, without its trailing slash."""
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a str, got {type(value).__name__}")
-    try:
-        parts = urlsplit(value)
-        _ = parts.port  # raises ValueError for a non-numeric port
-        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
-        valid = valid and not parts.query and not parts.fragment
-    except ValueError:
-        valid = False
-    if not valid:
-        # Never echo credentials a URL may carry (`user:password@`).
-        shown = "<a URL with credentials>" if "@" in value else repr(value)
-        raise ValueError(f"{name} must be an http(s) URL such as 'https://huggingface.co', got {shown}")
-    return value.rstrip("/")
-
-
 def resolve_endpoint(endpoint: str | None, env: Mapping[str, str]) -> str:
     """The endpoint argument, else `HF_ENDPOINT`, else staging if `HUGGINGFACE_CO_STAGING`, else the Hub.
 
@@ -143,9 +126,9 @@ def resolve_endpoint(endpoint: str | None, env: Mapping[str, str]) -> str:
         ValueError: the argument or `HF_ENDPOINT` is not an http(s) URL (caught here, not by a request).
     """
     if endpoint is not None:
-        return _check_endpoint(endpoint, "endpoint")
+        return validate_endpoint(endpoint, arg="endpoint")
     if env.get("HF_ENDPOINT"):
-        return _check_endpoint(env["HF_ENDPOINT"], "HF_ENDPOINT")
+        return validate_endpoint(env["HF_ENDPOINT"], arg="HF_ENDPOINT")
     if is_truthy(env.get("HUGGINGFACE_CO_STAGING")):
         return STAGING_ENDPOINT
     return DEFAULT_ENDPOINT
@@ -157,6 +140,8 @@ def load_config(
     """Resolve the configuration from the arguments and the environment (read once, here)."""
     environ: Mapping[str, str] = os.environ if env is None else env
     resolved, source = resolve_token(token, environ)
+    if resolved is not None:
+        validate_token_text(resolved, source=source)
     offline = is_truthy(environ.get("HF_HUB_OFFLINE")) or is_truthy(environ.get("TRANSFORMERS_OFFLINE"))
     return Config(
         token=resolved,

@@ -56,13 +56,11 @@ from ._commit_models import (
     CommitOperationAdd,
     CommitOperationDelete,
     LfsAction,
-    api_repo_path,
     apply_preupload,
     commit_body,
     commit_lines,
     drop_noops,
     filter_paths,
-    lfs_batch_path,
     lfs_batch_payload,
     multipart_completion_payload,
     normalize_etag,
@@ -72,21 +70,25 @@ from ._commit_models import (
     pattern_list,
     preupload_payload,
     repo_folder_name,
-    repo_url,
-    resolve_path,
-    validate_filename,
     validate_operations,
-    validate_parent_commit,
-    validate_path_in_repo,
-    validate_repo_id,
-    validate_repo_type,
-    validate_revision,
 )
 from ._core import _is_ambiguous
 from ._retry import Failure, Outcome, Retrying, RetryPolicy
 from ._session import Session
 from ._transport import BodyDecodingError
-from ._wire import json_body, quote_revision, validate_optional_str
+from ._validate import (
+    resolve_repo_type,
+    validate_bool,
+    validate_concurrency,
+    validate_filename,
+    validate_optional_str,
+    validate_parent_commit,
+    validate_path_in_repo,
+    validate_repo_id,
+    validate_revision,
+    validate_seconds,
+)
+from ._wire import api_repo_path, json_body, lfs_batch_path, quote_revision, repo_web_url, resolve_path
 from .models import CommitInfo
 
 _T = TypeVar("_T")
@@ -128,14 +130,6 @@ _SAFE_ETAG = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,254}")
 def _chunks(items: Sequence[_T], size: int) -> Iterable[Sequence[_T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _check_bool(value: object, name: str) -> bool:
-    if value is None:
-        return False
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be a bool or None, got {type(value).__name__}")
-    return value
 
 
 class _ContentSlice:
@@ -255,8 +249,8 @@ class Files:
         parent_commit: str | None = None,
     ) -> CommitInfo:
         """`SpacesClient.create_commit`."""
-        repo_id = validate_repo_id(repo_id)
-        repo_type = validate_repo_type(repo_type)
+        repo_id = validate_repo_id(repo_id, allow_bare_name=True)
+        repo_type = resolve_repo_type(repo_type)
         ops = validate_operations(operations)
         if not isinstance(commit_message, str):
             raise TypeError(f"commit_message must be a str, got {type(commit_message).__name__}")
@@ -264,10 +258,9 @@ class Files:
             raise ValueError("commit_message can't be empty")
         commit_description = validate_optional_str(commit_description, arg="commit_description")
         revision = validate_revision(revision)
-        create_pr = _check_bool(create_pr, "create_pr")
+        create_pr = validate_bool(create_pr, arg="create_pr", optional=True)
         parent_commit = validate_parent_commit(parent_commit)
-        if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
-            raise ValueError(f"num_threads must be a positive int, got {num_threads!r}")
+        validate_concurrency(num_threads, arg="num_threads")
 
         api = api_repo_path(repo_type, repo_id)
         qrev = quote_revision(revision)
@@ -437,7 +430,7 @@ class Files:
         )
         for sha in candidates or ():
             if await self._tree_holds(sent, sha):
-                url = repo_url(self._session.endpoint, sent.repo_type, sent.repo_id)
+                url = repo_web_url(self._session.endpoint, sent.repo_type, sent.repo_id)
                 return CommitInfo(
                     f"{url}/commit/{sha}",
                     sent.commit_message,
@@ -462,7 +455,7 @@ class Files:
             if not (listed and listed[0].id == head and title_matches(listed[0].title, sent.commit_message)):
                 continue
             if await self._tree_holds(sent, head):
-                url = repo_url(self._session.endpoint, sent.repo_type, sent.repo_id)
+                url = repo_web_url(self._session.endpoint, sent.repo_type, sent.repo_id)
                 return CommitInfo(
                     f"{url}/commit/{head}",
                     sent.commit_message,
@@ -556,7 +549,7 @@ class Files:
                 url=f"{endpoint}{api_repo_path(repo_type, repo_id)}/commit/{quote_revision(revision)}",
                 server_message="The branch was updated since you opened this page.",
             )
-        url = repo_url(endpoint, repo_type, repo_id)
+        url = repo_web_url(endpoint, repo_type, repo_id)
         return CommitInfo(
             f"{url}/commit/{sha}", commit_message, commit_description or "", sha, endpoint=endpoint
         )
@@ -709,20 +702,22 @@ class Files:
         delete_patterns: list[str] | str | None = None,
     ) -> CommitInfo:
         """`SpacesClient.upload_folder`."""
-        repo_id = validate_repo_id(repo_id)
-        repo_type = validate_repo_type(repo_type)
+        repo_id = validate_repo_id(repo_id, allow_bare_name=True)
+        repo_type = resolve_repo_type(repo_type)
         if not isinstance(folder_path, (str, Path)):
             raise TypeError(f"folder_path must be a str or Path, got {type(folder_path).__name__}")
         folder = await anyio.to_thread.run_sync(_resolve_dir, folder_path)
         if folder is None:
             raise ValueError(f"folder_path: {str(folder_path)!r} is not a directory")
         prefix = ""
-        if path_in_repo is not None:
-            if not isinstance(path_in_repo, str):
-                raise TypeError(f"path_in_repo must be a str or None, got {type(path_in_repo).__name__}")
-            stripped = path_in_repo.strip("/")
-            if stripped not in ("", "."):
-                prefix = validate_path_in_repo(stripped) + "/"
+        if path_in_repo is not None and path_in_repo not in ("", ".", "./"):
+            prefix = validate_path_in_repo(path_in_repo, folder=True).rstrip("/") + "/"
+        # Everything create_commit checks, checked before the listing below is sent.
+        validate_revision(revision)
+        validate_parent_commit(parent_commit)
+        validate_bool(create_pr, arg="create_pr", optional=True)
+        validate_optional_str(commit_message, arg="commit_message")
+        validate_optional_str(commit_description, arg="commit_description")
         if create_pr and revision is not None and revision != "main":
             raise ValueError(
                 "create_pr=True opens a pull request against the default branch: don't set revision"
@@ -766,8 +761,8 @@ class Files:
         self, repo_id: str, *, revision: str | None = None, repo_type: str | None = None
     ) -> list[str]:
         """`SpacesClient.list_repo_files`."""
-        repo_id = validate_repo_id(repo_id)
-        repo_type = validate_repo_type(repo_type)
+        repo_id = validate_repo_id(repo_id, allow_bare_name=True)
+        repo_type = resolve_repo_type(repo_type)
         revision = validate_revision(revision)
         url: str | None = f"{api_repo_path(repo_type, repo_id)}/tree/{quote_revision(revision)}"
         params: dict[str, Any] | None = {"recursive": "true", "expand": "false"}
@@ -808,22 +803,19 @@ class Files:
         local_files_only: bool = False,
     ) -> str:
         """`SpacesClient.hf_hub_download`."""
-        repo_id = validate_repo_id(repo_id)
-        repo_type = validate_repo_type(repo_type)
+        repo_id = validate_repo_id(repo_id, allow_bare_name=True)
+        repo_type = resolve_repo_type(repo_type)
         revision = validate_revision(revision)
-        if subfolder is not None:
-            if not isinstance(subfolder, str):
-                raise TypeError(f"subfolder must be a str or None, got {type(subfolder).__name__}")
-            if subfolder.strip("/"):
-                filename = f"{subfolder.strip('/')}/{filename}" if isinstance(filename, str) else filename
         filename = validate_filename(filename)
+        folder = (validate_optional_str(subfolder, arg="subfolder") or "").strip("/")
+        if folder:
+            filename = f"{validate_filename(folder, arg='subfolder')}/{filename}"
         for name, value in (("cache_dir", cache_dir), ("local_dir", local_dir)):
             if value is not None and not isinstance(value, (str, Path)):
                 raise TypeError(f"{name} must be a str, Path or None, got {type(value).__name__}")
-        force_download = _check_bool(force_download, "force_download")
-        local_files_only = _check_bool(local_files_only, "local_files_only")
-        if isinstance(etag_timeout, bool) or not isinstance(etag_timeout, (int, float)) or etag_timeout <= 0:
-            raise ValueError(f"etag_timeout must be a positive number, got {etag_timeout!r}")
+        force_download = validate_bool(force_download, arg="force_download", optional=True)
+        local_files_only = validate_bool(local_files_only, arg="local_files_only", optional=True)
+        etag_timeout = validate_seconds(etag_timeout, arg="etag_timeout")
 
         url = resolve_path(repo_type, repo_id, revision, filename)
 
@@ -1065,9 +1057,9 @@ class Files:
         self, repo_id: str, filename: str, *, repo_type: str | None = None, revision: str | None = None
     ) -> bytes | None:
         """`SpacesClient.read_file`."""
-        repo_id = validate_repo_id(repo_id)
-        filename = validate_path_in_repo(filename, name="filename")
-        repo_type = validate_repo_type(repo_type)
+        repo_id = validate_repo_id(repo_id, allow_bare_name=True)
+        filename = validate_filename(filename)
+        repo_type = resolve_repo_type(repo_type)
         revision = validate_revision(revision)
         try:
             response = await self._session.request(
@@ -1081,8 +1073,8 @@ class Files:
         self, repo_id: str, *, repo_type: str | None = None, revision: str | None = None
     ) -> str:
         """`SpacesClient.revision_sha`."""
-        repo_id = validate_repo_id(repo_id)
-        repo_type = validate_repo_type(repo_type)
+        repo_id = validate_repo_id(repo_id, allow_bare_name=True)
+        repo_type = resolve_repo_type(repo_type)
         revision = validate_revision(revision)
         return await self._revision_sha(repo_id, repo_type, revision)
 

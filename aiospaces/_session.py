@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import httpx2
 
-from . import _wire
+from . import _validate
 from ._clock import Clock, SystemClock
 from ._config import Config, load_config
 from ._fences import Fences
@@ -159,13 +159,10 @@ def open_session(
     user_agent: str | None,
 ) -> Session:
     """Check `SpacesClient`'s arguments, read the configuration once, and open the session (see there)."""
-    _wire.validate_concurrency(max_concurrency, arg="max_concurrency")
-    if (
-        timeout is not None
-        and not isinstance(timeout, httpx2.Timeout)
-        and (isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0)
-    ):
-        raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+    _validate.validate_concurrency(max_concurrency, arg="max_concurrency")
+    _validate.validate_client_options(
+        timeout=timeout, transport=transport, headers=headers, user_agent=user_agent
+    )
     if clock is not None and not isinstance(clock, Clock):
         raise TypeError("clock must have now() and async sleep(seconds)")
     config = load_config(token=token, endpoint=endpoint)

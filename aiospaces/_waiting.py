@@ -9,7 +9,6 @@ dropping or cancelling one leaves no task and no open response behind.
 from __future__ import annotations
 
 import logging
-import math
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from types import TracebackType
@@ -18,7 +17,7 @@ from typing import Final, Literal, Protocol, Self, TypeVar
 import anyio
 import attrs
 
-from . import _wire
+from . import _validate
 from ._clock import Clock
 from ._poll import (
     BUILD_LOG_STAGES,
@@ -104,16 +103,7 @@ def _stage(runtime: SpaceRuntime) -> str:
 
 
 def _check_timeout(timeout: object) -> float | None:
-    if timeout is None:
-        return None
-    if (
-        isinstance(timeout, bool)
-        or not isinstance(timeout, int | float)
-        or math.isnan(timeout)
-        or timeout < 0
-    ):
-        raise ValueError(f"timeout must be a number of seconds >= 0 or None, got {timeout!r}")
-    return float(timeout)
+    return _validate.validate_timeout(timeout, allow_zero=True)
 
 
 def _check_policy(policy: object) -> PollPolicy:
@@ -135,7 +125,7 @@ def _repo_ids(repo_ids: object) -> list[str]:
         raise TypeError("repo_ids must be an iterable of repo ids, not a single string")
     if not isinstance(repo_ids, Iterable):
         raise TypeError(f"repo_ids must be an iterable of repo ids, got {type(repo_ids).__name__}")
-    ids = [_wire.validate_repo_id(r, arg="repo_ids") for r in repo_ids]
+    ids = [_validate.validate_repo_id(r, arg="repo_ids") for r in repo_ids]
     if len(set(ids)) != len(ids):
         raise ValueError("repo_ids contains duplicates")
     return ids
@@ -695,7 +685,7 @@ class Waiting:
         self, repo_id: str, *, timeout: float | None = None, policy: PollPolicy | None = None
     ) -> RuntimeWatch:
         """`SpacesClient.watch`."""
-        _wire.validate_repo_id(repo_id)
+        _validate.validate_repo_id(repo_id)
         return RuntimeWatch(self, repo_id, timeout=_check_timeout(timeout), policy=_check_policy(policy))
 
     async def _wait(
@@ -716,7 +706,7 @@ class Waiting:
         `on_change` gets a `RuntimeChange` for each change the same reads observe (the first read included),
         before `check` judges it: no extra request.
         """
-        _wire.validate_repo_id(repo_id)
+        _validate.validate_repo_id(repo_id)
         seconds = _check_timeout(timeout)
         report = _check_on_change(on_change)
         previous: SpaceRuntime | None = None
@@ -758,13 +748,7 @@ class Waiting:
         if poll_interval is not None:
             if policy is not None:
                 raise ValueError("poll_interval and policy cannot be passed together")
-            if (
-                isinstance(poll_interval, bool)
-                or not isinstance(poll_interval, int | float)
-                or not math.isfinite(poll_interval)
-                or poll_interval <= 0
-            ):
-                raise ValueError(f"poll_interval must be a positive number of seconds, got {poll_interval!r}")
+            _validate.validate_seconds(poll_interval, arg="poll_interval")
             policy = PollPolicy(
                 fast_interval=poll_interval,
                 stage_fraction=0.0,
@@ -815,8 +799,7 @@ class Waiting:
         on_change: Callable[[RuntimeChange], object] | None = None,
     ) -> SpaceRuntime:
         """`SpacesClient.wait_until_running`."""
-        if not isinstance(wake, bool):
-            raise TypeError("wake must be a bool")
+        _validate.validate_bool(wake, arg="wake")
         woken = False
 
         async def check(runtime: SpaceRuntime) -> bool:
@@ -849,7 +832,8 @@ class Waiting:
         on_change: Callable[[RuntimeChange], object] | None = None,
     ) -> SpaceRuntime:
         """`SpacesClient.wait_for_hardware`."""
-        target = None if hardware is None else _wire.enum_value(hardware, arg="hardware")
+        _validate.validate_repo_id(repo_id)
+        target = None if hardware is None else _validate.validate_hardware(hardware)
         if target is None:
             target = self.session.fences.requested_hardware(repo_id)
 
@@ -932,8 +916,7 @@ class Waiting:
     ) -> FleetReport[SpaceRuntime]:
         """`SpacesClient.wait_all`."""
         ids = _repo_ids(repo_ids)
-        if not isinstance(wake, bool):
-            raise TypeError("wake must be a bool")
+        _validate.validate_bool(wake, arg="wake")
         failed: list[tuple[_Entry, SpaceRuntime]] = []
 
         def check(entry: _Entry, runtime: SpaceRuntime) -> Verdict:
@@ -991,10 +974,10 @@ class Waiting:
         timeout: float | None = None,
     ) -> TemporaryHardware:
         """`SpacesClient.temporary_hardware`."""
-        _wire.validate_repo_id(repo_id)
-        flavor = _wire.enum_value(hardware, arg="hardware")
-        back = None if restore is None else _wire.enum_value(restore, arg="restore")
-        seconds = None if sleep_time is None else _wire.validate_sleep_time(sleep_time)
+        _validate.validate_repo_id(repo_id)
+        flavor = _validate.validate_hardware(hardware)
+        back = None if restore is None else _validate.validate_hardware(restore, arg="restore")
+        seconds = None if sleep_time is None else _validate.validate_sleep_time(sleep_time)
         return TemporaryHardware(
             self, repo_id, flavor, restore=back, sleep_time=seconds, timeout=_check_timeout(timeout)
         )

@@ -5,7 +5,6 @@ transport.
 
 from __future__ import annotations
 
-import enum
 import json
 import math
 import re
@@ -19,6 +18,7 @@ import attrs
 import httpx2
 
 from . import errors
+from ._validate import enum_value, validate_bool, validate_key, validate_optional_str, validate_value
 from .models import (
     SpaceHardwareInfo,
     SpaceInfo,
@@ -29,9 +29,8 @@ from .models import (
     parse_datetime,
 )
 
-# --- argument validation ---------------------------------------------------------------------------------
+# --- argument rules ----------------------------------------------------------------------------------
 
-REPO_TYPES: tuple[str, ...] = ("model", "dataset", "space", "kernel")
 SPACE_SDKS: tuple[str, ...] = ("gradio", "streamlit", "docker", "static")
 VISIBILITIES: tuple[str, ...] = ("public", "private", "protected")
 SPACE_EXPAND: frozenset[str] = frozenset(
@@ -52,117 +51,6 @@ SORT_KEYS = {
     "trending_score": "trendingScore",
     "trendingScore": "trendingScore",
 }
-
-# A repo id segment: the Hub allows letters, digits, `-`, `_`, `.`; no leading `-`/`.`, no `--`/`..`.
-_SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
-
-
-def _check_segment(segment: str, arg: str, repo_id: str) -> None:
-    if (
-        not segment
-        or not _SEGMENT.match(segment)
-        or ".." in segment
-        or "--" in segment
-        or segment.endswith(".")
-        or len(segment) > 96
-    ):
-        raise ValueError(
-            f"{arg} must look like 'namespace/name' (letters, digits, '-', '_', '.'; "
-            f"no leading '-', no '..'), got {repo_id!r}"
-        )
-
-
-def validate_repo_id(repo_id: object, *, arg: str = "repo_id", allow_bare_name: bool = False) -> str:
-    """Check a repo id before any request (issue 3 item 6) and return it.
-
-    Args:
-        repo_id: the value to check.
-        arg: the argument name used in the error message.
-        allow_bare_name: accept `name` without a namespace (create/delete/duplicate target use the caller's
-            namespace then, as huggingface_hub does).
-
-    Raises:
-        TypeError: if `repo_id` is not a string.
-        ValueError: if it is empty, has the wrong number of segments, or contains forbidden characters.
-    """
-    if not isinstance(repo_id, str):
-        raise TypeError(f"{arg} must be a str, got {type(repo_id).__name__}")
-    segments = repo_id.split("/")
-    if len(segments) == 1 and not allow_bare_name:
-        raise ValueError(f"{arg} must look like 'namespace/name', got {repo_id!r}")
-    if len(segments) > 2:
-        raise ValueError(f"{arg} must look like 'namespace/name' (exactly one '/'), got {repo_id!r}")
-    for segment in segments:
-        _check_segment(segment, arg, repo_id)
-    return repo_id
-
-
-def enum_value(value: object, *, arg: str) -> str:
-    """A plain string for a `str` or a `str`-valued enum member (ours or huggingface_hub's), checked
-    non-empty."""
-    if isinstance(value, enum.Enum):
-        value = value.value
-    if not isinstance(value, str):
-        raise TypeError(f"{arg} must be a str or a str enum, got {type(value).__name__}")
-    if not value or value != value.strip():
-        raise ValueError(f"{arg} must be a non-empty string without surrounding spaces, got {value!r}")
-    return value
-
-
-def validate_repo_type(repo_type: object, *, arg: str = "repo_type") -> str | None:
-    """`None` (model) or one of `model`, `dataset`, `space`, `kernel` (hub-api.md §13.5)."""
-    if repo_type is None:
-        return None
-    value = enum_value(repo_type, arg=arg)
-    if value not in REPO_TYPES:
-        raise ValueError(f"{arg} must be one of {', '.join(REPO_TYPES)} or None, got {value!r}")
-    return value
-
-
-def repo_type_prefix(repo_type: str | None) -> str:
-    """`/api/{prefix}/...` path segment: `models`, `datasets`, `spaces`, `kernels`."""
-    return f"{repo_type or 'model'}s"
-
-
-def validate_sleep_time(sleep_time: object, *, arg: str = "sleep_time") -> int:
-    """An int >= -1 (-1 means never sleep, hub-api.md §8.2)."""
-    if isinstance(sleep_time, bool) or not isinstance(sleep_time, int):
-        raise TypeError(f"{arg} must be an int (seconds, or -1 for never), got {type(sleep_time).__name__}")
-    if sleep_time < -1:
-        raise ValueError(f"{arg} must be -1 (never sleep) or a number of seconds >= 0, got {sleep_time}")
-    return sleep_time
-
-
-def validate_key(key: object, *, arg: str = "key") -> str:
-    """A secret/variable key: a non-empty string without whitespace."""
-    if not isinstance(key, str):
-        raise TypeError(f"{arg} must be a str, got {type(key).__name__}")
-    if not key.strip() or any(c.isspace() for c in key):
-        raise ValueError(f"{arg} must be a non-empty string without whitespace, got {key!r}")
-    return key
-
-
-def validate_value(value: object, *, arg: str = "value") -> str:
-    """A secret/variable value: a string (may be empty). The value itself never appears in the message."""
-    if not isinstance(value, str):
-        raise TypeError(f"{arg} must be a str, got {type(value).__name__}")
-    return value
-
-
-def validate_optional_str(value: object, *, arg: str) -> str | None:
-    """None or a string."""
-    if value is not None and not isinstance(value, str):
-        raise TypeError(f"{arg} must be a str or None, got {type(value).__name__}")
-    return value
-
-
-def validate_concurrency(value: object, *, arg: str = "concurrency") -> int:
-    """A positive int."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{arg} must be a positive int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{arg} must be a positive int, got {value}")
-    return value
 
 
 def resolve_visibility(private: object, visibility: object, repo_type: str | None) -> str | None:
@@ -226,6 +114,47 @@ def volumes_payload(volumes: object, *, arg: str) -> list[dict[str, Any]]:
             raise ValueError(f"{arg}: source must be a non-empty repo or bucket id")
         out.append(data)
     return out
+
+
+# --- repo URLs -------------------------------------------------------------------------------------------
+
+# Prefix of a repo's non-API routes (web page, `resolve`, `.git/info/lfs`), hub-api.md §1.1.
+_REPO_URL_PREFIX: dict[str, str] = {
+    "model": "",
+    "dataset": "datasets/",
+    "space": "spaces/",
+    "kernel": "kernels/",
+}
+
+
+def repo_type_prefix(repo_type: str | None) -> str:
+    """`/api/{prefix}/...` path segment: `models`, `datasets`, `spaces`, `kernels`."""
+    return f"{repo_type or 'model'}s"
+
+
+def api_repo_path(repo_type: str | None, repo_id: str) -> str:
+    """`/api/{type}s/{repo_id}` (repo_id raw: its slash is a path separator, hub-api.md §1.2)."""
+    return f"/api/{repo_type_prefix(repo_type)}/{repo_id}"
+
+
+def repo_path(repo_type: str | None, repo_id: str) -> str:
+    """`/{prefix}{repo_id}`: the repo's web page, under which `resolve` and `.git` routes live."""
+    return f"/{_REPO_URL_PREFIX[repo_type or 'model']}{repo_id}"
+
+
+def repo_web_url(endpoint: str, repo_type: str | None, repo_id: str) -> str:
+    """The repo's URL on `endpoint`, as the Hub builds `url` and `commitUrl` from it."""
+    return f"{endpoint}{repo_path(repo_type, repo_id)}"
+
+
+def resolve_path(repo_type: str | None, repo_id: str, revision: str, filename: str) -> str:
+    """`/{prefix}{repo_id}/resolve/{quoted revision}/{quoted filename}` (hub-api.md §12.1)."""
+    return f"{repo_path(repo_type, repo_id)}/resolve/{quote_revision(revision)}/{quote(filename)}"
+
+
+def lfs_batch_path(repo_type: str | None, repo_id: str) -> str:
+    """`/{prefix}{repo_id}.git/info/lfs/objects/batch` (hub-api.md §11.4)."""
+    return f"{repo_path(repo_type, repo_id)}.git/info/lfs/objects/batch"
 
 
 def quote_revision(revision: str) -> str:
@@ -354,7 +283,7 @@ def list_spaces_params(
         params.append(("search", validate_optional_str(search, arg="search") or ""))
     many("datasets", datasets)
     many("models", models)
-    if linked:
+    if validate_bool(linked, arg="linked"):
         params.append(("linked", "true"))
     if sort is not None:
         sort_value = enum_value(sort, arg="sort")
@@ -368,7 +297,7 @@ def list_spaces_params(
             raise ValueError(f"limit must be a positive int or None, got {limit!r}")
         params.append(("limit", str(limit)))
     params.extend(("expand", value) for value in expand_values(expand))
-    if full:
+    if validate_bool(full, arg="full", optional=True):
         params.append(("full", "true"))
     return params
 

@@ -28,7 +28,14 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 import attrs
 
 from . import errors
-from ._commit_models import CommitOperationAdd, validate_path_in_repo, validate_repo_id, validate_repo_type
+from ._commit_models import CommitOperationAdd
+from ._validate import (
+    resolve_repo_type,
+    validate_path_in_repo,
+    validate_repo_id,
+    validate_revision,
+    validate_seconds,
+)
 
 if TYPE_CHECKING:
     from ._clock import Clock
@@ -388,20 +395,13 @@ class TaskQueue:
         backoff_cap: float = 5.0,
     ) -> None:
         self._client = client
-        self.repo_id = validate_repo_id(repo_id)
-        self.filename = validate_path_in_repo(filename, name="filename")
-        self.repo_type = validate_repo_type(repo_type)
-        if not isinstance(revision, str) or not revision:
-            raise ValueError("revision must be a non-empty branch name")
-        self.revision = revision
+        self.repo_id = validate_repo_id(repo_id, allow_bare_name=True)
+        self.filename = validate_path_in_repo(filename, arg="filename")
+        self.repo_type = resolve_repo_type(repo_type)
+        self.revision = validate_revision(revision)
         for name, value in (("lease_seconds", lease_seconds), ("backoff_base", backoff_base)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise ValueError(f"{name} must be a positive number, got {value!r}")
-        if (
-            isinstance(backoff_cap, bool)
-            or not isinstance(backoff_cap, (int, float))
-            or backoff_cap < backoff_base
-        ):
+            validate_seconds(value, arg=name)
+        if validate_seconds(backoff_cap, arg="backoff_cap") < backoff_base:
             raise ValueError(f"backoff_cap must be a number >= backoff_base, got {backoff_cap!r}")
         for name, limit in (("max_attempts", max_attempts), ("max_retries", max_retries)):
             if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):

@@ -33,11 +33,9 @@ from aiospaces._commit_models import (
     parse_preupload_response,
     preupload_payload,
     repo_folder_name,
-    resolve_path,
-    validate_parent_commit,
-    validate_path_in_repo,
-    validate_repo_id,
 )
+from aiospaces._validate import validate_parent_commit, validate_path_in_repo, validate_repo_id
+from aiospaces._wire import resolve_path
 
 
 def _hashed(op: CommitOperationAdd) -> CommitOperationAdd:
@@ -97,10 +95,10 @@ def test_operation_add_rejects_bad_input(kwargs: dict[str, object], error: type[
 
 
 def test_path_and_id_validation() -> None:
-    """Paths are normalised like huggingface_hub; bad repo ids and parent commits are rejected."""
-    assert validate_path_in_repo("/./dir/file") == "dir/file"
+    """A leading `./` is dropped as huggingface_hub does; absolute, `..`, backslash and NUL paths, bad repo
+    ids and bad parent commits are rejected."""
     assert validate_path_in_repo("./x") == "x"
-    for bad in ("", ".", "a/../b", ".cache/x"):
+    for bad in ("", ".", "a/../b", ".cache/x", "/x", "/./dir/file", "a\\b", "a\0b", "a//b"):
         with pytest.raises(ValueError, match="path_in_repo"):
             validate_path_in_repo(bad)
     assert validate_repo_id("alice/data") == "alice/data"

@@ -4,124 +4,15 @@ backoff. No transport anywhere in this file."""
 
 from __future__ import annotations
 
-import enum
 import json
 from datetime import UTC, datetime
 
 import pytest
 
 from aiospaces import _wire, errors
-from aiospaces.models import SpaceHardware, Volume
+from aiospaces.models import Volume
 
-# --- validation -----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("repo_id", ["alice/demo", "Org-1/my_space.v2", "a/b"])
-def test_valid_repo_ids_pass(repo_id: str) -> None:
-    """Well-formed `namespace/name` ids are returned unchanged."""
-    assert _wire.validate_repo_id(repo_id) == repo_id
-
-
-@pytest.mark.parametrize(
-    "repo_id",
-    [
-        "",
-        "demo",
-        "a/b/c",
-        "alice/..",
-        "../x",
-        "a b/c",
-        "alice/my space",
-        "-alice/demo",
-        "alice/-demo",
-        "a//b",
-        "/a",
-    ],
-)
-def test_malformed_repo_ids_raise_value_error_naming_the_argument(repo_id: str) -> None:
-    """Empty, one-segment, three-segment, `..`, spaces and leading `-` ids raise ValueError naming repo_id."""
-    with pytest.raises(ValueError, match="repo_id"):
-        _wire.validate_repo_id(repo_id)
-
-
-def test_repo_id_of_wrong_type_raises_type_error() -> None:
-    """A non-string repo id raises TypeError naming the argument."""
-    with pytest.raises(TypeError, match="repo_id"):
-        _wire.validate_repo_id(42)
-
-
-def test_bare_name_allowed_only_when_asked() -> None:
-    """`create_repo("name")` semantics: a bare name passes with allow_bare_name, is still checked for junk."""
-    assert _wire.validate_repo_id("demo", allow_bare_name=True) == "demo"
-    with pytest.raises(ValueError, match="repo_id"):
-        _wire.validate_repo_id("de mo", allow_bare_name=True)
-
-
-class ForeignHardware(enum.StrEnum):
-    """Stands in for huggingface_hub's `SpaceHardware` (a `str` enum from another package)."""
-
-    T4 = "t4-small"
-
-
-def test_enum_value_accepts_strings_our_enums_and_foreign_str_enums() -> None:
-    """Plain strings, our enum members and another library's str-enum members all become the plain value."""
-    assert _wire.enum_value("t4-small", arg="hardware") == "t4-small"
-    assert _wire.enum_value(SpaceHardware.T4_SMALL, arg="hardware") == "t4-small"
-    assert _wire.enum_value(ForeignHardware.T4, arg="hardware") == "t4-small"
-
-
-def test_enum_value_accepts_huggingface_hub_members() -> None:
-    """huggingface_hub's own SpaceHardware member is accepted (tests may import it; the library does not)."""
-    from huggingface_hub import SpaceHardware as HfHardware
-
-    assert _wire.enum_value(HfHardware.A10G_LARGE, arg="hardware") == "a10g-large"
-
-
-@pytest.mark.parametrize(
-    ("value", "exc"), [("", ValueError), (" x", ValueError), (3, TypeError), (None, TypeError)]
-)
-def test_enum_value_rejects_bad_values(value: object, exc: type[Exception]) -> None:
-    """Empty, padded or non-string values raise, naming the argument."""
-    with pytest.raises(exc, match="hardware"):
-        _wire.enum_value(value, arg="hardware")
-
-
-def test_sleep_time_bounds() -> None:
-    """-1 and non-negative ints pass; below -1 raises ValueError; bools and floats raise TypeError."""
-    assert _wire.validate_sleep_time(-1) == -1
-    assert _wire.validate_sleep_time(3600) == 3600
-    with pytest.raises(ValueError, match="sleep_time"):
-        _wire.validate_sleep_time(-2)
-    with pytest.raises(TypeError, match="sleep_time"):
-        _wire.validate_sleep_time(True)
-    with pytest.raises(TypeError, match="sleep_time"):
-        _wire.validate_sleep_time(1.5)
-
-
-@pytest.mark.parametrize(
-    ("key", "exc"), [("", ValueError), ("  ", ValueError), ("A B", ValueError), (5, TypeError)]
-)
-def test_bad_secret_keys_raise(key: object, exc: type[Exception]) -> None:
-    """Empty, blank, whitespace-containing or non-string keys raise, naming `key`."""
-    with pytest.raises(exc, match="key"):
-        _wire.validate_key(key)
-
-
-def test_repo_type_validation() -> None:
-    """Known repo types pass (None is model); unknown ones raise ValueError naming repo_type."""
-    assert _wire.validate_repo_type(None) is None
-    assert _wire.validate_repo_type("space") == "space"
-    with pytest.raises(ValueError, match="repo_type"):
-        _wire.validate_repo_type("spaces")
-
-
-def test_concurrency_validation() -> None:
-    """Zero, negative and non-int concurrency raise; positive ints pass."""
-    assert _wire.validate_concurrency(4) == 4
-    with pytest.raises(ValueError, match="concurrency"):
-        _wire.validate_concurrency(0)
-    with pytest.raises(TypeError, match="concurrency"):
-        _wire.validate_concurrency(2.0)
+# --- payload arguments ----------------------------------------------------------------------------
 
 
 def test_visibility_rules() -> None:
