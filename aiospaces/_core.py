@@ -81,6 +81,11 @@ def _log_stream_failure(exc: Exception) -> Failure | None:
     return None
 
 
+def _in_progress(exc: Exception) -> bool:
+    """The Hub's 409 for a concurrent operation on the same user's repos (hub-api.md §3.4): try again."""
+    return isinstance(exc, errors.ConflictError) and _CONFLICT_IN_PROGRESS in (exc.server_message or "")
+
+
 class HubOperations:
     """Every Hub operation of `SpacesClient` (its base class), on the client's `Session`."""
 
@@ -104,41 +109,44 @@ class HubOperations:
         error, `on_error_after_ambiguous` may recognise the error as the trace of our own earlier attempt
         (e.g. a 409 "already exists" after a create) and return the result instead.
         """
-        policy = self._session.retry
-        attempt = 0
-        ambiguous = False
-        while True:
-            attempt += 1
-            try:
-                return await send()
-            except errors.HubHTTPError as exc:
-                if (
-                    retry_conflict_in_progress
-                    and isinstance(exc, errors.ConflictError)
-                    and _CONFLICT_IN_PROGRESS in (exc.server_message or "")
-                    and attempt < policy.max_attempts
-                ):
-                    # hub-api.md §3.4: concurrent creates for one user get this 409; huggingface_hub retries.
-                    await self._session.clock.sleep(self._session.transport.backoff(attempt))
-                    continue
-                if ambiguous and on_error_after_ambiguous is not None:
-                    settled = await on_error_after_ambiguous(exc)
+        ambiguous = False  # an attempt failed in a way that may have taken effect
+        reconcile = False  # ... and that was the last attempt: read state before resending
+
+        def classify(exc: Exception) -> Failure | None:
+            nonlocal ambiguous, reconcile
+            if retry_conflict_in_progress and _in_progress(exc):
+                # hub-api.md §3.4: concurrent creates for one user get this 409; huggingface_hub retries.
+                reconcile = False
+                return Failure(Outcome.CONFLICT, f"409 {_CONFLICT_IN_PROGRESS}")
+            if isinstance(exc, errors.SpacesError) and _is_ambiguous(exc):
+                ambiguous = reconcile = True
+                return Failure(Outcome.AMBIGUOUS, f"{exc}; may have taken effect, reconciling")
+            return None
+
+        retrying = Retrying(
+            self._session.retry,
+            clock=self._session.clock,
+            rng=self._session.transport.rng,
+            classify=classify,
+            idempotent=False,
+            what="non-idempotent call",
+        )
+        async for attempt in retrying:
+            with attempt:
+                if reconcile and before_resend is not None:
+                    settled = await before_resend()
                     if settled is not None:
-                        logger.info("reconciled %s after an ambiguous failure", type(exc).__name__)
                         return settled
-                if not _is_ambiguous(exc) or attempt >= policy.max_attempts:
+                try:
+                    return await send()
+                except errors.HubHTTPError as exc:
+                    if ambiguous and on_error_after_ambiguous is not None and not _in_progress(exc):
+                        found = await on_error_after_ambiguous(exc)
+                        if found is not None:
+                            logger.info("reconciled %s after an ambiguous failure", type(exc).__name__)
+                            return found
                     raise
-                ambiguous = True
-            except errors.TransportError as exc:
-                if not _is_ambiguous(exc) or attempt >= policy.max_attempts:
-                    raise
-                ambiguous = True
-            logger.warning("ambiguous failure of a non-idempotent call; reconciling (attempt %d)", attempt)
-            await self._session.clock.sleep(self._session.transport.backoff(attempt))
-            if before_resend is not None:
-                settled = await before_resend()
-                if settled is not None:
-                    return settled
+        raise AssertionError("unreachable: the retry loop returns or raises")
 
     def _repo_url(self, url: str | None, repo_id: str, repo_type: str | None) -> str:
         """A repo URL on this client's endpoint (hub-api.md §1.1: URLs the Hub returns are rewritten when the

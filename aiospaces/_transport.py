@@ -259,12 +259,6 @@ class HttpTransport:
             self._warned_topics.add(topic)
             logger.warning("Hub warning (%s): %s", topic, message.strip() or topic)
 
-    def backoff(self, attempt: int) -> float:
-        """The delay before retry number `attempt` under this client's policy (exponential, jittered)."""
-        return _wire.backoff_delay(
-            attempt, base=self._retry.base_delay, cap=self._retry.max_delay, jitter=self.rng.random()
-        )
-
     def _route(self, method: str, url: str) -> tuple[str, str, bool, RateLimitState]:
         """(full URL, URL for logs and errors, whether it is the endpoint's origin, its rate-limit state)."""
         if self._config.offline:

@@ -29,6 +29,7 @@ from ._poll import (
     is_transitional,
     raw_error_message,
 )
+from ._retry import Failure, Outcome, Retrying, RetryPolicy
 from ._session import Session
 from .errors import (
     HardwareConflictError,
@@ -56,6 +57,8 @@ LOG_FETCH_TIMEOUT: Final = 10.0
 # than a slow exit.
 RESTORE_TIMEOUT: Final = 330.0
 RESTORE_ATTEMPTS: Final = 5
+# ... 1-2 s apart at first, doubling, at most 8 s (a hardware request is idempotent: retried on any failure).
+_RESTORE_POLICY: Final = RetryPolicy(max_attempts=RESTORE_ATTEMPTS, base_delay=2.0, max_delay=8.0)
 # ... and, when it failed, how long reading what is still billed (for the error) may take.
 BILLED_READ_TIMEOUT: Final = 10.0
 # Fleet watching reads an owner's Spaces through list pages once this many of them are watched.
@@ -996,9 +999,7 @@ class Waiting:
             deadline = clock.now() + RESTORE_TIMEOUT
             with anyio.move_on_after(RESTORE_TIMEOUT):
                 restored = bool(
-                    await _by_deadline(
-                        clock, deadline, lambda: self._request_back(repo_id, restore_to, deadline)
-                    )
+                    await _by_deadline(clock, deadline, lambda: self._request_back(repo_id, restore_to))
                 )
                 # Best effort, and after `restored` is known: the flavor is what bills.
                 if restored and sleep_time is not None and restore_to != "cpu-basic":
@@ -1021,29 +1022,28 @@ class Waiting:
         # did land (a connection dropped after the Hub applied one), and nothing else is billed.
         return None if billed == restore_to else billed
 
-    async def _request_back(self, repo_id: str, restore_to: str, deadline: float) -> bool:
-        """Request `restore_to` up to `RESTORE_ATTEMPTS` times; True once the Hub's answer confirms it."""
-        clock = self.session.clock
-        for attempt in range(RESTORE_ATTEMPTS):
-            try:
-                # Always sent (a read could come from a replica that missed our own request), and the Hub's
-                # answer to it is the confirmation: requested == restore_to.
-                runtime = await self.hub.request_space_hardware(repo_id, restore_to)
-                if runtime.requested_hardware == restore_to:
+    async def _request_back(self, repo_id: str, restore_to: str) -> bool:
+        """Request `restore_to` up to `RESTORE_ATTEMPTS` times; True once the Hub's answer confirms it (the
+        caller cuts this off at the restore's deadline)."""
+        retrying = Retrying(
+            _RESTORE_POLICY,
+            clock=self.session.clock,
+            rng=self.session.transport.rng,
+            classify=_restore_failure,
+            what="temporary_hardware: restoring",
+            target=f"{repo_id} to {restore_to}",
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    # Always sent (a read could come from a replica that missed our own request), and the
+                    # Hub's answer to it is the confirmation: requested == restore_to.
+                    runtime = await self.hub.request_space_hardware(repo_id, restore_to)
+                    if runtime.requested_hardware != restore_to:
+                        raise _Unconfirmed(runtime.requested_hardware)
                     return True
-            except SpacesError as exc:
-                logger.warning(
-                    "temporary_hardware: restoring %s to %s failed (attempt %d/%d): %s",
-                    repo_id,
-                    restore_to,
-                    attempt + 1,
-                    RESTORE_ATTEMPTS,
-                    exc,
-                )
-            pause = min(2.0**attempt, max(0.0, deadline - clock.now()))
-            if pause <= 0:
-                break
-            await clock.sleep(pause)
+        except (SpacesError, _Unconfirmed) as exc:
+            logger.warning("temporary_hardware: restoring %s to %s failed: %s", repo_id, restore_to, exc)
         return False
 
     async def _billed_hardware(self, repo_id: str, presumed: str) -> str:
@@ -1066,6 +1066,21 @@ class Waiting:
         except SpacesError as exc:
             logger.warning("temporary_hardware: could not restore the sleep time of %s: %s", repo_id, exc)
         return True
+
+
+class _Unconfirmed(Exception):
+    """The Hub's answer to a restore request shows another flavor requested."""
+
+    def __init__(self, requested: str | None) -> None:
+        super().__init__(f"the Hub's answer shows {requested} requested")
+
+
+def _restore_failure(exc: Exception) -> Failure | None:
+    if isinstance(exc, _Unconfirmed):
+        return Failure(Outcome.CONFLICT, str(exc))
+    if isinstance(exc, SpacesError):
+        return Failure(Outcome.NO_ANSWER, str(exc))
+    return None
 
 
 async def _aclose(iterator: object) -> None:

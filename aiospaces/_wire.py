@@ -684,5 +684,6 @@ def backoff_delay(attempt: int, *, base: float, cap: float, jitter: float) -> fl
     """
     if attempt < 1:
         return 0.0
-    raw = float(min(cap, base * (2 ** (attempt - 1))))
+    # The exponent is bounded: a loop that retries without end must not overflow the float.
+    raw = float(min(cap, base * (2 ** min(attempt - 1, 64))))
     return raw / 2 + raw / 2 * min(max(jitter, 0.0), 1.0)

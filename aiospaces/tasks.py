@@ -19,6 +19,7 @@ import csv
 import enum
 import io
 import random
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -29,6 +30,7 @@ import attrs
 
 from . import errors
 from ._commit_models import CommitOperationAdd
+from ._retry import Failure, Outcome, Retrying, RetryPolicy
 from ._validate import (
     resolve_repo_type,
     validate_path_in_repo,
@@ -365,7 +367,8 @@ class TaskQueue:
             compared across them); default `time.time`. Tests pass a virtual one.
         max_retries: give up (re-raising `CommitConflictError`) after this many conflicts in one operation;
             None retries until it succeeds.
-        backoff_base: first retry delay cap in seconds (full jitter, doubling per conflict).
+        backoff_base: the first retry waits between half of this and this many seconds (doubling per
+            conflict, jittered).
         backoff_cap: largest retry delay in seconds.
 
     Example:
@@ -412,8 +415,12 @@ class TaskQueue:
         self.max_attempts = max_attempts
         self.max_retries = max_retries
         self._wall_clock = wall_clock
-        self._backoff_base = float(backoff_base)
-        self._backoff_cap = float(backoff_cap)
+        # Conflicts are retried without end unless `max_retries` is set.
+        self._retry = RetryPolicy(
+            max_attempts=sys.maxsize if max_retries is None else max_retries + 1,
+            base_delay=float(backoff_base),
+            max_delay=float(backoff_cap),
+        )
         self._random = random.Random()
         self.conflicts = 0  # 412 answers seen by this queue object (for tests and metrics)
 
@@ -545,42 +552,56 @@ class TaskQueue:
         head holds any such change (its fresh token) before redoing it. At most one of them can land, since
         they all name a parent that the first one to land makes stale.
         """
-        conflicts = 0
         uncertain: list[_R] = []  # results of commits whose answer was lost
-        while True:
-            sha, tasks, extra_columns = await self._read()
-            for earlier in uncertain:
-                if landed(tasks, earlier):
-                    return earlier
-            new_tasks, result = mutate(tasks)
-            if new_tasks is None:
-                return result
-            operation = CommitOperationAdd(
-                path_in_repo=self.filename, path_or_fileobj=format_tasks(new_tasks, extra_columns)
-            )
-            try:
-                await self._client.create_commit(
-                    self.repo_id,
-                    [operation],
-                    commit_message=message(result),
-                    repo_type=self.repo_type,
-                    revision=self.revision,
-                    parent_commit=sha,
+        retrying = Retrying(
+            self._retry,
+            clock=self._client.clock,
+            rng=self._random,
+            classify=_commit_failure,
+            idempotent=False,
+            what="task queue commit to",
+            target=self.repo_id,
+        )
+        async for attempt in retrying:
+            with attempt:
+                sha, tasks, extra_columns = await self._read()
+                for earlier in uncertain:
+                    if landed(tasks, earlier):
+                        return earlier
+                new_tasks, result = mutate(tasks)
+                if new_tasks is None:
+                    return result
+                operation = CommitOperationAdd(
+                    path_in_repo=self.filename, path_or_fileobj=format_tasks(new_tasks, extra_columns)
                 )
-                return result
-            except errors.CommitConflictError:
-                self.conflicts += 1
-                conflicts += 1
-                if self.max_retries is not None and conflicts > self.max_retries:
+                try:
+                    await self._client.create_commit(
+                        self.repo_id,
+                        [operation],
+                        commit_message=message(result),
+                        repo_type=self.repo_type,
+                        revision=self.revision,
+                        parent_commit=sha,
+                    )
+                    return result
+                except errors.CommitConflictError:
+                    self.conflicts += 1
                     raise
-            except (errors.TransportError, errors.ServerError):
-                # Not retried by the client (a commit is not idempotent): find out on the next read.
-                conflicts += 1
-                uncertain.append(result)
-                if self.max_retries is not None and conflicts > self.max_retries:
+                except (errors.TransportError, errors.ServerError):
+                    # Not retried by the client (a commit is not idempotent): find out on the next read.
+                    uncertain.append(result)
                     raise
-            delay = min(self._backoff_cap, self._backoff_base * 2 ** min(conflicts, 30))
-            await self._client.clock.sleep(self._random.uniform(0, delay))
+        raise AssertionError("unreachable: the retry loop returns or raises")
+
+
+def _commit_failure(exc: Exception) -> Failure | None:
+    """A lost compare-and-swap race (412) is redone on a fresh read; so is a commit whose answer was lost
+    (the next read tells whether it landed)."""
+    if isinstance(exc, errors.CommitConflictError):
+        return Failure(Outcome.CONFLICT, "412: the file changed since it was read")
+    if isinstance(exc, errors.TransportError | errors.ServerError):
+        return Failure(Outcome.AMBIGUOUS, f"{exc}; checking whether it landed")
+    return None
 
 
 def _landed_one(tasks: list[Task], task: Task | None) -> bool:

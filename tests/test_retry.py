@@ -4,12 +4,15 @@ per retry with its reason, the original error when it gives up."""
 
 from __future__ import annotations
 
+import ast
 import logging
 import random
+from pathlib import Path
 
 import anyio
 import pytest
 
+import aiospaces
 from aiospaces._retry import Failure, Outcome, Retrying, RetryPolicy, decide
 
 DEFAULT = RetryPolicy()  # 6 attempts, 0.5 s base, 30 s cap, 10 rate-limited answers
@@ -229,3 +232,109 @@ async def test_each_retry_is_logged_with_its_reason(caplog: pytest.LogCaptureFix
     assert "(boom: retryable status)" in lines[1]
     assert lines[1].endswith("(attempt 3/6)")
     assert [r.levelno for r in caplog.records] == [logging.WARNING, logging.WARNING, logging.INFO]
+
+
+# --- one retry loop in the code base ----------------------------------------------------------------------
+
+PACKAGE = Path(aiospaces.__file__).parent
+SHARED_LOOP = PACKAGE / "_retry.py"
+# Every place that used to run a retry loop of its own, by function name: each now runs `Retrying`.
+FORMER_LOOPS = {
+    "request",  # HttpTransport: buffered requests
+    "stream",  # HttpTransport: streamed responses until the status line
+    "_ambiguity_safe",  # resends of non-idempotent calls (create, duplicate, restart, commits, deletes)
+    "fetch_space_logs",  # log following reconnects
+    "_download_blob",  # download resumes
+    "_update",  # the task queue's compare-and-swap
+    "_request_back",  # the temporary-hardware restore
+}
+
+
+def _loop_body(loop: ast.AST) -> list[ast.AST]:
+    """Every node inside `loop`, nested function and class bodies excluded (they run elsewhere)."""
+    found: list[ast.AST] = []
+    pending = list(ast.iter_child_nodes(loop))
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+            continue
+        found.append(node)
+        pending.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def _is_sleep(node: ast.AST) -> bool:
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    return (isinstance(func, ast.Attribute) and func.attr == "sleep") or (
+        isinstance(func, ast.Name) and func.id == "sleep"
+    )
+
+
+def _calls_backoff(node: ast.AST) -> bool:
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+    return "backoff" in name.lower()
+
+
+def retry_loops(source: str) -> list[int]:
+    """Lines of the loops in `source` that retry on their own: a loop that catches exceptions and sleeps, or
+    that calls a backoff function."""
+    lines = []
+    for loop in ast.walk(ast.parse(source)):
+        if not isinstance(loop, ast.For | ast.AsyncFor | ast.While):
+            continue
+        body = _loop_body(loop)
+        catches = any(isinstance(node, ast.ExceptHandler) for node in body)
+        if (catches and any(_is_sleep(node) for node in body)) or any(_calls_backoff(n) for n in body):
+            lines.append(loop.lineno)
+    return lines
+
+
+def test_the_scan_finds_a_hand_written_retry_loop() -> None:
+    """The scan recognises the shapes a hand-written retry loop takes (so the next test can fail)."""
+    sleeps_after_catching = (
+        "async def f(clock):\n"
+        "    while True:\n"
+        "        try:\n"
+        "            return await send()\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "        await clock.sleep(1)\n"
+    )
+    computes_a_backoff = "def g():\n    for attempt in range(3):\n        delay = backoff_delay(attempt)\n"
+    checks_settings = "def k(backoff_base):\n    for value in (backoff_base,):\n        check(value)\n"
+    a_poll_loop = "async def h(clock):\n    while True:\n        await poll()\n        await clock.sleep(5)\n"
+    assert retry_loops(sleeps_after_catching) == [2]
+    assert retry_loops(computes_a_backoff) == [2]
+    assert retry_loops(a_poll_loop) == []
+    assert retry_loops(checks_settings) == []
+
+
+def test_no_retry_loop_outside_the_shared_one() -> None:
+    """No module of the SDK (the simulator included) retries in a loop of its own: only `_retry.Retrying`
+    sleeps between attempts."""
+    found = {
+        f"{path.relative_to(PACKAGE.parent)}:{line}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path != SHARED_LOOP
+        for line in retry_loops(path.read_text())
+    }
+    assert found == set()
+
+
+def test_every_former_retry_loop_runs_the_shared_one() -> None:
+    """Each place that used to retry by hand (requests, resends, log following, download resumes, the task
+    queue, the hardware restore) now constructs `Retrying`."""
+    using: set[str] = set()
+    for path in PACKAGE.rglob("*.py"):
+        for function in ast.walk(ast.parse(path.read_text())):
+            if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef) and any(
+                isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Retrying"
+                for node in ast.walk(function)
+            ):
+                using.add(function.name)
+    assert using >= FORMER_LOOPS
