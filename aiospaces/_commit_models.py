@@ -22,8 +22,8 @@ from typing import Any, BinaryIO, Literal
 import attrs
 
 from . import errors
-from ._validate import validate_path_in_repo
 from .models import CommitInfo
+from .validation import validate_path_in_repo
 
 __all__ = [
     "CommitOperation",

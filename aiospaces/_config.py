@@ -18,7 +18,7 @@ from pathlib import Path
 
 import attrs
 
-from ._validate import validate_endpoint, validate_token_text
+from .validation import validate_endpoint, validate_token_text
 
 #: The SDK version, sent in the user-agent.
 VERSION = "0.1.0"

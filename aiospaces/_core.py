@@ -24,7 +24,7 @@ from collections.abc import (
 )
 from typing import Any, TypeVar
 
-from . import _validate, _wire, errors
+from . import _wire, errors, validation
 from ._config import DEFAULT_ENDPOINT
 from ._retry import Failure, Outcome, Retrying, RetryPolicy
 from ._session import Session
@@ -165,7 +165,7 @@ class HubOperations:
         Args:
             cache: reuse this client's previous successful answer (errors are not cached).
         """
-        _validate.validate_bool(cache, arg="cache")
+        validation.validate_bool(cache, arg="cache")
         if cache and self._whoami_cache is not None:
             return dict(self._whoami_cache)
         response = await self._session.request("GET", "/api/whoami-v2", idempotent=True)
@@ -209,36 +209,36 @@ class HubOperations:
             ValueError: bad repo id, repo type, SDK, visibility or Space arguments.
             ConflictError: the repo already exists and `exist_ok` is False.
         """
-        validate_repo = _validate.validate_repo_id(repo_id, allow_bare_name=True)
-        rtype = _validate.validate_repo_type(repo_type)
+        validate_repo = validation.validate_repo_id(repo_id, allow_bare_name=True)
+        rtype = validation.validate_repo_type(repo_type)
         resolved_visibility = _wire.resolve_visibility(private, visibility, rtype)
-        _validate.validate_bool(exist_ok, arg="exist_ok")
+        validation.validate_bool(exist_ok, arg="exist_ok")
         namespace, name = validate_repo.split("/") if "/" in validate_repo else (None, validate_repo)
-        sdk = _validate.enum_value(space_sdk, arg="space_sdk") if space_sdk is not None else None
+        sdk = validation.enum_value(space_sdk, arg="space_sdk") if space_sdk is not None else None
         if space_template is not None:
             if rtype != "space":
                 raise ValueError("space_template can only be used with repo_type='space'")
-            _validate.enum_value(space_template, arg="space_template")
+            validation.enum_value(space_template, arg="space_template")
         if rtype == "space" and sdk is None and space_template is None:
             raise ValueError(f"space_sdk is required for a Space; one of {', '.join(_wire.SPACE_SDKS)}")
         if sdk is not None and sdk not in _wire.SPACE_SDKS:
             raise ValueError(f"space_sdk must be one of {', '.join(_wire.SPACE_SDKS)}, got {sdk!r}")
         hardware = (
-            _validate.validate_hardware(space_hardware, arg="space_hardware")
+            validation.validate_hardware(space_hardware, arg="space_hardware")
             if space_hardware is not None
             else None
         )
         sleep_time = (
-            _validate.validate_sleep_time(space_sleep_time, arg="space_sleep_time")
+            validation.validate_sleep_time(space_sleep_time, arg="space_sleep_time")
             if space_sleep_time is not None
             else None
         )
         secrets = _wire.secrets_list(space_secrets, arg="space_secrets")
         variables = _wire.secrets_list(space_variables, arg="space_variables")
         volumes = _wire.volumes_payload(space_volumes, arg="space_volumes") if space_volumes else None
-        if region is not None and _validate.enum_value(region, arg="region") not in ("us", "eu"):
+        if region is not None and validation.enum_value(region, arg="region") not in ("us", "eu"):
             raise ValueError(f"region must be 'us' or 'eu', got {region!r}")
-        _validate.validate_optional_str(resource_group_id, arg="resource_group_id")
+        validation.validate_optional_str(resource_group_id, arg="resource_group_id")
 
         if space_template is not None:
             template = await self._find_template(space_template)
@@ -336,9 +336,9 @@ class HubOperations:
         Raises:
             RepositoryNotFoundError: the repo does not exist and `missing_ok` is False.
         """
-        _validate.validate_repo_id(repo_id, allow_bare_name=True)
-        rtype = _validate.validate_repo_type(repo_type)
-        _validate.validate_bool(missing_ok, arg="missing_ok")
+        validation.validate_repo_id(repo_id, allow_bare_name=True)
+        rtype = validation.validate_repo_type(repo_type)
+        validation.validate_bool(missing_ok, arg="missing_ok")
         namespace, name = repo_id.split("/") if "/" in repo_id else (None, repo_id)
         body: dict[str, Any] = {"name": name, "organization": namespace}
         if rtype is not None:
@@ -371,8 +371,8 @@ class HubOperations:
         Raises:
             ValueError: nothing to change, or an invalid `gated`/`visibility`.
         """
-        _validate.validate_repo_id(repo_id)
-        rtype = _validate.validate_repo_type(repo_type, allow_kernel=False)
+        validation.validate_repo_id(repo_id)
+        rtype = validation.validate_repo_type(repo_type, allow_kernel=False)
         resolved_visibility = _wire.resolve_visibility(private, visibility, rtype)
         body: dict[str, Any] = {}
         if gated is not None:
@@ -476,19 +476,19 @@ class HubOperations:
         volumes: Sequence[Any] | None,
         prefix: str,
     ) -> DuplicatedRepoUrl:
-        _validate.validate_repo_id(from_id, arg="from_id")
+        validation.validate_repo_id(from_id, arg="from_id")
         if to_id is not None:
-            _validate.validate_repo_id(to_id, arg="to_id", allow_bare_name=True)
-        rtype = _validate.validate_repo_type(repo_type, allow_kernel=False)
+            validation.validate_repo_id(to_id, arg="to_id", allow_bare_name=True)
+        rtype = validation.validate_repo_type(repo_type, allow_kernel=False)
         resolved_visibility = _wire.resolve_visibility(private, visibility, rtype)
-        _validate.validate_bool(exist_ok, arg="exist_ok")
+        validation.validate_bool(exist_ok, arg="exist_ok")
         space_args: dict[str, Any] = {
-            "hardware": _validate.validate_hardware(hardware, arg=f"{prefix}hardware")
+            "hardware": validation.validate_hardware(hardware, arg=f"{prefix}hardware")
             if hardware is not None
             else None,
-            "storageTier": _validate.validate_storage(storage) if storage is not None else None,
+            "storageTier": validation.validate_storage(storage) if storage is not None else None,
             "sleepTimeSeconds": (
-                _validate.validate_sleep_time(sleep_time, arg=f"{prefix}sleep_time")
+                validation.validate_sleep_time(sleep_time, arg=f"{prefix}sleep_time")
                 if sleep_time is not None
                 else None
             ),
@@ -496,7 +496,7 @@ class HubOperations:
             "variables": _wire.secrets_list(variables, arg=f"{prefix}variables"),
             "volumes": _wire.volumes_payload(volumes, arg=f"{prefix}volumes") if volumes else None,
         }
-        _validate.validate_optional_str(resource_group_id, arg="resource_group_id")
+        validation.validate_optional_str(resource_group_id, arg="resource_group_id")
         if to_id is not None and "/" in to_id:
             target = to_id
         else:
@@ -555,9 +555,9 @@ class HubOperations:
             files_metadata: include file sizes and LFS info (`blobs=true`).
             expand: only these properties (e.g. `["runtime", "sdk"]`); exclusive with `files_metadata`.
         """
-        _validate.validate_repo_id(repo_id)
-        _validate.validate_timeout(timeout)
-        _validate.validate_bool(files_metadata, arg="files_metadata")
+        validation.validate_repo_id(repo_id)
+        validation.validate_timeout(timeout)
+        validation.validate_bool(files_metadata, arg="files_metadata")
         if expand is not None and files_metadata:
             raise ValueError("expand and files_metadata cannot be passed together")
         params: list[tuple[str, str]] = [("expand", v) for v in _wire.expand_values(expand)]
@@ -565,7 +565,7 @@ class HubOperations:
             params.append(("blobs", "true"))
         path = _wire.space_path(repo_id)
         if revision is not None:
-            path += f"/revision/{_wire.quote_revision(_validate.validate_revision(revision))}"
+            path += f"/revision/{_wire.quote_revision(validation.validate_revision(revision))}"
         response = await self._session.request(
             "GET", path, params=params or None, idempotent=True, timeout=timeout
         )
@@ -623,10 +623,10 @@ class HubOperations:
     ) -> None:
         """Add or update a secret (`POST …/secrets`; an upsert, so retried freely). The value never appears in
         any error or log."""
-        _validate.validate_repo_id(repo_id)
-        _validate.validate_key(key)
-        _validate.validate_value(value)
-        _validate.validate_optional_str(description, arg="description")
+        validation.validate_repo_id(repo_id)
+        validation.validate_key(key)
+        validation.validate_value(value)
+        validation.validate_optional_str(description, arg="description")
         spec = _wire.secret_add_request(repo_id, key, value, description)
         with _redacting(value):
             await self._session.request(spec.method, spec.path, json=spec.json, idempotent=spec.idempotent)
@@ -634,21 +634,21 @@ class HubOperations:
     async def delete_space_secret(self, repo_id: str, key: str) -> None:
         """Delete a secret (`DELETE …/secrets` with a JSON body; unknown keys are a 200, recording
         test_manage_secrets)."""
-        _validate.validate_repo_id(repo_id)
-        _validate.validate_key(key)
+        validation.validate_repo_id(repo_id)
+        validation.validate_key(key)
         await self._session.request(
             "DELETE", _wire.space_path(repo_id, "/secrets"), json={"key": key}, idempotent=True
         )
 
     async def get_space_secrets(self, repo_id: str) -> dict[str, SpaceSecret]:
         """Secrets' keys, descriptions and update times (`GET …/secrets`); values are never returned."""
-        _validate.validate_repo_id(repo_id)
+        validation.validate_repo_id(repo_id)
         response = await self._session.request("GET", _wire.space_path(repo_id, "/secrets"), idempotent=True)
         return _wire.parse_secrets(_wire.json_body(response))
 
     async def get_space_variables(self, repo_id: str) -> dict[str, SpaceVariable]:
         """All variables (`GET …/variables`)."""
-        _validate.validate_repo_id(repo_id)
+        validation.validate_repo_id(repo_id)
         response = await self._session.request(
             "GET", _wire.space_path(repo_id, "/variables"), idempotent=True
         )
@@ -658,10 +658,10 @@ class HubOperations:
         self, repo_id: str, key: str, value: str, *, description: str | None = None
     ) -> dict[str, SpaceVariable]:
         """Add or update a variable (`POST …/variables`, an upsert); returns the full map after the change."""
-        _validate.validate_repo_id(repo_id)
-        _validate.validate_key(key)
-        _validate.validate_value(value)
-        _validate.validate_optional_str(description, arg="description")
+        validation.validate_repo_id(repo_id)
+        validation.validate_key(key)
+        validation.validate_value(value)
+        validation.validate_optional_str(description, arg="description")
         spec = _wire.variable_add_request(repo_id, key, value, description)
         response = await self._session.request(
             spec.method, spec.path, json=spec.json, idempotent=spec.idempotent
@@ -671,8 +671,8 @@ class HubOperations:
     async def delete_space_variable(self, repo_id: str, key: str) -> dict[str, SpaceVariable]:
         """Delete a variable (`DELETE …/variables`); returns the map after deletion (unknown key:
         unchanged)."""
-        _validate.validate_repo_id(repo_id)
-        _validate.validate_key(key)
+        validation.validate_repo_id(repo_id)
+        validation.validate_key(key)
         response = await self._session.request(
             "DELETE", _wire.space_path(repo_id, "/variables"), json={"key": key}, idempotent=True
         )
@@ -688,7 +688,7 @@ class HubOperations:
 
     async def get_space_runtime(self, repo_id: str) -> SpaceRuntime:
         """The Space's runtime (`GET …/runtime`)."""
-        _validate.validate_repo_id(repo_id)
+        validation.validate_repo_id(repo_id)
         return await self._runtime_call(_wire.runtime_request(repo_id))
 
     async def request_space_hardware(
@@ -706,9 +706,9 @@ class HubOperations:
             hardware: a flavor string or `SpaceHardware` member (ours or huggingface_hub's).
             sleep_time: seconds of inactivity before sleeping (-1: never).
         """
-        _validate.validate_repo_id(repo_id)
-        flavor = _validate.validate_hardware(hardware)
-        seconds = _validate.validate_sleep_time(sleep_time) if sleep_time is not None else None
+        validation.validate_repo_id(repo_id)
+        flavor = validation.validate_hardware(hardware)
+        seconds = validation.validate_sleep_time(sleep_time) if sleep_time is not None else None
         if seconds is not None and flavor == "cpu-basic":
             warnings.warn(
                 "cpu-basic Spaces sleep after 48 hours of inactivity; sleep_time cannot be configured "
@@ -724,8 +724,8 @@ class HubOperations:
 
     async def set_space_sleep_time(self, repo_id: str, sleep_time: int) -> SpaceRuntime:
         """Set the sleep time (`POST …/sleeptime`; -1 never sleeps). Idempotent."""
-        _validate.validate_repo_id(repo_id)
-        seconds = _validate.validate_sleep_time(sleep_time)
+        validation.validate_repo_id(repo_id)
+        seconds = validation.validate_sleep_time(sleep_time)
         runtime = await self._runtime_call(_wire.sleeptime_request(repo_id, seconds))
         # huggingface_hub warns on `requested or current` hardware being cpu-basic (hub-api.md §8.2).
         if (runtime.requested_hardware or runtime.hardware) == "cpu-basic":
@@ -747,7 +747,7 @@ class HubOperations:
         Args:
             repo_id: the Space.
         """
-        _validate.validate_repo_id(repo_id)
+        validation.validate_repo_id(repo_id)
         runtime = await self._runtime_call(_wire.pause_request(repo_id))
         self._session.fences.record_pause(repo_id)
         return runtime
@@ -771,8 +771,8 @@ class HubOperations:
             repo_id: the Space.
             factory_reboot: rebuild from scratch, without the build cache.
         """
-        _validate.validate_repo_id(repo_id)
-        _validate.validate_bool(factory_reboot, arg="factory_reboot")
+        validation.validate_repo_id(repo_id)
+        validation.validate_bool(factory_reboot, arg="factory_reboot")
         spec = _wire.restart_request(repo_id, factory_reboot)
 
         async def check() -> SpaceRuntime | None:
@@ -785,25 +785,25 @@ class HubOperations:
 
     async def enable_space_dev_mode(self, repo_id: str) -> SpaceRuntime:
         """Turn dev mode on (`POST …/dev-mode {"enabled": true}`). Idempotent."""
-        _validate.validate_repo_id(repo_id)
+        validation.validate_repo_id(repo_id)
         return await self._runtime_call(_wire.dev_mode_request(repo_id, True))
 
     async def disable_space_dev_mode(self, repo_id: str) -> SpaceRuntime:
         """Turn dev mode off (`POST …/dev-mode {"enabled": false}`). Idempotent."""
-        _validate.validate_repo_id(repo_id)
+        validation.validate_repo_id(repo_id)
         return await self._runtime_call(_wire.dev_mode_request(repo_id, False))
 
     async def request_space_storage(self, repo_id: str, storage: str) -> SpaceRuntime:
         """Request a persistent-storage tier (`POST …/storage`; deprecated by the Hub, hub-api.md §8.4).
         Idempotent (setting a tier)."""
-        _validate.validate_repo_id(repo_id)
-        tier = _validate.validate_storage(storage)
+        validation.validate_repo_id(repo_id)
+        tier = validation.validate_storage(storage)
         return await self._runtime_call(_wire.storage_request(repo_id, tier))
 
     async def delete_space_storage(self, repo_id: str) -> SpaceRuntime:
         """Delete the persistent storage (`DELETE …/storage`; 400 when there is none). After an ambiguous
         failure, a 400 on the resend means our first attempt deleted it: the current runtime is returned."""
-        _validate.validate_repo_id(repo_id)
+        validation.validate_repo_id(repo_id)
         path = _wire.space_path(repo_id, "/storage")
 
         async def send() -> SpaceRuntime:
@@ -820,7 +820,7 @@ class HubOperations:
 
     async def set_space_volumes(self, repo_id: str, volumes: Sequence[Any]) -> None:
         """Replace the mounted volumes (`PUT …/volumes`, the whole list). Idempotent."""
-        _validate.validate_repo_id(repo_id)
+        validation.validate_repo_id(repo_id)
         payload = _wire.volumes_payload(volumes, arg="volumes")
         await self._session.request(
             "PUT", _wire.space_path(repo_id, "/volumes"), json={"volumes": payload}, idempotent=True
@@ -829,7 +829,7 @@ class HubOperations:
     async def delete_space_volumes(self, repo_id: str) -> None:
         """Remove every volume (`DELETE …/volumes`; 400 when there are none). Reconciled like
         `delete_space_storage`."""
-        _validate.validate_repo_id(repo_id)
+        validation.validate_repo_id(repo_id)
         path = _wire.space_path(repo_id, "/volumes")
 
         async def send() -> bool:
@@ -865,9 +865,9 @@ class HubOperations:
         streams than that at once would leave no slot for other calls, so raise `max_concurrency` (or use a
         second client) when following many logs.
         """
-        _validate.validate_repo_id(repo_id)
-        _validate.validate_bool(build, arg="build")
-        _validate.validate_bool(follow, arg="follow")
+        validation.validate_repo_id(repo_id)
+        validation.validate_bool(build, arg="build")
+        validation.validate_bool(follow, arg="follow")
         path = _wire.space_path(repo_id, f"/logs/{'build' if build else 'run'}")
         # hub-api.md §1.4: read timeout 5 s without follow (silence = buffer drained), 120 s with follow.
         timeout = 120.0 if follow else 5.0

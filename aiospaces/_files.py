@@ -76,7 +76,9 @@ from ._core import _is_ambiguous
 from ._retry import Failure, Outcome, Retrying, RetryPolicy
 from ._session import Session
 from ._transport import BodyDecodingError
-from ._validate import (
+from ._wire import api_repo_path, json_body, lfs_batch_path, quote_revision, repo_web_url, resolve_path
+from .models import CommitInfo
+from .validation import (
     resolve_repo_type,
     validate_bool,
     validate_concurrency,
@@ -88,8 +90,6 @@ from ._validate import (
     validate_revision,
     validate_seconds,
 )
-from ._wire import api_repo_path, json_body, lfs_batch_path, quote_revision, repo_web_url, resolve_path
-from .models import CommitInfo
 
 _T = TypeVar("_T")
 

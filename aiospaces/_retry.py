@@ -21,6 +21,7 @@ import attrs
 
 from ._clock import Clock
 from ._wire import backoff_delay
+from .validation import validate_concurrency, validate_seconds
 
 __all__ = ["Failure", "Outcome", "RetryPolicy", "Retrying", "coerce_retry", "decide"]
 
@@ -48,10 +49,13 @@ class RetryPolicy:
     max_rate_limited: int = 10
 
     def __attrs_post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError(f"retry.max_attempts must be >= 1, got {self.max_attempts}")
-        if self.base_delay < 0 or self.max_delay < 0:
-            raise ValueError("retry delays must be >= 0")
+        validate_concurrency(self.max_attempts, arg="retry.max_attempts")
+        validate_seconds(self.base_delay, arg="retry.base_delay", allow_zero=True)
+        validate_seconds(self.max_delay, arg="retry.max_delay", allow_zero=True)
+        if isinstance(self.max_rate_limited, bool) or not isinstance(self.max_rate_limited, int):
+            raise TypeError(
+                f"retry.max_rate_limited must be an int, got {type(self.max_rate_limited).__name__}"
+            )
         if self.max_rate_limited < 0:
             raise ValueError("retry.max_rate_limited must be >= 0")
 

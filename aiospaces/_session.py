@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import httpx2
 
-from . import _validate
+from . import validation
 from ._clock import Clock, SystemClock
 from ._config import Config, load_config
 from ._fences import Fences
@@ -159,8 +159,8 @@ def open_session(
     user_agent: str | None,
 ) -> Session:
     """Check `SpacesClient`'s arguments, read the configuration once, and open the session (see there)."""
-    _validate.validate_concurrency(max_concurrency, arg="max_concurrency")
-    _validate.validate_client_options(
+    validation.validate_concurrency(max_concurrency, arg="max_concurrency")
+    validation.validate_client_options(
         timeout=timeout, transport=transport, headers=headers, user_agent=user_agent
     )
     if clock is not None and not isinstance(clock, Clock):

@@ -17,7 +17,7 @@ from typing import Final, Literal, Protocol, Self, TypeVar
 import anyio
 import attrs
 
-from . import _validate
+from . import validation
 from ._clock import Clock
 from ._poll import (
     BUILD_LOG_STAGES,
@@ -106,7 +106,7 @@ def _stage(runtime: SpaceRuntime) -> str:
 
 
 def _check_timeout(timeout: object) -> float | None:
-    return _validate.validate_timeout(timeout, allow_zero=True)
+    return validation.validate_timeout(timeout, allow_zero=True)
 
 
 def _check_policy(policy: object) -> PollPolicy:
@@ -128,7 +128,7 @@ def _repo_ids(repo_ids: object) -> list[str]:
         raise TypeError("repo_ids must be an iterable of repo ids, not a single string")
     if not isinstance(repo_ids, Iterable):
         raise TypeError(f"repo_ids must be an iterable of repo ids, got {type(repo_ids).__name__}")
-    ids = [_validate.validate_repo_id(r, arg="repo_ids") for r in repo_ids]
+    ids = [validation.validate_repo_id(r, arg="repo_ids") for r in repo_ids]
     if len(set(ids)) != len(ids):
         raise ValueError("repo_ids contains duplicates")
     return ids
@@ -688,7 +688,7 @@ class Waiting:
         self, repo_id: str, *, timeout: float | None = None, policy: PollPolicy | None = None
     ) -> RuntimeWatch:
         """`SpacesClient.watch`."""
-        _validate.validate_repo_id(repo_id)
+        validation.validate_repo_id(repo_id)
         return RuntimeWatch(self, repo_id, timeout=_check_timeout(timeout), policy=_check_policy(policy))
 
     async def _wait(
@@ -709,7 +709,7 @@ class Waiting:
         `on_change` gets a `RuntimeChange` for each change the same reads observe (the first read included),
         before `check` judges it: no extra request.
         """
-        _validate.validate_repo_id(repo_id)
+        validation.validate_repo_id(repo_id)
         seconds = _check_timeout(timeout)
         report = _check_on_change(on_change)
         previous: SpaceRuntime | None = None
@@ -751,7 +751,7 @@ class Waiting:
         if poll_interval is not None:
             if policy is not None:
                 raise ValueError("poll_interval and policy cannot be passed together")
-            _validate.validate_seconds(poll_interval, arg="poll_interval")
+            validation.validate_seconds(poll_interval, arg="poll_interval")
             policy = PollPolicy(
                 fast_interval=poll_interval,
                 stage_fraction=0.0,
@@ -802,7 +802,7 @@ class Waiting:
         on_change: Callable[[RuntimeChange], object] | None = None,
     ) -> SpaceRuntime:
         """`SpacesClient.wait_until_running`."""
-        _validate.validate_bool(wake, arg="wake")
+        validation.validate_bool(wake, arg="wake")
         woken = False
 
         async def check(runtime: SpaceRuntime) -> bool:
@@ -835,8 +835,8 @@ class Waiting:
         on_change: Callable[[RuntimeChange], object] | None = None,
     ) -> SpaceRuntime:
         """`SpacesClient.wait_for_hardware`."""
-        _validate.validate_repo_id(repo_id)
-        target = None if hardware is None else _validate.validate_hardware(hardware)
+        validation.validate_repo_id(repo_id)
+        target = None if hardware is None else validation.validate_hardware(hardware)
         if target is None:
             target = self.session.fences.requested_hardware(repo_id)
 
@@ -919,7 +919,7 @@ class Waiting:
     ) -> FleetReport[SpaceRuntime]:
         """`SpacesClient.wait_all`."""
         ids = _repo_ids(repo_ids)
-        _validate.validate_bool(wake, arg="wake")
+        validation.validate_bool(wake, arg="wake")
         failed: list[tuple[_Entry, SpaceRuntime]] = []
 
         def check(entry: _Entry, runtime: SpaceRuntime) -> Verdict:
@@ -977,10 +977,10 @@ class Waiting:
         timeout: float | None = None,
     ) -> TemporaryHardware:
         """`SpacesClient.temporary_hardware`."""
-        _validate.validate_repo_id(repo_id)
-        flavor = _validate.validate_hardware(hardware)
-        back = None if restore is None else _validate.validate_hardware(restore, arg="restore")
-        seconds = None if sleep_time is None else _validate.validate_sleep_time(sleep_time)
+        validation.validate_repo_id(repo_id)
+        flavor = validation.validate_hardware(hardware)
+        back = None if restore is None else validation.validate_hardware(restore, arg="restore")
+        seconds = None if sleep_time is None else validation.validate_sleep_time(sleep_time)
         return TemporaryHardware(
             self, repo_id, flavor, restore=back, sleep_time=seconds, timeout=_check_timeout(timeout)
         )

@@ -18,7 +18,6 @@ import attrs
 import httpx2
 
 from . import errors
-from ._validate import enum_value, validate_bool, validate_key, validate_optional_str, validate_value
 from .models import (
     SpaceHardwareInfo,
     SpaceInfo,
@@ -28,6 +27,7 @@ from .models import (
     Volume,
     parse_datetime,
 )
+from .validation import enum_value, validate_bool, validate_key, validate_optional_str, validate_value
 
 # --- argument rules ----------------------------------------------------------------------------------
 

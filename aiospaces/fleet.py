@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 import anyio
 import attrs
 
-from . import _validate, _wire
+from . import _wire, validation
 from .errors import SpacesError
 
 if TYPE_CHECKING:
@@ -221,13 +221,13 @@ class Fleet:
         ids = list(repo_ids)
         seen: set[str] = set()
         for index, repo_id in enumerate(ids):
-            _validate.validate_repo_id(repo_id, arg=f"repo_ids[{index}]")
+            validation.validate_repo_id(repo_id, arg=f"repo_ids[{index}]")
             if repo_id in seen:
                 raise ValueError(f"repo_ids contains {repo_id!r} twice")
             seen.add(repo_id)
         self.client = client
         self.repo_ids: tuple[str, ...] = tuple(ids)
-        self.concurrency = _validate.validate_concurrency(concurrency)
+        self.concurrency = validation.validate_concurrency(concurrency)
 
     def __repr__(self) -> str:
         return f"Fleet(spaces={len(self.repo_ids)}, concurrency={self.concurrency})"
@@ -271,14 +271,14 @@ class Fleet:
         self, key: str, value: str, *, description: str | None = None
     ) -> FleetReport[None]:
         """Add or update one secret on every Space."""
-        _validate.validate_key(key)
-        _validate.validate_value(value)
-        _validate.validate_optional_str(description, arg="description")
+        validation.validate_key(key)
+        validation.validate_value(value)
+        validation.validate_optional_str(description, arg="description")
         return await self.run(lambda r: self.client.add_space_secret(r, key, value, description=description))
 
     async def delete_space_secret(self, key: str) -> FleetReport[None]:
         """Delete one secret on every Space."""
-        _validate.validate_key(key)
+        validation.validate_key(key)
         return await self.run(lambda r: self.client.delete_space_secret(r, key))
 
     async def get_space_secrets(self) -> FleetReport[dict[str, SpaceSecret]]:
@@ -289,16 +289,16 @@ class Fleet:
         self, key: str, value: str, *, description: str | None = None
     ) -> FleetReport[dict[str, SpaceVariable]]:
         """Add or update one variable on every Space."""
-        _validate.validate_key(key)
-        _validate.validate_value(value)
-        _validate.validate_optional_str(description, arg="description")
+        validation.validate_key(key)
+        validation.validate_value(value)
+        validation.validate_optional_str(description, arg="description")
         return await self.run(
             lambda r: self.client.add_space_variable(r, key, value, description=description)
         )
 
     async def delete_space_variable(self, key: str) -> FleetReport[dict[str, SpaceVariable]]:
         """Delete one variable on every Space."""
-        _validate.validate_key(key)
+        validation.validate_key(key)
         return await self.run(lambda r: self.client.delete_space_variable(r, key))
 
     async def get_space_variables(self) -> FleetReport[dict[str, SpaceVariable]]:
@@ -309,16 +309,16 @@ class Fleet:
         self, hardware: str, *, sleep_time: int | None = None
     ) -> FleetReport[SpaceRuntime]:
         """Request the same hardware for every Space."""
-        _validate.validate_hardware(hardware)
+        validation.validate_hardware(hardware)
         if sleep_time is not None:
-            _validate.validate_sleep_time(sleep_time)
+            validation.validate_sleep_time(sleep_time)
         return await self.run(
             lambda r: self.client.request_space_hardware(r, hardware, sleep_time=sleep_time)
         )
 
     async def set_space_sleep_time(self, sleep_time: int) -> FleetReport[SpaceRuntime]:
         """Set the same sleep time on every Space."""
-        _validate.validate_sleep_time(sleep_time)
+        validation.validate_sleep_time(sleep_time)
         return await self.run(lambda r: self.client.set_space_sleep_time(r, sleep_time))
 
     async def pause_space(self) -> FleetReport[SpaceRuntime]:
@@ -327,7 +327,7 @@ class Fleet:
 
     async def restart_space(self, *, factory_reboot: bool = False) -> FleetReport[SpaceRuntime]:
         """Restart every Space."""
-        _validate.validate_bool(factory_reboot, arg="factory_reboot")
+        validation.validate_bool(factory_reboot, arg="factory_reboot")
         return await self.run(lambda r: self.client.restart_space(r, factory_reboot=factory_reboot))
 
     async def enable_space_dev_mode(self) -> FleetReport[SpaceRuntime]:
@@ -356,14 +356,14 @@ class Fleet:
         space_variables: Sequence[Any] | None = None,
     ) -> FleetReport[RepoUrl]:
         """Create every Space (`repo_type="space"`); safe to retry (see `create_repo`)."""
-        if _validate.enum_value(space_sdk, arg="space_sdk") not in _wire.SPACE_SDKS:
+        if validation.enum_value(space_sdk, arg="space_sdk") not in _wire.SPACE_SDKS:
             raise ValueError(f"space_sdk must be one of {', '.join(_wire.SPACE_SDKS)}, got {space_sdk!r}")
         _wire.resolve_visibility(private, visibility, "space")
-        _validate.validate_bool(exist_ok, arg="exist_ok")
+        validation.validate_bool(exist_ok, arg="exist_ok")
         if space_hardware is not None:
-            _validate.validate_hardware(space_hardware, arg="space_hardware")
+            validation.validate_hardware(space_hardware, arg="space_hardware")
         if space_sleep_time is not None:
-            _validate.validate_sleep_time(space_sleep_time, arg="space_sleep_time")
+            validation.validate_sleep_time(space_sleep_time, arg="space_sleep_time")
         _wire.secrets_list(space_secrets, arg="space_secrets")
         _wire.secrets_list(space_variables, arg="space_variables")
         return await self.run(
@@ -383,5 +383,5 @@ class Fleet:
 
     async def delete_repo(self, *, missing_ok: bool = False) -> FleetReport[None]:
         """Delete every Space."""
-        _validate.validate_bool(missing_ok, arg="missing_ok")
+        validation.validate_bool(missing_ok, arg="missing_ok")
         return await self.run(lambda r: self.client.delete_repo(r, repo_type="space", missing_ok=missing_ok))

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import anyio
 import attrs
 
-from . import _validate
+from . import validation
 from .errors import SpacesError
 from .fleet import FleetReport
 
@@ -188,7 +188,7 @@ def parse_fleet_spec(text: str, *, source: str = "<string>") -> FleetSpec:
     for repo_id, raw in spaces_table.items():
         where = f'spaces."{repo_id}"'
         try:
-            _validate.validate_repo_id(repo_id, arg=where)
+            validation.validate_repo_id(repo_id, arg=where)
         except ValueError as exc:
             raise FleetSpecError(f"{source}: {exc}") from None
         own = _space_fields(_table(raw, source, where), source, where)
@@ -244,7 +244,7 @@ def _space_fields(table: Mapping[str, Any], source: str, where: str) -> dict[str
 
 def _check_key(key: str, source: str, at: str) -> None:
     try:
-        _validate.validate_key(key, arg=at)
+        validation.validate_key(key, arg=at)
     except ValueError as exc:
         raise FleetSpecError(f"{source}: {exc}") from None
 
@@ -659,7 +659,7 @@ async def apply_plan(
         FleetSpecError: an environment variable holding a secret value is not set (before any request).
     """
     values = resolve_secrets(plan, environ)
-    _validate.validate_concurrency(concurrency)
+    validation.validate_concurrency(concurrency)
     if timeout is not None and (not isinstance(timeout, int | float) or math.isnan(timeout) or timeout < 0):
         raise ValueError(f"timeout must be a number of seconds >= 0 or None, got {timeout!r}")
     by_id = {s.repo_id: s for s in plan if s.error is None}

@@ -31,7 +31,7 @@ import attrs
 from . import errors
 from ._commit_models import CommitOperationAdd
 from ._retry import Failure, Outcome, Retrying, RetryPolicy
-from ._validate import (
+from .validation import (
     resolve_repo_type,
     validate_path_in_repo,
     validate_repo_id,

@@ -13,7 +13,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from aiospaces import CommitOperationAdd, CommitOperationDelete, SpacesClient
+from aiospaces import CommitOperationAdd, CommitOperationDelete, RetryPolicy, SpacesClient
 from aiospaces.tasks import TaskQueue
 
 ENDPOINT = "https://hub.local"
@@ -77,6 +77,24 @@ CASES: list[tuple[str, Call, type[Exception], str]] = [
     ("client-transport-type", ctor(transport="nope"), TypeError, "transport"),
     ("client-retry-negative", ctor(retry=-1), ValueError, "retry"),
     ("client-clock-type", ctor(clock=object()), TypeError, "clock"),
+    (
+        "retry-base-delay-nan",
+        lambda c, t, x: ctor(retry=RetryPolicy(base_delay=NAN))(c, t, x),
+        ValueError,
+        "retry.base_delay",
+    ),
+    (
+        "retry-max-delay-inf",
+        lambda c, t, x: ctor(retry=RetryPolicy(max_delay=INF))(c, t, x),
+        ValueError,
+        "retry.max_delay",
+    ),
+    (
+        "retry-attempts-zero",
+        lambda c, t, x: ctor(retry=RetryPolicy(max_attempts=0))(c, t, x),
+        ValueError,
+        "retry.max_attempts",
+    ),
     # --- repo ids on Space operations ---------------------------------------------------------------
     ("runtime-id-newline", lambda c, t, x: c.get_space_runtime("alice/demo\n"), ValueError, "repo_id"),
     ("runtime-id-no-namespace", lambda c, t, x: c.get_space_runtime("alice"), ValueError, "repo_id"),

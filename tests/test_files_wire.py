@@ -34,8 +34,8 @@ from aiospaces._commit_models import (
     preupload_payload,
     repo_folder_name,
 )
-from aiospaces._validate import validate_parent_commit, validate_path_in_repo, validate_repo_id
 from aiospaces._wire import resolve_path
+from aiospaces.validation import validate_parent_commit, validate_path_in_repo, validate_repo_id
 
 
 def _hashed(op: CommitOperationAdd) -> CommitOperationAdd:

@@ -1,4 +1,4 @@
-"""The argument rules (`aiospaces._validate`), pure: each rule as a table of values it accepts and refuses,
+"""The argument rules (`aiospaces.validation`), pure: each rule as a table of values it accepts and refuses,
 the repo-id rule cross-checked against huggingface_hub's own `validate_repo_id`. No transport here; that
 nothing is sent for a bad argument is proven through the public API in test_bad_inputs.py."""
 
@@ -13,7 +13,7 @@ from huggingface_hub import constants as hf_constants
 from huggingface_hub.utils import HFValidationError
 from huggingface_hub.utils import validate_repo_id as hf_validate_repo_id
 
-from aiospaces import _validate
+from aiospaces import validation
 from aiospaces.models import SpaceHardware
 
 # --- repo ids ----------------------------------------------------------------------------------------
@@ -67,30 +67,30 @@ def test_repo_id_rule_is_huggingface_hubs(repo_id: str) -> None:
     except HFValidationError:
         hf_ok = False
     if hf_ok:
-        assert _validate.validate_repo_id(repo_id, allow_bare_name=True) == repo_id
+        assert validation.validate_repo_id(repo_id, allow_bare_name=True) == repo_id
     else:
         with pytest.raises(ValueError, match="repo_id"):
-            _validate.validate_repo_id(repo_id, allow_bare_name=True)
+            validation.validate_repo_id(repo_id, allow_bare_name=True)
 
 
 @pytest.mark.parametrize("repo_id", ["demo", "x"])
 def test_space_operations_need_a_namespace(repo_id: str) -> None:
     """Without `allow_bare_name` a bare name is refused, naming the argument given."""
     with pytest.raises(ValueError, match="from_id must be 'namespace/name'"):
-        _validate.validate_repo_id(repo_id, arg="from_id")
+        validation.validate_repo_id(repo_id, arg="from_id")
 
 
 @pytest.mark.parametrize("value", [42, None, b"alice/demo", ["alice/demo"]])
 def test_repo_id_of_wrong_type_raises_type_error(value: object) -> None:
     """A non-string repo id raises TypeError naming the argument."""
     with pytest.raises(TypeError, match="repo_id must be a str"):
-        _validate.validate_repo_id(value)
+        validation.validate_repo_id(value)
 
 
 def test_a_huge_repo_id_is_cut_short_in_the_message() -> None:
     """The message shows a bounded prefix of an oversized value, not all of it."""
     with pytest.raises(ValueError, match="repo_id") as caught:
-        _validate.validate_repo_id("a/" + "b" * 10_000)
+        validation.validate_repo_id("a/" + "b" * 10_000)
     assert len(str(caught.value)) < 500
 
 
@@ -99,8 +99,8 @@ def test_a_huge_repo_id_is_cut_short_in_the_message() -> None:
 
 def test_repo_types_are_huggingface_hubs() -> None:
     """The repo types are huggingface_hub's with kernels, and those without where it refuses kernels."""
-    assert set(_validate.REPO_TYPES) == {t for t in hf_constants.REPO_TYPES_WITH_KERNEL if t}
-    assert set(_validate.REPO_TYPES_WITHOUT_KERNEL) == {t for t in hf_constants.REPO_TYPES if t}
+    assert set(validation.REPO_TYPES) == {t for t in hf_constants.REPO_TYPES_WITH_KERNEL if t}
+    assert set(validation.REPO_TYPES_WITHOUT_KERNEL) == {t for t in hf_constants.REPO_TYPES if t}
 
 
 class RepoKind(enum.StrEnum):
@@ -120,8 +120,8 @@ class RepoKind(enum.StrEnum):
 )
 def test_repo_type_accepts(value: object, allow_kernel: bool, expected: str | None) -> None:
     """None, the known types and str-enum members pass; `resolve_repo_type` turns None into a model."""
-    assert _validate.validate_repo_type(value, allow_kernel=allow_kernel) == expected
-    assert _validate.resolve_repo_type(value) == (expected or "model")
+    assert validation.validate_repo_type(value, allow_kernel=allow_kernel) == expected
+    assert validation.resolve_repo_type(value) == (expected or "model")
 
 
 @pytest.mark.parametrize(
@@ -138,7 +138,7 @@ def test_repo_type_accepts(value: object, allow_kernel: bool, expected: str | No
 def test_repo_type_refuses(value: object, allow_kernel: bool, error: type[Exception]) -> None:
     """Unknown, padded, empty or non-string types raise, naming repo_type; kernels only where allowed."""
     with pytest.raises(error, match="repo_type"):
-        _validate.validate_repo_type(value, allow_kernel=allow_kernel)
+        validation.validate_repo_type(value, allow_kernel=allow_kernel)
 
 
 # --- revisions and paths ------------------------------------------------------------------------------
@@ -147,9 +147,9 @@ def test_repo_type_refuses(value: object, allow_kernel: bool, error: type[Except
 @pytest.mark.parametrize("revision", ["main", "refs/pr/1", "v1.0", "a" * 40, "feature/x-y_z"])
 def test_good_revisions_pass(revision: str) -> None:
     """Branches, tags, PR refs and commit shas are returned unchanged; None means main."""
-    assert _validate.validate_revision(revision) == revision
-    assert _validate.validate_revision(None) == "main"
-    assert _validate.validate_optional_revision(None) is None
+    assert validation.validate_revision(revision) == revision
+    assert validation.validate_revision(None) == "main"
+    assert validation.validate_optional_revision(None) is None
 
 
 @pytest.mark.parametrize(
@@ -182,7 +182,7 @@ def test_good_revisions_pass(revision: str) -> None:
 def test_bad_revisions_raise(revision: str) -> None:
     """Revisions git would refuse (and those that could escape the cache's refs folder) raise ValueError."""
     with pytest.raises(ValueError, match="revision"):
-        _validate.validate_revision(revision)
+        validation.validate_revision(revision)
 
 
 @pytest.mark.parametrize(
@@ -191,7 +191,7 @@ def test_bad_revisions_raise(revision: str) -> None:
 )
 def test_good_paths_in_repo(path: str, expected: str) -> None:
     """Relative `/`-separated paths pass; a leading `./` is dropped as huggingface_hub drops it."""
-    assert _validate.validate_path_in_repo(path) == expected
+    assert validation.validate_path_in_repo(path) == expected
 
 
 @pytest.mark.parametrize(
@@ -219,21 +219,21 @@ def test_good_paths_in_repo(path: str, expected: str) -> None:
 def test_bad_paths_in_repo(path: str) -> None:
     """Empty, `.`/`..` parts, absolute, backslash, control characters and .git/.cache paths raise."""
     with pytest.raises(ValueError, match="path_in_repo"):
-        _validate.validate_path_in_repo(path)
+        validation.validate_path_in_repo(path)
 
 
 def test_a_folder_path_may_end_with_a_slash() -> None:
     """A folder to delete may end with `/`; a file path may not."""
-    assert _validate.validate_path_in_repo("logs/", folder=True) == "logs/"
+    assert validation.validate_path_in_repo("logs/", folder=True) == "logs/"
     with pytest.raises(ValueError, match="path_in_repo"):
-        _validate.validate_path_in_repo("logs//", folder=True)
+        validation.validate_path_in_repo("logs//", folder=True)
 
 
 def test_filenames_to_read_may_be_under_dot_folders() -> None:
     """Reading `.cache/x` is allowed (only writing there is refused), `..` is not."""
-    assert _validate.validate_filename(".cache/x") == ".cache/x"
+    assert validation.validate_filename(".cache/x") == ".cache/x"
     with pytest.raises(ValueError, match="filename"):
-        _validate.validate_filename("a/../b")
+        validation.validate_filename("a/../b")
 
 
 @pytest.mark.parametrize(
@@ -243,10 +243,10 @@ def test_filenames_to_read_may_be_under_dot_folders() -> None:
 def test_parent_commit(value: object, error: type[Exception] | None) -> None:
     """A parent commit is a 5 to 40 hex digit sha."""
     if error is None:
-        assert _validate.validate_parent_commit(value) == value
+        assert validation.validate_parent_commit(value) == value
     else:
         with pytest.raises(error, match="parent_commit"):
-            _validate.validate_parent_commit(value)
+            validation.validate_parent_commit(value)
 
 
 # --- keys, hardware, sleep time -----------------------------------------------------------------------
@@ -255,7 +255,7 @@ def test_parent_commit(value: object, error: type[Exception] | None) -> None:
 @pytest.mark.parametrize("key", ["HF_TOKEN", "_X", "a1", "foo", "MODEL_REPO_ID"])
 def test_environment_variable_names_are_keys(key: str) -> None:
     """Letters, digits and `_`, not starting with a digit: returned unchanged."""
-    assert _validate.validate_key(key) == key
+    assert validation.validate_key(key) == key
 
 
 @pytest.mark.parametrize(
@@ -275,7 +275,7 @@ def test_environment_variable_names_are_keys(key: str) -> None:
 def test_other_keys_raise(key: object, error: type[Exception]) -> None:
     """Anything that is not an environment-variable name raises, naming `key`."""
     with pytest.raises(error, match="key"):
-        _validate.validate_key(key)
+        validation.validate_key(key)
 
 
 class ForeignHardware(enum.StrEnum):
@@ -288,10 +288,10 @@ def test_hardware_accepts_strings_our_enums_and_foreign_str_enums() -> None:
     """Plain strings, our enum members and another library's str-enum members all become the plain value."""
     from huggingface_hub import SpaceHardware as HfHardware
 
-    assert _validate.validate_hardware("t4-small") == "t4-small"
-    assert _validate.validate_hardware(SpaceHardware.T4_SMALL) == "t4-small"
-    assert _validate.validate_hardware(ForeignHardware.T4) == "t4-small"
-    assert _validate.validate_hardware(HfHardware.A10G_LARGE) == "a10g-large"
+    assert validation.validate_hardware("t4-small") == "t4-small"
+    assert validation.validate_hardware(SpaceHardware.T4_SMALL) == "t4-small"
+    assert validation.validate_hardware(ForeignHardware.T4) == "t4-small"
+    assert validation.validate_hardware(HfHardware.A10G_LARGE) == "a10g-large"
 
 
 @pytest.mark.parametrize(
@@ -310,7 +310,7 @@ def test_hardware_accepts_strings_our_enums_and_foreign_str_enums() -> None:
 def test_hardware_refuses(value: object, error: type[Exception]) -> None:
     """Empty, padded, spaced, slashed, multi-line, oversized or non-string flavors raise, naming hardware."""
     with pytest.raises(error, match="hardware"):
-        _validate.validate_hardware(value)
+        validation.validate_hardware(value)
 
 
 @pytest.mark.parametrize(
@@ -330,10 +330,10 @@ def test_hardware_refuses(value: object, error: type[Exception]) -> None:
 def test_sleep_time(value: object, error: type[Exception] | None) -> None:
     """-1 and ints >= 0 pass; below -1 raises ValueError; bools, floats and strings raise TypeError."""
     if error is None:
-        assert _validate.validate_sleep_time(value) == value
+        assert validation.validate_sleep_time(value) == value
     else:
         with pytest.raises(error, match="sleep_time"):
-            _validate.validate_sleep_time(value)
+            validation.validate_sleep_time(value)
 
 
 # --- numbers ------------------------------------------------------------------------------------------
@@ -355,10 +355,10 @@ def test_sleep_time(value: object, error: type[Exception] | None) -> None:
 def test_concurrency(value: object, error: type[Exception] | None) -> None:
     """Positive ints pass; zero, negatives, floats, bools and None raise, naming the argument."""
     if error is None:
-        assert _validate.validate_concurrency(value) == value
+        assert validation.validate_concurrency(value) == value
     else:
         with pytest.raises(error, match="concurrency"):
-            _validate.validate_concurrency(value)
+            validation.validate_concurrency(value)
 
 
 @pytest.mark.parametrize(
@@ -380,19 +380,19 @@ def test_concurrency(value: object, error: type[Exception] | None) -> None:
 def test_timeout(value: object, allow_zero: bool, error: type[Exception] | None) -> None:
     """None or a finite number of seconds (> 0, or >= 0 where zero is allowed); NaN and infinities raise."""
     if error is None:
-        assert _validate.validate_timeout(value, allow_zero=allow_zero) == value
+        assert validation.validate_timeout(value, allow_zero=allow_zero) == value
     else:
         with pytest.raises(error, match="timeout"):
-            _validate.validate_timeout(value, allow_zero=allow_zero)
+            validation.validate_timeout(value, allow_zero=allow_zero)
 
 
 def test_client_timeout_parts_are_checked() -> None:
     """An `httpx2.Timeout` whose read part is NaN raises naming `timeout.read`."""
-    _validate.validate_client_options(
+    validation.validate_client_options(
         timeout=httpx2.Timeout(5.0), transport=None, headers=None, user_agent=None
     )
     with pytest.raises(ValueError, match=r"timeout\.read"):
-        _validate.validate_client_options(
+        validation.validate_client_options(
             timeout=httpx2.Timeout(5.0, read=math.nan), transport=None, headers=None, user_agent=None
         )
 
@@ -411,7 +411,7 @@ def test_client_timeout_parts_are_checked() -> None:
 )
 def test_good_endpoints(value: str, expected: str) -> None:
     """http(s) URLs with a host pass, without their trailing slash."""
-    assert _validate.validate_endpoint(value) == expected
+    assert validation.validate_endpoint(value) == expected
 
 
 @pytest.mark.parametrize(
@@ -426,7 +426,7 @@ def test_good_endpoints(value: str, expected: str) -> None:
 def test_credentials_in_the_endpoint_are_refused_without_echoing_them(value: str) -> None:
     """A URL with `user:password@` raises a ValueError that says why and never shows the credentials."""
     with pytest.raises(ValueError, match="endpoint must not contain credentials") as caught:
-        _validate.validate_endpoint(value)
+        validation.validate_endpoint(value)
     assert "pw" not in str(caught.value)
     assert "user" not in str(caught.value).replace("'user:password@host'", "")
 
@@ -449,11 +449,11 @@ def test_credentials_in_the_endpoint_are_refused_without_echoing_them(value: str
 def test_bad_endpoints(value: object, error: type[Exception]) -> None:
     """Other schemes, no host, a query, a fragment, whitespace or a bad port raise, naming `endpoint`."""
     with pytest.raises(error, match="endpoint"):
-        _validate.validate_endpoint(value)
+        validation.validate_endpoint(value)
 
 
 def test_token_text_never_shown() -> None:
     """A token that cannot go into a header raises without showing it, naming where it came from."""
     with pytest.raises(ValueError, match="HF_TOKEN") as caught:
-        _validate.validate_token_text("hf_abc\0def", source="env")
+        validation.validate_token_text("hf_abc\0def", source="env")
     assert "hf_abc" not in str(caught.value)

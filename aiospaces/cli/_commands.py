@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .. import _validate
+from .. import validation
 from .._poll import changed_fields
 from ..fleet import FleetReport
 from ._exit import ExitCode, UsageError, classified
@@ -312,7 +312,7 @@ def check_secret_arguments(args: argparse.Namespace) -> None:
     """
     for repo_id in args.repo_ids[1:]:
         try:
-            _validate.validate_repo_id(repo_id)
+            validation.validate_repo_id(repo_id)
         except ValueError:
             raise UsageError(
                 "secrets set takes ID... KEY and never a value on the command line: "

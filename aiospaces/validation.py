@@ -1,4 +1,7 @@
-"""Argument validation: every rule the client checks before it sends anything, defined once.
+"""Argument validation: every rule the SDK checks an argument with before it sends anything, defined once.
+
+Public so that code built on the SDK (a fleet file, a task queue, a command line) checks its input with the
+same rules as the client, e.g. `aiospaces.validation.validate_repo_id("alice/demo")`.
 
 Each function takes the raw argument (`object`: callers may pass anything) and the argument's name, returns
 the value to use, and raises `TypeError` (wrong type) or `ValueError` (right type, invalid value) with a
@@ -7,6 +10,7 @@ trailing newline through, and such a value later breaks the URL it is put in.
 
 No I/O, and no import of the rest of the package: the wire mapping, the client, the fleet, the task queue
 and the CLI all import their rules from here. (The simulated Hub keeps its own, server-side rules.)
+Functions whose names start with `validate_` are the stable part; the rest may change.
 """
 
 from __future__ import annotations
@@ -317,7 +321,7 @@ def validate_token_text(token: str, *, source: str | None) -> None:
     The message names where the token came from and never shows it.
     """
     if not all("!" <= c <= "~" for c in token):
-        where = {"argument": "token", "env": "the HF_TOKEN environment variable", "file": "the token file"}
+        where = {"argument": "token", "env": "HF_TOKEN (the environment)", "file": "the token file"}
         raise ValueError(
             f"{where.get(source or '', 'token')} holds a token with spaces, control or non-ASCII characters, "
             "which cannot be sent in an HTTP header (the token is not shown)"
