@@ -209,6 +209,8 @@ class _SentCommit:
     # The branch head the last lookup read, and the one a resend names as its parent (see `_send_commit`).
     head_seen: str | None = None
     guard: str | None = None
+    # An attempt failed in a way that may have applied it (no answer, a 5xx): the commit may be in the repo.
+    unsure: bool = False
 
 
 def _open_local(path: str) -> BinaryIO:
@@ -353,14 +355,18 @@ class Files:
         api = api_repo_path(sent.repo_type, sent.repo_id)
 
         async def send() -> CommitInfo:
-            response = await self._session.request(
-                "POST",
-                f"{api}/commit/{quote_revision(sent.revision)}",
-                content=await body_for(sent.parent_commit or sent.guard),
-                headers={"Content-Type": NDJSON_CONTENT_TYPE},
-                params={"create_pr": "1"} if sent.create_pr else None,
-                idempotent=False,
-            )
+            try:
+                response = await self._session.request(
+                    "POST",
+                    f"{api}/commit/{quote_revision(sent.revision)}",
+                    content=await body_for(sent.parent_commit or sent.guard),
+                    headers={"Content-Type": NDJSON_CONTENT_TYPE},
+                    params={"create_pr": "1"} if sent.create_pr else None,
+                    idempotent=False,
+                )
+            except errors.SpacesError as exc:
+                sent.unsure = sent.unsure or _is_ambiguous(exc)
+                raise
             return parse_commit_response(
                 json_body(response),
                 commit_message=sent.commit_message,
@@ -396,9 +402,11 @@ class Files:
                 send, before_resend=before_resend, on_error_after_ambiguous=settle
             )
         except errors.SpacesError as exc:
-            if not _is_ambiguous(exc):
+            # Once an attempt may have landed, a failure is reported only if the commit is not in the repo:
+            # after the last attempt's own ambiguous failure, or a lookup that could not reach the Hub. (A
+            # resend the Hub refused with a 412 or 404 was looked up already, in `settle`.)
+            if not sent.unsure or (isinstance(exc, errors.HubHTTPError) and not _is_ambiguous(exc)):
                 raise
-            # The last attempt may have landed too: report a failure only if the commit is not in the repo.
             try:
                 found = await landed()
             except errors.SpacesError:

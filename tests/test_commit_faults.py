@@ -487,3 +487,41 @@ async def test_a_resend_overtaken_by_someone_else_still_lands_once(hub: Simulate
     assert history[0][0] == info.oid
     assert history[2][0] == base
     assert len(commits) == 3  # refused by the proxy, refused for its stale parent, landed
+
+
+class _LookupsRefused(httpx2.AsyncBaseTransport):
+    """Loses the answer of the first commit request (the Hub applied it), then refuses the connection for the
+    next `refused` reads of the commit listing."""
+
+    def __init__(self, inner: httpx2.AsyncBaseTransport, refused: int) -> None:
+        self.inner = inner
+        self.refused = refused
+        self.lost = False
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        if _is_commit(request) and not self.lost:
+            self.lost = True
+            response = await self.inner.handle_async_request(request)
+            await response.aread()
+            raise httpx2.ReadError("[Errno 104] Connection reset by peer", request=request)
+        if request.method == "GET" and "/commits/" in request.url.path and self.refused > 0:
+            self.refused -= 1
+            raise httpx2.ConnectError("[Errno 111] Connection refused", request=request)
+        return await self.inner.handle_async_request(request)
+
+
+@pytest.mark.anyio
+async def test_a_lookup_that_cannot_reach_the_hub_is_tried_again_before_reporting(
+    hub: SimulatedHub, space: str
+) -> None:
+    """When the lookup after a lost answer cannot reach the Hub, one more lookup runs before anything is
+    reported: the commit is found and reported done, not failed."""
+    before = _history(hub, space)
+    async with _client(_LookupsRefused(hub.transport(), refused=FAST.max_attempts)) as client:
+        info = await client.upload_file(
+            path_or_fileobj=b"print(3)\n", path_in_repo="app.py", repo_id=space, repo_type="space"
+        )
+    after = _history(hub, space)
+    assert after[1:] == before
+    assert after[0][0] == info.oid
+    assert hub.counters.requests[COMMIT_ROUTE] == 1
