@@ -22,6 +22,7 @@ from typing import Any, BinaryIO, Literal
 import attrs
 
 from . import errors
+from ._wire import fix_endpoint_in_url
 from .models import CommitInfo
 from .validation import validate_path_in_repo
 
@@ -572,14 +573,6 @@ def parse_commit_response(
         fix_endpoint_in_url(pr_url, endpoint) if isinstance(pr_url, str) else None,
         endpoint=endpoint,
     )
-
-
-def fix_endpoint_in_url(url: str, endpoint: str) -> str:
-    """Rewrite `https://huggingface.co` in URLs from the Hub to the configured endpoint (hub-api.md §1.1)."""
-    for host in ("https://huggingface.co", "https://hub-ci.huggingface.co"):
-        if url.startswith(host + "/") and endpoint != host:
-            return endpoint + url[len(host) :]
-    return url
 
 
 # --- patterns --------------------------------------------------------------------------------------------

@@ -25,7 +25,6 @@ from collections.abc import (
 from typing import Any, TypeVar
 
 from . import _wire, errors, validation
-from ._config import DEFAULT_ENDPOINT
 from ._retry import Failure, Outcome, Retrying, RetryPolicy
 from ._session import Session
 from ._transport import BodyDecodingError
@@ -152,9 +151,7 @@ class HubOperations:
         """A repo URL on this client's endpoint (hub-api.md §1.1: URLs the Hub returns are rewritten when the
         endpoint is custom)."""
         if url:
-            if self.endpoint != DEFAULT_ENDPOINT and url.startswith(DEFAULT_ENDPOINT):
-                url = self.endpoint + url[len(DEFAULT_ENDPOINT) :]
-            return url
+            return _wire.fix_endpoint_in_url(url, self.endpoint)
         return _wire.repo_web_url(self.endpoint, repo_type, repo_id)
 
     # --- account -----------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import attrs
 import httpx2
 
 from . import errors
+from ._config import DEFAULT_ENDPOINT, STAGING_ENDPOINT
 from .models import (
     SpaceHardwareInfo,
     SpaceInfo,
@@ -118,6 +119,8 @@ def volumes_payload(volumes: object, *, arg: str) -> list[dict[str, Any]]:
 
 # --- repo URLs -------------------------------------------------------------------------------------------
 
+# The Hub's own hosts, which a custom endpoint stands in for (hub-api.md §1.1).
+_HUB_HOSTS = (DEFAULT_ENDPOINT, STAGING_ENDPOINT)
 # Prefix of a repo's non-API routes (web page, `resolve`, `.git/info/lfs`), hub-api.md §1.1.
 _REPO_URL_PREFIX: dict[str, str] = {
     "model": "",
@@ -125,6 +128,17 @@ _REPO_URL_PREFIX: dict[str, str] = {
     "space": "spaces/",
     "kernel": "kernels/",
 }
+
+
+def fix_endpoint_in_url(url: str, endpoint: str) -> str:
+    """A URL the Hub returned (`url`, `commitUrl`, ...), on `endpoint`: a custom endpoint replaces the Hub's
+    own host, or its staging host, as huggingface_hub's `fix_hf_endpoint_in_url` does (hub-api.md §1.1)."""
+    if endpoint in _HUB_HOSTS:
+        return url
+    for host in _HUB_HOSTS:
+        if url == host or url.startswith(host + "/"):
+            return endpoint + url[len(host) :]
+    return url
 
 
 def repo_type_prefix(repo_type: str | None) -> str:

@@ -23,7 +23,6 @@ from aiospaces._commit_models import (
     commit_lines,
     drop_noops,
     filter_paths,
-    fix_endpoint_in_url,
     git_blob_sha1,
     lfs_batch_payload,
     multipart_completion_payload,
@@ -34,7 +33,7 @@ from aiospaces._commit_models import (
     preupload_payload,
     repo_folder_name,
 )
-from aiospaces._wire import resolve_path
+from aiospaces._wire import fix_endpoint_in_url, resolve_path
 from aiospaces.validation import validate_parent_commit, validate_path_in_repo, validate_repo_id
 
 

@@ -336,3 +336,39 @@ def test_backoff_is_exponential_capped_and_jittered() -> None:
     assert _wire.backoff_delay(3, base=1, cap=8, jitter=0.0) == 2.0
     assert _wire.backoff_delay(10, base=1, cap=8, jitter=1.0) == 8.0
     assert _wire.backoff_delay(0, base=1, cap=8, jitter=0.5) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("url", "endpoint", "expected"),
+    [
+        ("https://huggingface.co/spaces/a/b", "http://127.0.0.1:9", "http://127.0.0.1:9/spaces/a/b"),
+        ("https://hub-ci.huggingface.co/a/b/commit/1", "http://e", "http://e/a/b/commit/1"),
+        ("https://huggingface.co/a/b", "https://huggingface.co", "https://huggingface.co/a/b"),
+        ("https://huggingface.co/a/b", "https://hub-ci.huggingface.co", "https://huggingface.co/a/b"),
+        ("https://huggingface.co.evil.test/a", "http://e", "https://huggingface.co.evil.test/a"),
+        ("http://other/x", "http://e", "http://other/x"),
+    ],
+)
+def test_urls_from_the_hub_move_to_a_custom_endpoint(url: str, endpoint: str, expected: str) -> None:
+    """The Hub's host or its staging host becomes a custom endpoint (as huggingface_hub does); other hosts,
+    and look-alike hosts, are kept."""
+    assert _wire.fix_endpoint_in_url(url, endpoint) == expected
+
+
+@pytest.mark.parametrize(
+    ("repo_type", "expected"),
+    [
+        (None, "/a/b"),
+        ("model", "/a/b"),
+        ("dataset", "/datasets/a/b"),
+        ("space", "/spaces/a/b"),
+        ("kernel", "/kernels/a/b"),
+    ],
+)
+def test_repo_paths_for_every_repo_type(repo_type: str | None, expected: str) -> None:
+    """Web, resolve, LFS and API paths are built from one prefix table for every repo type."""
+    assert _wire.repo_path(repo_type, "a/b") == expected
+    assert _wire.repo_web_url("http://e", repo_type, "a/b") == "http://e" + expected
+    assert _wire.resolve_path(repo_type, "a/b", "main", "f") == expected + "/resolve/main/f"
+    assert _wire.lfs_batch_path(repo_type, "a/b") == expected + ".git/info/lfs/objects/batch"
+    assert _wire.api_repo_path(repo_type, "a/b") == f"/api/{repo_type or 'model'}s/a/b"
