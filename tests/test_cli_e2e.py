@@ -278,9 +278,9 @@ def test_ctrl_c_at_the_fleet_apply_prompt_exits_130(
 def test_wait_prints_transitions_to_a_pipe(hub_url: tuple[SimulatedHub, str], tmp_path: Path) -> None:
     """In a pipe (a CI log), `wait` prints one line per transition before the final runtime table."""
     hub, url = hub_url
-    # A build long enough (5 s of real time at SPEED) that the CLI's start-up, slow on a loaded machine,
+    # A build long enough (2.4 s of real time at SPEED) that the CLI's start-up, slow on a loaded machine,
     # cannot miss the BUILDING stage.
-    hub.create_space("alice/e2e-lines", stage=None, files=APP, durations=Durations(build=250.0))
+    hub.create_space("alice/e2e-lines", stage=None, files=APP, durations=Durations(build=120.0))
     process = aiospaces(url, tmp_path, "wait", "alice/e2e-lines")
     assert process.returncode == 0, process.stderr
     lines = process.stdout.splitlines()
