@@ -6,7 +6,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from aiospaces import RuntimeChange, SpacesClient
+from aiospaces import RuntimeChange, SpaceRuntime, SpacesClient
 from aiospaces.errors import (
     HardwareConflictError,
     SpaceFailedError,
@@ -149,16 +149,23 @@ async def test_wait_for_space_has_hfapi_semantics() -> None:
 
 
 async def test_wait_until_predicate() -> None:
-    """wait_until returns the first runtime satisfying the predicate."""
+    """wait_until returns the first runtime satisfying the predicate (every earlier read failed it); a
+    predicate that is not callable is refused."""
     async with SimulatedHubClient() as env:
         hub, client = env.hub, env.client
         hub.create_space("alice/demo")
         hub.set_durations("alice/demo", hardware_switch=45.0)
         await client.request_space_hardware("alice/demo", "a10g-small")
-        runtime = await client.wait_until(
-            "alice/demo", lambda r: r.hardware == r.requested_hardware == "a10g-small", timeout=300
-        )
+        seen: list[RuntimeChange] = []
+
+        def on_a10g(r: SpaceRuntime) -> bool:
+            return r.hardware == r.requested_hardware == "a10g-small"
+
+        runtime = await client.wait_until("alice/demo", on_a10g, timeout=300, on_change=seen.append)
         assert runtime.hardware == "a10g-small"
+        assert seen[-1].current is runtime
+        assert len(seen) > 1
+        assert not any(on_a10g(change.current) for change in seen[:-1])
         with pytest.raises(TypeError, match="predicate"):
             await client.wait_until("alice/demo", "RUNNING")  # type: ignore[arg-type]
 

@@ -78,13 +78,13 @@ async def test_wait_for_space_and_wait_until_take_the_hook() -> None:
     """`wait_for_space` and `wait_until` report the same transitions through `on_change`."""
     async with SimulatedHubClient() as env:
         env.hub.create_space("alice/one", stage=None)
-        env.hub.create_space("alice/two", stage=None)
         first: list[RuntimeChange] = []
         second: list[RuntimeChange] = []
         await env.client.wait_for_space("alice/one", on_change=first.append)
+        env.hub.create_space("alice/two", stage=None)  # built now, while the second wait watches
         await env.client.wait_until("alice/two", lambda r: r.stage == "RUNNING", on_change=second.append)
-        assert first[-1].stage == second[-1].stage == "RUNNING"
-        assert first[0].stage == "BUILDING"
+        assert [c.stage for c in first] == ["BUILDING", "APP_STARTING", "RUNNING"]
+        assert [c.stage for c in second] == ["BUILDING", "APP_STARTING", "RUNNING"]
 
 
 async def test_hook_errors_propagate_and_bad_hooks_are_refused() -> None:
@@ -128,7 +128,6 @@ async def test_wait_all_reports_changes_from_the_shared_loop() -> None:
         by_space.setdefault(change.repo_id, []).append(change.stage)
     assert set(by_space) == {"alice/a", "alice/b", "alice/c"}
     for stages in by_space.values():
-        assert stages[0] == "BUILDING"
-        assert stages[-1] == "RUNNING"
+        assert stages == ["BUILDING", "APP_STARTING", "RUNNING"]
     _, requests_without = await _wait_all(with_hook=False)
     assert requests == requests_without

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import anyio
+import httpx2
 import pytest
 
+from aiospaces import SpacesClient
 from aiospaces.errors import NotFoundError, SpaceFailedError, SpaceNotRunningError, WaitTimeoutError
 from aiospaces.testing import SimulatedHubClient
 
@@ -12,6 +14,18 @@ pytestmark = pytest.mark.anyio
 
 RUNTIME_ROUTE = "GET /api/spaces/{id}/runtime"
 LIST_ROUTE = "GET /api/spaces"
+
+
+class _Recording(httpx2.AsyncBaseTransport):
+    """Passes requests to `inner`, keeping each request's URL."""
+
+    def __init__(self, inner: httpx2.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.urls: list[httpx2.URL] = []
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        self.urls.append(request.url)
+        return await self.inner.handle_async_request(request)
 
 
 async def test_watch_many_two_hundred_spaces_through_list_pages() -> None:
@@ -45,12 +59,19 @@ async def test_watch_many_falls_back_to_runtime_calls_for_lone_owners() -> None:
         hub.create_space("bob/solo")  # public: alice may read it
         hub.create_space("alice/one")
         hub.create_space("alice/two")
+        sent = _Recording(hub.transport())
         seen = set()
-        async for change in env.client.watch_many(["bob/solo", "alice/one", "alice/two"], timeout=30):
-            seen.add((change.repo_id, change.stage))
+        async with SpacesClient(
+            token=env.token, endpoint="https://hub.test", transport=sent, clock=env.clock
+        ) as client:
+            async for change in client.watch_many(["bob/solo", "alice/one", "alice/two"], timeout=30):
+                seen.add((change.repo_id, change.stage))
         assert seen == {("bob/solo", "RUNNING"), ("alice/one", "RUNNING"), ("alice/two", "RUNNING")}
-        assert hub.counters.requests[LIST_ROUTE] >= 1
-        assert hub.counters.requests[RUNTIME_ROUTE] >= 1
+        runtime_reads = {url.path for url in sent.urls if url.path.endswith("/runtime")}
+        listings = {url.params.get("author") for url in sent.urls if url.path == "/api/spaces"}
+        assert runtime_reads == {"/api/spaces/bob/solo/runtime"}
+        assert listings == {"alice"}
+        assert len(sent.urls) == hub.counters.requests[LIST_ROUTE] + hub.counters.requests[RUNTIME_ROUTE]
 
 
 async def test_wait_all_reports_each_space() -> None:
