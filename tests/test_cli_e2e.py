@@ -115,10 +115,12 @@ def test_wait_exits_4_on_bad_token(hub_url: tuple[SimulatedHub, str], tmp_path: 
     """An invalid HF_TOKEN makes `wait` exit 4 with one actionable line, never echoing the token."""
     hub, url = hub_url
     hub.create_space("alice/e2e-auth", files=APP)
-    process = aiospaces(url, tmp_path, "wait", "alice/e2e-auth", token="hf_wrong_token_000000000000")
+    bad = "hf_wrong_token_000000000000"
+    process = aiospaces(url, tmp_path, "wait", "alice/e2e-auth", token=bad)
     assert process.returncode == 4
     assert process.stderr.count("\n") == 1
     assert "authentication failed" in process.stderr
+    assert bad not in process.stdout + process.stderr
 
 
 def test_wait_exits_2_on_usage_error(hub_url: tuple[SimulatedHub, str], tmp_path: Path) -> None:
