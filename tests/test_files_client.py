@@ -13,7 +13,7 @@ import anyio
 import httpx2
 import pytest
 
-from aiospaces import SpacesClient
+from aiospaces import SpacesClient, TransportError
 from aiospaces._commit_models import CommitOperationAdd, CommitOperationDelete, git_blob_sha1
 
 ENDPOINT = "https://hub.test"
@@ -221,7 +221,8 @@ async def test_large_file_upload_and_download_keep_memory_flat(tmp_path: Path) -
 
 @pytest.mark.anyio
 async def test_truncated_download_is_rejected_and_leaves_no_file(tmp_path: Path) -> None:
-    """A body shorter than the announced size raises and leaves no blob, pointer or temporary file."""
+    """A body shorter than the announced size raises TransportError and leaves no blob, pointer or temporary
+    file."""
     data = b"hello world"
 
     async def handler(request: httpx2.Request) -> httpx2.Response:
@@ -233,7 +234,7 @@ async def test_truncated_download_is_rejected_and_leaves_no_file(tmp_path: Path)
     async with SpacesClient(
         token=TOKEN, endpoint=ENDPOINT, transport=httpx2.MockTransport(handler), retry=False
     ) as client:
-        with pytest.raises(Exception, match="100 bytes"):
+        with pytest.raises(TransportError, match="ended after 11 of 100 bytes"):
             await client.hf_hub_download("a/b", "f.txt", cache_dir=tmp_path)
     assert _files_under(tmp_path) == [
         "models--a--b/refs/main"
