@@ -156,6 +156,13 @@ async def test_space_returns_to_cpu_when_the_worker_is_cancelled(
     task = next(t for t in await queue.all() if t.task_id == "2")
     assert task.status == TaskStatus.RUNNING
     assert task.lease_expires_at is not None
+    # Once the lease has run out, another worker reclaims the task (its second attempt).
+    clock.advance(task.lease_expires_at - clock.now() + 1)
+    other = TaskQueue(client, app.DEMO_TASKS, wall_clock=clock.now)
+    claimed = []
+    while (claim := await other.claim(worker="w2")) is not None:
+        claimed.append((claim.task_id, claim.worker, claim.attempts))
+    assert ("2", "w2", 2) in claimed
 
 
 @pytest.mark.anyio
