@@ -374,14 +374,17 @@ async def test_watch_author_without_spaces_is_a_usage_error(hub: SimulatedHub, c
 
 
 async def test_logs_build(hub: SimulatedHub, clock: VirtualClock) -> None:
-    """`logs --build` prints the failed build's log lines, including the offending requirement."""
+    """`logs --build` prints the failed build's log lines, including the offending requirement; with
+    `--json`, the same lines as one `log` event each."""
     [repo_id] = await make_spaces(hub, clock, ["logged"], requirements="torch==>1\n")
     assert (await cli(hub, clock, "wait", repo_id)).code == ExitCode.SPACE_FAILED
     result = await cli(hub, clock, "logs", repo_id, "--build")
     assert result.code == ExitCode.OK
     assert "torch==>1" in result.out
     as_json = await cli(hub, clock, "logs", repo_id, "--build", "--json")
-    assert all(e["event"] == "log" for e in as_json.events())
+    events = as_json.events()
+    assert {(e["event"], e["repo_id"]) for e in events} == {("log", repo_id)}
+    assert [e["line"] for e in events] == result.out.splitlines()
 
 
 async def test_secrets_set_list_delete_never_print_value(hub: SimulatedHub, clock: VirtualClock) -> None:
