@@ -23,16 +23,18 @@ pytest.importorskip("huggingface_hub")
 pytest.importorskip("uvicorn")
 
 
-def run_client(url: str, home: Path, script: str, token: str = "hf_alice") -> dict[str, Any]:
-    """Run `script` with the official client pointed at `url`; its last output line is a JSON object."""
+def run_client(url: str, home: Path, script: str, token: str | None = "hf_alice") -> dict[str, Any]:
+    """Run `script` with the official client pointed at `url` (anonymous when `token` is None); its last
+    output line is a JSON object."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))},
         "HF_ENDPOINT": url,
-        "HF_TOKEN": token,
         "HF_HUB_DISABLE_XET": "1",
         "HF_HUB_DISABLE_TELEMETRY": "1",
         "HF_HOME": str(home),
     }
+    if token is not None:
+        env["HF_TOKEN"] = token
     proc = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(script)], env=env, capture_output=True, text=True, timeout=120
     )
@@ -114,3 +116,135 @@ def test_client_names_the_bucket_only_when_the_quota_is_the_reason(tmp_path: Pat
     assert (name, status) == ("HfHubHTTPError", 429)
     assert "you have reached your 'api' rate limit" in message
     assert "(0/2 requests remaining in current 300s window)" in message
+
+
+# ------------------------------------------------------------------------------------------------- names
+NAMES_SCRIPT = """
+    import json, os
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import BadRequestError
+    from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
+
+    api, url, out = HfApi(), os.environ["HF_ENDPOINT"], {}
+    me = api.whoami()
+    out["whoami"] = [me["name"], [org["name"] for org in me["orgs"]]]
+    out["repo"] = str(api.create_repo("__DUMMY_USER__/_repo_"))
+    out["dataset"] = str(api.create_repo("_org_/__data__", repo_type="dataset"))
+    api.upload_file(path_or_fileobj=b"x", path_in_repo="a.txt", repo_id="__DUMMY_USER__/_repo_")
+    out["files"] = api.list_repo_files("__DUMMY_USER__/_repo_")
+    out["refused"] = []
+    for name in ("-repo", "repo.", ".repo"):
+        # The client refuses these names itself; sent anyway, the Hub answers 400.
+        body, headers = {"name": name}, build_hf_headers()
+        response = get_session().post(url + "/api/repos/create", json=body, headers=headers)
+        try:
+            hf_raise_for_status(response)
+        except BadRequestError as exc:
+            out["refused"].append([name, exc.response.status_code])
+    print(json.dumps(out))
+"""
+
+
+def test_names_may_start_and_end_with_an_underscore(tmp_path: Path) -> None:
+    """Users, orgs and repos may start or end with `_`; a name starting or ending with `-` or `.` is a 400."""
+    hub = SimulatedHub(clock="manual")
+    # huggingface_hub 2.4 `utils/_validators.py` (`REPO_ID_REGEX`): only `-` and `.` may not start or end a
+    # name; the client's own tests run as `__DUMMY_TRANSFORMERS_USER__`.
+    hub.add_user("__DUMMY_USER__", token="hf_dummy", orgs=["_org_"])
+    with hub.serve() as url:
+        out = run_client(url, tmp_path / "home", NAMES_SCRIPT, token="hf_dummy")
+    assert out["whoami"] == ["__DUMMY_USER__", ["_org_"]]
+    assert out["repo"] == f"{url}/__DUMMY_USER__/_repo_"
+    assert out["dataset"] == f"{url}/datasets/_org_/__data__"
+    assert out["files"] == [".gitattributes", "a.txt"]
+    assert out["refused"] == [["-repo", 400], ["repo.", 400], [".repo", 400]]
+
+
+def test_cli_accepts_an_underscore_user(capsys: pytest.CaptureFixture[str]) -> None:
+    """`hubsim --user __DUMMY_USER__` creates the user (a bad `--rate-limit`, read next, stops it there)."""
+    from aiospaces.hubsim import main
+
+    with pytest.raises(SystemExit):
+        main(["--user", "__DUMMY_USER__", "--token", "hf_dummy", "--rate-limit", "x/1"])
+    assert "user __DUMMY_USER__: token (given)" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------ canonical repo ids
+CANONICAL_SCRIPT = """
+    import json
+    from huggingface_hub import HfApi, hf_hub_download
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    api, out = HfApi(), {}
+    out["repo_exists"] = api.repo_exists("gpt2")
+    out["dataset_exists"] = api.repo_exists("squad", repo_type="dataset")
+    out["revision_exists"] = api.revision_exists("gpt2", "main")
+    out["file_exists"] = api.file_exists("gpt2", "config.json")
+    for name, call in (
+        ("commits", lambda: api.list_repo_commits("gpt2")),
+        ("tree", lambda: list(api.list_repo_tree("gpt2"))),
+        ("download", lambda: hf_hub_download("gpt2", "config.json")),
+    ):
+        try:
+            call()
+            out[name] = None
+        except RepositoryNotFoundError as exc:
+            code = exc.response.headers.get("x-error-code")
+            out[name] = [type(exc).__name__, exc.response.status_code, code]
+    print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("token", ["hf_alice", None], ids=["authenticated", "anonymous"])
+def test_canonical_repo_ids_are_routed_and_not_found(tmp_path: Path, token: str | None) -> None:
+    """Unknown ids without a namespace (`gpt2`) answer RepoNotFound: exists checks say False, reads raise."""
+    hub = SimulatedHub(clock="manual")
+    hub.add_user("alice", token="hf_alice")
+    with hub.serve() as url:
+        out = run_client(url, tmp_path / "home", CANONICAL_SCRIPT, token=token)
+    # huggingface_hub 2.4 `hf_api.py` (`repo_exists`, `revision_exists`, `file_exists`) turns
+    # RepositoryNotFoundError into False; `utils/_http.py` maps `X-Error-Code: RepoNotFound` to it (an
+    # anonymous caller gets 401, as the Hub answers for a repo it will not show).
+    assert [out["repo_exists"], out["dataset_exists"], out["revision_exists"], out["file_exists"]] == [
+        False
+    ] * 4
+    status = 404 if token else 401
+    expected = ["RepositoryNotFoundError", status, "RepoNotFound"]
+    assert out["commits"] == out["tree"] == expected
+    assert out["download"][0] == "RepositoryNotFoundError"
+    assert hub.counters.unknown_routes == []
+
+
+# ---------------------------------------------------------------------------------------- id casing
+CASING_SCRIPT = """
+    import json
+    from huggingface_hub import HfApi, hf_hub_download
+
+    api, out = HfApi(), {}
+    out["created"] = str(api.create_repo("alice/MyRepo"))
+    commit = api.upload_file(path_or_fileobj=b"hello", path_in_repo="data.txt", repo_id="alice/myrepo")
+    out["commit_url"] = commit.commit_url
+    out["files"] = api.list_repo_files("ALICE/MYREPO")
+    out["id"] = api.model_info("alice/myrepo").id
+    out["listed"] = [m.id for m in api.list_models(author="alice")]
+    out["download"] = open(hf_hub_download("Alice/MyRePo", "data.txt")).read()
+    out["exist_ok"] = str(api.create_repo("alice/myrepo", exist_ok=True))
+    print(json.dumps(out))
+"""
+
+
+def test_repo_ids_match_regardless_of_case(tmp_path: Path) -> None:
+    """A commit to `alice/MyRepo` sent as `alice/myrepo` lands there; answers keep the created casing."""
+    hub = SimulatedHub(clock="manual")
+    hub.add_user("alice", token="hf_alice")
+    with hub.serve() as url:
+        out = run_client(url, tmp_path / "home", CASING_SCRIPT)
+    assert out["created"] == f"{url}/alice/MyRepo"
+    assert out["commit_url"].startswith(f"{url}/alice/MyRepo/commit/")
+    assert out["files"] == [".gitattributes", "data.txt"]
+    assert out["id"] == "alice/MyRepo"
+    assert out["listed"] == ["alice/MyRepo"]
+    assert out["download"] == "hello"
+    assert out["exist_ok"] == f"{url}/alice/MyRepo"
+    assert hub.list_repo_ids(repo_type="model") == ["alice/MyRepo"]
+    assert hub.git.read_file(("model", "alice/MyRepo"), "data.txt") == b"hello"

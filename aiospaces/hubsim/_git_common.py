@@ -23,6 +23,12 @@ URL_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
 PREFIX_TYPE = {"": "model", "datasets": "dataset", "spaces": "space"}
 API_TYPE = {"models": "model", "datasets": "dataset", "spaces": "space"}
 
+# A repo id in a path: `namespace/name`, or a canonical id without a namespace (`gpt2`), which the Hub
+# routes like any other (huggingface_hub 2.4 `utils/_validators.py`, `validate_repo_id`: either `repo_name`
+# or `namespace/repo_name`). The namespace is tried first, so `alice/demo/...` is never read as `alice`.
+OPTIONAL_NS = r"(?:(?P<ns>[^/]+)/)?(?P<name>[^/]+)"
+REPO_ID = r"(?P<repo_id>(?:[^/]+/)?[^/]+)"
+
 # Hub messages (hub-api.md §3.1/§11.6). 412 text seen in the client's tests against staging.
 MSG_REPO_NOT_FOUND = "Repository not found"
 MSG_PARENT_MISMATCH = "The branch was updated since you opened this page. Please refresh and try again."
@@ -55,6 +61,11 @@ class GitHost(Protocol):
     def after_commit(self, repo_type: str, repo_id: str, commit_sha: str) -> None:
         """Called after each successful commit on a repo's `main` branch (a Space rebuilds)."""
         ...
+
+
+def repo_key(repo_type: str, ns: str | None, name: str) -> RepoKey:
+    """The store key of a repo id matched by `OPTIONAL_NS`."""
+    return (repo_type, f"{ns}/{name}" if ns else name)
 
 
 def repo_not_found() -> HubError:

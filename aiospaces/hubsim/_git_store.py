@@ -3,7 +3,8 @@
 Pure data, no HTTP: the file routes (`_routes_git.py`, `_lfs.py`) and the hub (`HubState`) both drive it.
 Memory: a file's bytes are stored once (regular files by blob sha-1, LFS objects by sha-256) and shared by
 every commit, branch and copied repo that refers to them; trees are small dicts of `FileInfo`.
-Thread safety: one lock guards every mutation, so the socket server's thread and a test's seeding calls
+Repo ids are matched regardless of case, as the Hub matches them; each repo keeps the casing it was created
+with. Thread safety: one lock guards every mutation, so the socket server's thread and a test's seeding calls
 can use the same store; each commit's parent check and branch update happen under it (no lost update).
 """
 
@@ -48,6 +49,7 @@ _SHORT_SHA_RE = re.compile(r"^[0-9a-f]{7,40}$")
 
 @attrs.define
 class _Repo:
+    key: RepoKey  # as first written: repo ids are matched without regard to case, shown as created
     branches: dict[str, str] = attrs.field(factory=dict)  # ref name ("main", "refs/pr/1") → commit sha
     commits: dict[str, CommitRecord] = attrs.field(factory=dict)
     lfs_objects: dict[str, bytes] = attrs.field(factory=dict)  # sha256 → content (shared, never copied)
@@ -82,7 +84,12 @@ class GitStore:
     # ----------------------------------------------------------------------------------------- repos
     def has_repo(self, key: RepoKey) -> bool:
         """Whether the repo exists in the store."""
-        return key in self._repos
+        return _fold(key) in self._repos
+
+    def canonical_key(self, key: RepoKey) -> RepoKey:
+        """The repo's key as it was created (`key` itself when there is no such repo)."""
+        repo = self._repos.get(_fold(key))
+        return repo.key if repo is not None else key
 
     def create_repo(self, key: RepoKey, *, initial_files: Mapping[str, bytes], author: str) -> str:
         """Create a repo whose `main` branch holds one initial commit with `initial_files`.
@@ -95,10 +102,10 @@ class GitStore:
         """
         _check_key(key)
         with self._lock:
-            if key in self._repos:
+            if _fold(key) in self._repos:
                 raise ValueError(f"repo {key!r} already exists")
-            repo = _Repo()
-            self._repos[key] = repo
+            repo = _Repo(key)
+            self._repos[_fold(key)] = repo
             tree = {path: self._store_regular(path, data) for path, data in initial_files.items()}
             record = self._new_commit(repo, tree, (), "initial commit", "", author)
             repo.branches["main"] = record.sha
@@ -107,7 +114,7 @@ class GitStore:
     def delete_repo(self, key: RepoKey) -> None:
         """Forget a repo (its blobs shared with other repos stay)."""
         with self._lock:
-            if self._repos.pop(key, None) is None:
+            if self._repos.pop(_fold(key), None) is None:
                 raise RepoNotFound(key)
 
     def copy_repo(self, src: RepoKey, dst: RepoKey, *, author: str) -> str:
@@ -119,11 +126,11 @@ class GitStore:
         _check_key(dst)
         with self._lock:
             source = self._repo(src)
-            if dst in self._repos:
+            if _fold(dst) in self._repos:
                 raise ValueError(f"repo {dst!r} already exists")
             head = source.commits[source.branches["main"]]
-            repo = _Repo(lfs_objects=dict(source.lfs_objects))
-            self._repos[dst] = repo
+            repo = _Repo(dst, lfs_objects=dict(source.lfs_objects))
+            self._repos[_fold(dst)] = repo
             record = self._new_commit(repo, dict(head.tree), (), f"Duplicate from {src[1]}", "", author)
             repo.branches["main"] = record.sha
             return record.sha
@@ -133,15 +140,17 @@ class GitStore:
         _check_key(dst)
         with self._lock:
             self._repo(src)
-            if dst in self._repos:
+            if _fold(dst) in self._repos:
                 raise ValueError(f"repo {dst!r} already exists")
-            self._repos[dst] = self._repos.pop(src)
+            repo = self._repos.pop(_fold(src))
+            repo.key = dst
+            self._repos[_fold(dst)] = repo
 
     # ------------------------------------------------------------------------------------- reading
     def head(self, key: RepoKey, revision: str = "main") -> str | None:
         """The commit sha `revision` resolves to, or None when the repo or revision does not exist."""
         with self._lock:
-            repo = self._repos.get(key)
+            repo = self._repos.get(_fold(key))
             if repo is None:
                 return None
             return _resolve(repo, revision)
@@ -380,7 +389,7 @@ class GitStore:
 
     # ------------------------------------------------------------------------------------ internals
     def _repo(self, key: RepoKey) -> _Repo:
-        repo = self._repos.get(key)
+        repo = self._repos.get(_fold(key))
         if repo is None:
             raise RepoNotFound(key)
         return repo
@@ -429,6 +438,11 @@ class GitStore:
 
 def _lfs_info(path: str, oid: str, size: int) -> FileInfo:
     return FileInfo(path=path, size=size, blob_oid=git_blob_sha1(lfs_pointer(oid, size)), lfs_sha256=oid)
+
+
+def _fold(key: RepoKey) -> RepoKey:
+    """The case-insensitive form of a repo key: the Hub finds `alice/MyRepo` as `alice/myrepo` too."""
+    return (key[0], key[1].lower())
 
 
 def _check_key(key: RepoKey) -> None:

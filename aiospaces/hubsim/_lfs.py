@@ -16,7 +16,7 @@ import re
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from ._git_common import PREFIX_TYPE, URL_PREFIX, GitHost, check_repo, repo_not_found
+from ._git_common import PREFIX_TYPE, URL_PREFIX, GitHost, check_repo, repo_key, repo_not_found
 from ._git_objects import RepoKey
 from ._http import HubError, RouteSpec, SimRequest, SimResponse, json_response
 
@@ -27,11 +27,13 @@ MAX_BATCH_OBJECTS = 1000  # the client sends at most 256 per request (hub-api.md
 MAX_LFS_OBJECT_SIZE = 50 * 1000**3  # [docs] hub-docs datasets upload guide: "Per file: 50GB max"
 _OID_RE = re.compile(r"^[0-9a-f]{64}$")
 
-_PREFIX_RE = r"/(?:(?P<prefix>datasets|spaces)/)?(?!api/|datasets/|spaces/)(?P<ns>[^/]+)/(?P<name>[^/]+?)"
+_PREFIX_RE = (
+    r"/(?:(?P<prefix>datasets|spaces)/)?(?!api/|datasets/|spaces/)(?:(?P<ns>[^/]+)/)?(?P<name>[^/]+?)"
+)
 
 
-def _key(prefix: str | None, ns: str, name: str) -> RepoKey:
-    return (PREFIX_TYPE[prefix or ""], f"{ns}/{name}")
+def _key(prefix: str | None, ns: str | None, name: str) -> RepoKey:
+    return repo_key(PREFIX_TYPE[prefix or ""], ns, name)
 
 
 def lfs_response(payload: Any, status: int = 200) -> SimResponse:
@@ -78,7 +80,7 @@ def _check_signature(
         raise HubError(403, "Invalid or missing signature on upload URL") from None
 
 
-def batch(host: GitHost, req: SimRequest, prefix: str | None, ns: str, name: str) -> SimResponse:
+def batch(host: GitHost, req: SimRequest, prefix: str | None, ns: str | None, name: str) -> SimResponse:
     key = _key(prefix, ns, name)
     check_repo(host, req, key, write=False)  # an unknown repo or token fails before the body is read
     payload = req.json()
@@ -211,7 +213,7 @@ def download(host: GitHost, req: SimRequest, type_: str, ns: str, name: str, oid
     )
 
 
-def verify(host: GitHost, req: SimRequest, prefix: str | None, ns: str, name: str) -> SimResponse:
+def verify(host: GitHost, req: SimRequest, prefix: str | None, ns: str | None, name: str) -> SimResponse:
     key = _key(prefix, ns, name)
     check_repo(host, req, key, write=True)
     payload = req.json()

@@ -70,7 +70,10 @@ class RepoRecord:
         return [self.space.sdk, "region:us"] if self.space is not None else ["region:us"]
 
 
-_NAME_RE = re.compile(r"^(?!.*(?:--|\.\.))[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?$")
+# huggingface_hub 2.4 `utils/_validators.py` (`REPO_ID_REGEX`, `validate_repo_id`, after the Hub's own
+# rule): ASCII letters, digits, `-`, `_` and `.`; only `-` and `.` may not start or end a name (`_` is a
+# word character, e.g. the client's test user `__DUMMY_TRANSFORMERS_USER__`).
+_NAME_RE = re.compile(r"^(?!.*(?:--|\.\.))[A-Za-z0-9_](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_])?$")
 
 
 def valid_repo_name(name: str) -> bool:

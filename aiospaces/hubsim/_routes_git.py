@@ -30,11 +30,13 @@ from ._git import (
 )
 from ._git_common import (
     API_TYPE,
+    OPTIONAL_NS,
     PREFIX_TYPE,
     GitHost,
     check_repo,
     entry_not_found,
     raw_tail,
+    repo_key,
     repo_url,
     store_errors,
 )
@@ -47,13 +49,18 @@ TREE_PAGE_SIZE = 1000  # [inferred] Hub tree pages; Link-paginated (hub-api.md Â
 TREE_EXPAND_PAGE_SIZE = 50  # [inferred] expanded entries are costlier, smaller pages
 COMMITS_PAGE_SIZE = 50  # [inferred]
 
-_API = r"/api/(?P<api_type>models|datasets|spaces)/(?P<ns>[^/]+)/(?P<name>[^/]+)"
+_API = r"/api/(?P<api_type>models|datasets|spaces)/" + OPTIONAL_NS
 # Model repos have no prefix: the lookahead keeps `/api/...`, `/datasets/...` and `/spaces/...` out of it.
-_WEB = r"/(?:(?P<prefix>datasets|spaces)/)?(?!api/|datasets/|spaces/)(?P<ns>[^/]+)/(?P<name>[^/]+)"
+_WEB = r"/(?:(?P<prefix>datasets|spaces)/)?(?!api/|datasets/|spaces/)" + OPTIONAL_NS
 
 
-def _key(api_type: str, ns: str, name: str) -> RepoKey:
-    return (API_TYPE[api_type], f"{ns}/{name}")
+def _key(api_type: str, ns: str | None, name: str) -> RepoKey:
+    return repo_key(API_TYPE[api_type], ns, name)
+
+
+def _keyword_at(ns: str | None) -> int:
+    """Index of the path segment after the repo id (`/api/{type}s/{id}/<keyword>/...`)."""
+    return 5 if ns else 4
 
 
 def _resolve(host: GitHost, key: RepoKey, revision: str) -> CommitRecord:
@@ -61,9 +68,9 @@ def _resolve(host: GitHost, key: RepoKey, revision: str) -> CommitRecord:
         return host.git.resolve(key, revision)
 
 
-def _whole_revision(req: SimRequest) -> str:
+def _whole_revision(req: SimRequest, ns: str | None) -> str:
     # Routes ending in the revision: everything after the route's keyword segment is the revision.
-    tail = raw_tail(req, 5)
+    tail = raw_tail(req, _keyword_at(ns))
     if tail is None:
         raise HubError(400, "Missing revision")
     revision, rest = tail
@@ -71,10 +78,10 @@ def _whole_revision(req: SimRequest) -> str:
 
 
 # ----------------------------------------------------------------------------------- preupload
-def preupload(host: GitHost, req: SimRequest, api_type: str, ns: str, name: str) -> SimResponse:
+def preupload(host: GitHost, req: SimRequest, api_type: str, ns: str | None, name: str) -> SimResponse:
     """`POST /api/{type}s/{id}/preupload/{rev}`: each file's upload mode, `shouldIgnore` and stored oid."""
     key = _key(api_type, ns, name)
-    revision = _whole_revision(req)
+    revision = _whole_revision(req, ns)
     check_repo(host, req, key, write=True)
     payload = req.json()
     files = payload.get("files") if isinstance(payload, dict) else None
@@ -117,10 +124,10 @@ def preupload(host: GitHost, req: SimRequest, api_type: str, ns: str, name: str)
 
 
 # -------------------------------------------------------------------------------------- commit
-def commit(host: GitHost, req: SimRequest, api_type: str, ns: str, name: str) -> SimResponse:
+def commit(host: GitHost, req: SimRequest, api_type: str, ns: str | None, name: str) -> SimResponse:
     """`POST /api/{type}s/{id}/commit/{rev}`: an NDJSON commit; one landing on `main` rebuilds a Space."""
     key = _key(api_type, ns, name)
-    revision = _whole_revision(req)
+    revision = _whole_revision(req, ns)
     check_repo(host, req, key, write=True)
     if len(req.body) > MAX_COMMIT_BODY:
         raise HubError(
@@ -143,7 +150,7 @@ def commit(host: GitHost, req: SimRequest, api_type: str, ns: str, name: str) ->
             )
         except ValueError as exc:
             raise HubError(400, str(exc)) from None
-    url = repo_url(req, key)
+    url = repo_url(req, host.git.canonical_key(key))  # the repo as created, whatever case was sent
     body: dict[str, Any] = {
         "success": True,
         "commitOid": result.sha,
@@ -158,10 +165,10 @@ def commit(host: GitHost, req: SimRequest, api_type: str, ns: str, name: str) ->
 
 
 # ---------------------------------------------------------------------------------------- tree
-def tree(host: GitHost, req: SimRequest, api_type: str, ns: str, name: str) -> SimResponse:
+def tree(host: GitHost, req: SimRequest, api_type: str, ns: str | None, name: str) -> SimResponse:
     """`GET /api/{type}s/{id}/tree/{rev}[/{path}]`: a folder's entries, Link-paginated."""
     key = _key(api_type, ns, name)
-    tail = raw_tail(req, 5)
+    tail = raw_tail(req, _keyword_at(ns))
     if tail is None:
         raise HubError(400, "Missing revision")
     revision, folder = tail
@@ -177,10 +184,10 @@ def tree(host: GitHost, req: SimRequest, api_type: str, ns: str, name: str) -> S
 
 
 # ---------------------------------------------------------------------------------- paths-info
-def paths_info(host: GitHost, req: SimRequest, api_type: str, ns: str, name: str) -> SimResponse:
+def paths_info(host: GitHost, req: SimRequest, api_type: str, ns: str | None, name: str) -> SimResponse:
     """`POST /api/{type}s/{id}/paths-info/{rev}`: the entries of the given paths (unknown ones left out)."""
     key = _key(api_type, ns, name)
-    revision = _whole_revision(req)
+    revision = _whole_revision(req, ns)
     check_repo(host, req, key, write=False)
     paths, expand = parse_paths_info(req)
     view = TreeView(host.git, key, _resolve(host, key, revision))
@@ -196,10 +203,10 @@ def paths_info(host: GitHost, req: SimRequest, api_type: str, ns: str, name: str
 
 
 # ------------------------------------------------------------------------------------- commits
-def commits(host: GitHost, req: SimRequest, api_type: str, ns: str, name: str) -> SimResponse:
+def commits(host: GitHost, req: SimRequest, api_type: str, ns: str | None, name: str) -> SimResponse:
     """`GET /api/{type}s/{id}/commits/{rev}`: the history, newest first, paginated by `p`."""
     key = _key(api_type, ns, name)
-    revision = _whole_revision(req)
+    revision = _whole_revision(req, ns)
     check_repo(host, req, key, write=False)
     with store_errors(revision):
         history = host.git.history(key, revision)
@@ -233,10 +240,13 @@ def commits(host: GitHost, req: SimRequest, api_type: str, ns: str, name: str) -
 
 
 # ------------------------------------------------------------------------------------- resolve
-def resolve_file(host: GitHost, req: SimRequest, prefix: str | None, ns: str, name: str) -> SimResponse:
+def resolve_file(
+    host: GitHost, req: SimRequest, prefix: str | None, ns: str | None, name: str
+) -> SimResponse:
     """`GET|HEAD /{prefix}{id}/resolve/{rev}/{path}`: a file with the Hub's download headers."""
-    key: RepoKey = (PREFIX_TYPE[prefix or ""], f"{ns}/{name}")
-    tail = raw_tail(req, 4 if prefix else 3)
+    key = repo_key(PREFIX_TYPE[prefix or ""], ns, name)
+    # Segments: [prefix/][ns/]name/resolve/<revision>/<path>.
+    tail = raw_tail(req, (1 if prefix else 0) + (1 if ns else 0) + 2)
     if tail is None:
         raise HubError(400, "Missing revision")
     revision, path = tail
@@ -251,7 +261,7 @@ def resolve_file(host: GitHost, req: SimRequest, prefix: str | None, ns: str, na
 
 
 # --------------------------------------------------------------------------------- refs/branches
-def refs(host: GitHost, req: SimRequest, api_type: str, ns: str, name: str) -> SimResponse:
+def refs(host: GitHost, req: SimRequest, api_type: str, ns: str | None, name: str) -> SimResponse:
     """`GET /api/{type}s/{id}/refs`: branches (and pull requests with `include_prs`)."""
     key = _key(api_type, ns, name)
     check_repo(host, req, key, write=False)
@@ -273,11 +283,11 @@ def refs(host: GitHost, req: SimRequest, api_type: str, ns: str, name: str) -> S
     return json_response(body)
 
 
-def branch(host: GitHost, req: SimRequest, api_type: str, ns: str, name: str) -> SimResponse:
+def branch(host: GitHost, req: SimRequest, api_type: str, ns: str | None, name: str) -> SimResponse:
     """`POST|DELETE /api/{type}s/{id}/branch/{branch}`: create or delete a branch."""
     key = _key(api_type, ns, name)
     check_repo(host, req, key, write=True)
-    branch_name = _whole_revision(req)
+    branch_name = _whole_revision(req, ns)
     if req.method == "DELETE":
         with store_errors(branch_name):
             try:

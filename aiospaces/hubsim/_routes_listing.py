@@ -5,15 +5,13 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from ._git_common import API_TYPE
+from ._git_common import API_TYPE, REPO_ID
 from ._hardware import hardware_list
 from ._http import HubError, RouteSpec, SimRequest, SimResponse, json_response
 from ._params import decode_cursor, next_link
 from ._records import RepoRecord, TokenInfo
 from ._space import SERVING_STAGES
 from ._state import HubState
-
-ID = r"(?P<repo_id>[^/]+/[^/]+)"
 
 # hub-api.md §6.1: the expand values the client knows per repo type; the server also accepts the two
 # undocumented ones seen in its tests (gitalyUid, xetEnabled).
@@ -268,7 +266,7 @@ def spaces_hardware(hub: HubState, req: SimRequest) -> SimResponse:
 
 def listing_routes(plural: str) -> list[RouteSpec]:
     """The listing and info routes of one repo type (`models`, `datasets` or `spaces`)."""
-    kind, base = API_TYPE[plural], f"/api/{plural}/{ID}"
+    kind, base = API_TYPE[plural], f"/api/{plural}/{REPO_ID}"
     info = functools.partial(repo_info, repo_type=kind)
     return [
         RouteSpec(

@@ -6,7 +6,7 @@ import functools
 from typing import Any
 
 from ._builds import SDKS
-from ._git_common import API_TYPE
+from ._git_common import API_TYPE, REPO_ID
 from ._git_objects import DEFAULT_GITATTRIBUTES
 from ._http import HubError, RouteSpec, SimRequest, SimResponse, json_response, text_response
 from ._params import (
@@ -19,8 +19,6 @@ from ._params import (
 )
 from ._records import RepoRecord, TokenInfo, default_space_files, valid_repo_id, valid_repo_name
 from ._state import HubState
-
-ID = r"(?P<repo_id>[^/]+/[^/]+)"
 
 # hub-api.md §5.6 (known entries from the client's guide).
 TEMPLATES = [
@@ -46,10 +44,11 @@ INVALID_NAME = (
 )
 
 
-def _already_exists(hub: HubState, req: SimRequest, repo_type: str, repo_id: str) -> HubError:
-    # recording test_manage_secrets: 409 with the repo url.
-    url = hub.repo_url(req, repo_type, repo_id)
-    return HubError(409, f"You already created this {repo_type} repo", extra={"url": url})
+def _already_exists(hub: HubState, req: SimRequest, repo: RepoRecord) -> HubError:
+    # recording test_manage_secrets: 409 with the repo url (the official client's `create_repo(exist_ok=True)`
+    # returns that url), spelled as the repo was created.
+    url = hub.repo_url(req, repo.repo_type, repo.repo_id)
+    return HubError(409, f"You already created this {repo.repo_type} repo", extra={"url": url})
 
 
 def create_repo(hub: HubState, req: SimRequest) -> SimResponse:
@@ -67,8 +66,9 @@ def create_repo(hub: HubState, req: SimRequest) -> SimResponse:
     hub.require_write(caller, namespace)
     repo_id = f"{namespace}/{name}"
     chosen = visibility(data, repo_type, default="public")
-    if hub.repo(repo_type, repo_id) is not None:
-        raise _already_exists(hub, req, repo_type, repo_id)
+    existing = hub.repo(repo_type, repo_id)
+    if existing is not None:
+        raise _already_exists(hub, req, existing)
     if repo_type == "space":
         record = _create_space(hub, data, repo_id, chosen, caller)
     else:
@@ -176,8 +176,9 @@ def duplicate(hub: HubState, req: SimRequest, repo_id: str, *, repo_type: str) -
     if not valid_repo_id(target):
         raise HubError(400, f"Invalid target repository id {target!r}")
     caller = hub.require_write(hub.caller(req), target.split("/")[0])
-    if hub.repo(repo_type, target) is not None:
-        raise _already_exists(hub, req, repo_type, target)
+    existing = hub.repo(repo_type, target)
+    if existing is not None:
+        raise _already_exists(hub, req, existing)
     # hub-api.md §5.5: visibility defaults to the source's [inferred].
     chosen = visibility(data, repo_type, default=source.visibility)
     settings = SpaceSettings.from_body(data) if repo_type == "space" else SpaceSettings()
@@ -204,7 +205,7 @@ REPO_ROUTES = [
 
 def per_type_routes(plural: str) -> list[RouteSpec]:
     """Settings, auth checks and duplication of one repo type (`models`, `datasets` or `spaces`)."""
-    base, kind = f"/api/{plural}/{ID}", API_TYPE[plural]
+    base, kind = f"/api/{plural}/{REPO_ID}", API_TYPE[plural]
     name = f"/api/{plural}/{{id}}"
     return [
         RouteSpec(

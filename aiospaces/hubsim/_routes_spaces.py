@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._git_common import REPO_ID
 from ._hardware import STORAGE_TIERS
 from ._http import HubError, RouteSpec, SimRequest, SimResponse, json_response
 from ._logs import log_stream
@@ -20,8 +21,6 @@ from ._params import (
 )
 from ._space import SERVING_STAGES, SecretEntry, SpaceState
 from ._state import HubState
-
-ID = r"(?P<repo_id>[^/]+/[^/]+)"
 
 
 def _space(
@@ -284,6 +283,6 @@ _SPACE_ACTIONS = [
     ("GET", "logs/run", run_logs),
 ]
 SPACE_ROUTES = [
-    RouteSpec(method, f"/api/spaces/{ID}/{suffix}", f"{method} /api/spaces/{{id}}/{suffix}", handler)
+    RouteSpec(method, f"/api/spaces/{REPO_ID}/{suffix}", f"{method} /api/spaces/{{id}}/{suffix}", handler)
     for method, suffix, handler in _SPACE_ACTIONS
 ]

@@ -63,6 +63,8 @@ class HubState:
         self.sse_poll = 1.0  # how often (hub seconds) a following log stream re-checks the Space
         self._users: dict[str, User] = {}
         self._tokens: dict[str, TokenInfo] = {}
+        # Keyed by `_fold`: the Hub finds a repo whatever the case of its id; the record keeps the casing
+        # it was created with, which is what answers show.
         self._repos: dict[tuple[str, str], RepoRecord] = {}
 
     # ------------------------------------------------------------------------------------------ time
@@ -190,7 +192,7 @@ class HubState:
         anonymous, hub-api.md §3.2); 403 when a visible repo is not the caller's or the token is read-only.
         """
         caller = self.caller(req)
-        repo = self._repos.get((repo_type, repo_id))
+        repo = self._repos.get(_fold(repo_type, repo_id))
         if repo is None or not self.can_read(caller, repo):
             raise HubError(401 if caller is None else 404, MSG_REPO_NOT_FOUND, error_code="RepoNotFound")
         if write:
@@ -202,7 +204,7 @@ class HubState:
         Gating hides a repo's files, not the repo: its info and listings stay readable (hub-api.md §3.1-§3.2,
         `GatedRepoError`; the messages are the Hub's usual ones [inferred]).
         """
-        repo = self._repos.get((repo_type, repo_id))
+        repo = self._repos.get(_fold(repo_type, repo_id))
         if repo is None or not repo.gated:
             return
         caller = self.caller(req)
@@ -230,7 +232,7 @@ class HubState:
     # ----------------------------------------------------------------------------------------- repos
     def repo(self, repo_type: str, repo_id: str) -> RepoRecord | None:
         """A repo's record, or None."""
-        return self._repos.get((repo_type, repo_id))
+        return self._repos.get(_fold(repo_type, repo_id))
 
     def repos(self, repo_type: str | None = None) -> list[RepoRecord]:
         """Every repo (of one type), in creation order."""
@@ -241,7 +243,7 @@ class HubState:
     ) -> RepoRecord:
         """The repo, settled to now, after `authorize_repo`."""
         self.authorize_repo(req, repo_type, repo_id, write=write)
-        repo = self._repos[(repo_type, repo_id)]
+        repo = self._repos[_fold(repo_type, repo_id)]
         self.settle(repo)
         return repo
 
@@ -257,7 +259,7 @@ class HubState:
     ) -> RepoRecord:
         """Create a repo (a Space when `repo_type == "space"`) with one initial commit of `files`."""
         key = (repo_type, repo_id)
-        if key in self._repos:
+        if _fold(*key) in self._repos:
             raise ValueError(f"{repo_type} {repo_id!r} already exists")
         now = self.now()
         self.git.create_repo(key, initial_files=dict(files), author=author or repo_id.split("/")[0])
@@ -267,7 +269,7 @@ class HubState:
             record.space.requested = None if sdk == "static" else FREE_HARDWARE
             record.space.last_active = now
             record.space.snapshot(now)
-        self._repos[key] = record
+        self._repos[_fold(*key)] = record
         self.counters.actions["create_repo"] += 1
         return record
 
@@ -283,24 +285,24 @@ class HubState:
             for key, entry in source.space.variables.items():
                 space.variables[key] = SecretEntry(entry.value, entry.description, now)
             record.space = space
-        self._repos[record.key] = record
+        self._repos[_fold(*record.key)] = record
         return record
 
     def remove_repo(self, repo_type: str, repo_id: str) -> None:
         """Delete a repo and its files; KeyError when there is none."""
-        if self._repos.pop((repo_type, repo_id), None) is None:
+        if self._repos.pop(_fold(repo_type, repo_id), None) is None:
             raise KeyError(f"no {repo_type} {repo_id!r}")
         self.git.delete_repo((repo_type, repo_id))
 
     def rename_repo(self, repo: RepoRecord, target: str) -> None:
         """Move a repo to `target` with its history and settings (a Space gets the new subdomain)."""
         self.git.rename_repo(repo.key, (repo.repo_type, target))
-        del self._repos[repo.key]
+        del self._repos[_fold(*repo.key)]
         repo.repo_id = target
         if repo.space is not None:
             repo.space.subdomain = subdomain_of(target)
             repo.space.snapshot(self.now())
-        self._repos[repo.key] = repo
+        self._repos[_fold(*repo.key)] = repo
 
     def repo_url(self, req: SimRequest, repo_type: str, repo_id: str) -> str:
         """Web URL of a repo on this server (`{base}/spaces/ns/name`)."""
@@ -336,7 +338,7 @@ class HubState:
 
     def space(self, repo_id: str) -> SpaceState:
         """A Space's state, settled to now; KeyError when there is no such Space."""
-        repo = self._repos.get(("space", repo_id))
+        repo = self._repos.get(_fold("space", repo_id))
         if repo is None or repo.space is None:
             raise KeyError(f"no space {repo_id!r} on the simulated hub")
         repo.space.settle(self.now())
@@ -349,7 +351,7 @@ class HubState:
         nothing can wait while the lock is held.
         """
         with self._lock:
-            repo = self._repos.get(("space", repo_id))
+            repo = self._repos.get(_fold("space", repo_id))
             if repo is None or repo.space is None:
                 return None
             now = self.now()
@@ -384,7 +386,7 @@ class HubState:
     def after_commit(self, repo_type: str, repo_id: str, commit_sha: str) -> None:
         """Called by the file routes after a commit to `main`: a Space rebuilds from its new files."""
         with self._lock:
-            repo = self._repos.get((repo_type, repo_id))
+            repo = self._repos.get(_fold(repo_type, repo_id))
             if repo is None or repo.space is None:
                 return
             self.counters.actions["commit"] += 1
@@ -427,3 +429,8 @@ class HubState:
         space.snapshot(self.now())
         self.counters.actions[action] += 1
         return self.runtime_json(space)
+
+
+def _fold(repo_type: str, repo_id: str) -> tuple[str, str]:
+    """A repo's key regardless of case (`alice/MyRepo` is found as `alice/myrepo`)."""
+    return (repo_type, repo_id.lower())
