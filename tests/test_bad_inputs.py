@@ -727,3 +727,115 @@ def test_credentials_in_hf_endpoint_are_refused_at_client_creation(monkeypatch: 
     with pytest.raises(ValueError, match="HF_ENDPOINT must not contain credentials") as caught:
         SpacesClient(token="hf_x", transport=CountingTransport())
     assert "s3cret" not in str(caught.value)
+
+
+# --- every public method, by argument name ------------------------------------------------------------
+
+# One bad value per argument name: every public method of the client and of a fleet that takes an argument
+# of that name is called with it (the other arguments valid), so a method added later is covered too.
+BAD_BY_ARGUMENT: dict[str, tuple[object, type[Exception]]] = {
+    "repo_id": ("alice/demo\n", ValueError),
+    "from_id": ("alice/demo\n", ValueError),
+    "to_id": ("bob/x/y", ValueError),
+    "repo_ids": (["alice/a", "alice/b\n"], ValueError),
+    "key": ("MY-KEY", ValueError),
+    "hardware": ("t4 small", ValueError),
+    "space_hardware": ("t4 small", ValueError),
+    "restore": ("", ValueError),
+    "storage": ("huge", ValueError),
+    "sleep_time": (-2, ValueError),
+    "space_sleep_time": (-2, ValueError),
+    "timeout": (NAN, ValueError),
+    "etag_timeout": (INF, ValueError),
+    "poll_interval": (NAN, ValueError),
+    "concurrency": (0, ValueError),
+    "num_threads": (0, ValueError),
+    "path_in_repo": ("/abs", ValueError),
+    "filename": ("../x", ValueError),
+    "subfolder": ("a/../../x", ValueError),
+    "revision": ("a b", ValueError),
+    "repo_type": ("spaces", ValueError),
+    "parent_commit": ("main", ValueError),
+}
+# Valid values for the arguments a method requires besides the one under test.
+REQUIRED: dict[str, Callable[[Path], object]] = {
+    "repo_id": lambda _: "alice/demo",
+    "from_id": lambda _: "alice/demo",
+    "repo_ids": lambda _: ["alice/a", "alice/b"],
+    "key": lambda _: "K",
+    "value": lambda _: "v",
+    "hardware": lambda _: "t4-small",
+    "sleep_time": lambda _: 60,
+    "storage": lambda _: "small",
+    "volumes": lambda _: [],
+    "predicate": lambda _: bool,
+    "operations": lambda _: [ADD],
+    "commit_message": lambda _: "m",
+    "filename": lambda _: "f.txt",
+    "path_or_fileobj": lambda _: b"x",
+    "path_in_repo": lambda _: "a.txt",
+    "folder_path": lambda tmp: tmp,
+    "space_sdk": lambda _: "gradio",
+}
+
+
+def _public_methods(cls: type) -> list[tuple[str, inspect.Signature]]:
+    return [
+        (name, inspect.signature(member))
+        for name, member in inspect.getmembers(cls, inspect.isfunction)
+        if not name.startswith("_")
+    ]
+
+
+def _argument_cases() -> list[tuple[str, str, str]]:
+    from aiospaces.fleet import Fleet
+
+    cases = []
+    for owner, cls in (("client", SpacesClient), ("fleet", Fleet)):
+        for name, signature in _public_methods(cls):
+            for argument in signature.parameters:
+                if argument in BAD_BY_ARGUMENT:
+                    cases.append((owner, name, argument))
+    return cases
+
+
+ARGUMENT_CASES = _argument_cases()
+
+
+def test_every_checked_argument_name_is_exercised() -> None:
+    """Each argument name of the table is taken by at least one public method, and every public method that
+    takes a repo id is in the cases (so the cases cannot silently become empty)."""
+    assert {argument for _, _, argument in ARGUMENT_CASES} == set(BAD_BY_ARGUMENT)
+    taking_ids = {
+        name
+        for name, signature in _public_methods(SpacesClient)
+        if {"repo_id", "from_id", "repo_ids"} & set(signature.parameters)
+    }
+    assert len(taking_ids) >= 35
+    assert taking_ids <= {name for owner, name, _ in ARGUMENT_CASES if owner == "client"}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("owner", "method", "argument"), ARGUMENT_CASES, ids=[f"{o}.{m}-{a}" for o, m, a in ARGUMENT_CASES]
+)
+async def test_every_public_method_checks_its_arguments_before_sending(
+    owner: str, method: str, argument: str, tmp_path: Path
+) -> None:
+    """A public method of the client or of a fleet, given one bad argument (the others valid), raises a
+    ValueError/TypeError naming it, and sends nothing."""
+    transport = CountingTransport()
+    bad, error = BAD_BY_ARGUMENT[argument]
+    async with new_client(transport) as client:
+        target: Any = client if owner == "client" else client.fleet(["alice/a", "alice/b"])
+        signature = inspect.signature(getattr(type(target), method))
+        kwargs: dict[str, Any] = {
+            name: REQUIRED[name](tmp_path)
+            for name, parameter in signature.parameters.items()
+            if name not in ("self", argument) and parameter.default is inspect.Parameter.empty
+        }
+        kwargs[argument] = bad
+        with pytest.raises(error) as caught:
+            await _drive(getattr(target, method)(**kwargs))
+    assert re.search(rf"(?<![\w.\[]){re.escape(argument)}(?![\w])", str(caught.value)), str(caught.value)
+    assert transport.requests == []
