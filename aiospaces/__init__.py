@@ -5,10 +5,12 @@ from __future__ import annotations
 from ._clock import Clock, SystemClock
 from ._commit_models import CommitOperation, CommitOperationAdd, CommitOperationDelete
 from ._config import VERSION as __version__
+from ._fleet_watch import FleetWatch
 from ._poll import PollPolicy
 from ._ratelimit import RateLimitState
+from ._temporary import TemporaryHardware
 from ._transport import RetryPolicy
-from ._waiting import FleetWatch, RuntimeChange, RuntimeWatch, TemporaryHardware
+from ._watch import RuntimeChange, RuntimeWatch
 from .client import SpacesClient
 from .errors import (
     AuthenticationError,

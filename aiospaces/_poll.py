@@ -22,12 +22,14 @@ __all__ = [
     "NOT_RUNNING_STAGES",
     "TRANSITIONAL_STAGES",
     "WATCHED_FIELDS",
-    "ActionFence",
     "PollPolicy",
     "PollTracker",
+    "RunningVerdict",
     "changed_fields",
     "is_transitional",
+    "running_verdict",
     "snapshot",
+    "stage_name",
 ]
 
 # hub-api.md §13.1 / §10.1: the stages `HfApi.wait_for_space` keeps waiting on.
@@ -61,14 +63,15 @@ class RuntimeLike(Protocol):
     def requested_hardware(self) -> str | None: ...
 
 
-def _stage_str(stage: object) -> str:
+def stage_name(stage: object) -> str:
+    """A stage as a plain string (`SpaceStage` members and unknown stages alike)."""
     # `SpaceStage` is a str enum and unknown stages are kept as plain strings (design.md §2): both are str.
     return str(stage.value) if hasattr(stage, "value") else str(stage)
 
 
 def is_transitional(stage: object) -> bool:
     """Whether `stage` is one of the intermediate stages a Space leaves on its own (hub-api.md §10.1)."""
-    return _stage_str(stage) in TRANSITIONAL_STAGES
+    return stage_name(stage) in TRANSITIONAL_STAGES
 
 
 def snapshot(runtime: object) -> tuple[Any, ...]:
@@ -77,7 +80,7 @@ def snapshot(runtime: object) -> tuple[Any, ...]:
     for name in WATCHED_FIELDS:
         value = getattr(runtime, name, None)
         if name == "stage":
-            value = _stage_str(value)
+            value = stage_name(value)
         elif value is not None and hasattr(value, "value"):
             value = value.value
         values.append(value)
@@ -232,112 +235,32 @@ class PollTracker:
         )
 
 
-Verdict = Literal["fresh", "stale"]
+# What a wait for RUNNING makes of one read (see `running_verdict`).
+RunningVerdict = Literal["running", "waiting", "failed", "not_running", "wake"]
 
 
-@attrs.define
-class ActionFence:
-    """What an action (hardware request, restart, ...) guarantees about every later runtime read.
+def running_verdict(runtime: RuntimeLike, *, target: str | None = None, wake: bool = False) -> RunningVerdict:
+    """What one read means to a wait for RUNNING (design.md §3).
 
-    design.md §3: a wait started right after an action never returns a state observed before it. The Hub's
-    own answer to the action is post-action (hub-api.md §8.2: after a hardware request `requested` is the new
-    flavor while `current` is still the old one; after restart the stage is BUILDING), but a later read can
-    still come from a replica that has not seen the action yet (a stale read), for as long as that replica
-    lags. For `grace` seconds after the action, reads that look like the pre-action state are judged stale:
+    Args:
+        runtime: the read.
+        target: the flavor that must be running, if any (a hardware request of this client, hub-api.md §8.2:
+            RUNNING on the old flavor is not there yet).
+        wake: whether a Space that is not running may be restarted now (`wake=True`, not yet woken).
 
-    - "hardware": a read whose requested flavor is one of `previous` (all flavors but the new one when
-      `previous` is empty), even after the new flavor was seen, since a lagging replica can answer any time;
-      a third flavor is someone else's request and is fresh.
-    - "restart": a stable stage (RUNNING, PAUSED, ...) until the restarted app was seen starting
-      (APP_STARTING or RUNNING_APP_STARTING) or, once the build was seen, until the same stable stage is
-      read twice in a row; a failure stage until a transitional stage was seen; transitional stages are
-      after the restart.
-    - "pause": any stage but PAUSED until PAUSED confirms it; after that, any stage but PAUSED or a
-      transitional one (someone restarted it).
-
-    After `grace` every read is taken at face value (someone else changed the Space back).
-
-    Attributes:
-        kind: "hardware", "restart" or "pause".
-        at: clock time of the action's answer.
-        requested_hardware: for "hardware", the flavor the action requested.
-        previous: for "hardware", the flavors that were requested or running before the action.
-        grace: seconds after `at` during which pre-action-looking reads are judged stale.
-        confirmed: set once a read consistent with the action has been seen.
-        switched: for "hardware", set once a read shows the new flavor running.
-        started: for "restart", set once a read shows the restarted app starting.
-        candidate: for "restart", the stable stage last read after the build was seen (believed when the
-            next read shows it again).
+    Returns:
+        "running" (done), "failed" (a failure stage: raise with the logs), "wake" (restart it, then keep
+        waiting), "not_running" (PAUSED, STOPPED, SLEEPING or DELETING: raise) or "waiting" (poll again).
     """
-
-    kind: Literal["hardware", "restart", "pause"]
-    at: float
-    requested_hardware: str | None = None
-    previous: frozenset[str] = frozenset()
-    grace: float = 60.0
-    confirmed: bool = False
-    switched: bool = False
-    started: bool = False
-    candidate: str | None = None
-
-    def expired(self, now: float) -> bool:
-        """Whether the fence no longer affects reads at `now`."""
-        return now - self.at > self.grace and (self.kind != "hardware" or self.switched)
-
-    def judge(self, runtime: RuntimeLike, now: float) -> Verdict:
-        """Whether a read at `now` is consistent with the action ("fresh") or predates it ("stale")."""
-        in_grace = now - self.at <= self.grace
-        stage = _stage_str(runtime.stage)
-        if self.kind == "hardware":
-            requested = runtime.requested_hardware
-            if requested == self.requested_hardware:
-                self.confirmed = True
-                if runtime.hardware == self.requested_hardware:
-                    self.switched = True
-                return "fresh"
-            if in_grace and (requested in self.previous or not self.previous):
-                return "stale"
-            return "fresh"
-        if self.kind == "restart":
-            return self._judge_restart(stage, in_grace)
-        # pause: the Hub answers PAUSED (hub-api.md §8.2, recording test_pause_and_restart_space), and a
-        # paused Space stays PAUSED until restarted (§8.3), which goes through a build or start first. So
-        # during the grace any other stable or failure stage is from before the pause, even after PAUSED.
-        if not in_grace:
-            return "fresh"
-        if stage == "PAUSED":
-            self.confirmed = True
-            return "fresh"
-        return "fresh" if self.confirmed and stage in TRANSITIONAL_STAGES else "stale"
-
-    def _judge_restart(self, stage: str, in_grace: bool) -> Verdict:
-        # The Hub answers BUILDING (hub-api.md §8.2, recording test_pause_and_restart_space); after it the
-        # restarted app goes through an app-starting stage before RUNNING. A stable stage (RUNNING, PAUSED,
-        # ...) looks the same before and after the restart, so during the grace it is trusted only once the
-        # app-starting stage was seen: a read from before the restart would then have to lag by more than
-        # the whole build, instead of by anything at all once the build was seen. A start too short to be
-        # polled between two reads (seconds for a small app) must not hold a wait until the grace ends: once
-        # the build was seen, the same stable stage read twice in a row is the restarted app's (one lagging
-        # read does not end a wait; a transitional read in between resets the candidate).
-        # A failure stage also looks the same before the restart (restarting a failed Space is common) and
-        # after it; a restarted Space builds or starts first, so a failure is believed once that was seen
-        # (or the Hub's answer to the restart already was the failure: `confirmed` from the start).
-        if stage in TRANSITIONAL_STAGES:
-            self.confirmed = True
-            self.candidate = None
-            if stage in APP_STARTING_STAGES:
-                self.started = True
-            return "fresh"
-        if stage in FAILURE_STAGES:
-            self.candidate = None
-            return "fresh" if self.confirmed or not in_grace else "stale"
-        if self.started or not in_grace:
-            return "fresh"
-        if self.confirmed:
-            if self.candidate == stage:
-                return "fresh"
-            self.candidate = stage
-        return "stale"
+    stage = stage_name(runtime.stage)
+    if stage == "RUNNING":
+        return "running" if target is None or runtime.hardware == target else "waiting"
+    if stage in FAILURE_STAGES:
+        return "failed"
+    if stage in NOT_RUNNING_STAGES:
+        # A DELETING Space is never restarted: it is going away.
+        return "wake" if wake and stage != "DELETING" else "not_running"
+    return "waiting"
 
 
 def raw_error_message(raw: Mapping[str, Any] | None) -> str | None:

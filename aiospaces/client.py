@@ -19,11 +19,14 @@ from ._clock import Clock
 from ._commit_models import CommitOperation
 from ._core import HubOperations
 from ._files import Files
+from ._fleet_watch import FleetWatch
 from ._poll import PollPolicy
 from ._ratelimit import RateLimitState
 from ._session import open_session
+from ._temporary import TemporaryHardware
 from ._transport import RetryPolicy
-from ._waiting import FleetWatch, RuntimeChange, RuntimeWatch, TemporaryHardware, Waiting
+from ._waiting import Waiting
+from ._watch import RuntimeChange, RuntimeWatch
 from .fleet import Fleet, FleetReport
 from .models import CommitInfo, SpaceRuntime
 

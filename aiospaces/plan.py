@@ -42,7 +42,7 @@ from .errors import SpacesError
 from .fleet import FleetReport
 
 if TYPE_CHECKING:
-    from ._waiting import RuntimeChange
+    from ._watch import RuntimeChange
     from .client import SpacesClient
     from .models import SpaceRuntime
 

@@ -9,7 +9,6 @@ import pytest
 
 from aiospaces._poll import (
     WATCHED_FIELDS,
-    ActionFence,
     PollPolicy,
     PollTracker,
     changed_fields,
@@ -196,83 +195,6 @@ def test_is_transitional(stage: str, expected: bool) -> None:
 
 
 @pytest.mark.parametrize(
-    ("read", "at", "expected", "confirmed"),
-    [
-        (runtime("RUNNING", "cpu-basic"), 1.0, "stale", False),  # pre-action read from a lagging replica
-        (runtime("RUNNING_BUILDING", "cpu-basic", requested_hardware="t4-medium"), 1.0, "fresh", True),
-        (
-            runtime("RUNNING", "cpu-basic", requested_hardware="a10g-small"),
-            1.0,
-            "fresh",
-            False,
-        ),  # someone else
-        (runtime("RUNNING", "cpu-basic"), 100.0, "fresh", False),  # past the grace: taken at face value
-    ],
-)
-def test_hardware_fence(read: SimpleNamespace, at: float, expected: str, confirmed: bool) -> None:
-    """After a hardware request, reads still showing the old requested flavor are stale during the grace."""
-    fence = ActionFence(
-        kind="hardware", at=0.0, requested_hardware="t4-medium", previous=frozenset({"cpu-basic"})
-    )
-    assert fence.judge(read, at) == expected
-    assert fence.confirmed is confirmed
-
-
-def test_hardware_fence_after_switch() -> None:
-    """A lagging read of the old flavor stays stale within the grace even after the new flavor was seen."""
-    fence = ActionFence(
-        kind="hardware", at=0.0, requested_hardware="t4-medium", previous=frozenset({"cpu-basic"})
-    )
-    assert fence.judge(runtime("RUNNING", "t4-medium", requested_hardware="t4-medium"), 30.0) == "fresh"
-    assert fence.switched
-    assert not fence.expired(30.0)
-    assert fence.judge(runtime("RUNNING", "cpu-basic"), 40.0) == "stale"
-    assert fence.expired(61.0)
-    # with no known previous flavor, any other flavor is presumed stale during the grace
-    unknown = ActionFence(kind="hardware", at=0.0, requested_hardware="t4-medium")
-    assert unknown.judge(runtime("RUNNING", "a10g-small"), 1.0) == "stale"
-
-
-def test_restart_fence() -> None:
-    """After a restart, a stable stage is stale until the restarted app was seen starting, or until it is read
-    twice in a row after the build (one lagging read can still show the old RUNNING), a failure until a build
-    was seen, and both are taken at face value after the grace."""
-    fence = ActionFence(kind="restart", at=0.0)
-    assert fence.judge(runtime("BUILD_ERROR"), 0.5) == "stale"  # restarting a failed Space: the old failure
-    assert fence.judge(runtime("PAUSED"), 1.0) == "stale"
-    assert fence.judge(runtime("RUNNING"), 2.0) == "stale"
-    assert fence.judge(runtime("BUILDING"), 3.0) == "fresh"
-    assert fence.confirmed
-    assert not fence.started
-    assert fence.judge(runtime("RUNNING"), 4.0) == "stale"  # the build was seen, but this may be the old app
-    assert fence.judge(runtime("BUILD_ERROR"), 5.0) == "fresh"  # after the build was seen: the new failure
-    assert fence.judge(runtime("RUNNING"), 5.5) == "stale"  # not twice in a row: the failure came between
-    assert fence.judge(runtime("APP_STARTING"), 6.0) == "fresh"
-    assert fence.started
-    assert fence.judge(runtime("RUNNING"), 7.0) == "fresh"  # the restarted app
-    # A start too short to be polled: after the build, RUNNING read twice in a row is the restarted app.
-    short = ActionFence(kind="restart", at=0.0)
-    assert short.judge(runtime("BUILDING"), 1.0) == "fresh"
-    assert short.judge(runtime("RUNNING"), 3.0) == "stale"
-    assert short.judge(runtime("RUNNING"), 5.0) == "fresh"
-    # Before any build was seen, RUNNING twice is still the old app, until the grace is over.
-    early = ActionFence(kind="restart", at=0.0)
-    assert early.judge(runtime("RUNNING"), 1.0) == "stale"
-    assert early.judge(runtime("RUNNING"), 2.0) == "stale"
-    assert early.judge(runtime("RUNNING"), 60.5) == "fresh"
-    quick = ActionFence(kind="restart", at=0.0)
-    assert quick.judge(runtime("RUNNING_BUILDING"), 1.0) == "fresh"
-    assert quick.judge(runtime("RUNNING"), 60.0) == "stale"
-    assert quick.judge(runtime("RUNNING"), 60.5) == "fresh"
-    assert quick.expired(60.5)
-    assert ActionFence(kind="restart", at=0.0).judge(runtime("RUNNING_APP_STARTING"), 1.0) == "fresh"
-    assert ActionFence(kind="restart", at=0.0).judge(runtime("RUNTIME_ERROR"), 61.0) == "fresh"
-    # the Hub answered the restart with the failure itself: reads of it are after the restart
-    failed_at_once = ActionFence(kind="restart", at=0.0, confirmed=True)
-    assert failed_at_once.judge(runtime("CONFIG_ERROR"), 1.0) == "fresh"
-
-
-@pytest.mark.parametrize(
     ("raw", "expected"),
     [
         (None, None),
@@ -285,15 +207,3 @@ def test_restart_fence() -> None:
 def test_raw_error_message(raw: dict[str, object] | None, expected: str | None) -> None:
     """Only a non-empty string `errorMessage` is reported."""
     assert raw_error_message(raw) == expected
-
-
-def test_pause_fence() -> None:
-    """After a pause, reads still showing the Space running are stale during the grace, even once PAUSED was
-    seen; a build or start (someone restarted it) is taken at face value."""
-    fence = ActionFence(kind="pause", at=0.0)
-    assert fence.judge(runtime("RUNNING"), 1.0) == "stale"
-    assert fence.judge(runtime("PAUSED"), 2.0) == "fresh"
-    assert fence.judge(runtime("RUNNING"), 2.5) == "stale"  # PAUSED was seen, but a lagging read can follow
-    assert fence.judge(runtime("BUILDING"), 3.0) == "fresh"  # restarted since: taken at face value
-    assert fence.judge(runtime("RUNNING"), 61.0) == "fresh"  # after the grace, at face value
-    assert fence.expired(61.0)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import anyio
 import pytest
 
-from aiospaces._waiting import RESTORE_TIMEOUT
+from aiospaces._temporary import RESTORE_TIMEOUT
 from aiospaces.errors import HardwareRestoreError, PaymentRequiredError, WaitTimeoutError
 from aiospaces.hubsim import SimulatedHub
 from aiospaces.testing import SimulatedHubClient

@@ -7,7 +7,7 @@ import pytest
 
 from aiospaces import SpacesClient
 from aiospaces._poll import WATCHED_FIELDS, PollPolicy
-from aiospaces._waiting import RuntimeChange
+from aiospaces._watch import RuntimeChange
 from aiospaces.testing import SimulatedHubClient
 
 pytestmark = pytest.mark.anyio

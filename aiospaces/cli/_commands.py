@@ -18,7 +18,7 @@ from ._exit import ExitCode, UsageError, classified
 from ._render import Output
 
 if TYPE_CHECKING:
-    from .._waiting import RuntimeChange
+    from .._watch import RuntimeChange
     from ..client import SpacesClient
     from ..models import SpaceRuntime
 
