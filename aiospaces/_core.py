@@ -37,6 +37,7 @@ from .models import (
     SpaceSecret,
     SpaceTemplate,
     SpaceVariable,
+    stage_name,
 )
 
 logger = logging.getLogger("aiospaces")
@@ -774,7 +775,7 @@ class HubOperations:
 
         async def check() -> SpaceRuntime | None:
             runtime = await self.get_space_runtime(repo_id)
-            return runtime if str(runtime.stage) in _RESTARTED_STAGES else None
+            return runtime if stage_name(runtime.stage) in _RESTARTED_STAGES else None
 
         runtime = await self._ambiguity_safe(lambda: self._runtime_call(spec), before_resend=check)
         self._session.fences.record_restart(repo_id, runtime)

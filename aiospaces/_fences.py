@@ -25,7 +25,8 @@ from typing import Literal
 import attrs
 
 from ._clock import Clock
-from ._poll import APP_STARTING_STAGES, FAILURE_STAGES, TRANSITIONAL_STAGES, RuntimeLike, stage_name
+from ._poll import RuntimeLike
+from .models import APP_STARTING_STAGES, FAILURE_STAGES, TRANSITIONAL_STAGES, stage_name
 
 __all__ = ["ActionFence", "Fences", "HardwareFence", "PauseFence", "RestartFence", "Verdict"]
 

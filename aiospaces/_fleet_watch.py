@@ -17,11 +17,11 @@ import anyio
 import attrs
 
 from ._clock import move_on_at
-from ._poll import PollPolicy, PollTracker, stage_name
+from ._poll import PollPolicy, PollTracker
 from ._session import Session
 from ._watch import DEADLINE_OVERRUN, RuntimeChange, RuntimeOps, close_iterator
 from .errors import SpacesError, WaitTimeoutError
-from .models import SpaceRuntime
+from .models import SpaceRuntime, stage_name
 
 __all__ = ["FleetEntry", "FleetWatch", "OwnerRead", "RoundPlan", "plan_round"]
 

@@ -1,10 +1,8 @@
 """The pure polling policy behind `watch` and the `wait_*` helpers: no I/O, no clock, no randomness.
 
 Everything here is a function of plain values (times, stages, counters, a random draw passed in), so the
-whole policy is tested as a table (`tests/test_poll.py`) and the I/O loop in `_waiting.py` only feeds it.
-
-Stage classes follow hub-api.md §13.1 (the intermediate set of `HfApi.wait_for_space`, hub-api.md §10.1) and
-design.md §3 (which stages are failures and which mean "not running").
+whole policy is tested as a table (`tests/test_poll.py`) and the poll loops (`_watch.py`, `_fleet_watch.py`)
+only feed it. The stage classes it reads are defined once, in `models.py`.
 """
 
 from __future__ import annotations
@@ -15,12 +13,9 @@ from typing import Any, Final, Literal, Protocol
 
 import attrs
 
+from .models import FAILURE_STAGES, NOT_RUNNING_STAGES, TRANSITIONAL_STAGES, stage_name
+
 __all__ = [
-    "APP_STARTING_STAGES",
-    "BUILD_LOG_STAGES",
-    "FAILURE_STAGES",
-    "NOT_RUNNING_STAGES",
-    "TRANSITIONAL_STAGES",
     "WATCHED_FIELDS",
     "PollPolicy",
     "PollTracker",
@@ -29,22 +24,7 @@ __all__ = [
     "is_transitional",
     "running_verdict",
     "snapshot",
-    "stage_name",
 ]
-
-# hub-api.md §13.1 / §10.1: the stages `HfApi.wait_for_space` keeps waiting on.
-TRANSITIONAL_STAGES: Final = frozenset(
-    {"BUILDING", "APP_STARTING", "RUNNING_BUILDING", "RUNNING_APP_STARTING"}
-)
-# design.md §3: a wait for RUNNING raises on these, with the stage and the tail of the relevant logs.
-FAILURE_STAGES: Final = frozenset({"BUILD_ERROR", "RUNTIME_ERROR", "CONFIG_ERROR", "NO_APP_FILE"})
-# Failures decided before the app ever ran: the build logs explain them; RUNTIME_ERROR is in the run logs.
-BUILD_LOG_STAGES: Final = frozenset({"BUILD_ERROR", "CONFIG_ERROR", "NO_APP_FILE"})
-# The stages right before RUNNING: a restarted app passes through one of them (hub-api.md §13.1).
-APP_STARTING_STAGES: Final = frozenset({"APP_STARTING", "RUNNING_APP_STARTING"})
-# design.md §3: a wait for RUNNING raises on these unless asked to wake the Space. SLEEPING appears only
-# in the JS client's stage type (hub-api.md §13.1); STOPPED is the Python client's "asleep" stage (§8.3).
-NOT_RUNNING_STAGES: Final = frozenset({"PAUSED", "STOPPED", "SLEEPING", "DELETING"})
 
 # design.md §3: a watch reports a change when one of these runtime attributes changes.
 WATCHED_FIELDS: Final = ("stage", "hardware", "requested_hardware", "storage", "sleep_time", "dev_mode")
@@ -61,12 +41,6 @@ class RuntimeLike(Protocol):
 
     @property
     def requested_hardware(self) -> str | None: ...
-
-
-def stage_name(stage: object) -> str:
-    """A stage as a plain string (`SpaceStage` members and unknown stages alike)."""
-    # `SpaceStage` is a str enum and unknown stages are kept as plain strings (design.md §2): both are str.
-    return str(stage.value) if hasattr(stage, "value") else str(stage)
 
 
 def is_transitional(stage: object) -> bool:

@@ -18,14 +18,7 @@ import anyio
 from . import validation
 from ._clock import move_on_at
 from ._fleet_watch import FLEET_CONCURRENCY, FleetEntry, FleetWatch, Verdict
-from ._poll import (
-    BUILD_LOG_STAGES,
-    PollPolicy,
-    is_transitional,
-    raw_error_message,
-    running_verdict,
-    stage_name,
-)
+from ._poll import PollPolicy, is_transitional, raw_error_message, running_verdict
 from ._session import Session
 from ._temporary import TemporaryHardware
 from ._watch import (
@@ -42,7 +35,7 @@ from ._watch import (
 )
 from .errors import HardwareConflictError, SpaceFailedError, SpaceNotRunningError, SpacesError
 from .fleet import FleetReport
-from .models import SpaceRuntime
+from .models import BUILD_LOG_STAGES, SpaceRuntime, stage_name
 
 __all__ = ["Waiting"]
 

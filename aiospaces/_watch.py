@@ -16,10 +16,10 @@ import attrs
 
 from . import validation
 from ._clock import move_on_at
-from ._poll import PollPolicy, PollTracker, changed_fields, stage_name
+from ._poll import PollPolicy, PollTracker, changed_fields
 from ._session import Session
 from .errors import WaitTimeoutError
-from .models import SpaceInfo, SpaceRuntime
+from .models import SpaceInfo, SpaceRuntime, stage_name
 
 __all__ = ["RuntimeChange", "RuntimeOps", "RuntimeWatch", "SpacePoll", "close_iterator", "wait_for"]
 

@@ -14,13 +14,17 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 import attrs
 
 __all__ = [
-    "INTERMEDIATE_STAGES",
+    "APP_STARTING_STAGES",
+    "BUILD_LOG_STAGES",
+    "FAILURE_STAGES",
+    "NOT_RUNNING_STAGES",
+    "TRANSITIONAL_STAGES",
     "BlobLfsInfo",
     "CommitInfo",
     "DuplicatedRepoUrl",
@@ -39,6 +43,7 @@ __all__ = [
     "SpaceVariable",
     "Volume",
     "parse_datetime",
+    "stage_name",
 ]
 
 
@@ -62,10 +67,27 @@ class SpaceStage(enum.StrEnum):
     SLEEPING = "SLEEPING"
 
 
-#: Stages during which `wait_for_space` keeps waiting (hub-api.md §10.1).
-INTERMEDIATE_STAGES: frozenset[str] = frozenset(
-    {"BUILDING", "RUNNING_BUILDING", "APP_STARTING", "RUNNING_APP_STARTING"}
+# The stage classes (hub-api.md §13.1, design.md §3): every part of the SDK reads them from here.
+
+#: Stages a Space leaves on its own: `wait_for_space` keeps waiting on them (hub-api.md §10.1), and a watch
+#: polls fast while a Space is in one.
+TRANSITIONAL_STAGES: Final = frozenset(
+    {"BUILDING", "APP_STARTING", "RUNNING_BUILDING", "RUNNING_APP_STARTING"}
 )
+#: The stages right before RUNNING: a restarted app passes through one of them (hub-api.md §13.1).
+APP_STARTING_STAGES: Final = frozenset({"APP_STARTING", "RUNNING_APP_STARTING"})
+#: A wait for RUNNING raises on these, with the stage and the tail of the relevant logs (design.md §3).
+FAILURE_STAGES: Final = frozenset({"BUILD_ERROR", "RUNTIME_ERROR", "CONFIG_ERROR", "NO_APP_FILE"})
+#: The failures decided before the app ever ran: the build logs explain them (RUNTIME_ERROR: the run logs).
+BUILD_LOG_STAGES: Final = frozenset({"BUILD_ERROR", "CONFIG_ERROR", "NO_APP_FILE"})
+#: A wait for RUNNING raises on these unless asked to wake the Space (design.md §3). SLEEPING appears only in
+#: the JS client's stage type (hub-api.md §13.1); STOPPED is the Python client's "asleep" stage (§8.3).
+NOT_RUNNING_STAGES: Final = frozenset({"PAUSED", "STOPPED", "SLEEPING", "DELETING"})
+
+
+def stage_name(stage: object) -> str:
+    """A stage as a plain string: `SpaceStage` members and stages this SDK does not know alike."""
+    return str(stage.value) if hasattr(stage, "value") else str(stage)
 
 
 class SpaceHardware(enum.StrEnum):

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from .. import validation
 from .._poll import changed_fields
 from ..fleet import FleetReport
+from ..models import TRANSITIONAL_STAGES, stage_name
 from ._exit import ExitCode, UsageError, classified
 from ._render import Output
 
@@ -22,8 +23,6 @@ if TYPE_CHECKING:
     from ..client import SpacesClient
     from ..models import SpaceRuntime
 
-# hub-api.md §13.1: the stages `HfApi.wait_for_space` treats as intermediate.
-TRANSITIONAL_STAGES = frozenset({"BUILDING", "APP_STARTING", "RUNNING_BUILDING", "RUNNING_APP_STARTING"})
 RUNTIME_COLUMNS = ("Space", "stage", "hardware", "requested", "sleep time")
 
 
@@ -56,10 +55,11 @@ def runtime_cells(runtime: SpaceRuntime) -> list[object]:
 
 def is_settled(runtime: SpaceRuntime) -> bool:
     """Out of a transitional stage and, when hardware was requested, running on it."""
-    if text(runtime.stage) in TRANSITIONAL_STAGES:
+    stage = stage_name(runtime.stage)
+    if stage in TRANSITIONAL_STAGES:
         return False
     requested = text(runtime.requested_hardware)
-    return requested is None or text(runtime.stage) != "RUNNING" or text(runtime.hardware) == requested
+    return requested is None or stage != "RUNNING" or text(runtime.hardware) == requested
 
 
 async def for_each(
