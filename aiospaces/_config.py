@@ -1,13 +1,10 @@
 """Configuration, resolved once when a client is created, following huggingface_hub's conventions
 (hub-api.md §1.1, §1.4, §2.1–2.3): token from the argument, then `HF_TOKEN` / `HUGGING_FACE_HUB_TOKEN`, then
-the
-token file (`HF_TOKEN_PATH`, default `$HF_HOME/token`); endpoint from the argument, then `HF_ENDPOINT`;
-offline
-mode from `HF_HUB_OFFLINE` / `TRANSFORMERS_OFFLINE`.
+the token file (`HF_TOKEN_PATH`, default `$HF_HOME/token`); endpoint from the argument, then `HF_ENDPOINT`;
+offline mode from `HF_HUB_OFFLINE` / `TRANSFORMERS_OFFLINE`.
 
 OIDC exchange and Colab secrets (hub-api.md §2.1 steps 1 and 4) are deliberately not supported: they need
-network
-calls or a notebook runtime at configuration time.
+network calls or a notebook runtime at configuration time.
 """
 
 from __future__ import annotations
@@ -88,8 +85,7 @@ def resolve_token(token: str | bool | None, env: Mapping[str, str]) -> tuple[str
     """Return `(token, source)`.
 
     `token=False` means anonymous; a string is used as is; `None` (or `True`) falls back to the environment
-    and
-    then the token file, unless `HF_HUB_DISABLE_IMPLICIT_TOKEN` is set (only for `None`).
+    and then the token file, unless `HF_HUB_DISABLE_IMPLICIT_TOKEN` is set (only for `None`).
     """
     if token is not None and not isinstance(token, str | bool):
         # Not silently replaced by the environment's token; the value itself is not shown.

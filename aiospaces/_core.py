@@ -27,7 +27,6 @@ from typing import Any, TypeVar
 from . import _wire, errors, validation
 from ._retry import Failure, Outcome, Retrying, RetryPolicy
 from ._session import Session
-from ._transport import BodyDecodingError
 from .models import (
     DuplicatedRepoUrl,
     RepoUrl,
@@ -74,7 +73,7 @@ def _is_ambiguous(exc: errors.SpacesError) -> bool:
 def _log_stream_failure(exc: Exception) -> Failure | None:
     """A log stream reconnects after a timeout or a connection cut mid-stream; connect failures were already
     retried by the transport, and an undecodable stream is not worth reading again."""
-    if isinstance(exc, errors.ConnectError | BodyDecodingError):
+    if isinstance(exc, errors.ConnectError | errors.BodyDecodingError):
         return None
     if isinstance(exc, errors.TransportError):
         return Failure(Outcome.NO_ANSWER, str(exc))
@@ -102,7 +101,7 @@ class HubOperations:
         before_resend: Callable[[], Awaitable[T | None]] | None = None,
         retry_conflict_in_progress: bool = False,
     ) -> T:
-        """Run a non-idempotent call, made safe to resend (issue 3 item 4).
+        """Run a non-idempotent call, made safe to resend.
 
         After an ambiguous failure (the request may have taken effect), `before_resend` may settle the outcome
         by reading state (returning a result), otherwise the call is resent; if the resend fails with an HTTP
@@ -198,10 +197,9 @@ class HubOperations:
         """Create a repo (`POST /api/repos/create`, hub-api.md §5.1) and return its URL.
 
         Safe to retry: after an ambiguous failure (timeout, dropped connection, 5xx) the request is resent,
-        and a
-        409 "already exists" answering the resend is our own earlier attempt, so it returns the URL instead of
-        failing. (A repo created by someone else in that same instant cannot be told apart; without an
-        ambiguous failure a 409 raises `ConflictError` unless `exist_ok`.)
+        and a 409 "already exists" answering the resend is our own earlier attempt, so it returns the URL
+        instead of failing. (A repo created by someone else in that same instant cannot be told apart;
+        without an ambiguous failure a 409 raises `ConflictError` unless `exist_ok`.)
 
         Raises:
             ValueError: bad repo id, repo type, SDK, visibility or Space arguments.
@@ -899,7 +897,7 @@ class HubOperations:
                             if isinstance(data, str):
                                 yield data
                     return
-        except (errors.RequestTimeoutError, BodyDecodingError):
+        except (errors.RequestTimeoutError, errors.BodyDecodingError):
             # Silence: the buffered log is drained (without follow), or the Hub stopped sending and every
             # reconnection timed out too. A truncated body ends the stream quietly as well (hub-api.md §9).
             return

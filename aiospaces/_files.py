@@ -75,7 +75,6 @@ from ._commit_models import (
 from ._core import _is_ambiguous
 from ._retry import Failure, Outcome, Retrying, RetryPolicy
 from ._session import Session
-from ._transport import BodyDecodingError
 from ._wire import api_repo_path, json_body, lfs_batch_path, quote_revision, repo_web_url, resolve_path
 from .models import CommitInfo
 from .validation import (
@@ -1030,7 +1029,7 @@ class Files:
                                             await out.write(pending)
                                             pending.clear()
                                 except errors.TransportError as exc:
-                                    if isinstance(exc, BodyDecodingError):
+                                    if isinstance(exc, errors.BodyDecodingError):
                                         raise
                                     await out.write(pending)  # what arrived before the cut is good: keep it
                                     pending.clear()

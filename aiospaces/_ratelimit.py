@@ -1,12 +1,11 @@
 """The client's shared rate-limit state, fed by every response's `RateLimit` / `RateLimit-Policy` /
 `Retry-After` headers (hub-api.md §4.1), pacing every concurrent call of one client.
 
-How it paces (issue 3 item 4): each request reserves one unit of the known remaining quota before it is sent.
-When the quota of the current window is spent, callers sleep (on the client's clock) until the window resets
-instead of collecting 429s. At the presumed reset only one request (a probe) goes out; the others wait for its
-answer, which tells the new window's quota. Since the reset time is only known to the second (`t` is an
-integer),
-a probe sent a little early costs at most one 429 per window.
+How it paces: each request reserves one unit of the known remaining quota before it is sent. When the quota of
+the current window is spent, callers sleep (on the client's clock) until the window resets instead of
+collecting 429s. At the presumed reset only one request (a probe) goes out; the others wait for its answer,
+which tells the new window's quota. Since the reset time is only known to the second (`t` is an integer), a
+probe sent a little early costs at most one 429 per window.
 """
 
 from __future__ import annotations
@@ -52,8 +51,7 @@ class RateLimitState:
 
     def min_interval(self, now: float) -> float:
         """Seconds a background poller should leave between calls so the remaining quota lasts until the
-        reset;
-        0 when unconstrained (nothing known, or the window already reset)."""
+        reset; 0 when unconstrained (nothing known, or the window already reset)."""
         if self.remaining is None or self.reset_at is None or now >= self.reset_at:
             return 0.0
         return (self.reset_at - now) / max(self.remaining, 1)
@@ -112,8 +110,7 @@ class RateLimitState:
         probe: bool = False,
     ) -> None:
         """Update from one response: `info` parsed from its headers (for this bucket, or None), its status,
-        and
-        its `Retry-After`. Call before `release` for the same request."""
+        and its `Retry-After`. Call before `release` for the same request."""
         if status is not None and probe:
             # Any HTTP answer settles the probe: either it carried numbers, or this server sends none.
             self._need_probe = False

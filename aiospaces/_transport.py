@@ -34,7 +34,6 @@ from ._ratelimit import RateLimiter, RateLimitState
 from ._retry import Failure, Outcome, Retrying, RetryPolicy, coerce_retry
 
 __all__ = [
-    "BodyDecodingError",
     "HttpTransport",
     "RetryPolicy",
     "StreamResponse",
@@ -42,10 +41,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("aiospaces")
-
-
-class BodyDecodingError(errors.TransportError):
-    """A streamed body could not be decoded (e.g. a cut-off gzip stream): no use reading it again."""
 
 
 def _refused(exc: BaseException) -> bool:
@@ -94,7 +89,7 @@ def _map_body_error(exc: Exception, method: str, url: str) -> errors.TransportEr
             f"Timed out reading the answer to {method} {url} ({detail})", method=method, url=url, sent=True
         )
     if isinstance(exc, httpx2.DecodingError):
-        return BodyDecodingError(
+        return errors.BodyDecodingError(
             f"Undecodable answer to {method} {url} ({detail})", method=method, url=url, sent=True
         )
     return errors.TransportError(

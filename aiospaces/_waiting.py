@@ -183,17 +183,20 @@ class Waiting:
         hardware: str | None = None,
         *,
         timeout: float | None = None,  # noqa: ASYNC109 - a deadline on the client's clock
+        wake: bool = False,
         policy: PollPolicy | None = None,
         on_change: Callable[[RuntimeChange], object] | None = None,
     ) -> SpaceRuntime:
         """`SpacesClient.wait_for_hardware`."""
         validation.validate_repo_id(repo_id)
         target = None if hardware is None else validation.validate_hardware(hardware)
+        validation.validate_bool(wake, arg="wake")
         if target is None:
             target = self.session.fences.requested_hardware(repo_id)
+        woken = False
 
         async def switched(runtime: SpaceRuntime) -> bool:
-            nonlocal target
+            nonlocal target, woken
             if target is None:
                 target = runtime.requested_hardware
             if runtime.requested_hardware != target:
@@ -204,7 +207,11 @@ class Waiting:
                     requested=runtime.requested_hardware,
                     runtime=runtime,
                 )
-            return await self._settle(repo_id, runtime, running_verdict(runtime, target=target))
+            verdict = running_verdict(runtime, target=target, wake=wake and not woken)
+            if verdict == "wake":
+                woken = True
+                await self.hub.restart_space(repo_id)
+            return await self._settle(repo_id, runtime, verdict)
 
         return await self._wait(
             repo_id, switched, timeout=timeout, policy=policy, goal="the hardware", on_change=on_change

@@ -197,13 +197,10 @@ def space_path(repo_id: str, suffix: str = "") -> str:
     return f"/api/spaces/{repo_id}{suffix}"
 
 
-# Idempotency per Space operation (issue 3 item 4). Setting a value is idempotent in effect: resending the
-# same
-# hardware, sleep time, dev-mode flag, pause, storage tier or volumes list after an ambiguous failure ends in
-# the
-# same state. Secrets and variables POSTs are upserts. Restart is NOT idempotent (a second restart restarts
-# the
-# Space again), so the client reconciles it instead (see CoreClient.restart_space).
+# Idempotency per Space operation. Setting a value is idempotent in effect: resending the same hardware, sleep
+# time, dev-mode flag, pause, storage tier or volumes list after an ambiguous failure ends in the same state.
+# Secrets and variables POSTs are upserts. Restart is NOT idempotent (a second restart restarts the Space
+# again), so the client reconciles it instead (see `HubOperations.restart_space`).
 
 
 def runtime_request(repo_id: str) -> RequestSpec:

@@ -30,6 +30,9 @@ from ._watch import RuntimeChange, RuntimeWatch
 from .fleet import Fleet, FleetReport
 from .models import CommitInfo, SpaceRuntime
 
+# The types `SpacesClient` methods return (besides the models), importable from here too.
+__all__ = ["FleetWatch", "RuntimeChange", "RuntimeWatch", "SpacesClient", "TemporaryHardware"]
+
 
 class SpacesClient(HubOperations):
     """Async client for Hugging Face Spaces: every Space operation of `HfApi`, awaitable, plus waiting,
@@ -243,6 +246,7 @@ class SpacesClient(HubOperations):
         hardware: str | None = None,
         *,
         timeout: float | None = None,  # noqa: ASYNC109 - a deadline on the client's clock
+        wake: bool = False,
         policy: PollPolicy | None = None,
         on_change: Callable[[RuntimeChange], object] | None = None,
     ) -> SpaceRuntime:
@@ -255,17 +259,18 @@ class SpacesClient(HubOperations):
             repo_id: the Space.
             hardware: the flavor to wait for.
             timeout: seconds to wait, or None.
+            wake: restart a PAUSED, STOPPED or SLEEPING Space (once) instead of raising.
             policy: the poll timing.
             on_change: called with each `RuntimeChange` the wait's own reads observe (no extra request).
 
         Raises:
             HardwareConflictError: another flavor is requested (by someone else) while waiting.
             SpaceFailedError: a failure stage, with the Hub's error message and the last log lines.
-            SpaceNotRunningError: PAUSED, STOPPED, SLEEPING or DELETING.
+            SpaceNotRunningError: PAUSED, STOPPED, SLEEPING or DELETING (and not `wake`, or DELETING).
             WaitTimeoutError: not there at the deadline (with the last runtime).
         """
         return await self._waiting.wait_for_hardware(
-            repo_id, hardware, timeout=timeout, policy=policy, on_change=on_change
+            repo_id, hardware, timeout=timeout, wake=wake, policy=policy, on_change=on_change
         )
 
     def watch_many(

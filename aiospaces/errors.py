@@ -1,8 +1,48 @@
 """The SDK's exceptions: one root, `SpacesError`, with separate branches for transport failures, HTTP status
-errors from the Hub, waiting outcomes and billing safety.
+errors from the Hub, waiting outcomes, billing safety and the task queue.
 
 No exception ever carries a token or a secret value: status errors keep the method, the URL (never with
-credentials), the status, the Hub's request id and the Hub's own message.
+credentials), the status, the Hub's request id and the Hub's own message. Argument mistakes raise the
+built-in `ValueError` / `TypeError` before any request.
+
+The whole tree::
+
+    SpacesError
+    ├── OfflineModeError               HF_HUB_OFFLINE is set: nothing is sent
+    ├── UnexpectedResponseError        (also a ValueError) a success answer the SDK cannot read
+    ├── TransportError                 no HTTP answer
+    │   ├── BodyDecodingError          a streamed body that cannot be decoded
+    │   ├── ConnectError               never reached the Hub
+    │   └── RequestTimeoutError        (also a TimeoutError)
+    ├── HubHTTPError                   an error status from the Hub
+    │   ├── BadRequestError            400
+    │   ├── AuthenticationError        401
+    │   ├── PaymentRequiredError       402
+    │   ├── PermissionDeniedError      403
+    │   ├── NotFoundError              404
+    │   │   ├── RepositoryNotFoundError
+    │   │   ├── RevisionNotFoundError
+    │   │   └── EntryNotFoundError
+    │   ├── ConflictError              409
+    │   ├── CommitConflictError        412: the branch moved since `parent_commit`
+    │   ├── RateLimitedError           429, with `retry_after`
+    │   └── ServerError                5xx
+    ├── WaitError                      a wait ended without reaching its goal
+    │   ├── SpaceFailedError           a failure stage, with the log tail
+    │   ├── SpaceNotRunningError       PAUSED, STOPPED, SLEEPING or DELETING
+    │   ├── HardwareConflictError      someone else requested other hardware
+    │   └── WaitTimeoutError           (also a TimeoutError)
+    ├── HardwareRestoreError           temporary_hardware could not put the hardware back
+    └── TaskLeaseLostError             a task queue claim was lost to another worker
+
+    FleetSpecError (a ValueError)      a fleet file that cannot be used (`aiospaces.plan`)
+    FleetError (an ExceptionGroup)     of the SpacesErrors of a FleetReport (`aiospaces.fleet`, next to it)
+
+Every exception class of the SDK is defined here except `FleetError`, which is defined with the report it
+carries, and private signals that never leave their module: `_Failed` (one failed attempt inside the
+transport's retry loop), `_Interrupted` (a download body cut off, resumed from the bytes received) and
+`_Unconfirmed` (the Hub's answer to a hardware restore shows another flavor). The CLI's own `UsageError`
+(exit code 2) and the simulated Hub's exceptions (`aiospaces.hubsim`) never leave those packages either.
 """
 
 from __future__ import annotations
@@ -44,6 +84,10 @@ class TransportError(SpacesError):
         self.method = method
         self.url = url
         self.sent = sent
+
+
+class BodyDecodingError(TransportError):
+    """A streamed body could not be decoded (e.g. a cut-off gzip stream): no use reading it again."""
 
 
 class ConnectError(TransportError):
@@ -231,3 +275,22 @@ class HardwareRestoreError(SpacesError):
         self.repo_id = repo_id
         self.billed_hardware = billed_hardware
         self.restore_to = restore_to
+
+
+# --- task queue ---------------------------------------------------------------------------------------------
+
+
+class TaskLeaseLostError(SpacesError):
+    """The task is no longer held by this claim (its lease expired and someone else reclaimed it, or it was
+    finished already); the caller's result must not overwrite the new owner's."""
+
+    def __init__(self, message: str, *, task_id: str) -> None:
+        super().__init__(message)
+        self.task_id = task_id
+
+
+# --- fleet files --------------------------------------------------------------------------------------------
+
+
+class FleetSpecError(ValueError):
+    """A fleet file that cannot be used: the message names the file and the offending key."""

@@ -7,8 +7,7 @@ async with SpacesClient() as client:
 ```
 
 One Space's failure (any `SpacesError`) never cancels the others: it is recorded in the report. A bug (any
-other
-exception, e.g. a `TypeError` in a callback) cancels the run and propagates.
+other exception, e.g. a `TypeError` in a callback) cancels the run and propagates.
 """
 
 from __future__ import annotations
@@ -250,9 +249,8 @@ class Fleet:
                     tg.start_soon(one, index, repo_id)
         except BaseExceptionGroup as group:
             # A bug (or an argument error) cancels the run. Surface the first one as itself rather than
-            # wrapped
-            # in the task group's ExceptionGroup, so `except ValueError:` works; the same mistake usually hit
-            # several Spaces at once, and the first is representative.
+            # wrapped in the task group's ExceptionGroup, so `except ValueError:` works; the same mistake
+            # usually hit several Spaces at once, and the first is representative.
             raise group.exceptions[0] from None
         return FleetReport.from_results(zip(self.repo_ids, results, strict=True))  # type: ignore[arg-type]
 

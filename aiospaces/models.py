@@ -1,12 +1,10 @@
 """Typed values returned by the client: attrs classes and `str` enums.
 
 Attribute names match huggingface_hub's (`SpaceRuntime.stage, hardware, requested_hardware, sleep_time,
-storage,
-dev_mode, hot_reloading, volumes, raw`, ...) so code ports by adding `await`. Every model is built from the
-Hub's
-JSON by a `from_dict` classmethod that never crashes on unknown values: a stage or a hardware flavor the SDK
-does
-not know yet is kept as the raw string (design.md §2), and the whole payload stays available in `raw`.
+storage, dev_mode, hot_reloading, volumes, raw`, ...) so code ports by adding `await`. Every model is built
+from the Hub's JSON by a `from_dict` classmethod that never crashes on unknown values: a stage or a hardware
+flavor the SDK does not know yet is kept as the raw string (design.md §2), and the whole payload stays
+available in `raw`.
 """
 
 from __future__ import annotations
@@ -233,8 +231,8 @@ class SpaceRuntime:
 
     Attributes:
         stage: a `SpaceStage`, or the raw string when the Hub sends a stage this SDK does not know.
-        hardware: hardware actually running (`hardware.current`), None during a first build or on static
-        Spaces.
+        hardware: hardware actually running (`hardware.current`), None during a first build or on
+            static Spaces.
         requested_hardware: last requested flavor (`hardware.requested`).
         sleep_time: seconds of inactivity before sleeping (`gcTimeout`); -1 never; None default.
         storage: legacy persistent storage tier, or None.

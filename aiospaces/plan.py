@@ -38,12 +38,11 @@ import anyio
 import attrs
 
 from . import validation
-from .errors import SpacesError
+from .errors import FleetSpecError, SpacesError
 from .fleet import FleetReport
 
 if TYPE_CHECKING:
-    from ._watch import RuntimeChange
-    from .client import SpacesClient
+    from .client import RuntimeChange, SpacesClient
     from .models import SpaceRuntime
 
 __all__ = [
@@ -71,10 +70,6 @@ __all__ = [
 FREE_HARDWARE = "cpu-basic"
 _SPACE_KEYS = ("hardware", "sleep_time", "paused", "variables", "secrets")
 ActionKind = Literal["variable", "secret", "hardware", "sleep_time", "pause", "restart"]
-
-
-class FleetSpecError(ValueError):
-    """A fleet file that cannot be used: the message names the file and the offending key."""
 
 
 # --- the desired state --------------------------------------------------------------------------------------

@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import attrs
 
-from . import errors
-from ._commit_models import CommitOperationAdd
-from ._retry import Failure, Outcome, Retrying, RetryPolicy
+from . import CommitOperationAdd, errors
+from .errors import TaskLeaseLostError
+from .retry import Failure, Outcome, Retrying, RetryPolicy
 from .validation import (
     resolve_repo_type,
     validate_path_in_repo,
@@ -40,7 +40,7 @@ from .validation import (
 )
 
 if TYPE_CHECKING:
-    from ._clock import Clock
+    from . import Clock
     from .models import CommitInfo
 
 __all__ = ["Task", "TaskLeaseLostError", "TaskQueue", "TaskStatus", "format_tasks", "parse_tasks"]
@@ -199,15 +199,6 @@ def format_tasks(tasks: Iterable[Task], extra_columns: Sequence[str] = ()) -> by
 
 
 # --- state transitions (pure) ----------------------------------------------------------------------------
-
-
-class TaskLeaseLostError(errors.SpacesError):
-    """The task is no longer held by this claim (its lease expired and someone else reclaimed it, or it was
-    finished already); the caller's result must not overwrite the new owner's."""
-
-    def __init__(self, message: str, *, task_id: str) -> None:
-        super().__init__(message)
-        self.task_id = task_id
 
 
 def _new_token() -> str:

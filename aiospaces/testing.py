@@ -24,7 +24,7 @@ from typing import Any, Self
 import anyio
 import anyio.lowlevel
 
-from ._transport import RetryPolicy
+from . import RetryPolicy
 from .client import SpacesClient
 from .hubsim import SimulatedHub
 

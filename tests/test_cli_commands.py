@@ -204,7 +204,7 @@ async def test_wait_prints_each_transition_as_a_line(hub: SimulatedHub, clock: V
 
 
 async def test_wait_wake_hardware_lines_are_not_repeated(hub: SimulatedHub, clock: VirtualClock) -> None:
-    """`wait --wake --hardware` runs two waits in turn but prints each transition once, from PAUSED on."""
+    """`wait --wake --hardware` wakes the Space and prints each transition once, from PAUSED on."""
     hub.create_space("alice/asleep", stage="PAUSED")
     result = await cli(hub, clock, "wait", "alice/asleep", "--wake", "--hardware", "cpu-basic")
     assert result.code == ExitCode.OK

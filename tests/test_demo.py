@@ -9,8 +9,8 @@ import re
 import httpx2
 import pytest
 
-from aiospaces._demo import SHARED, CountingTransport
 from aiospaces.cli import ExitCode, run
+from aiospaces.cli._demo import SHARED, CountingTransport
 
 pytestmark = pytest.mark.anyio
 

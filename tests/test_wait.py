@@ -113,6 +113,21 @@ async def test_paused_raises_or_wakes() -> None:
         assert hub.space_stage("alice/sleepy") == "RUNNING"
 
 
+async def test_wait_for_hardware_raises_on_paused_or_wakes_once() -> None:
+    """wait_for_hardware raises SpaceNotRunningError on PAUSED; with wake=True it restarts the Space once and
+    returns once the flavor runs."""
+    async with SimulatedHubClient() as env:
+        hub, client = env.hub, env.client
+        hub.create_space("alice/paused-gpu", stage="PAUSED")
+        with pytest.raises(SpaceNotRunningError):
+            await client.wait_for_hardware("alice/paused-gpu", "cpu-basic", timeout=60)
+        assert hub.counters.actions["restart"] == 0
+        runtime = await client.wait_for_hardware("alice/paused-gpu", "cpu-basic", timeout=600, wake=True)
+        assert str(runtime.stage) == "RUNNING"
+        assert runtime.hardware == "cpu-basic"
+        assert hub.counters.actions["restart"] == 1
+
+
 async def test_timeout_raises_with_last_runtime_at_the_deadline() -> None:
     """A timeout raises WaitTimeoutError (a TimeoutError) with the last runtime, polled at the deadline."""
     async with SimulatedHubClient() as env:

@@ -178,7 +178,7 @@ async def _dispatch(
     from . import _commands
 
     if args.command == "demo":
-        from .._demo import run_demo
+        from ._demo import run_demo
 
         return await run_demo(output, spaces=args.spaces, speed=args.speed)
 

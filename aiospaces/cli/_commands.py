@@ -12,15 +12,13 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .. import validation
-from .._poll import changed_fields
 from ..fleet import FleetReport
 from ..models import TRANSITIONAL_STAGES, stage_name
 from ._exit import ExitCode, UsageError, classified
 from ._render import Output
 
 if TYPE_CHECKING:
-    from .._watch import RuntimeChange
-    from ..client import SpacesClient
+    from ..client import RuntimeChange, SpacesClient
     from ..models import SpaceRuntime
 
 RUNTIME_COLUMNS = ("Space", "stage", "hardware", "requested", "sleep time")
@@ -194,18 +192,11 @@ async def cmd_wait(client: SpacesClient, args: argparse.Namespace, output: Outpu
     repo_id: str = args.repo_id
     waiting = f"waiting for {repo_id}"
     status = output.console.status(f"{waiting}…") if output.fancy else None
-    last: SpaceRuntime | None = None
 
     def on_change(change: RuntimeChange) -> None:
-        # Called from the wait's own poll loop (no extra request). With --wake --hardware two waits run in
-        # turn, and the second one reports its first read as a change: skip what was already shown.
-        nonlocal last
-        previous = last
-        if previous is not None and not changed_fields(previous, change.current):
-            return
-        last = change.current
-        emit_change(output, change, previous)
-        line = describe_change(repo_id, previous, change.current)
+        # Called from the wait's own poll loop (no extra request).
+        emit_change(output, change)
+        line = describe_change(repo_id, change.previous, change.current)
         if status is not None:
             status.update(f"{waiting}… {line}")
         else:
@@ -219,14 +210,8 @@ async def cmd_wait(client: SpacesClient, args: argparse.Namespace, output: Outpu
                 repo_id, timeout=args.timeout, wake=args.wake, on_change=on_change
             )
         else:
-            timeout: float | None = args.timeout
-            if args.wake:
-                started = client.clock.now()
-                await client.wait_until_running(repo_id, timeout=timeout, wake=True, on_change=on_change)
-                if timeout is not None:
-                    timeout = max(timeout - (client.clock.now() - started), 0.001)
             runtime = await client.wait_for_hardware(
-                repo_id, args.hardware, timeout=timeout, on_change=on_change
+                repo_id, args.hardware, timeout=args.timeout, wake=args.wake, on_change=on_change
             )
     finally:
         if status is not None:

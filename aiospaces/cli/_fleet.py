@@ -19,8 +19,7 @@ from ._exit import ExitCode, UsageError, classified
 from ._render import Output, isatty
 
 if TYPE_CHECKING:
-    from .._watch import RuntimeChange
-    from ..client import SpacesClient
+    from ..client import RuntimeChange, SpacesClient
     from ..errors import SpacesError
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from ._exit import EXIT_CODES_HELP
 
@@ -116,15 +117,32 @@ def build_parser() -> argparse.ArgumentParser:
         _add_common(sub, suppress=True)
         return sub
 
-    def add_concurrency(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument(
-            "--concurrency",
-            type=_positive_int,
-            default=DEFAULT_CONCURRENCY,
-            metavar="N",
-            help=f"Spaces handled at once (default {DEFAULT_CONCURRENCY})",
-        )
+    _add_runtime_commands(add)
+    _add_settings_commands(add)
+    _add_fleet_command(add)
+    commands.add_parser(
+        "hubsim",
+        help="serve a simulated Hub on 127.0.0.1 (see `aiospaces hubsim --help`)",
+        add_help=False,
+    )
+    return parser
 
+
+AddCommand = Callable[..., argparse.ArgumentParser]
+
+
+def _add_concurrency(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        default=DEFAULT_CONCURRENCY,
+        metavar="N",
+        help=f"Spaces handled at once (default {DEFAULT_CONCURRENCY})",
+    )
+
+
+def _add_runtime_commands(add: AddCommand) -> None:
+    """demo, runtime, wait, watch, logs, hardware, pause, restart."""
     demo = add(
         "demo",
         "run the whole workflow on a dozen Spaces against an embedded simulated Hub",
@@ -143,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     runtime = add("runtime", "show the runtime (stage, hardware, sleep time) of Spaces")
     runtime.add_argument("repo_ids", nargs="+", metavar="ID", help="Space id, e.g. alice/my-space")
-    add_concurrency(runtime)
+    _add_concurrency(runtime)
 
     wait = add(
         "wait",
@@ -184,17 +202,20 @@ def build_parser() -> argparse.ArgumentParser:
     hardware.add_argument(
         "--sleep-time", type=_sleep_time, metavar="S", help="sleep after S idle seconds (-1: never)"
     )
-    add_concurrency(hardware)
+    _add_concurrency(hardware)
 
     pause = add("pause", "pause Spaces (stops billing until restarted)")
     pause.add_argument("repo_ids", nargs="+", metavar="ID", help="Space ids")
-    add_concurrency(pause)
+    _add_concurrency(pause)
 
     restart = add("restart", "restart Spaces")
     restart.add_argument("repo_ids", nargs="+", metavar="ID", help="Space ids")
     restart.add_argument("--factory", action="store_true", help="factory reboot (rebuild without cache)")
-    add_concurrency(restart)
+    _add_concurrency(restart)
 
+
+def _add_settings_commands(add: AddCommand) -> None:
+    """secrets and variables: set, delete, list."""
     for kind in ("secrets", "variables"):
         group = add(kind, f"set, delete or list Space {kind}")
         actions = group.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -220,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             setter.add_argument("value", metavar="VALUE", help="variable value")
         setter.add_argument("--description", metavar="TEXT", help="description shown on the Hub")
-        add_concurrency(setter)
+        _add_concurrency(setter)
         deleter = actions.add_parser(
             "delete",
             help=f"delete a {kind[:-1]} from Spaces",
@@ -230,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_common(deleter, suppress=True)
         deleter.add_argument("repo_ids", nargs="+", metavar="ID", help="Space ids")
         deleter.add_argument("key", metavar="KEY", help=f"{kind[:-1]} name")
-        add_concurrency(deleter)
+        _add_concurrency(deleter)
         lister = actions.add_parser(
             "list",
             help=f"list a Space's {kind}"
@@ -241,6 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
         _add_common(lister, suppress=True)
         lister.add_argument("repo_id", metavar="ID", help="Space id")
 
+
+def _add_fleet_command(add: AddCommand) -> None:
+    """fleet plan / fleet apply."""
     fleet = add(
         "fleet",
         "plan or apply a fleet file: the desired settings of many Spaces, kept in git",
@@ -258,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
         _add_common(step, suppress=True)
         step.add_argument("file", metavar="FILE", help="the fleet file (TOML)")
-        add_concurrency(step)
+        _add_concurrency(step)
         if name == "apply":
             step.add_argument("--yes", "-y", action="store_true", help="apply without asking")
             step.add_argument(
@@ -276,10 +300,3 @@ def build_parser() -> argparse.ArgumentParser:
             step.add_argument(
                 "--timeout", type=_positive_float, metavar="S", help="with --wait: give up after S seconds"
             )
-
-    commands.add_parser(
-        "hubsim",
-        help="serve a simulated Hub on 127.0.0.1 (see `aiospaces hubsim --help`)",
-        add_help=False,
-    )
-    return parser

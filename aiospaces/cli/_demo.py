@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import httpx2
 
-from .cli._commands import (
+from ..models import stage_name
+from ._commands import (
     RUNTIME_COLUMNS,
     describe_change,
     emit_runtime_change,
@@ -30,11 +31,11 @@ from .cli._commands import (
     runtime_cells,
     text,
 )
-from .cli._exit import ExitCode, UsageError
+from ._exit import ExitCode, UsageError
 
 if TYPE_CHECKING:
-    from .cli._render import LiveTable, Output
-    from .client import SpacesClient
+    from ..client import SpacesClient
+    from ._render import LiveTable, Output
 
 DEMO_USER = "demo-user"
 GPU = "t4-medium"
@@ -117,7 +118,7 @@ class Tracker:
         """Take one `RuntimeChange` into account, show it, and wake whoever awaits a condition."""
         self.latest[repo_id] = current
         self.transitions[repo_id] = self.transitions.get(repo_id, 0) + 1
-        if text(current.stage) == "RUNNING" and repo_id not in self.first_running:
+        if stage_name(current.stage) == "RUNNING" and repo_id not in self.first_running:
             self.first_running[repo_id] = self.clock.now() - self.created_at.get(repo_id, 0.0)
         emit_runtime_change(
             self.output, repo_id, previous, current, simulated_time=round(self.clock.now(), 3)
@@ -137,7 +138,7 @@ class Tracker:
 def _running_on(hardware: str) -> Callable[[Any], bool]:
     def predicate(runtime: Any) -> bool:
         return (
-            text(runtime.stage) == "RUNNING"
+            stage_name(runtime.stage) == "RUNNING"
             and text(runtime.hardware) == hardware
             and text(runtime.requested_hardware) == hardware
         )
@@ -146,13 +147,12 @@ def _running_on(hardware: str) -> Callable[[Any], bool]:
 
 
 def _stage_is(stage: str) -> Callable[[Any], bool]:
-    return lambda runtime: text(runtime.stage) == stage
+    return lambda runtime: stage_name(runtime.stage) == stage
 
 
 async def run_demo(output: Output, *, spaces: int = 12, speed: float | None = None) -> int:
     """Run the demo and return the exit code (0 when every step worked)."""
-    from .hubsim import SimulatedHub
-    from .hubsim._clock import SpeedClock
+    from ..hubsim import SimulatedHub, SpeedClock
 
     clock = SpeedClock(speed or DEFAULT_SPEED)
     hub = SimulatedHub(clock=clock)
@@ -178,7 +178,7 @@ async def run_demo(output: Output, *, spaces: int = 12, speed: float | None = No
 
 
 async def _workflow(output: Output, hub: Any, clock: Any, url: str, token: str, count: int) -> int:
-    from .client import SpacesClient
+    from ..client import SpacesClient
 
     repo_ids = [f"{DEMO_USER}/demo-space-{i:02d}" for i in range(count)]
     output.emit("hub", url=url, speed=clock.speed, spaces=repo_ids)
