@@ -1,32 +1,21 @@
-"""Files: commits, uploads and downloads (preupload, NDJSON commit, LFS batch, resolve).
+"""Commits and uploads: `create_commit`, `upload_file`, `upload_folder`, `list_repo_files` (preupload, NDJSON
+commit; hub-api.md §11, checked against huggingface_hub 2.4.0 `hf_api.create_commit`, `_commit_api.py`).
 
 The wire payloads are built and parsed in `_commit_models.py`; this module only sends them (design.md §6:
-build → send → parse). Flow and formats: hub-api.md §11 (uploads) and §12 (downloads), checked against
-huggingface_hub 2.4.0 (`hf_api.create_commit`, `_commit_api.py`, `lfs.py`, `file_download.py`).
-
-Memory stays flat for large files: they are hashed in one streamed pass in a worker thread, uploaded from
-disk chunk by chunk (an async iterable that re-opens the file, so a retried request can re-send it), and
-downloaded chunk by chunk into a temporary file that is renamed into place once its size is checked.
+build → send → parse). Large files are hashed in one streamed pass in a worker thread and uploaded through
+LFS (`_lfs_upload.py`); downloads are in `_downloads.py`.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import json
 import logging
-import os
-import re
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, TypeVar
 
 import anyio
 import anyio.to_thread
 import attrs
-import httpx2
 
 from . import errors
 from ._commit_landing import (
@@ -47,132 +36,46 @@ from ._commit_models import (
     COMMIT_HASH_RE,
     DEFAULT_IGNORE_PATTERNS,
     HASH_CHUNK,
-    LFS_BATCH,
-    LFS_HEADERS,
     NDJSON_CONTENT_TYPE,
     PREUPLOAD_BATCH,
-    SHA256_RE,
     CommitOperation,
     CommitOperationAdd,
     CommitOperationDelete,
-    LfsAction,
     apply_preupload,
     commit_body,
     commit_lines,
     drop_noops,
     filter_paths,
-    lfs_batch_payload,
-    multipart_completion_payload,
-    normalize_etag,
     parse_commit_response,
-    parse_lfs_batch_response,
     parse_preupload_response,
     pattern_list,
     preupload_payload,
-    repo_folder_name,
     validate_operations,
 )
 from ._core import _is_ambiguous
-from ._retry import Failure, Outcome, Retrying, RetryPolicy
+from ._lfs_upload import LfsUpload
 from ._session import Session
-from ._wire import api_repo_path, json_body, lfs_batch_path, quote_revision, repo_web_url, resolve_path
+from ._wire import api_repo_path, json_body, quote_revision, repo_web_url
 from .models import CommitInfo
 from .validation import (
     resolve_repo_type,
     validate_bool,
     validate_concurrency,
-    validate_filename,
     validate_optional_str,
     validate_parent_commit,
     validate_path_in_repo,
     validate_repo_id,
     validate_revision,
-    validate_seconds,
 )
 
 _T = TypeVar("_T")
 
 logger = logging.getLogger("aiospaces")
 
-# Errors after which `hf_hub_download` may serve a cached copy instead (the official client does the same
-# for connection errors, timeouts and 5xx, file_download.py `_get_metadata_or_catch_error`).
-_OFFLINE_ERRORS: tuple[type[BaseException], ...] = (
-    errors.TransportError,
-    errors.ServerError,
-    errors.RateLimitedError,
-    errors.OfflineModeError,
-)
-
-
-_MAX_RESUMES = 5  # resumptions of a download cut mid-stream (huggingface_hub's `http_get`)
-_RESUME_POLICY = RetryPolicy(max_attempts=_MAX_RESUMES + 1, base_delay=1.0, max_delay=8.0)
-
-
-class _Interrupted(Exception):
-    """A download's body was cut off after the status line: resumed from the bytes received."""
-
-    def __init__(self, cause: errors.TransportError) -> None:
-        super().__init__(str(cause))
-        self.reason = str(cause)
-
-
-def _resumable(exc: Exception) -> Failure | None:
-    return Failure(Outcome.NO_ANSWER, exc.reason) if isinstance(exc, _Interrupted) else None
-
-
-# An ETag fit to be a file name in the cache: git sha-1 / sha-256 hex on the Hub, tolerant of other storage
-# ids (letters, digits, `-`, `_`, inner dots), never a path.
-_MAX_RELATIVE_REDIRECTS = 5  # a renamed repo answers a relative redirect; a loop of them is an error
-_SAFE_ETAG = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,254}")
-
 
 def _chunks(items: Sequence[_T], size: int) -> Iterable[Sequence[_T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-class _ContentSlice:
-    """`length` bytes of an addition's content from `offset`, as a re-iterable async byte stream.
-
-    Each iteration starts over, so the transport can send it again after a retry; each chunk is read in a
-    worker thread so the event loop never blocks on disk. An attempt that failed mid-body leaves its
-    iteration suspended (httpx does not close it): so a file on disk is opened per iteration, and a
-    caller's file object is read chunk by chunk at absolute positions (seek, read, seek back in one step),
-    never from wherever an abandoned attempt left it.
-    """
-
-    def __init__(
-        self, op: CommitOperationAdd, offset: int, length: int, chunk_size: int = HASH_CHUNK
-    ) -> None:
-        self._op = op
-        self._offset = offset
-        self._length = length
-        self._chunk_size = chunk_size
-        source = op.path_or_fileobj
-        # Where the content starts in a caller's file object (hashing restored it there).
-        self._base = source.tell() if not isinstance(source, str | bytes) else 0
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        source = self._op.path_or_fileobj
-        if isinstance(source, bytes):
-            view = memoryview(source)[self._offset : self._offset + self._length]
-            for start in range(0, len(view), self._chunk_size):
-                yield bytes(view[start : start + self._chunk_size])
-            return
-        position, remaining = self._base + self._offset, self._length
-        file = source if not isinstance(source, str) else await anyio.to_thread.run_sync(_open_local, source)
-        read = functools.partial(_read_at, file)
-        try:
-            while remaining > 0:
-                chunk = await anyio.to_thread.run_sync(read, position, min(self._chunk_size, remaining))
-                if not chunk:
-                    raise ValueError(f"{self._op.path_in_repo!r}: file shrank while uploading")
-                position += len(chunk)
-                remaining -= len(chunk)
-                yield chunk
-        finally:
-            if file is not source:
-                file.close()  # synchronous: also runs when an abandoned iteration is finalized
 
 
 class ResendSafely(Protocol):
@@ -212,25 +115,12 @@ class _SentCommit:
     unsure: bool = False
 
 
-def _open_local(path: str) -> BinaryIO:
-    return open(os.path.expanduser(path), "rb")
-
-
-def _read_at(stream: BinaryIO, position: int, size: int) -> bytes:
-    """`size` bytes at `position`, leaving the stream where it was."""
-    before = stream.tell()
-    try:
-        stream.seek(position)
-        return stream.read(size)
-    finally:
-        stream.seek(before)
-
-
 class Files:
     """`create_commit`, `upload_file`, `upload_folder`, `hf_hub_download`, `list_repo_files` of
     `SpacesClient` (documented there), on the client's session."""
 
     def __init__(self, session: Session, ambiguity_safe: ResendSafely) -> None:
+        self._lfs = LfsUpload(session)
         self._session = session
         self._ambiguity_safe = ambiguity_safe
 
@@ -306,7 +196,7 @@ class Files:
             if isinstance(op, CommitOperationAdd) and op._upload_mode == "lfs" and not op._should_ignore
         ]
         if lfs_additions:
-            await self._upload_lfs(
+            await self._lfs.upload(
                 repo_id, repo_type, None if create_pr else revision, lfs_additions, limiter
             )
 
@@ -581,88 +471,6 @@ class Files:
             )
         return sha
 
-    async def _upload_lfs(
-        self,
-        repo_id: str,
-        repo_type: str,
-        revision: str | None,
-        additions: Sequence[CommitOperationAdd],
-        limiter: anyio.CapacityLimiter,
-    ) -> None:
-        by_oid: dict[str, CommitOperationAdd] = {}
-        for op in additions:
-            by_oid.setdefault(op.upload_info.sha256, op)  # same content twice: upload it once
-        unique = list(by_oid.values())
-        actions: list[LfsAction] = []
-        for chunk in _chunks(unique, LFS_BATCH):
-            payload = lfs_batch_payload([op.upload_info for op in chunk], revision=revision)
-            response = await self._session.request(
-                "POST",
-                lfs_batch_path(repo_type, repo_id),
-                content=json.dumps(payload).encode(),
-                headers=dict(LFS_HEADERS),
-                idempotent=True,
-            )
-            chunk_actions, _already_stored = parse_lfs_batch_response(json_body(response))
-            actions.extend(chunk_actions)
-
-        async def upload(action: LfsAction) -> None:
-            op = by_oid.get(action.oid)
-            if op is None:
-                raise ValueError(
-                    f"the Hub's LFS batch answer names an object it was not asked about: {action.oid}"
-                )
-            async with limiter:
-                await self._upload_lfs_object(op, action)
-
-        async with anyio.create_task_group() as tg:
-            for action in actions:
-                tg.start_soon(upload, action)
-
-    async def _upload_lfs_object(self, op: CommitOperationAdd, action: LfsAction) -> None:
-        size = op.upload_info.size
-        chunk_size = action.chunk_size
-        if chunk_size is None:
-            await self._lfs_put(action.upload_href, _ContentSlice(op, 0, size), size)
-        else:
-            etags: list[str | None] = []
-            for number, url in enumerate(action.part_urls()):
-                offset = number * chunk_size
-                length = min(chunk_size, size - offset)
-                response = await self._lfs_put(url, _ContentSlice(op, offset, length), length)
-                etags.append(response.headers.get("etag"))
-            await self._storage_request(
-                "POST",
-                action.upload_href,
-                content=json.dumps(multipart_completion_payload(action.oid, etags)).encode(),
-                headers=dict(LFS_HEADERS),
-            )
-        if action.verify_href is not None:
-            await self._session.request(
-                "POST",
-                action.verify_href,
-                content=json.dumps({"oid": action.oid, "size": size}).encode(),
-                headers={**LFS_HEADERS, **action.verify_header},
-                idempotent=True,
-            )
-
-    async def _lfs_put(self, url: str, content: _ContentSlice, length: int) -> httpx2.Response:
-        # An explicit Content-Length keeps httpx from using chunked encoding, which S3-style storage refuses.
-        # Re-sending the same object is harmless, hence idempotent.
-        return await self._storage_request(
-            "PUT", url, content=content, headers={"Content-Length": str(length)}
-        )
-
-    async def _storage_request(
-        self, method: str, url: str, *, content: Any, headers: dict[str, str]
-    ) -> httpx2.Response:
-        """Send to a pre-signed storage URL (LFS upload, part or completion; hub-api.md §11.4).
-
-        The official client sends these without auth headers: the URL authorises itself. The core request
-        path sends the token only to the Hub's own host, and never shows another host's query string.
-        """
-        return await self._session.request(method, url, content=content, headers=headers, idempotent=True)
-
     async def upload_file(
         self,
         *,
@@ -793,288 +601,7 @@ class Files:
             params = None
         return files
 
-    # --- downloads -------------------------------------------------------------------------------------
-
-    async def hf_hub_download(
-        self,
-        repo_id: str,
-        filename: str,
-        *,
-        subfolder: str | None = None,
-        repo_type: str | None = None,
-        revision: str | None = None,
-        cache_dir: str | Path | None = None,
-        local_dir: str | Path | None = None,
-        force_download: bool = False,
-        etag_timeout: float = 10,
-        local_files_only: bool = False,
-    ) -> str:
-        """`SpacesClient.hf_hub_download`."""
-        repo_id = validate_repo_id(repo_id, allow_bare_name=True)
-        repo_type = resolve_repo_type(repo_type)
-        revision = validate_revision(revision)
-        filename = validate_filename(filename)
-        folder = (validate_optional_str(subfolder, arg="subfolder") or "").strip("/")
-        if folder:
-            filename = f"{validate_filename(folder, arg='subfolder')}/{filename}"
-        for name, value in (("cache_dir", cache_dir), ("local_dir", local_dir)):
-            if value is not None and not isinstance(value, (str, Path)):
-                raise TypeError(f"{name} must be a str, Path or None, got {type(value).__name__}")
-        force_download = validate_bool(force_download, arg="force_download", optional=True)
-        local_files_only = validate_bool(local_files_only, arg="local_files_only", optional=True)
-        etag_timeout = validate_seconds(etag_timeout, arg="etag_timeout")
-
-        url = resolve_path(repo_type, repo_id, revision, filename)
-
-        def url_at(commit: str) -> str:
-            # The content is fetched at the commit the metadata named, not at the branch: a commit landing
-            # between the HEAD and the GET must not give a body that contradicts the ETag and size.
-            return resolve_path(repo_type, repo_id, commit, filename)
-
-        if local_dir is not None:
-            return await self._download_to_local_dir(
-                _expand(local_dir),
-                url,
-                url_at,
-                filename,
-                revision,
-                force_download,
-                local_files_only,
-                etag_timeout,
-            )
-        # The default cache is part of the configuration, resolved once when the client was created.
-        storage = _expand(cache_dir if cache_dir is not None else self._session.config.hub_cache)
-        storage = storage / repo_folder_name(repo_id, repo_type)
-        return await self._download_to_cache(
-            storage, url, url_at, filename, revision, force_download, local_files_only, etag_timeout
-        )
-
-    async def _file_metadata(self, url: str, etag_timeout: float) -> tuple[str, str, int | None]:
-        """`(commit sha, etag, size)` of a resolve URL from a `HEAD` request (hub-api.md §12.2).
-
-        As huggingface_hub does, only relative redirects (a renamed repo, on the Hub itself) are followed: an
-        LFS file answers 302 to storage with its metadata in `X-Linked-*` headers, and a storage URL signed
-        for GET need not accept a HEAD.
-        """
-        target = url
-        for _ in range(_MAX_RELATIVE_REDIRECTS + 1):
-            response = await self._session.request(
-                "HEAD",
-                target,
-                headers={"Accept-Encoding": "identity"},
-                idempotent=True,
-                timeout=etag_timeout,
-                follow_redirects=False,
-            )
-            location = response.headers.get("location")
-            if not (response.is_redirect and location):
-                break
-            hop = httpx2.URL(location)
-            if hop.scheme or hop.host:  # absolute or scheme-relative (`//host/...`): storage, not the Hub
-                break
-            target = str(response.url.join(hop))
-        else:
-            raise ValueError(f"too many redirects in the Hub's answers for {url}")
-        commit = response.headers.get("x-repo-commit")
-        if not commit:
-            raise ValueError(f"the Hub sent no X-Repo-Commit for {url}: is the endpoint a Hugging Face Hub?")
-        etag = normalize_etag(response.headers.get("x-linked-etag") or response.headers.get("etag"))
-        size_header = response.headers.get("x-linked-size") or (
-            None if response.is_redirect else response.headers.get("content-length")
-        )
-        if not etag:
-            raise ValueError(f"the Hub sent no ETag for {url}")
-        # Both name paths in the cache (`blobs/<etag>`, `snapshots/<commit>/`): a value with `/` or `..` would
-        # write outside it, so anything but a plain token is refused.
-        if not COMMIT_HASH_RE.fullmatch(commit):
-            raise errors.UnexpectedResponseError(
-                f"the Hub sent a malformed X-Repo-Commit for {url}: {commit[:80]!r}"
-            )
-        if not _SAFE_ETAG.fullmatch(etag):
-            raise errors.UnexpectedResponseError(f"the Hub sent a malformed ETag for {url}: {etag[:80]!r}")
-        return commit, etag, int(size_header) if size_header and size_header.isdigit() else None
-
-    async def _download_to_cache(
-        self,
-        storage: Path,
-        url: str,
-        url_at: Callable[[str], str],
-        filename: str,
-        revision: str,
-        force_download: bool,
-        local_files_only: bool,
-        etag_timeout: float,
-    ) -> str:
-        relative = Path(*filename.split("/"))
-        if COMMIT_HASH_RE.fullmatch(revision) and not force_download:
-            pointer = storage / "snapshots" / revision / relative
-            if pointer.exists():
-                return str(pointer)
-        if local_files_only:
-            cached = _cached_pointer(storage, revision, relative)
-            if cached is None:
-                raise FileNotFoundError(
-                    f"{filename!r} at {revision!r} is not in the cache and local_files_only=True"
-                )
-            return cached
-        try:
-            commit, etag, size = await self._file_metadata(url, etag_timeout)
-        except _OFFLINE_ERRORS:
-            cached = None if force_download else _cached_pointer(storage, revision, relative)
-            if cached is None:
-                raise
-            return cached
-
-        blob = storage / "blobs" / etag
-        pointer = storage / "snapshots" / commit / relative
-        if revision != commit:
-            await anyio.to_thread.run_sync(_write_ref, storage, revision, commit)
-        if not force_download and await anyio.to_thread.run_sync(_points_to, pointer, blob):
-            return str(pointer)
-        if force_download or not await anyio.to_thread.run_sync(blob.exists):
-            await self._download_blob(url_at(commit), blob, etag, size)
-        await anyio.to_thread.run_sync(_link_pointer, blob, pointer)
-        return str(pointer)
-
-    async def _download_to_local_dir(
-        self,
-        local_dir: Path,
-        url: str,
-        url_at: Callable[[str], str],
-        filename: str,
-        revision: str,
-        force_download: bool,
-        local_files_only: bool,
-        etag_timeout: float,
-    ) -> str:
-        target = local_dir / Path(*filename.split("/"))
-        hf_dir = local_dir / ".cache" / "huggingface"
-        metadata_path = hf_dir / "download" / f"{Path(*filename.split('/'))}.metadata"
-        metadata = await anyio.to_thread.run_sync(_read_local_metadata, metadata_path, target)
-        if (
-            not force_download
-            and metadata is not None
-            and COMMIT_HASH_RE.fullmatch(revision)
-            and metadata[0] == revision
-        ):
-            return str(target)
-        if local_files_only:
-            if target.is_file():
-                return str(target)
-            raise FileNotFoundError(f"{filename!r} is not in {str(local_dir)!r} and local_files_only=True")
-        try:
-            commit, etag, size = await self._file_metadata(url, etag_timeout)
-        except _OFFLINE_ERRORS:
-            if target.is_file() and not force_download:
-                return str(target)
-            raise
-        if not force_download and target.is_file():
-            up_to_date = metadata is not None and metadata[1] == etag
-            if not up_to_date and metadata is None and SHA256_RE.fullmatch(etag):
-                # No metadata but an LFS etag: the content hash tells whether the local file is current.
-                up_to_date = await anyio.to_thread.run_sync(_sha256_file, target) == etag
-            if up_to_date:
-                await anyio.to_thread.run_sync(_write_local_metadata, hf_dir, metadata_path, commit, etag)
-                return str(target)
-        await self._download_blob(url_at(commit), target, etag, size)
-        await anyio.to_thread.run_sync(_write_local_metadata, hf_dir, metadata_path, commit, etag)
-        return str(target)
-
-    async def _download_blob(self, url: str, destination: Path, etag: str, size: int | None) -> None:
-        """Stream `url` into a temporary file beside `destination`, check it, then rename it into place.
-
-        A body cut mid-stream is resumed with `Range: bytes=<received>-` (up to `_MAX_RESUMES` times, as the
-        official client does, hub-api.md §12.3); a server answering 200 instead of 206 restarts from zero.
-        """
-        await anyio.to_thread.run_sync(lambda: destination.parent.mkdir(parents=True, exist_ok=True))
-        temporary = destination.with_name(f".{destination.name}.{uuid.uuid4().hex[:12]}.incomplete")
-        # An LFS etag is the content's sha-256: check it while streaming (corrupt or truncated bodies fail).
-        checked = SHA256_RE.fullmatch(etag) is not None
-        digest = hashlib.sha256()
-        received = 0
-        pending = bytearray()
-        try:
-            resumes = Retrying(
-                _RESUME_POLICY,
-                clock=self._session.clock,
-                rng=self._session.transport.rng,
-                classify=_resumable,
-                what="download",
-                target=url,
-            )
-            async with await anyio.open_file(temporary, "wb") as out:
-                try:
-                    async for attempt in resumes:
-                        with attempt:
-                            # Uncompressed: the byte counts behind `Range` and the size check are the file's
-                            # own (with gzip, a range would index the compressed stream and a resume would
-                            # corrupt it).
-                            headers = {"Accept-Encoding": "identity"}
-                            if received:
-                                headers["Range"] = f"bytes={received}-"
-                            async with self._session.stream("GET", url, headers=headers) as response:
-                                if received and response.status_code != 206:
-                                    # The server ignored the range: start again from the first byte.
-                                    await out.seek(0)
-                                    await out.truncate()
-                                    received, digest = 0, hashlib.sha256()
-                                    pending.clear()
-                                try:
-                                    async for chunk in response.aiter_bytes():
-                                        received += len(chunk)
-                                        if checked:
-                                            digest.update(chunk)
-                                        pending += chunk
-                                        if len(pending) >= HASH_CHUNK:  # large pieces: fewer thread hops
-                                            await out.write(pending)
-                                            pending.clear()
-                                except errors.TransportError as exc:
-                                    if isinstance(exc, errors.BodyDecodingError):
-                                        raise
-                                    await out.write(pending)  # what arrived before the cut is good: keep it
-                                    pending.clear()
-                                    raise _Interrupted(exc) from None
-                            await out.write(pending)
-                except _Interrupted as cut:
-                    raise errors.TransportError(
-                        f"download of {url} failed after {received} bytes: {cut.reason}",
-                        method="GET",
-                        url=url,
-                        sent=True,
-                    ) from None
-            if size is not None and received != size:
-                raise errors.TransportError(
-                    f"download of {url} ended after {received} of {size} bytes",
-                    method="GET",
-                    url=url,
-                    sent=True,
-                )
-            if checked and digest.hexdigest() != etag:
-                raise errors.TransportError(
-                    f"download of {url} does not match its sha256 {etag}", method="GET", url=url, sent=True
-                )
-            await anyio.to_thread.run_sync(os.replace, temporary, destination)
-        finally:
-            with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(lambda: temporary.unlink(missing_ok=True))
-
     # --- helpers for the task queue ---------------------------------------------------------------------
-
-    async def read_file(
-        self, repo_id: str, filename: str, *, repo_type: str | None = None, revision: str | None = None
-    ) -> bytes | None:
-        """`SpacesClient.read_file`."""
-        repo_id = validate_repo_id(repo_id, allow_bare_name=True)
-        filename = validate_filename(filename)
-        repo_type = resolve_repo_type(repo_type)
-        revision = validate_revision(revision)
-        try:
-            response = await self._session.request(
-                "GET", resolve_path(repo_type, repo_id, revision, filename), idempotent=True
-            )
-        except errors.EntryNotFoundError:
-            return None
-        return response.content
 
     async def revision_sha(
         self, repo_id: str, *, repo_type: str | None = None, revision: str | None = None
@@ -1095,83 +622,11 @@ async def _read_content(op: CommitOperationAdd) -> bytes:
     return op.read_all() if _small_bytes(op) else await anyio.to_thread.run_sync(op.read_all)
 
 
-def _expand(path: str | Path) -> Path:
-    return Path(path).expanduser()
-
-
-def _resolve_dir(path: str | Path) -> Path | None:
-    folder = Path(path).expanduser().resolve()
-    return folder if folder.is_dir() else None
-
-
-def _points_to(pointer: Path, blob: Path) -> bool:
-    return pointer.exists() and os.path.realpath(pointer) == os.path.realpath(blob)
-
-
 def _list_folder(folder: Path) -> list[str]:
     # Sorted so commits are deterministic (as huggingface_hub does).
     return sorted(path.relative_to(folder).as_posix() for path in folder.glob("**/*") if path.is_file())
 
 
-def _cached_pointer(storage: Path, revision: str, relative: Path) -> str | None:
-    commit: str | None = revision if COMMIT_HASH_RE.fullmatch(revision) else None
-    if commit is None:
-        ref = storage / "refs" / revision
-        if ref.is_file():
-            commit = ref.read_text().strip()
-    if commit is None:
-        return None
-    pointer = storage / "snapshots" / commit / relative
-    return str(pointer) if pointer.exists() else None
-
-
-def _write_ref(storage: Path, revision: str, commit: str) -> None:
-    ref = storage / "refs" / revision
-    ref.parent.mkdir(parents=True, exist_ok=True)
-    if ref.is_file() and ref.read_text() == commit:
-        return
-    # Atomic replace: a concurrent reader never sees a half-written ref.
-    temporary = ref.with_name(f".{ref.name}.{uuid.uuid4().hex[:8]}.tmp")
-    temporary.write_text(commit)
-    os.replace(temporary, ref)
-
-
-def _link_pointer(blob: Path, pointer: Path) -> None:
-    """Point `snapshots/<commit>/<file>` at the blob: a relative symlink, or a copy if symlinks fail."""
-    pointer.parent.mkdir(parents=True, exist_ok=True)
-    relative = os.path.relpath(blob, pointer.parent)
-    temporary = pointer.with_name(f".{pointer.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        os.symlink(relative, temporary)
-    except (OSError, NotImplementedError):
-        import shutil
-
-        shutil.copyfile(blob, temporary)
-    os.replace(temporary, pointer)  # atomic: concurrent downloads of the same file both succeed
-
-
-def _read_local_metadata(metadata_path: Path, target: Path) -> tuple[str, str] | None:
-    """`(commit, etag)` recorded for a `local_dir` download, if the file was not modified since."""
-    try:
-        commit, etag, timestamp = metadata_path.read_text().splitlines()[:3]
-        if target.stat().st_mtime - 1 > float(timestamp):
-            return None  # edited after download: the metadata no longer describes it
-        return commit, etag
-    except (OSError, ValueError):
-        return None
-
-
-def _write_local_metadata(hf_dir: Path, metadata_path: Path, commit: str, etag: str) -> None:
-    metadata_path.parent.mkdir(parents=True, exist_ok=True)
-    gitignore = hf_dir / ".gitignore"  # keeps the bookkeeping out of git, as huggingface_hub does
-    if not gitignore.exists():
-        gitignore.write_text("*")
-    metadata_path.write_text(f"{commit}\n{etag}\n{time.time()}\n")
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        while chunk := file.read(HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+def _resolve_dir(path: str | Path) -> Path | None:
+    folder = Path(path).expanduser().resolve()
+    return folder if folder.is_dir() else None

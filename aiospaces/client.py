@@ -2,9 +2,9 @@
 
 It owns a `Session` (configuration, clock, HTTP transport, rate-limit state, action fences) and hands it to
 its parts: the Hub operations (`_core.HubOperations`, its base class: repos, settings, runtime, logs), waiting
-(`_waiting.Waiting`: watch, wait_*, fleet watching, temporary hardware) and files (`_files.Files`: commits,
-uploads, downloads). Every public method is defined once: the Hub operations in `_core.py`, the others here,
-each delegating to its part.
+(`_waiting.Waiting`: watch, wait_*, fleet watching, temporary hardware), files (`_files.Files`: commits,
+uploads, listing) and downloads (`_downloads.Downloads`). Every public method is defined once: the Hub
+operations in `_core.py`, the others here, each delegating to its part.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import httpx2
 from ._clock import Clock
 from ._commit_models import CommitOperation
 from ._core import HubOperations
+from ._downloads import Downloads
 from ._files import Files
 from ._fleet_watch import FleetWatch
 from ._poll import PollPolicy
@@ -83,6 +84,7 @@ class SpacesClient(HubOperations):
         super().__init__(session)
         self._waiting = Waiting(session, self)
         self._files = Files(session, self._ambiguity_safe)
+        self._downloads = Downloads(session)
 
     # --- lifecycle and shared state ----------------------------------------------------------------------
 
@@ -568,7 +570,7 @@ class SpacesClient(HubOperations):
             EntryNotFoundError, RevisionNotFoundError, RepositoryNotFoundError: as the Hub answers.
             FileNotFoundError: `local_files_only=True` and no cached copy.
         """
-        return await self._files.hf_hub_download(
+        return await self._downloads.hf_hub_download(
             repo_id,
             filename,
             subfolder=subfolder,
@@ -599,7 +601,7 @@ class SpacesClient(HubOperations):
             RepositoryNotFoundError, RevisionNotFoundError: as the Hub answers.
             ValueError, TypeError: bad arguments (before any request).
         """
-        return await self._files.read_file(repo_id, filename, repo_type=repo_type, revision=revision)
+        return await self._downloads.read_file(repo_id, filename, repo_type=repo_type, revision=revision)
 
     async def revision_sha(
         self, repo_id: str, *, repo_type: str | None = None, revision: str | None = None
