@@ -263,7 +263,10 @@ class HttpTransport:
         if self.closed:
             raise RuntimeError("this client is closed")
         full_url = self.url_for(url)
-        target = httpx2.URL(full_url)
+        try:
+            target = httpx2.URL(full_url)
+        except httpx2.InvalidURL as exc:
+            raise ValueError(f"cannot send {method} to {_wire.safe_url(url)!r}: {exc}") from None
         same_origin = _origin(target) == self._endpoint_origin
         # Logs and errors never show userinfo, nor another host's query string (a pre-signed storage URL's
         # query is a credential).
@@ -345,16 +348,22 @@ class HttpTransport:
         if self.closed:
             # Closed while this call waited for pacing or a slot.
             raise RuntimeError("this client is closed")
-        request = self._client.build_request(
-            method,
-            full_url,
-            params=params,
-            json=json,
-            content=content,
-            data=data,
-            headers=self._headers(headers, authorized=same_origin),
-            timeout=request_timeout if request_timeout is not None else httpx2.USE_CLIENT_DEFAULT,
-        )
+        try:
+            request = self._client.build_request(
+                method,
+                full_url,
+                params=params,
+                json=json,
+                content=content,
+                data=data,
+                headers=self._headers(headers, authorized=same_origin),
+                timeout=request_timeout if request_timeout is not None else httpx2.USE_CLIENT_DEFAULT,
+            )
+        except (httpx2.InvalidURL, UnicodeError) as exc:
+            # Input the argument checks let through (e.g. a header that is not ASCII): a clear error naming
+            # the request, never httpx's own, and never a header's value (it could be the token).
+            what = "a header is not ASCII" if isinstance(exc, UnicodeError) else str(exc)
+            raise ValueError(f"cannot send {method} {clean_url}: {what}") from None
         response: httpx2.Response | None = None
         try:
             response = await self._client.send(request, stream=True, follow_redirects=follow_redirects)

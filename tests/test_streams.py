@@ -281,3 +281,25 @@ async def test_a_stream_body_failure_is_an_sdk_error(error: Exception, expected:
         assert not isinstance(info.value, httpx2.HTTPError)
         assert info.value.sent is True  # type: ignore[attr-defined]
         assert client._session.transport.limiter.borrowed_tokens == 0
+
+
+async def test_a_request_httpx_cannot_build_is_a_clear_value_error() -> None:
+    """A URL or header httpx refuses to build raises the SDK's own ValueError naming the request (never an
+    httpx exception, never the header's value), and nothing is sent."""
+    sent: list[httpx2.Request] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        sent.append(request)
+        return httpx2.Response(200, json={})
+
+    async with SpacesClient(
+        token="hf_x", endpoint="https://hub.test", transport=httpx2.MockTransport(handler)
+    ) as client:
+        with pytest.raises(ValueError, match=r"cannot send GET") as bad_url:
+            await client._session.request("GET", "/api/spaces/a/b\n/runtime", idempotent=True)
+        with pytest.raises(ValueError, match=r"GET https://hub.test/api/x: a header") as bad_header:
+            await client._session.request("GET", "/api/x", headers={"x-note": "sécret"}, idempotent=True)
+    assert not isinstance(bad_url.value, httpx2.InvalidURL)
+    assert not isinstance(bad_header.value, UnicodeError)
+    assert "sécret" not in str(bad_header.value)
+    assert sent == []
