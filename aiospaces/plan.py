@@ -219,9 +219,10 @@ def _space_fields(table: Mapping[str, Any], source: str, where: str) -> dict[str
         if key not in _SPACE_KEYS:
             raise FleetSpecError(f"{source}: unknown key {at!r} (expected one of {', '.join(_SPACE_KEYS)})")
         if key == "hardware":
-            if not isinstance(value, str) or not value or value != value.strip():
-                raise FleetSpecError(f'{source}: {at} must be a flavor name such as "t4-medium"')
-            fields[key] = value
+            try:
+                fields[key] = validation.validate_hardware(value, arg=at)
+            except (TypeError, ValueError):
+                raise FleetSpecError(f'{source}: {at} must be a flavor name such as "t4-medium"') from None
         elif key == "sleep_time":
             if isinstance(value, bool) or not isinstance(value, int) or value < -1:
                 raise FleetSpecError(f"{source}: {at} must be whole seconds >= 0, or -1 for never")

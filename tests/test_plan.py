@@ -73,6 +73,7 @@ def test_example_parses_with_defaults_merged() -> None:
         ('[space."a/b"]\nhardware = "t4-small"', "unknown top-level key 'space'"),
         ('[spaces."a/b"]\nhardwar = "t4-small"', "unknown key 'spaces.\"a/b\".hardwar'"),
         ('[spaces."a/b"]\nhardware = 4', 'spaces."a/b".hardware must be a flavor name'),
+        ('[spaces."a/b"]\nhardware = "t4 medium"', 'spaces."a/b".hardware must be a flavor name'),
         ('[spaces."a/b"]\nsleep_time = -2', 'spaces."a/b".sleep_time must be whole seconds'),
         ('[spaces."a/b"]\nsleep_time = true', 'spaces."a/b".sleep_time must be whole seconds'),
         ('[spaces."a/b"]\npaused = "yes"', 'spaces."a/b".paused must be true or false, got a string'),
