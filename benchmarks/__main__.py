@@ -1,12 +1,16 @@
-"""`python -m benchmarks [--quick] [--repetitions N] [scenario ...]`: aiospaces against huggingface_hub.
+"""`python -m benchmarks [--quick] [--repetitions N] [--widths 32,128,512] [scenario ...]`: aiospaces against
+huggingface_hub.
 
 Scenarios: bulk, watch, ratelimited, scale (all by default). Each run starts the simulated Hub in its own
-process on 127.0.0.1 and each client run in a fresh process; clients alternate (ABBA) over repetitions.
+process on 127.0.0.1 and each client run in a fresh process; clients alternate (ABBA) over repetitions, and
+the bulk scenario sweeps the width (32, 128, 512), both clients at every width, within the one run.
 
 `--quick` runs every scenario small, once per client, in seconds, and only checks correctness (every operation
-applied, the counters add up): this is what CI runs. It writes nothing into the repository unless `--output`
-is given. A full run writes `benchmarks/results/<scenario>.json` and regenerates the tables of
-`benchmarks/README.md`; `--report` regenerates the tables from the committed JSON alone.
+applied, the counters add up): this is what CI runs; it needs neither matplotlib nor any file in the
+repository. It writes nothing into the repository unless `--output` is given. A full run writes
+`benchmarks/results/<scenario>.json`, draws `benchmarks/results/bulk.png` from the bulk JSON (matplotlib, the
+`bench` extra) and regenerates the tables of `benchmarks/README.md`; `--report` regenerates the tables and the
+plot from the committed JSON alone.
 
 Exit status: 0 when every correctness check of every run passed, 1 otherwise.
 """
@@ -63,6 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--backend", choices=["asyncio", "trio"], default="asyncio", help="event loop for aiospaces"
     )
+    parser.add_argument(
+        "--widths",
+        type=_widths,
+        default=None,
+        help="bulk sweep widths, comma-separated (default: 32,128,512; quick: 4,16)",
+    )
     parser.add_argument("--output", type=Path, default=None, help="directory for results JSON")
     parser.add_argument(
         "--no-readme", action="store_true", help="do not regenerate benchmarks/README.md tables"
@@ -78,13 +88,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--repetitions must be at least 1")
 
     if args.report:
-        stored = load_results(args.output or RESULTS_DIR)
+        directory = args.output or RESULTS_DIR
+        stored = load_results(directory)
         if not update_readme(stored):
             _log("benchmarks/README.md has no results markers")
             return 1
         print(render_tables(stored))
         print(render_findings(stored))
-        return 0
+        return 0 if _plot(directory) else 1
 
     names = args.scenarios or list(SCENARIOS)
     command = "python -m benchmarks " + " ".join(
@@ -97,7 +108,12 @@ def main(argv: list[str] | None = None) -> int:
         for name in names:
             repetitions = args.repetitions or (1 if args.quick else FULL_REPETITIONS[name])
             ctx = RunContext(
-                workdir=Path(tmp), repetitions=repetitions, quick=args.quick, log=_log, backend=args.backend
+                workdir=Path(tmp),
+                repetitions=repetitions,
+                quick=args.quick,
+                log=_log,
+                backend=args.backend,
+                widths=args.widths,
             )
             _log(f"{name}: {repetitions} repetition(s) per client{' (quick)' if args.quick else ''}")
             started = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
@@ -122,9 +138,37 @@ def main(argv: list[str] | None = None) -> int:
                 write_result(output, name, results[name])
             _log(f"{name}: {'all checks passed' if passed else 'SOME CHECKS FAILED'}")
     print(render_tables(results))
+    if output is not None and "bulk" in results and not args.quick:
+        ok = _plot(output) and ok
     if output == RESULTS_DIR and not args.no_readme:
         update_readme(load_results(RESULTS_DIR))
     return 0 if ok else 1
+
+
+def _widths(text: str) -> tuple[int, ...]:
+    try:
+        widths = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    if not widths or min(widths) < 1:
+        raise argparse.ArgumentTypeError(f"widths must be at least 1, got {text!r}")
+    return widths
+
+
+def _plot(directory: Path) -> bool:
+    """Draw `bulk.png` from `bulk.json` in `directory`; False (with the reason logged) when it cannot."""
+    if not (directory / "bulk.json").exists():
+        return True
+    try:
+        from .plot import plot_bulk
+    except ImportError as exc:  # matplotlib is in the `bench` extra only
+        _log(
+            f"bulk.png NOT regenerated ({exc}): pip install -e '.[bench]', then python -m benchmarks --report"
+        )
+        return False
+    path = plot_bulk(directory / "bulk.json", directory / "bulk.png")
+    _log(f"wrote {path}")
+    return True
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ counter deltas, correctness checks, and per-scenario summaries.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -42,6 +42,7 @@ class RunContext:
     quick: bool
     log: Callable[[str], None]
     backend: str = "asyncio"  # the event loop aiospaces runs on: "asyncio" or "trio"
+    widths: tuple[int, ...] | None = None  # the bulk sweep's widths (None: the scenario's own)
 
 
 class ScenarioHooks(Protocol):
@@ -104,56 +105,81 @@ def run_alternating(
     ctx: RunContext,
     clients: tuple[str, ...] = CLIENTS,
     on_event: Callable[[HubProcess, dict[str, Any], dict[str, Any]], None] | None = None,
+    points: Sequence[Mapping[str, Any]] = ({},),
 ) -> list[dict[str, Any]]:
     """Run `repetitions` rounds, alternating which client goes first (ABBA), each run on a fresh Hub process.
 
     A fresh Hub per run means no run inherits another's Spaces, secrets or rate-limit window, and its counters
     start from zero; a fresh client process per run keeps memory and CPU figures to that run alone.
+
+    `points` sweeps a parameter within the one run (e.g. `[{"concurrency": 32}, {"concurrency": 128}]`):
+    each round visits every point, both clients back to back at each, the first client flipping from one
+    point to the next and from one round to the next, so a slow spell of the shared machine hits both
+    clients at the same point. Each point's keys override `params` and are copied into its run records.
     """
     runs: list[dict[str, Any]] = []
     for rep in range(ctx.repetitions):
-        order = clients if rep % 2 == 0 else tuple(reversed(clients))
-        for client in order:
-            with HubProcess.start(ctx.workdir, **hub_config) as hub:
-                state = hooks.prepare(hub, params)
-                before = hub.call("counters")
-                spec = {
-                    "scenario": scenario,
-                    "client": client,
-                    "url": hub.url,
-                    "token": hub.token,
-                    "params": dict(params),
-                    "ids": state["ids"],
-                    "backend": ctx.backend,
-                }
-
-                def ready(hub: HubProcess = hub, state: dict[str, Any] = state) -> dict[str, Any]:
-                    return hooks.go(hub, params, state)
-
-                def event(
-                    message: dict[str, Any], hub: HubProcess = hub, state: dict[str, Any] = state
-                ) -> None:
-                    if on_event is not None:
-                        on_event(hub, state, message)
-
-                result = run_worker(spec, ctx.workdir, on_ready=ready, on_event=event)
-                seen = counter_delta(before, hub.call("counters"))
-                record = hooks.finish(hub, params, state, client, result, seen)
-            # Whatever the scenario: the Hub never failed internally and every request hit a known route.
-            checks = record["checks"]
-            check(checks, "no Hub internal error", seen["server_errors"] == 0, str(seen["server_errors"]))
-            check(checks, "no unknown route", not seen["unknown_routes"], str(seen["unknown_routes"]))
-            record.update({"repetition": rep, "client": client, "hub_counters": seen})
-            record.setdefault("peak_rss_bytes", result.get("peak_rss_bytes"))
-            record.setdefault("rss_after_imports_bytes", result.get("rss_after_imports_bytes"))
-            failed = [c["check"] for c in record["checks"] if not c["passed"]]
-            ctx.log(
-                f"  {scenario} rep {rep + 1}/{ctx.repetitions} {client:<16} "
-                + ", ".join(f"{k}={_fmt(record[k])}" for k in record.get("headline", []))
-                + (f"  FAILED CHECKS: {failed}" if failed else "  checks ok")
-            )
-            runs.append(record)
+        for index, point in enumerate(points):
+            order = clients if (rep + index) % 2 == 0 else tuple(reversed(clients))
+            for client in order:
+                runs.append(
+                    _run_one(
+                        scenario, hooks, {**params, **point}, point, hub_config, ctx, client, rep, on_event
+                    )
+                )
     return runs
+
+
+def _run_one(
+    scenario: str,
+    hooks: ScenarioHooks,
+    params: Mapping[str, Any],
+    point: Mapping[str, Any],
+    hub_config: Mapping[str, Any],
+    ctx: RunContext,
+    client: str,
+    rep: int,
+    on_event: Callable[[HubProcess, dict[str, Any], dict[str, Any]], None] | None,
+) -> dict[str, Any]:
+    """One client's run on a fresh Hub process: prepare, run the worker, verify; returns the run record."""
+    with HubProcess.start(ctx.workdir, **hub_config) as hub:
+        state = hooks.prepare(hub, params)
+        before = hub.call("counters")
+        spec = {
+            "scenario": scenario,
+            "client": client,
+            "url": hub.url,
+            "token": hub.token,
+            "params": dict(params),
+            "ids": state["ids"],
+            "backend": ctx.backend,
+        }
+
+        def ready(hub: HubProcess = hub, state: dict[str, Any] = state) -> dict[str, Any]:
+            return hooks.go(hub, params, state)
+
+        def event(message: dict[str, Any], hub: HubProcess = hub, state: dict[str, Any] = state) -> None:
+            if on_event is not None:
+                on_event(hub, state, message)
+
+        result = run_worker(spec, ctx.workdir, on_ready=ready, on_event=event)
+        seen = counter_delta(before, hub.call("counters"))
+        record = hooks.finish(hub, params, state, client, result, seen)
+    # Whatever the scenario: the Hub never failed internally and every request hit a known route.
+    checks = record["checks"]
+    check(checks, "no Hub internal error", seen["server_errors"] == 0, str(seen["server_errors"]))
+    check(checks, "no unknown route", not seen["unknown_routes"], str(seen["unknown_routes"]))
+    record.update({**point, "repetition": rep, "client": client, "hub_counters": seen})
+    record.setdefault("peak_rss_bytes", result.get("peak_rss_bytes"))
+    record.setdefault("rss_after_imports_bytes", result.get("rss_after_imports_bytes"))
+    failed = [c["check"] for c in record["checks"] if not c["passed"]]
+    where = "".join(f" {k}={v}" for k, v in point.items())
+    ctx.log(
+        f"  {scenario}{where} rep {rep + 1}/{ctx.repetitions} {client:<16} "
+        + ", ".join(f"{k}={_fmt(record[k])}" for k in record.get("headline", []))
+        + (f"  FAILED CHECKS: {failed}" if failed else "  checks ok")
+    )
+    return record
 
 
 def _fmt(value: Any) -> str:

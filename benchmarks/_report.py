@@ -45,7 +45,16 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    for package in ("aiospaces", "huggingface_hub", "httpx", "anyio", "attrs", "uvicorn", "trio"):
+    for package in (
+        "aiospaces",
+        "huggingface_hub",
+        "httpx2",
+        "httpcore2",
+        "anyio",
+        "attrs",
+        "uvicorn",
+        "trio",
+    ):
         try:
             info["packages"][package] = metadata.version(package)
         except metadata.PackageNotFoundError:
@@ -83,7 +92,6 @@ def _json_default(value: Any) -> Any:
 
 SCENARIO_NAMES = ("bulk", "watch", "ratelimited", "scale")
 PROFILE_FILE = "profile-bulk-aiospaces.json"
-POOL_EXPERIMENT_FILE = "experiment-pool.json"
 
 
 def load_results(directory: Path = RESULTS_DIR) -> dict[str, dict[str, Any]]:
@@ -96,9 +104,6 @@ def load_results(directory: Path = RESULTS_DIR) -> dict[str, dict[str, Any]]:
     profile = directory / PROFILE_FILE
     if profile.exists():
         out["profile"] = json.loads(profile.read_text())
-    experiment = directory / POOL_EXPERIMENT_FILE
-    if experiment.exists():
-        out["pool_experiment"] = json.loads(experiment.read_text())
     return out
 
 
@@ -171,11 +176,15 @@ def _params_line(scenario: str, data: dict[str, Any]) -> str:
     p = data["params"]
     reps = data.get("repetitions")
     if scenario == "bulk":
+        widths = ", ".join(str(point["concurrency"]) for point in bulk_sweep(data))
         what = (
             f"{p['spaces']:,} Spaces × (secret, variable, hardware) = {3 * p['spaces']:,} calls, "
-            f"{p['latency_s'] * 1000:g} ms injected latency, concurrency {p['concurrency']}"
+            f"{p['latency_s'] * 1000:g} ms injected latency, width {widths} (aiospaces' `max_concurrency` "
+            "and fleet concurrency; huggingface_hub's thread-pool size), both clients at every width within "
+            "the one run, the first client alternating"
         )
-    elif scenario == "watch":
+        return f"{what}; medians of {reps} run(s) per client and width."
+    if scenario == "watch":
         what = (
             f"{p['spaces']:,} Spaces reaching RUNNING at random times over {p['spread_s']:g} s, "
             f"{p['latency_s'] * 1000:g} ms latency, width {p['concurrency']}"
@@ -194,26 +203,35 @@ def _params_line(scenario: str, data: dict[str, Any]) -> str:
     return f"{what}; medians of {reps} run(s) per client."
 
 
+def bulk_sweep(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The bulk results' points, one per width (`concurrency`, `summary`, `spread`)."""
+    return list(data["sweep"])
+
+
+# Targets for the bulk sweep, at every width: aiospaces ÷ huggingface_hub at most this.
+BULK_TARGETS = {"wall_s": 1.0, "cpu_s_per_1000_requests": 0.9}
+TARGET_LABELS = {"wall_s": "wall time", "cpu_s_per_1000_requests": "client CPU per request"}
+
+
 # Why aiospaces is behind where it is (lower is better for every metric listed in ROWS). Each text is an
 # analysis of the mechanism, not a figure: the figures come from the results JSON.
 WHY_BEHIND: dict[tuple[str, str], str] = {
     ("bulk", "wall_s"): (
-        "aiospaces runs on one event-loop thread, and that thread was busy for most of the run (row "
-        "'client CPU seconds per wall second'): at aiospaces' CPU cost per request (next point) the one "
-        "thread, not the 50 ms latency, sets the pace; huggingface_hub's 32 threads mostly wait on sockets. "
-        "Other work on the shared machine (load average above) slows a CPU-bound run more"
+        "aiospaces runs on one event-loop thread: when that thread is busy for most of the run (row "
+        "'client CPU seconds per wall second' near 1), its CPU cost per request, not the latency, sets the "
+        "pace, while huggingface_hub's threads mostly wait on sockets"
     ),
     ("bulk", "wall_over_ideal"): "same cause as the wall time",
     ("bulk", "cpu_s_per_1000_requests"): (
-        "every request goes through an event loop (asyncio via anyio) and httpx 0.28 / httpcore 1.0, where "
-        "huggingface_hub's threads make plain blocking calls; the largest single cost the sampling profile "
-        "below finds is httpcore 1.0's connection-pool bookkeeping, which re-scans every pooled connection "
-        "(and probes each idle socket) whenever a request is queued or released — quadratic in the pool size "
-        "at 32 connections. huggingface_hub 2.4 runs on httpx2 / httpcore2, whose pool does this in one "
-        "pass. The rest is spread over asyncio, anyio, httpx and h11 (shares below)"
+        "the sampling profile below: almost all of it is the HTTP stack (httpx2, httpcore2, h11) both "
+        "clients share, plus the event loop's own scheduling and I/O callbacks, which huggingface_hub's "
+        "blocking threads do not have"
     ),
     ("bulk", "cpu_s"): "same cause as the CPU per request",
-    ("bulk", "peak_rss_mib"): "the async stack (anyio, httpx) and one outcome object per Space per operation",
+    (
+        "bulk",
+        "peak_rss_mib",
+    ): "the async stack (anyio, asyncio) and one outcome object per Space per operation",
     ("watch", "lag_median_s"): (
         "aiospaces reads the whole fleet through `list_spaces(expand=runtime)` pages on its poll policy "
         "(fast while transitional, but not every second), where `wait_for_space` asks every Space every "
@@ -222,7 +240,7 @@ WHY_BEHIND: dict[tuple[str, str], str] = {
     ("watch", "lag_p95_s"): "same trade as the median lag",
     ("watch", "lag_max_s"): "same trade as the median lag",
     ("watch", "cpu_s"): "the async stack's per-request overhead (see bulk)",
-    ("watch", "peak_rss_mib"): "the async stack (anyio, httpx) loaded in the process",
+    ("watch", "peak_rss_mib"): "the async stack (anyio, asyncio) loaded in the process",
     ("ratelimited", "wall_s"): (
         "huggingface_hub finishes sooner only because it gives up: Space calls are not retried on 429 "
         "(hub-api.md §4.3), so most of its calls failed (rows below), while aiospaces waits for the window "
@@ -241,61 +259,125 @@ NEUTRAL = {
 BEHIND_THRESHOLD = 1.05
 
 
+def _compare(scenario: str, where: str, summary: dict[str, Any], ahead: list[str], behind: list[str]) -> None:
+    ratios = summary.get("ratio_aiospaces_over_huggingface_hub", {})
+    for key, label in ROWS[scenario]:
+        if (scenario, key) in NEUTRAL:
+            continue
+        value = ratios.get(key)
+        ours, theirs = summary["aiospaces"].get(key), summary.get("huggingface_hub", {}).get(key)
+        if value is None or math.isnan(value) or math.isinf(value):
+            if ours is not None and theirs is not None and ours == 0 and theirs and theirs > 0:
+                ahead.append(f"{where} — {label}: {_num(ours)} vs {_num(theirs)}")
+            continue
+        line = f"{where} — {label}: {_num(ours)} vs {_num(theirs)} ({_ratio(value)})"
+        if value > BEHIND_THRESHOLD:
+            why = WHY_BEHIND.get((scenario, key), "not analysed yet")
+            behind.append(f"{line}. Why: {why}.")
+        elif value < 1 / BEHIND_THRESHOLD:
+            ahead.append(line)
+
+
+def bulk_targets(data: dict[str, Any]) -> list[tuple[int, str, float, bool]]:
+    """(width, metric, ratio, met) for every width of the bulk sweep and every target of `BULK_TARGETS`."""
+    out = []
+    for point in bulk_sweep(data):
+        ratios = point["summary"].get("ratio_aiospaces_over_huggingface_hub", {})
+        for metric, limit in BULK_TARGETS.items():
+            value = ratios.get(metric, math.nan)
+            out.append((int(point["concurrency"]), metric, value, not math.isnan(value) and value <= limit))
+    return out
+
+
 def render_findings(results: dict[str, dict[str, Any]]) -> str:
     """Where aiospaces is ahead and where it is not, computed from the summaries, with the reasons."""
     ahead: list[str] = []
     behind: list[str] = []
+    parts: list[str] = []
     for scenario in SCENARIO_NAMES:
         data = results.get(scenario)
         if data is None:
             continue
-        summary = data["summary"]
-        ratios = summary.get("ratio_aiospaces_over_huggingface_hub", {})
-        for key, label in ROWS[scenario]:
-            if (scenario, key) in NEUTRAL:
-                continue
-            value = ratios.get(key)
-            ours, theirs = summary["aiospaces"].get(key), summary.get("huggingface_hub", {}).get(key)
-            if value is None or math.isnan(value) or math.isinf(value):
-                if ours is not None and theirs is not None and ours == 0 and theirs and theirs > 0:
-                    ahead.append(f"{scenario} — {label}: {_num(ours)} vs {_num(theirs)}")
-                continue
-            line = f"{scenario} — {label}: {_num(ours)} vs {_num(theirs)} ({_ratio(value)})"
-            if value > BEHIND_THRESHOLD:
-                why = WHY_BEHIND.get((scenario, key), "not analysed yet")
-                behind.append(f"{line}. Why: {why}.")
-            elif value < 1 / BEHIND_THRESHOLD:
-                ahead.append(line)
-    parts = ["#### Where aiospaces is ahead (aiospaces vs huggingface_hub)\n"]
+        if scenario == "bulk":
+            for point in bulk_sweep(data):
+                _compare("bulk", f"bulk, width {point['concurrency']}", point["summary"], ahead, behind)
+            targets = bulk_targets(data)
+            missed = [t for t in targets if not t[3]]
+            parts.append(
+                "#### Bulk targets (aiospaces ÷ huggingface_hub at every width: wall time ≤ "
+                f"{BULK_TARGETS['wall_s']:.1f}×, client CPU per request ≤ "
+                f"{BULK_TARGETS['cpu_s_per_1000_requests']:.1f}×)\n"
+            )
+            parts += [
+                f"- width {width}, {TARGET_LABELS[metric]}: {_ratio(value)} — {'met' if met else 'NOT met'}"
+                for width, metric, value, met in targets
+            ]
+            parts.append(f"\n{'All met.' if not missed else f'{len(missed)} of {len(targets)} not met.'}\n")
+        else:
+            _compare(scenario, scenario, data["summary"], ahead, behind)
+    parts.append("#### Where aiospaces is ahead (aiospaces vs huggingface_hub)\n")
     parts += [f"- {line}" for line in ahead] or ["- nowhere in this run"]
     parts.append("\n#### Where aiospaces is not ahead, and why\n")
     parts += [f"- {line}" for line in behind] or ["- nowhere in this run"]
     profile = results.get("profile")
-    if profile is not None and "httpcore_pool_inclusive_share" in profile:
-        own = profile["self_share_by_package"]
-        parts.append(
-            f"\nSampling profile of one aiospaces bulk run (`{profile['command']}`, {profile['started_at']}, "
-            f"{profile['samples']:,} samples, one per ms of CPU): "
-            f"{profile['httpcore_pool_inclusive_share']:.0%} of the client's CPU samples are inside "
-            "httpcore's `_assign_requests_to_connections` (pool scans, idle-socket probes); by package, "
-            + ", ".join(f"{name} {share:.0%}" for name, share in list(own.items())[:6])
-            + " (innermost frame)."
-        )
-    experiment = results.get("pool_experiment")
-    if experiment is not None:
-        default, pool2 = experiment["summary"]["default"], experiment["summary"]["httpcore2_pool"]
-        n = len(experiment["runs"]) // 2
-        parts.append(
-            f"\nExperiment (`{experiment['command']}`, {experiment['started_at']}, medians of {n} runs each, "
-            "same bulk workload): aiospaces with only its connection pool swapped for httpcore2's (a minimal "
-            "adapter in `benchmarks/pool_experiment.py`), through "
-            "`SpacesClient(transport=...)`, spends "
-            f"{_num(pool2['cpu_s_per_1000_requests'])} CPU seconds per 1,000 requests instead of "
-            f"{_num(default['cpu_s_per_1000_requests'])}, and takes {_num(pool2['wall_s'])} s instead of "
-            f"{_num(default['wall_s'])} s. Moving aiospaces to a linear pool (httpx2, or a transport over "
-            "httpcore2) is the fix this points to; it is a dependency decision, not made here."
-        )
+    if profile is not None and "where" in profile:
+        parts.append("\n" + render_profile(profile))
     return "\n".join(parts) + "\n"
+
+
+def render_profile(profile: dict[str, Any]) -> str:
+    """One paragraph: where aiospaces' CPU goes in the profiled bulk run, from the profile JSON."""
+    where = profile["where"]
+    own = list(profile.get("aiospaces_own_by_line", {}).items())[:6]
+    return (
+        f"Sampling profile of one aiospaces bulk run (`{profile['command']}`, width "
+        f"{profile['params']['concurrency']}, {profile['started_at']}, {profile['samples']:,} samples, one "
+        f"per ms of CPU): {where['http_stack']:.0%} of the client's CPU is in the HTTP stack (httpx2, "
+        "httpcore2, h11 and the socket streams under them, entered from the transport's send), "
+        f"{where['event_loop']:.0%} in the event loop outside any aiospaces frame (asyncio's I/O callbacks, "
+        f"task scheduling, `select`), {where['aiospaces_own']:.0%} in aiospaces' own per-request work "
+        "(validation, request building, headers, rate-limit bookkeeping, concurrency limiters, fleet "
+        "scheduling, parsing) and what it calls outside the HTTP stack. Largest of those, by line: "
+        + "; ".join(f"`{line}` {share:.1%}" for line, share in own)
+        + "."
+    )
+
+
+def _bulk_tables(data: dict[str, Any]) -> list[str]:
+    sweep = bulk_sweep(data)
+    parts = [
+        "![Bulk sweep: wall time and client CPU per request against width, both clients, and the "
+        "latency-bound ideal](results/bulk.png)\n",
+        "| width | latency-bound ideal (s) | wall time (s), aiospaces | huggingface_hub | ratio "
+        "| client CPU per request (ms), aiospaces | huggingface_hub | ratio |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for point in sweep:
+        s = point["summary"]
+        ours, theirs = s.get("aiospaces", {}), s.get("huggingface_hub", {})
+        ratios = s.get("ratio_aiospaces_over_huggingface_hub", {})
+        cells = [str(point["concurrency"]), _num(ours.get("ideal_s"))]
+        for key in ("wall_s", "cpu_s_per_1000_requests"):
+            cells += [_num(ours.get(key)), _num(theirs.get(key)), f"**{_ratio(ratios.get(key))}**"]
+        parts.append(f"| {' | '.join(cells)} |")
+    parts.append("\nRatios are aiospaces ÷ huggingface_hub. Every metric, per width:\n")
+    for point in sweep:
+        s = point["summary"]
+        parts.append(f"<details><summary>width {point['concurrency']}</summary>\n")
+        parts += _metric_table("bulk", s)
+        parts.append("\n</details>\n")
+    return parts
+
+
+def _metric_table(scenario: str, summary: dict[str, Any]) -> list[str]:
+    ours = summary.get("aiospaces", {})
+    theirs = summary.get("huggingface_hub", {})
+    ratios = summary.get("ratio_aiospaces_over_huggingface_hub", {})
+    parts = ["| metric | aiospaces | huggingface_hub | aiospaces ÷ huggingface_hub |", "|---|---:|---:|---:|"]
+    for key, label in ROWS[scenario]:
+        cells = [_num(ours.get(key)), _num(theirs.get(key)), _ratio(ratios.get(key))]
+        parts.append(f"| {label} | {' | '.join(cells)} |")
+    return parts
 
 
 def render_tables(results: dict[str, dict[str, Any]]) -> str:
@@ -305,10 +387,6 @@ def render_tables(results: dict[str, dict[str, Any]]) -> str:
         data = results.get(scenario)
         if data is None:
             continue
-        summary = data["summary"]
-        ours = summary.get("aiospaces", {})
-        theirs = summary.get("huggingface_hub", {})
-        ratios = summary.get("ratio_aiospaces_over_huggingface_hub", {})
         parts.append(f"#### {TITLES[scenario]} — `results/{scenario}.json`\n")
         parts.append(_params_line(scenario, data) + "\n")
         parts.append(
@@ -317,17 +395,19 @@ def render_tables(results: dict[str, dict[str, Any]]) -> str:
             f"{data['started_at']}, took {data.get('duration_s')} s; "
             f"load average at start {data['machine'].get('load_average')}.\n"
         )
-        if "not_run" in theirs:
-            parts.append("| metric | aiospaces |\n|---|---:|")
-            for key, label in ROWS[scenario]:
-                parts.append(f"| {label} | {_num(ours.get(key))} |")
-            parts.append(f"\nhuggingface_hub: not run — {theirs['not_run']}.")
+        if scenario == "bulk":
+            parts += _bulk_tables(data)
         else:
-            parts.append("| metric | aiospaces | huggingface_hub | aiospaces ÷ huggingface_hub |")
-            parts.append("|---|---:|---:|---:|")
-            for key, label in ROWS[scenario]:
-                cells = [_num(ours.get(key)), _num(theirs.get(key)), _ratio(ratios.get(key))]
-                parts.append(f"| {label} | {' | '.join(cells)} |")
+            summary = data["summary"]
+            ours = summary.get("aiospaces", {})
+            theirs = summary.get("huggingface_hub", {})
+            if "not_run" in theirs:
+                parts.append("| metric | aiospaces |\n|---|---:|")
+                for key, label in ROWS[scenario]:
+                    parts.append(f"| {label} | {_num(ours.get(key))} |")
+                parts.append(f"\nhuggingface_hub: not run — {theirs['not_run']}.")
+            else:
+                parts += _metric_table(scenario, summary)
         checks = "all passed" if data.get("checks_passed") else "SOME FAILED (see the JSON)"
         parts.append(f"\nCorrectness checks (every run, both clients): {checks}.\n")
     first = next((results[name] for name in SCENARIO_NAMES if name in results), None)

@@ -1,19 +1,20 @@
 """Scenario 1, bulk: N Spaces × (add a secret, add a variable, request hardware), every request delayed by the
-injected latency.
+injected latency, swept over the width (aiospaces' `max_concurrency` and fleet concurrency; huggingface_hub's
+thread-pool size): 32, 128 and 512 in a full run, both clients alternating at every width within the one run.
 
-Measured: wall time, client CPU seconds per 1,000 requests, peak memory of the client process, the requests
-the Hub saw, and the latency-bound ideal (requests × latency ÷ concurrency). Checked: every call succeeded,
+Measured per run: wall time, client CPU seconds per 1,000 requests, peak memory of the client process, the
+requests the Hub saw, and the latency-bound ideal (requests × latency ÷ width). Checked: every call succeeded,
 every Space ends with the secret, the variable and the requested hardware, and the Hub saw each write once.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from ._common import OWNER, RunContext, check, run_alternating, seed_running, summarize
+from ._common import CLIENTS, OWNER, RunContext, check, run_alternating, seed_running, summarize
 from ._measure import measure, mib, ratio
 from ._procs import HubProcess
 
@@ -43,11 +44,18 @@ METRICS = [
 ]
 
 
-def params_for(quick: bool) -> dict[str, Any]:
-    """Scenario size: 1,000 Spaces at 50 ms latency and width 32 in full mode; a handful in quick mode."""
+FULL_WIDTHS = (32, 128, 512)
+QUICK_WIDTHS = (4, 16)
+
+
+def params_for(quick: bool, widths: Sequence[int] | None = None) -> dict[str, Any]:
+    """Scenario size: 1,000 Spaces at 50 ms latency, widths 32, 128 and 512 in full mode; a handful of Spaces
+    at two small widths in quick mode. `concurrency` is the first width (the size a single run uses, e.g. the
+    profiler's)."""
+    chosen = list(widths or (QUICK_WIDTHS if quick else FULL_WIDTHS))
     if quick:
-        return {"spaces": 24, "concurrency": 8, "latency_s": 0.02}
-    return {"spaces": 1000, "concurrency": 32, "latency_s": 0.05}
+        return {"spaces": 24, "widths": chosen, "concurrency": chosen[0], "latency_s": 0.02}
+    return {"spaces": 1000, "widths": chosen, "concurrency": chosen[0], "latency_s": 0.05}
 
 
 # --- the workloads (run inside the worker process) -------------------------------------------------------
@@ -243,9 +251,31 @@ class BulkHooks:
         }
 
 
+# Metrics whose spread (lowest and highest run) is kept next to the median, for the plot's error bars.
+SPREAD_METRICS = ("wall_s", "cpu_s_per_1000_requests")
+
+
+def summarize_sweep(runs: list[dict[str, Any]], widths: Sequence[int]) -> list[dict[str, Any]]:
+    """Per width: the medians and ratios of `summarize`, plus each client's lowest and highest run."""
+    sweep = []
+    for width in widths:
+        mine = [r for r in runs if r.get("concurrency") == width]
+        spread = {
+            client: {
+                metric: [min(values), max(values)]
+                for metric in SPREAD_METRICS
+                if (values := [float(r[metric]) for r in mine if r["client"] == client])
+            }
+            for client in CLIENTS
+        }
+        sweep.append({"concurrency": width, "summary": summarize(mine, METRICS), "spread": spread})
+    return sweep
+
+
 def run(ctx: RunContext) -> dict[str, Any]:
-    """Run the bulk scenario for both clients, alternating, and summarize."""
-    params = params_for(ctx.quick)
+    """Run the bulk scenario for both clients at every width, alternating, and summarize per width."""
+    params = params_for(ctx.quick, ctx.widths)
     hub_config = {"latency_s": params["latency_s"], "owner": OWNER}
-    runs = run_alternating("bulk", BulkHooks(), params, hub_config, ctx)
-    return {"params": params, "runs": runs, "summary": summarize(runs, METRICS)}
+    points = [{"concurrency": width} for width in params["widths"]]
+    runs = run_alternating("bulk", BulkHooks(), params, hub_config, ctx, points=points)
+    return {"params": params, "runs": runs, "sweep": summarize_sweep(runs, params["widths"])}
