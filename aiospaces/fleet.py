@@ -234,10 +234,12 @@ class Fleet:
     async def run(self, operation: Callable[[str], Awaitable[T]]) -> FleetReport[T]:
         """Run `operation(repo_id)` for every Space; `SpacesError`s are recorded, anything else propagates."""
         results: list[T | BaseException | None] = [None] * len(self.repo_ids)
-        limiter = anyio.CapacityLimiter(self.concurrency)
+        # `concurrency` workers taking the Spaces in input order: the same schedule as one task per Space
+        # behind a limiter, without a task and a limiter wait per Space.
+        pending = iter(enumerate(self.repo_ids))
 
-        async def one(index: int, repo_id: str) -> None:
-            async with limiter:
+        async def worker() -> None:
+            for index, repo_id in pending:
                 try:
                     results[index] = await operation(repo_id)
                 except SpacesError as exc:
@@ -245,8 +247,8 @@ class Fleet:
 
         try:
             async with anyio.create_task_group() as tg:
-                for index, repo_id in enumerate(self.repo_ids):
-                    tg.start_soon(one, index, repo_id)
+                for _ in range(min(self.concurrency, len(self.repo_ids))):
+                    tg.start_soon(worker)
         except BaseExceptionGroup as group:
             # A bug (or an argument error) cancels the run. Surface the first one as itself rather than
             # wrapped in the task group's ExceptionGroup, so `except ValueError:` works; the same mistake

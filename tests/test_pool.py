@@ -1,0 +1,112 @@
+"""The default connection pool (`aiospaces._pool`): httpx2's pool in shards, each request through the least
+busy shard, a shard counted busy until its response is closed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import anyio
+import httpx2
+import pytest
+
+from aiospaces._pool import SHARD_SIZE, ShardedPool, connection_pool
+
+pytestmark = pytest.mark.anyio
+
+
+class _Body(httpx2.AsyncByteStream):
+    """A streamed body, open until closed, as a real transport's response has."""
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield b"ok"
+
+
+def _mock_shards(pool: ShardedPool, fail: bool = False) -> None:
+    """Replace each shard with an in-memory transport that answers which shard it is."""
+
+    def handler_for(index: int) -> httpx2.MockTransport:
+        def handle(request: httpx2.Request) -> httpx2.Response:
+            if fail:
+                raise httpx2.ConnectError("refused", request=request)
+            return httpx2.Response(200, headers={"x-shard": str(index)}, stream=_Body())
+
+        return httpx2.MockTransport(handle)
+
+    pool.shards = [handler_for(i) for i in range(len(pool.shards))]  # type: ignore[misc]
+
+
+def test_up_to_one_shard_is_a_plain_pool_and_more_is_split_evenly() -> None:
+    """A bound that fits in one shard gets httpx2's own pool; a larger one is split into equal shards that
+    together allow at least the bound."""
+    assert type(connection_pool(SHARD_SIZE)) is httpx2.AsyncHTTPTransport
+    for bound in (SHARD_SIZE + 1, 100, 128, 512):
+        pool = connection_pool(bound)
+        assert isinstance(pool, ShardedPool)
+        assert len(pool.shards) == -(-bound // SHARD_SIZE)
+        limits = {shard._pool._max_connections for shard in pool.shards}  # type: ignore[attr-defined]
+        assert len(limits) == 1
+        assert limits.pop() * len(pool.shards) >= bound
+    with pytest.raises(ValueError, match="at least 1"):
+        ShardedPool(0)
+
+
+async def test_requests_go_to_the_least_busy_shard_until_their_response_is_closed() -> None:
+    """Open responses keep their shard busy; closing one frees that shard, and the next request goes there."""
+    pool = ShardedPool(3, shard_size=1)
+    _mock_shards(pool)
+    async with httpx2.AsyncClient(transport=pool, base_url="http://127.0.0.1") as client:
+        opened = []
+        for _ in range(3):
+            request = client.build_request("GET", "/x")
+            opened.append(await client.send(request, stream=True))
+        assert sorted(r.headers["x-shard"] for r in opened) == ["0", "1", "2"]
+        assert pool.in_flight == [1, 1, 1]
+        await opened[1].aclose()
+        assert pool.in_flight == [1, 0, 1]
+        response = await client.get("/x")  # read and closed
+        assert response.headers["x-shard"] == "1"
+        assert pool.in_flight == [1, 0, 1]
+        await opened[0].aclose()
+        await opened[2].aclose()
+        await opened[2].aclose()  # closing twice frees once
+        assert pool.in_flight == [0, 0, 0]
+
+
+async def test_a_failed_request_frees_its_shard() -> None:
+    """A request that fails before any response leaves no shard counted busy."""
+    pool = ShardedPool(2, shard_size=1)
+    _mock_shards(pool, fail=True)
+    async with httpx2.AsyncClient(transport=pool, base_url="http://127.0.0.1") as client:
+        for _ in range(3):
+            with pytest.raises(httpx2.ConnectError):
+                await client.get("/x")
+    assert pool.in_flight == [0, 0]
+
+
+async def test_every_request_of_the_bound_is_in_flight_at_once_over_a_socket() -> None:
+    """With 40 requests at once through a 40-connection sharded pool, the Hub sees all 40 in flight together,
+    and every one is answered."""
+    pytest.importorskip("uvicorn")
+    from aiospaces.hubsim import SimulatedHub
+
+    hub = SimulatedHub(speed=1)
+    hub.add_user("alice", token="hf_alice")
+    hub.create_space("alice/app")
+    hub.add_fault("latency", seconds=0.3)
+    pool = connection_pool(40)
+    assert isinstance(pool, ShardedPool)
+    statuses: list[int] = []
+    with hub.serve() as url:
+        async with httpx2.AsyncClient(
+            transport=pool, base_url=url, headers={"authorization": "Bearer hf_alice"}, timeout=30
+        ) as client:
+
+            async def one() -> None:
+                statuses.append((await client.get("/api/spaces/alice/app/runtime")).status_code)
+
+            async with anyio.create_task_group() as tg:
+                for _ in range(40):
+                    tg.start_soon(one)
+    assert statuses == [200] * 40
+    assert hub.counters.max_in_flight == 40
+    assert pool.in_flight == [0] * len(pool.shards)
