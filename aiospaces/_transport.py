@@ -30,6 +30,7 @@ import httpx2
 from . import _wire, errors
 from ._clock import Clock
 from ._config import VERSION, Config
+from ._pool import connection_pool
 from ._ratelimit import RateLimiter, RateLimitState
 from ._retry import Failure, Outcome, Retrying, RetryPolicy, coerce_retry
 
@@ -207,7 +208,8 @@ class HttpTransport:
         if headers:
             self._base_headers.update({k.lower(): v for k, v in headers.items()})
         self._client = httpx2.AsyncClient(
-            transport=transport,
+            # Without a transport given, httpx2's pool split in shards (`_pool`), sized to the bound.
+            transport=transport if transport is not None else connection_pool(max_concurrency),
             timeout=timeout if isinstance(timeout, httpx2.Timeout) else httpx2.Timeout(timeout),
             follow_redirects=True,
             limits=httpx2.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency),

@@ -447,6 +447,8 @@ def event_after(event: Mapping[str, Any], replay_end: datetime | None) -> bool:
 
 def safe_url(url: str) -> str:
     """The URL without any userinfo (`user:password@`), for error messages and logs."""
+    if "@" not in url:
+        return url  # no userinfo possible: skip parsing (this runs for every request)
     parts = urlsplit(url)
     if "@" not in parts.netloc:
         return url
@@ -628,10 +630,26 @@ _RATELIMIT = re.compile(r'"(?P<bucket>\w+)"\s*;\s*r\s*=\s*(?P<r>\d+)\s*;\s*t\s*=
 _RATELIMIT_POLICY = re.compile(r"q\s*=\s*(?P<q>\d+).*?w\s*=\s*(?P<w>\d+(?:\.\d+)?)")
 
 
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """The value of header `name` (lowercase), whatever the case of the keys in `headers`.
+
+    `httpx2.Headers` is looked up directly (it is case-insensitive and joins repeated headers with ", ");
+    any other mapping is scanned. Runs on every response, so it never copies the headers.
+    """
+    if isinstance(headers, httpx2.Headers):
+        return headers.get(name)
+    value = headers.get(name)
+    if value is not None:
+        return value
+    for key, found in headers.items():
+        if key.lower() == name:
+            return found
+    return None
+
+
 def parse_rate_limit(headers: Mapping[str, str]) -> RateLimitInfo | None:
     """Parse `RateLimit` (+ `RateLimit-Policy`); None when absent or malformed."""
-    lowered = {k.lower(): v for k, v in headers.items()}
-    value = lowered.get("ratelimit")
+    value = header(headers, "ratelimit")
     if not value:
         return None
     match = _RATELIMIT.search(value)
@@ -639,7 +657,7 @@ def parse_rate_limit(headers: Mapping[str, str]) -> RateLimitInfo | None:
         return None
     limit: int | None = None
     window: float | None = None
-    policy = lowered.get("ratelimit-policy")
+    policy = header(headers, "ratelimit-policy")
     if policy:
         pmatch = _RATELIMIT_POLICY.search(policy)
         if pmatch:
@@ -655,8 +673,7 @@ def parse_rate_limit(headers: Mapping[str, str]) -> RateLimitInfo | None:
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     """`Retry-After` as seconds (delta form only; the HTTP-date form is ignored, as huggingface_hub does)."""
-    lowered = {k.lower(): v for k, v in headers.items()}
-    value = (lowered.get("retry-after") or "").strip()
+    value = (header(headers, "retry-after") or "").strip()
     if not value:
         return None
     try:

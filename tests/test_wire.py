@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import httpx2
 import pytest
 
 from aiospaces import _wire, errors
@@ -372,3 +373,28 @@ def test_repo_paths_for_every_repo_type(repo_type: str | None, expected: str) ->
     assert _wire.resolve_path(repo_type, "a/b", "main", "f") == expected + "/resolve/main/f"
     assert _wire.lfs_batch_path(repo_type, "a/b") == expected + ".git/info/lfs/objects/batch"
     assert _wire.api_repo_path(repo_type, "a/b") == f"/api/{repo_type or 'model'}s/a/b"
+
+
+def test_header_lookup_ignores_key_case_and_joins_repeats_like_httpx2() -> None:
+    """A header is found whatever the case of the keys, in a plain mapping and in httpx2.Headers (where
+    repeated headers read as one comma-joined value); an absent one is None."""
+    assert _wire.header({"Retry-After": "7"}, "retry-after") == "7"
+    assert _wire.header({"retry-after": "7"}, "retry-after") == "7"
+    assert _wire.header({"X-Other": "1"}, "retry-after") is None
+    headers = httpx2.Headers([("RateLimit", '"api";r=9;t=3'), ("X-HF-Warning", "a"), ("x-hf-warning", "b")])
+    assert _wire.header(headers, "ratelimit") == '"api";r=9;t=3'
+    assert _wire.header(headers, "x-hf-warning") == "a, b"
+    assert _wire.header(headers, "retry-after") is None
+    info = _wire.parse_rate_limit(
+        httpx2.Headers({"RATELIMIT": '"api";r=9;t=3', "RateLimit-Policy": "q=10;w=300"})
+    )
+    assert info == _wire.RateLimitInfo(bucket="api", remaining=9, reset_in=3.0, limit=10, window=300.0)
+    assert _wire.retry_after_seconds(httpx2.Headers({"Retry-After": " 2.5 "})) == 2.5
+
+
+def test_safe_url_drops_userinfo_and_leaves_other_urls_unchanged() -> None:
+    """Credentials before the host are removed; a URL without them, or with `@` only in its path or query,
+    comes back as it was."""
+    assert _wire.safe_url("https://user:pw@hub.example/api?x=1") == "https://hub.example/api?x=1"
+    assert _wire.safe_url("https://hub.example/api/spaces/a/b") == "https://hub.example/api/spaces/a/b"
+    assert _wire.safe_url("https://hub.example/a@b?c=d@e") == "https://hub.example/a@b?c=d@e"
