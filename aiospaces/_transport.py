@@ -30,7 +30,7 @@ import httpx2
 from . import _wire, errors
 from ._clock import Clock
 from ._config import VERSION, Config
-from ._pool import connection_pool
+from ._pool import Slot, connection_pool
 from ._ratelimit import RateLimiter, RateLimitState
 from ._retry import Failure, Outcome, Retrying, RetryPolicy, coerce_retry
 
@@ -309,7 +309,7 @@ class HttpTransport:
         kept = False
         try:
             if stream is None:
-                async with self.limiter:
+                async with Slot(self.limiter):
                     return await self._send(
                         method, full_url, clean_url, same_origin, state, probe, True, params, json,
                         content, data, headers, request_timeout, follow_redirects, idempotent,

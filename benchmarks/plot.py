@@ -37,7 +37,7 @@ def _series(sweep: list[dict[str, Any]], client: str, metric: str) -> tuple[list
     medians, low, high = [], [], []
     for point in sweep:
         value = float(point["summary"][client][metric])
-        lo, hi = point["spread"][client].get(metric, [value, value])
+        lo, hi = point.get("spread", {}).get(client, {}).get(metric, [value, value])
         medians.append(value)
         low.append(max(0.0, value - lo))
         high.append(max(0.0, hi - value))
@@ -107,6 +107,8 @@ def plot_bulk(source: Path, target: Path) -> Path:
         _ratio_label(cpu_ax, width, top_cpu, ratios["cpu_s_per_1000_requests"])
 
     wall_ax.set_yscale("log")
+    low, high = wall_ax.get_ylim()
+    wall_ax.set_ylim(low, high * 1.5)  # room for the ratio labels above the highest points
     wall_ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
     wall_ax.yaxis.set_minor_formatter(
         FuncFormatter(lambda v, _pos: f"{v:g}" if v in (0.2, 0.5, 2, 5) else "")
@@ -124,10 +126,11 @@ def plot_bulk(source: Path, target: Path) -> Path:
     commit = data.get("machine", {}).get("git_commit")
     started = str(data.get("started_at", "")).replace("T", " ").replace("+00:00", " UTC")
     fig.suptitle(
-        f"Bulk: {int(params['spaces']):,} Spaces × (secret, variable, hardware), {latency_ms:g} ms latency, "
-        f"simulated Hub on 127.0.0.1 — medians of {runs} runs per client and width (bars: lowest–highest), "
-        f"aiospaces ÷ huggingface_hub in bold\nrun started {started}, git {commit}",
-        fontsize=9.5,
+        f"Bulk: {int(params['spaces']):,} Spaces × (secret, variable, hardware) = {calls:,} calls, "
+        f"{latency_ms:g} ms latency, simulated Hub on 127.0.0.1\n"
+        f"medians of {runs} runs per client and width (bars: lowest to highest run); "
+        f"in bold: aiospaces ÷ huggingface_hub\nrun started {started}, git {commit}",
+        fontsize=10,
     )
     target.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(target, dpi=110, metadata={"Software": None})

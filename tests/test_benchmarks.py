@@ -7,7 +7,9 @@ and the numbers add up.
 
 from __future__ import annotations
 
+import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +17,9 @@ import pytest
 
 from benchmarks import bulk
 from benchmarks.__main__ import main
-from benchmarks._common import RunContext, counter_delta, summarize
+from benchmarks._common import counter_delta, summarize
 from benchmarks._measure import median, percentile, ratio
-from benchmarks._report import render_findings, render_tables, update_readme
+from benchmarks._report import bulk_targets, render_findings, render_tables, update_readme
 
 
 def test_median_and_percentile_interpolate_between_ranks() -> None:
@@ -61,35 +63,44 @@ def _fake_run(client: str, wall: float) -> dict[str, Any]:
     return {"client": client, "wall_s": wall, "calls_failed": 0, "checks": [{"check": "x", "passed": True}]}
 
 
+def _machine() -> dict[str, Any]:
+    return {
+        "nproc": 2,
+        "cpu_model": "cpu",
+        "memory_gib": 1.0,
+        "platform": "linux",
+        "python": "3.11",
+        "packages": {"aiospaces": "0.1.0"},
+        "git_commit": "abc",
+    }
+
+
+def _bulk_results(summaries: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "params": {"spaces": 10, "latency_s": 0.05, "widths": list(summaries), "concurrency": 4},
+        "repetitions": 3,
+        "sweep": [{"concurrency": w, "summary": s, "spread": {}} for w, s in summaries.items()],
+        "checks_passed": True,
+        "command": "python -m benchmarks bulk",
+        "started_at": "2026-01-01T00:00:00+00:00",
+        "machine": _machine(),
+    }
+
+
 def test_summary_takes_medians_and_ratios(tmp_path: Path) -> None:
-    """Summaries are per-client medians with an aiospaces ÷ huggingface_hub ratio, rendered in the README."""
+    """Summaries are per-client medians with an aiospaces ÷ huggingface_hub ratio, rendered per width in the
+    README, with the plot linked."""
     runs = [_fake_run("aiospaces", w) for w in (1.0, 3.0, 2.0)]
     runs += [_fake_run("huggingface_hub", w) for w in (4.0, 8.0, 6.0)]
     summary = summarize(runs, ["wall_s", "calls_failed"])
     assert summary["aiospaces"]["wall_s"] == 2.0
     assert summary["huggingface_hub"]["wall_s"] == 6.0
     assert summary["ratio_aiospaces_over_huggingface_hub"]["wall_s"] == pytest.approx(1 / 3)
-    results = {
-        "bulk": {
-            "params": {"spaces": 10, "latency_s": 0.05, "concurrency": 4},
-            "repetitions": 3,
-            "summary": summary,
-            "checks_passed": True,
-            "command": "python -m benchmarks bulk",
-            "started_at": "2026-01-01T00:00:00+00:00",
-            "machine": {
-                "nproc": 2,
-                "cpu_model": "cpu",
-                "memory_gib": 1.0,
-                "platform": "linux",
-                "python": "3.11",
-                "packages": {"aiospaces": "0.1.0"},
-                "git_commit": "abc",
-            },
-        }
-    }
+    results = {"bulk": _bulk_results({4: summary})}
     table = render_tables(results)
+    assert "| 4 | — | 2 | 6 | **0.33×** |" in table
     assert "| wall time (s) | 2 | 6 | 0.33× |" in table
+    assert "(results/bulk.png)" in table
     assert "`python -m benchmarks bulk`" in table
     readme = tmp_path / "README.md"
     readme.write_text(
@@ -104,6 +115,67 @@ def test_summary_takes_medians_and_ratios(tmp_path: Path) -> None:
     assert text.endswith("outro\n")
 
 
+def test_bulk_sweep_summarizes_each_width_with_its_spread() -> None:
+    """Each width gets its own medians, ratios and lowest/highest run per client, from its runs only."""
+    runs = []
+    for width, walls in ((32, (1.0, 3.0)), (128, (5.0, 7.0))):
+        for client, scale in (("aiospaces", 1.0), ("huggingface_hub", 2.0)):
+            for wall in walls:
+                run = _fake_run(client, wall * scale)
+                run.update({"concurrency": width, "cpu_s_per_1000_requests": wall})
+                runs.append(run)
+    sweep = bulk.summarize_sweep(runs, [32, 128])
+    assert [point["concurrency"] for point in sweep] == [32, 128]
+    assert sweep[0]["summary"]["aiospaces"]["wall_s"] == 2.0
+    assert sweep[1]["summary"]["huggingface_hub"]["wall_s"] == 12.0
+    assert sweep[1]["summary"]["ratio_aiospaces_over_huggingface_hub"]["wall_s"] == pytest.approx(0.5)
+    assert sweep[0]["spread"]["huggingface_hub"]["wall_s"] == [2.0, 6.0]
+
+
+def test_bulk_targets_are_judged_per_width_and_reported() -> None:
+    """Wall time must be at most 1.0× and CPU per request at most 0.9× at every width; each verdict is listed,
+    and a missed one says so."""
+
+    def point(wall: float, cpu: float) -> dict[str, Any]:
+        return {
+            "aiospaces": {"wall_s": wall, "cpu_s_per_1000_requests": cpu},
+            "huggingface_hub": {"wall_s": 1.0, "cpu_s_per_1000_requests": 1.0},
+            "ratio_aiospaces_over_huggingface_hub": {"wall_s": wall, "cpu_s_per_1000_requests": cpu},
+        }
+
+    data = _bulk_results({32: point(1.0, 0.95), 512: point(0.8, 0.9)})
+    assert bulk_targets(data) == [
+        (32, "wall_s", 1.0, True),
+        (32, "cpu_s_per_1000_requests", 0.95, False),
+        (512, "wall_s", 0.8, True),
+        (512, "cpu_s_per_1000_requests", 0.9, True),
+    ]
+    text = render_findings({"bulk": data})
+    assert "width 32, client CPU per request: 0.95× — NOT met" in text
+    assert "width 512, wall time: 0.80× — met" in text
+    assert "1 of 4 not met." in text
+
+
+def test_plot_draws_a_png_from_the_bulk_json(tmp_path: Path) -> None:
+    """The plot is made from the results JSON alone and written as a PNG."""
+    pytest.importorskip("matplotlib")
+    from benchmarks.plot import plot_bulk
+
+    def point(wall: float) -> dict[str, Any]:
+        return {
+            "aiospaces": {"wall_s": wall, "cpu_s_per_1000_requests": 0.7},
+            "huggingface_hub": {"wall_s": 2 * wall, "cpu_s_per_1000_requests": 0.8},
+            "ratio_aiospaces_over_huggingface_hub": {"wall_s": 0.5, "cpu_s_per_1000_requests": 0.875},
+        }
+
+    data = _bulk_results({32: point(5.0), 128: point(2.0), 512: point(1.0)})
+    data["sweep"][0]["spread"] = {"aiospaces": {"wall_s": [4.5, 5.5]}, "huggingface_hub": {}}
+    source = tmp_path / "bulk.json"
+    source.write_text(json.dumps(data))
+    target = plot_bulk(source, tmp_path / "out" / "bulk.png")
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_unknown_scenario_is_rejected_before_anything_runs(capsys: pytest.CaptureFixture[str]) -> None:
     """A misspelled scenario name is a usage error (exit status 2) naming the known scenarios."""
     with pytest.raises(SystemExit) as excinfo:
@@ -112,12 +184,24 @@ def test_unknown_scenario_is_rejected_before_anything_runs(capsys: pytest.Captur
     assert "bulkk" in capsys.readouterr().err
 
 
-def test_quick_bulk_applies_every_write_and_counters_add_up(tmp_path: Path) -> None:
-    """The quick bulk run, for both clients, ends with every write applied and the Hub's counts matching."""
-    logs: list[str] = []
-    outcome = bulk.run(RunContext(workdir=tmp_path, repetitions=1, quick=True, log=logs.append))
+def test_quick_bulk_sweeps_widths_alternating_and_needs_no_matplotlib(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The quick bulk run, as CI runs it, visits every width with both clients, the first client alternating,
+    ends with every write applied and the Hub's counts matching, and neither imports matplotlib nor draws."""
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # any import of it now fails
+    assert main(["--quick", "bulk", "--output", str(tmp_path), "--no-readme"]) == 0
+    outcome = json.loads((tmp_path / "bulk.json").read_text())
     runs = outcome["runs"]
-    assert sorted(r["client"] for r in runs) == ["aiospaces", "huggingface_hub"]
+    widths = list(bulk.QUICK_WIDTHS)
+    assert [(r["concurrency"], r["client"]) for r in runs] == [
+        (widths[0], "aiospaces"),
+        (widths[0], "huggingface_hub"),
+        (widths[1], "huggingface_hub"),
+        (widths[1], "aiospaces"),
+    ]
+    assert [point["concurrency"] for point in outcome["sweep"]] == widths
+    assert not (tmp_path / "bulk.png").exists()
     n = outcome["params"]["spaces"]
     for record in runs:
         failed = [c for c in record["checks"] if not c["passed"]]
@@ -125,6 +209,7 @@ def test_quick_bulk_applies_every_write_and_counters_add_up(tmp_path: Path) -> N
         assert record["calls_failed"] == 0
         assert record["writes_seen"] == {"secrets": n, "variables": n, "hardware": n}
         assert record["server_requests"] >= 3 * n
+        assert record["hub_counters"]["max_in_flight"] <= record["concurrency"]
 
 
 def test_findings_name_where_aiospaces_is_behind_with_a_reason() -> None:
@@ -139,8 +224,8 @@ def test_findings_name_where_aiospaces_is_behind_with_a_reason() -> None:
         "huggingface_hub": {"requests_per_space": 30.0},
         "ratio_aiospaces_over_huggingface_hub": {"requests_per_space": 0.2 / 30.0},
     }
-    text = render_findings({"bulk": {"summary": summary}, "watch": {"summary": watch}})
+    text = render_findings({"bulk": _bulk_results({32: summary}), "watch": {"summary": watch}})
     ahead, behind = text.split("Where aiospaces is not ahead")
-    assert "bulk — wall time (s): 8 vs 5 (1.60×). Why: " in behind
+    assert "bulk, width 32 — wall time (s): 8 vs 5 (1.60×). Why: " in behind
     assert "requests per Space" in ahead
     assert "calls failed" not in text

@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import anyio
+import anyio.lowlevel
 import httpx2
 import pytest
 
-from aiospaces._pool import SHARD_SIZE, ShardedPool, connection_pool
+from aiospaces._pool import SHARD_SIZE, ShardedPool, Slot, connection_pool
 
 pytestmark = pytest.mark.anyio
 
@@ -110,3 +111,73 @@ async def test_every_request_of_the_bound_is_in_flight_at_once_over_a_socket() -
     assert statuses == [200] * 40
     assert hub.counters.max_in_flight == 40
     assert pool.in_flight == [0] * len(pool.shards)
+
+
+async def test_slot_holds_one_token_for_its_block_and_gives_it_back() -> None:
+    """Inside the block one token is borrowed; after it (normally or by an exception) none is."""
+    limiter = anyio.CapacityLimiter(2)
+    async with Slot(limiter):
+        assert limiter.borrowed_tokens == 1
+    assert limiter.borrowed_tokens == 0
+    with pytest.raises(KeyError):
+        async with Slot(limiter):
+            raise KeyError("x")
+    assert limiter.borrowed_tokens == 0
+
+
+async def test_slot_entry_is_a_cancellation_and_scheduling_point() -> None:
+    """A cancelled caller is stopped at entry without keeping a token, and each entry lets other tasks run
+    even when a token is free."""
+    limiter = anyio.CapacityLimiter(1)
+    entered = False
+    with anyio.CancelScope() as scope:
+        scope.cancel()
+        async with Slot(limiter):
+            entered = True
+    assert not entered
+    assert limiter.borrowed_tokens == 0
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await anyio.lowlevel.checkpoint()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(ticker)
+        await anyio.lowlevel.checkpoint()
+        before = ticks
+        for _ in range(10):
+            async with Slot(limiter):
+                pass
+        assert ticks - before >= 10
+        tg.cancel_scope.cancel()
+
+
+async def test_slot_serves_waiters_before_newcomers() -> None:
+    """When the one token is given back, the task already waiting gets it before a task that asks for it in
+    the same instant (before the waiter has even run)."""
+    limiter = anyio.CapacityLimiter(1)
+    order: list[str] = []
+    release_first = anyio.Event()
+
+    async def first_then_newcomer() -> None:
+        async with Slot(limiter):
+            order.append("first")
+            await release_first.wait()
+        # No yield between giving the token back and asking again: the waiter has not run yet.
+        async with Slot(limiter):
+            order.append("newcomer")
+
+    async def waiter() -> None:
+        async with Slot(limiter):
+            order.append("waiter")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(first_then_newcomer)
+        await anyio.wait_all_tasks_blocked()
+        tg.start_soon(waiter)
+        await anyio.wait_all_tasks_blocked()
+        release_first.set()
+    assert order == ["first", "waiter", "newcomer"]
