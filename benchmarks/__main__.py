@@ -35,6 +35,7 @@ from ._report import (
     machine,
     render_findings,
     render_tables,
+    update_overview,
     update_readme,
     write_result,
 )
@@ -45,9 +46,9 @@ SCENARIOS: dict[str, Callable[[RunContext], dict[str, Any]]] = {
     "ratelimited": ratelimited.run,
     "scale": scale.run,
 }
-# Full-run repetitions per client, chosen so a whole run fits in about 15 minutes on 2 cores: bulk runs take
-# seconds, watch and rate-limited runs about a minute each (their durations are set by simulated time and by
-# the rate-limit window), scale runs once.
+# Full-run repetitions per client (bulk: at each width), chosen so a whole run fits in about 20 minutes on 2
+# cores: bulk runs take seconds, watch and rate-limited runs about a minute each (their durations are set by
+# simulated time and by the rate-limit window), scale runs once.
 FULL_REPETITIONS = {"bulk": 5, "watch": 3, "ratelimited": 3, "scale": 1}
 
 
@@ -90,8 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.report:
         directory = args.output or RESULTS_DIR
         stored = load_results(directory)
-        if not update_readme(stored):
-            _log("benchmarks/README.md has no results markers")
+        if not update_readme(stored) or not update_overview(stored):
+            _log("benchmarks/README.md or README.md has no results markers")
             return 1
         print(render_tables(stored))
         print(render_findings(stored))
@@ -141,7 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     if output is not None and "bulk" in results and not args.quick:
         ok = _plot(output) and ok
     if output == RESULTS_DIR and not args.no_readme:
-        update_readme(load_results(RESULTS_DIR))
+        stored = load_results(RESULTS_DIR)
+        update_readme(stored)
+        update_overview(stored)
     return 0 if ok else 1
 
 
