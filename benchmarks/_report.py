@@ -493,7 +493,7 @@ def render_overview(results: dict[str, dict[str, Any]]) -> str:
         verdict = (
             "all met in this run"
             if not missed
-            else "not met in this run for " + ", ".join(missed) + ". " + BULK_NOT_MET_WHY
+            else "not met in this run for " + ", ".join(missed) + ". " + BULK_NOT_MET_WHY + "."
         )
         parts.append(
             f"\nTargets, at every width: wall time ≤ {BULK_TARGETS['wall_s']:.1f}×, client CPU per request ≤ "
