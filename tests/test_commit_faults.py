@@ -525,3 +525,25 @@ async def test_a_lookup_that_cannot_reach_the_hub_is_tried_again_before_reportin
     assert after[1:] == before
     assert after[0][0] == info.oid
     assert hub.counters.requests[COMMIT_ROUTE] == 1
+
+
+@pytest.mark.anyio
+async def test_a_commit_buried_under_pages_of_others_is_found(hub: SimulatedHub, space: str) -> None:
+    """When 120 other commits land after it (more than two pages of the commit listing), the lookup follows
+    the listing's pages down to the head read before sending and still finds the commit: not resent."""
+    key = ("space", space)
+
+    def many_after_ours(kind: str) -> None:
+        for number in range(120):
+            hub.git.commit(key, additions={f"n/{number}.txt": b"%d" % number}, message="noise", author="bob")
+
+    faults = _Faults(hub.transport(), match=_is_commit, script=[ANSWER_LOST], on_fault=many_after_ours)
+    async with _client(faults) as client:
+        info = await client.upload_file(
+            path_or_fileobj=b"print(4)\n", path_in_repo="app.py", repo_id=space, repo_type="space"
+        )
+    history = _history(hub, space)
+    assert history[120][0] == info.oid
+    assert history[120][1] == "Upload app.py with aiospaces"
+    assert hub.counters.requests[COMMIT_ROUTE] == 1
+    assert hub.counters.requests["GET /api/{type}s/{id}/commits/{rev}"] >= 3
