@@ -149,21 +149,28 @@ class Downloads:
             location = response.headers.get("location")
             if not (response.is_redirect and location):
                 break
-            hop = httpx2.URL(location)
+            try:
+                hop = httpx2.URL(location)
+            except httpx2.InvalidURL:
+                raise errors.UnexpectedResponseError(
+                    f"the Hub redirected {url} to a malformed location: {location[:80]!r}"
+                ) from None
             if hop.scheme or hop.host:  # absolute or scheme-relative (`//host/...`): storage, not the Hub
                 break
             target = str(response.url.join(hop))
         else:
-            raise ValueError(f"too many redirects in the Hub's answers for {url}")
+            raise errors.UnexpectedResponseError(f"too many redirects in the Hub's answers for {url}")
         commit = response.headers.get("x-repo-commit")
         if not commit:
-            raise ValueError(f"the Hub sent no X-Repo-Commit for {url}: is the endpoint a Hugging Face Hub?")
+            raise errors.UnexpectedResponseError(
+                f"the Hub sent no X-Repo-Commit for {url}: is the endpoint a Hugging Face Hub?"
+            )
         etag = normalize_etag(response.headers.get("x-linked-etag") or response.headers.get("etag"))
         size_header = response.headers.get("x-linked-size") or (
             None if response.is_redirect else response.headers.get("content-length")
         )
         if not etag:
-            raise ValueError(f"the Hub sent no ETag for {url}")
+            raise errors.UnexpectedResponseError(f"the Hub sent no ETag for {url}")
         # Both name paths in the cache (`blobs/<etag>`, `snapshots/<commit>/`): a value with `/` or `..` would
         # write outside it, so anything but a plain token is refused.
         if not COMMIT_HASH_RE.fullmatch(commit):

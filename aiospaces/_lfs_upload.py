@@ -17,6 +17,7 @@ import anyio
 import anyio.to_thread
 import httpx2
 
+from . import errors
 from ._commit_models import (
     HASH_CHUNK,
     LFS_BATCH,
@@ -132,15 +133,22 @@ class LfsUpload:
         async def upload(action: LfsAction) -> None:
             op = by_oid.get(action.oid)
             if op is None:
-                raise ValueError(
+                raise errors.UnexpectedResponseError(
                     f"the Hub's LFS batch answer names an object it was not asked about: {action.oid}"
                 )
             async with limiter:
                 await self._upload_lfs_object(op, action)
 
-        async with anyio.create_task_group() as tg:
-            for action in actions:
-                tg.start_soon(upload, action)
+        try:
+            async with anyio.create_task_group() as tg:
+                for action in actions:
+                    tg.start_soon(upload, action)
+        except BaseExceptionGroup as group:
+            # The first failed upload cancels the others: its own error is raised, not the task group's
+            # ExceptionGroup, so callers catch `TransportError`, `HubHTTPError`... as for any other call.
+            cancelled = anyio.get_cancelled_exc_class()
+            failures = [exc for exc in group.exceptions if not isinstance(exc, cancelled)]
+            raise (failures or list(group.exceptions))[0] from None
 
     async def _upload_lfs_object(self, op: CommitOperationAdd, action: LfsAction) -> None:
         size = op.upload_info.size

@@ -303,3 +303,19 @@ async def test_a_request_httpx_cannot_build_is_a_clear_value_error() -> None:
     assert not isinstance(bad_header.value, UnicodeError)
     assert "sécret" not in str(bad_header.value)
     assert sent == []
+
+
+async def test_a_failed_lfs_upload_raises_the_sdk_error_itself() -> None:
+    """An LFS upload the storage refuses raises the SDK's own error (here `BadRequestError`), not the
+    ExceptionGroup of the task group that runs the uploads, and gives every slot back."""
+    async with SimulatedHubClient() as env:
+        env.hub.create_repo("alice/data", repo_type="dataset")
+        env.hub.add_fault("error", route="PUT /__hubsim/lfs/upload (pre-signed)", status=400)
+        with pytest.raises(errors.BadRequestError):
+            await env.client.upload_file(
+                path_or_fileobj=b"x" * 20_000_000,
+                path_in_repo="big.bin",
+                repo_id="alice/data",
+                repo_type="dataset",
+            )
+        assert env.client._session.transport.limiter.borrowed_tokens == 0
