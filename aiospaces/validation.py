@@ -90,7 +90,8 @@ def validate_repo_id(repo_id: object, *, arg: str = "repo_id", allow_bare_name: 
     if "/" not in repo_id and not allow_bare_name:
         raise ValueError(f"{arg} must be {form}, got {_shown(repo_id)}")
     if repo_id.count("/") > 1:
-        raise ValueError(f"{arg} must be {form}, with exactly one '/' at most; got {_shown(repo_id)}")
+        slashes = "at most one" if allow_bare_name else "exactly one"
+        raise ValueError(f"{arg} must be {form}, with {slashes} '/'; got {_shown(repo_id)}")
     if not _REPO_ID.fullmatch(repo_id) or "--" in repo_id or ".." in repo_id or repo_id.endswith(".git"):
         raise ValueError(
             f"{arg} must be {form}: letters, digits, '_', '-' or '.', each part 1 to 96 characters that "
