@@ -16,6 +16,9 @@ import anyio.to_thread
 import httpx2
 import pytest
 
+import aiospaces
+import aiospaces.tasks
+import aiospaces.testing
 from aiospaces import SpacesClient, errors
 from aiospaces.testing import SimulatedHubClient
 
@@ -38,20 +41,27 @@ def open_iterator(client: SpacesClient, name: str) -> AsyncIterator[Any]:
 
 
 def public_async_iterators() -> set[str]:
-    """Every public method of `SpacesClient` that returns an async iterator."""
+    """Every public method returning an async iterator, on the public classes of `aiospaces`,
+    `aiospaces.tasks` and `aiospaces.testing`, as `Class.method`."""
     found = set()
-    for name, member in inspect.getmembers(SpacesClient, inspect.isfunction):
-        if name.startswith("_"):
-            continue
-        returned = str(inspect.signature(member).return_annotation)
-        module = inspect.getmodule(member)
-        resolved = getattr(module, returned, None) if returned.isidentifier() else None
-        if (
-            inspect.isasyncgenfunction(member)
-            or "AsyncIterator" in returned
-            or (resolved is not None and hasattr(resolved, "__anext__"))
-        ):
-            found.add(name)
+    for module in (aiospaces, aiospaces.tasks, aiospaces.testing):
+        for class_name in getattr(module, "__all__", []):
+            klass = getattr(module, class_name)
+            if not inspect.isclass(klass):
+                continue
+            for name, member in inspect.getmembers(klass, inspect.isfunction):
+                if name.startswith("_"):
+                    continue
+                returned = str(inspect.signature(member).return_annotation)
+                home = inspect.getmodule(member)
+                resolved = getattr(home, returned, None) if returned.isidentifier() else None
+                if (
+                    inspect.isasyncgenfunction(member)
+                    or "AsyncIterator" in returned
+                    or "AsyncGenerator" in returned
+                    or (resolved is not None and hasattr(resolved, "__anext__"))
+                ):
+                    found.add(f"{klass.__name__}.{name}")
     return found
 
 
@@ -62,7 +72,7 @@ SCENARIOS = [*ITERATORS, "fetch_space_logs(follow=True)"]
 
 def test_the_scenarios_cover_every_public_async_iterator() -> None:
     """Every public async iterator of the client is exercised below (a new one must be added here)."""
-    assert public_async_iterators() == set(ITERATORS)
+    assert public_async_iterators() == {f"SpacesClient.{name}" for name in ITERATORS}
 
 
 def opened(client: SpacesClient, scenario: str) -> AsyncIterator[Any]:
