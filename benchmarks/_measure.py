@@ -42,24 +42,47 @@ def cpu_seconds() -> float:
     return float(usage.ru_utime + usage.ru_stime)
 
 
+def cpu_wait_seconds() -> float:
+    """Seconds this process's threads have spent ready to run but waiting for a CPU, summed over its threads
+    (`/proc/<tid>/schedstat`, Linux); NaN where the kernel does not say.
+
+    On a shared machine this is the time other work took from the client: a thread that is always busy (an
+    event loop) waits behind threads that mostly sleep on sockets (a thread pool)."""
+    total = 0
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return math.nan
+    for tid in tasks:
+        try:
+            with open(f"/proc/self/task/{tid}/schedstat", encoding="ascii") as stat:
+                total += int(stat.read().split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # a thread that ended meanwhile
+    return total / 1e9
+
+
 @attrs.define
 class Span:
-    """Wall and CPU time spent inside one `measure()` block."""
+    """Wall and CPU time spent inside one `measure()` block, and the time its threads waited for a CPU."""
 
     wall_s: float = 0.0
     cpu_s: float = 0.0
+    cpu_wait_s: float = 0.0
 
 
 @contextmanager
 def measure() -> Iterator[Span]:
     """Measure the wall-clock and process CPU time of the block; the span is filled in on exit."""
     span = Span()
-    wall0, cpu0 = time.perf_counter(), cpu_seconds()
+    wall0, cpu0, wait0 = time.perf_counter(), cpu_seconds(), cpu_wait_seconds()
     try:
         yield span
     finally:
         span.wall_s = time.perf_counter() - wall0
         span.cpu_s = cpu_seconds() - cpu0
+        # Threads that ended inside the block take their waits with them: a lower bound for a thread pool.
+        span.cpu_wait_s = cpu_wait_seconds() - wait0
 
 
 def median(values: Sequence[float]) -> float:

@@ -18,7 +18,7 @@ import pytest
 from benchmarks import bulk
 from benchmarks.__main__ import main
 from benchmarks._common import counter_delta, summarize
-from benchmarks._measure import median, percentile, ratio
+from benchmarks._measure import cpu_wait_seconds, median, percentile, ratio
 from benchmarks._report import bulk_targets, render_findings, render_tables, update_readme
 
 
@@ -33,6 +33,15 @@ def test_median_and_percentile_interpolate_between_ranks() -> None:
     assert math.isnan(ratio(1.0, 0.0))
     with pytest.raises(ValueError, match="q must be"):
         percentile([1.0], 101)
+
+
+def test_cpu_wait_is_read_from_the_kernel_and_only_grows() -> None:
+    """The time this process's threads waited for a CPU is a finite, non-negative count that never drops."""
+    first = cpu_wait_seconds()
+    sum(i * i for i in range(200_000))  # some work, so the scheduler has a chance to count
+    second = cpu_wait_seconds()
+    assert math.isfinite(first)
+    assert 0 <= first <= second
 
 
 def test_counter_delta_subtracts_per_route_and_drops_untouched_routes() -> None:
