@@ -297,7 +297,6 @@ class HttpTransport:
         headers: Mapping[str, str] | None,
         request_timeout: float | None,
         follow_redirects: bool,
-        idempotent: bool,
     ) -> httpx2.Response:
         """One attempt: wait for pacing and a concurrency slot, send, map the outcome.
 
@@ -312,13 +311,13 @@ class HttpTransport:
                 async with Slot(self.limiter):
                     return await self._send(
                         method, full_url, clean_url, same_origin, state, probe, True, params, json,
-                        content, data, headers, request_timeout, follow_redirects, idempotent,
+                        content, data, headers, request_timeout, follow_redirects,
                     )  # fmt: skip
             await self.limiter.acquire_on_behalf_of(stream)
             try:
                 response = await self._send(
                     method, full_url, clean_url, same_origin, state, probe, False, params, json,
-                    content, data, headers, request_timeout, follow_redirects, idempotent,
+                    content, data, headers, request_timeout, follow_redirects,
                 )  # fmt: skip
             except BaseException:
                 self.limiter.release_on_behalf_of(stream)
@@ -345,7 +344,6 @@ class HttpTransport:
         headers: Mapping[str, str] | None,
         request_timeout: float | None,
         follow_redirects: bool,
-        idempotent: bool,
     ) -> httpx2.Response:
         if self.closed:
             # Closed while this call waited for pacing or a slot.
@@ -468,7 +466,7 @@ class HttpTransport:
                 with attempt:
                     return await self._attempt(
                         method, full_url, clean_url, same_origin, state, None, params, json, content,
-                        data, headers, timeout, follow_redirects, idempotent,
+                        data, headers, timeout, follow_redirects,
                     )  # fmt: skip
         except _Failed as failed:
             raise failed.error from None
@@ -508,7 +506,7 @@ class HttpTransport:
                 with attempt:
                     await self._attempt(
                         method, full_url, clean_url, same_origin, state, handle, params, None, None,
-                        None, headers, timeout, True, True,
+                        None, headers, timeout, True,
                     )  # fmt: skip
         except _Failed as failed:
             raise failed.error from None
