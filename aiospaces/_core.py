@@ -188,7 +188,8 @@ class HubOperations:
         region: str | None = None,
         space_sdk: str | None = None,
         space_hardware: str | None = None,
-        space_sleep_time: int | None = None,
+        space_storage: str | None = None,
+        space_sleep_time: int | str | None = None,
         space_secrets: Sequence[Mapping[str, str]] | None = None,
         space_variables: Sequence[Mapping[str, str]] | None = None,
         space_volumes: Sequence[Any] | None = None,
@@ -200,6 +201,10 @@ class HubOperations:
         and a 409 "already exists" answering the resend is our own earlier attempt, so it returns the URL
         instead of failing. (A repo created by someone else in that same instant cannot be told apart;
         without an ambiguous failure a 409 raises `ConflictError` unless `exist_ok`.)
+
+        `space_storage` (a persistent-storage tier, `SpaceStorage`) is not in huggingface_hub 2.x's signature
+        but the "Manage your Space" guide uses it and the Hub still reads it (`storageTier`, hub-api.md §5.1).
+        `space_sleep_time` may be a string of digits, as the guide writes it (`"7200"`).
 
         Raises:
             ValueError: bad repo id, repo type, SDK, visibility or Space arguments.
@@ -229,6 +234,11 @@ class HubOperations:
             if space_sleep_time is not None
             else None
         )
+        storage = (
+            validation.validate_storage(space_storage, arg="space_storage")
+            if space_storage is not None
+            else None
+        )
         secrets = _wire.secrets_list(space_secrets, arg="space_secrets")
         variables = _wire.secrets_list(space_variables, arg="space_variables")
         volumes = _wire.volumes_payload(space_volumes, arg="space_volumes") if space_volumes else None
@@ -251,6 +261,7 @@ class HubOperations:
             payload["type"] = rtype
         space_args = {
             "hardware": hardware,
+            "storageTier": storage,
             "sleepTimeSeconds": sleep_time,
             "secrets": secrets,
             "variables": variables,
@@ -394,7 +405,7 @@ class HubOperations:
         exist_ok: bool = False,
         resource_group_id: str | None = None,
         space_hardware: str | None = None,
-        space_sleep_time: int | None = None,
+        space_sleep_time: int | str | None = None,
         space_secrets: Sequence[Mapping[str, str]] | None = None,
         space_variables: Sequence[Mapping[str, str]] | None = None,
         space_volumes: Sequence[Any] | None = None,
@@ -431,7 +442,7 @@ class HubOperations:
         exist_ok: bool = False,
         hardware: str | None = None,
         storage: str | None = None,
-        sleep_time: int | None = None,
+        sleep_time: int | str | None = None,
         secrets: Sequence[Mapping[str, str]] | None = None,
         variables: Sequence[Mapping[str, str]] | None = None,
     ) -> RepoUrl:
@@ -466,7 +477,7 @@ class HubOperations:
         resource_group_id: str | None,
         hardware: str | None,
         storage: str | None,
-        sleep_time: int | None,
+        sleep_time: int | str | None,
         secrets: Sequence[Mapping[str, str]] | None,
         variables: Sequence[Mapping[str, str]] | None,
         volumes: Sequence[Any] | None,
@@ -688,7 +699,7 @@ class HubOperations:
         return await self._runtime_call(_wire.runtime_request(repo_id))
 
     async def request_space_hardware(
-        self, repo_id: str, hardware: str, *, sleep_time: int | None = None
+        self, repo_id: str, hardware: str, *, sleep_time: int | str | None = None
     ) -> SpaceRuntime:
         """Request hardware (`POST …/hardware`). The answer typically has `requested_hardware` = the new
         flavor while `hardware` is still the old one (hub-api.md §8.2). Retried freely: requesting the same
@@ -718,7 +729,7 @@ class HubOperations:
         fences.record_hardware(repo_id, runtime, requested_before=requested_before)
         return runtime
 
-    async def set_space_sleep_time(self, repo_id: str, sleep_time: int) -> SpaceRuntime:
+    async def set_space_sleep_time(self, repo_id: str, sleep_time: int | str) -> SpaceRuntime:
         """Set the sleep time (`POST …/sleeptime`; -1 never sleeps). Idempotent."""
         validation.validate_repo_id(repo_id)
         seconds = validation.validate_sleep_time(sleep_time)
@@ -791,10 +802,39 @@ class HubOperations:
 
     async def request_space_storage(self, repo_id: str, storage: str) -> SpaceRuntime:
         """Request a persistent-storage tier (`POST …/storage`; deprecated by the Hub, hub-api.md §8.4).
-        Idempotent (setting a tier)."""
+        Idempotent (setting a tier).
+
+        Removed from huggingface_hub 2.x, kept here because the "Manage your Space" guide uses it.
+
+        Args:
+            repo_id: the Space.
+            storage: `small`, `medium` or `large` (or a `SpaceStorage` member).
+
+        Raises:
+            StorageDowngradeError: the Space has a higher tier; tiers only go up (delete the storage first).
+        """
         validation.validate_repo_id(repo_id)
         tier = validation.validate_storage(storage)
-        return await self._runtime_call(_wire.storage_request(repo_id, tier))
+        try:
+            return await self._runtime_call(_wire.storage_request(repo_id, tier))
+        except errors.BadRequestError as exc:
+            # hub-api.md §8.4: a tier can go up but never down; the Hub's 400 for it is told apart from other
+            # 400s by the Space's current tier, not by the wording of its message.
+            current = (await self.get_space_runtime(repo_id)).storage
+            tiers = validation.STORAGE_TIERS
+            if current is not None and current in tiers and tiers.index(current) > tiers.index(tier):
+                raise errors.StorageDowngradeError(
+                    f"cannot decrease the storage of {repo_id} from {current!r} to {tier!r}: delete it "
+                    "first (delete_space_storage, which loses its data), then request the new tier",
+                    current=current,
+                    requested=tier,
+                    method=exc.method,
+                    url=exc.url,
+                    request_id=exc.request_id,
+                    server_message=exc.server_message,
+                    error_code=exc.error_code,
+                ) from exc
+            raise
 
     async def delete_space_storage(self, repo_id: str) -> SpaceRuntime:
         """Delete the persistent storage (`DELETE …/storage`; 400 when there is none). After an ambiguous

@@ -16,6 +16,7 @@ The whole tree::
     │   └── RequestTimeoutError        (also a TimeoutError)
     ├── HubHTTPError                   an error status from the Hub
     │   ├── BadRequestError            400
+    │   │   └── StorageDowngradeError  a lower storage tier than the Space has: delete it first
     │   ├── AuthenticationError        401
     │   ├── PaymentRequiredError       402
     │   ├── PermissionDeniedError      403
@@ -135,6 +136,40 @@ class HubHTTPError(SpacesError):
 
 class BadRequestError(HubHTTPError):
     """400: the Hub rejected the request's content."""
+
+
+class StorageDowngradeError(BadRequestError):
+    """400 to a storage request for a lower tier than the Space has: the Hub never decreases a persistent
+    storage tier; delete the storage (`delete_space_storage`, losing its data) and request the tier again.
+
+    Attributes:
+        current: the Space's storage tier.
+        requested: the lower tier that was asked for.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        current: str,
+        requested: str,
+        method: str,
+        url: str,
+        request_id: str | None = None,
+        server_message: str | None = None,
+        error_code: str | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            status=400,
+            method=method,
+            url=url,
+            request_id=request_id,
+            server_message=server_message,
+            error_code=error_code,
+        )
+        self.current = current
+        self.requested = requested
 
 
 class AuthenticationError(HubHTTPError):

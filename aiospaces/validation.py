@@ -38,6 +38,9 @@ _REPO_ID = re.compile(rf"(?:{_REPO_PART}/)?{_REPO_PART}")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # A hardware flavor (`cpu-basic`, `a10g-largex2`, `zero-a10g`, hub-api.md §13.2): the Hub adds flavors over
 # time, so the rule is the shape of a flavor name, not a closed list.
+# A sleep time written as a string, as the "Manage your Space" guide does (`space_sleep_time="7200"`): ASCII
+# digits only (str.isdigit would also take other scripts' digits), optionally the "-1" of "never".
+_SLEEP_DIGITS = re.compile(r"-?[0-9]{1,18}")
 _FLAVOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,63}")
 # What git's check-ref-format forbids inside a ref name (besides control characters).
 _REF_FORBIDDEN = re.compile(r"[ ~^:?*\[\\]|@\{")
@@ -240,7 +243,18 @@ def validate_storage(storage: object, *, arg: str = "storage") -> str:
 
 
 def validate_sleep_time(sleep_time: object, *, arg: str = "sleep_time") -> int:
-    """An int >= -1 (-1 means never sleep, hub-api.md §8.2)."""
+    """Seconds of inactivity before a Space sleeps: an int >= 0, or -1 for never (hub-api.md §8.2).
+
+    A string of decimal digits (`"7200"`, as the "Manage your Space" guide writes it) is read as that int;
+    any other string (`"abc"`, `"1.5"`, `" 60"`) raises `ValueError`, as do negatives other than -1.
+    """
+    if isinstance(sleep_time, str):
+        if not _SLEEP_DIGITS.fullmatch(sleep_time):
+            raise ValueError(
+                f"{arg} must be a whole number of seconds (an int or a string of digits, or -1 for never), "
+                f"got {_shown(sleep_time)}"
+            )
+        sleep_time = int(sleep_time)
     if isinstance(sleep_time, bool) or not isinstance(sleep_time, int):
         raise TypeError(f"{arg} must be an int (seconds, or -1 for never), got {_type_name(sleep_time)}")
     if sleep_time < -1:

@@ -324,16 +324,30 @@ def test_hardware_refuses(value: object, error: type[Exception]) -> None:
         (1.5, TypeError),
         (math.nan, TypeError),
         (math.inf, TypeError),
-        ("60", TypeError),
+        ("abc", ValueError),
+        ("1.5", ValueError),
+        ("-2", ValueError),
+        (" 60", ValueError),
+        ("", ValueError),
+        ("nan", ValueError),
+        ("\u0663", ValueError),
     ],
 )
 def test_sleep_time(value: object, error: type[Exception] | None) -> None:
-    """-1 and ints >= 0 pass; below -1 raises ValueError; bools, floats and strings raise TypeError."""
+    """-1 and ints >= 0 pass; below -1 and non-digit strings raise ValueError; bools and floats TypeError."""
     if error is None:
         assert validation.validate_sleep_time(value) == value
     else:
         with pytest.raises(error, match="sleep_time"):
             validation.validate_sleep_time(value)
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("7200", 7200), ("3600", 3600), ("0", 0), ("-1", -1)])
+def test_sleep_time_numeric_string(text: str, seconds: int) -> None:
+    """A string of digits (the guide's `space_sleep_time="7200"`) is read as that many seconds, an int."""
+    result = validation.validate_sleep_time(text, arg="space_sleep_time")
+    assert result == seconds
+    assert type(result) is int
 
 
 # --- numbers ------------------------------------------------------------------------------------------
