@@ -19,7 +19,16 @@ from benchmarks import bulk
 from benchmarks.__main__ import main
 from benchmarks._common import counter_delta, summarize
 from benchmarks._measure import cpu_wait_seconds, median, percentile, ratio
-from benchmarks._report import bulk_targets, render_findings, render_tables, update_readme
+from benchmarks._report import (
+    OVERVIEW_END,
+    OVERVIEW_START,
+    bulk_targets,
+    render_findings,
+    render_overview,
+    render_tables,
+    update_overview,
+    update_readme,
+)
 
 
 def test_median_and_percentile_interpolate_between_ranks() -> None:
@@ -238,3 +247,43 @@ def test_findings_name_where_aiospaces_is_behind_with_a_reason() -> None:
     assert "bulk, width 32 — wall time (s): 8 vs 5 (1.60×). Why: " in behind
     assert "requests per Space" in ahead
     assert "calls failed" not in text
+
+
+def test_readme_performance_section_comes_from_the_results(tmp_path: Path) -> None:
+    """The README's performance section shows the plot, each width's ratios with both figures and the
+    Hub's in-flight counts, the targets' verdict with its reason when missed, and each scenario's run date."""
+
+    def side(wall: float, cpu: float) -> dict[str, float]:
+        return {"wall_s": wall, "cpu_s_per_1000_requests": cpu, "cpu_wait_s": 1.5}
+
+    summary = {
+        "aiospaces": side(6.0, 0.7),
+        "huggingface_hub": side(5.0, 0.6),
+        "ratio_aiospaces_over_huggingface_hub": {"wall_s": 1.2, "cpu_s_per_1000_requests": 0.7 / 0.6},
+    }
+    bulk_data = _bulk_results({32: summary})
+    bulk_data["runs"] = [
+        {"client": "aiospaces", "concurrency": 32, "hub_counters": {"max_in_flight": 32}},
+        {"client": "huggingface_hub", "concurrency": 32, "hub_counters": {"max_in_flight": 31}},
+    ]
+    scale = {
+        "params": {"spaces": 10_000},
+        "started_at": "2026-02-03T04:05:06+00:00",
+        "summary": {
+            "aiospaces": {"rss_steady_mib": 80.0, "rss_per_space_kib": 5.0, "steady_requests_per_s": 1}
+        },
+    }
+    text = render_overview({"bulk": bulk_data, "scale": scale})
+    assert "(benchmarks/results/bulk.png)" in text
+    assert "run of 2026-01-01 00:00:00 UTC" in text
+    assert "| 32 | **1.20×** (6 s vs 5 s) | **1.17×** (0.7 vs 0.6 ms) | 32 vs 31 | 1.5 s of its 6 s |" in text
+    assert (
+        "not met in this run for width 32 wall time (1.20×), width 32 client CPU per request (1.17×)" in text
+    )
+    assert "Why: " in text
+    assert "10,000 Spaces from one process** (2026-02-03 04:05:06 UTC): about 80 MiB" in text
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n{OVERVIEW_START}\nold\n{OVERVIEW_END}\nrest\n")
+    assert update_overview({"scale": scale}, readme)
+    assert "old" not in readme.read_text()
+    assert readme.read_text().endswith(f"{OVERVIEW_END}\nrest\n")
