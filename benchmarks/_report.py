@@ -218,9 +218,13 @@ TARGET_LABELS = {"wall_s": "wall time", "cpu_s_per_1000_requests": "client CPU p
 # analysis of the mechanism, not a figure: the figures come from the results JSON.
 WHY_BEHIND: dict[tuple[str, str], str] = {
     ("bulk", "wall_s"): (
-        "aiospaces runs on one event-loop thread: when that thread is busy for most of the run (row "
-        "'client CPU seconds per wall second' near 1), its CPU cost per request, not the latency, sets the "
-        "pace, while huggingface_hub's threads mostly wait on sockets"
+        "aiospaces runs on one event-loop thread. On a busy machine that thread, always ready to run, waits "
+        "behind other work for a CPU (row 'client threads' time ready to run but waiting for a CPU': a large "
+        "share of the wall time), where threads that mostly sleep on sockets are let in first; when it does "
+        "run, its CPU cost per request (next point), not the latency, sets the pace. Also, the three fleet "
+        "operations each wait for their slowest Space before the next starts, where huggingface_hub's "
+        "threads run each Space's three calls back to back (a few percent at most: one partly filled round "
+        "per operation)"
     ),
     ("bulk", "wall_over_ideal"): "same cause as the wall time",
     ("bulk", "cpu_s_per_1000_requests"): (
