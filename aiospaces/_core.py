@@ -696,7 +696,9 @@ class HubOperations:
     async def get_space_runtime(self, repo_id: str) -> SpaceRuntime:
         """The Space's runtime (`GET …/runtime`)."""
         validation.validate_repo_id(repo_id)
-        return await self._runtime_call(_wire.runtime_request(repo_id))
+        runtime = await self._runtime_call(_wire.runtime_request(repo_id))
+        self._session.fences.saw(repo_id, runtime)
+        return runtime
 
     async def request_space_hardware(
         self, repo_id: str, hardware: str, *, sleep_time: int | str | None = None

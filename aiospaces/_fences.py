@@ -28,7 +28,7 @@ from ._clock import Clock
 from ._poll import RuntimeLike
 from .models import APP_STARTING_STAGES, FAILURE_STAGES, TRANSITIONAL_STAGES, stage_name
 
-__all__ = ["ActionFence", "Fences", "HardwareFence", "PauseFence", "RestartFence", "Verdict"]
+__all__ = ["ActionFence", "CommitFence", "Fences", "HardwareFence", "PauseFence", "RestartFence", "Verdict"]
 
 Verdict = Literal["fresh", "stale"]
 
@@ -173,6 +173,31 @@ class PauseFence(ActionFence):
         return ("fresh" if self.confirmed and stage in TRANSITIONAL_STAGES else "stale"), self
 
 
+@attrs.frozen(kw_only=True)
+class CommitFence(RestartFence):
+    """After this client's commit changed a Space's files: the Hub rebuilds the Space, but only once it has
+    scheduled the build, so reads right after the commit still show the previous state (the previous build
+    RUNNING and serving, or its failure) for a while. As after a restart, a stable stage is stale until the
+    rebuild was seen; a failure is stale until a build or start stage was seen, unless it differs from
+    `before` (then it is the commit's own, e.g. the configuration error of a new README, decided without a
+    build). PAUSED is fresh: the Hub does not rebuild a paused Space.
+
+    Attributes:
+        before: the stage this client last read of the Space before the commit (None: it read none).
+    """
+
+    before: str | None = None
+
+    def judge(self, runtime: RuntimeLike, now: float) -> tuple[Verdict, RestartFence]:
+        stage = stage_name(runtime.stage)
+        if self.in_grace(now) and not self.confirmed:
+            if stage == "PAUSED":
+                return "fresh", self
+            if stage in FAILURE_STAGES and self.before is not None and stage != self.before:
+                return "fresh", attrs.evolve(self, confirmed=True)
+        return super().judge(runtime, now)
+
+
 class Fences:
     """The fence of each Space this client acted on, and the flavor it saw requested last."""
 
@@ -180,6 +205,7 @@ class Fences:
         self._clock = clock
         self._fences: dict[str, ActionFence] = {}
         self._last_requested: dict[str, str] = {}
+        self._last_stage: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"Fences({sorted(self._fences)})"
@@ -211,6 +237,16 @@ class Fences:
         """A pause was answered."""
         self.record(repo_id, PauseFence(at=self._clock.now()))
 
+    def record_commit(self, repo_id: str) -> None:
+        """A commit changing the Space's files landed on its branch (the Hub rebuilds it, after a while)."""
+        self.record(repo_id, CommitFence(at=self._clock.now(), before=self._last_stage.get(repo_id)))
+
+    def saw(self, repo_id: str, runtime: RuntimeLike) -> None:
+        """A runtime was read (`get_space_runtime`): its stage is what a later commit fence compares failures
+        with. Under a fence only `judge` records it, once the read is known not to be stale."""
+        if repo_id not in self._fences:
+            self._last_stage[repo_id] = stage_name(runtime.stage)
+
     # --- reading -----------------------------------------------------------------------------------------
 
     def last_requested(self, repo_id: str) -> str | None:
@@ -237,6 +273,8 @@ class Fences:
                 del self._fences[repo_id]
             else:
                 self._fences[repo_id] = fence
-        if verdict == "fresh" and runtime.requested_hardware is not None:
-            self._last_requested[repo_id] = runtime.requested_hardware
+        if verdict == "fresh":
+            self._last_stage[repo_id] = stage_name(runtime.stage)
+            if runtime.requested_hardware is not None:
+                self._last_requested[repo_id] = runtime.requested_hardware
         return verdict

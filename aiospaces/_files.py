@@ -229,7 +229,12 @@ class Files:
             sent.pull_requests_before = await self._pull_requests(repo_id, repo_type)
         else:
             sent.base = parent_commit or head_before or await self._revision_sha(repo_id, repo_type, revision)
-        return await self._send_commit(sent, body_for)
+        info = await self._send_commit(sent, body_for)
+        if repo_type == "space" and not create_pr and revision == "main":
+            # The Hub rebuilds a Space from its branch's new files, once it has scheduled the build: waits
+            # that follow must not take the previous build, still RUNNING meanwhile, for this commit's.
+            self._session.fences.record_commit(repo_id)
+        return info
 
     async def _send_commit(
         self, sent: _SentCommit, body_for: Callable[[str | None], Awaitable[bytes]]

@@ -38,6 +38,10 @@ def clock() -> VirtualClock:
 @pytest.fixture
 def hub(clock: VirtualClock) -> SimulatedHub:
     hub = SimulatedHub(clock=clock)
+    # The Spaces these commands act on are set up by another client right before: their builds start with
+    # the commit, so that a command sees them building (the commit delay is `aiospaces deploy`'s business,
+    # tested in test_cli_deploy.py).
+    hub.set_durations(commit_to_build=0)
     hub.add_user("alice", token=TOKEN)
     hub.add_user("mallory", token="hf_mallory_token_000000000000")
     return hub

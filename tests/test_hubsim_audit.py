@@ -328,11 +328,12 @@ async def test_static_space_turned_gradio_runs_on_cpu_basic(
 ) -> None:
     """A README commit turning a static Space into a Gradio one builds it onto cpu-basic (not no hardware)."""
     hub.create_space("alice/site", sdk="static")
-    hub.set_durations("alice/site", build=10, start=5)
+    hub.set_durations("alice/site", build=10, start=5, commit_to_build=5)
     readme = b"---\nsdk: gradio\napp_file: app.py\n---\n"
     files = {"README.md": readme, "app.py": b"print('hi')\n"}
     r = await _commit(client, "/api/spaces/alice/site", files, summary="to gradio")
     assert r.status_code == 200
+    hub.advance(5)  # the build starts `commit_to_build` after the commit
     runtime = (await client.get("/api/spaces/alice/site/runtime", headers=ALICE)).json()
     assert (runtime["stage"], runtime["hardware"]) == (
         "BUILDING",
@@ -563,13 +564,16 @@ async def test_static_space_with_a_broken_readme_shows_config_error(
 ) -> None:
     """A static Space runs without hardware, but an invalid README makes it CONFIG_ERROR like any Space."""
     hub.create_space("alice/site", sdk="static")
+    hub.set_durations("alice/site", commit_to_build=5)
     r = await _commit(client, "/api/spaces/alice/site", {"README.md": b"---\nsdk static\n---\n"})
     assert r.status_code == 200
+    hub.advance(5)  # the commit's build starts 5 s later, and stops at the configuration
     runtime = (await client.get("/api/spaces/alice/site/runtime", headers=ALICE)).json()
     assert runtime["stage"] == "CONFIG_ERROR"
     assert runtime["hardware"] == {"current": None, "requested": None}
     assert "README.md" in runtime["errorMessage"]
     r = await _commit(client, "/api/spaces/alice/site", {"README.md": b"---\nsdk: static\n---\n"})
+    hub.advance(5)
     runtime = (await client.get("/api/spaces/alice/site/runtime", headers=ALICE)).json()
     assert runtime == {
         "stage": "RUNNING",

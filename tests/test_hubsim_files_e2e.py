@@ -67,6 +67,8 @@ async def test_transport_commit_download_and_listing(hub: SimulatedHub) -> None:
         assert resp.status_code == 200
         sha = resp.json()["commitOid"]
         assert resp.json()["commitUrl"] == f"https://hub.local/spaces/alice/demo/commit/{sha}"
+        assert hub.space_stage("alice/demo") == "RUNNING"  # the previous build, until the new one starts
+        hub.advance(hub.default_durations.commit_to_build)
         assert hub.space_stage("alice/demo") in ("RUNNING_BUILDING", "BUILDING")
         head = await client.head("/spaces/alice/demo/resolve/main/app.py", headers=ALICE)
         assert head.status_code == 200

@@ -21,7 +21,7 @@ ALICE = {"authorization": "Bearer hf_alice"}
 def hub() -> SimulatedHub:
     hub = SimulatedHub(clock="manual")
     hub.add_user("alice", token="hf_alice")
-    hub.set_durations(build=30, start=10, hardware_switch=60, wake=5)
+    hub.set_durations(build=30, start=10, hardware_switch=60, wake=5, commit_to_build=5)
     return hub
 
 
@@ -74,17 +74,23 @@ GRADIO_APP = "import gradio as gr\n\ngr.Interface(lambda x: x, 'text', 'text').l
 # ------------------------------------------------------------------------------------------- builds
 @pytest.mark.anyio
 async def test_commit_builds_then_starts_then_runs(client: httpx2.AsyncClient, hub: SimulatedHub) -> None:
-    """After a commit: BUILDING (no hardware) → APP_STARTING → RUNNING on the requested hardware."""
+    """After a commit: the previous state until the build starts, then BUILDING (no hardware) →
+    APP_STARTING → RUNNING on the requested hardware."""
     await create_via_api(client, "demo")
     assert (await runtime(client, "alice/demo"))["stage"] == "NO_APP_FILE"
     await commit(client, "alice/demo", {"app.py": GRADIO_APP})
     seen = []
-    for _ in range(45):
+    for _ in range(50):
         rt = await runtime(client, "alice/demo")
         if not seen or seen[-1][0] != rt["stage"]:
             seen.append((rt["stage"], rt["hardware"]["current"]))
         hub.advance(1)
-    assert seen == [("BUILDING", None), ("APP_STARTING", "cpu-basic"), ("RUNNING", "cpu-basic")]
+    assert seen == [
+        ("NO_APP_FILE", None),
+        ("BUILDING", None),
+        ("APP_STARTING", "cpu-basic"),
+        ("RUNNING", "cpu-basic"),
+    ]
     assert hub.counters.actions["build"] == 2  # creation (NO_APP_FILE right away) and the commit
 
 
@@ -93,6 +99,7 @@ async def test_commit_to_running_space_keeps_serving(client: httpx2.AsyncClient,
     """A commit to a running Space goes RUNNING_BUILDING → RUNNING_APP_STARTING → RUNNING, never unserved."""
     hub.create_space("alice/live")
     await commit(client, "alice/live", {"app.py": GRADIO_APP + "# v2\n"})
+    hub.advance(5)  # the build starts `commit_to_build` after the commit
     stages = []
     for _ in range(45):
         rt = await runtime(client, "alice/live")
@@ -389,7 +396,7 @@ async def test_invalid_requirement_gives_pip_like_build_log(
     """A bad requirements.txt line → BUILD_ERROR whose build log names the line as pip does."""
     await create_via_api(client, "demo")
     await commit(client, "alice/demo", {"app.py": GRADIO_APP, "requirements.txt": "gradio\n\ntorch==>1\n"})
-    hub.advance(30)
+    hub.advance(5 + 30)  # the build starts 5 s after the commit
     rt = await runtime(client, "alice/demo")
     assert rt["stage"] == "BUILD_ERROR"
     assert rt["errorMessage"] == "Build failed with exit code: 1"
@@ -405,7 +412,7 @@ async def test_app_that_does_not_compile_shows_traceback(
     """An app.py with a syntax error builds, then fails (RUNTIME_ERROR) with the traceback in the run log."""
     await create_via_api(client, "demo")
     await commit(client, "alice/demo", {"app.py": "import gradio as gr\n\nx = (1,\n"})
-    hub.advance(30)
+    hub.advance(5 + 30)  # the build starts 5 s after the commit
     assert (await runtime(client, "alice/demo"))["stage"] == "APP_STARTING"
     hub.advance(10)
     rt = await runtime(client, "alice/demo")

@@ -27,6 +27,13 @@ def main(argv: list[str] | None = None, *, prog: str = "hubsim") -> int:
     parser.add_argument("--org", action="append", default=[], help="organization every user belongs to")
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
     parser.add_argument("--rate-limit", default=None, help="REQUESTS/WINDOW_SECONDS per token, e.g. 1000/300")
+    parser.add_argument(
+        "--commit-to-build",
+        type=float,
+        default=None,
+        metavar="S",
+        help="simulated seconds between a commit to a Space and the start of its build (default 5)",
+    )
     parser.add_argument("--seed", type=int, default=None, help="seed of the fault RNG")
     parser.add_argument("--log-level", default="warning", help="uvicorn log level")
     args = parser.parse_args(argv)
@@ -41,6 +48,8 @@ def main(argv: list[str] | None = None, *, prog: str = "hubsim") -> int:
             token = hub.add_user(name, token, orgs=args.org)
             shown = "(given)" if index < len(args.token) else token
             print(f"user {name}: token {shown}", file=sys.stderr)
+        if args.commit_to_build is not None:
+            hub.set_durations(commit_to_build=args.commit_to_build)
         if args.rate_limit:
             requests, _, window = args.rate_limit.partition("/")
             hub.set_rate_limit(int(requests), float(window or 300))

@@ -42,7 +42,7 @@ class Durations:
     start: float = 10.0
     hardware_switch: float = 60.0
     wake: float = 10.0
-    commit_to_build: float = 0.0
+    commit_to_build: float = 5.0
 
     def copy(self) -> Durations:
         """An independent copy."""
