@@ -5,6 +5,8 @@ from __future__ import annotations
 from ._clock import Clock, SystemClock
 from ._commit_models import CommitOperation, CommitOperationAdd, CommitOperationDelete
 from ._config import VERSION as __version__
+from ._deploy import DeployEvent, DeployResult
+from ._failures import FailureClass, classify_failure
 from ._fleet_watch import FleetWatch
 from ._poll import PollPolicy
 from ._ratelimit import RateLimitState
@@ -84,8 +86,11 @@ __all__ = [
     "CommitOperationDelete",
     "ConflictError",
     "ConnectError",
+    "DeployEvent",
+    "DeployResult",
     "DuplicatedRepoUrl",
     "EntryNotFoundError",
+    "FailureClass",
     "Fleet",
     "FleetError",
     "FleetReport",
@@ -138,6 +143,7 @@ __all__ = [
     "WaitTimeoutError",
     "__version__",
     "apply_plan",
+    "classify_failure",
     "load_fleet_spec",
     "parse_fleet_spec",
     "plan_fleet",

@@ -18,6 +18,8 @@ import httpx2
 from ._clock import Clock
 from ._commit_models import CommitOperation
 from ._core import HubOperations
+from ._deploy import DEFAULT_DEPLOY_TIMEOUT, DeployEvent, DeployResult
+from ._deploy import deploy as _deploy
 from ._downloads import Downloads
 from ._files import Files
 from ._fleet_watch import FleetWatch
@@ -130,6 +132,75 @@ class SpacesClient(HubOperations):
             ValueError: a malformed or duplicated repo id, or a non-positive `concurrency`.
         """
         return Fleet(self, repo_ids, concurrency=concurrency)
+
+    # --- deploy ------------------------------------------------------------------------------------------
+
+    async def deploy(
+        self,
+        repo_id: str,
+        folder_path: str | Path,
+        *,
+        hardware: str | None = None,
+        timeout: float | None = DEFAULT_DEPLOY_TIMEOUT,  # noqa: ASYNC109 - a deadline on the client's clock
+        commit_message: str | None = None,
+        commit_description: str | None = None,
+        path_in_repo: str | None = None,
+        allow_patterns: list[str] | str | None = None,
+        ignore_patterns: list[str] | str | None = None,
+        delete_patterns: list[str] | str | None = None,
+        policy: PollPolicy | None = None,
+        on_event: Callable[[DeployEvent], object] | None = None,
+    ) -> DeployResult:
+        """Upload a folder to a Space and wait until *that* code runs (on `hardware`, if given).
+
+        The upload is `upload_folder` (files the Space already has are skipped). Its commit fences the wait
+        that follows: the previous build, still RUNNING while the Hub schedules the new one, is not taken for
+        the new code. When the folder matches the Space's files, nothing is committed and, if the Space runs
+        (on `hardware`), the result comes back at once with `changed=False`.
+
+        ```python
+        result = await client.deploy("alice/app", "./app", hardware="t4-small", timeout=900)
+        print(result.commit, result.build_seconds, result.start_seconds)
+        ```
+
+        Args:
+            repo_id: The Space.
+            folder_path: The local folder holding the Space's files.
+            hardware: A flavor to run on (requested after the upload when the Space is not on it yet).
+            timeout: Seconds for the whole deploy, upload included (None: no limit); default 30 minutes.
+            commit_message: The commit's title (default "Deploy with aiospaces").
+            commit_description: The commit's description.
+            path_in_repo: Folder of the Space to upload into (default: its root).
+            allow_patterns: Only upload files matching one of these (as `upload_folder`).
+            ignore_patterns: Never upload files matching one of these.
+            delete_patterns: Delete the Space's files matching one of these (files uploaded are kept).
+            policy: The poll timing of the wait.
+            on_event: Called with a `DeployEvent` at each step (uploaded, building, starting, running, ...).
+
+        Returns:
+            A `DeployResult`: the commit, whether anything changed, the final runtime, build and start times.
+
+        Raises:
+            SpaceFailedError: The new code did not run: `stage`, `error_message`, the failing phase's
+                `log_tail`, the `commit` and its `failure_class` (build, app, config or platform).
+            WaitTimeoutError: Not running at the deadline (a `TimeoutError`, with the last runtime).
+            ValueError, TypeError: Bad arguments, before any request.
+        """
+        return await _deploy(
+            self,
+            repo_id,
+            folder_path,
+            hardware=hardware,
+            timeout=timeout,
+            commit_message=commit_message,
+            commit_description=commit_description,
+            path_in_repo=path_in_repo,
+            allow_patterns=allow_patterns,
+            ignore_patterns=ignore_patterns,
+            delete_patterns=delete_patterns,
+            policy=policy,
+            on_event=on_event,
+        )
 
     # --- waiting (design.md §3) --------------------------------------------------------------------------
 

@@ -51,6 +51,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ._failures import FailureClass, classify_failure
+
 if TYPE_CHECKING:
     from .models import SpaceRuntime
 
@@ -243,6 +245,9 @@ class SpaceFailedError(WaitError):
         stage: the failure stage, as a string.
         error_message: the Hub's `errorMessage` from the runtime, if any.
         log_tail: the last lines of the build logs (build failures) or run logs (runtime failures).
+        failure_class: who has to act: `FailureClass.BUILD`, `APP`, `CONFIG` or `PLATFORM` (see
+            `classify_failure`), from the stage, the message and the log tail.
+        commit: the commit whose deployment failed (set by `deploy`), else None.
     """
 
     def __init__(
@@ -254,11 +259,14 @@ class SpaceFailedError(WaitError):
         error_message: str | None = None,
         log_tail: Sequence[str] = (),
         runtime: SpaceRuntime | None = None,
+        commit: str | None = None,
     ) -> None:
         super().__init__(message, repo_id=repo_id, runtime=runtime)
         self.stage = stage
         self.error_message = error_message
         self.log_tail = list(log_tail)
+        self.failure_class: FailureClass | None = classify_failure(stage, error_message, self.log_tail)
+        self.commit = commit
 
 
 class SpaceNotRunningError(WaitError):

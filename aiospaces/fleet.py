@@ -19,9 +19,13 @@ import anyio
 import attrs
 
 from . import _wire, validation
+from ._deploy import DEFAULT_DEPLOY_TIMEOUT, check_deploy_arguments
 from .errors import SpacesError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ._deploy import DeployEvent, DeployResult
     from .models import RepoUrl, SpaceInfo, SpaceRuntime, SpaceSecret, SpaceVariable
 
 T = TypeVar("T")
@@ -86,6 +90,22 @@ class FleetClient(Protocol):
     async def delete_repo(
         self, repo_id: str, *, repo_type: str | None = None, missing_ok: bool = False
     ) -> None: ...
+
+    async def deploy(
+        self,
+        repo_id: str,
+        folder_path: str | Path,
+        *,
+        hardware: str | None = None,
+        timeout: float | None = ...,  # noqa: ASYNC109 - a deadline on the client's clock
+        commit_message: str | None = None,
+        commit_description: str | None = None,
+        path_in_repo: str | None = None,
+        allow_patterns: list[str] | str | None = None,
+        ignore_patterns: list[str] | str | None = None,
+        delete_patterns: list[str] | str | None = None,
+        on_event: Callable[[DeployEvent], object] | None = None,
+    ) -> DeployResult: ...
 
 
 @attrs.frozen
@@ -378,6 +398,55 @@ class Fleet:
                 space_sleep_time=space_sleep_time,
                 space_secrets=space_secrets,
                 space_variables=space_variables,
+            )
+        )
+
+    async def deploy(
+        self,
+        folder_path: str | Path,
+        *,
+        hardware: str | None = None,
+        timeout: float | None = DEFAULT_DEPLOY_TIMEOUT,  # noqa: ASYNC109 - a deadline on the client's clock
+        commit_message: str | None = None,
+        commit_description: str | None = None,
+        path_in_repo: str | None = None,
+        allow_patterns: list[str] | str | None = None,
+        ignore_patterns: list[str] | str | None = None,
+        delete_patterns: list[str] | str | None = None,
+        on_event: Callable[[DeployEvent], object] | None = None,
+    ) -> FleetReport[DeployResult]:
+        """Deploy one folder to every Space and wait until the new code runs on each (see
+        `SpacesClient.deploy`).
+
+        Each outcome is the Space's `DeployResult`, or the error that stopped it: a `SpaceFailedError` names
+        its `failure_class` (build, app, config or platform) and carries the failing phase's log tail and the
+        commit.
+        """
+        check_deploy_arguments(
+            folder_path,
+            hardware,
+            timeout,
+            on_event,
+            commit_message=commit_message,
+            commit_description=commit_description,
+            path_in_repo=path_in_repo,
+            allow_patterns=allow_patterns,
+            ignore_patterns=ignore_patterns,
+            delete_patterns=delete_patterns,
+        )
+        return await self.run(
+            lambda r: self.client.deploy(
+                r,
+                folder_path,
+                hardware=hardware,
+                timeout=timeout,
+                commit_message=commit_message,
+                commit_description=commit_description,
+                path_in_repo=path_in_repo,
+                allow_patterns=allow_patterns,
+                ignore_patterns=ignore_patterns,
+                delete_patterns=delete_patterns,
+                on_event=on_event,
             )
         )
 

@@ -126,6 +126,33 @@ def test_ci_example_runs_against_hubsim(hubsim: str, tmp_path: Path) -> None:
     assert "t4-medium" in process.stdout
 
 
+def test_ci_deploy_step_runs_against_hubsim(hubsim: str, tmp_path: Path) -> None:
+    """The README's GitHub Actions deploy step, its `aiospaces` lines run as written (the workflow's
+    expressions filled in), deploys ./app to a running Space over a real socket and exits 0 once it runs."""
+    [workflow] = code_blocks(section("Deploying: wait for *your* code, not the previous build"), "yaml")
+    run_block = workflow.split("run: |\n", 1)[1]
+    lines = [line.strip() for line in run_block.splitlines() if line.strip().startswith("aiospaces ")]
+    assert len(lines) == 1
+    env = user_env(hubsim, tmp_path)
+    create = run_process([sys.executable, "-c", _CREATE_APP], env=env)
+    assert create.returncode == 0, create.stderr
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "app.py").write_text("import gradio as gr\n\ngr.Interface(str.upper, 'text', 'text').launch()\n")
+    (app / "requirements.txt").write_text("numpy\n")
+    command = (
+        lines[0]
+        .replace("${{ github.sha }}", "0123abc")
+        .replace("aiospaces ", f"{shlex.quote(sys.executable)} -m aiospaces.cli ", 1)
+    )
+    process = run_process(["bash", "-c", command], env=env, cwd=tmp_path)
+    assert process.returncode == 0, process.stdout + process.stderr
+    out = process.stdout
+    assert "alice/app: uploaded 2 files" in out
+    assert "alice/app: build started" in out
+    assert "alice/app: running on t4-small" in out
+
+
 _CREATE_APP = """
 import anyio
 from aiospaces import SpacesClient
@@ -175,7 +202,7 @@ async def test_every_documented_command_exists() -> None:
     """Each `aiospaces X` the README documents is a command whose --help works."""
     reference = code_blocks(section("The `aiospaces` command"), "")[0]
     commands = sorted(set(re.findall(r"^aiospaces (\w+)", reference, flags=re.MULTILINE)))
-    assert len(commands) == 11
+    assert len(commands) == 12
     for command in commands:
         if command == "hubsim":
             continue  # its own parser: exercised by the quickstart test's server

@@ -206,6 +206,10 @@ async def _dispatch(
             return await commands[args.command](client, args, output)
         if args.command == "secrets":
             return await _commands.cmd_secrets(client, args, output, stdin=stdin)
+        if args.command == "deploy":
+            from ._deploy import cmd_deploy
+
+            return await cmd_deploy(client, args, output)
         if args.command == "fleet":
             from ._fleet import cmd_fleet
 

@@ -191,6 +191,30 @@ def _add_runtime_commands(add: AddCommand) -> None:
         help="stop once every Space is out of a transitional stage and on its requested hardware",
     )
 
+    deploy = add(
+        "deploy",
+        "upload a folder to Spaces and wait until the new code runs (for CI)",
+        "Upload FOLDER to each Space (files the Space already has are skipped), request --hardware if the "
+        "Space is not on it, and wait until the new commit runs: not the previous build, which keeps serving "
+        "while the Hub schedules the new one. One line per phase (uploaded, build started, app starting, "
+        "running on HW) with durations, then one row per Space. Exit 0 only when the new code runs on every "
+        "Space; a failed Space prints its failure class (build, app, config or platform) and the log tail of "
+        "the failing phase on stderr (exit 1); the deadline exits 3.",
+    )
+    deploy.add_argument("repo_ids", nargs="+", metavar="ID", help="Space id, e.g. alice/my-space")
+    deploy.add_argument("folder", metavar="FOLDER", help="local folder holding the Space's files")
+    deploy.add_argument("--hardware", metavar="HW", help="run on this hardware (e.g. t4-small)")
+    deploy.add_argument(
+        "--timeout",
+        type=_positive_float,
+        metavar="S",
+        help="give up after S seconds, upload included (default 1800; exit 3)",
+    )
+    deploy.add_argument(
+        "--message", "-m", metavar="M", help="commit message (default: Deploy with aiospaces)"
+    )
+    _add_concurrency(deploy)
+
     logs = add("logs", "print a Space's run logs (or build logs)")
     logs.add_argument("repo_id", metavar="ID", help="Space id")
     logs.add_argument("--build", action="store_true", help="build logs instead of run logs")
