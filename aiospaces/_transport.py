@@ -21,7 +21,7 @@ import platform
 import random
 import uuid
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import anyio
@@ -514,8 +514,10 @@ class HttpTransport:
             yield handle
         finally:
             try:
-                # Shielded: a cancelled consumer must still give the connection back.
-                with anyio.CancelScope(shield=True):
+                # Shielded: a cancelled consumer must still give the connection back. A failure to close a
+                # connection being abandoned changes nothing for the caller, and must not replace the
+                # exception (if any) that ended the block.
+                with anyio.CancelScope(shield=True), suppress(httpx2.HTTPError, httpx2.StreamError):
                     await handle.response.aclose()
             finally:
                 self.limiter.release_on_behalf_of(handle)

@@ -329,3 +329,31 @@ async def test_a_failed_lfs_upload_raises_the_sdk_error_itself() -> None:
                 repo_type="dataset",
             )
         assert env.client._session.transport.limiter.borrowed_tokens == 0
+
+
+class _FailsToClose(httpx2.AsyncByteStream):
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield b"data: x\n\n"
+
+    async def aclose(self) -> None:
+        raise httpx2.ReadError("connection reset while closing")
+
+
+async def test_a_stream_that_fails_to_close_keeps_the_consumers_error() -> None:
+    """Closing a stream whose connection fails to close raises nothing of its own: the consumer's exception
+    comes out unchanged and the slot is given back."""
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, stream=_FailsToClose())
+
+    async with SpacesClient(
+        token="hf_x", endpoint="https://hub.test", transport=httpx2.MockTransport(handler), max_concurrency=1
+    ) as client:
+
+        async def consume() -> None:
+            async with client._session.stream("GET", "/api/spaces/a/b/logs/run"):
+                raise LookupError("consumer failed")
+
+        with pytest.raises(LookupError):
+            await consume()
+        assert client._session.transport.limiter.borrowed_tokens == 0
