@@ -1,7 +1,7 @@
-"""The one module that does HTTP: one `httpx2.AsyncClient` (connection pool) per client, auth and user-agent
-headers, the concurrency bound, rate-limit pacing, retries, and mapping failures to `errors.py`. Every
-exchange goes through here: buffered requests (`request`), and streamed bodies (`stream`: server-sent log
-events, file downloads), whose reads are mapped the same way.
+"""The one module that does HTTP: one `httpx2.AsyncClient` (connection pool, in shards: `_pool`) per client,
+auth and user-agent headers, the concurrency bound, rate-limit pacing, retries, and mapping failures to
+`errors.py`. Every exchange goes through here: buffered requests (`request`), and streamed bodies (`stream`:
+server-sent log events, file downloads), whose reads are mapped the same way.
 
 Retry rules (decided by `_retry.decide`, hub-api.md §4.3):
 
