@@ -160,9 +160,10 @@ async def test_a_second_commit_before_the_build_starts_replaces_it(
 async def test_a_hardware_request_during_the_delay_keeps_the_queued_build(
     client: httpx2.AsyncClient, hub: SimulatedHub
 ) -> None:
-    """Hardware requested right after a commit: the commit is still built and the new code runs on the new
-    hardware."""
+    """Hardware requested right after a commit: the Space restarts once, with the commit's build, and the new
+    code runs on the new hardware (never the old code on it, even when a switch alone would be quicker)."""
     hub.create_space("alice/gpu")
+    hub.set_durations("alice/gpu", hardware_switch=5)  # shorter than the commit's wait for its build
     sha = await commit(client, "alice/gpu", {"app.py": GRADIO_APP + "# v2\n"})
     r = await client.post("/api/spaces/alice/gpu/hardware", json={"flavor": "t4-medium"})
     assert r.json()["hardware"] == {"current": "cpu-basic", "requested": "t4-medium"}

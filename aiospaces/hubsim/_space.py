@@ -282,10 +282,15 @@ class SpaceState:
             )
 
     def switch_hardware(self, now: float, durations: Durations, wall: Callable[[float], str]) -> None:
-        """A running Space keeps serving on its old hardware, then runs on the requested one."""
+        """A running Space keeps serving on its old hardware, then runs on the requested one.
+
+        When a commit's build is queued, that build is what starts the app on the requested hardware: the
+        Space restarts once, with the new files, never on the new hardware with the old ones.
+        """
         self.cancel_plan(now, keep_queued=True)
         self._enter(now, "RUNNING_BUILDING", current=self.current)
-        self._plan_restarted_app(now + durations.hardware_switch, wall)
+        if not self.plan:
+            self._plan_restarted_app(now + durations.hardware_switch, wall)
 
     def wake(self, now: float, durations: Durations, wall: Callable[[float], str]) -> None:
         """A visitor wakes a sleeping Space: APP_STARTING, then RUNNING on the requested hardware."""
