@@ -47,6 +47,9 @@ class FakeHost:
         if self.deny is not None:
             raise self.deny
 
+    def authorize_pull_request(self, req: SimRequest, repo_type: str, repo_id: str) -> None:
+        self.authorize_repo(req, repo_type, repo_id, write=False)
+
     def after_commit(self, repo_type: str, repo_id: str, commit_sha: str) -> None:
         self.after.append((repo_type, repo_id, commit_sha))
 

@@ -91,7 +91,8 @@ async def test_transport_commit_download_and_listing(hub: SimulatedHub) -> None:
 
 @pytest.mark.anyio
 async def test_transport_authorization(hub: SimulatedHub) -> None:
-    """Writes need the owner's token: anonymous is 401, another user is 403, and nothing is committed."""
+    """Writes need the owner's token: anonymous is 401, another user is 403 (an LFS batch naming the branch
+    included), and nothing is committed."""
     before = hub.git.head(("space", "alice/demo"))
     async with httpx2.AsyncClient(transport=hub.transport(), base_url="https://hub.local") as client:
         anon = await client.post("/api/spaces/alice/demo/commit/main", content=_commit_body("a", b"a"))
@@ -102,7 +103,11 @@ async def test_transport_authorization(hub: SimulatedHub) -> None:
         assert other.status_code == 403
         lfs = await client.post(
             "/spaces/alice/demo.git/info/lfs/objects/batch",
-            json={"operation": "upload", "objects": [{"oid": "0" * 64, "size": 1}]},
+            json={
+                "operation": "upload",
+                "objects": [{"oid": "0" * 64, "size": 1}],
+                "ref": {"name": "main"},
+            },
             headers=BOB,
         )
         assert lfs.status_code == 403

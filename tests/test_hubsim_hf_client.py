@@ -248,3 +248,241 @@ def test_repo_ids_match_regardless_of_case(tmp_path: Path) -> None:
     assert out["exist_ok"] == f"{url}/alice/MyRepo"
     assert hub.list_repo_ids(repo_type="model") == ["alice/MyRepo"]
     assert hub.git.read_file(("model", "alice/MyRepo"), "data.txt") == b"hello"
+
+
+# ------------------------------------------------------------------------------------- pull requests
+PULL_REQUEST_SCRIPT = """
+    import json
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+
+    api, out = HfApi(), {}
+    small = api.upload_file(
+        path_or_fileobj=b"fix", path_in_repo="fix.txt", repo_id="alice/model", create_pr=True
+    )
+    big = api.upload_file(
+        path_or_fileobj=b"\\x00weights" * 100, path_in_repo="w.bin", repo_id="alice/model", create_pr=True
+    )
+    out["prs"] = [[small.pr_revision, small.pr_num], [big.pr_revision, big.pr_num]]
+    out["pr2_files"] = api.list_repo_files("alice/model", revision="refs/pr/2")
+    out["main_files"] = api.list_repo_files("alice/model")
+    refs = api.list_repo_refs("alice/model", include_pull_requests=True)
+    out["pr_refs"] = [ref.ref for ref in refs.pull_requests]
+    out["denied"] = []
+    for call in (
+        lambda: api.upload_file(path_or_fileobj=b"x", path_in_repo="x.txt", repo_id="alice/model"),
+        lambda: api.upload_file(
+            path_or_fileobj=b"x", path_in_repo="x.txt", repo_id="alice/secret", create_pr=True
+        ),
+    ):
+        try:
+            call()
+            out["denied"].append(None)
+        except HfHubHTTPError as exc:
+            out["denied"].append([type(exc).__name__, exc.response.status_code])
+    print(json.dumps(out))
+"""
+
+
+def test_a_reader_opens_pull_requests_that_never_touch_the_branch(tmp_path: Path) -> None:
+    """Bob, who may only read alice's public repo, opens PRs (regular and LFS files); main stays as it was."""
+    hub = SimulatedHub(clock="manual")
+    hub.add_user("alice", token="hf_alice")
+    hub.add_user("bob", token="hf_bob")
+    hub.create_repo("alice/model", repo_type="model")
+    hub.create_repo("alice/secret", repo_type="model", private=True)
+    main_before = hub.git.head(("model", "alice/model"))
+    with hub.serve() as url:
+        out = run_client(url, tmp_path / "home", PULL_REQUEST_SCRIPT, token="hf_bob")
+    # huggingface_hub 2.4 `hf_api.py` (`preupload_lfs_files`): with `create_pr`, the LFS batch carries no
+    # `ref` so that readers can open PRs; `_commit_api.py` (`_send_commit`) reads `pullRequestUrl`.
+    assert out["prs"] == [["refs/pr/1", 1], ["refs/pr/2", 2]]
+    assert out["pr2_files"] == [".gitattributes", "w.bin"]
+    assert out["main_files"] == [".gitattributes"]
+    assert out["pr_refs"] == ["refs/pr/1", "refs/pr/2"]
+    # Committing to the branch itself still needs write access; a private repo stays invisible.
+    assert out["denied"] == [["HfHubHTTPError", 403], ["RepositoryNotFoundError", 404]]
+    assert hub.git.head(("model", "alice/model")) == main_before
+    assert hub.git.read_file(("model", "alice/model"), "w.bin", revision="refs/pr/2") == b"\x00weights" * 100
+
+
+READ_TOKEN_PR_SCRIPT = """
+    import json
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError
+
+    try:
+        HfApi().upload_file(path_or_fileobj=b"x", path_in_repo="x.txt", repo_id="alice/model", create_pr=True)
+        print(json.dumps({"error": None}))
+    except HfHubHTTPError as exc:
+        print(json.dumps({"error": [type(exc).__name__, exc.response.status_code, str(exc)]}))
+"""
+
+
+def test_a_read_token_cannot_open_a_pull_request(tmp_path: Path) -> None:
+    """A read-role token gets the client's 403 message on `create_pr`, and no PR ref is created."""
+    hub = SimulatedHub(clock="manual")
+    hub.add_user("alice", token="hf_alice")
+    hub.add_user("carol", token="hf_carol_read", role="read")
+    hub.create_repo("alice/model", repo_type="model")
+    with hub.serve() as url:
+        out = run_client(url, tmp_path / "home", READ_TOKEN_PR_SCRIPT, token="hf_carol_read")
+    name, status, message = out["error"]
+    assert (name, status) == ("HfHubHTTPError", 403)
+    assert "403 Forbidden: You have read access but not the required permissions" in message
+    assert list(hub.git.branches(("model", "alice/model"))) == ["main"]
+
+
+# ---------------------------------------------------------------------------------------------- tags
+TAGS_SCRIPT = """
+    import json
+    from huggingface_hub import HfApi, hf_hub_download
+    from huggingface_hub.errors import BadRequestError, HfHubHTTPError, RevisionNotFoundError
+
+    api, out = HfApi(), {}
+    repo = "alice/release"
+    first = api.upload_file(path_or_fileobj=b"v1", path_in_repo="app.py", repo_id=repo, repo_type="space")
+    second = api.upload_file(path_or_fileobj=b"v2", path_in_repo="app.py", repo_id=repo, repo_type="space")
+    pr = api.upload_file(
+        path_or_fileobj=b"pr", path_in_repo="app.py", repo_id=repo, repo_type="space", create_pr=True
+    )
+    api.create_tag(repo, tag="v1.0", revision=first.oid, repo_type="space", tag_message="first release")
+    api.create_tag(repo, tag="v2.0", revision=second.oid[:7], repo_type="space")
+    api.create_tag(repo, tag="head", repo_type="space")
+    api.create_tag(repo, tag="candidate", revision=pr.pr_revision, repo_type="space")
+    out["shas"] = {
+        tag: api.space_info(repo, revision=tag).sha for tag in ("v1.0", "v2.0", "head", "candidate")
+    }
+    out["expected"] = {"v1.0": first.oid, "v2.0": second.oid, "head": second.oid, "candidate": pr.oid}
+    out["download"] = open(hf_hub_download(repo, "app.py", repo_type="space", revision="v1.0")).read()
+    refs = api.list_repo_refs(repo, repo_type="space", include_pull_requests=True)
+    out["tags"] = [[t.name, t.ref, t.target_commit] for t in refs.tags]
+    out["branches"] = [b.ref for b in refs.branches]
+    out["pulls"] = [p.ref for p in refs.pull_requests]
+    api.create_branch(repo, branch="head", repo_type="space")  # a branch may share a tag's name
+    api.create_tag(repo, tag="v1.0", repo_type="space", exist_ok=True)
+    errors = {}
+    for name, call in (
+        ("twice", lambda: api.create_tag(repo, tag="v1.0", repo_type="space")),
+        ("bad_name", lambda: api.create_tag(repo, tag="invalid tag", repo_type="space")),
+        ("missing_rev", lambda: api.create_tag(repo, tag="bad tag", revision="foobar", repo_type="space")),
+        ("delete_missing", lambda: api.delete_tag(repo, tag="v9", repo_type="space")),
+        ("delete_branch_name", lambda: api.delete_tag(repo, tag="main", repo_type="space")),
+    ):
+        try:
+            call()
+            errors[name] = None
+        except HfHubHTTPError as exc:
+            errors[name] = [type(exc).__name__, exc.response.status_code]
+    api.delete_tag(repo, tag="v1.0", repo_type="space")
+    try:
+        api.space_info(repo, revision="v1.0")
+        errors["deleted"] = None
+    except RevisionNotFoundError as exc:
+        errors["deleted"] = [type(exc).__name__, exc.response.status_code]
+    out["errors"] = errors
+    out["after"] = [t.name for t in api.list_repo_refs(repo, repo_type="space").tags]
+    print(json.dumps(out))
+"""
+
+
+def test_tags_are_created_listed_resolved_and_deleted(tmp_path: Path) -> None:
+    """Tags on a commit id (full or short), a branch or a PR resolve as revisions, list as refs and delete."""
+    hub = SimulatedHub(clock="manual")
+    hub.add_user("alice", token="hf_alice")
+    hub.create_space("alice/release")
+    with hub.serve() as url:
+        out = run_client(url, tmp_path / "home", TAGS_SCRIPT)
+    # huggingface_hub 2.4 `hf_api.py` (`create_tag`, `delete_tag`, `list_repo_refs`) and its tests
+    # (`TestHfApiTagEndpoint`, `TestHfApiBranchEndpoint`) as run against the real Hub.
+    assert out["shas"] == out["expected"]
+    assert out["download"] == "v1"
+    expected = out["expected"]
+    assert out["tags"] == [
+        ["candidate", "refs/tags/candidate", expected["candidate"]],
+        ["head", "refs/tags/head", expected["head"]],
+        ["v1.0", "refs/tags/v1.0", expected["v1.0"]],
+        ["v2.0", "refs/tags/v2.0", expected["v2.0"]],
+    ]
+    assert out["branches"] == ["refs/heads/main"]
+    assert out["pulls"] == ["refs/pr/1"]
+    assert out["errors"] == {
+        "twice": ["HfHubHTTPError", 409],
+        "bad_name": ["BadRequestError", 400],
+        "missing_rev": ["RevisionNotFoundError", 404],
+        "delete_missing": ["RevisionNotFoundError", 404],
+        "delete_branch_name": ["RevisionNotFoundError", 404],
+        "deleted": ["RevisionNotFoundError", 404],
+    }
+    assert out["after"] == ["candidate", "head", "v2.0"]
+    assert sorted(hub.git.branches(("space", "alice/release"))) == ["head", "main", "refs/pr/1"]
+
+
+# --------------------------------------------------------------------------------- matched messages
+MESSAGES_SCRIPT = """
+    import json
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError
+
+    api, out = HfApi(), {}
+    for repo_type in ("model", "dataset", "space"):
+        try:
+            api.move_repo(from_id="alice/one", to_id="alice/two", repo_type=repo_type)
+            out[repo_type] = None
+        except HfHubHTTPError as exc:
+            out[repo_type] = [type(exc).__name__, exc.response.status_code, str(exc)]
+    api.create_branch("alice/one", branch="dev")
+    api.create_tag("alice/one", tag="cool-tag")
+    calls = {
+        "branch_twice": lambda: api.create_branch("alice/one", branch="dev"),
+        "branch_main": lambda: api.create_branch("alice/one", branch="main"),
+        "branch_pr_ref": lambda: api.create_branch("alice/one", branch="refs/pr/5"),
+        "branch_other_ref": lambda: api.create_branch("alice/one", branch="refs/something/random"),
+        "delete_main": lambda: api.delete_branch("alice/one", branch="main"),
+        "delete_missing": lambda: api.delete_branch("alice/one", branch="cool-branch"),
+        "delete_tag_name": lambda: api.delete_branch("alice/one", branch="cool-tag"),
+    }
+    for name, call in calls.items():
+        try:
+            call()
+            out[name] = None
+        except HfHubHTTPError as exc:
+            out[name] = [type(exc).__name__, exc.response.status_code, str(exc)]
+    api.create_branch("alice/one", branch="dev", exist_ok=True)
+    api.create_branch("alice/one", branch="main", exist_ok=True)
+    api.delete_branch("alice/one", branch="dev")
+    out["branches"] = [b.name for b in api.list_repo_refs("alice/one").branches]
+    print(json.dumps(out))
+"""
+
+
+def test_repo_and_branch_errors_carry_the_messages_the_client_matches(tmp_path: Path) -> None:
+    """Moving onto an existing repo, re-creating a branch, bad branch refs, deleting main: the Hub's text."""
+    hub = SimulatedHub(clock="manual")
+    hub.add_user("alice", token="hf_alice")
+    for repo_type in ("model", "dataset"):
+        hub.create_repo("alice/one", repo_type=repo_type)
+        hub.create_repo("alice/two", repo_type=repo_type)
+    hub.create_space("alice/one")
+    hub.create_space("alice/two")
+    with hub.serve() as url:
+        out = run_client(url, tmp_path / "home", MESSAGES_SCRIPT)
+    # huggingface_hub tests (`tests/test_hf_api.py`): `test_move_repo_target_already_exists`,
+    # `TestHfApiBranchEndpoint` match these texts on the real Hub's answers.
+    for repo_type in ("model", "dataset", "space"):
+        name, status, message = out[repo_type]
+        assert (name, status) == ("HfHubHTTPError", 409)
+        assert f"A {repo_type} repository called alice/two already exists" in message
+    for name, branch in (("branch_twice", "dev"), ("branch_main", "main")):
+        assert out[name][:2] == ["HfHubHTTPError", 409]
+        assert f"Reference refs/heads/{branch} already exists" in out[name][2]
+    for name in ("branch_pr_ref", "branch_other_ref"):
+        assert out[name][:2] == ["BadRequestError", 400]
+        assert "Invalid reference for a branch" in out[name][2]
+    assert out["delete_main"][0] == "HfHubHTTPError"
+    assert "Cannot delete refs/heads/main" in out["delete_main"][2]
+    for name in ("delete_missing", "delete_tag_name"):
+        assert out[name][:2] == ["RevisionNotFoundError", 404]
+        assert "Invalid rev id" in out[name][2]
+    assert out["branches"] == ["main"]
+    assert hub.list_repo_ids(repo_type="model") == ["alice/one", "alice/two"]

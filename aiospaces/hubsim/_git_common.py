@@ -50,6 +50,10 @@ class GitHost(Protocol):
         """Raise the Hub's `HubError` (401/403/404 RepoNotFound) unless the caller may read/write the repo."""
         ...
 
+    def authorize_pull_request(self, req: SimRequest, repo_type: str, repo_id: str) -> None:
+        """Raise the Hub's `HubError` unless the caller may open a pull request (read access suffices)."""
+        ...
+
     def authorize_download(self, req: SimRequest, repo_type: str, repo_id: str) -> None:
         """Raise the Hub's `HubError` (GatedRepo) when the caller may see the repo but not its files."""
         ...
@@ -106,9 +110,17 @@ def store_errors(revision: str | None = None) -> Iterator[None]:
         ) from None
 
 
-def check_repo(host: GitHost, req: SimRequest, key: RepoKey, *, write: bool) -> None:
-    """Authorize the caller, then make sure the store holds the repo."""
-    host.authorize_repo(req, key[0], key[1], write=write)
+def check_repo(
+    host: GitHost, req: SimRequest, key: RepoKey, *, write: bool, pull_request: bool = False
+) -> None:
+    """Authorize the caller, then make sure the store holds the repo.
+
+    With `pull_request`, the caller writes to a new `refs/pr/N` only: reading the repo is enough.
+    """
+    if pull_request:
+        host.authorize_pull_request(req, key[0], key[1])
+    else:
+        host.authorize_repo(req, key[0], key[1], write=write)
     if not host.git.has_repo(key):
         raise repo_not_found()
 
@@ -116,6 +128,9 @@ def check_repo(host: GitHost, req: SimRequest, key: RepoKey, *, write: bool) -> 
 def repo_url(req: SimRequest, key: RepoKey) -> str:
     """The repo's web URL on this server (`{base}/spaces/ns/name`)."""
     return f"{req.base_url}/{URL_PREFIX[key[0]]}{key[1]}"
+
+
+_REF_KINDS = ("pr", "heads", "tags")
 
 
 def raw_tail(req: SimRequest, skip: int) -> tuple[str, str] | None:
@@ -128,8 +143,8 @@ def raw_tail(req: SimRequest, skip: int) -> tuple[str, str] | None:
     if len(segments) <= skip or not segments[skip]:
         return None
     width = 1
-    # An unquoted `refs/pr/1` (or `refs/heads/x`) spans three segments; take it whole.
-    if segments[skip] == "refs" and len(segments) > skip + 2 and segments[skip + 1] in ("pr", "heads"):
+    # An unquoted `refs/pr/1` (or `refs/heads/x`, `refs/tags/x`) spans three segments; take it whole.
+    if segments[skip] == "refs" and len(segments) > skip + 2 and segments[skip + 1] in _REF_KINDS:
         width = 3
     revision = unquote("/".join(segments[skip : skip + width]))
     return revision, unquote("/".join(segments[skip + width :]))

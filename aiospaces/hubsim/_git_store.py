@@ -51,6 +51,7 @@ _SHORT_SHA_RE = re.compile(r"^[0-9a-f]{7,40}$")
 class _Repo:
     key: RepoKey  # as first written: repo ids are matched without regard to case, shown as created
     branches: dict[str, str] = attrs.field(factory=dict)  # ref name ("main", "refs/pr/1") → commit sha
+    tags: dict[str, str] = attrs.field(factory=dict)  # tag name ("v1.0") → commit sha
     commits: dict[str, CommitRecord] = attrs.field(factory=dict)
     lfs_objects: dict[str, bytes] = attrs.field(factory=dict)  # sha256 → content (shared, never copied)
     next_pr: int = 1
@@ -214,6 +215,11 @@ class GitStore:
         with self._lock:
             return dict(self._repo(key).branches)
 
+    def tags(self, key: RepoKey) -> dict[str, str]:
+        """Every tag of the repo (tag name → commit sha)."""
+        with self._lock:
+            return dict(self._repo(key).tags)
+
     # ----------------------------------------------------------------------------------------- LFS
     def has_lfs_object(self, key: RepoKey, oid: str) -> bool:
         """Whether the LFS object `oid` (sha-256) was uploaded to repo `key`."""
@@ -372,6 +378,31 @@ class GitStore:
             repo.branches[branch] = sha
             return sha
 
+    def create_tag(self, key: RepoKey, tag: str, *, revision: str = "main") -> str:
+        """Tag `revision`'s commit (a branch, `refs/pr/N`, a tag or a full or short commit sha).
+
+        Returns:
+            The tagged commit's sha.
+
+        Raises:
+            RepoNotFound, RevisionNotFound: no such repo or revision.
+            BranchExists: the tag already exists.
+        """
+        with self._lock:
+            repo = self._repo(key)
+            sha = _resolve_existing(repo, revision)
+            if tag in repo.tags:
+                raise BranchExists(tag)
+            repo.tags[tag] = sha
+            return sha
+
+    def delete_tag(self, key: RepoKey, tag: str) -> None:
+        """Delete a tag; `RevisionNotFound` when there is no such tag (a branch's name included)."""
+        with self._lock:
+            repo = self._repo(key)
+            if repo.tags.pop(tag, None) is None:
+                raise RevisionNotFound(tag)
+
     def delete_branch(self, key: RepoKey, branch: str) -> None:
         """Delete a branch (not `main`, not a PR ref).
 
@@ -511,6 +542,12 @@ def _resolve(repo: _Repo, revision: str) -> str | None:
         return repo.branches[revision]
     if revision.startswith("refs/heads/") and revision[len("refs/heads/") :] in repo.branches:
         return repo.branches[revision[len("refs/heads/") :]]
+    # A tag is a revision like a branch (huggingface_hub tests: `model_info(revision=tag)` reads the tagged
+    # commit); a branch of the same name wins [inferred].
+    if revision in repo.tags:
+        return repo.tags[revision]
+    if revision.startswith("refs/tags/") and revision[len("refs/tags/") :] in repo.tags:
+        return repo.tags[revision[len("refs/tags/") :]]
     if _SHORT_SHA_RE.match(revision):
         return _find_commit(repo, revision)
     return None

@@ -94,8 +94,17 @@ def batch(host: GitHost, req: SimRequest, prefix: str | None, ns: str | None, na
         raise HubError(400, f'Invalid batch request: "objects" must be a list of at most {MAX_BATCH_OBJECTS}')
     if payload.get("hash_algo", "sha256") != "sha256":
         raise HubError(422, "Unsupported hash algorithm")
+    ref = payload.get("ref")
+    if ref is not None and (not isinstance(ref, dict) or not isinstance(ref.get("name"), str)):
+        raise HubError(400, 'Invalid batch request: "ref" must be {"name": <revision>}')
     if operation == "upload":
-        host.authorize_repo(req, key[0], key[1], write=True)
+        if ref is not None:
+            host.authorize_repo(req, key[0], key[1], write=True)
+        else:
+            # huggingface_hub 2.4 `hf_api.py` (`preupload_lfs_files`) sends no `ref` when opening a pull
+            # request, so that "users with read permission should still be able to create PRs": the objects
+            # stay unreachable until a commit refers to them.
+            host.authorize_pull_request(req, key[0], key[1])
     answers: list[dict[str, Any]] = []
     for obj in objects:
         if not isinstance(obj, dict):
@@ -215,7 +224,8 @@ def download(host: GitHost, req: SimRequest, type_: str, ns: str, name: str, oid
 
 def verify(host: GitHost, req: SimRequest, prefix: str | None, ns: str | None, name: str) -> SimResponse:
     key = _key(prefix, ns, name)
-    check_repo(host, req, key, write=True)
+    # Verification follows every upload the batch allowed, a pull request's included (read access).
+    check_repo(host, req, key, write=True, pull_request=True)
     payload = req.json()
     if not isinstance(payload, dict) or not isinstance(payload.get("oid"), str):
         raise HubError(400, "Invalid verify request: expected oid and size")

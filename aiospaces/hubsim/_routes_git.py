@@ -82,7 +82,8 @@ def preupload(host: GitHost, req: SimRequest, api_type: str, ns: str | None, nam
     """`POST /api/{type}s/{id}/preupload/{rev}`: each file's upload mode, `shouldIgnore` and stored oid."""
     key = _key(api_type, ns, name)
     revision = _whole_revision(req, ns)
-    check_repo(host, req, key, write=True)
+    # `create_pr=1` (huggingface_hub 2.4 `_commit_api.py`, `_fetch_upload_modes`): read access suffices.
+    check_repo(host, req, key, write=True, pull_request=truthy(req.arg("create_pr")))
     payload = req.json()
     files = payload.get("files") if isinstance(payload, dict) else None
     if not isinstance(files, list) or len(files) > MAX_PREUPLOAD_FILES:
@@ -128,13 +129,15 @@ def commit(host: GitHost, req: SimRequest, api_type: str, ns: str | None, name: 
     """`POST /api/{type}s/{id}/commit/{rev}`: an NDJSON commit; one landing on `main` rebuilds a Space."""
     key = _key(api_type, ns, name)
     revision = _whole_revision(req, ns)
-    check_repo(host, req, key, write=True)
+    create_pr = truthy(req.arg("create_pr"))
+    # A commit opening a pull request lands on a new `refs/pr/N`, never on the branch: read access suffices
+    # (huggingface_hub 2.4 `hf_api.py`, `preupload_lfs_files`; `_commit_api.py`, `_send_commit`).
+    check_repo(host, req, key, write=True, pull_request=create_pr)
     if len(req.body) > MAX_COMMIT_BODY:
         raise HubError(
             413, "Payload Too Large: commit body exceeds the inline limit, upload large files with LFS"
         )
     header, operations = parse_ndjson(req.body)
-    create_pr = truthy(req.arg("create_pr"))
     parent = header.get("parentCommit")
     with store_errors(revision):
         try:
@@ -262,17 +265,23 @@ def resolve_file(
 
 # --------------------------------------------------------------------------------- refs/branches
 def refs(host: GitHost, req: SimRequest, api_type: str, ns: str | None, name: str) -> SimResponse:
-    """`GET /api/{type}s/{id}/refs`: branches (and pull requests with `include_prs`)."""
+    """`GET /api/{type}s/{id}/refs`: branches and tags (and pull requests with `include_prs`).
+
+    Shape from huggingface_hub 2.4 `hf_api.py` (`list_repo_refs`): every item is `{name, ref, targetCommit}`;
+    `pullRequests` is read only when `include_prs=1` was sent.
+    """
     key = _key(api_type, ns, name)
     check_repo(host, req, key, write=False)
     with store_errors():
         all_refs = host.git.branches(key)
+        tags = host.git.tags(key)
     branches = [
         {"name": ref, "ref": f"refs/heads/{ref}", "targetCommit": sha}
         for ref, sha in sorted(all_refs.items())
         if not ref.startswith("refs/")
     ]
-    body: dict[str, Any] = {"branches": branches, "converts": [], "tags": []}
+    tag_items = [{"name": t, "ref": f"refs/tags/{t}", "targetCommit": sha} for t, sha in sorted(tags.items())]
+    body: dict[str, Any] = {"branches": branches, "converts": [], "tags": tag_items}
     if truthy(req.arg("include_prs")):
         prs = [
             (int(ref.rsplit("/", 1)[1]), sha) for ref, sha in all_refs.items() if ref.startswith("refs/pr/")
@@ -283,29 +292,81 @@ def refs(host: GitHost, req: SimRequest, api_type: str, ns: str | None, name: st
     return json_response(body)
 
 
+# Git's ref name rules, narrowed to what the Hub accepts ([inferred]: letters, digits, `._/-`, no `..`).
+_REF_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,199}")
+
+
+def _valid_ref_name(name: str) -> bool:
+    return bool(_REF_NAME.fullmatch(name)) and ".." not in name and not name.endswith((".", "/", ".lock"))
+
+
 def branch(host: GitHost, req: SimRequest, api_type: str, ns: str | None, name: str) -> SimResponse:
-    """`POST|DELETE /api/{type}s/{id}/branch/{branch}`: create or delete a branch."""
+    """`POST|DELETE /api/{type}s/{id}/branch/{branch}`: create or delete a branch.
+
+    Messages as huggingface_hub's tests (`tests/test_hf_api.py`, `TestHfApiBranchEndpoint`) match them on the
+    real Hub: "Reference refs/heads/NAME already exists" (409), "Invalid reference for a branch" (400),
+    "Cannot delete refs/heads/main", "Invalid rev id" for a missing branch (a tag's name included).
+    """
     key = _key(api_type, ns, name)
     check_repo(host, req, key, write=True)
     branch_name = _whole_revision(req, ns)
     if req.method == "DELETE":
+        if branch_name == "main" or branch_name.startswith("refs/"):
+            ref = branch_name if branch_name.startswith("refs/") else f"refs/heads/{branch_name}"
+            # [inferred] status: the client's test matches the message only; a protected ref is a 403.
+            raise HubError(403, f"Cannot delete {ref}")
         with store_errors(branch_name):
-            try:
-                host.git.delete_branch(key, branch_name)
-            except ValueError as exc:
-                raise HubError(403, f"You cannot delete this branch: {exc}") from None
+            host.git.delete_branch(key, branch_name)
         return json_response({})
     payload = req.json() if req.body else {}
     start = payload.get("startingPoint") if isinstance(payload, dict) else None
     if start is not None and not isinstance(start, str):
         raise HubError(400, '"startingPoint" must be a revision string')
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,199}", branch_name) or branch_name.startswith("refs/"):
-        raise HubError(400, f"Invalid branch name: {branch_name}")
+    if branch_name.startswith("refs/"):
+        raise HubError(400, f"Invalid reference for a branch: {branch_name}")
+    if not _valid_ref_name(branch_name):
+        raise HubError(400, f"Invalid reference for a branch: {branch_name}")
     with store_errors(start or "main"):
         try:
             host.git.create_branch(key, branch_name, revision=start or "main")
         except BranchExists:
-            raise HubError(409, "Reference already exists") from None
+            raise HubError(409, f"Reference refs/heads/{branch_name} already exists") from None
+    return json_response({})
+
+
+def tag(host: GitHost, req: SimRequest, api_type: str, ns: str | None, name: str) -> SimResponse:
+    """`POST /api/{type}s/{id}/tag/{rev}` with `{"tag", "message"}`, `DELETE /api/{type}s/{id}/tag/{tag}`.
+
+    Wire format from huggingface_hub 2.4 `hf_api.py` (`create_tag`, `delete_tag`); behaviour as its tests
+    (`tests/test_hf_api.py`, `TestHfApiTagEndpoint`) expect of the real Hub: the revision may be a branch, a
+    `refs/pr/N` or a full or short commit id, and is resolved first (an unknown one is `RevisionNotFound`
+    even when the tag name is bad); an invalid name is a 400; an existing tag is a 409; deleting a missing tag
+    (a branch's name included) is `RevisionNotFound`.
+    """
+    key = _key(api_type, ns, name)
+    check_repo(host, req, key, write=True)
+    target = _whole_revision(req, ns)
+    if req.method == "DELETE":
+        with store_errors(target):
+            host.git.delete_tag(key, target)
+        return json_response({})
+    payload = req.json() if req.body else {}
+    if not isinstance(payload, dict):
+        raise HubError(400, "Invalid JSON body: expected an object")
+    tag_name, message = payload.get("tag"), payload.get("message")
+    if not isinstance(tag_name, str):
+        raise HubError(400, '"tag" must be a string')
+    if message is not None and not isinstance(message, str):
+        raise HubError(400, '"message" must be a string')
+    _resolve(host, key, target)
+    if tag_name.startswith("refs/") or not _valid_ref_name(tag_name):
+        raise HubError(400, f"Invalid reference for a tag: {tag_name}")
+    with store_errors(target):
+        try:
+            host.git.create_tag(key, tag_name, revision=target)
+        except BranchExists:
+            # [inferred] text, by analogy with the branch route's; the client's test checks the 409.
+            raise HubError(409, f"Reference refs/tags/{tag_name} already exists") from None
     return json_response({})
 
 
@@ -313,6 +374,8 @@ GIT_ROUTES = [
     RouteSpec("GET", _API + r"/refs", "GET /api/{type}s/{id}/refs", refs),
     RouteSpec("POST", _API + r"/branch/.+", "POST /api/{type}s/{id}/branch/{branch}", branch),
     RouteSpec("DELETE", _API + r"/branch/.+", "DELETE /api/{type}s/{id}/branch/{branch}", branch),
+    RouteSpec("POST", _API + r"/tag/.+", "POST /api/{type}s/{id}/tag/{rev}", tag),
+    RouteSpec("DELETE", _API + r"/tag/.+", "DELETE /api/{type}s/{id}/tag/{tag}", tag),
     RouteSpec("POST", _API + r"/preupload/.+", "POST /api/{type}s/{id}/preupload/{rev}", preupload),
     RouteSpec("POST", _API + r"/commit/.+", "POST /api/{type}s/{id}/commit/{rev}", commit),
     RouteSpec("GET", _API + r"/tree/.+", "GET /api/{type}s/{id}/tree/{rev}/{path}", tree),

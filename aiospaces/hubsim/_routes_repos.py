@@ -135,8 +135,11 @@ def move_repo(hub: HubState, req: SimRequest) -> SimResponse:
         raise HubError(400, f"Invalid target repository id {target!r}")
     repo = hub.readable_repo(req, repo_type, source, write=True)
     hub.require_write(hub.caller(req), target.split("/")[0])
-    if hub.repo(repo_type, target) is not None:
-        raise HubError(409, f"A {repo_type} repo named {target} already exists")
+    existing = hub.repo(repo_type, target)
+    if existing is not None:
+        # huggingface_hub tests (`tests/test_hf_api.py`, `test_move_repo_target_already_exists`) match
+        # "A model repository called .* already exists" on the real Hub's answer.
+        raise HubError(409, f"A {repo_type} repository called {existing.repo_id} already exists")
     hub.rename_repo(repo, target)
     hub.counters.actions["move_repo"] += 1
     return json_response({})  # [inferred] body not read by the client

@@ -198,6 +198,22 @@ class HubState:
         if write:
             self.require_write(caller, repo.namespace)
 
+    def authorize_pull_request(self, req: SimRequest, repo_type: str, repo_id: str) -> None:
+        """Raise the Hub's error unless the caller may open a pull request on the repo.
+
+        Reading the repo is enough: huggingface_hub 2.4 `hf_api.py` (`preupload_lfs_files`) leaves the LFS
+        batch's `ref` out under `create_pr` because "users with read permission should still be able to
+        create PRs even if they don't have write permission on the target branch". Opening one still writes
+        on the caller's behalf, so it takes a write token (hub docs, security-tokens: a read token "can only
+        be used to provide read access").
+        """
+        self.authorize_repo(req, repo_type, repo_id, write=False)
+        caller = self.caller(req)
+        if caller is None:
+            raise HubError(401, "You must be authenticated to open a pull request")
+        if caller.role != "write":
+            raise HubError(403, "You have read access but not the required permissions for this operation.")
+
     def authorize_download(self, req: SimRequest, repo_type: str, repo_id: str) -> None:
         """Raise `GatedRepo` (401 anonymous, else 403) when an outsider asks for a gated repo's file.
 
