@@ -394,7 +394,6 @@ async def test_commit_deletions(router: Router, host: FakeHost) -> None:
         ndjson(header(), {"key": "rename", "value": {"path": "a.txt"}}),
         ndjson(header(), {"key": "lfsFile", "value": {"path": "w.bin", "oid": "xyz", "size": 1}}),
         ndjson(header(parentCommit="not-a-sha")),
-        ndjson(header(), file_line("../escape", b"x")),
         b"[1, 2]\n",
         b"\xff\xfe\n",
     ],
@@ -813,3 +812,15 @@ async def test_oversized_commit_and_lfs_object(router: Router, monkeypatch: pyte
     assert "error" in body_json(resp)
     batch = await lfs_batch(router, "spaces/", [{"oid": "a" * 64, "size": 51 * 1000**3}])
     assert body_json(batch)["objects"][0]["error"]["code"] == 422
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("path", ["../escape", "a/../../escape", "..\\ddd"])
+async def test_commit_escaping_path_is_422(router: Router, host: FakeHost, path: str) -> None:
+    """A path leaving the repo root (a `..` segment, a leading `..\\`) is a 422 and commits nothing."""
+    head = host.git.head(SPACE)
+    body = ndjson(header(), file_line(path, b"x"))
+    resp = await call(router, "POST", "/api/spaces/alice/demo/commit/main", body=body)
+    assert resp.status == 422
+    assert "leaves the repository" in body_json(resp)["error"]
+    assert host.git.head(SPACE) == head

@@ -486,3 +486,137 @@ def test_repo_and_branch_errors_carry_the_messages_the_client_matches(tmp_path: 
         assert "Invalid rev id" in out[name][2]
     assert out["branches"] == ["main"]
     assert hub.list_repo_ids(repo_type="model") == ["alice/one", "alice/two"]
+
+
+# -------------------------------------------------------------------------------------------- gating
+GATED_SCRIPT = """
+    import json
+    from huggingface_hub import HfApi, auth_check, hf_hub_download
+    from huggingface_hub.errors import GatedRepoError, HfHubHTTPError
+
+    api, out = HfApi(), {}
+    out["info"] = api.model_info("alice/gated").id
+    for name, call in (
+        ("auth_check", lambda: auth_check("alice/gated")),
+        ("download", lambda: hf_hub_download("alice/gated", "config.json")),
+        ("open_auth_check", lambda: auth_check("alice/open")),
+    ):
+        try:
+            call()
+            out[name] = None
+        except HfHubHTTPError as exc:
+            code = exc.response.headers.get("x-error-code")
+            out[name] = [type(exc).__name__, exc.response.status_code, code]
+    print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [
+        ("hf_bob", ["GatedRepoError", 403, "GatedRepo"]),
+        (None, ["GatedRepoError", 401, "GatedRepo"]),
+        ("hf_alice", None),
+    ],
+    ids=["outsider", "anonymous", "owner"],
+)
+def test_auth_check_answers_gated_repo_like_the_download(
+    tmp_path: Path, token: str | None, expected: list[Any] | None
+) -> None:
+    """`auth_check` on a gated repo raises GatedRepoError for a caller without access, as a download does."""
+    hub = SimulatedHub(clock="manual")
+    hub.add_user("alice", token="hf_alice")
+    hub.add_user("bob", token="hf_bob")
+    hub.create_repo("alice/gated", files={"config.json": "{}"})
+    hub.create_repo("alice/open")
+    gated = hub.repo("model", "alice/gated")
+    assert gated is not None
+    gated.gated = "manual"
+    with hub.serve() as url:
+        out = run_client(url, tmp_path / "home", GATED_SCRIPT, token=token)
+    # huggingface_hub 2.4 `hf_api.py` (`auth_check` docstring) and `utils/_http.py` (`X-Error-Code: GatedRepo`
+    # → GatedRepoError): gating hides the files, not the repo, whose info stays readable.
+    assert out["info"] == "alice/gated"
+    assert out["auth_check"] == expected
+    assert out["download"] == expected
+    assert out["open_auth_check"] is None
+
+
+# ------------------------------------------------------------------------------------- file deletions
+DELETE_FOLDER_SCRIPT = """
+    import json
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
+    from huggingface_hub.errors import EntryNotFoundError
+
+    api, out = HfApi(), {}
+    api.create_commit(
+        "alice/model",
+        [
+            CommitOperationAdd(path_or_fileobj=b"a", path_in_repo="keep.txt"),
+            CommitOperationAdd(path_or_fileobj=b"b", path_in_repo="nested/file.txt"),
+            CommitOperationAdd(path_or_fileobj=b"c", path_in_repo="nested/sub/lfs.bin"),
+            CommitOperationAdd(path_or_fileobj=b"d", path_in_repo="other/file.txt"),
+        ],
+        commit_message="init",
+    )
+    api.delete_file("nested", repo_id="alice/model")  # no trailing "/": sent as `deletedFile`
+    out["after_file_op"] = api.list_repo_files("alice/model")
+    api.create_commit(
+        "alice/model", [CommitOperationDelete(path_in_repo="other", is_folder=False)], commit_message="rm"
+    )
+    out["after_commit_op"] = api.list_repo_files("alice/model")
+    try:
+        api.delete_file("missing", repo_id="alice/model")
+        out["missing"] = None
+    except EntryNotFoundError as exc:
+        out["missing"] = [type(exc).__name__, exc.response.status_code, "A file with this name" in str(exc)]
+    print(json.dumps(out))
+"""
+
+
+def test_a_file_deletion_naming_a_folder_deletes_the_folder(tmp_path: Path) -> None:
+    """`deletedFile` naming a folder deletes every file under it; a path that is neither is EntryNotFound."""
+    hub = SimulatedHub(clock="manual")
+    hub.add_user("alice", token="hf_alice")
+    hub.create_repo("alice/model")
+    with hub.serve() as url:
+        out = run_client(url, tmp_path / "home", DELETE_FOLDER_SCRIPT)
+    # huggingface_hub 2.4 `_commit_api.py` (`CommitOperationDelete`: `is_folder` is "auto", from a trailing
+    # "/", so `delete_file("nested")` sends `deletedFile`); its test
+    # `test_create_commit_implicit_delete_folder_is_ok` commits such a deletion on the real Hub;
+    # `hf_api.py` (`create_commit`) matches "A file with this name doesn't exist" on a deletion's
+    # EntryNotFound.
+    assert out["after_file_op"] == [".gitattributes", "keep.txt", "other/file.txt"]
+    assert out["after_commit_op"] == [".gitattributes", "keep.txt"]
+    assert out["missing"] == ["RemoteEntryNotFoundError", 404, True]
+
+
+ESCAPING_PATH_SCRIPT = """
+    import json
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError
+
+    api, out = HfApi(), {}
+    try:
+        api.upload_file(path_or_fileobj=b"x", path_in_repo="..\\\\ddd", repo_id="alice/model")
+        out["backslash"] = None
+    except HfHubHTTPError as exc:
+        out["backslash"] = [type(exc).__name__, exc.response.status_code]
+    # A backslash inside a name is no separator: this one is stored as it is.
+    api.upload_file(path_or_fileobj=b"y", path_in_repo="folder/..\\\\..\\\\file", repo_id="alice/model")
+    out["files"] = api.list_repo_files("alice/model")
+    print(json.dumps(out))
+"""
+
+
+def test_a_path_starting_with_a_backslash_dotdot_is_refused(tmp_path: Path) -> None:
+    """`..\\ddd` (the client lets it through) is a 422 and lands nothing; `folder/..\\..\\file` is a name."""
+    hub = SimulatedHub(clock="manual")
+    hub.add_user("alice", token="hf_alice")
+    hub.create_repo("alice/model")
+    with hub.serve() as url:
+        out = run_client(url, tmp_path / "home", ESCAPING_PATH_SCRIPT)
+    # huggingface_hub 2.4 `_commit_api.py` (`_validate_path_in_repo`) splits on "/" only; its
+    # `tests/test_file_download.py` (`TestHfHubDownloadRelativePaths`) uploads `folder/..\..\..\file`.
+    assert out["backslash"] == ["HfHubHTTPError", 422]
+    assert out["files"] == [".gitattributes", "folder/..\\..\\file"]

@@ -123,6 +123,10 @@ class BranchExists(ValueError):
     """The branch to create already exists (the Hub's 409)."""
 
 
+class EscapingPath(ValueError):
+    """A path that leaves the repo's root (a `..` segment, or a leading `..\\`): the Hub's 422."""
+
+
 class ParentMismatch(Exception):
     """A conditional commit's parent is no longer the head of the branch (the Hub answers 412)."""
 

@@ -30,6 +30,7 @@ from ._git_objects import (
     DeleteFile,
     DeleteFolder,
     EntryNotFound,
+    EscapingPath,
     FileInfo,
     LFSAddition,
     MissingLFSObject,
@@ -350,9 +351,19 @@ class GitStore:
             for path in [p for p in tree if p.startswith(prefix)]:
                 del tree[path]
         elif isinstance(op, DeleteFile):
-            if op.path not in tree:
+            if op.path in tree:
+                del tree[op.path]
+                return
+            # A file deletion naming a folder deletes the folder, as the Hub does: huggingface_hub 2.4
+            # `_commit_api.py` (`CommitOperationDelete`) sends `deletedFile` for any path not ending in "/",
+            # and its tests (`tests/test_hf_api.py`, `test_create_commit_implicit_delete_folder_is_ok`)
+            # commit `CommitOperationDelete(path_in_repo="1")` on a folder against the real Hub.
+            prefix = op.path.strip("/") + "/"
+            inside = [p for p in tree if p.startswith(prefix)] if prefix != "/" else []
+            if not inside:
                 raise EntryNotFound(op.path)
-            del tree[op.path]
+            for path in inside:
+                del tree[path]
         else:
             _check_path(op.path)
             value = op.content
@@ -484,6 +495,11 @@ def _check_key(key: RepoKey) -> None:
 def _check_path(path: str) -> None:
     # Same rules as the official client's path normalisation (hub-api.md §11.1): git cannot store these.
     parts = path.split("/")
+    if ".." in parts or path.startswith("..\\"):
+        # A path leaving the root is the Hub's 422. The client only splits on "/", so `..\ddd` reaches the
+        # Hub, which refuses it; `folder/..\..\file` is a plain name there (huggingface_hub's
+        # `tests/test_file_download.py`, `TestHfHubDownloadRelativePaths`, uploads only the latter).
+        raise EscapingPath(f"invalid path in repo: {path!r} leaves the repository")
     if (
         not path
         or path.startswith("/")

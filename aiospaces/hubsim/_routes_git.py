@@ -40,7 +40,7 @@ from ._git_common import (
     repo_url,
     store_errors,
 )
-from ._git_objects import BranchExists, CommitRecord, RepoKey
+from ._git_objects import BranchExists, CommitRecord, EscapingPath, RepoKey
 from ._http import HubError, RouteSpec, SimRequest, SimResponse, json_response
 from ._lfs import LFS_ROUTES
 
@@ -151,6 +151,8 @@ def commit(host: GitHost, req: SimRequest, api_type: str, ns: str | None, name: 
                 parent=parent,
                 create_pr=create_pr,
             )
+        except EscapingPath as exc:
+            raise HubError(422, str(exc)) from None
         except ValueError as exc:
             raise HubError(400, str(exc)) from None
     url = repo_url(req, host.git.canonical_key(key))  # the repo as created, whatever case was sent

@@ -166,8 +166,14 @@ def update_settings(hub: HubState, req: SimRequest, repo_id: str, *, repo_type: 
 
 
 def auth_check(hub: HubState, req: SimRequest, repo_id: str, *, repo_type: str, write: bool) -> SimResponse:
-    """`GET /api/{type}s/{id}/auth-check[/write]`: 200 `{}` when the caller may read (write) the repo."""
+    """`GET /api/{type}s/{id}/auth-check[/write]`: 200 `{}` when the caller may read (write) the repo.
+
+    A gated repo answers `GatedRepo` to a caller without access, as its downloads do (huggingface_hub 2.4
+    `hf_api.py`, `auth_check`: "GatedRepoError: Raised if the repository exists but is gated and the user is
+    not authorized to access it").
+    """
     hub.authorize_repo(req, repo_type, repo_id, write=write)
+    hub.authorize_download(req, repo_type, repo_id)
     return json_response({})
 
 
