@@ -76,7 +76,8 @@ def header_safe(value: str) -> str:
     """`value` with every run of non-printable or non-ASCII characters percent-encoded as UTF-8."""
     if value.isascii() and value.isprintable():
         return value
-    return _HEADER_UNSAFE.sub(lambda m: quote(m.group(0), safe=""), value)
+    # `errors="replace"`: a JSON body may carry a lone surrogate (`"\ud800"`), which has no UTF-8 form.
+    return _HEADER_UNSAFE.sub(lambda m: quote(m.group(0), safe="", errors="replace"), value)
 
 
 async def slow_body(

@@ -70,7 +70,8 @@ def _check_signature(
     )
     expected = _sign(host, kind, key[0], key[1], oid, size_s, extra, expires)
     # Storage answers 403 to a bad or expired signature ([inferred] from S3 pre-signed URL behaviour).
-    if not signature or not hmac.compare_digest(expected, signature):
+    # Compared as bytes: `compare_digest` refuses non-ASCII str, and a query may hold any text.
+    if not signature or not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
         raise HubError(403, "Invalid or missing signature on upload URL")
     try:
         if float(expires) < host.now():
