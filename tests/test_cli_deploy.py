@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -195,3 +198,41 @@ async def test_a_folder_that_does_not_exist_is_a_usage_error(
     assert result.code == ExitCode.USAGE
     assert "folder_path" in result.err
     assert sum(hub.counters.requests.values()) == before
+
+
+async def test_a_paused_space_is_reported_with_what_to_do(
+    hub: SimulatedHub, clock: VirtualClock, tmp_path: Path
+) -> None:
+    """A commit does not rebuild a paused Space: exit 1, saying it is PAUSED and to restart it."""
+    hub.create_space("alice/paused", stage="PAUSED")
+    result = await cli(hub, clock, "deploy", "alice/paused", folder(tmp_path))
+    assert result.code == ExitCode.SPACE_FAILED
+    assert "alice/paused: the Space is PAUSED: restart it (`aiospaces restart alice/paused`)" in result.err
+    assert "--wake" not in result.err
+
+
+def test_deploy_in_a_subprocess_over_a_socket_reports_a_build_failure(tmp_path: Path) -> None:
+    """`aiospaces deploy` run as a user runs it (HF_ENDPOINT, HF_TOKEN, a real socket): a bad requirement
+    exits 1 with the class and the build log tail (the previous build, RUNNING at first, is not taken)."""
+    pytest.importorskip("uvicorn")
+    hub = SimulatedHub(speed=50)  # a 40 s build takes 0.8 s
+    hub.add_user("alice", token=TOKEN)
+    hub.create_space("alice/app", files={"app.py": APP + "# v1\n"})
+    path = folder(tmp_path, {"requirements.txt": "numpy\ntorch==>1\n"})
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE"))}
+    with hub.serve() as url:
+        env.update(HF_ENDPOINT=url, HF_TOKEN=TOKEN, HF_HOME=str(tmp_path / "home"))
+        process = subprocess.run(
+            [sys.executable, "-m", "aiospaces.cli", "deploy", "alice/app", path, "--timeout", "600"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert process.returncode == ExitCode.SPACE_FAILED, process.stderr
+    assert TOKEN not in process.stdout + process.stderr
+    assert process.stdout.startswith("alice/app: uploaded 2 files (commit ")
+    assert "aiospaces: error: alice/app: BUILD_ERROR (build failure)" in process.stderr
+    assert "build log lines of alice/app ---" in process.stderr
+    assert "torch==>1" in process.stderr

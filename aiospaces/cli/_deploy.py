@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from .. import DeployEvent, DeployResult, SpaceFailedError, WaitTimeoutError
+from .. import DeployEvent, DeployResult, SpaceFailedError, SpaceNotRunningError, WaitTimeoutError
 from ._commands import text
 from ._exit import ExitCode, classified
 from ._render import Output
@@ -54,6 +54,10 @@ def failure_line(error: SpacesError) -> tuple[ExitCode, str, str | None]:
         kind = str(error.failure_class) if error.failure_class is not None else "unknown"
         detail = f": {error.error_message}" if error.error_message else ""
         return ExitCode.SPACE_FAILED, f"{error.stage} ({kind} failure){detail}", kind
+    if isinstance(error, SpaceNotRunningError):
+        # A commit does not rebuild a paused Space; `wait --wake` is not what a deploy needs to be told.
+        message = f"the Space is {error.stage}: restart it (`aiospaces restart {error.repo_id}`), then deploy"
+        return ExitCode.SPACE_FAILED, message, None
     code, message = classified(error)
     return code, message, None
 
