@@ -52,8 +52,8 @@ from ._commit_models import (
     preupload_payload,
     validate_operations,
 )
-from ._core import _is_ambiguous
 from ._lfs_upload import LfsUpload
+from ._repos import _is_ambiguous
 from ._session import Session
 from ._wire import api_repo_path, json_body, quote_revision, repo_web_url
 from .models import CommitInfo

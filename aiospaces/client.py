@@ -1,10 +1,11 @@
 """`SpacesClient`: the public client.
 
 It owns a `Session` (configuration, clock, HTTP transport, rate-limit state, action fences) and hands it to
-its parts: the Hub operations (`_core.HubOperations`, its base class: repos, settings, runtime, logs), waiting
+its parts. The Hub operations are its base classes, one after the other: `_repos.RepoOperations` (account,
+repos, Space info and listing) and `_core.HubOperations` (secrets, variables, runtime, logs). Waiting
 (`_waiting.Waiting`: watch, wait_*, fleet watching, temporary hardware), files (`_files.Files`: commits,
-uploads, listing) and downloads (`_downloads.Downloads`). Every public method is defined once: the Hub
-operations in `_core.py`, the others here, each delegating to its part.
+uploads, listing) and downloads (`_downloads.Downloads`) are components it delegates to. Every public method
+is defined once: the Hub operations in `_repos.py` and `_core.py`, the others here.
 """
 
 from __future__ import annotations
