@@ -157,3 +157,13 @@ def test_the_rules_catch_what_they_forbid() -> None:
     assert package_of("aiospaces.cli") == "aiospaces.cli"
     assert package_of("aiospaces.cli._demo") == "aiospaces.cli"
     assert package_of("aiospaces._core") == "aiospaces"
+
+
+def test_readme_lays_out_every_module() -> None:
+    """README.md's "How the code is laid out" has one line for each module of aiospaces/, and no other."""
+    readme = (ROOT.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## How the code is laid out") :]
+    section = section[: section.index("\n## ", 1)]
+    listed = {line.split("`")[1] for line in section.splitlines() if line.startswith("- `aiospaces/")}
+    on_disk = {str(path.relative_to(ROOT.parent)) for path in ROOT.rglob("*.py")}
+    assert listed == on_disk
