@@ -1,5 +1,5 @@
-"""The Space operations of `SpacesClient`: secrets and variables, runtime (hardware, sleep time, pause,
-restart, storage, volumes, dev mode) and logs.
+"""The Space operations of `SpacesClient`: Space info and listing, secrets and variables, runtime (hardware,
+sleep time, pause, restart, storage, volumes, dev mode) and logs.
 
 Each public method is build (`_wire`) → send (`Session.request`) → parse (`_wire`/`models`). Arguments are
 validated before any request. Names and argument names follow huggingface_hub 2.4's `HfApi` (minus `token`);
@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import (
-    AsyncGenerator,
-    Sequence,
-)
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
 from typing import Any
 
 from . import _wire, errors, validation
@@ -23,6 +20,7 @@ from ._repos import RepoOperations, _redacting
 from ._retry import Failure, Outcome, Retrying, RetryPolicy
 from .models import (
     SpaceHardwareInfo,
+    SpaceInfo,
     SpaceRuntime,
     SpaceSecret,
     SpaceVariable,
@@ -53,6 +51,87 @@ def _log_stream_failure(exc: Exception) -> Failure | None:
 class HubOperations(RepoOperations):
     """Every Hub operation of `SpacesClient` (its base class): the repo operations it inherits, and the
     Space operations defined here."""
+
+    # --- Space info and listing (hub-api.md §6) ---------------------------------------------------------
+
+    async def space_info(
+        self,
+        repo_id: str,
+        *,
+        revision: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - HfApi's argument; a per-request httpx timeout
+        files_metadata: bool = False,
+        expand: Sequence[str] | None = None,
+    ) -> SpaceInfo:
+        """A Space's metadata (`GET /api/spaces/{id}[/revision/{rev}]`, hub-api.md §6.1).
+
+        Args:
+            repo_id: the Space.
+            revision: a branch, tag or commit; percent-encoded in the path.
+            timeout: request timeout in seconds.
+            files_metadata: include file sizes and LFS info (`blobs=true`).
+            expand: only these properties (e.g. `["runtime", "sdk"]`); exclusive with `files_metadata`.
+        """
+        validation.validate_repo_id(repo_id)
+        validation.validate_timeout(timeout)
+        validation.validate_bool(files_metadata, arg="files_metadata")
+        if expand is not None and files_metadata:
+            raise ValueError("expand and files_metadata cannot be passed together")
+        params: list[tuple[str, str]] = [("expand", v) for v in _wire.expand_values(expand)]
+        if files_metadata:
+            params.append(("blobs", "true"))
+        path = _wire.space_path(repo_id)
+        if revision is not None:
+            path += f"/revision/{_wire.quote_revision(validation.validate_revision(revision))}"
+        response = await self._session.request(
+            "GET", path, params=params or None, idempotent=True, timeout=timeout
+        )
+        return _wire.parse_space_info(_wire.json_body(response))
+
+    async def list_spaces(
+        self,
+        *,
+        filter: str | Iterable[str] | None = None,
+        author: str | None = None,
+        search: str | None = None,
+        datasets: str | Iterable[str] | None = None,
+        models: str | Iterable[str] | None = None,
+        linked: bool = False,
+        sort: str | None = None,
+        limit: int | None = None,
+        expand: Sequence[str] | None = None,
+        full: bool | None = None,
+    ) -> AsyncIterator[SpaceInfo]:
+        """Iterate over Spaces (`GET /api/spaces`, hub-api.md §6.2), following `Link: rel="next"` pages
+        lazily.
+
+        `limit` is sent and also enforced here (later pages are not fetched). With `expand=["runtime"]` each
+        `SpaceInfo.runtime` is filled, which is how fleet watching reads many runtimes per request.
+        """
+        params: list[tuple[str, str]] | None = _wire.list_spaces_params(
+            filter=filter,
+            author=author,
+            search=search,
+            datasets=datasets,
+            models=models,
+            linked=linked,
+            sort=sort,
+            limit=limit,
+            expand=expand,
+            full=full,
+        )
+        url: str | None = "/api/spaces"
+        count = 0
+        while url is not None:
+            response = await self._session.request("GET", url, params=params, idempotent=True)
+            # The next link is absolute and carries every query parameter (hub-api.md §6.2).
+            params = None
+            url = _wire.parse_link_next(response.headers.get("link"))
+            for info in _wire.parse_space_list(_wire.json_body(response)):
+                yield info
+                count += 1
+                if limit is not None and count >= limit:
+                    return
 
     # --- secrets and variables (hub-api.md §7) -----------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 It owns a `Session` (configuration, clock, HTTP transport, rate-limit state, action fences) and hands it to
 its parts. The Hub operations are its base classes, one after the other: `_repos.RepoOperations` (account,
-repos, Space info and listing) and `_core.HubOperations` (secrets, variables, runtime, logs). Waiting
+repos) and `_core.HubOperations` (Space info and listing, secrets, variables, runtime, logs). Waiting
 (`_waiting.Waiting`: watch, wait_*, fleet watching, temporary hardware), files (`_files.Files`: commits,
 uploads, listing) and downloads (`_downloads.Downloads`) are components it delegates to. Every public method
 is defined once: the Hub operations in `_repos.py` and `_core.py`, the others here.
