@@ -153,36 +153,11 @@ class Files:
         parent_commit = validate_parent_commit(parent_commit)
         validate_concurrency(num_threads, arg="num_threads")
 
-        api = api_repo_path(repo_type, repo_id)
-        qrev = quote_revision(revision)
         pr_params = {"create_pr": "1"} if create_pr else None
         additions = [op for op in ops if isinstance(op, CommitOperationAdd)]
         limiter = anyio.CapacityLimiter(num_threads)
 
-        readme = next((op for op in additions if op.path_in_repo == "README.md"), None)
-        if readme is not None:
-            await self._validate_readme(readme, repo_type)
-        # A `.gitignore` in the commit decides what the Hub ignores, not the one it already has
-        # (huggingface_hub `preupload_lfs_files`, hub-api.md §11.3).
-        gitignore = next((op for op in additions if op.path_in_repo == ".gitignore"), None)
-        git_ignore = None
-        if gitignore is not None:
-            git_ignore = (await _read_content(gitignore)).decode("utf-8", errors="replace")
-        await self._hash_additions(additions, limiter)
-
-        # Preupload: which files go through LFS, which the Hub ignores, which it already has (§11.3).
-        head_before: str | None = None  # the branch head before this commit, to find it if its answer is lost
-        for chunk in _chunks(additions, PREUPLOAD_BATCH):
-            response = await self._session.request(
-                "POST",
-                f"{api}/preupload/{qrev}",
-                json=preupload_payload(chunk, git_ignore=git_ignore),
-                params=pr_params,
-                idempotent=True,
-            )
-            payload = json_body(response)
-            apply_preupload(chunk, parse_preupload_response(payload))
-            head_before = head_before or preupload_head(payload)
+        head_before = await self._preupload(repo_id, repo_type, revision, additions, limiter, pr_params)
 
         to_commit = drop_noops(ops)
         if not to_commit:
@@ -235,6 +210,47 @@ class Files:
             # that follow must not take the previous build, still RUNNING meanwhile, for this commit's.
             self._session.fences.record_commit(repo_id)
         return info
+
+    async def _preupload(
+        self,
+        repo_id: str,
+        repo_type: str,
+        revision: str,
+        additions: list[CommitOperationAdd],
+        limiter: anyio.CapacityLimiter,
+        pr_params: dict[str, str] | None,
+    ) -> str | None:
+        """Check a README, hash the additions, and ask the Hub which of them go through LFS, which it ignores
+        and which it already has (hub-api.md §11.3). Returns the branch head the Hub's answer named, if any:
+        the head before this commit, to find it again if its answer is lost."""
+        api = api_repo_path(repo_type, repo_id)
+        qrev = quote_revision(revision)
+        readme = next((op for op in additions if op.path_in_repo == "README.md"), None)
+        if readme is not None:
+            await self._validate_readme(readme, repo_type)
+        # A `.gitignore` in the commit decides what the Hub ignores, not the one it already has
+        # (huggingface_hub `preupload_lfs_files`, hub-api.md §11.3).
+        gitignore = next((op for op in additions if op.path_in_repo == ".gitignore"), None)
+        git_ignore = None
+        if gitignore is not None:
+            git_ignore = (await _read_content(gitignore)).decode("utf-8", errors="replace")
+        await self._hash_additions(additions, limiter)
+
+        # Preupload: which files go through LFS, which the Hub ignores, which it already has (§11.3).
+        head_before: str | None = None
+        for chunk in _chunks(additions, PREUPLOAD_BATCH):
+            response = await self._session.request(
+                "POST",
+                f"{api}/preupload/{qrev}",
+                json=preupload_payload(chunk, git_ignore=git_ignore),
+                params=pr_params,
+                idempotent=True,
+            )
+            payload = json_body(response)
+            apply_preupload(chunk, parse_preupload_response(payload))
+            head_before = head_before or preupload_head(payload)
+
+        return head_before
 
     async def _send_commit(
         self, sent: _SentCommit, body_for: Callable[[str | None], Awaitable[bytes]]
