@@ -118,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     _add_runtime_commands(add)
+    _add_space_commands(add)
     _add_settings_commands(add)
     _add_fleet_command(add)
     commands.add_parser(
@@ -142,7 +143,7 @@ def _add_concurrency(sub: argparse.ArgumentParser) -> None:
 
 
 def _add_runtime_commands(add: AddCommand) -> None:
-    """demo, runtime, wait, watch, logs, hardware, pause, restart."""
+    """demo, runtime, wait, watch, deploy."""
     demo = add(
         "demo",
         "run the whole workflow on a dozen Spaces against an embedded simulated Hub",
@@ -215,6 +216,9 @@ def _add_runtime_commands(add: AddCommand) -> None:
     )
     _add_concurrency(deploy)
 
+
+def _add_space_commands(add: AddCommand) -> None:
+    """logs, hardware, pause, restart."""
     logs = add("logs", "print a Space's run logs (or build logs)")
     logs.add_argument("repo_id", metavar="ID", help="Space id")
     logs.add_argument("--build", action="store_true", help="build logs instead of run logs")
