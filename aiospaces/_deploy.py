@@ -214,7 +214,7 @@ class _Timeline:
             if self.build_at is not None:
                 self.build_seconds = now - self.build_at
             self.event("starting", self.build_seconds, stage=stage)
-        elif stage == "RUNNING" and self.running_at is None and (self.build_at or self.start_at):
+        elif stage == "RUNNING" and self.running_at is None and self.start_at is not None:
             self.running_at = now
             if self.start_at is not None:
                 self.start_seconds = now - self.start_at

@@ -168,7 +168,8 @@ class SpacesClient(HubOperations):
             repo_id: The Space.
             folder_path: The local folder holding the Space's files.
             hardware: A flavor to run on (requested after the upload when the Space is not on it yet).
-            timeout: Seconds for the whole deploy, upload included (None: no limit); default 30 minutes.
+            timeout: Seconds for the whole deploy (None: no limit; default 30 minutes). The upload counts
+                against it but is never cut off: a commit is not interrupted halfway.
             commit_message: The commit's title (default "Deploy with aiospaces").
             commit_description: The commit's description.
             path_in_repo: Folder of the Space to upload into (default: its root).

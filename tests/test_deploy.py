@@ -6,6 +6,7 @@ a fleet deploy reports each Space."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -17,8 +18,9 @@ from aiospaces import (
     SpacesClient,
     WaitTimeoutError,
 )
+from aiospaces._deploy import _Timeline
 from aiospaces.hubsim import SimulatedHub
-from aiospaces.testing import SimulatedHubClient
+from aiospaces.testing import SimulatedHubClient, VirtualClock
 
 pytestmark = pytest.mark.anyio
 
@@ -285,3 +287,13 @@ async def test_fleet_deploy_of_50_spaces_reports_each_failure_class(tmp_path: Pa
         assert outcome.result.commit == env.hub.git.head(("space", outcome.repo_id))
         assert outcome.result.commit[:7] in built_commit(env.hub, outcome.repo_id)
         assert env.hub.space_stage(outcome.repo_id) == "RUNNING"
+
+
+def test_the_timeline_measures_a_start_seen_at_time_zero() -> None:
+    """Build and start durations come from the stages the wait saw, even when one was seen at clock time 0."""
+    events: list[DeployEvent] = []
+    timeline = _Timeline("alice/app", VirtualClock(), 0.0, events.append)
+    for stage, when in (("APP_STARTING", 0.0), ("RUNNING", 7.5)):
+        timeline.observe(SimpleNamespace(stage=stage, when=when))  # type: ignore[arg-type]
+    assert (timeline.build_seconds, timeline.start_seconds) == (None, 7.5)
+    assert [e.phase for e in events] == ["starting"]
