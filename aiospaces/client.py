@@ -157,7 +157,9 @@ class SpacesClient(HubOperations):
         The upload is `upload_folder` (files the Space already has are skipped). Its commit fences the wait
         that follows: the previous build, still RUNNING while the Hub schedules the new one, is not taken for
         the new code. When the folder matches the Space's files, nothing is committed and, if the Space runs
-        (on `hardware`), the result comes back at once with `changed=False`.
+        (on `hardware`), the result comes back at once with `changed=False`. A Space whose rebuild shows no
+        build or start stage at all (a static Space) is taken to run the new files once the fence's grace (a
+        minute after the commit) has passed.
 
         ```python
         result = await client.deploy("alice/app", "./app", hardware="t4-small", timeout=900)

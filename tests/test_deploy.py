@@ -297,3 +297,17 @@ def test_the_timeline_measures_a_start_seen_at_time_zero() -> None:
         timeline.observe(SimpleNamespace(stage=stage, when=when))  # type: ignore[arg-type]
     assert (timeline.build_seconds, timeline.start_seconds) == (None, 7.5)
     assert [e.phase for e in events] == ["starting"]
+
+
+async def test_a_static_space_is_taken_as_deployed_after_the_grace(tmp_path: Path) -> None:
+    """A static Space shows RUNNING before and after its rebuild: deploy returns once the commit fence's
+    grace has passed, not on the first (possibly stale) RUNNING."""
+    env = SimulatedHubClient()
+    env.hub.create_space("alice/site", sdk="static")
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<h1>v2</h1>\n")
+    async with env:
+        result = await env.client.deploy("alice/site", site, timeout=600)
+    assert (result.changed, result.runtime.stage) == (True, "RUNNING")
+    assert result.total_seconds > 60
