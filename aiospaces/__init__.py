@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from ._clock import Clock, SystemClock
-from ._commit_models import CommitOperation, CommitOperationAdd, CommitOperationDelete
+from ._commit_models import (
+    CommitOperation,
+    CommitOperationAdd,
+    CommitOperationCopy,
+    CommitOperationDelete,
+)
 from ._config import VERSION as __version__
 from ._deploy import DeployEvent, DeployResult
 from ._failures import FailureClass, classify_failure
@@ -48,12 +53,17 @@ from .errors import (
 from .fleet import Fleet, FleetError, FleetReport, Outcome
 from .models import (
     CommitInfo,
+    DatasetInfo,
     DuplicatedRepoUrl,
+    ModelInfo,
+    RepoFile,
+    RepoFolder,
     RepoUrl,
     SpaceHardware,
     SpaceHardwareInfo,
     SpaceInfo,
     SpaceRuntime,
+    SpaceSearchResult,
     SpaceSecret,
     SpaceStage,
     SpaceStorage,
@@ -83,9 +93,11 @@ __all__ = [
     "CommitInfo",
     "CommitOperation",
     "CommitOperationAdd",
+    "CommitOperationCopy",
     "CommitOperationDelete",
     "ConflictError",
     "ConnectError",
+    "DatasetInfo",
     "DeployEvent",
     "DeployResult",
     "DuplicatedRepoUrl",
@@ -100,6 +112,7 @@ __all__ = [
     "HardwareConflictError",
     "HardwareRestoreError",
     "HubHTTPError",
+    "ModelInfo",
     "NotFoundError",
     "OfflineModeError",
     "Outcome",
@@ -109,6 +122,8 @@ __all__ = [
     "PollPolicy",
     "RateLimitState",
     "RateLimitedError",
+    "RepoFile",
+    "RepoFolder",
     "RepoUrl",
     "RepositoryNotFoundError",
     "RequestTimeoutError",
@@ -125,6 +140,7 @@ __all__ = [
     "SpaceNotRunningError",
     "SpacePlan",
     "SpaceRuntime",
+    "SpaceSearchResult",
     "SpaceSecret",
     "SpaceSpec",
     "SpaceStage",

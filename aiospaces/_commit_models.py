@@ -24,7 +24,7 @@ import attrs
 from . import errors
 from ._wire import fix_endpoint_in_url
 from .models import CommitInfo
-from .validation import validate_path_in_repo
+from .validation import resolve_repo_type, validate_path_in_repo, validate_repo_id, validate_revision
 
 __all__ = [
     "CommitOperation",
@@ -271,6 +271,50 @@ class CommitOperationDelete:
     def __attrs_post_init__(self) -> None:
         if self.is_folder == "auto":
             self.is_folder = self.path_in_repo.endswith("/")
+
+
+def _copy_path(value: object) -> str:
+    return validate_path_in_repo(value)
+
+
+def _optional_revision(value: object) -> str | None:
+    return None if value is None else validate_revision(value, arg="src_revision")
+
+
+@attrs.define
+class CommitOperationCopy:
+    """Copy a file of this repo (or of another repo) to a path of this repo, in a commit, as
+    huggingface_hub's `CommitOperationCopy`.
+
+    `create_commit` reads the source file from the Hub and commits it as an addition at `path_in_repo`, so
+    it goes through the same preupload, LFS and exactly-once landing as any added file (an LFS object the
+    repo already has is not uploaded again).
+
+    Args:
+        src_path_in_repo: the file to copy, e.g. `"checkpoints/1fec34a/weights.bin"`.
+        path_in_repo: where to put the copy.
+        src_revision: the source's revision (default: the commit's branch, or "main" for another repo).
+        src_repo_id: another repo to copy from (default: this one); needs `src_repo_type`.
+        src_repo_type: that repo's type, "model", "dataset" or "space"; needs `src_repo_id`.
+
+    Raises:
+        ValueError: a bad path or revision, or only one of `src_repo_id` and `src_repo_type`.
+    """
+
+    src_path_in_repo: str = attrs.field(converter=_copy_path)
+    path_in_repo: str = attrs.field(converter=_copy_path)
+    src_revision: str | None = attrs.field(default=None, converter=_optional_revision)
+    src_repo_id: str | None = None
+    src_repo_type: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.src_repo_id is not None and self.src_repo_type is None:
+            raise ValueError("src_repo_type is required when src_repo_id is set")
+        if self.src_repo_type is not None and self.src_repo_id is None:
+            raise ValueError("src_repo_id is required when src_repo_type is set")
+        if self.src_repo_id is not None:
+            self.src_repo_id = validate_repo_id(self.src_repo_id, arg="src_repo_id")
+            self.src_repo_type = resolve_repo_type(self.src_repo_type, arg="src_repo_type")
 
 
 CommitOperation = CommitOperationAdd | CommitOperationDelete

@@ -10,15 +10,20 @@ is defined once: the Hub operations in `_repos.py` and `_core.py`, the others he
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO, Self
 
 import httpx2
 
 from ._clock import Clock
-from ._commit_models import CommitOperation
-from ._core import HubOperations
+from ._commit_models import (
+    CommitOperation,
+    CommitOperationAdd,
+    CommitOperationCopy,
+    CommitOperationDelete,
+)
 from ._deploy import DEFAULT_DEPLOY_TIMEOUT, DeployEvent, DeployResult
 from ._deploy import deploy as _deploy
 from ._downloads import Downloads
@@ -26,6 +31,7 @@ from ._files import Files
 from ._fleet_watch import FleetWatch
 from ._poll import PollPolicy
 from ._ratelimit import RateLimitState
+from ._repo_ops import RepoOperations
 from ._session import open_session
 from ._temporary import TemporaryHardware
 from ._transport import RetryPolicy
@@ -38,7 +44,7 @@ from .models import CommitInfo, SpaceRuntime
 __all__ = ["FleetWatch", "RuntimeChange", "RuntimeWatch", "SpacesClient", "TemporaryHardware"]
 
 
-class SpacesClient(HubOperations):
+class SpacesClient(RepoOperations):
     """Async client for Hugging Face Spaces: every Space operation of `HfApi`, awaitable, plus waiting,
     fleet operations and billing safety.
 
@@ -437,7 +443,7 @@ class SpacesClient(HubOperations):
     async def create_commit(
         self,
         repo_id: str,
-        operations: Iterable[CommitOperation],
+        operations: Iterable[CommitOperation | CommitOperationCopy],
         *,
         commit_message: str,
         commit_description: str | None = None,
@@ -447,7 +453,7 @@ class SpacesClient(HubOperations):
         num_threads: int = 5,
         parent_commit: str | None = None,
     ) -> CommitInfo:
-        """Create one commit adding and deleting files, as `HfApi.create_commit` (hub-api.md §11.1).
+        """Create one commit adding, copying and deleting files, as `HfApi.create_commit` (hub-api.md §11.1).
 
         Small files travel inline (base64 in the NDJSON body); files the Hub's preupload answer marks `lfs`
         are first uploaded through the LFS batch endpoint, streamed from disk. Files whose content the Hub
@@ -464,7 +470,8 @@ class SpacesClient(HubOperations):
 
         Args:
             repo_id: `namespace/name`.
-            operations: `CommitOperationAdd` / `CommitOperationDelete` items.
+            operations: `CommitOperationAdd`, `CommitOperationCopy` and `CommitOperationDelete` items (a copy
+                reads its source file from the Hub and commits it as an addition).
             commit_message: the commit's title (required, non-empty).
             commit_description: the commit's description.
             repo_type: "model" (default), "dataset" or "space".
@@ -481,17 +488,59 @@ class SpacesClient(HubOperations):
             RepositoryNotFoundError, RevisionNotFoundError, EntryNotFoundError: as the Hub answers.
             ValueError, TypeError: bad arguments (before any request).
         """
-        return await self._files.create_commit(
-            repo_id,
-            operations,
-            commit_message=commit_message,
-            commit_description=commit_description,
-            repo_type=repo_type,
-            revision=revision,
-            create_pr=create_pr,
-            num_threads=num_threads,
-            parent_commit=parent_commit,
-        )
+        if isinstance(operations, str | bytes) or not isinstance(operations, Iterable):
+            raise TypeError("operations must be an iterable of commit operations")
+        given = list(operations)
+
+        async def commit(ops: list[CommitOperation]) -> CommitInfo:
+            return await self._files.create_commit(
+                repo_id,
+                ops,
+                commit_message=commit_message,
+                commit_description=commit_description,
+                repo_type=repo_type,
+                revision=revision,
+                create_pr=create_pr,
+                num_threads=num_threads,
+                parent_commit=parent_commit,
+            )
+
+        plain = [op for op in given if not isinstance(op, CommitOperationCopy)]
+        if len(plain) == len(given):
+            return await commit(plain)
+        with tempfile.TemporaryDirectory(prefix="aiospaces-copy-") as folder:
+            ops = await self._copies_as_additions(given, repo_id, repo_type, revision, Path(folder))
+            return await commit(ops)
+
+    async def _copies_as_additions(
+        self,
+        ops: Sequence[CommitOperation | CommitOperationCopy],
+        repo_id: str,
+        repo_type: str | None,
+        revision: str | None,
+        folder: Path,
+    ) -> list[CommitOperation]:
+        """Each `CommitOperationCopy` replaced by the addition of its source file, downloaded into `folder`.
+
+        The source revision defaults as in huggingface_hub (`_fetch_files_to_copy`): the commit's own
+        revision for a file of this repo, "main" for another repo's. A missing source raises
+        `EntryNotFoundError` before anything is committed.
+        """
+        result: list[CommitOperation] = []
+        for index, op in enumerate(ops):
+            if not isinstance(op, CommitOperationCopy):
+                result.append(op)
+                continue
+            other_repo = op.src_repo_id is not None
+            local = await self.hf_hub_download(
+                op.src_repo_id or repo_id,
+                op.src_path_in_repo,
+                repo_type=op.src_repo_type if other_repo else repo_type,
+                revision=op.src_revision or ("main" if other_repo else revision),
+                local_dir=folder / str(index),
+            )
+            result.append(CommitOperationAdd(path_in_repo=op.path_in_repo, path_or_fileobj=local))
+        return result
 
     async def upload_file(
         self,
@@ -587,6 +636,75 @@ class SpacesClient(HubOperations):
             allow_patterns=allow_patterns,
             ignore_patterns=ignore_patterns,
             delete_patterns=delete_patterns,
+        )
+
+    async def delete_file(
+        self,
+        path_in_repo: str,
+        repo_id: str,
+        *,
+        repo_type: str | None = None,
+        revision: str | None = None,
+        commit_message: str | None = None,
+        commit_description: str | None = None,
+        create_pr: bool | None = None,
+        parent_commit: str | None = None,
+    ) -> CommitInfo:
+        """Delete one file in a commit, as `HfApi.delete_file`: a `create_commit` with one
+        `CommitOperationDelete`, so it lands exactly once like any commit (a lost answer is looked up before
+        resending).
+
+        Raises:
+            EntryNotFoundError: no such file at `revision`.
+            RepositoryNotFoundError, RevisionNotFoundError, CommitConflictError: as `create_commit`.
+            ValueError, TypeError: bad arguments (before any request).
+        """
+        operation = CommitOperationDelete(path_in_repo=path_in_repo)
+        return await self.create_commit(
+            repo_id,
+            [operation],
+            commit_message=commit_message
+            if commit_message is not None
+            else f"Delete {path_in_repo} with huggingface_hub",
+            commit_description=commit_description,
+            repo_type=repo_type,
+            revision=revision,
+            create_pr=create_pr,
+            parent_commit=parent_commit,
+        )
+
+    async def delete_folder(
+        self,
+        path_in_repo: str,
+        repo_id: str,
+        *,
+        repo_type: str | None = None,
+        revision: str | None = None,
+        commit_message: str | None = None,
+        commit_description: str | None = None,
+        create_pr: bool | None = None,
+        parent_commit: str | None = None,
+    ) -> CommitInfo:
+        """Delete a folder and everything under it in a commit, as `HfApi.delete_folder` (a `create_commit`
+        with one `CommitOperationDelete(is_folder=True)`).
+
+        Raises:
+            EntryNotFoundError: no such folder at `revision`.
+            RepositoryNotFoundError, RevisionNotFoundError, CommitConflictError: as `create_commit`.
+            ValueError, TypeError: bad arguments (before any request).
+        """
+        operation = CommitOperationDelete(path_in_repo=path_in_repo, is_folder=True)
+        return await self.create_commit(
+            repo_id,
+            [operation],
+            commit_message=commit_message
+            if commit_message is not None
+            else f"Delete folder {path_in_repo} with huggingface_hub",
+            commit_description=commit_description,
+            repo_type=repo_type,
+            revision=revision,
+            create_pr=create_pr,
+            parent_commit=parent_commit,
         )
 
     async def list_repo_files(

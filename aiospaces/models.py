@@ -25,8 +25,13 @@ __all__ = [
     "TRANSITIONAL_STAGES",
     "BlobLfsInfo",
     "CommitInfo",
+    "DatasetInfo",
     "DuplicatedRepoUrl",
     "HardwareAccelerator",
+    "LastCommitInfo",
+    "ModelInfo",
+    "RepoFile",
+    "RepoFolder",
     "RepoSibling",
     "RepoUrl",
     "SpaceHardware",
@@ -34,6 +39,7 @@ __all__ = [
     "SpaceHotReloading",
     "SpaceInfo",
     "SpaceRuntime",
+    "SpaceSearchResult",
     "SpaceSecret",
     "SpaceStage",
     "SpaceStorage",
@@ -337,6 +343,34 @@ class RepoSibling:
     lfs: BlobLfsInfo | None = None
 
 
+def _siblings(value: object) -> list[RepoSibling] | None:
+    """The `siblings` list of a repo object (hub-api.md §6.1), or None when the Hub did not send it."""
+    if not isinstance(value, list):
+        return None
+    siblings = []
+    for item in value:
+        if not isinstance(item, Mapping):
+            continue
+        lfs = item.get("lfs")
+        siblings.append(
+            RepoSibling(
+                rfilename=str(item.get("rfilename", "")),
+                size=item.get("size"),
+                blob_id=_opt_str(item.get("blobId")),
+                lfs=(
+                    BlobLfsInfo(
+                        size=int(lfs.get("size", 0)),
+                        sha256=str(lfs.get("sha256", "")),
+                        pointer_size=int(lfs.get("pointerSize", 0)),
+                    )
+                    if isinstance(lfs, Mapping)
+                    else None
+                ),
+            )
+        )
+    return siblings
+
+
 @attrs.frozen
 class SpaceInfo:
     """A Space as returned by `space_info` and `list_spaces` (hub-api.md §6.1). Most fields are optional: the
@@ -369,30 +403,6 @@ class SpaceInfo:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SpaceInfo:
         """Parse a space object; `id` is the only required key (as in huggingface_hub)."""
-        siblings_raw = data.get("siblings")
-        siblings: list[RepoSibling] | None = None
-        if isinstance(siblings_raw, list):
-            siblings = []
-            for item in siblings_raw:
-                if not isinstance(item, Mapping):
-                    continue
-                lfs = item.get("lfs")
-                siblings.append(
-                    RepoSibling(
-                        rfilename=str(item.get("rfilename", "")),
-                        size=item.get("size"),
-                        blob_id=_opt_str(item.get("blobId")),
-                        lfs=(
-                            BlobLfsInfo(
-                                size=int(lfs.get("size", 0)),
-                                sha256=str(lfs.get("sha256", "")),
-                                pointer_size=int(lfs.get("pointerSize", 0)),
-                            )
-                            if isinstance(lfs, Mapping)
-                            else None
-                        ),
-                    )
-                )
         runtime = data.get("runtime")
         card = data.get("cardData")
         group = data.get("resourceGroup")
@@ -414,7 +424,7 @@ class SpaceInfo:
             trending_score=data.get("trendingScore"),
             used_storage=data.get("usedStorage"),
             card_data=dict(card) if isinstance(card, Mapping) else None,
-            siblings=siblings,
+            siblings=_siblings(data.get("siblings")),
             # A falsy runtime means "not included" (huggingface_hub does the same).
             runtime=SpaceRuntime.from_dict(runtime) if isinstance(runtime, Mapping) and runtime else None,
             models=list(data["models"]) if isinstance(data.get("models"), list) else None,
@@ -624,3 +634,208 @@ class CommitInfo(str):
 
     def __repr__(self) -> str:
         return f"CommitInfo(commit_url={self.commit_url!r}, oid={self.oid!r}, pr_url={self.pr_url!r})"
+
+
+@attrs.frozen
+class ModelInfo:
+    """A model repo as returned by `repo_info(repo_type="model")` (`GET /api/models/{id}`), with
+    huggingface_hub's attribute names for the fields every repo has; everything else stays in `raw`."""
+
+    id: str
+    author: str | None = None
+    sha: str | None = None
+    created_at: datetime | None = None
+    last_modified: datetime | None = None
+    private: bool | None = None
+    gated: str | bool | None = None
+    disabled: bool | None = None
+    downloads: int | None = None
+    likes: int | None = None
+    library_name: str | None = None
+    pipeline_tag: str | None = None
+    tags: list[str] | None = None
+    card_data: dict[str, Any] | None = None
+    siblings: list[RepoSibling] | None = None
+    used_storage: int | None = None
+    raw: dict[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ModelInfo:
+        """Parse a model object; `id` is the only required key."""
+        common = _repo_fields(data)
+        return cls(
+            **common,
+            downloads=data.get("downloads"),
+            library_name=_opt_str(data.get("library_name")),
+            pipeline_tag=_opt_str(data.get("pipeline_tag")),
+        )
+
+
+@attrs.frozen
+class DatasetInfo:
+    """A dataset repo as returned by `repo_info(repo_type="dataset")` (`GET /api/datasets/{id}`), with
+    huggingface_hub's attribute names for the fields every repo has; everything else stays in `raw`."""
+
+    id: str
+    author: str | None = None
+    sha: str | None = None
+    created_at: datetime | None = None
+    last_modified: datetime | None = None
+    private: bool | None = None
+    gated: str | bool | None = None
+    disabled: bool | None = None
+    downloads: int | None = None
+    likes: int | None = None
+    tags: list[str] | None = None
+    card_data: dict[str, Any] | None = None
+    siblings: list[RepoSibling] | None = None
+    used_storage: int | None = None
+    raw: dict[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DatasetInfo:
+        """Parse a dataset object; `id` is the only required key."""
+        return cls(**_repo_fields(data), downloads=data.get("downloads"))
+
+
+def _repo_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields models and datasets share, by huggingface_hub's names (hub-api.md §6.1)."""
+    tags = data.get("tags")
+    card = data.get("cardData")
+    return {
+        "id": str(data["id"]),
+        "author": _opt_str(data.get("author")),
+        "sha": _opt_str(data.get("sha")),
+        "created_at": _opt_datetime(data.get("createdAt")),
+        "last_modified": _opt_datetime(data.get("lastModified")),
+        "private": data.get("private") if isinstance(data.get("private"), bool) else None,
+        "gated": data.get("gated"),
+        "disabled": data.get("disabled") if isinstance(data.get("disabled"), bool) else None,
+        "likes": data.get("likes"),
+        "tags": [str(t) for t in tags] if isinstance(tags, list) else None,
+        "card_data": dict(card) if isinstance(card, Mapping) else None,
+        "siblings": _siblings(data.get("siblings")),
+        "used_storage": data.get("usedStorage"),
+        "raw": dict(data),
+    }
+
+
+@attrs.frozen
+class LastCommitInfo:
+    """The last commit that touched a tree entry (`lastCommit`, only with `expand=True`)."""
+
+    oid: str
+    title: str
+    date: datetime | None
+
+    @classmethod
+    def from_dict(cls, data: object) -> LastCommitInfo | None:
+        """Parse `lastCommit` (`id`, `title`, `date`), or None when absent."""
+        if not isinstance(data, Mapping):
+            return None
+        return cls(
+            oid=str(data.get("id", "")),
+            title=str(data.get("title", "")),
+            date=_opt_datetime(data.get("date")),
+        )
+
+
+@attrs.frozen
+class RepoFile:
+    """A file of a repo tree, as huggingface_hub's `RepoFile` (`GET /api/{type}s/{id}/tree/...`,
+    hub-api.md §11.7). `lfs.sha256` is the tree's `lfs.oid`."""
+
+    path: str
+    size: int
+    blob_id: str
+    lfs: BlobLfsInfo | None = None
+    xet_hash: str | None = None
+    last_commit: LastCommitInfo | None = None
+
+    @property
+    def rfilename(self) -> str:
+        """The path (huggingface_hub's older name for it)."""
+        return self.path
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RepoFile:
+        """Parse a tree entry of type `file`."""
+        lfs = data.get("lfs")
+        return cls(
+            path=str(data["path"]),
+            size=int(data.get("size") or 0),
+            blob_id=str(data.get("oid", "")),
+            lfs=(
+                BlobLfsInfo(
+                    size=int(lfs.get("size", 0)),
+                    sha256=str(lfs.get("oid", "")),
+                    pointer_size=int(lfs.get("pointerSize", 0)),
+                )
+                if isinstance(lfs, Mapping)
+                else None
+            ),
+            xet_hash=_opt_str(data.get("xetHash")),
+            last_commit=LastCommitInfo.from_dict(data.get("lastCommit")),
+        )
+
+
+@attrs.frozen
+class RepoFolder:
+    """A folder of a repo tree, as huggingface_hub's `RepoFolder`."""
+
+    path: str
+    tree_id: str
+    last_commit: LastCommitInfo | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RepoFolder:
+        """Parse a tree entry of type `directory`."""
+        return cls(
+            path=str(data["path"]),
+            tree_id=str(data.get("oid", "")),
+            last_commit=LastCommitInfo.from_dict(data.get("lastCommit")),
+        )
+
+
+@attrs.frozen
+class SpaceSearchResult:
+    """One hit of `search_spaces` (`GET /api/spaces/semantic-search`, hub-api.md §6.3), as huggingface_hub's
+    `SpaceSearchResult`."""
+
+    id: str
+    author: str = ""
+    title: str = ""
+    emoji: str | None = None
+    sdk: str | None = None
+    likes: int = 0
+    private: bool = False
+    tags: list[str] | None = None
+    runtime: SpaceRuntime | None = None
+    ai_short_description: str | None = None
+    ai_category: str | None = None
+    semantic_relevancy_score: float | None = None
+    trending_score: int | None = None
+    raw: dict[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SpaceSearchResult:
+        """Parse one hit; `id` is the only required key (snake_case `ai_*` keys beside camelCase ones)."""
+        runtime = data.get("runtime")
+        tags = data.get("tags")
+        score = data.get("semanticRelevancyScore")
+        return cls(
+            id=str(data["id"]),
+            author=str(data.get("author") or ""),
+            title=str(data.get("title") or ""),
+            emoji=_opt_str(data.get("emoji")),
+            sdk=_opt_str(data.get("sdk")),
+            likes=int(data.get("likes") or 0),
+            private=data.get("private") is True,
+            tags=[str(t) for t in tags] if isinstance(tags, list) else None,
+            runtime=SpaceRuntime.from_dict(runtime) if isinstance(runtime, Mapping) and runtime else None,
+            ai_short_description=_opt_str(data.get("ai_short_description")),
+            ai_category=_opt_str(data.get("ai_category")),
+            semantic_relevancy_score=float(score) if isinstance(score, int | float) else None,
+            trending_score=data.get("trendingScore"),
+            raw=dict(data),
+        )

@@ -762,6 +762,7 @@ BAD_BY_ARGUMENT: dict[str, tuple[object, type[Exception]]] = {
 REQUIRED: dict[str, Callable[[Path], object]] = {
     "repo_id": lambda _: "alice/demo",
     "from_id": lambda _: "alice/demo",
+    "to_id": lambda _: "alice/demo2",
     "repo_ids": lambda _: ["alice/a", "alice/b"],
     "key": lambda _: "K",
     "value": lambda _: "v",

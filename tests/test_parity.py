@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import inspect
 import pkgutil
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -41,8 +42,17 @@ METHODS = [
     "disable_space_dev_mode",
     "list_spaces_hardware",
     "fetch_space_logs",
+    "search_spaces",
+    "list_space_templates",
+    "repo_exists",
+    "file_exists",
+    "repo_info",
+    "list_repo_tree",
+    "delete_file",
+    "delete_folder",
+    "move_repo",
 ]
-ITERATORS = {"list_spaces", "fetch_space_logs"}
+ITERATORS = {"list_spaces", "fetch_space_logs", "search_spaces", "list_repo_tree"}
 # Keyword-only arguments aiospaces adds to an HfApi method (default None): the "Manage your Space" guide
 # passes them, huggingface_hub 2.x dropped them, and the Hub still reads them.
 EXTRAS: dict[str, set[str]] = {"create_repo": {"space_storage"}}
@@ -93,6 +103,51 @@ def test_method_matches_hfapi(name: str) -> None:
     extras = [p for p in ours if p[0] in EXTRAS.get(name, set())]
     assert extras == [(extra, P.KEYWORD_ONLY, None) for extra in sorted(EXTRAS.get(name, set()))]
     assert [p for p in ours if p not in extras] == shape(getattr(HfApi, name))
+
+
+# The repo-level calls Space work uses: HfApi's return annotation, and ours. Iterables become async iterators,
+# `move_repo`'s missing annotation is None, and kernels (KernelInfo) are not supported by `repo_info`.
+RETURNS: dict[str, tuple[str, str]] = {
+    "search_spaces": ("Iterable[SpaceSearchResult]", "AsyncIterator[SpaceSearchResult]"),
+    "list_space_templates": ("list[SpaceTemplate]", "list[SpaceTemplate]"),
+    "repo_exists": ("bool", "bool"),
+    "file_exists": ("bool", "bool"),
+    "repo_info": ("ModelInfo | DatasetInfo | SpaceInfo | KernelInfo", "ModelInfo | DatasetInfo | SpaceInfo"),
+    "list_repo_tree": ("Iterable[RepoFile | RepoFolder]", "AsyncIterator[RepoFile | RepoFolder]"),
+    "delete_file": ("CommitInfo", "CommitInfo"),
+    "delete_folder": ("CommitInfo", "CommitInfo"),
+    "move_repo": ("", "None"),
+}
+
+
+def _annotation(func: object) -> str:
+    annotation = inspect.signature(func).return_annotation  # type: ignore[arg-type]
+    return "" if annotation is inspect.Signature.empty else str(annotation)
+
+
+@pytest.mark.parametrize("name", sorted(RETURNS))
+def test_return_types_match_hfapi(name: str) -> None:
+    """HfApi's return annotation is the one listed, ours is its async counterpart, and every class it names
+    is importable from `aiospaces` (or `aiospaces.models`) under the same name."""
+    import aiospaces
+    import aiospaces.models
+
+    theirs, ours = RETURNS[name]
+    assert _annotation(getattr(HfApi, name)) == theirs
+    assert _annotation(getattr(SpacesClient, name)) == ours
+    for word in re.findall(r"[A-Z][A-Za-z]+", ours):
+        if word not in ("AsyncIterator", "None"):
+            assert hasattr(aiospaces, word) or hasattr(aiospaces.models, word), word
+
+
+def test_commit_operation_copy_matches_hfapi() -> None:
+    """`CommitOperationCopy` takes huggingface_hub's fields, in its order, with its defaults."""
+    from huggingface_hub import CommitOperationCopy as Theirs
+
+    from aiospaces import CommitOperationCopy as Ours
+
+    public = [f for f in inspect.signature(Theirs).parameters.values() if not f.name.startswith("_")]
+    assert shape(Ours) == [(p.name, p.kind, p.default) for p in public]
 
 
 @pytest.mark.parametrize("name", sorted(REMOVED))

@@ -37,6 +37,10 @@ def open_iterator(client: SpacesClient, name: str) -> AsyncIterator[Any]:
         return client.watch("alice/one")
     if name == "watch_many":
         return client.watch_many(["alice/one", "alice/two"])
+    if name == "search_spaces":
+        return client.search_spaces("one two")
+    if name == "list_repo_tree":
+        return client.list_repo_tree("alice/one", repo_type="space")
     raise AssertionError(f"no scenario for {name}")
 
 
@@ -65,7 +69,7 @@ def public_async_iterators() -> set[str]:
     return found
 
 
-ITERATORS = ["fetch_space_logs", "list_spaces", "watch", "watch_many"]
+ITERATORS = ["fetch_space_logs", "list_repo_tree", "list_spaces", "search_spaces", "watch", "watch_many"]
 # `fetch_space_logs` once more, following: the stream stays open until the consumer lets go.
 SCENARIOS = [*ITERATORS, "fetch_space_logs(follow=True)"]
 
