@@ -10,10 +10,14 @@ probe sent a little early costs at most one 429 per window.
 
 from __future__ import annotations
 
+import logging
+
 import anyio
 
 from ._clock import Clock
 from ._wire import RateLimitInfo
+
+logger = logging.getLogger("aiospaces")
 
 
 class RateLimitState:
@@ -42,6 +46,7 @@ class RateLimitState:
         self._need_probe = probe_first
         self._probe_in_flight = False
         self._probe_done: anyio.Event | None = None
+        self._announced: float | None = None  # the reset time last logged
 
     def __repr__(self) -> str:
         return (
@@ -85,6 +90,14 @@ class RateLimitState:
                 # Spent but no reset time known: send a single probe.
                 self._need_probe = True
                 continue
+            if self._announced != self.reset_at:
+                # Once per window, however many callers wait: `aiospaces -v` shows the pacing.
+                self._announced = self.reset_at
+                logger.info(
+                    "rate limit of the %r bucket spent; waiting %.1fs for the window to reset",
+                    self.bucket,
+                    self.reset_at - now,
+                )
             await clock.sleep(self.reset_at - now)
 
     def settle_probe(self) -> None:

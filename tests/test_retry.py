@@ -13,7 +13,10 @@ import anyio
 import pytest
 
 import aiospaces
+from aiospaces._ratelimit import RateLimitState
 from aiospaces._retry import Failure, Outcome, Retrying, RetryPolicy, decide
+from aiospaces._wire import RateLimitInfo
+from aiospaces.testing import VirtualClock
 
 DEFAULT = RetryPolicy()  # 6 attempts, 0.5 s base, 30 s cap, 10 rate-limited answers
 ONE_SHOT = RetryPolicy(max_attempts=1, max_rate_limited=0)
@@ -338,3 +341,24 @@ def test_every_former_retry_loop_runs_the_shared_one() -> None:
             ):
                 using.add(function.name)
     assert using >= FORMER_LOOPS
+
+
+@pytest.mark.anyio
+async def test_pacing_is_logged_once_per_window(caplog: pytest.LogCaptureFixture) -> None:
+    """When the quota is spent, the wait for the window reset shows once at INFO (`aiospaces -v`), however
+    many callers wait."""
+    clock = VirtualClock()
+    state = RateLimitState()
+    state.observe(RateLimitInfo("api", remaining=0, reset_in=30), now=0.0, status=200, probe=True)
+
+    async def one_call() -> None:
+        probe = await state.acquire(clock)
+        state.release(probe)
+
+    with caplog.at_level(logging.INFO, logger="aiospaces"):
+        async with anyio.create_task_group() as tg:
+            for _ in range(5):
+                tg.start_soon(one_call)
+    lines = [r.getMessage() for r in caplog.records if r.name == "aiospaces"]
+    assert lines == ["rate limit of the 'api' bucket spent; waiting 30.0s for the window to reset"]
+    assert clock.now() >= 30
