@@ -299,8 +299,9 @@ def test_hubsim_on_a_taken_port_exits_2(capsys: pytest.CaptureFixture[str]) -> N
         taken.listen()
         port = taken.getsockname()[1]
         assert main(["hubsim", "--port", str(port)]) == ExitCode.USAGE
-    assert (
-        "aiospaces: error: the simulated Hub could not start; try another --port" in capsys.readouterr().err
+    assert capsys.readouterr().err.endswith(
+        f"aiospaces hubsim: error: cannot listen on 127.0.0.1:{port} (Address already in use); "
+        "try another --port or --host\n"
     )
 
 

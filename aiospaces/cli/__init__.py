@@ -231,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise  # --help, or one of argparse's own usage lines
             # uvicorn exits 3 when it cannot start (e.g. the port is taken), and 3 means "timeout" here;
             # its own error line is already on stderr.
-            sys.stderr.write("aiospaces: error: the simulated Hub could not start; try another --port\n")
+            sys.stderr.write("aiospaces: error: the simulated Hub could not start (see the line above)\n")
             return ExitCode.USAGE
         except RuntimeError as exc:
             if not isinstance(exc.__cause__, ImportError):

@@ -1,0 +1,126 @@
+"""The command line a newcomer meets, end to end: `aiospaces` in a subprocess over a real socket on 127.0.0.1.
+
+Every test runs the real executable (`python -m aiospaces.cli`) and asserts the exact exit code and message a
+user sees.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx2
+import pytest
+
+PROCESS_TIMEOUT = 120  # real seconds; a hung CLI fails the test instead of hanging the suite
+HUBSIM_USAGE = "aiospaces hubsim: error: "
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`aiospaces ARGS` to completion, output captured as text; never a traceback."""
+    process = subprocess.run(
+        [sys.executable, "-m", "aiospaces.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=PROCESS_TIMEOUT,
+        check=False,
+        env=env,
+    )
+    assert "Traceback" not in process.stderr
+    return process
+
+
+@contextmanager
+def hubsim(*args: str) -> Iterator[tuple[subprocess.Popen[str], str, list[str]]]:
+    """`aiospaces hubsim --port 0 ARGS` running; yields the process, the URL it printed and its stderr lines
+    up to that one. Killed on exit if still running."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aiospaces.cli", "hubsim", "--port", "0", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        lines: list[str] = []
+        while not lines or "serving on" not in lines[-1]:
+            line = process.stderr.readline()
+            assert line, f"hubsim ended before serving: {lines}"
+            lines.append(line)
+        found = re.search(r"serving on (http://127\.0\.0\.1:(\d+)) ", lines[-1])
+        assert found is not None, lines[-1]
+        yield process, found.group(1), lines
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_hubsim_port_0_prints_the_port_that_listens() -> None:
+    """`aiospaces hubsim --port 0` prints the port the system picked, and that port already answers."""
+    with hubsim("--user", "alice", "--token", "hf_alice_newcomer") as (_, url, lines):
+        assert not url.endswith(":0")
+        answer = httpx2.get(f"{url}/api/whoami-v2", headers={"authorization": "Bearer hf_alice_newcomer"})
+    assert (answer.status_code, answer.json()["name"]) == (200, "alice")
+    assert lines == ["user alice: token (given)\n", f"hubsim: serving on {url} (speed x1)\n"]
+
+
+def test_hubsim_without_user_says_why_tokens_are_refused() -> None:
+    """Without `--user`, hubsim says that every token will get 401, and a token does get 401."""
+    with hubsim() as (_, url, lines):
+        answer = httpx2.get(f"{url}/api/whoami-v2", headers={"authorization": "Bearer hf_anyone"})
+    assert answer.status_code == 401
+    assert lines[0] == (
+        "hubsim: note: no --user given, so the Hub knows no token and answers 401 to any request that sends "
+        "one; add --user NAME [--token TOKEN]\n"
+    )
+
+
+def test_hubsim_ctrl_c_stops_with_one_line() -> None:
+    """Ctrl-C on `aiospaces hubsim`, even with a log stream open, stops it with exit 0 and one line."""
+    with hubsim("--user", "alice", "--token", "hf_alice_newcomer", "--speed", "50") as (process, url, _):
+        auth = {"authorization": "Bearer hf_alice_newcomer"}
+        created = httpx2.post(
+            f"{url}/api/repos/create", json={"type": "space", "name": "app", "sdk": "gradio"}, headers=auth
+        )
+        assert created.status_code == 200, created.text
+        with httpx2.stream("GET", f"{url}/api/spaces/alice/app/logs/build", headers=auth) as stream:
+            assert stream.status_code == 200
+            process.send_signal(signal.SIGINT)
+            assert process.wait(timeout=PROCESS_TIMEOUT) == 0
+        assert process.stderr is not None
+        rest = process.stderr.read()
+    assert rest == "hubsim: stopped\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--port", "99999"], "argument --port: expected a port from 0 to 65535 (0 picks a free one), got 99999"),
+        (["--port", "-5"], "argument --port: expected a port from 0 to 65535 (0 picks a free one), got -5"),
+        (["--port", "eighty"], "argument --port: expected a port number, got 'eighty'"),
+        (
+            ["--rate-limit", "abc"],
+            "argument --rate-limit: expected REQUESTS or REQUESTS/WINDOW_SECONDS, e.g. 1000/300, got 'abc'",
+        ),
+    ],
+)
+def test_hubsim_bad_options_are_one_usage_line(args: list[str], message: str) -> None:
+    """A port out of range or a malformed rate limit is one usage line and exit 2 (no traceback)."""
+    process = run_cli("hubsim", *args)
+    assert process.returncode == 2
+    assert process.stderr == f"{HUBSIM_USAGE}{message} (see `aiospaces hubsim --help`)\n"
+
+
+def test_hubsim_unknown_host_names_the_host() -> None:
+    """`--host` that does not resolve exits 2 naming the host, not suggesting another port."""
+    process = run_cli("hubsim", "--host", "nonexistent.invalid", "--user", "alice")
+    assert process.returncode == 2
+    assert process.stderr.splitlines()[-1] == (
+        f"{HUBSIM_USAGE}cannot resolve --host 'nonexistent.invalid'; use an address such as 127.0.0.1"
+    )
+    assert "serving" not in process.stderr
