@@ -18,6 +18,7 @@ import pytest
 
 PROCESS_TIMEOUT = 120  # real seconds; a hung CLI fails the test instead of hanging the suite
 HUBSIM_USAGE = "aiospaces hubsim: error: "
+PORT_RANGE = "argument --port: expected a port from 0 to 65535 (0 picks a free one)"
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -100,8 +101,8 @@ def test_hubsim_ctrl_c_stops_with_one_line() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--port", "99999"], "argument --port: expected a port from 0 to 65535 (0 picks a free one), got 99999"),
-        (["--port", "-5"], "argument --port: expected a port from 0 to 65535 (0 picks a free one), got -5"),
+        (["--port", "99999"], f"{PORT_RANGE}, got 99999"),
+        (["--port", "-5"], f"{PORT_RANGE}, got -5"),
         (["--port", "eighty"], "argument --port: expected a port number, got 'eighty'"),
         (
             ["--rate-limit", "abc"],

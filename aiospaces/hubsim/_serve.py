@@ -54,7 +54,8 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.listen(2048)
     except OSError as exc:
         sock.close()
-        raise OSError(f"cannot listen on {host}:{port} ({exc.strerror}); try another --port or --host") from None
+        reason = f"cannot listen on {host}:{port} ({exc.strerror})"
+        raise OSError(f"{reason}; try another --port or --host") from None
     return sock
 
 
@@ -138,7 +139,8 @@ def main(argv: list[str] | None = None, *, prog: str = "hubsim") -> int:
         )
     host, port = sock.getsockname()[:2]
     shown_host = f"[{host}]" if ":" in host else host
-    print(f"hubsim: serving on http://{shown_host}:{port} (speed x{args.speed:g})", file=sys.stderr, flush=True)
+    url = f"http://{shown_host}:{port}"
+    print(f"hubsim: serving on {url} (speed x{args.speed:g})", file=sys.stderr, flush=True)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         # Stop at once: open log streams would otherwise hold the graceful shutdown for its whole timeout,
