@@ -6,15 +6,19 @@ user sees.
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx2
 import pytest
+
+from aiospaces.hubsim import SimulatedHub
 
 PROCESS_TIMEOUT = 120  # real seconds; a hung CLI fails the test instead of hanging the suite
 HUBSIM_USAGE = "aiospaces hubsim: error: "
@@ -125,3 +129,62 @@ def test_hubsim_unknown_host_names_the_host() -> None:
         f"{HUBSIM_USAGE}cannot resolve --host 'nonexistent.invalid'; use an address such as 127.0.0.1"
     )
     assert "serving" not in process.stderr
+
+
+# --- commands against a Hub served by this process --------------------------------------------------------
+
+TOKEN = "hf_alice_newcomer_token_abcdef"
+APP = {
+    "app.py": "import gradio as gr\n\ngr.Interface(fn=str.upper, inputs='text', outputs='text').launch()\n"
+}
+SPEED = 50.0  # simulated seconds per real second
+
+
+@pytest.fixture(scope="module")
+def hub_url() -> Iterator[tuple[SimulatedHub, str]]:
+    hub = SimulatedHub(speed=SPEED)
+    hub.add_user("alice", token=TOKEN)
+    with hub.serve(host="127.0.0.1", port=0) as url:
+        yield hub, url
+
+
+def aiospaces(
+    url: str, home: Path, *args: str, token: str = TOKEN, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """`aiospaces ARGS` against the Hub at `url` with `token`, configured only by the environment."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE"))}
+    environment.update(HF_ENDPOINT=url, HF_TOKEN=token, HF_HOME=str(home), **env)
+    process = run_cli(*args, env=environment)
+    assert token not in process.stdout + process.stderr
+    return process
+
+
+def test_every_space_failing_for_one_reason_exits_with_its_code(
+    hub_url: tuple[SimulatedHub, str], tmp_path: Path
+) -> None:
+    """A bad token on a command over several Spaces exits 4 (its reason's code) with one line, not 5."""
+    hub, url = hub_url
+    for name in ("same-1", "same-2"):
+        hub.create_space(f"alice/{name}", files=APP)
+    process = aiospaces(
+        url, tmp_path, "runtime", "alice/same-1", "alice/same-2", token="hf_wrong_000000000000"
+    )
+    assert process.returncode == 4
+    [line] = process.stderr.splitlines()
+    assert line.startswith("aiospaces: error: all 2 Spaces failed: authentication failed (401 ")
+    assert line.endswith("; set HF_TOKEN or pass --token with a valid token")
+    fleet = tmp_path / "fleet.toml"
+    fleet.write_text('[spaces."alice/same-1"]\npaused = true\n[spaces."alice/same-2"]\npaused = true\n')
+    plan = aiospaces(url, tmp_path, "fleet", "plan", str(fleet), token="hf_wrong_000000000000")
+    assert plan.returncode == 4
+
+
+def test_spaces_failing_for_different_reasons_exit_5(
+    hub_url: tuple[SimulatedHub, str], tmp_path: Path
+) -> None:
+    """One Space read and one missing is partial: exit 5, naming the Space that failed."""
+    hub, url = hub_url
+    hub.create_space("alice/mixed-ok", files=APP)
+    process = aiospaces(url, tmp_path, "runtime", "alice/mixed-ok", "alice/mixed-absent")
+    assert process.returncode == 5
+    assert process.stderr == "aiospaces: error: 1 of 2 Spaces failed: alice/mixed-absent\n"

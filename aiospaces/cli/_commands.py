@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from .. import validation
 from ..fleet import FleetReport
 from ..models import TRANSITIONAL_STAGES, stage_name
-from ._exit import ExitCode, UsageError, classified
+from ._exit import ExitCode, UsageError, classified, combined_code
 from ._render import Output
 
 if TYPE_CHECKING:
@@ -101,16 +101,29 @@ def finish(outcomes: FleetReport[Any], output: Output, *, show_runtime: bool) ->
             rows.append([outcome.repo_id, "FAILED", *([None] * 4 if show_runtime else []), message])
     columns = ["Space", "result", *(RUNTIME_COLUMNS[1:] if show_runtime else ()), "detail"]
     output.table(columns, rows)
-    failed = [o for o in outcomes if not o.ok]
+    failed = {o.repo_id: classified(o.error) for o in outcomes if o.error is not None}
+    return report_failures(failed, len(outcomes), output)
+
+
+def report_failures(failed: dict[str, tuple[ExitCode, str]], total: int, output: Output) -> int:
+    """Print the error line of a command over `total` Spaces of which `failed` (id: code, message) failed, and
+    return its exit code (`combined_code`)."""
     if not failed:
         return ExitCode.OK
-    if len(outcomes) == 1:
-        assert failed[0].error is not None
-        code, message = classified(failed[0].error)
-        output.error(f"{failed[0].repo_id}: {message}")
-        return code
-    output.error(f"{len(failed)} of {len(outcomes)} Spaces failed: {', '.join(o.repo_id for o in failed)}")
-    return ExitCode.PARTIAL
+    messages = {message for _, message in failed.values()}
+    if len(failed) == 1 and total == 1:
+        [(repo_id, (_, message))] = failed.items()
+        output.error(f"{repo_id}: {message}")
+    elif len(failed) == total and len(messages) == 1:
+        output.error(f"all {total} Spaces failed: {messages.pop()}")
+    else:
+        output.error(f"{len(failed)} of {plural(total, 'Space')} failed: {', '.join(failed)}")
+    return combined_code([code for code, _ in failed.values()], total)
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 Space`, `2 Spaces`."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 async def run_on_each(
@@ -256,8 +269,8 @@ async def cmd_watch(client: SpacesClient, args: argparse.Namespace, output: Outp
         code, message = classified(error)
         output.emit("result", repo_id=repo_id, ok=False, error=message, exit_code=int(code))
     details = "; ".join(f"{repo_id}: {classified(error)[1]}" for repo_id, error in failed.items())
-    output.error(f"{len(failed)} of {len(repo_ids)} Spaces could not be watched: {details}")
-    return ExitCode.PARTIAL
+    output.error(f"{len(failed)} of {plural(len(repo_ids), 'Space')} could not be watched: {details}")
+    return combined_code([classified(error)[0] for error in failed.values()], len(repo_ids))
 
 
 def describe_change(repo_id: str, previous: SpaceRuntime | None, current: SpaceRuntime) -> str:

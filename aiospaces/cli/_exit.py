@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Sequence
 
 from .. import errors
 
@@ -17,7 +18,8 @@ exit codes:
      endpoint, offline mode
   3  timeout: the wait's deadline passed, or the Hub did not answer in time
   4  authentication or permission: missing/invalid token (401), not allowed (403), payment required (402)
-  5  some Spaces of a command over several Spaces failed (the per-Space table says which and why)
+  5  some Spaces of a command over several Spaces failed (the per-Space table says which and why); when
+     every Space failed for the same kind of reason (e.g. a bad token), that reason's code instead
   130  interrupted (Ctrl-C)
   141  the output was closed early (e.g. piped into `head`)
 """
@@ -119,6 +121,17 @@ def classify(exc: BaseException) -> tuple[ExitCode, str] | None:
         # only passes strings and numbers it parsed itself, so a TypeError would be a bug: not caught here.)
         return ExitCode.USAGE, str(exc)
     return None
+
+
+def combined_code(codes: Sequence[int], total: int) -> int:
+    """The exit code of a command over `total` Spaces whose failures had `codes` (one per failed Space).
+
+    Every Space failing for one kind of reason (a bad token: 401 everywhere) exits with that reason's code, as
+    the same command on one Space would; anything else that failed is partial (5).
+    """
+    if codes and len(codes) == total and len(set(codes)) == 1:
+        return codes[0]
+    return ExitCode.PARTIAL if codes else ExitCode.OK
 
 
 def classified(exc: BaseException) -> tuple[ExitCode, str]:

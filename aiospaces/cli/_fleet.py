@@ -15,7 +15,7 @@ import anyio.lowlevel
 
 from ..plan import FleetSpec, Plan, apply_plan, load_fleet_spec, plan_fleet, resolve_secrets, summary
 from ._commands import RUNTIME_COLUMNS, describe_change, emit_change, runtime_cells, runtime_fields, text
-from ._exit import ExitCode, UsageError, classified
+from ._exit import ExitCode, UsageError, classified, combined_code
 from ._render import Output, isatty
 
 if TYPE_CHECKING:
@@ -24,10 +24,9 @@ if TYPE_CHECKING:
 
 
 def _failure_code(failed: list[tuple[str, SpacesError]], total: int) -> int:
-    """The exit code when some Spaces failed: the error's own code for a one-Space file, else 5."""
-    if total == 1 and len(failed) == 1:
-        return classified(failed[0][1])[0]
-    return ExitCode.PARTIAL
+    """The exit code when some Spaces failed: the errors' own code when all failed for one kind of reason
+    (always so for a one-Space file), else 5."""
+    return combined_code([classified(error)[0] for _, error in failed], total)
 
 
 def show_plan(plan: Plan, output: Output) -> None:
