@@ -104,7 +104,8 @@ def main(argv: list[str] | None = None, *, prog: str = "hubsim") -> int:
         type=float,
         default=None,
         metavar="S",
-        help="simulated seconds between a commit to a Space and the start of its build (default 5)",    )
+        help="simulated seconds between a commit to a Space and the start of its build (default 5)",
+    )
     parser.add_argument("--seed", type=int, default=None, help="seed of the fault RNG")
     parser.add_argument("--log-level", default="warning", help="uvicorn log level")
     args = parser.parse_args(argv)
