@@ -25,7 +25,7 @@ def _str_list(value: str | Iterable[str] | None, *, arg: str) -> list[str]:
     return [validation.enum_value(item, arg=arg) for item in items]
 
 
-class RepoOperations(HubOperations):
+class RepoCalls(HubOperations):
     """The repo-level calls of `SpacesClient` (a base class of it)."""
 
     # --- search and templates --------------------------------------------------------------------------

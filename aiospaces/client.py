@@ -2,10 +2,11 @@
 
 It owns a `Session` (configuration, clock, HTTP transport, rate-limit state, action fences) and hands it to
 its parts. The Hub operations are its base classes, one after the other: `_repos.RepoOperations` (account,
-repos) and `_core.HubOperations` (Space info and listing, secrets, variables, runtime, logs). Waiting
+repos), `_core.HubOperations` (Space info and listing, secrets, variables, runtime, logs) and
+`_repo_ops.RepoCalls` (search, templates, repo info and tree, move). Waiting
 (`_waiting.Waiting`: watch, wait_*, fleet watching, temporary hardware), files (`_files.Files`: commits,
 uploads, listing) and downloads (`_downloads.Downloads`) are components it delegates to. Every public method
-is defined once: the Hub operations in `_repos.py` and `_core.py`, the others here.
+is defined once: the Hub operations in `_repos.py`, `_core.py` and `_repo_ops.py`, the others here.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from ._files import Files
 from ._fleet_watch import FleetWatch
 from ._poll import PollPolicy
 from ._ratelimit import RateLimitState
-from ._repo_ops import RepoOperations
+from ._repo_ops import RepoCalls
 from ._session import open_session
 from ._temporary import TemporaryHardware
 from ._transport import RetryPolicy
@@ -44,7 +45,7 @@ from .models import CommitInfo, SpaceRuntime
 __all__ = ["FleetWatch", "RuntimeChange", "RuntimeWatch", "SpacesClient", "TemporaryHardware"]
 
 
-class SpacesClient(RepoOperations):
+class SpacesClient(RepoCalls):
     """Async client for Hugging Face Spaces: every Space operation of `HfApi`, awaitable, plus waiting,
     fleet operations and billing safety.
 
