@@ -15,7 +15,7 @@ import logging
 import anyio
 
 from ._clock import Clock
-from ._wire import RateLimitInfo
+from ._headers import RateLimitInfo
 
 logger = logging.getLogger("aiospaces")
 

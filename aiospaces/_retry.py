@@ -20,7 +20,6 @@ from typing import Final
 import attrs
 
 from ._clock import Clock
-from ._wire import backoff_delay
 from .validation import validate_concurrency, validate_seconds
 
 __all__ = ["Failure", "Outcome", "RetryPolicy", "Retrying", "coerce_retry", "decide"]
@@ -30,6 +29,31 @@ logger = logging.getLogger("aiospaces")
 # Nothing listens at the endpoint (connection refused before this client ever got an answer from it): one
 # quick retry covers a server that is just starting; more would only make a wrong `--endpoint` slow to report.
 REFUSED_ATTEMPTS: Final = 2
+
+
+RETRYABLE_STATUSES: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def is_retryable_status(status: int) -> bool:
+    """408, 429 and 5xx except 501/505 (not transient) are worth retrying."""
+    return status in RETRYABLE_STATUSES or (500 <= status < 600 and status not in (501, 505))
+
+
+def backoff_delay(attempt: int, *, base: float, cap: float, jitter: float) -> float:
+    """Delay before retry number `attempt` (1-based): exponential, capped, with "equal jitter".
+
+    Args:
+        attempt: 1 for the first retry.
+        base: delay of the first retry before jitter.
+        cap: maximum delay.
+        jitter: a random number in [0, 1); half the delay is fixed, half is scaled by it, so concurrent
+            clients spread out without ever retrying immediately.
+    """
+    if attempt < 1:
+        return 0.0
+    # The exponent is bounded: a loop that retries without end must not overflow the float.
+    raw = float(min(cap, base * (2 ** min(attempt - 1, 64))))
+    return raw / 2 + raw / 2 * min(max(jitter, 0.0), 1.0)
 
 
 @attrs.frozen

@@ -30,9 +30,10 @@ import httpx2
 from . import _wire, errors
 from ._clock import Clock
 from ._config import VERSION, Config
+from ._headers import parse_rate_limit, rate_limited_wait, retry_after_seconds
 from ._pool import Slot, connection_pool
 from ._ratelimit import RateLimiter, RateLimitState
-from ._retry import Failure, Outcome, Retrying, RetryPolicy, coerce_retry
+from ._retry import Failure, Outcome, Retrying, RetryPolicy, coerce_retry, is_retryable_status
 
 __all__ = [
     "HttpTransport",
@@ -396,9 +397,9 @@ class HttpTransport:
         self._answered = True
         now = self._clock.now()
         response_headers = response.headers
-        info = _wire.parse_rate_limit(response_headers)
+        info = parse_rate_limit(response_headers)
         status = response.status_code
-        retry_after = _wire.retry_after_seconds(response_headers)
+        retry_after = retry_after_seconds(response_headers)
         state.observe(
             info if info is None or info.bucket == state.bucket else None,
             now=now,
@@ -420,12 +421,12 @@ class HttpTransport:
             body=response.content,
             method=method,
             url=clean_url,
-            now_retry_after=_wire.rate_limited_wait(response_headers) if status == 429 else None,
+            now_retry_after=rate_limited_wait(response_headers) if status == 429 else None,
         )
         _wire.redact(status_error, [self._config.token])
         if status == 429:
             failure = Failure(Outcome.RATE_LIMITED, f"{status} rate limited")
-        elif _wire.is_retryable_status(status):
+        elif is_retryable_status(status):
             failure = Failure(
                 Outcome.RETRYABLE_STATUS, f"{status} {response.reason_phrase}".rstrip(), retry_after
             )

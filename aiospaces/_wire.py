@@ -1,12 +1,11 @@
-"""Pure wire mapping: validate arguments, build requests, parse responses, map statuses to errors, read the
-rate-limit headers, compute backoff delays. No I/O here (design.md §6), so all of it is tested without a
-transport.
+"""Pure wire mapping: argument payloads, repo URLs, request specs, response parsing, and statuses mapped to
+errors. No I/O here (design.md §6), so all of it is tested without a transport. The rate-limit headers are
+read in `_headers.py`, retry delays computed in `_retry.py`.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -19,6 +18,7 @@ import httpx2
 
 from . import errors
 from ._config import DEFAULT_ENDPOINT, STAGING_ENDPOINT
+from ._headers import rate_limited_wait
 from .models import (
     SpaceHardwareInfo,
     SpaceInfo,
@@ -601,117 +601,3 @@ def redact(exc: BaseException, values: Iterable[str | None]) -> None:
         value = getattr(exc, name, None)
         if isinstance(value, str):
             setattr(exc, name, clean(value))
-
-
-# --- rate limits and backoff -------------------------------------------------------------------------------
-
-
-@attrs.frozen
-class RateLimitInfo:
-    """What one response said about the rate limit (hub-api.md §4.1).
-
-    Attributes:
-        bucket: `api`, `resolvers` or `pages`.
-        remaining: requests left in the window (`r`).
-        reset_in: seconds until the window resets (`t`).
-        limit: the window's quota (`q` of `RateLimit-Policy`), if sent.
-        window: the window length in seconds (`w`), if sent.
-    """
-
-    bucket: str
-    remaining: int
-    reset_in: float
-    limit: int | None = None
-    window: float | None = None
-
-
-# The same patterns huggingface_hub uses (hub-api.md §4.1), made tolerant of spaces around `=`.
-_RATELIMIT = re.compile(r'"(?P<bucket>\w+)"\s*;\s*r\s*=\s*(?P<r>\d+)\s*;\s*t\s*=\s*(?P<t>\d+(?:\.\d+)?)')
-_RATELIMIT_POLICY = re.compile(r"q\s*=\s*(?P<q>\d+).*?w\s*=\s*(?P<w>\d+(?:\.\d+)?)")
-
-
-def header(headers: Mapping[str, str], name: str) -> str | None:
-    """The value of header `name` (lowercase), whatever the case of the keys in `headers`.
-
-    `httpx2.Headers` is looked up directly (it is case-insensitive and joins repeated headers with ", ");
-    any other mapping is scanned. Runs on every response, so it never copies the headers.
-    """
-    if isinstance(headers, httpx2.Headers):
-        return headers.get(name)
-    value = headers.get(name)
-    if value is not None:
-        return value
-    for key, found in headers.items():
-        if key.lower() == name:
-            return found
-    return None
-
-
-def parse_rate_limit(headers: Mapping[str, str]) -> RateLimitInfo | None:
-    """Parse `RateLimit` (+ `RateLimit-Policy`); None when absent or malformed."""
-    value = header(headers, "ratelimit")
-    if not value:
-        return None
-    match = _RATELIMIT.search(value)
-    if not match:
-        return None
-    limit: int | None = None
-    window: float | None = None
-    policy = header(headers, "ratelimit-policy")
-    if policy:
-        pmatch = _RATELIMIT_POLICY.search(policy)
-        if pmatch:
-            limit, window = int(pmatch.group("q")), float(pmatch.group("w"))
-    return RateLimitInfo(
-        bucket=match.group("bucket"),
-        remaining=int(match.group("r")),
-        reset_in=float(match.group("t")),
-        limit=limit,
-        window=window,
-    )
-
-
-def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """`Retry-After` as seconds (delta form only; the HTTP-date form is ignored, as huggingface_hub does)."""
-    value = (header(headers, "retry-after") or "").strip()
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    # `inf`, `nan` or an overflow would make the client wait forever: not a delay the Hub could mean.
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
-
-
-def rate_limited_wait(headers: Mapping[str, str]) -> float | None:
-    """How long a 429 says to wait: `RateLimit` `t` when `r=0`, else `Retry-After` (hub-api.md §4.3)."""
-    info = parse_rate_limit(headers)
-    if info is not None and info.remaining == 0:
-        return info.reset_in
-    return retry_after_seconds(headers)
-
-
-RETRYABLE_STATUSES: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
-
-
-def is_retryable_status(status: int) -> bool:
-    """408, 429 and 5xx except 501/505 (not transient) are worth retrying."""
-    return status in RETRYABLE_STATUSES or (500 <= status < 600 and status not in (501, 505))
-
-
-def backoff_delay(attempt: int, *, base: float, cap: float, jitter: float) -> float:
-    """Delay before retry number `attempt` (1-based): exponential, capped, with "equal jitter".
-
-    Args:
-        attempt: 1 for the first retry.
-        base: delay of the first retry before jitter.
-        cap: maximum delay.
-        jitter: a random number in [0, 1); half the delay is fixed, half is scaled by it, so concurrent
-            clients spread out without ever retrying immediately.
-    """
-    if attempt < 1:
-        return 0.0
-    # The exponent is bounded: a loop that retries without end must not overflow the float.
-    raw = float(min(cap, base * (2 ** min(attempt - 1, 64))))
-    return raw / 2 + raw / 2 * min(max(jitter, 0.0), 1.0)

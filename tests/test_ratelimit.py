@@ -6,8 +6,8 @@ from __future__ import annotations
 import anyio
 import pytest
 
+from aiospaces._headers import RateLimitInfo
 from aiospaces._ratelimit import RateLimiter, RateLimitState
-from aiospaces._wire import RateLimitInfo
 from aiospaces.testing import VirtualClock
 
 

@@ -13,9 +13,9 @@ import anyio
 import pytest
 
 import aiospaces
+from aiospaces._headers import RateLimitInfo
 from aiospaces._ratelimit import RateLimitState
 from aiospaces._retry import Failure, Outcome, Retrying, RetryPolicy, decide
-from aiospaces._wire import RateLimitInfo
 from aiospaces.testing import VirtualClock
 
 DEFAULT = RetryPolicy()  # 6 attempts, 0.5 s base, 30 s cap, 10 rate-limited answers

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import httpx2
 import pytest
 
-from aiospaces import _wire, errors
+from aiospaces import _headers, _retry, _wire, errors
 from aiospaces.models import Volume
 
 # --- payload arguments ----------------------------------------------------------------------------
@@ -302,41 +302,41 @@ def test_redact_scrubs_message_and_attributes() -> None:
 def test_parse_rate_limit_headers() -> None:
     """`RateLimit` and `RateLimit-Policy` parse into bucket, remaining, reset, quota, window (hub-api.md
     §4.1)."""
-    info = _wire.parse_rate_limit(
+    info = _headers.parse_rate_limit(
         {"ratelimit": '"api";r=12;t=55', "RATELIMIT-POLICY": '"fixed window";"api";q=500;w=300'}
     )
-    assert info == _wire.RateLimitInfo(bucket="api", remaining=12, reset_in=55, limit=500, window=300)
-    assert _wire.parse_rate_limit({"RateLimit": '"api";r=1;t=2'}) == _wire.RateLimitInfo("api", 1, 2)
-    assert _wire.parse_rate_limit({"RateLimit": "garbage"}) is None
-    assert _wire.parse_rate_limit({}) is None
+    assert info == _headers.RateLimitInfo(bucket="api", remaining=12, reset_in=55, limit=500, window=300)
+    assert _headers.parse_rate_limit({"RateLimit": '"api";r=1;t=2'}) == _headers.RateLimitInfo("api", 1, 2)
+    assert _headers.parse_rate_limit({"RateLimit": "garbage"}) is None
+    assert _headers.parse_rate_limit({}) is None
 
 
 def test_retry_after_parsing() -> None:
     """Delta-seconds `Retry-After` parses; the HTTP-date form and junk are ignored."""
-    assert _wire.retry_after_seconds({"Retry-After": "3"}) == 3
-    assert _wire.retry_after_seconds({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) is None
-    assert _wire.retry_after_seconds({}) is None
+    assert _headers.retry_after_seconds({"Retry-After": "3"}) == 3
+    assert _headers.retry_after_seconds({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) is None
+    assert _headers.retry_after_seconds({}) is None
 
 
 def test_rate_limited_wait_prefers_ratelimit_reset_when_spent() -> None:
     """On a 429, `t` of a spent `RateLimit` wins over `Retry-After` (hub-api.md §4.3)."""
-    assert _wire.rate_limited_wait({"RateLimit": '"api";r=0;t=9', "Retry-After": "2"}) == 9
-    assert _wire.rate_limited_wait({"RateLimit": '"api";r=3;t=9', "Retry-After": "2"}) == 2
+    assert _headers.rate_limited_wait({"RateLimit": '"api";r=0;t=9', "Retry-After": "2"}) == 9
+    assert _headers.rate_limited_wait({"RateLimit": '"api";r=3;t=9', "Retry-After": "2"}) == 2
 
 
 def test_retryable_statuses() -> None:
     """408, 429 and transient 5xx are retryable; 4xx and 501 are not."""
-    assert all(_wire.is_retryable_status(s) for s in (408, 429, 500, 502, 503, 504))
-    assert not any(_wire.is_retryable_status(s) for s in (400, 401, 403, 404, 409, 412, 501))
+    assert all(_retry.is_retryable_status(s) for s in (408, 429, 500, 502, 503, 504))
+    assert not any(_retry.is_retryable_status(s) for s in (400, 401, 403, 404, 409, 412, 501))
 
 
 def test_backoff_is_exponential_capped_and_jittered() -> None:
     """Delays double per attempt within [half, full] of the raw value, and never exceed the cap."""
-    assert _wire.backoff_delay(1, base=1, cap=8, jitter=0.0) == 0.5
-    assert _wire.backoff_delay(1, base=1, cap=8, jitter=0.999) == pytest.approx(1.0, abs=1e-3)
-    assert _wire.backoff_delay(3, base=1, cap=8, jitter=0.0) == 2.0
-    assert _wire.backoff_delay(10, base=1, cap=8, jitter=1.0) == 8.0
-    assert _wire.backoff_delay(0, base=1, cap=8, jitter=0.5) == 0.0
+    assert _retry.backoff_delay(1, base=1, cap=8, jitter=0.0) == 0.5
+    assert _retry.backoff_delay(1, base=1, cap=8, jitter=0.999) == pytest.approx(1.0, abs=1e-3)
+    assert _retry.backoff_delay(3, base=1, cap=8, jitter=0.0) == 2.0
+    assert _retry.backoff_delay(10, base=1, cap=8, jitter=1.0) == 8.0
+    assert _retry.backoff_delay(0, base=1, cap=8, jitter=0.5) == 0.0
 
 
 @pytest.mark.parametrize(
@@ -378,18 +378,18 @@ def test_repo_paths_for_every_repo_type(repo_type: str | None, expected: str) ->
 def test_header_lookup_ignores_key_case_and_joins_repeats_like_httpx2() -> None:
     """A header is found whatever the case of the keys, in a plain mapping and in httpx2.Headers (where
     repeated headers read as one comma-joined value); an absent one is None."""
-    assert _wire.header({"Retry-After": "7"}, "retry-after") == "7"
-    assert _wire.header({"retry-after": "7"}, "retry-after") == "7"
-    assert _wire.header({"X-Other": "1"}, "retry-after") is None
+    assert _headers.header({"Retry-After": "7"}, "retry-after") == "7"
+    assert _headers.header({"retry-after": "7"}, "retry-after") == "7"
+    assert _headers.header({"X-Other": "1"}, "retry-after") is None
     headers = httpx2.Headers([("RateLimit", '"api";r=9;t=3'), ("X-HF-Warning", "a"), ("x-hf-warning", "b")])
-    assert _wire.header(headers, "ratelimit") == '"api";r=9;t=3'
-    assert _wire.header(headers, "x-hf-warning") == "a, b"
-    assert _wire.header(headers, "retry-after") is None
-    info = _wire.parse_rate_limit(
+    assert _headers.header(headers, "ratelimit") == '"api";r=9;t=3'
+    assert _headers.header(headers, "x-hf-warning") == "a, b"
+    assert _headers.header(headers, "retry-after") is None
+    info = _headers.parse_rate_limit(
         httpx2.Headers({"RATELIMIT": '"api";r=9;t=3', "RateLimit-Policy": "q=10;w=300"})
     )
-    assert info == _wire.RateLimitInfo(bucket="api", remaining=9, reset_in=3.0, limit=10, window=300.0)
-    assert _wire.retry_after_seconds(httpx2.Headers({"Retry-After": " 2.5 "})) == 2.5
+    assert info == _headers.RateLimitInfo(bucket="api", remaining=9, reset_in=3.0, limit=10, window=300.0)
+    assert _headers.retry_after_seconds(httpx2.Headers({"Retry-After": " 2.5 "})) == 2.5
 
 
 def test_safe_url_drops_userinfo_and_leaves_other_urls_unchanged() -> None:
