@@ -134,8 +134,9 @@ def test_wait_exits_2_on_usage_error(hub_url: tuple[SimulatedHub, str], tmp_path
 def test_logs_follow_streams_until_the_build_ends(hub_url: tuple[SimulatedHub, str], tmp_path: Path) -> None:
     """`logs --build --follow` prints lines while the Space is still building, and ends with the build."""
     hub, url = hub_url
-    # 100 simulated seconds of build = 2 real seconds, with the log lines spread over it.
-    hub.create_space("alice/e2e-logs", stage=None, files=APP, durations=Durations(build=100.0))
+    # 300 simulated seconds of build = 6 real seconds, with the log lines spread over it: long enough that a
+    # slow CLI start-up on a loaded machine still finds the Space building.
+    hub.create_space("alice/e2e-logs", stage=None, files=APP, durations=Durations(build=300.0))
     with started_aiospaces(url, tmp_path, "logs", "alice/e2e-logs", "--build", "--follow") as process:
         assert process.stdout is not None
         first = process.stdout.readline()
@@ -280,9 +281,9 @@ def test_ctrl_c_at_the_fleet_apply_prompt_exits_130(
 def test_wait_prints_transitions_to_a_pipe(hub_url: tuple[SimulatedHub, str], tmp_path: Path) -> None:
     """In a pipe (a CI log), `wait` prints one line per transition before the final runtime table."""
     hub, url = hub_url
-    # A build long enough (2.4 s of real time at SPEED) that the CLI's start-up, slow on a loaded machine,
+    # A build long enough (4 s of real time at SPEED) that the CLI's start-up, slow on a loaded machine,
     # cannot miss the BUILDING stage.
-    hub.create_space("alice/e2e-lines", stage=None, files=APP, durations=Durations(build=120.0))
+    hub.create_space("alice/e2e-lines", stage=None, files=APP, durations=Durations(build=200.0))
     process = aiospaces(url, tmp_path, "wait", "alice/e2e-lines")
     assert process.returncode == 0, process.stderr
     lines = process.stdout.splitlines()
