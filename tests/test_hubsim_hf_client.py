@@ -619,3 +619,74 @@ def test_a_path_starting_with_a_backslash_dotdot_is_refused(tmp_path: Path) -> N
     # `tests/test_file_download.py` (`TestHfHubDownloadRelativePaths`) uploads `folder/..\..\..\file`.
     assert out["backslash"] == ["HfHubHTTPError", 422]
     assert out["files"] == [".gitattributes", "folder/..\\..\\file"]
+
+
+# ---------------------------------------------------------------------------------- card metadata
+CARD_SCRIPT = """
+    import json, warnings
+    from huggingface_hub import HfApi, RepoCard
+
+    api, out = HfApi(), {}
+
+    def upload(name, content, repo_id="alice/model", repo_type="model"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                api.upload_file(
+                    path_or_fileobj=content.encode(), path_in_repo="README.md", repo_id=repo_id,
+                    repo_type=repo_type,
+                )
+                out[name] = [None]
+            except ValueError as exc:
+                out[name] = [str(exc)]
+        out[name].append([str(w.message) for w in caught if "metadata" in str(w.message)])
+
+    upload("model_index", "---\\nmodel-index: foo\\n---\\n# Card\\n")
+    upload("no_front_matter", "# Just a title\\n")
+    upload("good_model_index", "---\\nmodel-index:\\n- name: m\\n  results: []\\n---\\n")
+    bad_space_card = "---\\nsdk: docker\\napp_port: http\\napp_file: [a, b]\\n---\\n"
+    upload("bad_space_keys", bad_space_card, "alice/demo", "space")
+    upload("space_keys_on_a_model", bad_space_card)
+    space_card = "---\\nsdk: docker\\napp_port: 7860\\ncolorFrom: blue\\n---\\n"
+    upload("good_space", space_card, "alice/demo", "space")
+    try:
+        RepoCard("---\\nsdk: gradio\\ncolorTo: mauve\\n---\\n").validate(repo_type="space")
+        out["card_validate"] = None
+    except ValueError as exc:
+        out["card_validate"] = str(exc)
+    out["model_readme"] = open(api.hf_hub_download("alice/model", "README.md")).read()
+    print(json.dumps(out))
+"""
+
+
+def test_card_metadata_is_validated_per_repo_type(tmp_path: Path) -> None:
+    """Bad front matter fails an upload before anything lands; none only warns; Space keys are per type."""
+    hub = SimulatedHub(clock="manual")
+    hub.add_user("alice", token="hf_alice")
+    hub.create_repo("alice/model")
+    hub.create_space("alice/demo", sdk="gradio")
+    with hub.serve() as url:
+        out = run_client(url, tmp_path / "home", CARD_SCRIPT)
+    # huggingface_hub 2.4 `hf_api.py` (`_validate_yaml`): a 400's `errors[].message` becomes a ValueError
+    # before the upload starts; `warnings[].message` is shown as a warning; `repocard.py` (`validate`).
+    error, warned = out["model_index"]
+    assert error.startswith("Invalid metadata in README.md.")
+    assert '- "model-index" must be an array' in error
+    assert warned == []
+    assert out["no_front_matter"] == [
+        None,
+        ["Warnings while validating metadata in README.md:\n- empty or missing yaml metadata in repo card"],
+    ]
+    assert out["good_model_index"] == [None, []]
+    error, _ = out["bad_space_keys"]
+    assert '- "app_file" must be a string' in error
+    assert '- "app_port" must be a number' in error
+    assert out["space_keys_on_a_model"] == [None, []]
+    assert out["good_space"] == [None, []]
+    # `RepoCard.validate` raises the 400's text as it is: the JSON answer.
+    assert json.loads(out["card_validate"])["errors"][0]["message"].startswith('"colorTo" must be one of')
+    # The refused uploads left nothing behind: the model's README is the last accepted one.
+    assert out["model_readme"] == "---\nsdk: docker\napp_port: http\napp_file: [a, b]\n---\n"
+    assert hub.git.read_file(("space", "alice/demo"), "README.md") == (
+        b"---\nsdk: docker\napp_port: 7860\ncolorFrom: blue\n---\n"
+    )
