@@ -690,3 +690,59 @@ def test_card_metadata_is_validated_per_repo_type(tmp_path: Path) -> None:
     assert hub.git.read_file(("space", "alice/demo"), "README.md") == (
         b"---\nsdk: docker\napp_port: 7860\ncolorFrom: blue\n---\n"
     )
+
+
+# --------------------------------------------------------------------------------------------- accounts
+ACCOUNTS_SCRIPT = """
+    import json
+    from huggingface_hub import HfApi
+
+    api, out = HfApi(), {}
+    me = api.whoami()
+    out["me"] = [me["name"], me["fullname"]]
+    out["orgs"] = sorted([org["name"], org["fullname"]] for org in me["orgs"])
+    api.create_repo("enterprise/by-default")
+    api.create_repo("enterprise/told-public", private=False)
+    api.create_repo("open-org/by-default")
+    api.create_repo("alice/own")
+    out["private"] = {
+        repo: api.model_info(repo).private
+        for repo in ("enterprise/by-default", "enterprise/told-public", "open-org/by-default", "alice/own")
+    }
+    print(json.dumps(out))
+"""
+
+
+def test_full_names_and_an_orgs_private_default(tmp_path: Path) -> None:
+    """`whoami` shows user and org full names; an org set to private by default makes new repos private."""
+    hub = SimulatedHub(clock="manual")
+    hub.add_user("alice", token="hf_alice", orgs=["enterprise", "open-org"], fullname="Alice Liddell")
+    hub.add_org("enterprise", fullname="Enterprise Inc.", private_repos_by_default=True)
+    with hub.serve() as url:
+        out = run_client(url, tmp_path / "home", ACCOUNTS_SCRIPT)
+    # huggingface_hub 2.4 `hf_api.py` (`create_repo`, `private`): "If `None` (default), the repo will be
+    # public unless the organization's default is private"; `whoami` returns the account's `fullname`.
+    assert out["me"] == ["alice", "Alice Liddell"]
+    assert out["orgs"] == [["enterprise", "Enterprise Inc."], ["open-org", "open-org"]]
+    assert out["private"] == {
+        "enterprise/by-default": True,
+        "enterprise/told-public": False,
+        "open-org/by-default": False,
+        "alice/own": False,
+    }
+
+
+def test_account_settings_refuse_bad_values() -> None:
+    """`add_user(fullname=...)` and `add_org(...)` refuse bad values naming the argument."""
+    hub = SimulatedHub(clock="manual")
+    hub.add_user("alice", token="hf_alice", orgs=["acme"])
+    with pytest.raises(ValueError, match="fullname"):
+        hub.add_user("bob", fullname=" ")
+    with pytest.raises(ValueError, match="fullname"):
+        hub.add_org("acme", fullname="")
+    with pytest.raises(TypeError, match="private_repos_by_default"):
+        hub.add_org("acme", private_repos_by_default="yes")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="is a user"):
+        hub.add_org("alice")
+    with pytest.raises(ValueError, match="name"):
+        hub.add_org("-bad")

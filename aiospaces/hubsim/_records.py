@@ -24,6 +24,8 @@ class User:
     is_org: bool = False
     is_pro: bool = True
     object_id: str = attrs.field(factory=lambda: secrets.token_hex(12))
+    fullname: str | None = None  # the display name `whoami` shows (the name itself when unset)
+    private_repos_by_default: bool = False  # an org's setting: new repos are private unless told otherwise
 
 
 @attrs.define

@@ -65,7 +65,11 @@ def create_repo(hub: HubState, req: SimRequest) -> SimResponse:
         raise HubError(400, INVALID_NAME)
     hub.require_write(caller, namespace)
     repo_id = f"{namespace}/{name}"
-    chosen = visibility(data, repo_type, default="public")
+    owner = hub.user(namespace)
+    # huggingface_hub 2.4 `hf_api.py` (`create_repo`, `private`): "If `None` (default), the repo will be
+    # public unless the organization's default is private".
+    default = "private" if owner is not None and owner.private_repos_by_default else "public"
+    chosen = visibility(data, repo_type, default=default)
     existing = hub.repo(repo_type, repo_id)
     if existing is not None:
         raise _already_exists(hub, req, existing)

@@ -106,6 +106,7 @@ class HubState:
         orgs: Sequence[str] = (),
         role: Role = "write",
         pro: bool = True,
+        fullname: str | None = None,
     ) -> str:
         """Create a user (and the orgs it belongs to) with one access token; returns the token.
 
@@ -115,7 +116,10 @@ class HubState:
             orgs: Organizations the user is a member of (created if needed); the user may write there.
             role: `"write"` or `"read"` (a read token gets 403 on every write).
             pro: PRO plan (dev mode needs it).
+            fullname: The display name `whoami` answers (defaults to `name`).
         """
+        if fullname is not None and (not isinstance(fullname, str) or not fullname.strip()):
+            raise ValueError("fullname must be a non-empty str")
         if not isinstance(name, str) or not valid_repo_name(name):
             raise ValueError(f"name must be a valid Hub user name, got {name!r}")
         if isinstance(orgs, str):
@@ -128,12 +132,43 @@ class HubState:
             if user is None:
                 user = User(name=name, orgs=tuple(orgs), is_pro=pro)
                 self._users[name] = user
+            elif user.is_org:
+                raise ValueError(f"{name!r} is an organization")
             else:
                 user.orgs = tuple(dict.fromkeys((*user.orgs, *orgs)))
                 user.is_pro = pro
+            if fullname is not None:
+                user.fullname = fullname
             for org in orgs:
                 self._users.setdefault(org, User(name=org, is_org=True))
             return self.add_token(name, token, role=role)
+
+    def add_org(
+        self, name: str, *, fullname: str | None = None, private_repos_by_default: bool | None = None
+    ) -> None:
+        """Create an organization, or change one (members join it through `add_user(orgs=...)`).
+
+        Args:
+            name: Organization name (a valid Hub namespace).
+            fullname: The display name `whoami` shows for it (defaults to `name`).
+            private_repos_by_default: Make repos created in the org private unless the request says
+                otherwise, as Enterprise orgs can (huggingface_hub 2.4 `hf_api.py`, `create_repo`: "the repo
+                will be public unless the organization's default is private").
+        """
+        if not isinstance(name, str) or not valid_repo_name(name):
+            raise ValueError(f"name must be a valid Hub organization name, got {name!r}")
+        if fullname is not None and (not isinstance(fullname, str) or not fullname.strip()):
+            raise ValueError("fullname must be a non-empty str")
+        if private_repos_by_default is not None and not isinstance(private_repos_by_default, bool):
+            raise TypeError("private_repos_by_default must be a bool")
+        with self._lock:
+            org = self._users.setdefault(name, User(name=name, is_org=True))
+            if not org.is_org:
+                raise ValueError(f"{name!r} is a user, not an organization")
+            if fullname is not None:
+                org.fullname = fullname
+            if private_repos_by_default is not None:
+                org.private_repos_by_default = private_repos_by_default
 
     def add_token(self, user: str, token: str | None = None, *, role: Role = "write") -> str:
         """Give an existing user one more token; returns it."""
