@@ -746,3 +746,50 @@ def test_account_settings_refuse_bad_values() -> None:
         hub.add_org("alice")
     with pytest.raises(ValueError, match="name"):
         hub.add_org("-bad")
+
+
+# ------------------------------------------------------------------------------------- disabled repos
+DISABLED_SCRIPT = """
+    import json
+    from huggingface_hub import HfApi, hf_hub_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    api, out = HfApi(), {}
+    for name, call in (
+        ("info", lambda: api.dataset_info("alice/laion")),
+        ("files", lambda: api.list_repo_files("alice/laion", repo_type="dataset")),
+        ("commit", lambda: api.upload_file(
+            path_or_fileobj=b"x", path_in_repo="x.csv", repo_id="alice/laion", repo_type="dataset"
+        )),
+    ):
+        try:
+            call()
+            out[name] = None
+        except HfHubHTTPError as exc:
+            disabled = "Access to this resource is disabled." in str(exc)
+            out[name] = [type(exc).__name__, exc.response.status_code, disabled]
+    try:
+        hf_hub_download("alice/laion", "data.csv", repo_type="dataset")
+        out["download"] = None
+    except LocalEntryNotFoundError as exc:
+        out["download"] = type(exc).__name__  # the client's own answer to a 403 on its metadata request
+    out["listed"] = [[d.id, d.disabled] for d in api.list_datasets(author="alice", full=True)]
+    print(json.dumps(out))
+"""
+
+
+def test_a_disabled_repo_answers_disabled_repo_error(tmp_path: Path) -> None:
+    """A disabled repo's info, files and commits raise DisabledRepoError (403); it is listed as disabled."""
+    hub = SimulatedHub(clock="manual")
+    hub.add_user("alice", token="hf_alice")
+    hub.create_repo("alice/laion", repo_type="dataset", files={"data.csv": "a,b\n"})
+    hub.set_disabled("alice/laion", repo_type="dataset")
+    with hub.serve() as url:
+        out = run_client(url, tmp_path / "home", DISABLED_SCRIPT)
+    # huggingface_hub 2.4 `errors.py` (`DisabledRepoError` docstring: a 403 for `dataset_info`), matched by
+    # `utils/_http.py` on `X-Error-Message: Access to this resource is disabled.`.
+    expected = ["DisabledRepoError", 403, True]
+    assert [out["info"], out["files"], out["commit"]] == [expected] * 3
+    assert out["download"] == "LocalEntryNotFoundError"  # hf_hub_download's own answer to a 403 HEAD
+    assert out["listed"] == [["alice/laion", True]]
+    assert hub.git.list_files(("dataset", "alice/laion")).keys() == {".gitattributes", "data.csv"}

@@ -29,6 +29,22 @@ API_TYPE = {"models": "model", "datasets": "dataset", "spaces": "space"}
 OPTIONAL_NS = r"(?:(?P<ns>[^/]+)/)?(?P<name>[^/]+)"
 REPO_ID = r"(?P<repo_id>(?:[^/]+/)?[^/]+)"
 
+# How the repo layer answers each error branch of huggingface_hub 2.4 `utils/_http.py` (`hf_raise_for_status`,
+# evaluated in this order) and the texts `hf_api.py` matches:
+# - `X-Error-Code: RevisionNotFound` (404 "Invalid rev id: X"): unknown revision, branch or tag.
+# - `EntryNotFound` (404, with `X-Repo-Commit` on downloads): missing file or tree folder; a deletion of a
+#   missing path says "A file with this name doesn't exist", which `create_commit` matches.
+# - `GatedRepo` (401 anonymous, 403 otherwise): a gated repo's files and its `auth-check` (`_state.py`).
+# - `X-Error-Message: Access to this resource is disabled.` (403): a disabled repo (`_state.py`).
+# - `RepoNotFound` (404; 401 when anonymous): missing or invisible repo, canonical ids included; a bad token
+#   is 401 "Invalid credentials in Authorization header", which the client keeps apart from RepoNotFound.
+# - 400 (BadRequestError): malformed bodies, invalid names, refs and card metadata; 403 carries its message in
+#   `X-Error-Message` (the client's "403 Forbidden: ..."); 409 for existing repos, branches and tags (the
+#   `exist_ok` paths of `create_repo`, `create_branch`, `create_tag`); 412 for a moved `parent_commit`; 413
+#   for oversized bodies; 416 with `Content-Range` for unsatisfiable ranges; 422 for paths leaving the repo;
+#   429 with `RateLimit` headers (`_control.py`), whose `r=0` tells the client the quota is the reason.
+# Bucket and job errors have no routes here.
+
 # Hub messages (hub-api.md §3.1/§11.6). 412 text seen in the client's tests against staging.
 MSG_REPO_NOT_FOUND = "Repository not found"
 MSG_PARENT_MISMATCH = "The branch was updated since you opened this page. Please refresh and try again."

@@ -32,6 +32,7 @@ from ._space import Durations, SecretEntry, SpaceState, iso
 T = TypeVar("T")
 
 MSG_BAD_TOKEN = "Invalid credentials in Authorization header"  # special-cased by the client (hub-api.md §3.1)
+MSG_DISABLED = "Access to this resource is disabled."  # matched verbatim by the client (DisabledRepoError)
 
 # How stale runtime reads of the current request must be (a `stale_runtime` fault), in hub seconds.
 _STALE: contextvars.ContextVar[float | None] = contextvars.ContextVar("hubsim_stale", default=None)
@@ -230,6 +231,10 @@ class HubState:
         repo = self._repos.get(_fold(repo_type, repo_id))
         if repo is None or not self.can_read(caller, repo):
             raise HubError(401 if caller is None else 404, MSG_REPO_NOT_FOUND, error_code="RepoNotFound")
+        if repo.disabled:
+            # huggingface_hub 2.4 `errors.py` (`DisabledRepoError`: "403 Client Error ... Access to this
+            # resource is disabled.") and `utils/_http.py`, which matches that `X-Error-Message` exactly.
+            raise HubError(403, MSG_DISABLED, error_message=MSG_DISABLED)
         if write:
             self.require_write(caller, repo.namespace)
 
@@ -281,6 +286,18 @@ class HubState:
         return caller
 
     # ----------------------------------------------------------------------------------------- repos
+    def set_disabled(self, repo_id: str, *, repo_type: str = "model", disabled: bool = True) -> None:
+        """Disable a repo (or enable it again): every request naming it answers the Hub's 403.
+
+        Raises:
+            KeyError: no such repo.
+        """
+        with self._lock:
+            repo = self._repos.get(_fold(repo_type, repo_id))
+            if repo is None:
+                raise KeyError(f"no {repo_type} {repo_id!r}")
+            repo.disabled = bool(disabled)
+
     def repo(self, repo_type: str, repo_id: str) -> RepoRecord | None:
         """A repo's record, or None."""
         return self._repos.get(_fold(repo_type, repo_id))
