@@ -264,7 +264,7 @@ class HttpTransport:
                 f"HF_HUB_OFFLINE is set: refusing to send {method} {_wire.safe_url(url)}"
             )
         if self.closed:
-            raise RuntimeError("this client is closed")
+            raise errors.ClientClosedError("this client is closed")
         full_url = self.url_for(url)
         try:
             target = httpx2.URL(full_url)
@@ -348,7 +348,7 @@ class HttpTransport:
     ) -> httpx2.Response:
         if self.closed:
             # Closed while this call waited for pacing or a slot.
-            raise RuntimeError("this client is closed")
+            raise errors.ClientClosedError("this client is closed")
         try:
             request = self._client.build_request(
                 method,

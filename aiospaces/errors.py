@@ -9,6 +9,7 @@ The whole tree::
 
     SpacesError
     ├── OfflineModeError               HF_HUB_OFFLINE is set: nothing is sent
+    ├── ClientClosedError              (also a RuntimeError) the client was closed: nothing is sent
     ├── UnexpectedResponseError        (also a ValueError) a success answer the SDK cannot read
     ├── TransportError                 no HTTP answer
     │   ├── BodyDecodingError          a streamed body that cannot be decoded
@@ -63,6 +64,10 @@ class SpacesError(Exception):
 
 class OfflineModeError(SpacesError):
     """`HF_HUB_OFFLINE` is set: no request is sent at all."""
+
+
+class ClientClosedError(SpacesError, RuntimeError):
+    """The client was closed (`aclose()`, or the end of its `async with` block): no request is sent."""
 
 
 class UnexpectedResponseError(SpacesError, ValueError):

@@ -361,3 +361,23 @@ async def test_a_stream_that_fails_to_close_keeps_the_consumers_error() -> None:
         with pytest.raises(LookupError):
             await consume()
         assert client._session.transport.limiter.borrowed_tokens == 0
+
+
+async def test_a_closed_client_raises_an_sdk_error() -> None:
+    """A call on a closed client raises `ClientClosedError` (a `SpacesError`, and a `RuntimeError` as
+    before), for requests and streams alike, and sends nothing."""
+    sent: list[httpx2.Request] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        sent.append(request)
+        return httpx2.Response(200, json={})
+
+    client = SpacesClient(token="hf_x", endpoint="https://hub.test", transport=httpx2.MockTransport(handler))
+    await client.aclose()
+    with pytest.raises(errors.ClientClosedError) as info:
+        await client.whoami()
+    assert isinstance(info.value, errors.SpacesError)
+    assert isinstance(info.value, RuntimeError)
+    with pytest.raises(errors.ClientClosedError):
+        await anext(client.fetch_space_logs("alice/app"))
+    assert sent == []
