@@ -206,6 +206,7 @@ class Fences:
         self._fences: dict[str, ActionFence] = {}
         self._last_requested: dict[str, str] = {}
         self._last_stage: dict[str, str] = {}
+        self._acted: dict[str, float] = {}  # when this client last acted on each Space (outlives its fence)
 
     def __repr__(self) -> str:
         return f"Fences({sorted(self._fences)})"
@@ -215,6 +216,7 @@ class Fences:
     def record(self, repo_id: str, fence: ActionFence) -> None:
         """Put `fence` on the Space's reads (replacing an earlier one: the latest action is what counts)."""
         self._fences[repo_id] = fence
+        self._acted[repo_id] = fence.at
 
     def record_hardware(self, repo_id: str, answer: RuntimeLike, *, requested_before: str | None) -> None:
         """A hardware request was answered with `answer`; `requested_before` is the flavor this client saw
@@ -248,6 +250,10 @@ class Fences:
             self._last_stage[repo_id] = stage_name(runtime.stage)
 
     # --- reading -----------------------------------------------------------------------------------------
+
+    def acted_at(self, repo_id: str) -> float | None:
+        """When this client's last action on the Space was answered (a transition is likely soon after)."""
+        return self._acted.get(repo_id)
 
     def last_requested(self, repo_id: str) -> str | None:
         """The flavor last seen requested for the Space (by this client's request or a fresh read)."""

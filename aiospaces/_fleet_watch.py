@@ -2,8 +2,17 @@
 
 A pure round planner (`plan_round`) decides which Spaces a round reads and how: the Spaces of an owner with
 several watched ones through `list_spaces(author=owner, expand=["runtime"])` pages (hub-api.md §6.2), the
-others one `get_space_runtime` call each. `FleetWatch` sleeps until the next Space is due, reads what the plan
-says (a task group lives only inside one round), and feeds each read to the Space's `PollTracker`.
+others one `get_space_runtime` call each. A listing is cut (`limit`) right after the last due Space's place
+in the owner's previous listing, so a round reads the fewest items and pages that cover the Spaces it needs.
+`FleetWatch` sleeps until the next Space is due, reads what the plan says (a task group lives only inside one
+round; every request takes its slot in the client's polling budget first), and feeds each read to the Space's
+`PollTracker`.
+
+Cadence: each Space wants its own delay (`PollPolicy`, likelihood included). A listing costs one request
+whatever it covers, so an owner's transitional Spaces are read together as often as their desired reads add
+up to (one listing per `1 / sum(1 / delay)` seconds, never more often than `hot_interval`): the same request
+rate one of them alone would cost at that sum, and each of them read far more often. Settled Spaces keep
+their own slow cadence and do not speed the listing up.
 """
 
 from __future__ import annotations
@@ -17,9 +26,16 @@ import anyio
 import attrs
 
 from ._clock import move_on_at
-from ._poll import PollPolicy, PollTracker
+from ._poll import PollPolicy, PollTracker, likely_in
 from ._session import Session
-from ._watch import DEADLINE_OVERRUN, RuntimeChange, RuntimeOps, close_iterator
+from ._watch import (
+    DEADLINE_OVERRUN,
+    CadenceLog,
+    RuntimeChange,
+    RuntimeOps,
+    cadence_reason,
+    close_iterator,
+)
 from .errors import SpacesError, WaitTimeoutError
 from .models import SpaceRuntime, stage_name
 
@@ -32,6 +48,10 @@ LIST_THRESHOLD: Final = 2
 # ... unless the owner has more than this many Spaces per watched one (pages would cost more than calls).
 LIST_MAX_RATIO: Final = 100
 FLEET_CONCURRENCY: Final = 8
+# Items per listing page assumed when charging a listing to the polling budget ([inferred] the Hub's JS
+# client asks `limit=500`, hub-api.md §6.2; the simulator serves up to 1,000): charging more pages than
+# were read keeps the budget safe.
+LIST_PAGE_ESTIMATE: Final = 500
 # A clock may land a rounding error short of the time asked for: a Space due that close is due.
 DUE_SLACK: Final = 1e-6
 
@@ -50,11 +70,19 @@ class OwnerRead:
         owner: the user or organization listed.
         watched: every watched Space of the owner (the pages give all of their runtimes at once).
         due: the due ones, read one by one when the pages do not show them (just created, hidden, failed).
+        limit: how many of the owner's Spaces to list (the prefix that held every due one last time), or
+            None for the whole listing.
     """
 
     owner: str
     watched: frozenset[str]
     due: tuple[str, ...]
+    limit: int | None = None
+
+    @property
+    def pages(self) -> int:
+        """The listing requests this read is charged (`LIST_PAGE_ESTIMATE` items per page)."""
+        return 1 if self.limit is None else max(1, -(-self.limit // LIST_PAGE_ESTIMATE))
 
 
 @attrs.frozen
@@ -67,7 +95,7 @@ class RoundPlan:
     @property
     def requests(self) -> int:
         """Requests the round makes at least (for the client's pacing)."""
-        return max(1, len(self.owners) + len(self.singles))
+        return max(1, sum(o.pages for o in self.owners) + len(self.singles))
 
 
 def list_owner(watched: int, owner_size: int | None) -> bool:
@@ -80,7 +108,10 @@ def list_owner(watched: int, owner_size: int | None) -> bool:
 
 
 def plan_round(
-    active: Sequence[tuple[str, str, float | None]], now: float, owner_sizes: Mapping[str, int]
+    active: Sequence[tuple[str, str, float | None]],
+    now: float,
+    owner_sizes: Mapping[str, int],
+    positions: Mapping[str, int] | None = None,
 ) -> RoundPlan:
     """Which Spaces a round at `now` reads, and how.
 
@@ -88,17 +119,32 @@ def plan_round(
         active: `(repo_id, owner, due)` of every Space still watched, in watch order (`due` None: never).
         now: the clock time of the round.
         owner_sizes: how many Spaces each owner's listing showed last time.
+        positions: each Space's place in its owner's listing last time (0-based), when it was listed.
     """
+    places = positions or {}
     due = [(repo_id, owner) for repo_id, owner, at in active if at is not None and at <= now + DUE_SLACK]
     watched: dict[str, list[str]] = {}
     for repo_id, owner, _ in active:
         watched.setdefault(owner, []).append(repo_id)
     listed = sorted({o for _, o in due if list_owner(len(watched[o]), owner_sizes.get(o))})
     owners = tuple(
-        OwnerRead(owner, frozenset(watched[owner]), tuple(r for r, o in due if o == owner))
+        OwnerRead(
+            owner,
+            frozenset(watched[owner]),
+            owner_due,
+            _prefix([places.get(r) for r in owner_due]),
+        )
         for owner in listed
+        for owner_due in [tuple(r for r, o in due if o == owner)]
     )
     return RoundPlan(owners=owners, singles=tuple(r for r, o in due if o not in listed))
+
+
+def _prefix(places: Sequence[int | None]) -> int | None:
+    """The shortest listing prefix holding every place, or None (the whole listing) if one is unknown."""
+    if not places or any(p is None for p in places):
+        return None
+    return max(p for p in places if p is not None) + 1
 
 
 # --- the loop -----------------------------------------------------------------------------------------------
@@ -153,6 +199,9 @@ class FleetWatch:
         self._closed = False
         self._weight = 1  # requests per round, for the client's pacing
         self._owner_sizes: dict[str, int] = {}  # Spaces seen in each owner's listing
+        self._positions: dict[str, int] = {}  # each watched Space's place in its owner's last listing
+        self._cadence = CadenceLog(f"{len(self._entries)} Spaces")
+        self._out_of_budget = False  # a read found no budget slot before the deadline
         self.list_requests = 0
         self.runtime_requests = 0
 
@@ -224,7 +273,9 @@ class FleetWatch:
         start = min(dues) if self._deadline is None else min(*dues, self._deadline)
         if start > now:
             await clock.sleep(start - now)
-        plan = plan_round([(e.repo_id, e.owner, e.due) for e in active], clock.now(), self._owner_sizes)
+        plan = plan_round(
+            [(e.repo_id, e.owner, e.due) for e in active], clock.now(), self._owner_sizes, self._positions
+        )
         if not plan.owners and not plan.singles:
             return True
         readings: dict[str, SpaceRuntime] = {}
@@ -235,8 +286,41 @@ class FleetWatch:
         if scope.cancelled_caught:
             return False  # reads still blocked (e.g. rate-limited) well past the deadline: time is up
         await self._observe(readings, failures)
+        self._pool_listed(plan, clock.now())
         self._weight = plan.requests
+        if self._out_of_budget:
+            # No budget slot fits before the deadline: no more polls, the watch ends at the deadline.
+            now = clock.now()
+            if self._deadline is not None and self._deadline > now:
+                await clock.sleep(self._deadline - now)
+            return False
         return True
+
+    def _pool_listed(self, plan: RoundPlan, now: float) -> None:
+        """Read each listed owner's transitional Spaces together, as often as their own delays add up to
+        (see the module docstring); log the round cadence when it changes."""
+        policy = self._policy
+        for read in plan.owners:
+            pending = [
+                e
+                for r in read.watched
+                for e in [self._entries[r]]
+                if not e.finished and e.due is not None and e.tracker.transitional
+            ]
+            rate = sum(1.0 / max(e.due - now, DUE_SLACK) for e in pending if e.due is not None)
+            if rate <= 0:
+                continue
+            together = now + max(policy.hot_interval, 1.0 / rate)
+            for entry in pending:
+                if entry.due is not None and entry.due > together:
+                    entry.due = together
+        dues = [e.due for e in self._entries.values() if not e.finished and e.due is not None]
+        if dues:
+            nearest = next(e for e in self._entries.values() if e.due == min(dues))
+            self._cadence.note(
+                max(0.0, min(dues) - now),
+                cadence_reason(nearest.tracker.transitional, self._likely(nearest, now)),
+            )
 
     async def _read(
         self, plan: RoundPlan, readings: dict[str, SpaceRuntime], failures: dict[str, SpacesError]
@@ -244,7 +328,18 @@ class FleetWatch:
         """Read what `plan` says into `readings` (by repo id), and the errors into `failures`."""
         limiter = anyio.CapacityLimiter(FLEET_CONCURRENCY)
 
+        session = self._session
+
+        async def slot(requests: int) -> bool:
+            # Every poll request takes its slot in the client's polling budget before it is sent.
+            if await session.poll_slot(requests, self._policy.poll_share, self._deadline):
+                return True
+            self._out_of_budget = True
+            return False
+
         async def read_one(repo_id: str) -> None:
+            if not await slot(1):
+                return
             async with limiter:
                 try:
                     self.runtime_requests += 1
@@ -253,18 +348,28 @@ class FleetWatch:
                     failures[repo_id] = exc
 
         async def read_owner(read: OwnerRead) -> None:
+            if not await slot(read.pages):
+                return
             async with limiter:
                 try:
-                    pages = self._hub.list_spaces(author=read.owner, expand=["runtime"])
+                    self.list_requests += 1
+                    pages = self._hub.list_spaces(author=read.owner, expand=["runtime"], limit=read.limit)
                     size = 0
                     try:
                         async for info in pages:
+                            if info.id in read.watched:
+                                self._positions[info.id] = size
+                                if info.runtime is not None:
+                                    readings[info.id] = info.runtime
                             size += 1
-                            if info.id in read.watched and info.runtime is not None:
-                                readings[info.id] = info.runtime
                     finally:
                         await close_iterator(pages)
-                    self._owner_sizes[read.owner] = size
+                    if read.limit is None or size < read.limit:
+                        self._owner_sizes[read.owner] = size  # the whole listing
+                    for repo_id in read.due:
+                        if repo_id not in readings:
+                            # Not where it was (the listing changed): list it whole next time.
+                            self._positions.pop(repo_id, None)
                 except SpacesError as exc:
                     logger.debug(
                         "listing %s's Spaces failed (%s); falling back to runtime calls", read.owner, exc
@@ -275,7 +380,6 @@ class FleetWatch:
 
         async with anyio.create_task_group() as tg:
             for read in plan.owners:
-                self.list_requests += 1
                 tg.start_soon(read_owner, read)
             for repo_id in plan.singles:
                 tg.start_soon(read_one, repo_id)
@@ -299,6 +403,8 @@ class FleetWatch:
             previous = entry.last
             if entry.tracker.observe(runtime, now):
                 self._buffer.append(RuntimeChange.between(repo_id, previous, runtime, now))
+            if entry.tracker.completed is not None:
+                self._session.history.record(repo_id, *entry.tracker.completed)
             entry.last = runtime
             if self._check is not None:
                 try:
@@ -324,9 +430,26 @@ class FleetWatch:
                 delay = None if remaining <= 0 else min(self._policy.fast_interval, remaining)
         else:
             delay = entry.tracker.next_delay(
-                now, deadline=self._deadline, pacing=session.pacing(now), rand=session.load.rng.random()
+                now,
+                deadline=self._deadline,
+                pacing=session.pacing(now),
+                rand=session.load.rng.random(),
+                likely_in=self._likely(entry, now),
             )
         return None if delay is None else now + delay
+
+    def _likely(self, entry: FleetEntry, now: float) -> float | None:
+        """Seconds until a transition of the Space is likely (see `_poll.likely_in`)."""
+        tracker = entry.tracker
+        stage = tracker.stage
+        return likely_in(
+            self._policy,
+            now=now,
+            transitional=tracker.transitional,
+            in_stage=tracker.in_stage(now),
+            acted_at=self._session.fences.acted_at(entry.repo_id),
+            expected=None if stage is None else self._session.history.expected(entry.repo_id, stage),
+        )
 
     def _finish(self, entry: FleetEntry, result: SpaceRuntime | SpacesError) -> None:
         entry.finished = True

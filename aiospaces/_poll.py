@@ -20,8 +20,10 @@ __all__ = [
     "PollPolicy",
     "PollTracker",
     "RunningVerdict",
+    "StageHistory",
     "changed_fields",
     "is_transitional",
+    "likely_in",
     "running_verdict",
     "snapshot",
 ]
@@ -82,6 +84,16 @@ def _fraction(instance: object, attribute: attrs.Attribute[float], value: float)
         raise ValueError(f"PollPolicy.{attribute.name} must be in [0, 1), got {value!r}")
 
 
+def _share(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not (isinstance(value, int | float) and 0 < value <= 1):
+        raise ValueError(f"PollPolicy.{attribute.name} must be in (0, 1], got {value!r}")
+
+
+def _non_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+        raise ValueError(f"PollPolicy.{attribute.name} must be a number >= 0, got {value!r}")
+
+
 def _factor(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not (isinstance(value, int | float) and math.isfinite(value) and value >= 1):
         raise ValueError(f"PollPolicy.{attribute.name} must be a number >= 1, got {value!r}")
@@ -99,6 +111,14 @@ class PollPolicy:
     - While it is in a stable stage (RUNNING, PAUSED, ...) and nothing changes, the delay backs off
       exponentially from `fast_interval` by `backoff_factor` per unchanged poll, capped at `max_interval`.
     - Any change of a watched field resets both (the caller resets the `PollTracker`).
+    - When a transition is likely, the delay is `hot_interval` (when it shortens it): for `hot_period`
+      seconds after an action of this client on the Space (hardware request, restart, pause, commit), and
+      while the Space has been in a transitional stage for about as long as the same stage took in its
+      previous builds (`StageHistory`, see `likely_in`). Before that moment the delay is cut so the poll
+      lands on it.
+    - Every poll request of a client draws on one polling budget: at most `poll_share` of the Hub's
+      rate-limit quota per window (the `RateLimit-Policy` the Hub advertised; the free account's, 1,000 per
+      5 minutes, until a response told it), spread evenly over the window; the rest is left to the writes.
     - Jitter only shortens a delay (by up to `jitter` of it), so the detection bounds above still hold while
       concurrent watchers spread out.
     - Never shorter than the rate-limit pacing interval; the last poll lands exactly on the deadline, and when
@@ -111,6 +131,9 @@ class PollPolicy:
         backoff_factor: the growth of the delay per unchanged poll in stable stages.
         max_interval: the cap on the delay in stable stages.
         jitter: the largest fraction by which a delay is randomly shortened.
+        hot_interval: the delay while a transition is likely.
+        hot_period: seconds after an action of this client during which a transition is likely.
+        poll_share: the share of the rate-limit window's quota all polling of the client may spend.
     """
 
     fast_interval: float = attrs.field(default=2.0, validator=_positive)
@@ -119,22 +142,33 @@ class PollPolicy:
     backoff_factor: float = attrs.field(default=2.0, validator=_factor)
     max_interval: float = attrs.field(default=60.0, validator=_positive)
     jitter: float = attrs.field(default=0.1, validator=_fraction)
+    hot_interval: float = attrs.field(default=0.5, validator=_positive)
+    hot_period: float = attrs.field(default=10.0, validator=_non_negative)
+    poll_share: float = attrs.field(default=0.25, validator=_share)
 
-    def base_delay(self, *, transitional: bool, in_state: float, unchanged: int) -> float:
+    def base_delay(
+        self, *, transitional: bool, in_state: float, unchanged: int, likely_in: float | None = None
+    ) -> float:
         """The delay before jitter, pacing and deadline: see the class docstring.
 
         Args:
             transitional: whether the last observed stage is transitional.
             in_state: seconds since the current state (watched fields) was first observed.
             unchanged: polls in a row that saw no change since the state was first observed.
+            likely_in: seconds until a transition becomes likely (0: it is likely now; None: nothing known),
+                from `likely_in`.
         """
         if transitional:
             delay = max(self.fast_interval, self.stage_fraction * max(0.0, in_state))
-            return min(delay, max(self.fast_interval, self.transitional_max_interval))
-        # Exponent clamped so a long-lived watch never overflows a float.
-        exponent = min(max(0, unchanged), 64)
-        delay = self.fast_interval * self.backoff_factor**exponent
-        return min(delay, max(self.fast_interval, self.max_interval))
+            delay = min(delay, max(self.fast_interval, self.transitional_max_interval))
+        else:
+            # Exponent clamped so a long-lived watch never overflows a float.
+            exponent = min(max(0, unchanged), 64)
+            delay = self.fast_interval * self.backoff_factor**exponent
+            delay = min(delay, max(self.fast_interval, self.max_interval))
+        if likely_in is not None:
+            delay = min(delay, self.hot_interval if likely_in <= 0 else max(likely_in, self.hot_interval))
+        return delay
 
     def next_delay(
         self,
@@ -146,6 +180,7 @@ class PollPolicy:
         deadline: float | None = None,
         pacing: float = 0.0,
         rand: float = 0.0,
+        likely_in: float | None = None,
     ) -> float | None:
         """Seconds to sleep before the next poll, or None when no poll fits before `deadline`.
 
@@ -157,8 +192,11 @@ class PollPolicy:
             deadline: the clock time the wait ends at, if any.
             pacing: the shortest delay the shared rate-limit state allows (`RateLimitState.min_interval`).
             rand: a uniform random draw in [0, 1) for the jitter (0 = no jitter).
+            likely_in: seconds until a transition becomes likely (see `base_delay`).
         """
-        delay = self.base_delay(transitional=transitional, in_state=in_state, unchanged=unchanged)
+        delay = self.base_delay(
+            transitional=transitional, in_state=in_state, unchanged=unchanged, likely_in=likely_in
+        )
         delay *= 1.0 - self.jitter * min(max(rand, 0.0), 1.0)
         delay = max(delay, pacing, 0.0)
         if deadline is None:
@@ -169,11 +207,81 @@ class PollPolicy:
         return min(delay, remaining)
 
 
+# How many past durations of a stage are kept per Space, and around their median, from which fraction of it
+# to which multiple a transition counts as likely.
+HISTORY_LENGTH: Final = 5
+LIKELY_FROM: Final = 0.8
+LIKELY_UNTIL: Final = 1.5
+
+
+class StageHistory:
+    """How long each transitional stage of each Space lasted, as this client saw it (the last few times).
+
+    A duration is recorded when a watch saw a stage both begin and end, measured between the first reads
+    that showed each, so it is accurate to about one poll interval.
+    """
+
+    def __init__(self) -> None:
+        self._durations: dict[tuple[str, str], list[float]] = {}
+
+    def __repr__(self) -> str:
+        return f"StageHistory({len(self._durations)} stages)"
+
+    def record(self, repo_id: str, stage: str, duration: float) -> None:
+        """Add one observed duration (seconds) of `stage` for the Space."""
+        if duration < 0 or not math.isfinite(duration):
+            return
+        kept = self._durations.setdefault((repo_id, stage), [])
+        kept.append(duration)
+        del kept[:-HISTORY_LENGTH]
+
+    def expected(self, repo_id: str, stage: str) -> float | None:
+        """The median of the Space's recorded durations of `stage`, or None when none was recorded."""
+        kept = self._durations.get((repo_id, stage))
+        if not kept:
+            return None
+        ordered = sorted(kept)
+        middle = len(ordered) // 2
+        return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def likely_in(
+    policy: PollPolicy,
+    *,
+    now: float,
+    transitional: bool,
+    in_stage: float,
+    acted_at: float | None,
+    expected: float | None,
+) -> float | None:
+    """Seconds until a transition of the Space becomes likely: 0 when it is likely now, None when nothing
+    says so (the policy's ordinary cadence applies).
+
+    Likely: within `policy.hot_period` after this client's last action on the Space (`acted_at`); and, in a
+    transitional stage whose previous durations are known (`expected`), from `LIKELY_FROM` to
+    `LIKELY_UNTIL` times that duration after the stage began (`in_stage` seconds ago). A stage that overran
+    that is back on the ordinary cadence.
+    """
+    if acted_at is not None and 0 <= now - acted_at < policy.hot_period:
+        return 0.0
+    if not transitional or expected is None:
+        return None
+    if in_stage < LIKELY_FROM * expected:
+        return LIKELY_FROM * expected - in_stage
+    if in_stage <= LIKELY_UNTIL * expected:
+        return 0.0
+    return None
+
+
 @attrs.define
 class PollTracker:
     """Per-Space polling state of one watch: what was seen last, since when, how many polls saw no change.
 
     Pure bookkeeping (no I/O): `observe` is fed each runtime read, `next_delay` asks the policy.
+
+    Attributes:
+        completed: the stage that the last `observe` saw end and how long it lasted (seconds), when the
+            watch also saw it begin; else None. The poll loops record it in the client's `StageHistory`.
     """
 
     policy: PollPolicy
@@ -181,11 +289,23 @@ class PollTracker:
     state_since: float = 0.0
     unchanged: int = 0
     transitional: bool = False
+    stage: str | None = None
+    stage_since: float = 0.0
+    stage_begun: bool = False  # whether the current stage's beginning was seen (not the first read)
+    completed: tuple[str, float] | None = None
 
     def observe(self, runtime: object, now: float) -> bool:
         """Record a runtime read at `now`; True when a watched field changed (or it is the first read)."""
         key = snapshot(runtime)
         self.transitional = is_transitional(key[0])
+        self.completed = None
+        stage = key[0]
+        if stage != self.stage:
+            if self.stage is not None and self.stage_begun:
+                self.completed = (self.stage, now - self.stage_since)
+            self.stage_begun = self.stage is not None
+            self.stage = stage
+            self.stage_since = now
         if key != self.last:
             self.last = key
             self.state_since = now
@@ -194,8 +314,18 @@ class PollTracker:
         self.unchanged += 1
         return False
 
+    def in_stage(self, now: float) -> float:
+        """Seconds since the current stage was first seen (a lower bound when its beginning was not)."""
+        return now - self.stage_since
+
     def next_delay(
-        self, now: float, *, deadline: float | None = None, pacing: float = 0.0, rand: float = 0.0
+        self,
+        now: float,
+        *,
+        deadline: float | None = None,
+        pacing: float = 0.0,
+        rand: float = 0.0,
+        likely_in: float | None = None,
     ) -> float | None:
         """The policy's delay for the current state (see `PollPolicy.next_delay`)."""
         return self.policy.next_delay(
@@ -206,6 +336,7 @@ class PollTracker:
             deadline=deadline,
             pacing=pacing,
             rand=rand,
+            likely_in=likely_in,
         )
 
 

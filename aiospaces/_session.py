@@ -7,6 +7,7 @@ them reaches into another one.
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
@@ -15,14 +16,21 @@ from typing import Any, TypeVar
 import httpx2
 
 from . import validation
+from ._budget import Budget, PollBudget
 from ._clock import Clock, SystemClock
 from ._config import Config, load_config
 from ._fences import Fences
+from ._poll import StageHistory
 from ._ratelimit import RateLimitState
 from ._retry import RetryPolicy, coerce_retry
 from ._transport import HttpTransport, StreamResponse
 
 _T = TypeVar("_T")
+
+logger = logging.getLogger("aiospaces")
+
+# A poll slot this close after a deadline still counts as on it (clock rounding).
+DEADLINE_SLACK = 1e-9
 
 
 class PollLoad:
@@ -57,6 +65,8 @@ class Session:
         transport: the HTTP layer (connection pool, pacing, retries, error mapping).
         fences: what this client's own actions guarantee about later runtime reads.
         load: the poll loops running right now, for the pacing.
+        budget: the poll slots handed out (every poll request of the client draws on one budget).
+        history: how long each Space's transitional stages lasted, as this client's watches saw them.
     """
 
     def __init__(self, *, config: Config, clock: Clock, retry: RetryPolicy, transport: HttpTransport) -> None:
@@ -67,6 +77,9 @@ class Session:
         self.transport = transport
         self.fences = Fences(clock)
         self.load = PollLoad()
+        self.budget = PollBudget()
+        self.history = StageHistory()
+        self._logged_budget: Budget | None = None
 
     @property
     def rate_limit(self) -> RateLimitState:
@@ -76,6 +89,34 @@ class Session:
     def pacing(self, now: float) -> float:
         """The shortest delay between two polls of one poller, given the shared rate-limit state."""
         return self.rate_limit.min_interval(now) * max(1, self.load.pollers)
+
+    def poll_budget(self, share: float) -> Budget:
+        """The poll budget for `share` of the quota the Hub advertised last (the free account's until then);
+        logged at INFO each time it changes."""
+        state = self.rate_limit
+        budget = Budget.of(share=share, quota=state.limit, window=state.window)
+        if budget != self._logged_budget:
+            self._logged_budget = budget
+            logger.info("%s", budget.describe())
+        return budget
+
+    async def poll_slot(self, requests: int, share: float, deadline: float | None) -> bool:
+        """Wait until `requests` poll requests fit the polling budget (`share` of the quota), and take them.
+
+        Returns False, without waiting, when they cannot go before `deadline` (no poll after a deadline).
+        The budget is re-read after each sleep: the Hub's answers may have told another quota meanwhile.
+        """
+        clock = self.clock
+        while True:
+            now = clock.now()
+            budget = self.poll_budget(share)
+            wait = self.budget.wait(now, requests, budget)
+            if wait <= 0:
+                self.budget.take(now, requests, budget)
+                return True
+            if deadline is not None and now + wait > deadline + DEADLINE_SLACK:
+                return False
+            await clock.sleep(wait)
 
     async def request(
         self,

@@ -9,6 +9,7 @@ response behind.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Final, Protocol, Self
 
@@ -16,12 +17,14 @@ import attrs
 
 from . import validation
 from ._clock import move_on_at
-from ._poll import PollPolicy, PollTracker, changed_fields
+from ._poll import PollPolicy, PollTracker, changed_fields, likely_in
 from ._session import Session
 from .errors import WaitTimeoutError
 from .models import SpaceInfo, SpaceRuntime, stage_name
 
 __all__ = ["RuntimeChange", "RuntimeOps", "RuntimeWatch", "SpacePoll", "close_iterator", "wait_for"]
+
+logger = logging.getLogger("aiospaces")
 
 # How long past a wait's deadline a read started before it may still take (a read can block much longer:
 # waiting for the rate-limit window to reset, hub-api.md §4.3, or retrying): it is cut off there.
@@ -42,7 +45,7 @@ class RuntimeOps(Protocol):
     async def set_space_sleep_time(self, repo_id: str, sleep_time: int) -> SpaceRuntime: ...
 
     def list_spaces(
-        self, *, author: str | None = None, expand: Sequence[str] | None = None
+        self, *, author: str | None = None, limit: int | None = None, expand: Sequence[str] | None = None
     ) -> AsyncIterator[SpaceInfo]: ...
 
     def fetch_space_logs(
@@ -55,6 +58,29 @@ async def close_iterator(iterator: object) -> None:
     aclose = getattr(iterator, "aclose", None)
     if aclose is not None:
         await aclose()
+
+
+class CadenceLog:
+    """Logs (INFO) the delay between polls of a loop when it changes by more than a quarter, so `-v` shows
+    the cadence without a line per poll."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.last: float | None = None
+
+    def note(self, delay: float, why: str) -> None:
+        """Record the delay just chosen; log it when it differs enough from the last one logged."""
+        last = self.last
+        if last is None or not (0.8 * last <= delay <= 1.25 * last):
+            self.last = delay
+            logger.info("polling %s every %.2g s (%s)", self.what, delay, why)
+
+
+def cadence_reason(transitional: bool, likely: float | None) -> str:
+    """Why a Space is polled at its current cadence, for the cadence log."""
+    if likely is not None and likely <= 0:
+        return "transition likely"
+    return "transitional" if transitional else "settled"
 
 
 # --- argument checks shared by every watch and wait ---------------------------------------------------------
@@ -139,6 +165,7 @@ class SpacePoll:
         self.last: SpaceRuntime | None = None
         self.reads = 0
         self._first = True
+        self._cadence = CadenceLog(repo_id)
 
     async def read(self) -> tuple[SpaceRuntime, bool] | None:
         """Sleep as the policy says, then read until a read is not stale.
@@ -152,18 +179,28 @@ class SpacePoll:
     async def _read(self) -> tuple[SpaceRuntime, bool] | None:
         session = self.session
         clock = session.clock
+        policy = self.tracker.policy
         bound = None if self.deadline is None else self.deadline + DEADLINE_OVERRUN
         while True:
             if not self._first:
                 now = clock.now()
+                likely = self.likely(now)
                 delay = self.tracker.next_delay(
-                    now, deadline=self.deadline, pacing=session.pacing(now), rand=session.load.rng.random()
+                    now,
+                    deadline=self.deadline,
+                    pacing=session.pacing(now),
+                    rand=session.load.rng.random(),
+                    likely_in=likely,
                 )
                 if delay is None:
-                    if self.deadline is not None and self.deadline > now:
-                        await clock.sleep(self.deadline - now)
+                    await self._until_deadline()
                     return None
+                self._cadence.note(delay, cadence_reason(self.tracker.transitional, likely))
                 await clock.sleep(delay)
+            # Every poll, the first one too, draws on the client's polling budget.
+            if not await session.poll_slot(1, policy.poll_share, self.deadline):
+                await self._until_deadline()
+                return None
             self._first = False
             runtime: SpaceRuntime | None = None
             async with move_on_at(clock, bound):
@@ -175,8 +212,30 @@ class SpacePoll:
             if session.fences.judge(self.repo_id, runtime, now) == "stale":
                 continue  # a read from before our own action (design.md §3): not an observation
             changed = self.tracker.observe(runtime, now)
+            if self.tracker.completed is not None:
+                session.history.record(self.repo_id, *self.tracker.completed)
             self.last = runtime
             return runtime, changed
+
+    def likely(self, now: float) -> float | None:
+        """Seconds until a transition of the Space is likely (see `_poll.likely_in`)."""
+        tracker = self.tracker
+        stage = tracker.stage
+        return likely_in(
+            tracker.policy,
+            now=now,
+            transitional=tracker.transitional,
+            in_stage=tracker.in_stage(now),
+            acted_at=self.session.fences.acted_at(self.repo_id),
+            expected=None if stage is None else self.session.history.expected(self.repo_id, stage),
+        )
+
+    async def _until_deadline(self) -> None:
+        """No poll fits before the deadline: sleep until it (the wait ends there, not earlier)."""
+        clock = self.session.clock
+        now = clock.now()
+        if self.deadline is not None and self.deadline > now:
+            await clock.sleep(self.deadline - now)
 
 
 class RuntimeWatch:

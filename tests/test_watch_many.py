@@ -48,7 +48,8 @@ async def test_watch_many_two_hundred_spaces_through_list_pages() -> None:
         assert hub.counters.requests[RUNTIME_ROUTE] <= 5
         assert changes.runtime_requests == hub.counters.requests[RUNTIME_ROUTE]
         assert changes.list_requests == hub.counters.requests[LIST_ROUTE]  # 200 Spaces fit in one page
-        assert 0 < hub.counters.requests[LIST_ROUTE] <= 60
+        # About 80 s of builds, the 200 transitional Spaces read together at most every `hot_interval`.
+        assert 0 < hub.counters.requests[LIST_ROUTE] <= 80 / 0.5 + 5
 
 
 async def test_watch_many_falls_back_to_runtime_calls_for_lone_owners() -> None:
