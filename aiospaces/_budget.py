@@ -31,6 +31,10 @@ FREE_QUOTA: Final = 1000
 FREE_WINDOW: Final = 300.0
 
 
+# Seconds past a window's edge a send waits for the oldest send to have left the window (float rounding).
+_EDGE: Final = 1e-6
+
+
 @attrs.frozen
 class Budget:
     """The poll budget in force: at most `cap` poll requests per `window` seconds.
@@ -107,7 +111,8 @@ class PollBudget:
         # The cap: the window (at - window, at] must leave room for `count` more.
         excess = len(sent) + count - budget.cap
         if excess > 0:
-            at = max(at, sent[excess - 1] + budget.window)
+            # A hair past the boundary: a send exactly one window later must not count the old one in.
+            at = max(at, sent[excess - 1] + budget.window + _EDGE)
         return at - now
 
     def take(self, now: float, requests: int, budget: Budget) -> None:

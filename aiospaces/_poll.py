@@ -227,17 +227,23 @@ class StageHistory:
     def __repr__(self) -> str:
         return f"StageHistory({len(self._durations)} stages)"
 
+    @staticmethod
+    def _kind(stage: str) -> str:
+        # RUNNING_BUILDING / RUNNING_APP_STARTING are the same build and start while the previous app keeps
+        # serving (hub-api.md §13.1): they take as long as BUILDING / APP_STARTING.
+        return stage.removeprefix("RUNNING_") if stage in TRANSITIONAL_STAGES else stage
+
     def record(self, repo_id: str, stage: str, duration: float) -> None:
         """Add one observed duration (seconds) of `stage` for the Space."""
         if duration < 0 or not math.isfinite(duration):
             return
-        kept = self._durations.setdefault((repo_id, stage), [])
+        kept = self._durations.setdefault((repo_id, self._kind(stage)), [])
         kept.append(duration)
         del kept[:-HISTORY_LENGTH]
 
     def expected(self, repo_id: str, stage: str) -> float | None:
         """The median of the Space's recorded durations of `stage`, or None when none was recorded."""
-        kept = self._durations.get((repo_id, stage))
+        kept = self._durations.get((repo_id, self._kind(stage)))
         if not kept:
             return None
         ordered = sorted(kept)

@@ -1,7 +1,7 @@
 """`python -m benchmarks [--quick] [--repetitions N] [--widths 32,128,512] [scenario ...]`: aiospaces against
 huggingface_hub.
 
-Scenarios: bulk, watch, ratelimited, scale (all by default). Each run starts the simulated Hub in its own
+Scenarios: bulk, watch, ratelimited, scale, watch_writes (all by default). Each run starts the simulated Hub in its own
 process on 127.0.0.1 and each client run in a fresh process; clients alternate (ABBA) over repetitions, and
 the bulk scenario sweeps the width (32, 128, 512), both clients at every width, within the one run.
 
@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import bulk, ratelimited, scale, watch
+from . import bulk, ratelimited, scale, watch, watch_writes
 from ._common import RunContext, all_checks_passed
 from ._report import (
     RESULTS_DIR,
@@ -45,11 +45,13 @@ SCENARIOS: dict[str, Callable[[RunContext], dict[str, Any]]] = {
     "watch": watch.run,
     "ratelimited": ratelimited.run,
     "scale": scale.run,
+    "watch_writes": watch_writes.run,
 }
 # Full-run repetitions per client (bulk: at each width), chosen so a whole run fits in about 20 minutes on 2
 # cores: bulk runs take seconds, watch and rate-limited runs about a minute each (their durations are set by
-# simulated time and by the rate-limit window), scale runs once.
-FULL_REPETITIONS = {"bulk": 5, "watch": 3, "ratelimited": 3, "scale": 1}
+# simulated time and by the rate-limit window), scale runs once, watch_writes (two points of about two
+# minutes each, set by its 30-second windows) once.
+FULL_REPETITIONS = {"bulk": 5, "watch": 3, "ratelimited": 3, "scale": 1, "watch_writes": 1}
 
 
 def _log(message: str) -> None:
@@ -96,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(render_tables(stored))
         print(render_findings(stored))
-        return 0 if _plot(directory) else 1
+        return 0 if _plot(directory) and _plot_watch(directory) else 1
 
     names = args.scenarios or list(SCENARIOS)
     command = "python -m benchmarks " + " ".join(
@@ -141,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     print(render_tables(results))
     if output is not None and "bulk" in results and not args.quick:
         ok = _plot(output) and ok
+    if output is not None and "watch" in results and not args.quick:
+        ok = _plot_watch(output) and ok
     if output == RESULTS_DIR and not args.no_readme:
         stored = load_results(RESULTS_DIR)
         update_readme(stored)
@@ -171,6 +175,25 @@ def _plot(directory: Path) -> bool:
         return False
     path = plot_bulk(directory / "bulk.json", directory / "bulk.png")
     _log(f"wrote {path}")
+    return True
+
+
+def _plot_watch(directory: Path) -> bool:
+    """Draw the watch plots from `watch.json` in `directory`; False (with the reason logged) when it cannot."""
+    if not (directory / "watch.json").exists():
+        return True
+    try:
+        from .plot_watch import plot_watch
+    except ImportError as exc:  # matplotlib is in the `bench` extra only
+        _log(f"watch plots NOT regenerated ({exc}): pip install -e '.[bench]', then python -m benchmarks --report")
+        return False
+    try:
+        paths = plot_watch(directory / "watch.json", directory)
+    except ValueError as exc:  # results from before the per-Space lags were kept
+        _log(f"watch plots NOT regenerated: {exc}")
+        return False
+    for path in paths:
+        _log(f"wrote {path}")
     return True
 
 

@@ -13,6 +13,8 @@ Commands:
   that it reaches RUNNING after its duration (simulated seconds); `running_at` is that moment as wall-clock
   `time.time()`, per Space, taken from the Hub's own planned transition.
 - `counters` → `{requests, status_429, by_route, max_in_flight, server_errors, unknown_routes}`.
+- `timeline {since}` → `{times, routes}`: the wall-clock time and route name of every request received
+  since `since` (for the requests-per-second plots).
 - `verify {ids, secret, variable: [key, value], requested_hardware}` → how many Spaces hold each.
 - `stop` → the process exits.
 """
@@ -24,6 +26,7 @@ import os
 import sys
 import time
 import traceback
+from collections import Counter
 from typing import IO, Any
 
 from ._measure import cpu_seconds
@@ -31,6 +34,19 @@ from ._measure import cpu_seconds
 TOKEN = "hf_bench_token_not_a_secret"
 # Part of each build spent in APP_STARTING; the rest is BUILDING. Both clients see the same stages.
 START_FRACTION = 0.2
+
+
+class _TimedCounter(Counter[str]):
+    """The Hub's per-route request counter, also noting when each request arrived (wall clock)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrivals: list[tuple[float, str]] = []
+
+    def __setitem__(self, key: str, value: int) -> None:
+        if value > self.get(key, 0):
+            self.arrivals.append((time.time(), key))
+        super().__setitem__(key, value)
 
 
 class HubServer:
@@ -42,6 +58,8 @@ class HubServer:
         self.owner = str(config.get("owner", "bench"))
         self.hub = SimulatedHub(speed=float(config.get("speed", 1.0)), seed=0)
         self.hub.add_user(self.owner, token=TOKEN, role="write")
+        self.timed = _TimedCounter()
+        self.hub.counters.requests = self.timed
         latency = float(config.get("latency_s", 0.0))
         if latency > 0:
             # Fault seconds are hub-clock seconds: scale so the real delay is `latency` at any speed.
@@ -85,6 +103,10 @@ class HubServer:
             # This whole process's CPU (the Hub's server thread included), to show how busy the machine was.
             "cpu_s": cpu_seconds(),
         }
+
+    def timeline(self, since: float = 0.0) -> dict[str, Any]:
+        arrivals = [(t, route) for t, route in self.timed.arrivals if t >= since]
+        return {"times": [t for t, _ in arrivals], "routes": [route for _, route in arrivals]}
 
     def verify(
         self, ids: list[str], secret: str, variable: list[str], requested_hardware: str

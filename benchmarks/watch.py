@@ -4,7 +4,9 @@ RUNNING.
 
 Measured: requests per Space the Hub saw, and the detection lag of each Space (the moment the client saw it
 RUNNING minus the moment the Hub made it RUNNING). Checked: every Space detected, none detected before it was
-RUNNING, no 429.
+RUNNING, no 429. Each run record also keeps every lag (`lags_s`), the requests the Hub received in each second
+of the run (`requests_per_s`) and, for aiospaces, its polling budget in requests per second
+(`poll_budget_per_s`, from the quota the Hub advertised): `plot_watch.py` draws both from the JSON.
 
 Both clients get the same schedule for the same repetition (a seeded random generator). `HfApi` is driven as
 its users drive it: one `wait_for_space` (default 1-second polling) per Space in a `ThreadPoolExecutor`, as
@@ -62,7 +64,7 @@ def run_aiospaces(spec: dict[str, Any], emit: Callable[[dict[str, Any]], None]) 
 async def _aiospaces_main(spec: dict[str, Any]) -> dict[str, Any]:
     import anyio
 
-    from aiospaces import SpacesClient
+    from aiospaces import PollPolicy, SpacesClient
 
     ids: list[str] = spec["ids"]
     params = spec["params"]
@@ -77,7 +79,15 @@ async def _aiospaces_main(spec: dict[str, Any]) -> dict[str, Any]:
                         detected[change.repo_id] = time.time()
                         if len(detected) == len(ids):
                             break
-    return {"wall_s": span.wall_s, "cpu_s": span.cpu_s, "detected_at": detected}
+            # The polling budget the client worked under: its policy's share of the quota the Hub advertised.
+            share = PollPolicy().poll_share
+            limit, window = client.rate_limit.limit, client.rate_limit.window
+    return {
+        "wall_s": span.wall_s,
+        "cpu_s": span.cpu_s,
+        "detected_at": detected,
+        "poll_budget_per_s": int(share * limit) / window if limit and window else None,
+    }
 
 
 def run_huggingface_hub(spec: dict[str, Any], emit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
@@ -104,6 +114,17 @@ def run_huggingface_hub(spec: dict[str, Any], emit: Callable[[dict[str, Any]], N
 # --- the runner side ---------------------------------------------------------------------------------------
 
 
+def per_second(times: list[float], start: float) -> list[int]:
+    """How many of `times` fall in each whole second after `start` (index 0: the first second)."""
+    counts: list[int] = []
+    for t in times:
+        second = max(0, int(t - start))
+        if second >= len(counts):
+            counts.extend([0] * (second + 1 - len(counts)))
+        counts[second] += 1
+    return counts
+
+
 class WatchHooks:
     """On "go", creates N Spaces whose first builds end at random times (a seeded schedule)."""
 
@@ -120,6 +141,7 @@ class WatchHooks:
         self._repetition += 1
         spread = float(params["spread_s"])
         durations = [rng.uniform(0.5, spread) for _ in state["ids"]]
+        state["go_at"] = time.time()
         answer = hub.call("start_builds", ids=state["ids"], durations=durations)
         state["running_at"] = dict(zip(state["ids"], answer["running_at"], strict=True))
         return {}
@@ -149,7 +171,11 @@ class WatchHooks:
         )
         check(checks, "no 429", seen["status_429"] == 0, str(seen["status_429"]))
         check(checks, "the Hub saw requests", seen["requests"] > 0, str(seen["requests"]))
+        timeline = hub.call("timeline", since=state["go_at"])
         return {
+            "lags_s": [round(lag, 4) for lag in lags],
+            "requests_per_s": per_second(timeline["times"], state["go_at"]),
+            "poll_budget_per_s": result.get("poll_budget_per_s"),
             "requests_per_space": ratio(seen["requests"], len(ids)),
             "server_requests": seen["requests"],
             "lag_median_s": median(lags),
