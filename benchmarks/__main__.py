@@ -1,9 +1,10 @@
 """`python -m benchmarks [--quick] [--repetitions N] [--widths 32,128,512] [scenario ...]`: aiospaces against
 huggingface_hub.
 
-Scenarios: bulk, watch, ratelimited, scale, watch_writes (all by default). Each run starts the simulated Hub in its own
-process on 127.0.0.1 and each client run in a fresh process; clients alternate (ABBA) over repetitions, and
-the bulk scenario sweeps the width (32, 128, 512), both clients at every width, within the one run.
+Scenarios: bulk, watch, ratelimited, scale, watch_writes (all by default). Each run starts the simulated Hub
+in its own process on 127.0.0.1 and each client run in a fresh process; clients alternate (ABBA) over
+repetitions, and the bulk scenario sweeps the width (32, 128, 512), both clients at every width, within the
+one run.
 
 `--quick` runs every scenario small, once per client, in seconds, and only checks correctness (every operation
 applied, the counters add up): this is what CI runs; it needs neither matplotlib nor any file in the
@@ -179,13 +180,13 @@ def _plot(directory: Path) -> bool:
 
 
 def _plot_watch(directory: Path) -> bool:
-    """Draw the watch plots from `watch.json` in `directory`; False (with the reason logged) when it cannot."""
+    """Draw the watch plots from `watch.json` in `directory`; False (the reason logged) when it cannot."""
     if not (directory / "watch.json").exists():
         return True
     try:
         from .plot_watch import plot_watch
     except ImportError as exc:  # matplotlib is in the `bench` extra only
-        _log(f"watch plots NOT regenerated ({exc}): pip install -e '.[bench]', then python -m benchmarks --report")
+        _log(f"watch plots NOT regenerated ({exc}): pip install -e '.[bench]', then --report")
         return False
     try:
         paths = plot_watch(directory / "watch.json", directory)

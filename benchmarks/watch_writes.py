@@ -5,7 +5,8 @@ the free account's quota scaled down (100 requests per 30 s instead of 1,000 per
 Two points per repetition, aiospaces only (huggingface_hub's `wait_for_space` has no quota to share, and its
 Space calls fail on 429, see the rate-limited scenario): the writes alone, then the writes with the watch
 running. Measured: the time the writes take, the share of the requests the Hub saw that were polls
-(runtime reads and listings), failed calls and 429s. The targets: polling at most 25% of the Hub's requests
+(runtime reads and listings), failed calls and 429s, and the watch's detection lags (as in the watch
+scenario). The targets: polling at most 25% of the Hub's requests
 (the default `PollPolicy.poll_share`), no failed call, and the writes within 1.35x of their time alone.
 """
 
@@ -18,12 +19,13 @@ from typing import Any
 
 from . import bulk
 from ._common import OWNER, RunContext, check, run_alternating, seed_running, space_ids
-from ._measure import median, ratio
+from ._measure import median, percentile, ratio
 from ._procs import HubProcess
 
 # The Hub's route names of the polls (`SimulatedHub.route_names()`).
 POLL_ROUTES = ("GET /api/spaces/{id}/runtime", "GET /api/spaces")
 METRICS = ["writes_s", "poll_share", "polls", "server_requests", "calls_failed", "status_429"]
+LAG_METRICS = ["lag_median_s", "lag_p95_s", "lag_max_s"]
 
 
 def params_for(quick: bool) -> dict[str, Any]:
@@ -68,7 +70,7 @@ async def _aiospaces_main(spec: dict[str, Any]) -> dict[str, Any]:
     written: list[str] = spec["ids"]
     watched: list[str] = spec["watched"]
     width = int(params["concurrency"])
-    detected: set[str] = set()
+    detected: dict[str, float] = {}
     failed: list[str] = []
     writes_s = 0.0
     async with SpacesClient(token=spec["token"], endpoint=spec["url"], max_concurrency=width) as client:
@@ -77,7 +79,7 @@ async def _aiospaces_main(spec: dict[str, Any]) -> dict[str, Any]:
             with anyio.fail_after(float(params["spread_s"]) * 3 + 120):
                 async for change in client.watch_many(watched):
                     if str(getattr(change.stage, "value", change.stage)) == "RUNNING":
-                        detected.add(change.repo_id)
+                        detected.setdefault(change.repo_id, time.time())
                         if len(detected) == len(watched):
                             break
 
@@ -102,7 +104,7 @@ async def _aiospaces_main(spec: dict[str, Any]) -> dict[str, Any]:
         "calls": 2 * len(written),
         "calls_failed": len(failed),
         "errors": sorted(set(failed)),
-        "detected": len(detected),
+        "detected_at": detected,
     }
 
 
@@ -126,7 +128,8 @@ class WatchWritesHooks:
         rng = random.Random(2000 + self._repetition // 2)
         self._repetition += 1
         durations = [rng.uniform(0.5, float(params["spread_s"])) for _ in state["watched"]]
-        hub.call("start_builds", ids=state["watched"], durations=durations)
+        answer = hub.call("start_builds", ids=state["watched"], durations=durations)
+        state["running_at"] = dict(zip(state["watched"], answer["running_at"], strict=True))
         return {"watched": state["watched"]}
 
     def finish(
@@ -154,12 +157,14 @@ class WatchWritesHooks:
             final["secret_present"] == final["variable_matches"] == len(written),
             f"{final['secret_present']}, {final['variable_matches']} of {len(written)}",
         )
+        detected: dict[str, float] = result["detected_at"]
+        lags = [at - state["running_at"][repo_id] for repo_id, at in detected.items()]
         if params["watch"]:
             check(
                 checks,
                 "every watched Space detected RUNNING",
-                result["detected"] == len(state["watched"]),
-                f"{result['detected']}/{len(state['watched'])}",
+                len(detected) == len(state["watched"]),
+                f"{len(detected)}/{len(state['watched'])}",
             )
         polls = sum(int(seen["by_route"].get(route, 0)) for route in POLL_ROUTES)
         requests = int(seen["requests"])
@@ -172,6 +177,9 @@ class WatchWritesHooks:
             "calls": result["calls"],
             "calls_failed": result["calls_failed"],
             "status_429": seen["status_429"],
+            "lag_median_s": median(lags),
+            "lag_p95_s": percentile(lags, 95),
+            "lag_max_s": max(lags, default=float("nan")),
             "checks": checks,
             "headline": ["writes_s", "polls", "server_requests", "calls_failed"],
         }
@@ -183,6 +191,8 @@ def summarize_points(runs: list[dict[str, Any]]) -> dict[str, Any]:
     for name, watching in (("writes_alone", False), ("writes_while_watching", True)):
         mine = [r for r in runs if bool(r.get("watch")) is watching]
         summary[name] = {m: median([float(r[m]) for r in mine]) for m in METRICS}
+        if watching:
+            summary[name].update({m: median([float(r[m]) for r in mine]) for m in LAG_METRICS})
         summary[name]["runs"] = len(mine)
     summary["writes_slowdown"] = ratio(
         summary["writes_while_watching"]["writes_s"], summary["writes_alone"]["writes_s"]

@@ -287,3 +287,54 @@ def test_readme_performance_section_comes_from_the_results(tmp_path: Path) -> No
     assert update_overview({"scale": scale}, readme)
     assert "old" not in readme.read_text()
     assert readme.read_text().endswith(f"{OVERVIEW_END}\nrest\n")
+
+
+def test_watch_plots_draw_lag_and_requests_from_the_watch_json(tmp_path: Path) -> None:
+    """The two watch plots (lag distribution; requests per second with the budget line) are drawn from the
+    watch JSON alone, as PNGs."""
+    pytest.importorskip("matplotlib")
+    from benchmarks.plot_watch import plot_watch
+
+    def run(client: str, lags: list[float], per_second: list[int]) -> dict[str, Any]:
+        return {
+            "client": client,
+            "lags_s": lags,
+            "lag_p95_s": max(lags),
+            "requests_per_s": per_second,
+            "poll_budget_per_s": 83.3 if client == "aiospaces" else None,
+        }
+
+    data = {
+        "params": {"spaces": 3},
+        "runs": [
+            run("aiospaces", [0.1, 0.3, 0.5], [2, 1, 2]),
+            run("huggingface_hub", [0.2, 0.6, 1.0], [9, 8]),
+        ],
+    }
+    source = tmp_path / "watch.json"
+    source.write_text(json.dumps(data))
+    paths = plot_watch(source, tmp_path)
+    assert [p.name for p in paths] == ["watch-lag.png", "watch-requests.png"]
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths)
+
+
+def test_per_second_counts_requests_in_each_second_of_the_run() -> None:
+    """Request times are binned by whole seconds since the start, empty seconds included."""
+    from benchmarks.watch import per_second
+
+    assert per_second([10.1, 10.9, 12.5, 12.6, 12.99], 10.0) == [2, 0, 3]
+    assert per_second([], 10.0) == []
+
+
+def test_quick_watch_writes_applies_every_write_with_and_without_the_watch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The quick watch-while-writing run writes every secret and variable alone and while watching (every
+    watched Space detected), with no failed call, and needs no matplotlib."""
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert main(["--quick", "watch_writes", "--output", str(tmp_path), "--no-readme"]) == 0
+    outcome = json.loads((tmp_path / "watch_writes.json").read_text())
+    assert [r["watch"] for r in outcome["runs"]] == [False, True]
+    assert all(r["calls_failed"] == 0 for r in outcome["runs"])
+    assert outcome["runs"][0]["polls"] == 0 < outcome["runs"][1]["polls"]
+    assert outcome["summary"]["writes_slowdown"] > 0

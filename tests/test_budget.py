@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 
@@ -14,8 +15,6 @@ from aiospaces._budget import FREE_QUOTA, FREE_WINDOW, Budget, PollBudget
 from aiospaces._poll import StageHistory, likely_in
 from aiospaces.hubsim import SimulatedHub
 from aiospaces.testing import VirtualClock, fast_retry
-
-POLL_PATHS = ("/runtime",)
 
 
 class _Polls(httpx2.AsyncBaseTransport):
@@ -70,7 +69,8 @@ def test_budget_assumes_the_free_account_quota_until_the_hub_tells_one() -> None
     told = Budget.of(share=0.25, quota=100, window=30)
     assert (told.cap, told.window, told.assumed) == (25, 30.0, False)
     assert Budget.of(share=0.001, quota=100, window=30).cap == 1  # never zero: a watch must be able to poll
-    assert "25% of 1000" in assumed.describe() and "assumed" in assumed.describe()
+    assert "25% of 1000" in assumed.describe()
+    assert "assumed" in assumed.describe()
 
 
 @pytest.mark.parametrize("seed", range(200))
@@ -108,8 +108,7 @@ def test_likely_in_is_hot_after_an_action_and_near_the_usual_stage_duration() ->
     assert likely_in(policy, **common, in_stage=90.0, acted_at=None, expected=100.0) == 0.0
     assert likely_in(policy, **common, in_stage=200.0, acted_at=None, expected=100.0) is None
     assert (
-        likely_in(policy, now=100.0, transitional=False, in_stage=90.0, acted_at=None, expected=100.0)
-        is None
+        likely_in(policy, now=100.0, transitional=False, in_stage=90.0, acted_at=None, expected=100.0) is None
     )
 
 
@@ -134,7 +133,7 @@ def test_stage_history_keeps_the_median_of_the_last_durations() -> None:
 
 
 @pytest.mark.parametrize(
-    "field, value",
+    ("field", "value"),
     [("poll_share", 0.0), ("poll_share", 1.5), ("hot_interval", 0.0), ("hot_period", -1.0)],
 )
 def test_policy_rejects_bad_budget_and_cadence_settings(field: str, value: float) -> None:
@@ -176,9 +175,7 @@ async def test_budget_holds_under_any_policy_with_a_fleet_and_a_wait_polling_at_
         await client.restart_space("alice/single")  # an action: its wait starts hot
         async with anyio.create_task_group() as tg:
             tg.start_soon(lambda: client.wait_all(fleet, timeout=400, policy=policy))
-            tg.start_soon(
-                lambda: client.wait_until_running("alice/single", timeout=400, policy=policy)
-            )
+            tg.start_soon(lambda: client.wait_until_running("alice/single", timeout=400, policy=policy))
     cap = max(1, math.floor(policy.poll_share * quota))
     assert polls.times
     assert _most_in_a_window(polls.times, window) <= cap
@@ -200,10 +197,12 @@ async def test_cadence_is_fast_right_after_an_action_and_slower_later() -> None:
         acted = clock.now()
         await client.wait_until_running("alice/app", timeout=600, policy=policy)
     times = [t - acted for t in polls.times]
-    early = [b - a for a, b in zip(times, times[1:], strict=False) if b <= 10.0]
-    late = [b - a for a, b in zip(times, times[1:], strict=False) if a >= 12.0]
-    assert len(early) >= 15 and max(early) <= 0.5 + 1e-6
-    assert late and min(late) >= 2.0 - 1e-6
+    early = [b - a for a, b in itertools.pairwise(times) if b <= 10.0]
+    late = [b - a for a, b in itertools.pairwise(times) if a >= 12.0]
+    assert len(early) >= 15
+    assert max(early) <= 0.5 + 1e-6
+    assert late
+    assert min(late) >= 2.0 - 1e-6
 
 
 @pytest.mark.anyio
@@ -211,7 +210,7 @@ async def test_cadence_speeds_up_near_the_usual_build_time_from_history() -> Non
     """A Space whose first build the client watched is polled fast near the end of its second build of the
     same length: detected within `hot_interval`, where the first (no history) was detected later."""
     clock = VirtualClock()
-    hub, polls, client = _env(clock, 100_000, 300)
+    hub, _polls, client = _env(clock, 100_000, 300)
     hub.create_space("alice/app", stage=None)
     hub.set_durations("alice/app", build=200.0, start=50.0)
     hub.rebuild("alice/app")
@@ -243,11 +242,70 @@ async def test_fleet_reads_transitional_spaces_together_and_settled_ones_slowly(
         hub.set_durations(repo_id, build=30.0, start=5.0)
         hub.rebuild(repo_id)
     policy = PollPolicy(hot_interval=0.5, jitter=0.0, max_interval=60.0)
-    async with client:
-        async with client.watch_many(ids, timeout=600, policy=policy) as changes:
-            async for _ in changes:
-                pass
+    async with client, client.watch_many(ids, timeout=600, policy=policy) as changes:
+        async for _ in changes:
+            pass
     building = [t for t in polls.times if t < 30.0]
     settled = [t for t in polls.times if t > 300.0]
     assert len(building) >= 30.0 / 0.5 - 2  # one listing per hot interval while they build
     assert len(settled) <= 300.0 / 60.0 + 1  # at most one per max_interval once all run
+
+
+@pytest.mark.anyio
+async def test_info_log_shows_the_budget_and_each_cadence_change_not_every_poll(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """At INFO (what `-v` shows) the SDK logs the budget when it changes and the cadence when it changes,
+    far fewer lines than polls."""
+    clock = VirtualClock()
+    hub, polls, client = _env(clock, 100, 30)
+    hub.create_space("alice/app")
+    hub.set_durations("alice/app", build=120.0, start=10.0)
+    policy = PollPolicy(hot_interval=0.5, hot_period=10.0, fast_interval=2.0, jitter=0.0)
+    with caplog.at_level("INFO", logger="aiospaces"):
+        async with client:
+            await client.restart_space("alice/app")
+            await client.wait_until_running("alice/app", timeout=600, policy=policy)
+    lines = [r.getMessage() for r in caplog.records if r.name == "aiospaces"]
+    budgets = [line for line in lines if line.startswith("poll budget")]
+    cadences = [line for line in lines if line.startswith("polling alice/app every")]
+    assert budgets == ["poll budget 25 requests per 30 s (25% of 100, quota advertised by the Hub)"]
+    assert cadences[0] == "polling alice/app every 0.5 s (transition likely)"
+    assert any("(transitional)" in line for line in cadences[1:])
+    assert len(cadences) < len(polls.times) / 3
+
+
+class _NoRateLimitHeaders(httpx2.AsyncBaseTransport):
+    """A Hub that sends no RateLimit headers (drops them from every answer)."""
+
+    def __init__(self, inner: httpx2.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        response = await self.inner.handle_async_request(request)
+        for name in ("RateLimit", "RateLimit-Policy"):
+            if name in response.headers:
+                del response.headers[name]
+        return response
+
+
+@pytest.mark.anyio
+async def test_without_rate_limit_headers_polling_assumes_the_free_account_quota() -> None:
+    """When the Hub never tells its quota, polls keep to the share of the free account's 1,000 calls per
+    300 s: one every 1.2 s at the default 25%, however hot the cadence asks."""
+    clock = VirtualClock()
+    hub = SimulatedHub(clock=clock, seed=0)
+    token = hub.add_user("alice", token="hf_test_alice")
+    polls = _Polls(_NoRateLimitHeaders(hub.transport()), clock)
+    hub.create_space("alice/app", stage=None)
+    hub.set_durations("alice/app", build=40.0, start=10.0)
+    hub.rebuild("alice/app")
+    policy = PollPolicy(hot_interval=0.1, hot_period=60.0, fast_interval=0.1, stage_fraction=0.0)
+    async with SpacesClient(
+        token=token, endpoint="https://hub.test", transport=polls, clock=clock, retry=fast_retry()
+    ) as client:
+        await client.restart_space("alice/app")
+        await client.wait_until_running("alice/app", timeout=600, policy=policy)
+    gaps = [b - a for a, b in itertools.pairwise(polls.times)]
+    assert len(gaps) >= 10
+    assert min(gaps) >= FREE_WINDOW / (FREE_QUOTA * 0.25) - 1e-6
