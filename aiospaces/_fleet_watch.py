@@ -33,7 +33,6 @@ from ._watch import (
     CadenceLog,
     RuntimeChange,
     RuntimeOps,
-    cadence_reason,
     close_iterator,
 )
 from .errors import SpacesError, WaitTimeoutError
@@ -298,8 +297,10 @@ class FleetWatch:
 
     def _pool_listed(self, plan: RoundPlan, now: float) -> None:
         """Read each listed owner's transitional Spaces together, as often as their own delays add up to
-        (see the module docstring); log the round cadence when it changes."""
+        (see the module docstring); log the cadence when it changes."""
         policy = self._policy
+        together: float | None = None
+        transitional = 0
         for read in plan.owners:
             pending = [
                 e
@@ -310,17 +311,19 @@ class FleetWatch:
             rate = sum(1.0 / max(e.due - now, DUE_SLACK) for e in pending if e.due is not None)
             if rate <= 0:
                 continue
-            together = now + max(policy.hot_interval, 1.0 / rate)
+            interval = max(policy.hot_interval, 1.0 / rate)
+            together = interval if together is None else min(together, interval)
+            transitional += len(pending)
             for entry in pending:
-                if entry.due is not None and entry.due > together:
-                    entry.due = together
-        dues = [e.due for e in self._entries.values() if not e.finished and e.due is not None]
-        if dues:
-            nearest = next(e for e in self._entries.values() if e.due == min(dues))
-            self._cadence.note(
-                max(0.0, min(dues) - now),
-                cadence_reason(nearest.tracker.transitional, self._likely(nearest, now)),
-            )
+                if entry.due is not None and entry.due > now + interval:
+                    entry.due = now + interval
+        if together is not None:
+            self._cadence.note(together, f"{transitional} transitional, read together")
+            return
+        delays = [e.due - now for e in self._entries.values() if not e.finished and e.due is not None]
+        if delays:
+            # The slowest Space's delay: the nearest one jumps around as Spaces back off out of step.
+            self._cadence.note(max(0.0, *delays), "settled; the slowest Space's delay")
 
     async def _read(
         self, plan: RoundPlan, readings: dict[str, SpaceRuntime], failures: dict[str, SpacesError]
