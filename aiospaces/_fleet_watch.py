@@ -126,17 +126,12 @@ def plan_round(
     for repo_id, owner, _ in active:
         watched.setdefault(owner, []).append(repo_id)
     listed = sorted({o for _, o in due if list_owner(len(watched[o]), owner_sizes.get(o))})
-    owners = tuple(
-        OwnerRead(
-            owner,
-            frozenset(watched[owner]),
-            owner_due,
-            _prefix([places.get(r) for r in owner_due]),
-        )
-        for owner in listed
-        for owner_due in [tuple(r for r, o in due if o == owner)]
-    )
-    return RoundPlan(owners=owners, singles=tuple(r for r, o in due if o not in listed))
+    owners = []
+    for owner in listed:
+        owner_due = tuple(r for r, o in due if o == owner)
+        limit = _prefix([places.get(r) for r in owner_due])
+        owners.append(OwnerRead(owner, frozenset(watched[owner]), owner_due, limit))
+    return RoundPlan(owners=tuple(owners), singles=tuple(r for r, o in due if o not in listed))
 
 
 def _prefix(places: Sequence[int | None]) -> int | None:

@@ -309,3 +309,18 @@ async def test_without_rate_limit_headers_polling_assumes_the_free_account_quota
     gaps = [b - a for a, b in itertools.pairwise(polls.times)]
     assert len(gaps) >= 10
     assert min(gaps) >= FREE_WINDOW / (FREE_QUOTA * 0.25) - 1e-6
+
+
+def test_round_plan_lists_just_far_enough_to_cover_the_due_spaces() -> None:
+    """The planner cuts an owner's listing right after the last due Space's place in the previous listing,
+    lists it whole when a due Space's place is unknown, and charges the budget one request per page."""
+    from aiospaces._fleet_watch import LIST_PAGE_ESTIMATE, plan_round
+
+    active = [("alice/a", "alice", 0.0), ("alice/b", "alice", 0.0), ("alice/c", "alice", 50.0)]
+    places = {"alice/a": 3, "alice/b": 7, "alice/c": 900}
+    plan = plan_round(active, 1.0, {"alice": 100}, places)
+    (read,) = plan.owners
+    assert (read.limit, read.due, plan.requests) == (8, ("alice/a", "alice/b"), 1)
+    assert plan_round(active, 1.0, {}, {"alice/a": 3}).owners[0].limit is None
+    far = plan_round(active, 1.0, {}, {"alice/a": 3, "alice/b": 2 * LIST_PAGE_ESTIMATE})
+    assert far.requests == 3  # a prefix of 1,001 items spans three pages of 500
