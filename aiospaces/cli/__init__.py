@@ -210,6 +210,13 @@ async def _dispatch(
             from ._deploy import cmd_deploy
 
             return await cmd_deploy(client, args, output)
+        if args.command in ("create", "duplicate", "upload", "list", "info", "storage", "sleep", "delete"):
+            from . import _manage
+
+            command = getattr(_manage, f"cmd_{args.command}")
+            if args.command in ("create", "duplicate", "delete"):
+                return int(await command(client, args, output, stdin=stdin))
+            return int(await command(client, args, output))
         if args.command == "fleet":
             from ._fleet import cmd_fleet
 

@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable
 
 from ._exit import EXIT_CODES_HELP
+from ._manage import add_commands as _add_manage_commands
 
 DESCRIPTION = """\
 Manage Hugging Face Spaces, many at a time: read runtimes, wait until a Space really runs (on the hardware you
@@ -121,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_space_commands(add)
     _add_settings_commands(add)
     _add_fleet_command(add)
+    _add_manage_commands(add, _add_concurrency)
     commands.add_parser(
         "hubsim",
         help="serve a simulated Hub on 127.0.0.1 (see `aiospaces hubsim --help`)",

@@ -106,6 +106,14 @@ def main(argv: list[str] | None = None, *, prog: str = "hubsim") -> int:
         metavar="S",
         help="simulated seconds between a commit to a Space and the start of its build (default 5)",
     )
+    parser.add_argument(
+        "--space",
+        action="append",
+        default=[],
+        metavar="ID[:SDK]",
+        help="create this Space at start, running a sample app (SDK gradio, streamlit, docker or static; "
+        "default gradio); repeatable",
+    )
     parser.add_argument("--seed", type=int, default=None, help="seed of the fault RNG")
     parser.add_argument("--log-level", default="warning", help="uvicorn log level")
     args = parser.parse_args(argv)
@@ -120,6 +128,10 @@ def main(argv: list[str] | None = None, *, prog: str = "hubsim") -> int:
             token = hub.add_user(name, token, orgs=args.org)
             shown = "(given)" if index < len(args.token) else token
             print(f"user {name}: token {shown}", file=sys.stderr)
+        for spec in args.space:
+            repo_id, _, sdk = spec.partition(":")
+            hub.create_space(repo_id, sdk=sdk or "gradio")
+            print(f"space {repo_id} ({sdk or 'gradio'}): running", file=sys.stderr)
         if args.commit_to_build is not None:
             hub.set_durations(commit_to_build=args.commit_to_build)
         if args.rate_limit:
