@@ -214,7 +214,9 @@ class FleetReport(Generic[T]):
             names = ", ".join(o.repo_id for o in self.failed[:5])
             more = f" and {len(failures) - 5} more" if len(failures) > 5 else ""
             error = FleetError(
-                f"{len(failures)} of {len(self.outcomes)} Spaces failed: {names}{more}", failures
+                f"{len(failures)} of {len(self.outcomes)} Space{'s' if len(self.outcomes) != 1 else ''} "
+                f"failed: {names}{more}",
+                failures,
             )
             error.report = self
             raise error

@@ -6,6 +6,7 @@ user sees.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -25,10 +26,13 @@ HUBSIM_USAGE = "aiospaces hubsim: error: "
 PORT_RANGE = "argument --port: expected a port from 0 to 65535 (0 picks a free one)"
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, stdin_text: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """`aiospaces ARGS` to completion, output captured as text; never a traceback."""
     process = subprocess.run(
         [sys.executable, "-m", "aiospaces.cli", *args],
+        input=stdin_text,
         capture_output=True,
         text=True,
         timeout=PROCESS_TIMEOUT,
@@ -149,12 +153,12 @@ def hub_url() -> Iterator[tuple[SimulatedHub, str]]:
 
 
 def aiospaces(
-    url: str, home: Path, *args: str, token: str = TOKEN, **env: str
+    url: str, home: Path, *args: str, token: str = TOKEN, stdin_text: str | None = None, **env: str
 ) -> subprocess.CompletedProcess[str]:
     """`aiospaces ARGS` against the Hub at `url` with `token`, configured only by the environment."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE"))}
     environment.update(HF_ENDPOINT=url, HF_TOKEN=token, HF_HOME=str(home), **env)
-    process = run_cli(*args, env=environment)
+    process = run_cli(*args, env=environment, stdin_text=stdin_text)
     assert token not in process.stdout + process.stderr
     return process
 
@@ -188,3 +192,142 @@ def test_spaces_failing_for_different_reasons_exit_5(
     process = aiospaces(url, tmp_path, "runtime", "alice/mixed-ok", "alice/mixed-absent")
     assert process.returncode == 5
     assert process.stderr == "aiospaces: error: 1 of 2 Spaces failed: alice/mixed-absent\n"
+
+
+# --- help, and the small things a newcomer trips on ------------------------------------------------------
+
+_SUBCOMMAND = re.compile(r"^    ([a-z][a-z-]*)\s{2,}\S", flags=re.MULTILINE)
+
+
+def _help_pages(path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], str]]:
+    """`aiospaces PATH --help` for the top level and every subcommand the help pages list, depth first."""
+    process = run_cli(*path, "--help")
+    assert process.returncode == 0, (path, process.stderr)
+    yield path, process.stdout
+    listed = process.stdout.split("\noptions:")[0]
+    for name in _SUBCOMMAND.findall(listed.split("positional arguments:")[-1]):
+        yield from _help_pages((*path, name))
+
+
+def test_every_subcommand_help_has_a_description_and_an_example() -> None:
+    """Every command's --help, found by walking the help pages themselves, has a description and an example
+    of that very command."""
+    pages = dict(_help_pages())
+    commands = {" ".join(path) for path in pages}
+    assert {"runtime", "wait", "hubsim", "secrets set", "secrets list", "fleet apply", "demo"} <= commands
+    for path, page in pages.items():
+        command = " ".join(("aiospaces", *path))
+        body = page.split("\n\n", 1)[1]  # after the usage block
+        description = body.split("\n\n", 1)[0]
+        assert not description.startswith(("positional arguments:", "options:")), command
+        assert len(description.split()) >= 4, command
+        examples = page.split("\nexamples:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+        assert examples, command
+        assert all(line.startswith("  ") for line in examples), command
+        assert any(line.strip().split(" |")[-1].strip().startswith(command) for line in examples), command
+
+
+def test_no_arguments_prints_the_help() -> None:
+    """`aiospaces` alone prints the help (commands and examples) on stdout and exits 2."""
+    process = run_cli()
+    assert process.returncode == 2
+    assert process.stdout.startswith("usage: aiospaces ")
+    assert "\nexamples:\n  aiospaces demo\n" in process.stdout
+    assert process.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["runtim", "alice/app"], "aiospaces: error: unknown command 'runtim'; did you mean `runtime`? "),
+        (
+            ["secrets", "lsit", "alice/app"],
+            "aiospaces secrets: error: unknown action 'lsit'; did you mean `list`? ",
+        ),
+    ],
+)
+def test_misspelt_command_says_did_you_mean(args: list[str], line: str) -> None:
+    """A misspelt command or action is one usage line with the closest name; exit 2."""
+    process = run_cli(*args)
+    assert process.returncode == 2
+    prog = line.split(": error:")[0]
+    assert process.stderr == f"{line}(see `{prog} --help`)\n"
+
+
+def test_python_dash_m_aiospaces_runs_the_cli() -> None:
+    """`python -m aiospaces` is the `aiospaces` command."""
+    process = subprocess.run(
+        [sys.executable, "-m", "aiospaces", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=PROCESS_TIMEOUT,
+        check=False,
+    )
+    assert process.returncode == 0
+    assert process.stdout.startswith("aiospaces ")
+
+
+def test_demo_help_and_speed_say_what_they_mean() -> None:
+    """`demo --help` offers no Hub options (demo ignores them), `--speed 0` is refused as a factor, and
+    `secrets set --help` says stdin is read whole."""
+    demo = run_cli("demo", "--help")
+    assert "--endpoint" not in demo.stdout
+    assert "--token" not in demo.stdout
+    speed = run_cli("demo", "--speed", "0")
+    assert speed.returncode == 2
+    assert speed.stderr == (
+        "aiospaces demo: error: argument --speed: expected a positive speed-up factor such as 50, got '0' "
+        "(see `aiospaces demo --help`)\n"
+    )
+    secrets = " ".join(run_cli("secrets", "set", "--help").stdout.split())
+    assert "from stdin (all of it, one trailing newline removed;" in secrets
+    assert "one line" not in secrets
+
+
+def test_concurrency_before_the_command(hub_url: tuple[SimulatedHub, str], tmp_path: Path) -> None:
+    """`--concurrency` is accepted before the command, as `--json` is."""
+    hub, url = hub_url
+    hub.create_space("alice/conc-1", files=APP)
+    process = aiospaces(url, tmp_path, "--concurrency", "2", "--json", "runtime", "alice/conc-1")
+    assert process.returncode == 0, process.stderr
+    assert json.loads(process.stdout)["repo_id"] == "alice/conc-1"
+
+
+def test_sleep_times_read_as_durations(hub_url: tuple[SimulatedHub, str], tmp_path: Path) -> None:
+    """Sleep times show as durations (`48h`, `never`), so `-` only means "not applicable"."""
+    hub, url = hub_url
+    hub.create_space("alice/sleepy", files=APP)
+    hub.create_space("alice/awake", files=APP, hardware="t4-small")
+    never = aiospaces(url, tmp_path, "hardware", "alice/awake", "t4-small", "--sleep-time", "-1")
+    assert never.returncode == 0, never.stderr
+    process = aiospaces(url, tmp_path, "runtime", "alice/sleepy", "alice/awake", "alice/sleep-absent")
+    rows = {line.split()[0]: line.split() for line in process.stdout.splitlines()[1:]}
+    assert rows["alice/sleepy"][-1] == "48h"
+    assert rows["alice/awake"][-1] == "never"
+    assert rows["alice/sleep-absent"][2:6] == ["-", "-", "-", "-"]
+
+
+def test_json_timestamps_are_iso_8601(hub_url: tuple[SimulatedHub, str], tmp_path: Path) -> None:
+    """`secrets list --json` writes update times in ISO 8601 (with the `T` and the offset)."""
+    hub, url = hub_url
+    hub.create_space("alice/stamped", files=APP)
+    added = aiospaces(
+        url, tmp_path, "secrets", "set", "alice/stamped", "API_KEY", stdin_text="s3cr3t-value\n"
+    )
+    assert added.returncode == 0, added.stderr
+    process = aiospaces(url, tmp_path, "secrets", "list", "alice/stamped", "--json")
+    [secret] = [json.loads(line) for line in process.stdout.splitlines()]
+    stamp = secret["updated_at"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00", stamp), stamp
+    assert "s3cr3t-value" not in process.stdout
+
+
+def test_counts_are_plural_only_when_more_than_one(hub_url: tuple[SimulatedHub, str], tmp_path: Path) -> None:
+    """`fleet plan` over one Space says `1 change on 1 of 1 Space`, never `Spaces` or `change(s)`."""
+    hub, url = hub_url
+    hub.create_space("alice/one-change", files=APP)
+    fleet = tmp_path / "one.toml"
+    fleet.write_text('[spaces."alice/one-change"]\npaused = true\n')
+    process = aiospaces(url, tmp_path, "fleet", "plan", str(fleet))
+    assert process.returncode == 0, process.stderr
+    assert process.stdout.splitlines()[-1] == "1 change on 1 of 1 Space"

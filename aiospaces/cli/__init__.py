@@ -7,8 +7,10 @@ in-process tests: it takes the output streams, an httpx transport and a clock to
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
 import os
+import re
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
@@ -20,7 +22,7 @@ import anyio
 
 from .. import errors
 from ._exit import EXIT_CODES_HELP, ExitCode, UsageError, classify, space_of
-from ._parser import build_parser
+from ._parser import all_parsers, build_parser
 from ._render import Output
 
 __all__ = ["EXIT_CODES_HELP", "ExitCode", "main", "run"]
@@ -40,7 +42,7 @@ def _parse(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> argparse.Name
     parser = build_parser()
 
     def error(self: argparse.ArgumentParser, message: str) -> NoReturn:
-        stderr.write(f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+        stderr.write(f"{self.prog}: error: {_suggest(message)} (see `{self.prog} --help`)\n")
         raise _ParserExit(ExitCode.USAGE)
 
     def exit_(self: argparse.ArgumentParser, status: int = 0, message: str | None = None) -> NoReturn:
@@ -54,20 +56,26 @@ def _parse(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> argparse.Name
 
     # Route argparse's own output to the given streams and turn its exits into return codes (so `run` can be
     # called in-process), for the top-level parser and every subparser alike.
-    for klass_parser in _all_parsers(parser):
+    for klass_parser in all_parsers(parser):
         klass_parser.error = error.__get__(klass_parser)  # type: ignore[method-assign]
         klass_parser.exit = exit_.__get__(klass_parser)  # type: ignore[method-assign]
         klass_parser._print_message = print_message.__get__(klass_parser)  # type: ignore[method-assign]
     return parser.parse_args(list(argv))
 
 
-def _all_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
-    found = [parser]
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for sub in action.choices.values():
-                found.extend(_all_parsers(sub))
-    return found
+_INVALID_CHOICE = re.compile(r"argument (\w+): invalid choice: '([^']*)' \(choose from (.*)\)")
+
+
+def _suggest(message: str) -> str:
+    """argparse's `invalid choice` for a command as `unknown command 'runtim'; did you mean `runtime`?`."""
+    match = _INVALID_CHOICE.fullmatch(message)
+    if match is None:
+        return message
+    what, given, choices = match.groups()
+    noun = "command" if what == "COMMAND" else "action"
+    close = difflib.get_close_matches(given, re.findall(r"'([^']*)'", choices), n=1)
+    hint = f"; did you mean `{close[0]}`?" if close else f"; choose from {choices}"
+    return f"unknown {noun} {given!r}{hint}"
 
 
 async def run(
@@ -94,6 +102,10 @@ async def run(
     out = stdout if stdout is not None else sys.stdout
     err = stderr if stderr is not None else sys.stderr
     argv = list(argv)
+    if not argv:
+        # A newcomer's first try: what the command can do, rather than an error about a missing argument.
+        out.write(build_parser().format_help())
+        return ExitCode.USAGE
     if argv and argv[0] == "hubsim":
         # The simulator owns its options (`aiospaces hubsim --help`).
         from ..hubsim import main as hubsim_main

@@ -48,7 +48,28 @@ def runtime_fields(runtime: SpaceRuntime) -> dict[str, object]:
 
 def runtime_cells(runtime: SpaceRuntime) -> list[object]:
     """Table cells (after the Space id) for a runtime: stage, hardware, requested, sleep time."""
-    return [text(runtime.stage), text(runtime.hardware), text(runtime.requested_hardware), runtime.sleep_time]
+    return [
+        text(runtime.stage),
+        text(runtime.hardware),
+        text(runtime.requested_hardware),
+        sleep_text(runtime.sleep_time),
+    ]
+
+
+def sleep_text(seconds: int | None) -> str:
+    """A sleep time for people: `48h`, `30min`, `90s`, `never` (-1), `default` (the Hub sent none).
+
+    A table's `-` then only ever means "not applicable" (e.g. the Space could not be read).
+    """
+    if seconds is None:
+        return "default"
+    if seconds < 0:
+        return "never"
+    for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60)):
+        # Whole days only past two of them: 48h reads better than 2d for the Hub's 172800.
+        if seconds >= size and seconds % size == 0 and (unit != "d" or seconds > 2 * size):
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def is_settled(runtime: SpaceRuntime) -> bool:

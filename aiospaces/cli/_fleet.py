@@ -14,7 +14,15 @@ import anyio.from_thread
 import anyio.lowlevel
 
 from ..plan import FleetSpec, Plan, apply_plan, load_fleet_spec, plan_fleet, resolve_secrets, summary
-from ._commands import RUNTIME_COLUMNS, describe_change, emit_change, runtime_cells, runtime_fields, text
+from ._commands import (
+    RUNTIME_COLUMNS,
+    describe_change,
+    emit_change,
+    plural,
+    runtime_cells,
+    runtime_fields,
+    text,
+)
 from ._exit import ExitCode, UsageError, classified, combined_code
 from ._render import Output, isatty
 
@@ -159,15 +167,18 @@ async def _apply(
     output.table(["Space", "result", "applied", "stage", "detail"], rows)
     if not failed:
         return ExitCode.OK
-    output.error(f"{len(failed)} of {len(result.spaces)} Spaces failed: {', '.join(r for r, _ in failed)}")
+    output.error(
+        f"{len(failed)} of {plural(len(result.spaces), 'Space')} failed: {', '.join(r for r, _ in failed)}"
+    )
     return _failure_code(failed, len(result.spaces))
 
 
 async def _confirm(plan: Plan, output: Output, stdin: TextIO) -> bool:
     """Ask on the terminal (stderr prompt, answer on stdin); only an explicit yes applies."""
     touched = sum(1 for s in plan if s.actions)
+    secrets = f" and set {plural(plan.reapplied, 'secret')} again" if plan.reapplied else ""
     output.stderr.write(
-        f"apply {plan.changes} change(s) and {plan.reapplied} secret re-set(s) to {touched} Space(s)? [y/N] "
+        f"apply {plural(plan.changes, 'change')}{secrets} to {plural(touched, 'Space')}? [y/N] "
     )
     output.stderr.flush()
     answer = await _read_line(stdin)

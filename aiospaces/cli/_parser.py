@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from ..models import SpaceHardware
 from ._exit import EXIT_CODES_HELP
 from ._manage import add_commands as _add_manage_commands
 
@@ -20,6 +21,61 @@ Tokens are never printed.
 """
 
 DEFAULT_CONCURRENCY = 16
+
+# At least one example per command, shown at the end of its --help (a test walks every command).
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "": (
+        "aiospaces demo",
+        "aiospaces runtime alice/my-space bob/other-space",
+        "aiospaces wait alice/my-space --hardware t4-medium --timeout 900",
+    ),
+    "demo": ("aiospaces demo", "aiospaces demo --spaces 50 --speed 200 --json"),
+    "runtime": ("aiospaces runtime alice/my-space", "aiospaces runtime alice/a alice/b --json"),
+    "wait": (
+        "aiospaces wait alice/my-space --timeout 600",
+        "aiospaces wait alice/my-space --hardware t4-medium --wake",
+    ),
+    "watch": (
+        "aiospaces watch alice/a alice/b",
+        "aiospaces watch --author alice --until-settled --timeout 900",
+    ),
+    "deploy": (
+        "aiospaces deploy alice/my-space ./app",
+        "aiospaces deploy alice/a alice/b ./app --hardware t4-small --timeout 1200",
+    ),
+    "logs": ("aiospaces logs alice/my-space", "aiospaces logs alice/my-space --build --follow"),
+    "hardware": (
+        "aiospaces hardware alice/my-space t4-medium",
+        "aiospaces hardware alice/a alice/b cpu-upgrade --sleep-time 3600",
+    ),
+    "pause": ("aiospaces pause alice/a alice/b",),
+    "restart": ("aiospaces restart alice/my-space", "aiospaces restart alice/my-space --factory"),
+    "secrets": ("aiospaces secrets list alice/my-space",),
+    "secrets set": (
+        "aiospaces secrets set alice/a alice/b API_KEY --from-env API_KEY",
+        'printf %s "$API_KEY" | aiospaces secrets set alice/my-space API_KEY',
+    ),
+    "secrets delete": ("aiospaces secrets delete alice/a alice/b API_KEY",),
+    "secrets list": ("aiospaces secrets list alice/my-space --json",),
+    "variables": ("aiospaces variables list alice/my-space",),
+    "variables set": ("aiospaces variables set alice/a alice/b MODEL_ID gpt2",),
+    "variables delete": ("aiospaces variables delete alice/a alice/b MODEL_ID",),
+    "variables list": ("aiospaces variables list alice/my-space",),
+    "fleet": ("aiospaces fleet plan fleet.toml", "aiospaces fleet apply fleet.toml --yes --wait"),
+    "fleet plan": ("aiospaces fleet plan fleet.toml", "aiospaces fleet plan fleet.toml --json"),
+    "fleet apply": (
+        "aiospaces fleet apply fleet.toml",
+        "aiospaces fleet apply fleet.toml --yes --wait --timeout 900",
+    ),
+}
+
+
+def _with_examples(parser: argparse.ArgumentParser, command: str) -> None:
+    """Put the command's examples before the exit codes at the end of its --help."""
+    examples = EXAMPLES.get(command, ())
+    if examples:
+        lines = "".join(f"  {example}\n" for example in examples)
+        parser.epilog = f"examples:\n{lines}\n{parser.epilog or ''}"
 
 
 class _Formatter(argparse.HelpFormatter):
@@ -44,6 +100,16 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _positive_factor(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a speed-up factor such as 50, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive speed-up factor such as 50, got {text!r}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -64,23 +130,24 @@ def _sleep_time(text: str) -> int:
     return value
 
 
-def _add_common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+def _add_common(parser: argparse.ArgumentParser, *, suppress: bool, hub: bool = True) -> None:
     """Options accepted both before and after the command name (`aiospaces --json runtime x` and
     `aiospaces runtime x --json`). After the command they default to SUPPRESS so they don't overwrite a value
-    given before it."""
+    given before it. `hub=False`: a command that talks to no Hub of the user's (no --endpoint, --token)."""
     default: object = argparse.SUPPRESS if suppress else None
-    parser.add_argument(
-        "--endpoint",
-        metavar="URL",
-        default=default,
-        help="Hub URL (default: $HF_ENDPOINT, then https://huggingface.co)",
-    )
-    parser.add_argument(
-        "--token",
-        metavar="TOKEN",
-        default=default,
-        help="Hub token (default: $HF_TOKEN, then the token file); prefer the environment variable",
-    )
+    if hub:
+        parser.add_argument(
+            "--endpoint",
+            metavar="URL",
+            default=default,
+            help="Hub URL (default: $HF_ENDPOINT, then https://huggingface.co)",
+        )
+        parser.add_argument(
+            "--token",
+            metavar="TOKEN",
+            default=default,
+            help="Hub token (default: $HF_TOKEN, then the token file); prefer the environment variable",
+        )
     parser.add_argument(
         "--json",
         action="store_true",
@@ -105,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"aiospaces {__version__}")
     _add_common(parser, suppress=False)
+    _add_concurrency(parser, suppress=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def add(name: str, help_text: str, description: str | None = None) -> argparse.ArgumentParser:
@@ -115,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
             epilog=EXIT_CODES_HELP,
             formatter_class=_Formatter,
         )
-        _add_common(sub, suppress=True)
+        _add_common(sub, suppress=True, hub=name != "demo")
         return sub
 
     _add_runtime_commands(add)
@@ -128,17 +196,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve a simulated Hub on 127.0.0.1 (see `aiospaces hubsim --help`)",
         add_help=False,
     )
+    for sub in all_parsers(parser):
+        if sub.add_help:
+            _with_examples(sub, sub.prog.removeprefix("aiospaces").strip())
     return parser
+
+
+def all_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """`parser` and every parser of its subcommands, depth first."""
+    found = [parser]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                found.extend(all_parsers(sub))
+    return found
 
 
 AddCommand = Callable[..., argparse.ArgumentParser]
 
 
-def _add_concurrency(sub: argparse.ArgumentParser) -> None:
+def _add_concurrency(sub: argparse.ArgumentParser, *, suppress: bool = True) -> None:
+    """`--concurrency`, before the command (for commands over several Spaces) or after it (like `--json`)."""
     sub.add_argument(
         "--concurrency",
         type=_positive_int,
-        default=DEFAULT_CONCURRENCY,
+        default=argparse.SUPPRESS if suppress else DEFAULT_CONCURRENCY,
         metavar="N",
         help=f"Spaces handled at once (default {DEFAULT_CONCURRENCY})",
     )
@@ -156,13 +238,18 @@ def _add_runtime_commands(add: AddCommand) -> None:
     demo.add_argument("--spaces", type=_positive_int, default=12, metavar="N", help="number of Spaces (12)")
     demo.add_argument(
         "--speed",
-        type=_positive_float,
+        type=_positive_factor,
         default=None,
         metavar="F",
         help="simulated time runs F times faster than real time (default: fast enough to finish in seconds)",
     )
 
-    runtime = add("runtime", "show the runtime (stage, hardware, sleep time) of Spaces")
+    runtime = add(
+        "runtime",
+        "show the runtime (stage, hardware, sleep time) of Spaces",
+        "Show each Space's stage, current and requested hardware, and sleep time (`never`, or a duration; "
+        "`default` when the Hub reports none), one row per Space.",
+    )
     runtime.add_argument("repo_ids", nargs="+", metavar="ID", help="Space id, e.g. alice/my-space")
     _add_concurrency(runtime)
 
@@ -221,12 +308,26 @@ def _add_runtime_commands(add: AddCommand) -> None:
 
 def _add_space_commands(add: AddCommand) -> None:
     """logs, hardware, pause, restart."""
-    logs = add("logs", "print a Space's run logs (or build logs)")
+    logs = add(
+        "logs",
+        "print a Space's run logs (or build logs)",
+        "Print the log lines the Hub has buffered for the Space's current run (or, with --build, its latest "
+        "build) and return. With --follow, keep the stream open and print new lines as they come, until "
+        "Ctrl-C or the Space stops.",
+    )
     logs.add_argument("repo_id", metavar="ID", help="Space id")
     logs.add_argument("--build", action="store_true", help="build logs instead of run logs")
-    logs.add_argument("--follow", "-f", action="store_true", help="keep streaming new lines")
+    logs.add_argument(
+        "--follow", "-f", action="store_true", help="keep streaming new lines instead of returning"
+    )
 
-    hardware = add("hardware", "request hardware for Spaces")
+    hardware = add(
+        "hardware",
+        "request hardware for Spaces",
+        "Request a hardware flavor for each Space (the Space rebuilds on it; `aiospaces wait ID --hardware "
+        "HW` waits until it runs there). Flavors known to "
+        f"this version: {', '.join(SpaceHardware)}.",
+    )
     hardware.add_argument("repo_ids", nargs="+", metavar="ID", help="Space ids")
     hardware.add_argument("hardware", metavar="HW", help="hardware flavor, e.g. t4-medium or cpu-basic")
     hardware.add_argument(
@@ -234,11 +335,21 @@ def _add_space_commands(add: AddCommand) -> None:
     )
     _add_concurrency(hardware)
 
-    pause = add("pause", "pause Spaces (stops billing until restarted)")
+    pause = add(
+        "pause",
+        "pause Spaces (stops billing until restarted)",
+        "Pause each Space: it stops running and is not billed until `aiospaces restart` (or the Hub's UI) "
+        "starts it again.",
+    )
     pause.add_argument("repo_ids", nargs="+", metavar="ID", help="Space ids")
     _add_concurrency(pause)
 
-    restart = add("restart", "restart Spaces")
+    restart = add(
+        "restart",
+        "restart Spaces",
+        "Restart each Space (also starts a paused one); --factory rebuilds it from scratch, without the "
+        "build cache.",
+    )
     restart.add_argument("repo_ids", nargs="+", metavar="ID", help="Space ids")
     restart.add_argument("--factory", action="store_true", help="factory reboot (rebuild without cache)")
     _add_concurrency(restart)
@@ -256,7 +367,8 @@ def _add_settings_commands(add: AddCommand) -> None:
             epilog=EXIT_CODES_HELP,
             description=(
                 "Set a secret on Spaces. The value is read from the environment variable named by --from-env "
-                "or from stdin (one line, trailing newline removed) — never from the command line."
+                "or from stdin (all of it, one trailing newline removed; on a terminal, a prompt that does "
+                "not echo) — never from the command line."
                 if kind == "secrets"
                 else "Set a variable on Spaces (variables are public; use secrets for credentials)."
             ),
@@ -275,6 +387,7 @@ def _add_settings_commands(add: AddCommand) -> None:
         deleter = actions.add_parser(
             "delete",
             help=f"delete a {kind[:-1]} from Spaces",
+            description=f"Delete the {kind[:-1]} KEY from each Space (a Space without it is not an error).",
             formatter_class=_Formatter,
             epilog=EXIT_CODES_HELP,
         )
@@ -286,6 +399,12 @@ def _add_settings_commands(add: AddCommand) -> None:
             "list",
             help=f"list a Space's {kind}"
             + (" (names only: values are write-only)" if kind == "secrets" else ""),
+            description=(
+                "List the names, descriptions and update times of a Space's secrets (the Hub never "
+                "returns their values)."
+                if kind == "secrets"
+                else "List the keys, values and descriptions of a Space's variables."
+            ),
             formatter_class=_Formatter,
             epilog=EXIT_CODES_HELP,
         )

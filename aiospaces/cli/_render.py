@@ -5,6 +5,7 @@ rich lives in the `cli` extra, so it is imported lazily and everything falls bac
 
 from __future__ import annotations
 
+import datetime
 import json
 import sys
 from collections.abc import Iterator, Sequence
@@ -19,6 +20,13 @@ def _cell(value: object) -> str:
         return _MISSING
     if isinstance(value, float):
         return f"{value:.1f}"
+    return str(value)
+
+
+def _json_value(value: object) -> object:
+    """JSON for what `json` cannot write itself: timestamps in ISO 8601, anything else as its text."""
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
     return str(value)
 
 
@@ -71,7 +79,7 @@ class Output:
         """Write one JSON event line (JSON mode only; ignored otherwise)."""
         if self.json_mode:
             record = {"event": event, **fields}
-            self.stdout.write(json.dumps(record, default=str) + "\n")
+            self.stdout.write(json.dumps(record, default=_json_value) + "\n")
             self.stdout.flush()
 
     def line(self, text: str = "") -> None:

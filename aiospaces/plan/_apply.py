@@ -240,7 +240,8 @@ def summary(plan: Plan | Sequence[SpacePlan]) -> str:
     changes = sum(len(s.changes) for s in spaces)
     touched = sum(1 for s in spaces if s.changes)
     again = sum(1 for s in spaces for a in s.actions if a.reapply)
-    text = f"{changes} change{'s' if changes != 1 else ''} on {touched} of {len(spaces)} Spaces"
+    text = f"{changes} change{'s' if changes != 1 else ''} on {touched} of {len(spaces)} Space"
+    text += "s" if len(spaces) != 1 else ""
     if again:
         text += f"; {again} existing secret{'s' if again != 1 else ''} set again (values cannot be read)"
     failed = sum(1 for s in spaces if s.error is not None)
