@@ -331,3 +331,59 @@ def test_counts_are_plural_only_when_more_than_one(hub_url: tuple[SimulatedHub, 
     process = aiospaces(url, tmp_path, "fleet", "plan", str(fleet))
     assert process.returncode == 0, process.stderr
     assert process.stdout.splitlines()[-1] == "1 change on 1 of 1 Space"
+
+
+# --- hardware flavors, checked against the Hub's list ----------------------------------------------------
+
+
+def test_wait_for_a_misspelt_flavor_is_a_usage_error(
+    hub_url: tuple[SimulatedHub, str], tmp_path: Path
+) -> None:
+    """`wait --hardware t4-meduim` exits 2 at once with the closest flavor the Hub offers."""
+    hub, url = hub_url
+    hub.create_space("alice/typo-wait", files=APP, hardware="t4-small")
+    process = aiospaces(url, tmp_path, "wait", "alice/typo-wait", "--hardware", "t4-meduim")
+    assert process.returncode == 2
+    assert process.stderr == "aiospaces: error: unknown flavor t4-meduim; did you mean t4-medium?\n"
+
+
+def test_wait_for_a_flavor_nobody_requested_says_how_to_request_it(
+    hub_url: tuple[SimulatedHub, str], tmp_path: Path
+) -> None:
+    """`wait --hardware t4-medium` on a Space with t4-small requested exits 2 with the command that
+    requests it, instead of blaming someone else."""
+    hub, url = hub_url
+    hub.create_space("alice/other-hw", files=APP, hardware="t4-small")
+    process = aiospaces(url, tmp_path, "wait", "alice/other-hw", "--hardware", "t4-medium")
+    assert process.returncode == 2
+    assert process.stderr == (
+        "aiospaces: error: alice/other-hw: t4-medium was not requested (t4-small is); request it first with "
+        "`aiospaces hardware alice/other-hw t4-medium`\n"
+    )
+
+
+def test_fleet_file_with_a_misspelt_flavor_changes_nothing(
+    hub_url: tuple[SimulatedHub, str], tmp_path: Path
+) -> None:
+    """A misspelt flavor in a fleet file fails `plan` and `apply` with exit 2 and "did you mean", before the
+    Space's other changes are applied."""
+    hub, url = hub_url
+    hub.create_space("alice/fleet-typo", files=APP)
+    fleet = tmp_path / "typo.toml"
+    fleet.write_text('[spaces."alice/fleet-typo"]\nhardware = "t4-meduim"\npaused = true\n')
+    expected = (
+        f"aiospaces: error: {fleet}: alice/fleet-typo: unknown flavor t4-meduim; did you mean t4-medium?\n"
+    )
+    plan = aiospaces(url, tmp_path, "fleet", "plan", str(fleet))
+    assert (plan.returncode, plan.stderr, plan.stdout) == (2, expected, "")
+    apply = aiospaces(url, tmp_path, "fleet", "apply", str(fleet), "--yes")
+    assert (apply.returncode, apply.stderr) == (2, expected)
+    runtime = aiospaces(url, tmp_path, "runtime", "alice/fleet-typo", "--json")
+    assert json.loads(runtime.stdout)["stage"] == "RUNNING"  # not paused
+
+
+def test_hardware_help_lists_the_flavors() -> None:
+    """`aiospaces hardware --help` names the flavors."""
+    page = " ".join(run_cli("hardware", "--help").stdout.split())
+    assert "cpu-basic, cpu-upgrade," in page
+    assert "t4-small, t4-medium," in page

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import enum
 import getpass
 import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -176,6 +177,10 @@ async def cmd_runtime(client: SpacesClient, args: argparse.Namespace, output: Ou
 async def cmd_hardware(client: SpacesClient, args: argparse.Namespace, output: Output) -> int:
     """`aiospaces hardware ID... HW [--sleep-time S]`"""
 
+    for repo_id in args.repo_ids:
+        validation.validate_repo_id(repo_id)  # a bad id is refused before the flavor list is read
+    await check_flavors(client, {args.hardware: ""})
+
     async def request(repo_id: str) -> Any:
         return await client.request_space_hardware(repo_id, args.hardware, sleep_time=args.sleep_time)
 
@@ -221,6 +226,32 @@ def emit_runtime_change(
     )
 
 
+async def check_flavors(client: SpacesClient, flavors: Mapping[str, str]) -> None:
+    """Refuse (exit 2) a flavor the Hub does not offer, naming the closest one it does, before any change.
+
+    `flavors` maps each flavor to where it was given (a prefix of the error line, may be empty). The Hub's
+    list (`list_spaces_hardware`, one request) is the authority: the SDK's own enum only names the flavors
+    known when it was released.
+    """
+    offered = [info.name for info in await client.list_spaces_hardware()]
+    for flavor, where in flavors.items():
+        if flavor not in offered:
+            close = difflib.get_close_matches(flavor, offered, n=1)
+            hint = f"did you mean {close[0]}?" if close else f"the Hub offers {', '.join(offered)}"
+            raise UsageError(f"{where}unknown flavor {flavor}; {hint}")
+
+
+async def check_requested(client: SpacesClient, repo_id: str, flavor: str) -> None:
+    """Refuse (exit 2) waiting for hardware nobody requested: the wait could only end in a conflict."""
+    runtime = await client.get_space_runtime(repo_id)
+    requested = text(runtime.requested_hardware) or text(runtime.hardware)
+    if requested is not None and requested != flavor:
+        raise UsageError(
+            f"{repo_id}: {flavor} was not requested ({requested} is); request it first with "
+            f"`aiospaces hardware {repo_id} {flavor}`"
+        )
+
+
 async def cmd_wait(client: SpacesClient, args: argparse.Namespace, output: Output) -> int:
     """`aiospaces wait ID [--hardware HW] [--timeout S] [--wake]`"""
     repo_id: str = args.repo_id
@@ -236,6 +267,9 @@ async def cmd_wait(client: SpacesClient, args: argparse.Namespace, output: Outpu
         else:
             output.line(line)
 
+    if args.hardware is not None:
+        await check_flavors(client, {args.hardware: ""})
+        await check_requested(client, repo_id, args.hardware)
     if status is not None:
         status.start()
     try:

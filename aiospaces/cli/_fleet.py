@@ -16,6 +16,7 @@ import anyio.lowlevel
 from ..plan import FleetSpec, Plan, apply_plan, load_fleet_spec, plan_fleet, resolve_secrets, summary
 from ._commands import (
     RUNTIME_COLUMNS,
+    check_flavors,
     describe_change,
     emit_change,
     plural,
@@ -82,6 +83,17 @@ def _warn_unset(envs: list[str], output: Output) -> list[str]:
     return missing
 
 
+async def _check_flavors(client: SpacesClient, spec: FleetSpec) -> None:
+    """The file's flavors against the Hub's list, before planning: `apply` never changes a Space's other
+    settings and then fails on a misspelt flavor."""
+    flavors: dict[str, str] = {}
+    for space in spec.spaces:
+        if space.hardware is not None:
+            flavors.setdefault(space.hardware, f"{spec.source}: {space.repo_id}: ")
+    if flavors:
+        await check_flavors(client, flavors)
+
+
 async def cmd_fleet(
     client: SpacesClient, args: argparse.Namespace, output: Output, *, stdin: TextIO | None = None
 ) -> int:
@@ -89,6 +101,7 @@ async def cmd_fleet(
     spec = load_fleet_spec(args.file)  # FleetSpecError is a ValueError: one line, exit 2
     if args.action == "plan":
         _warn_unset(spec.secret_envs(), output)
+        await _check_flavors(client, spec)
         plan = await plan_fleet(client, spec, concurrency=args.concurrency)
         show_plan(plan, output)
         failed = [(s.repo_id, s.error) for s in plan.failed if s.error is not None]
@@ -110,6 +123,7 @@ async def _apply(
         raise UsageError(
             f"{', '.join(missing)} not set: the fleet file's secrets take their values from there"
         )
+    await _check_flavors(client, spec)
     plan = await plan_fleet(client, spec, concurrency=args.concurrency)
     if args.skip_existing_secrets:
         plan = plan.without_reapplied()
