@@ -6,12 +6,16 @@ user sees.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pty
 import re
 import signal
+import struct
 import subprocess
 import sys
+import termios
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -387,3 +391,53 @@ def test_hardware_help_lists_the_flavors() -> None:
     page = " ".join(run_cli("hardware", "--help").stdout.split())
     assert "cpu-basic, cpu-upgrade," in page
     assert "t4-small, t4-medium," in page
+
+
+# --- tables at 80 columns -----------------------------------------------------------------------------------
+
+
+def test_tables_at_80_columns_keep_ids_and_hardware_whole(
+    hub_url: tuple[SimulatedHub, str], tmp_path: Path
+) -> None:
+    """On an 80-column terminal, `runtime` keeps each Space id and flavor whole on one line, and a long error
+    detail goes below the table instead of squeezing them."""
+    hub, url = hub_url
+    long_id = "alice/a-rather-long-space-name-for-80-cols"
+    hub.create_space(long_id, files=APP, hardware="a10g-largex4")
+    absent = "alice/an-absent-space-with-a-long-name-x"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE"))}
+    env.update(HF_ENDPOINT=url, HF_TOKEN=TOKEN, HF_HOME=str(tmp_path), COLUMNS="80", LINES="40", TERM="xterm")
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 80, 0, 0))
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "aiospaces.cli", "runtime", long_id, absent],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=terminal,
+            stderr=subprocess.PIPE,
+        )
+        os.close(terminal)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        assert process.wait(timeout=PROCESS_TIMEOUT) == 5
+    finally:
+        os.close(controller)
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode()).replace("\r", "")
+    lines = screen.splitlines()
+    [at] = [i for i, line in enumerate(lines) if line.startswith(long_id)]
+    # A table row (`id ok STAGE a10g-largex4 a10g-largex4 ...`) or, narrower, a block (the id on its line,
+    # then named cells): either way the id and both flavors are whole.
+    shown = " ".join(lines[at : at + 3]).split()
+    assert shown[0] == long_id
+    assert shown.count("a10g-largex4") == 2
+    assert "RUNNING" in shown
+    assert any(line.startswith(absent) for line in lines)
+    assert any(line.startswith(f"{absent}: not found (404 ") for line in lines)  # the detail, below

@@ -111,7 +111,16 @@ class Output:
         if self.json_mode:
             return
         if self.fancy:
-            self.console.print(_rich_table(columns, rows, title=title))
+            columns, rows, below = _details_below(columns, rows, self.console.width)
+            if _table_width(columns, rows, folded=8) > self.console.width:
+                # Still too narrow with every other column folded: one block per row, each cell named, so
+                # that no column is dropped and no id is cut.
+                width = self.console.width
+                below = [line for row in rows for line in _block(columns, row, width)] + below
+            else:
+                self.console.print(_rich_table(columns, rows, title=title))
+            for line in below:
+                self.console.print(line, markup=False, highlight=False)
             return
         if title:
             self.stdout.write(title + "\n")
@@ -201,15 +210,72 @@ def isatty(stream: TextIO) -> bool:
         return False
 
 
+def _table_width(
+    columns: Sequence[str], rows: Sequence[Sequence[object]], *, folded: int | None = None
+) -> int:
+    """The width of the rich table of `_rich_table` (`folded`: the width its foldable columns shrink to)."""
+    width = 0
+    for index, column in enumerate(columns):
+        widest = max([len(column)] + [len(_cell(row[index])) for row in rows if index < len(row)])
+        if folded is not None and index != 0 and column not in _WHOLE_COLUMNS:
+            widest = min(widest, folded)
+        width += widest + 2
+    return width
+
+
+def _block(columns: Sequence[str], row: Sequence[object], width: int) -> list[str]:
+    """A table row as a block: the key alone on its line, then `column value` pairs, never split across
+    lines."""
+    lines = [_cell(row[0])]
+    current = ""
+    for column, value in zip(columns[1:], row[1:], strict=False):
+        pair = f"{column} {_cell(value)}"
+        if current and len(current) + 2 + len(pair) > width:
+            lines.append(current)
+            current = ""
+        current = f"{current}  {pair}" if current else f"  {pair}"
+    return [*lines, current] if current else lines
+
+
+def _details_below(
+    columns: Sequence[str], rows: Sequence[Sequence[object]], width: int
+) -> tuple[Sequence[str], Sequence[Sequence[object]], list[str]]:
+    """On a terminal too narrow for the whole table, its `detail` column as lines below it (`id: detail`), so
+    that the other columns keep their room; otherwise the table unchanged and no lines."""
+    if "detail" not in columns:
+        return columns, rows, []
+    if _table_width(columns, rows) <= width:
+        return columns, rows, []
+    at = list(columns).index("detail")
+    below = [f"{row[0]}: {row[at]}" for row in rows if row[at]]
+    kept = [column for i, column in enumerate(columns) if i != at]
+    return kept, [[c for i, c in enumerate(row) if i != at] for row in rows], below
+
+
 def _rich_table(columns: Sequence[str], rows: Sequence[Sequence[object]], *, title: str | None) -> Any:
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=title)
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(_cell(c) for c in row))
+    # Light rules between columns (not boxes): two characters per column instead of three, which on an
+    # 80-column terminal is the room a stage name needs.
+    table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1, 0, 0))
+    cells = [[_cell(c) for c in row] for row in rows]
+    for index, column in enumerate(columns):
+        if index == 0 or column in _WHOLE_COLUMNS:
+            # Ids and flavors are what a reader copies into the next command: never cut to `demo-user/…`.
+            # The other columns (details, messages) wrap instead, on a narrow terminal.
+            widest = max((len(row[index]) for row in cells if index < len(row)), default=0)
+            table.add_column(column, no_wrap=True, min_width=max(widest, len(column)))
+        else:
+            widest = max((len(row[index]) for row in cells if index < len(row)), default=0)
+            table.add_column(column, overflow="fold", min_width=min(max(widest, len(column)), 8))
+    for row in cells:
+        table.add_row(*row)
     return table
+
+
+# Columns whose values are identifiers (kept whole in rich tables); the first column, the key, always is.
+_WHOLE_COLUMNS = frozenset({"Space", "result", "hardware", "requested", "key"})
 
 
 def format_plain_table(columns: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
