@@ -231,7 +231,7 @@ class HubOperations(RepoOperations):
         if seconds is not None and flavor == "cpu-basic":
             warnings.warn(
                 "cpu-basic Spaces sleep after 48 hours of inactivity; sleep_time cannot be configured "
-                "(hub-api.md §8.3).",
+                "(choose upgraded hardware to set one).",
                 UserWarning,
                 stacklevel=2,
             )
@@ -250,7 +250,7 @@ class HubOperations(RepoOperations):
         if (runtime.requested_hardware or runtime.hardware) == "cpu-basic":
             warnings.warn(
                 "This Space runs on cpu-basic: it sleeps after 48 hours of inactivity whatever the "
-                "sleep time (hub-api.md §8.3).",
+                "sleep time.",
                 UserWarning,
                 stacklevel=2,
             )

@@ -175,7 +175,7 @@ class _NewRepo:
             if self.sleep_time is not None and self.hardware == "cpu-basic":
                 warnings.warn(
                     "cpu-basic Spaces sleep after 48 hours of inactivity; this cannot be configured "
-                    "(hub-api.md §8.3).",
+                    "(choose upgraded hardware to set a sleep time).",
                     UserWarning,
                     stacklevel=3,
                 )
