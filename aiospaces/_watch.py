@@ -121,7 +121,7 @@ def check_repo_ids(repo_ids: object) -> list[str]:
 
 @attrs.frozen
 class RuntimeChange:
-    """One observed change of a Space's runtime (design.md §3).
+    """One observed change of a Space's runtime.
 
     Attributes:
         repo_id: the Space.

@@ -53,7 +53,7 @@ class SpacesClient(RepoCalls):
     client.aclose()` when done.
 
     Args:
-        token: a Hub token; None reads `HF_TOKEN` then the token file (hub-api.md §2.1); False sends none.
+        token: a Hub token; None reads `HF_TOKEN` then the token file; False sends none.
         endpoint: Hub base URL; None reads `HF_ENDPOINT` (default `https://huggingface.co`).
         timeout: per-request timeout in seconds (None: no timeout), or an `httpx2.Timeout`.
         max_concurrency: most requests in flight at once for this client.
@@ -247,7 +247,7 @@ class SpacesClient(RepoCalls):
         policy: PollPolicy | None = None,
         on_change: Callable[[RuntimeChange], object] | None = None,
     ) -> SpaceRuntime:
-        """Wait until the Space is no longer transitional, like `HfApi.wait_for_space` (hub-api.md §10.1).
+        """Wait until the Space is no longer transitional, like `HfApi.wait_for_space`.
 
         Returns on any other stage, failure stages and PAUSED included (inspect `runtime.stage`); use
         `wait_until_running` to get errors instead.
@@ -363,7 +363,7 @@ class SpacesClient(RepoCalls):
         """Watch many Spaces with one shared poll loop: an async iterator of `RuntimeChange`.
 
         Spaces sharing an owner are read through `list_spaces(author=..., expand=["runtime"])` pages
-        instead of one runtime call each (design.md §3). The iteration ends at `timeout`, or when no Space
+        instead of one runtime call each. The iteration ends at `timeout`, or when no Space
         is left to watch. A Hub error reading one Space (e.g. NotFoundError: deleted) stops watching that
         Space only, as in `wait_all`'s report: it is logged at WARNING and kept in the watch's `errors`;
         when every Space has failed, the iteration raises the first error instead of ending quietly.
@@ -454,7 +454,7 @@ class SpacesClient(RepoCalls):
         num_threads: int = 5,
         parent_commit: str | None = None,
     ) -> CommitInfo:
-        """Create one commit adding, copying and deleting files, as `HfApi.create_commit` (hub-api.md §11.1).
+        """Create one commit adding, copying and deleting files, as `HfApi.create_commit`.
 
         Small files travel inline (base64 in the NDJSON body); files the Hub's preupload answer marks `lfs`
         are first uploaded through the LFS batch endpoint, streamed from disk. Files whose content the Hub
@@ -713,8 +713,7 @@ class SpacesClient(RepoCalls):
     ) -> list[str]:
         """Every file path in the repo at `revision`, as `HfApi.list_repo_files`.
 
-        Reads `GET /api/{type}s/{id}/tree/{rev}?recursive=true` and follows its `Link` pagination
-        (hub-api.md §11.7).
+        Reads `GET /api/{type}s/{id}/tree/{rev}?recursive=true` and follows its `Link` pagination.
         """
         return await self._files.list_repo_files(repo_id, revision=revision, repo_type=repo_type)
 
@@ -732,7 +731,7 @@ class SpacesClient(RepoCalls):
         etag_timeout: float = 10,
         local_files_only: bool = False,
     ) -> str:
-        """Download one file and return its local path, as `hf_hub_download` (hub-api.md §12).
+        """Download one file and return its local path, as `hf_hub_download`.
 
         Without `local_dir`, the file lands in a cache laid out like huggingface_hub's, so both share it:
         `<cache_dir>/<type>s--<ns>--<name>/blobs/<etag>`, `snapshots/<commit>/<filename>` (a relative
@@ -782,7 +781,7 @@ class SpacesClient(RepoCalls):
     ) -> bytes | None:
         """The content of a (small) file of a repo, in memory, or None when the revision has no such file.
 
-        `GET /{type}s/{id}/resolve/{revision}/{filename}` (hub-api.md §12). Pass a commit sha as `revision`
+        `GET /{type}s/{id}/resolve/{revision}/{filename}`. Pass a commit sha as `revision`
         (see `revision_sha`) to read exactly the file a later `create_commit(parent_commit=sha)` is based on.
 
         Args:
@@ -802,7 +801,7 @@ class SpacesClient(RepoCalls):
     ) -> str:
         """The commit sha a branch or tag of a repo points to now.
 
-        `GET /api/{type}s/{id}/revision/{revision}?expand=sha` (hub-api.md §11.7): a cheap read of a branch's
+        `GET /api/{type}s/{id}/revision/{revision}?expand=sha`: a cheap read of a branch's
         head, e.g. to commit with `parent_commit` (compare-and-swap) on what was read at that sha.
 
         Args:

@@ -3,7 +3,7 @@
 Attribute names match huggingface_hub's (`SpaceRuntime.stage, hardware, requested_hardware, sleep_time,
 storage, dev_mode, hot_reloading, volumes, raw`, ...) so code ports by adding `await`. Every model is built
 from the Hub's JSON by a `from_dict` classmethod that never crashes on unknown values: a stage or a hardware
-flavor the SDK does not know yet is kept as the raw string (design.md §2), and the whole payload stays
+flavor the SDK does not know yet is kept as the raw string, and the whole payload stays
 available in `raw`.
 """
 
@@ -52,7 +52,7 @@ __all__ = [
 
 
 class SpaceStage(enum.StrEnum):
-    """Lifecycle stage of a Space (hub-api.md §13.1). Compares equal to its string: `SpaceStage.RUNNING ==
+    """Lifecycle stage of a Space. Compares equal to its string: `SpaceStage.RUNNING ==
     "RUNNING"`."""
 
     NO_APP_FILE = "NO_APP_FILE"
@@ -95,7 +95,7 @@ def stage_name(stage: object) -> str:
 
 
 class SpaceHardware(enum.StrEnum):
-    """Hardware flavors known to huggingface_hub 2.4 (hub-api.md §13.2). Any other string is accepted too: the
+    """Hardware flavors known to huggingface_hub 2.4. Any other string is accepted too: the
     authoritative list is `list_spaces_hardware()`."""
 
     CPU_BASIC = "cpu-basic"
@@ -122,7 +122,7 @@ class SpaceHardware(enum.StrEnum):
 
 
 class SpaceStorage(enum.StrEnum):
-    """Legacy persistent-storage tiers (hub-api.md §13.3, deprecated by the Hub)."""
+    """Legacy persistent-storage tiers (deprecated by the Hub)."""
 
     SMALL = "small"
     MEDIUM = "medium"
@@ -168,7 +168,7 @@ def _stage(value: object) -> SpaceStage | str:
 
 @attrs.frozen
 class Volume:
-    """A volume mounted in a Space (hub-api.md §8.5).
+    """A volume mounted in a Space.
 
     Attributes:
         type: `"bucket"`, `"model"`, `"dataset"` or `"space"`.
@@ -202,7 +202,7 @@ class Volume:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON payload the Hub expects: camelCase keys, unset keys omitted (hub-api.md §8.5)."""
+        """The JSON payload the Hub expects: camelCase keys, unset keys omitted."""
         data: dict[str, Any] = {"type": self.type, "source": self.source, "mountPath": self.mount_path}
         if self.revision is not None:
             data["revision"] = self.revision
@@ -215,7 +215,7 @@ class Volume:
 
 @attrs.frozen
 class SpaceHotReloading:
-    """Last hot-reload of a Space (hub-api.md §8.7): `status` and per-replica statuses."""
+    """Last hot-reload of a Space: `status` and per-replica statuses."""
 
     status: str
     replica_statuses: list[tuple[str, str | None]]
@@ -233,7 +233,7 @@ class SpaceHotReloading:
 
 @attrs.frozen
 class SpaceRuntime:
-    """A Space's runtime (hub-api.md §8.1).
+    """A Space's runtime.
 
     Attributes:
         stage: a `SpaceStage`, or the raw string when the Hub sends a stage this SDK does not know.
@@ -287,7 +287,7 @@ class SpaceRuntime:
 
 @attrs.frozen
 class SpaceSecret:
-    """A Space secret's metadata; values are write-only and never returned (hub-api.md §7)."""
+    """A Space secret's metadata; values are write-only and never returned."""
 
     key: str
     description: str | None
@@ -305,7 +305,7 @@ class SpaceSecret:
 
 @attrs.frozen
 class SpaceVariable:
-    """A Space variable (hub-api.md §7)."""
+    """A Space variable."""
 
     key: str
     value: str
@@ -326,7 +326,7 @@ class SpaceVariable:
 
 @attrs.frozen
 class BlobLfsInfo:
-    """LFS details of a file listed in `SpaceInfo.siblings` (note: `sha256` here, hub-api.md §6.1)."""
+    """LFS details of a file listed in `SpaceInfo.siblings` (note: `sha256` here)."""
 
     size: int
     sha256: str
@@ -373,7 +373,7 @@ def _siblings(value: object) -> list[RepoSibling] | None:
 
 @attrs.frozen
 class SpaceInfo:
-    """A Space as returned by `space_info` and `list_spaces` (hub-api.md §6.1). Most fields are optional: the
+    """A Space as returned by `space_info` and `list_spaces`. Most fields are optional: the
     Hub returns only what was asked for (`expand=`). Keys the model does not name stay in `raw`."""
 
     id: str
@@ -437,7 +437,7 @@ class SpaceInfo:
 
 @attrs.frozen
 class HardwareAccelerator:
-    """Accelerator of a hardware flavor (`GET /api/spaces/hardware`, hub-api.md §8.6)."""
+    """Accelerator of a hardware flavor (`GET /api/spaces/hardware`)."""
 
     type: str | None
     model: str | None
@@ -464,7 +464,7 @@ class HardwareAccelerator:
 
 @attrs.frozen
 class SpaceHardwareInfo:
-    """One hardware flavor with its price (huggingface_hub's `JobHardwareInfo`, hub-api.md §8.6)."""
+    """One hardware flavor with its price (huggingface_hub's `JobHardwareInfo`)."""
 
     name: str
     pretty_name: str
@@ -497,7 +497,7 @@ class SpaceHardwareInfo:
 
 @attrs.frozen
 class SpaceTemplate:
-    """A Space template (`GET /api/spaces/templates`, hub-api.md §5.6)."""
+    """A Space template (`GET /api/spaces/templates`)."""
 
     name: str
     repo_id: str
@@ -572,7 +572,7 @@ class DuplicatedRepoUrl(RepoUrl):
 
 
 class CommitInfo(str):
-    """A commit just created (a `str`: its URL), as huggingface_hub's `CommitInfo` (hub-api.md §11.5).
+    """A commit just created (a `str`: its URL), as huggingface_hub's `CommitInfo`.
 
     Attributes:
         commit_url: URL of the commit.
@@ -742,8 +742,8 @@ class LastCommitInfo:
 
 @attrs.frozen
 class RepoFile:
-    """A file of a repo tree, as huggingface_hub's `RepoFile` (`GET /api/{type}s/{id}/tree/...`,
-    hub-api.md §11.7). `lfs.sha256` is the tree's `lfs.oid`."""
+    """A file of a repo tree, as huggingface_hub's `RepoFile` (`GET /api/{type}s/{id}/tree/...`).
+    `lfs.sha256` is the tree's `lfs.oid`."""
 
     path: str
     size: int
@@ -799,7 +799,7 @@ class RepoFolder:
 
 @attrs.frozen
 class SpaceSearchResult:
-    """One hit of `search_spaces` (`GET /api/spaces/semantic-search`, hub-api.md §6.3), as huggingface_hub's
+    """One hit of `search_spaces` (`GET /api/spaces/semantic-search`), as huggingface_hub's
     `SpaceSearchResult`."""
 
     id: str

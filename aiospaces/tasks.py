@@ -4,7 +4,7 @@ The seed guide ("temporarily upgrade your Space") schedules work with a `tasks.c
 (`model_id,dataset_id,STATUS`) and updates it by read-modify-write: two workers can pick the same task,
 and an update can silently erase another. This queue keeps the same file format (plus a header and a few
 columns of its own) and makes every change a commit with `parent_commit` = the exact commit it read, so a
-concurrent change makes the Hub answer 412 (hub-api.md §11.6) and the queue re-reads and retries with
+concurrent change makes the Hub answer 412 and the queue re-reads and retries with
 jittered backoff. Reads go to that commit's sha, never to "main", so what is written is always derived
 from what was read.
 

@@ -158,7 +158,7 @@ def validate_optional_revision(revision: object, *, arg: str = "revision") -> st
 
 
 def validate_parent_commit(parent_commit: object, *, arg: str = "parent_commit") -> str | None:
-    """None, or a full or abbreviated (5 to 40 hex digits) commit sha (hub-api.md §11.1 step 1)."""
+    """None, or a full or abbreviated (5 to 40 hex digits) commit sha."""
     if parent_commit is None:
         return None
     if not isinstance(parent_commit, str):
@@ -235,7 +235,7 @@ def validate_hardware(hardware: object, *, arg: str = "hardware") -> str:
 
 
 def validate_storage(storage: object, *, arg: str = "storage") -> str:
-    """A persistent-storage tier: `small`, `medium` or `large` (hub-api.md §13.3)."""
+    """A persistent-storage tier: `small`, `medium` or `large`."""
     value = enum_value(storage, arg=arg)
     if value not in STORAGE_TIERS:
         raise ValueError(f"{arg} must be one of {', '.join(STORAGE_TIERS)}, got {_shown(value)}")
@@ -243,7 +243,7 @@ def validate_storage(storage: object, *, arg: str = "storage") -> str:
 
 
 def validate_sleep_time(sleep_time: object, *, arg: str = "sleep_time") -> int:
-    """Seconds of inactivity before a Space sleeps: an int >= 0, or -1 for never (hub-api.md §8.2).
+    """Seconds of inactivity before a Space sleeps: an int >= 0, or -1 for never.
 
     A string of decimal digits (`"7200"`, as the "Manage your Space" guide writes it) is read as that int;
     any other string (`"abc"`, `"1.5"`, `" 60"`) raises `ValueError`, as do negatives other than -1.

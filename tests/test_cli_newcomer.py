@@ -7,8 +7,11 @@ user sees.
 from __future__ import annotations
 
 import fcntl
+import importlib
+import inspect
 import json
 import os
+import pkgutil
 import pty
 import re
 import signal
@@ -441,3 +444,61 @@ def test_tables_at_80_columns_keep_ids_and_hardware_whole(
     assert "RUNNING" in shown
     assert any(line.startswith(absent) for line in lines)
     assert any(line.startswith(f"{absent}: not found (404 ") for line in lines)  # the detail, below
+
+
+# --- no user-facing text cites a file users do not have ---------------------------------------------------
+
+_PROJECT_FILES = re.compile(r"hub-api|hub-recordings|style-guide|design\.md")
+
+
+def test_warnings_cite_no_file_users_do_not_have(hub_url: tuple[SimulatedHub, str], tmp_path: Path) -> None:
+    """The cpu-basic sleep-time warning says what to do, and names no document outside the package."""
+    hub, url = hub_url
+    hub.create_space("alice/basic-sleep", files=APP)
+    process = aiospaces(url, tmp_path, "hardware", "alice/basic-sleep", "cpu-basic", "--sleep-time", "3600")
+    assert process.returncode == 0, process.stderr
+    assert process.stderr == (
+        "aiospaces: warning: cpu-basic Spaces sleep after 48 hours of inactivity; sleep_time cannot be "
+        "configured (choose upgraded hardware to set one).\n"
+    )
+
+
+def _public_objects() -> Iterator[tuple[str, object]]:
+    """Every public module of aiospaces, and the public classes, functions and methods they export."""
+    import aiospaces
+
+    names = ["aiospaces"] + [
+        info.name
+        for info in pkgutil.walk_packages(aiospaces.__path__, "aiospaces.")
+        if not any(part.startswith("_") for part in info.name.split(".")[1:])
+    ]
+    for module_name in names:
+        module = importlib.import_module(module_name)
+        yield module_name, module
+        exported = getattr(module, "__all__", [n for n in vars(module) if not n.startswith("_")])
+        for name in exported:
+            value = getattr(module, name, None)
+            if not (inspect.isclass(value) or inspect.isfunction(value)):
+                continue
+            if not getattr(value, "__module__", "").startswith("aiospaces"):
+                continue
+            yield f"{module_name}.{name}", value
+            if inspect.isclass(value):
+                for member_name, member in vars(value).items():
+                    if member_name.startswith("_") and member_name != "__init__":
+                        continue
+                    if isinstance(member, property):
+                        member = member.fget
+                    if isinstance(member, staticmethod | classmethod):
+                        member = member.__func__
+                    if inspect.isfunction(member):
+                        yield f"{module_name}.{name}.{member_name}", member
+
+
+def test_public_docstrings_cite_no_file_users_do_not_have() -> None:
+    """No docstring of a public module, class, function or method (what `help()` shows) names a project
+    document that is not shipped with the package."""
+    found = list(_public_objects())
+    assert len(found) > 100  # the walk reaches the client's methods, not just the modules
+    citing = [name for name, value in found if _PROJECT_FILES.search(inspect.getdoc(value) or "")]
+    assert citing == []

@@ -1,4 +1,4 @@
-"""A simulated Hugging Face Hub that speaks the real wire format (design.md §4).
+"""A simulated Hugging Face Hub that speaks the real wire format.
 
 Quick start::
 

@@ -119,7 +119,7 @@ class Counters:
 
 @attrs.define
 class RateLimit:
-    """A fixed-window quota for one bucket (hub-api.md §4.1): `requests` per `window` seconds per token."""
+    """A fixed-window quota for one bucket: `requests` per `window` seconds per token."""
 
     requests: int
     window: float

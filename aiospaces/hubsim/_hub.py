@@ -34,7 +34,7 @@ MAX_JSON_BODY = 1_000_000
 
 
 class SimulatedHub(HubState):
-    """An in-memory Hugging Face Hub speaking the real wire format (hub-api.md), with test controls.
+    """An in-memory Hugging Face Hub speaking the real wire format, with test controls.
 
     Args:
         clock: Any object with `now() -> float` (seconds). If it also has `async sleep(seconds)`, the hub's
@@ -294,8 +294,8 @@ class SimulatedHub(HubState):
         """Limit each token (anonymous callers share one quota) to `requests` per fixed window.
 
         The `RateLimit`/`RateLimit-Policy` headers every response carries then show this quota (without
-        one, the hub's default quotas, never enforced), and a 429 with `Retry-After` answers once it is used
-        (hub-api.md §4.1). `bucket` is `"api"` (all `/api` routes) or `"resolvers"` (file downloads).
+        one, the hub's default quotas, never enforced), and a 429 with `Retry-After` answers once it is used.
+        `bucket` is `"api"` (all `/api` routes) or `"resolvers"` (file downloads).
         `requests=None` removes the limit.
         """
         if bucket not in ("api", "resolvers"):

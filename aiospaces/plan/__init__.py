@@ -21,7 +21,7 @@ Hub through `client.fleet(...)`: bounded concurrency, one outcome per Space, nev
 
 Only what the file names is managed: a variable or secret the file does not mention is left alone, and so is
 hardware, sleep time or pause state when neither the Space's table nor `[defaults]` sets it. Secret values
-cannot be read back from the Hub (hub-api.md §7), so a secret already present is always set again and the plan
+cannot be read back from the Hub, so a secret already present is always set again and the plan
 says so (`Action.reapply`); it does not count as a change.
 """
 

@@ -26,7 +26,7 @@ class ObservedSpace:
     Attributes:
         runtime: its runtime.
         variables: variable values by key (empty when the file manages none, as they are not read then).
-        secret_names: names of its secrets (values are write-only, hub-api.md §7).
+        secret_names: names of its secrets (values are write-only).
     """
 
     runtime: SpaceRuntime
@@ -122,7 +122,7 @@ class SpacePlan:
         """Whether applying makes the Space build or switch hardware (what `--wait` waits for).
 
         A Space left PAUSED (or paused by the plan) does not: new hardware only takes effect once the owner
-        restarts it (hub-api.md §8.2: PAUSED lasts until the owner restarts).
+        restarts it (PAUSED lasts until the owner restarts).
         """
         kinds = {a.kind for a in self.actions}
         if "restart" in kinds:
