@@ -19,6 +19,9 @@ from ._headers import RateLimitInfo
 
 logger = logging.getLogger("aiospaces")
 
+# Shorter waits for a window to reset are not logged: no user notices them as a pause.
+_ANNOUNCED_WAIT = 0.5
+
 
 class RateLimitState:
     """What the client knows about one rate-limit bucket (the `api` bucket is `client.rate_limit`).
@@ -90,8 +93,9 @@ class RateLimitState:
                 # Spent but no reset time known: send a single probe.
                 self._need_probe = True
                 continue
-            if self._announced != self.reset_at:
-                # Once per window, however many callers wait: `aiospaces -v` shows the pacing.
+            if self._announced != self.reset_at and self.reset_at - now >= _ANNOUNCED_WAIT:
+                # Once per window, however many callers wait: `aiospaces -v` shows the pacing. (The last
+                # instants of a window, reached as its reset time is read again, are no pause worth a line.)
                 self._announced = self.reset_at
                 logger.info(
                     "rate limit of the %r bucket spent; waiting %.1fs for the window to reset",

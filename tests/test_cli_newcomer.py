@@ -502,3 +502,28 @@ def test_public_docstrings_cite_no_file_users_do_not_have() -> None:
     assert len(found) > 100  # the walk reaches the client's methods, not just the modules
     citing = [name for name, value in found if _PROJECT_FILES.search(inspect.getdoc(value) or "")]
     assert citing == []
+
+
+# --- pacing shows at -v -------------------------------------------------------------------------------------
+
+
+def test_waiting_on_the_rate_limit_window_is_one_line_at_v(tmp_path: Path) -> None:
+    """A command held by the Hub's rate-limit window says so in one -v line (how long, and why), and prints
+    nothing about it without -v; every Space is still read."""
+    hub = SimulatedHub()
+    hub.add_user("alice", token=TOKEN)
+    ids = [f"alice/paced-{i}" for i in range(6)]
+    for repo_id in ids:
+        hub.create_space(repo_id, files=APP)
+    hub.set_rate_limit(4, 4.0)
+    with hub.serve(host="127.0.0.1", port=0) as url:
+        verbose = aiospaces(url, tmp_path, "-v", "runtime", *ids)
+        quiet = aiospaces(url, tmp_path, "runtime", *ids)
+    assert verbose.returncode == 0, verbose.stderr
+    [line] = verbose.stderr.splitlines()
+    assert re.fullmatch(
+        r"aiospaces: INFO: rate limit of the 'api' bucket spent; waiting \d+\.\ds for the window to reset",
+        line,
+    )
+    assert (quiet.returncode, quiet.stderr) == (0, "")
+    assert hub.counters.rate_limited == 0  # paced, never refused
