@@ -11,9 +11,12 @@ actions a later wait must not see "from before" (hardware request, restart, paus
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
 from typing import Any
+
+import anyio
 
 from . import _wire, errors, validation
 from ._repos import RepoOperations, _redacting
@@ -34,6 +37,9 @@ logger = logging.getLogger("aiospaces")
 # 10 s; the count restarts whenever a line arrives. Without follow, the stream is read once.
 _LOG_FOLLOW = RetryPolicy(max_attempts=6, base_delay=2.0, max_delay=10.0)
 _NO_RETRY = RetryPolicy(max_attempts=1, max_rate_limited=0)
+# Without follow: seconds of silence after the first line that mean the Hub's buffered log is drained (it
+# sends the whole buffer at once on connecting; live lines come later, one by one).
+_LOG_DRAINED = 0.5
 # Stages a restart leaves a Space in (not serving, building or starting).
 _RESTARTED_STAGES = frozenset({"BUILDING", "APP_STARTING"})
 
@@ -434,7 +440,16 @@ class HubOperations(RepoOperations):
                     async with self._session.stream("GET", path, timeout=timeout) as response:
                         replay_end = None if follow else _wire.sse_replay_end(response.headers.get("date"))
                         index = -1
-                        async for line in response.aiter_lines():
+                        lines = response.aiter_lines()
+                        while True:
+                            # Without follow, the Hub sends its buffered log at once on connecting: once a
+                            # line came, a short silence means it is drained (no need to wait the 5 s of
+                            # the read timeout, which still bounds the wait for the first line).
+                            drained = not follow and index >= 0
+                            with anyio.move_on_after(_LOG_DRAINED if drained else math.inf) as idle:
+                                line = await anext(lines, None)
+                            if idle.cancelled_caught or line is None:
+                                break
                             event = _wire.parse_sse_event(line)
                             if event is None:
                                 continue

@@ -19,13 +19,15 @@ import struct
 import subprocess
 import sys
 import termios
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import anyio
 import httpx2
 import pytest
 
+from aiospaces import SpacesClient
 from aiospaces.hubsim import SimulatedHub
 
 PROCESS_TIMEOUT = 120  # real seconds; a hung CLI fails the test instead of hanging the suite
@@ -527,3 +529,55 @@ def test_waiting_on_the_rate_limit_window_is_one_line_at_v(tmp_path: Path) -> No
     )
     assert (quiet.returncode, quiet.stderr) == (0, "")
     assert hub.counters.rate_limited == 0  # paced, never refused
+
+
+# --- logs without --follow ----------------------------------------------------------------------------------
+
+
+class _BufferThenSilence(httpx2.AsyncByteStream):
+    """A log stream that sends its buffered events, then stays open without a byte, as a Space's run log does
+    while the app prints nothing (this transport has no read timeout to end it)."""
+
+    def __init__(self, events: list[str]) -> None:
+        self._events = events
+        self.closed = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for event in self._events:
+            yield f'data: {{"data": "{event}\\n", "timestamp": "2024-01-01T00:00:00Z"}}\n\n'.encode()
+        await anyio.sleep_forever()
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.anyio
+async def test_fetch_logs_without_follow_returns_once_the_buffer_is_drained() -> None:
+    """Without follow, `fetch_space_logs` yields the buffered lines and returns once the Hub goes silent after
+    them, although the stream stays open (the bound below only ends a hang)."""
+    body = _BufferThenSilence(["one", "two", "three"])
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, stream=body)
+
+    async with SpacesClient(
+        token="hf_x", endpoint="https://hub.test", transport=httpx2.MockTransport(handler)
+    ) as client:
+        with anyio.fail_after(60):
+            lines = [line async for line in client.fetch_space_logs("alice/app")]
+    assert lines == ["one\n", "two\n", "three\n"]
+    assert body.closed
+
+
+def test_logs_without_follow_prints_the_buffered_log_and_exits_0(
+    hub_url: tuple[SimulatedHub, str], tmp_path: Path
+) -> None:
+    """`aiospaces logs ID` on a running Space prints its buffered run log and ends by itself with exit 0;
+    `logs --help` says what --follow changes."""
+    hub, url = hub_url
+    hub.create_space("alice/logged", files=APP)
+    process = aiospaces(url, tmp_path, "logs", "alice/logged")
+    assert process.returncode == 0, process.stderr
+    assert "Running on local URL" in process.stdout
+    page = " ".join(run_cli("logs", "--help").stdout.split())
+    assert "and return. With --follow, keep the stream open and print new lines as they come" in page
