@@ -409,9 +409,9 @@ class HubOperations(RepoOperations):
         """Iterate over the run logs (or build logs with `build=True`) over SSE (hub-api.md §9).
 
         Without `follow`, yields what the Hub has buffered and stops (end of stream, half a second of silence
-        after a line, 5 s of silence before the first, or the first line stamped after the response's `Date`). With `follow`, streams until the Hub closes the
-        stream, reconnecting up to 5 times (1-2 s apart at first,
-        doubling, at most 10 s); the Hub replays the log from the start on
+        after a line, 5 s of silence before the first, or the first line stamped after the response's
+        `Date`). With `follow`, streams until the Hub closes the stream, reconnecting up to 5 times (1-2 s
+        apart at first, doubling, at most 10 s); the Hub replays the log from the start on
         every connection, and already-yielded lines are skipped by counting events, as huggingface_hub does.
         Close the iterator (`aclosing`) to stop early; the response is closed with it.
 
