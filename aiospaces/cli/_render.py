@@ -118,7 +118,8 @@ class Output:
                 width = self.console.width
                 below = [line for row in rows for line in _block(columns, row, width)] + below
             else:
-                self.console.print(_rich_table(columns, rows, title=title))
+                compact = _table_width(columns, rows) + len(columns) + 1 > self.console.width
+                self.console.print(_rich_table(columns, rows, title=title, compact=compact))
             for line in below:
                 self.console.print(line, markup=False, highlight=False)
             return
@@ -252,13 +253,19 @@ def _details_below(
     return kept, [[c for i, c in enumerate(row) if i != at] for row in rows], below
 
 
-def _rich_table(columns: Sequence[str], rows: Sequence[Sequence[object]], *, title: str | None) -> Any:
+def _rich_table(
+    columns: Sequence[str], rows: Sequence[Sequence[object]], *, title: str | None, compact: bool = False
+) -> Any:
     from rich import box
     from rich.table import Table
 
-    # Light rules between columns (not boxes): two characters per column instead of three, which on an
-    # 80-column terminal is the room a stage name needs.
-    table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1, 0, 0))
+    # `compact`: light rules between columns (not boxes), two characters per column instead of three, which
+    # on an 80-column terminal is the room a stage name needs.
+    table = (
+        Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1, 0, 0))
+        if compact
+        else Table(title=title)
+    )
     cells = [[_cell(c) for c in row] for row in rows]
     for index, column in enumerate(columns):
         if index == 0 or column in _WHOLE_COLUMNS:
