@@ -62,6 +62,17 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "variables delete": ("aiospaces variables delete alice/a alice/b MODEL_ID",),
     "variables list": ("aiospaces variables list alice/my-space",),
     "fleet": ("aiospaces fleet plan fleet.toml", "aiospaces fleet apply fleet.toml --yes --wait"),
+    "create": (
+        "aiospaces create alice/a alice/b --sdk gradio",
+        "aiospaces create alice/gpu-app --hardware t4-small --sleep-time 3600 --variable MODEL_ID=gpt2",
+    ),
+    "duplicate": ("aiospaces duplicate bob/template alice/my-copy --private",),
+    "upload": ("aiospaces upload alice/a alice/b ./app --message 'New model'",),
+    "list": ("aiospaces list --author alice", "aiospaces list --author alice --runtime --json"),
+    "info": ("aiospaces info alice/my-space",),
+    "storage": ("aiospaces storage alice/my-space small", "aiospaces storage delete alice/my-space"),
+    "sleep": ("aiospaces sleep alice/a alice/b 3600", "aiospaces sleep alice/my-space -1"),
+    "delete": ("aiospaces delete alice/old-space --yes",),
     "fleet plan": ("aiospaces fleet plan fleet.toml", "aiospaces fleet plan fleet.toml --json"),
     "fleet apply": (
         "aiospaces fleet apply fleet.toml",
