@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -39,7 +40,7 @@ def aiospaces(
     url: str, home: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE"))}
-    environ.update(HF_ENDPOINT=url, HF_TOKEN=TOKEN, HF_HOME=str(home), **(env or {}))
+    environ.update({"HF_ENDPOINT": url, "HF_TOKEN": TOKEN, "HF_HOME": str(home), **(env or {})})
     process = subprocess.run(
         [sys.executable, "-m", "aiospaces.cli", *args],
         env=environ,
@@ -212,3 +213,123 @@ def test_hubsim_space_option_serves_running_spaces(tmp_path: Path) -> None:
     )
     assert bad.returncode == 2
     assert "sdk" in bad.stderr
+
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def _walkthrough() -> list[str]:
+    """The README's guide walkthrough: its `sh` block, one command per line (continuations joined)."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index('### The "Manage your Space" guide from the command line')
+    opening = text.index("```sh\n", start) + len("```sh\n")
+    block = text[opening : text.index("```", opening)]
+    return [line.strip() for line in block.replace("\\\n", " ").splitlines() if line.strip()]
+
+
+def _runtime(url: str, home: Path, env: dict[str, str], repo_id: str) -> dict[str, object] | None:
+    """The Space's runtime as `aiospaces runtime --json` shows it, or None when the Hub has no such Space."""
+    shown = aiospaces(url, home, "runtime", repo_id, "--json", env=env)
+    if shown.returncode == 2:
+        return None
+    assert shown.returncode == 0, shown.stderr
+    [result] = events(shown)
+    return result
+
+
+def test_readme_walkthrough_runs_verbatim(tmp_path: Path) -> None:
+    """Every line of the README's guide walkthrough runs as written against `aiospaces hubsim` (on a free port
+    instead of 8123) and exits 0, and the simulator's state after each step is the one the step promises."""
+    lines = _walkthrough()
+    server_line, *steps = lines
+    assert server_line.startswith("aiospaces hubsim ")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    server_args = shlex.split(server_line.split("#")[0].rstrip(" &"))[1:]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "aiospaces.cli", *server_args, "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    env: dict[str, str] = {}
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None, server.stderr.read() if server.stderr else ""
+                assert time.monotonic() < deadline, "hubsim did not start listening"
+                time.sleep(0.05)
+        for step in steps:
+            if step.startswith("export "):
+                for assignment in shlex.split(step)[1:]:
+                    name, _, value = assignment.partition("=")
+                    env[name] = value
+                env["HF_ENDPOINT"] = url  # the free port, not the README's 8123
+                continue
+            if not step.startswith("aiospaces "):
+                shell = subprocess.run(
+                    ["bash", "-c", step], cwd=tmp_path, capture_output=True, text=True, timeout=60
+                )
+                assert shell.returncode == 0, shell.stderr
+                continue
+            done = subprocess.run(
+                [sys.executable, "-m", "aiospaces.cli", *shlex.split(step)[1:]],
+                cwd=tmp_path,
+                env={
+                    **{k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE"))},
+                    "HF_HOME": str(tmp_path / "home"),
+                    **env,
+                },
+                capture_output=True,
+                text=True,
+                timeout=PROCESS_TIMEOUT,
+                check=False,
+            )
+            assert done.returncode == 0, f"{step}: {done.stderr}"
+            assert env["HF_TOKEN"] not in done.stdout + done.stderr
+            assert env["API_KEY"] not in done.stdout + done.stderr
+            command = shlex.split(step)[1]
+            runtime = _runtime(url, tmp_path, env, "alice/my-space")
+            if command == "create":
+                assert runtime is not None
+                assert (runtime["requested_hardware"], runtime["storage"], runtime["sleep_time"]) == (
+                    "t4-small",
+                    "small",
+                    3600,
+                )
+            elif command == "wait":
+                assert runtime is not None
+                assert (runtime["stage"], runtime["hardware"]) == ("RUNNING", "t4-small")
+            elif command == "duplicate":
+                assert _runtime(url, tmp_path, env, "alice/my-copy") is not None
+            elif command == "pause":
+                assert runtime is not None
+                assert runtime["stage"] == "PAUSED"
+            elif command == "restart":
+                assert runtime is not None
+                assert runtime["stage"] != "PAUSED"
+            elif command == "storage":
+                assert runtime is not None
+                assert runtime["storage"] is None
+            elif command == "delete":
+                assert runtime is None
+                assert _runtime(url, tmp_path, env, "alice/my-copy") is None
+        assert [shlex.split(s)[1] for s in steps if s.startswith("aiospaces ")] == [
+            "create",
+            "upload",
+            "wait",
+            "duplicate",
+            "pause",
+            "restart",
+            "storage",
+            "delete",
+        ]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
