@@ -1,5 +1,5 @@
 """The simulated Space lifecycle, in virtual time: builds, hardware switches, pause/restart, sleep, settings,
-test controls, and build outcomes decided from the Space's files (issue 4 item 6)."""
+test controls, and build outcomes decided from the Space's files."""
 
 from __future__ import annotations
 

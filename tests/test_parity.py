@@ -1,6 +1,5 @@
-"""Parity with the installed huggingface_hub: every Space method of issue 3 exists on `SpacesClient` as a
-coroutine
-function (or async iterator) with `HfApi`'s parameter names, kinds and defaults, minus `token`."""
+"""Parity with the installed huggingface_hub: every Space method of `HfApi` exists on `SpacesClient` as a
+coroutine function (or async iterator) with `HfApi`'s parameter names, kinds and defaults, minus `token`."""
 
 from __future__ import annotations
 
