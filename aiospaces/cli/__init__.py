@@ -63,7 +63,7 @@ def _parse(argv: Sequence[str], stdout: TextIO, stderr: TextIO) -> argparse.Name
     return parser.parse_args(list(argv))
 
 
-_INVALID_CHOICE = re.compile(r"argument (\w+): invalid choice: '([^']*)' \(choose from (.*)\)")
+_INVALID_CHOICE = re.compile(r"argument ([\w/-]+): invalid choice: '([^']*)' \(choose from (.*)\)")
 
 
 def _suggest(message: str) -> str:
@@ -72,7 +72,7 @@ def _suggest(message: str) -> str:
     if match is None:
         return message
     what, given, choices = match.groups()
-    noun = "command" if what == "COMMAND" else "action"
+    noun = {"COMMAND": "command", "ACTION": "action"}.get(what, f"{what.split('/')[0]} value")
     close = difflib.get_close_matches(given, re.findall(r"'([^']*)'", choices), n=1)
     hint = f"; did you mean `{close[0]}`?" if close else f"; choose from {choices}"
     return f"unknown {noun} {given!r}{hint}"
