@@ -253,10 +253,14 @@ def test_no_arguments_prints_the_help() -> None:
             ["secrets", "lsit", "alice/app"],
             "aiospaces secrets: error: unknown action 'lsit'; did you mean `list`? ",
         ),
+        (
+            ["create", "alice/app", "--storage", "smal"],
+            "aiospaces create: error: unknown --storage value 'smal'; did you mean `small`? ",
+        ),
     ],
 )
 def test_misspelt_command_says_did_you_mean(args: list[str], line: str) -> None:
-    """A misspelt command or action is one usage line with the closest name; exit 2."""
+    """A misspelt command, action or storage tier is one usage line with the closest name; exit 2."""
     process = run_cli(*args)
     assert process.returncode == 2
     prog = line.split(": error:")[0]
