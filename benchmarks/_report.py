@@ -564,12 +564,13 @@ BULK_NOT_MET_WHY = (
     "Why: most of aiospaces' CPU per request is the asynchronous HTTP stack (httpx2's AsyncClient, "
     "httpcore2, h11 and anyio's socket streams) and asyncio's scheduling (the profile line below): the same "
     "HTTP library huggingface_hub calls synchronously, plus an event loop that its blocking threads do not "
-    "pay for; aiospaces' own per-request work is the small remainder. Wider, huggingface_hub's pool is "
-    "capped at 100 connections (its extra threads wait, see the last column) while aiospaces keeps every "
-    "requested connection, in small pool shards so that each stays cheap to manage. On a busy machine the "
-    "event loop, always ready to run, also waits behind other work for a CPU (last column: the kernel's "
-    "count), where threads that mostly sleep on sockets are let in first; that time lengthens aiospaces' "
-    "wall time without being work it does"
+    "pay for; aiospaces' own per-request work is the small remainder. Where aiospaces is ahead at larger "
+    "widths, it is because huggingface_hub's pool is capped at 100 connections (its extra threads wait: "
+    "the in-flight column) and re-examines all of them on every request, while aiospaces keeps every "
+    "requested connection in small pool shards. Wall time also carries the fleet's shape: the three fleet "
+    "operations each wait for their slowest Space, where huggingface_hub's threads run each Space's three "
+    "calls back to back (one partly filled round per operation); and on a busy machine the event loop, "
+    "always ready to run, waits behind other work for a CPU (last column)"
 )
 
 

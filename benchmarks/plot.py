@@ -44,6 +44,12 @@ def _series(sweep: list[dict[str, Any]], client: str, metric: str) -> tuple[list
     return medians, [low, high]
 
 
+def _highest(point: dict[str, Any], client: str, metric: str) -> float:
+    """The top of a point's error bar (its highest run), so a label above it never covers a bar."""
+    value = float(point["summary"][client][metric])
+    return float(point.get("spread", {}).get(client, {}).get(metric, [value, value])[1])
+
+
 def _ratio_label(ax: Any, x: float, y: float, ratio: float) -> None:
     ax.annotate(
         f"{ratio:.2f}×",
@@ -101,8 +107,8 @@ def plot_bulk(source: Path, target: Path) -> Path:
             )
     for point, width in zip(sweep, widths, strict=True):
         ratios = point["summary"]["ratio_aiospaces_over_huggingface_hub"]
-        top_wall = max(point["summary"][c]["wall_s"] for c in STYLE)
-        top_cpu = max(point["summary"][c]["cpu_s_per_1000_requests"] for c in STYLE)
+        top_wall = max(_highest(point, c, "wall_s") for c in STYLE)
+        top_cpu = max(_highest(point, c, "cpu_s_per_1000_requests") for c in STYLE)
         _ratio_label(wall_ax, width, top_wall, ratios["wall_s"])
         _ratio_label(cpu_ax, width, top_cpu, ratios["cpu_s_per_1000_requests"])
 
