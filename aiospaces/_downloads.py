@@ -68,7 +68,8 @@ _SAFE_ETAG = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,254}")
 
 
 class Downloads:
-    """`hf_hub_download` and `read_file` of `SpacesClient` (documented there), on the client's session."""
+    """`hf_hub_download` and `read_file` of `SpacesClient` (documented in `_file_ops.FileCalls`), on the
+    client's session."""
 
     def __init__(self, session: Session) -> None:
         self._session = session

@@ -116,8 +116,8 @@ class _SentCommit:
 
 
 class Files:
-    """`create_commit`, `upload_file`, `upload_folder`, `hf_hub_download`, `list_repo_files` of
-    `SpacesClient` (documented there), on the client's session."""
+    """`create_commit`, `upload_file`, `upload_folder`, `list_repo_files` and `revision_sha` of
+    `SpacesClient` (documented in `_file_ops.FileCalls`), on the client's session."""
 
     def __init__(self, session: Session, ambiguity_safe: ResendSafely) -> None:
         self._lfs = LfsUpload(session)

@@ -2,7 +2,7 @@
 
 Everything here is a function of plain values (times, stages, counters, a random draw passed in), so the
 whole policy is tested as a table (`tests/test_poll.py`) and the poll loops (`_watch.py`, `_fleet_watch.py`)
-only feed it. The stage classes it reads are defined once, in `models.py`.
+only feed it. The stage classes it reads are defined once, in `_runtime_models.py` (public in `models`).
 """
 
 from __future__ import annotations

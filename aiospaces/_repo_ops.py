@@ -3,7 +3,8 @@ existence checks, repo info, the repo tree, and moving a repo.
 
 Each method is build → send (`Session.request`, the client's one request path) → parse, with huggingface_hub
 2.4's names, arguments and return types (minus `token`); the wire facts are cited per method from its source
-(`hf_api.py`). The class sits between the Hub operations and `SpacesClient` in the client's base classes.
+(`hf_api.py`). The class sits between the Hub operations and the file calls (`_file_ops.py`) in the client's
+base classes.
 """
 
 from __future__ import annotations
