@@ -10,12 +10,16 @@ the client's guards pushed past their simplest case: each test is a user's view 
 - A woken Space paused again by someone else while the wait that woke it still runs.
 - A fleet file moving a Space off cpu-basic (fixed 48 h sleep) with a sleep time equal to the 48 h.
 - A no-follow log read whose lines are stamped right at, and just past, the replay's end.
+
+The first four are produced twice: by a wrapping transport, and by the simulator's own faults
+(`unscheduled_hardware`, `corrupt_body`, `warning`, `rate_limited`), which drive the same client guards.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -48,6 +52,8 @@ SPACE = "alice/gpu-app"
 GPU = "t4-medium"
 # Longer than the minute during which a client discounts reads that look older than its own request.
 UNSCHEDULED_FOR = 300.0
+CAPACITY = "not enough hardware capacity"
+RUNTIME_ROUTE = "GET /api/spaces/{id}/runtime"
 
 
 class Rewriting(httpx2.AsyncBaseTransport):
@@ -196,6 +202,73 @@ async def test_temporary_hardware_block_starts_only_once_the_gpu_runs(
     assert hub.space_runtime(SPACE)["hardware"]["requested"] == "cpu-basic"
 
 
+# --- a GPU that waits for capacity, from the simulator's `unscheduled_hardware` fault ---------------------
+
+
+@pytest.fixture
+async def held_client(hub: SimulatedHub, clock: VirtualClock) -> AsyncIterator[SpacesClient]:
+    hub.create_space(SPACE)  # RUNNING on cpu-basic
+    hub.add_fault("unscheduled_hardware", seconds=UNSCHEDULED_FOR, message=CAPACITY, count=1)
+    async with _client(hub.transport(), clock) as client:
+        yield client
+
+
+async def test_wait_for_hardware_never_accepts_the_old_flavor_while_the_hub_finds_no_gpu(
+    held_client: SpacesClient, clock: VirtualClock
+) -> None:
+    """While the Hub has no machine for the requested GPU (RUNNING on cpu-basic, a capacity message),
+    `wait_for_hardware` times out with that runtime, and returns once the GPU itself runs."""
+    await held_client.request_space_hardware(SPACE, GPU)
+    with pytest.raises(WaitTimeoutError) as info:
+        await held_client.wait_for_hardware(SPACE, GPU, timeout=120)
+    last = info.value.runtime
+    assert last is not None
+    assert (last.stage, last.hardware, last.requested_hardware) == ("RUNNING", "cpu-basic", GPU)
+    assert last.raw.get("errorMessage") == CAPACITY
+    runtime = await held_client.wait_for_hardware(SPACE, GPU, timeout=1800)
+    assert (runtime.stage, runtime.hardware) == ("RUNNING", GPU)
+    assert clock.now() >= UNSCHEDULED_FOR
+
+
+async def test_wait_until_running_waits_out_a_gpu_the_hub_schedules_late(
+    held_client: SpacesClient, clock: VirtualClock
+) -> None:
+    """`wait_until_running` right after a hardware request that the Hub leaves unscheduled for minutes
+    returns only once the GPU runs, not when the old flavor is still RUNNING after the grace."""
+    await held_client.request_space_hardware(SPACE, GPU)
+    runtime = await held_client.wait_until_running(SPACE, timeout=1800)
+    assert (runtime.stage, runtime.hardware, runtime.requested_hardware) == ("RUNNING", GPU, GPU)
+    assert clock.now() >= UNSCHEDULED_FOR
+
+
+async def test_temporary_hardware_block_waits_for_a_gpu_the_hub_schedules_late(
+    held_client: SpacesClient, hub: SimulatedHub, clock: VirtualClock
+) -> None:
+    """A `temporary_hardware` block is entered only once the late-scheduled GPU runs, and puts the Space
+    back on cpu-basic afterwards."""
+    async with held_client.temporary_hardware(SPACE, GPU, timeout=1800) as runtime:
+        assert (runtime.stage, runtime.hardware) == ("RUNNING", GPU)
+        assert clock.now() >= UNSCHEDULED_FOR
+    assert hub.space_runtime(SPACE)["hardware"]["requested"] == "cpu-basic"
+
+
+async def test_wait_until_running_times_out_on_a_gpu_never_scheduled(
+    hub: SimulatedHub, clock: VirtualClock
+) -> None:
+    """When the requested GPU never gets a machine, `wait_until_running` after the request times out with
+    the old flavor's runtime instead of taking the old flavor RUNNING for the GPU."""
+    hub.create_space(SPACE)
+    hub.add_fault("unscheduled_hardware", seconds=math.inf, message=CAPACITY)
+    async with _client(hub.transport(), clock) as client:
+        await client.request_space_hardware(SPACE, GPU)
+        with pytest.raises(WaitTimeoutError) as info:
+            await client.wait_until_running(SPACE, timeout=900)
+    last = info.value.runtime
+    assert last is not None
+    assert (last.stage, last.hardware, last.requested_hardware) == ("RUNNING", "cpu-basic", GPU)
+    assert hub.space_runtime(SPACE)["hardware"]["current"] == "cpu-basic"
+
+
 # --- a woken Space paused again -----------------------------------------------------------------------------
 
 
@@ -333,6 +406,37 @@ async def test_a_429_storm_longer_than_the_429_budget_raises_rate_limited(
     assert storm.reads == 4  # the first answer and 3 retries after waiting for the window
 
 
+async def test_a_429_storm_from_the_hub_longer_than_the_ordinary_retries_is_waited_out(
+    hub: SimulatedHub, clock: VirtualClock
+) -> None:
+    """Eight consecutive 429s from the Hub (a `rate_limited` storm) do not use up a call's two attempts:
+    the call waits each `Retry-After` out and succeeds."""
+    hub.create_space(SPACE)
+    hub.add_fault("rate_limited", route=RUNTIME_ROUTE, count=8, seconds=RESET)
+    retry = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.1, max_rate_limited=10)
+    async with _client(hub.transport(), clock, retry=retry) as client:
+        runtime = await client.get_space_runtime(SPACE)
+    assert runtime.stage == "RUNNING"
+    assert (hub.counters.rate_limited, hub.counters.requests[RUNTIME_ROUTE]) == (8, 9)
+    assert clock.now() >= 8 * RESET
+
+
+async def test_an_endless_429_storm_from_the_hub_raises_rate_limited_after_the_429_budget(
+    hub: SimulatedHub, clock: VirtualClock
+) -> None:
+    """An endless `rate_limited` storm raises RateLimitedError (with `retry_after`) after exactly
+    `max_rate_limited` waits, however many ordinary attempts remain."""
+    hub.create_space(SPACE)
+    hub.add_fault("rate_limited", route=RUNTIME_ROUTE, seconds=RESET)
+    retry = RetryPolicy(max_attempts=6, base_delay=0.01, max_delay=0.1, max_rate_limited=3)
+    async with _client(hub.transport(), clock, retry=retry) as client:
+        with pytest.raises(RateLimitedError) as info:
+            await client.get_space_runtime(SPACE)
+    assert info.value.status == 429
+    assert info.value.retry_after is not None
+    assert hub.counters.requests[RUNTIME_ROUTE] == 4  # the first answer and 3 retries
+
+
 # --- corrupted downloads ------------------------------------------------------------------------------------
 
 
@@ -378,6 +482,28 @@ async def test_a_download_whose_bytes_do_not_match_their_sha256_is_refused(
     assert await anyio.Path(path).read_bytes() == data
 
 
+@pytest.mark.parametrize("mode", ["cache", "local_dir"])
+async def test_a_download_the_hub_corrupts_is_refused(
+    hub: SimulatedHub, clock: VirtualClock, tmp_path: Path, mode: str
+) -> None:
+    """An LFS file the Hub serves with bytes that do not match its sha256 (a `corrupt_body` fault, size
+    intact) raises TransportError and leaves no file behind; once healed, the same call returns the bytes."""
+    data = random.Random(6).randbytes(64 * 1024)
+    hub.create_repo("alice/weights")
+    where = {"cache_dir": tmp_path / "cache"} if mode == "cache" else {"local_dir": tmp_path / "local"}
+    async with _client(hub.transport(), clock) as client:
+        await client.upload_file(path_or_fileobj=data, path_in_repo="model.bin", repo_id="alice/weights")
+        fault = hub.add_fault("corrupt_body")
+        with pytest.raises(TransportError, match="sha256"):
+            await client.hf_hub_download("alice/weights", "model.bin", **where)
+        assert fault.injected >= 1
+        left = sorted([p.name async for p in anyio.Path(tmp_path).rglob("*") if await p.is_file()])
+        assert not any(name == "model.bin" or name.endswith(".incomplete") for name in left), left
+        hub.clear_faults()
+        path = await client.hf_hub_download("alice/weights", "model.bin", **where)
+    assert await anyio.Path(path).read_bytes() == data
+
+
 # --- a warning header that echoes the token ----------------------------------------------------------------
 
 
@@ -407,6 +533,27 @@ async def test_a_warning_header_echoing_the_token_is_logged_without_it(
     assert all("***" in message for message in warnings)
     assert "expires soon" in warnings[0]
     assert "legacy token" in warnings[1]
+    assert TOKEN not in caplog.text
+    assert all(TOKEN not in r.getMessage() for r in caplog.records)
+
+
+async def test_a_warning_header_the_hub_echoes_the_token_in_is_logged_without_it(
+    hub: SimulatedHub, clock: VirtualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`X-HF-Warning` headers in which the Hub quotes the caller's token (`warning` faults, with and without
+    a topic) are logged with the token masked."""
+    hub.create_space(SPACE)
+    hub.add_fault("warning", route=RUNTIME_ROUTE, message="token; the token {token} expires soon")
+    hub.add_fault("warning", route=RUNTIME_ROUTE, message="the token {token} is a legacy token")
+    with caplog.at_level(logging.DEBUG, logger="aiospaces"):
+        async with _client(hub.transport(), clock) as client:
+            await client.get_space_runtime(SPACE)
+    warnings = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Hub warning")]
+    assert len(warnings) == 2
+    assert all("***" in message for message in warnings)
+    assert "expires soon" in warnings[0]
+    assert "legacy token" in warnings[1]
+    assert hub.counters.faults["warning"] == 2
     assert TOKEN not in caplog.text
     assert all(TOKEN not in r.getMessage() for r in caplog.records)
 

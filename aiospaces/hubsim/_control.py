@@ -10,27 +10,87 @@ from typing import Literal
 
 import attrs
 
-FaultKind = Literal["latency", "error", "drop", "slow_body", "stale_runtime"]
-FAULT_KINDS: tuple[str, ...] = ("latency", "error", "drop", "slow_body", "stale_runtime")
+FaultKind = Literal[
+    "latency",
+    "error",
+    "drop",
+    "slow_body",
+    "stale_runtime",
+    "unscheduled_hardware",
+    "corrupt_body",
+    "warning",
+    "rate_limited",
+]
+FAULT_KINDS: tuple[str, ...] = (
+    "latency",
+    "error",
+    "drop",
+    "slow_body",
+    "stale_runtime",
+    "unscheduled_hardware",
+    "corrupt_body",
+    "warning",
+    "rate_limited",
+)
+
+# The routes a kind acts on when the fault names none: a kind that only makes sense on some routes does not
+# fire (nor use up its `count`) on the others.
+DEFAULT_ROUTES: dict[str, str] = {
+    "unscheduled_hardware": "POST /api/spaces/{id}/hardware",
+    "corrupt_body": "GET */resolve/*",
+}
+# Methods a kind acts on (any when absent): a corrupted body needs a body, which HEAD answers lack.
+_METHODS: dict[str, tuple[str, ...]] = {"corrupt_body": ("GET",)}
+
+DEFAULT_WARNING = "token; the token {token} is deprecated, use a fine-grained token"
 
 
 @attrs.define
 class Fault:
     """One fault rule. Faults are checked on every request whose route name matches `route`.
 
+    Kinds that change how the Hub answers:
+
+    - `latency`: wait `seconds` before answering.
+    - `error`: answer `status` with a JSON error; the request is not applied.
+    - `drop`: close the connection: before handling, or after applying the request when `after=True`;
+      over a socket the response is cut after its headers.
+    - `slow_body`: send the body in small chunks spread over `seconds`.
+    - `stale_runtime`: runtime reads (runtime, space_info and list_spaces `runtime`) answer the state of
+      `seconds` ago.
+
+    Kinds that produce the Hub states a client must defend against:
+
+    - `unscheduled_hardware`: a hardware request on a RUNNING Space is accepted (`requested` = the new
+      flavor) but no machine takes it for `seconds` (`math.inf`: for good): the Space stays RUNNING on its
+      old flavor, with `message` as the runtime's `errorMessage` when given (e.g. "not enough hardware
+      capacity"); afterwards the switch runs as usual (`Durations.hardware_switch`). This is what a client
+      reads while a requested GPU waits for capacity, and what its hardware fences and verdicts must not
+      take for the new flavor running (`wait_for_hardware`, `wait_until_running`, `temporary_hardware`).
+      Unlike `fail_next_build(phase="schedule")`, nothing fails: the old app keeps serving. Applies to
+      `POST /api/spaces/{id}/hardware` unless `route` says otherwise.
+    - `corrupt_body`: a file download (GET `.../resolve/...` unless `route` says otherwise) answers its
+      headers unchanged (`ETag`, `X-Linked-Etag`, `Content-Length`) with one byte of the body flipped, so
+      the bytes no longer match their sha256 but have the right size: what a download's hash check exists
+      to refuse.
+    - `warning`: the answer carries an `X-HF-Warning` header of `message` (default `DEFAULT_WARNING`), in
+      which `{token}` is replaced by the request's bearer token and `{path}` by its path: a Hub warning
+      that echoes request content, which a client logging warnings must mask. A value of the form
+      `"topic; text"` has a topic, any other value none.
+    - `rate_limited`: answer the Hub's 429 with `Retry-After: seconds` (rounded up, at least 1) and the
+      matching `RateLimit` header, without applying the request. `count=N` makes a storm of N consecutive
+      429s on the matching routes (None: endless), to push a client past its retry budgets.
+
     Attributes:
-        kind: `latency` (wait `seconds` before answering), `error` (answer `status` with a JSON error, the
-            request is not applied), `drop` (close the connection: before handling, or after applying the
-            request when `after=True`; over a socket the response is cut after its headers),
-            `slow_body` (send the body in small chunks spread over `seconds`), `stale_runtime` (runtime
-            reads — runtime, space_info and list_spaces `runtime` — answer the state of `seconds` ago).
+        kind: One of the kinds above.
         route: `fnmatch` pattern over route names such as `"GET /api/spaces/{id}/runtime"` (see
-            `SimulatedHub.route_names()`); None matches every route.
+            `SimulatedHub.route_names()`); None matches every route (or the kind's own routes, see above).
         probability: Chance each matching request is hit (drawn from the hub's seedable RNG).
         count: Stop after this many injections (None: unlimited).
         status: HTTP status for `error` faults.
-        seconds: Delay, slow-body duration or staleness, in hub-clock seconds.
+        seconds: Delay, slow-body duration, staleness, unscheduled time or `Retry-After`, in hub seconds.
         after: For `drop`: apply the request, then drop the connection (the client cannot know it worked).
+        message: The `errorMessage` of `unscheduled_hardware`, the header value of `warning`.
         injected: How many times this fault fired so far.
     """
 
@@ -41,6 +101,7 @@ class Fault:
     status: int = 503
     seconds: float = 1.0
     after: bool = False
+    message: str | None = None
     injected: int = 0
 
     def __attrs_post_init__(self) -> None:
@@ -52,17 +113,33 @@ class Fault:
             raise ValueError(f"count must be >= 0, got {self.count!r}")
         if self.kind == "error" and not 400 <= self.status <= 599:
             raise ValueError(f"status must be an HTTP error status, got {self.status!r}")
-        if self.seconds < 0:
+        if not self.seconds >= 0:  # NaN included
             raise ValueError(f"seconds must be >= 0, got {self.seconds!r}")
+        if self.kind != "unscheduled_hardware" and math.isinf(self.seconds):
+            raise ValueError("seconds may be infinite only for unscheduled_hardware")
+        if self.message is not None and not isinstance(self.message, str):
+            raise TypeError("message must be a str or None")
+        if self.kind == "warning" and self.message == "":
+            raise ValueError("message of a warning must not be empty")
+        if self.route is None:
+            self.route = DEFAULT_ROUTES.get(self.kind)
 
     @property
     def exhausted(self) -> bool:
         """Whether the fault has fired `count` times already."""
         return self.count is not None and self.injected >= self.count
 
-    def matches(self, route_name: str) -> bool:
-        """Whether this fault applies to a route."""
+    def matches(self, route_name: str, method: str = "GET") -> bool:
+        """Whether this fault applies to a route (and, for kinds that need one, to the request's method)."""
+        methods = _METHODS.get(self.kind)
+        if methods is not None and method.upper() not in methods:
+            return False
         return self.route is None or fnmatch.fnmatchcase(route_name, self.route)
+
+    def warning_header(self, token: str | None, path: str) -> str:
+        """The `X-HF-Warning` value of a `warning` fault for a request with this token and path."""
+        text = DEFAULT_WARNING if self.message is None else self.message
+        return text.replace("{token}", token or "").replace("{path}", path)
 
     def fire(self, rng: random.Random) -> bool:
         """Decide (and record) whether this fault hits the current request."""

@@ -80,6 +80,23 @@ def header_safe(value: str) -> str:
     return _HEADER_UNSAFE.sub(lambda m: quote(m.group(0), safe="", errors="replace"), value)
 
 
+def corrupt(body: bytes) -> bytes:
+    """`body` with its last byte flipped: same size, other sha256 (a `corrupt_body` fault)."""
+    if not body:
+        return body
+    return body[:-1] + bytes([body[-1] ^ 0xFF])
+
+
+async def corrupt_stream(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """`stream` with the first byte of its first non-empty chunk flipped (a `corrupt_body` fault)."""
+    flipped = False
+    async for chunk in stream:
+        if not flipped and chunk:
+            chunk = bytes([chunk[0] ^ 0xFF]) + chunk[1:]
+            flipped = True
+        yield chunk
+
+
 async def slow_body(
     body: bytes, seconds: float, sleep: Callable[[float], Awaitable[None]]
 ) -> AsyncIterator[bytes]:

@@ -11,6 +11,7 @@ is released.
 from __future__ import annotations
 
 import contextlib
+import math
 import random
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -19,7 +20,7 @@ import httpx2
 
 from ._builds import FAILURE_PHASES, SCHEDULING_FAILURE, SDKS, ForcedFailure
 from ._control import Fault, FaultKind, RateLimit, RateLimiter
-from ._dispatch import PRESIGNED_PREFIX, TrackedStream, finish, slow_body
+from ._dispatch import PRESIGNED_PREFIX, TrackedStream, corrupt, corrupt_stream, finish, slow_body
 from ._git import MAX_COMMIT_BODY
 from ._git_objects import DEFAULT_GITATTRIBUTES
 from ._hardware import FREE_HARDWARE, HARDWARE_NAMES
@@ -321,9 +322,18 @@ class SimulatedHub(HubState):
         status: int = 503,
         seconds: float = 1.0,
         after: bool = False,
+        message: str | None = None,
     ) -> Fault:
-        """Inject a fault (see `Fault` for the kinds); returns it (its `injected` counts hits)."""
-        fault = Fault(kind, route, probability, count, status, seconds, after)
+        """Inject a fault (see `Fault` for the kinds and what each one exercises); returns it.
+
+        The returned fault's `injected` counts its hits. Examples::
+
+            hub.add_fault("unscheduled_hardware", seconds=600, message="not enough hardware capacity")
+            hub.add_fault("corrupt_body")  # every download's bytes stop matching their sha256
+            hub.add_fault("warning", message="token; the token {token} expires soon")
+            hub.add_fault("rate_limited", route="GET /api/spaces/{id}/runtime", count=20, seconds=5)
+        """
+        fault = Fault(kind, route, probability, count, status, seconds, after, message)
         with self._lock:
             self.faults.append(fault)
         return fault
@@ -417,22 +427,34 @@ class SimulatedHub(HubState):
         if route.name in self._json_routes and len(req.body) > MAX_JSON_BODY:
             raise HubError(413, "Payload Too Large: request body exceeds 1MB")
         with self._lock:
-            fired = [f for f in self.faults if f.matches(route.name) and f.fire(self.rng)]
+            fired = [f for f in self.faults if f.matches(route.name, req.method) and f.fire(self.rng)]
         for fault in fired:
             self.counters.faults[fault.kind] += 1
         for fault in fired:
             if fault.kind == "latency":
                 await self.sleep(fault.seconds)
         for fault in fired:
+            if fault.kind == "rate_limited":
+                self.counters.rate_limited += 1
+                raise _storm_error(req.path, fault.seconds)
             if fault.kind == "error":
                 raise HubError(fault.status, f"Simulated server error ({fault.status})")
             if fault.kind == "drop" and not fault.after:
                 raise DropConnection(route.name)
         stale = max((f.seconds for f in fired if f.kind == "stale_runtime"), default=None)
-        with self.stale_reads(stale), self._lock:
+        hold = next(((f.seconds, f.message) for f in fired if f.kind == "unscheduled_hardware"), None)
+        with self.stale_reads(stale), self.unscheduled_hardware(hold), self._lock:
             response: SimResponse = route.handler(req, **groups)
         if any(f.kind == "drop" and f.after for f in fired):
             raise DropConnection(route.name)
+        if any(f.kind == "corrupt_body" for f in fired) and response.status in (200, 206):
+            if response.stream is not None:
+                response.stream = corrupt_stream(response.stream)
+            else:
+                response.body = corrupt(response.body)
+        response.headers += [
+            ("X-HF-Warning", f.warning_header(req.token, req.path)) for f in fired if f.kind == "warning"
+        ]
         slow = max((f.seconds for f in fired if f.kind == "slow_body"), default=None)
         if slow is not None and response.stream is None:
             response.stream = slow_body(response.body, slow, self.sleep)
@@ -471,6 +493,15 @@ _FAILURE_DEFAULTS: dict[str, tuple[Sequence[str], str]] = {
     "schedule": ([], SCHEDULING_FAILURE),
     "config": ([], "Invalid README.md metadata"),
 }
+
+
+def _storm_error(path: str, seconds: float) -> HubError:
+    """The Hub's 429 of a `rate_limited` fault: its message, `RateLimit` and `Retry-After` headers."""
+    bucket = "resolvers" if "/resolve/" in path and not path.startswith("/api/") else "api"
+    reset = max(1, math.ceil(seconds))
+    message = f"You have exceeded our rate limit for '{bucket}' requests. Please wait and retry."
+    headers = [("RateLimit", f'"{bucket}";r=0;t={reset}'), ("Retry-After", str(reset))]
+    return HubError(429, message, headers=headers)
 
 
 def _log_lines(lines: Sequence[str]) -> tuple[str, ...]:

@@ -72,8 +72,14 @@ def request_hardware(hub: HubState, req: SimRequest, repo_id: str) -> SimRespons
         elif space.stage in SERVING_STAGES and space.current == flavor:
             space.set_stage(now, "RUNNING")  # back to the hardware still running: switch cancelled
         elif space.stage == "RUNNING" and space.current is not None and not space.plan:
-            # hub-api.md §8.2: the old hardware keeps running (RUNNING_BUILDING) until the switch.
-            space.switch_hardware(now, hub.durations(space), hub.wall_at)
+            hold = hub.hardware_hold()
+            if hold is not None:
+                # No machine for the new flavor yet: the old one keeps RUNNING (an `unscheduled_hardware`
+                # fault), with `requested` != `current`.
+                space.wait_for_capacity(now, hold[0], hold[1], hub.durations(space), hub.wall_at)
+            else:
+                # hub-api.md §8.2: the old hardware keeps running (RUNNING_BUILDING) until the switch.
+                space.switch_hardware(now, hub.durations(space), hub.wall_at)
         else:
             repo = hub.repo("space", repo_id)
             assert repo is not None

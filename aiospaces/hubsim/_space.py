@@ -8,6 +8,7 @@ so the result is the same whether the hub is polled every millisecond or once an
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -292,6 +293,32 @@ class SpaceState:
         if not self.plan:
             self._plan_restarted_app(now + durations.hardware_switch, wall)
 
+    def wait_for_capacity(
+        self,
+        now: float,
+        seconds: float,
+        message: str | None,
+        durations: Durations,
+        wall: Callable[[float], str],
+    ) -> None:
+        """A hardware request no machine takes yet: RUNNING on the old hardware for `seconds` (`math.inf`:
+        for good), with `message` as the runtime's `errorMessage`; then the usual switch.
+
+        The Hub accepts the request (`requested` is the new flavor) and the old app keeps serving until
+        the scheduler finds the hardware; nothing fails meanwhile.
+        """
+        self.cancel_plan(now, keep_queued=True)
+        self._enter(now, "RUNNING", current=self.current, error_message=message)
+        if math.isfinite(seconds) and not self.plan:
+            scheduled = now + seconds
+            self.plan.append(Step(scheduled, "RUNNING_BUILDING"))
+            self._plan_restarted_app(scheduled + durations.hardware_switch, wall)
+
+    @property
+    def awaiting_hardware(self) -> bool:
+        """Whether the Space runs on other hardware than it requested (a request waiting for a machine)."""
+        return self.stage == "RUNNING" and self.current is not None and self.requested != self.current
+
     def wake(self, now: float, durations: Durations, wall: Callable[[float], str]) -> None:
         """A visitor wakes a sleeping Space: APP_STARTING, then RUNNING on the requested hardware."""
         self.cancel_plan(now, keep_queued=True)
@@ -358,7 +385,7 @@ class SpaceState:
         }
         if self.volumes:
             out["volumes"] = [dict(v) for v in self.volumes]
-        if self.error_message and self.stage in ERROR_STAGES:
+        if self.error_message and (self.stage in ERROR_STAGES or self.awaiting_hardware):
             out["errorMessage"] = self.error_message
         return out
 

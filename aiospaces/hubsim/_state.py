@@ -36,6 +36,11 @@ MSG_DISABLED = "Access to this resource is disabled."  # matched verbatim by the
 
 # How stale runtime reads of the current request must be (a `stale_runtime` fault), in hub seconds.
 _STALE: contextvars.ContextVar[float | None] = contextvars.ContextVar("hubsim_stale", default=None)
+# How long a hardware request of the current request stays unscheduled, and the `errorMessage` shown
+# meanwhile (an `unscheduled_hardware` fault).
+_UNSCHEDULED: contextvars.ContextVar[tuple[float, str | None] | None] = contextvars.ContextVar(
+    "hubsim_unscheduled", default=None
+)
 
 
 class HubState:
@@ -491,6 +496,21 @@ class HubState:
             yield
         finally:
             _STALE.reset(token)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def unscheduled_hardware(hold: tuple[float, str | None] | None) -> Iterator[None]:
+        """Make a hardware request in this context wait `hold[0]` seconds for a machine, showing `hold[1]`."""
+        token = _UNSCHEDULED.set(hold)
+        try:
+            yield
+        finally:
+            _UNSCHEDULED.reset(token)
+
+    @staticmethod
+    def hardware_hold() -> tuple[float, str | None] | None:
+        """(seconds unscheduled, errorMessage) for a hardware request now; None: scheduled at once."""
+        return _UNSCHEDULED.get()
 
     def setting_changed(self, space: SpaceState, action: str) -> dict[str, Any]:
         """Record a changed Space setting (runtime snapshot, action counter); the new runtime."""
