@@ -102,6 +102,60 @@ def test_unscheduled_hardware_arguments_are_checked(hub: SimulatedHub) -> None:
     assert hub.faults == []
 
 
+# ------------------------------------------------------------------------------------- hardware capacity
+SCHEDULING = "Scheduling failure: not enough hardware capacity"
+
+
+@pytest.mark.anyio
+async def test_hardware_capacity_makes_a_request_wait_until_a_machine_frees(
+    client: httpx2.AsyncClient, hub: SimulatedHub
+) -> None:
+    """With the only t4-medium machine taken, a request for it keeps the Space RUNNING on cpu-basic with
+    the scheduling message for as long as it stays taken; once it frees, the next read starts the switch,
+    and the machine is then taken for a third Space."""
+    hub.create_space("alice/holder", hardware="t4-medium")
+    hub.create_space("alice/third")
+    hub.set_hardware_capacity("t4-medium", 1)
+    r = await client.post(HARDWARE, json={"flavor": "t4-medium"})
+    assert _view(r.json()) == ("RUNNING", "cpu-basic", "t4-medium", SCHEDULING)
+    hub.advance(3600)
+    assert _view(await _runtime(client)) == ("RUNNING", "cpu-basic", "t4-medium", SCHEDULING)
+    assert (await client.post("/api/spaces/alice/holder/pause")).status_code == 200
+    assert _view(await _runtime(client)) == ("RUNNING_BUILDING", "cpu-basic", "t4-medium", None)
+    hub.advance(60)
+    assert _view(await _runtime(client)) == ("RUNNING", "t4-medium", "t4-medium", None)
+    assert hub.counters.actions["scheduled"] == 1
+    third = await client.post("/api/spaces/alice/third/hardware", json={"flavor": "t4-medium"})
+    assert _view(third.json()) == ("RUNNING", "cpu-basic", "t4-medium", SCHEDULING)
+
+
+@pytest.mark.anyio
+async def test_hardware_capacity_limits_only_its_flavor_and_can_be_lifted(
+    client: httpx2.AsyncClient, hub: SimulatedHub
+) -> None:
+    """A flavor with a free machine, or without a limit, switches at once; lifting the limit lets a waiting
+    request through at its next read."""
+    hub.set_hardware_capacity("t4-small", 1)
+    hub.set_hardware_capacity("a10g-small", 0)
+    hub.create_space("alice/other")
+    r = await client.post("/api/spaces/alice/other/hardware", json={"flavor": "t4-small"})
+    assert _view(r.json())[0] == "RUNNING_BUILDING"
+    r = await client.post(HARDWARE, json={"flavor": "a10g-small"})
+    assert _view(r.json()) == ("RUNNING", "cpu-basic", "a10g-small", SCHEDULING)
+    hub.set_hardware_capacity("a10g-small", None)
+    assert _view(await _runtime(client)) == ("RUNNING_BUILDING", "cpu-basic", "a10g-small", None)
+
+
+def test_hardware_capacity_arguments_are_checked(hub: SimulatedHub) -> None:
+    """set_hardware_capacity refuses unknown flavors and negative or non-int machine counts."""
+    with pytest.raises(ValueError, match="flavor"):
+        hub.set_hardware_capacity("h1000-huge", 1)
+    for machines in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="machines"):
+            hub.set_hardware_capacity("t4-small", machines)  # type: ignore[arg-type]
+    assert hub.hardware_capacity == {}
+
+
 # ------------------------------------------------------------------------------------------ corrupt bodies
 @pytest.mark.anyio
 @pytest.mark.parametrize("name", ["model.bin", "big.bin"])

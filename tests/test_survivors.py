@@ -269,6 +269,30 @@ async def test_wait_until_running_times_out_on_a_gpu_never_scheduled(
     assert hub.space_runtime(SPACE)["hardware"]["current"] == "cpu-basic"
 
 
+async def test_wait_for_hardware_waits_while_every_gpu_is_taken(
+    hub: SimulatedHub, clock: VirtualClock
+) -> None:
+    """With the Hub's only GPU of the flavor taken by another Space, `wait_for_hardware` keeps waiting
+    while the Space runs on cpu-basic, and returns once the other Space frees the machine and the switch
+    completes."""
+    hub.create_space(SPACE)
+    hub.create_space("alice/holder", hardware=GPU)
+    hub.set_hardware_capacity(GPU, 1)
+    async with _client(hub.transport(), clock) as client, _client(hub.transport(), clock) as other:
+        await client.request_space_hardware(SPACE, GPU)
+
+        async def free_the_gpu() -> None:
+            await clock.sleep(UNSCHEDULED_FOR)
+            await other.pause_space("alice/holder")
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(free_the_gpu)
+            runtime = await client.wait_for_hardware(SPACE, GPU, timeout=1800)
+    assert (runtime.stage, runtime.hardware) == ("RUNNING", GPU)
+    assert clock.now() >= UNSCHEDULED_FOR
+    assert hub.counters.actions["scheduled"] == 1
+
+
 # --- a woken Space paused again -----------------------------------------------------------------------------
 
 

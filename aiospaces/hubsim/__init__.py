@@ -9,8 +9,10 @@ Quick start::
     with hub.serve() as url: ...                   # real socket on 127.0.0.1 (needs the `server` extra)
 
 Test controls: `set_rate_limit`, `add_fault`, `set_durations`, `fail_next_build`, `crash`, `visit`,
-`advance`, and `counters` (requests per route name as `route_names()` lists them, 429s, faults, the
-in-flight maximum, unknown routes).
+`set_hardware_capacity`, `advance`, and `counters` (requests per route name as `route_names()` lists them,
+429s, faults, the in-flight maximum, unknown routes). Besides latency, errors, drops, slow bodies and stale
+reads, faults produce the Hub states a client defends against: a hardware request left unscheduled,
+downloads whose bytes do not match their sha256, warning headers echoing the token, and 429 storms.
 """
 
 from __future__ import annotations

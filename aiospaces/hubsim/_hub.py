@@ -288,6 +288,36 @@ class SimulatedHub(HubState):
                 raise KeyError(f"no space {repo_id!r} on the simulated hub")
             self.start_build(repo, keep_serving=True)
 
+    def set_hardware_capacity(self, flavor: str, machines: int | None) -> None:
+        """Model the Hub's limited machines of one flavor: at most `machines` Spaces run on it at once.
+
+        A hardware request for a flavor whose machines are all taken is accepted but not scheduled, as on
+        the Hub when a GPU is scarce: the Space keeps RUNNING on its old flavor with `requested` = the new
+        one and `errorMessage` "Scheduling failure: not enough hardware capacity" (the Hub's wording of a
+        scheduling failure; that it shows while the old flavor runs is inferred). A machine is taken by a
+        Space running on the flavor or building/starting towards it. The wait ends at the first read or
+        write of the waiting Space after a machine frees (another Space moves off, pauses, sleeps or is
+        deleted, or the capacity grows): then the usual switch runs. Only a RUNNING Space's hardware
+        request waits; starting a stopped Space is not limited. This exercises the client's hardware
+        verdicts and fences (`wait_for_hardware`, `wait_until_running`, `temporary_hardware`) on an
+        unbounded wait, where the `unscheduled_hardware` fault gives a fixed one.
+
+        Args:
+            flavor: A hardware flavor name.
+            machines: How many Spaces can run on it at once (0: none); None removes the limit.
+        """
+        if flavor not in HARDWARE_NAMES:
+            raise ValueError(f"flavor must be one of {HARDWARE_NAMES}, got {flavor!r}")
+        if machines is not None and (
+            not isinstance(machines, int) or isinstance(machines, bool) or machines < 0
+        ):
+            raise ValueError(f"machines must be an int >= 0 or None, got {machines!r}")
+        with self._lock:
+            if machines is None:
+                self.hardware_capacity.pop(flavor, None)
+            else:
+                self.hardware_capacity[flavor] = machines
+
     # ---------------------------------------------------------------------------- rate limits / faults
     def set_rate_limit(
         self, requests: int | None, window_seconds: float = 300.0, *, bucket: str = "api"

@@ -3,8 +3,10 @@ volumes, secrets, variables and logs (hub-api.md §7-§9)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+from ._builds import SCHEDULING_FAILURE
 from ._git_common import REPO_ID
 from ._hardware import STORAGE_TIERS
 from ._http import HubError, RouteSpec, SimRequest, SimResponse, json_response
@@ -73,10 +75,15 @@ def request_hardware(hub: HubState, req: SimRequest, repo_id: str) -> SimRespons
             space.set_stage(now, "RUNNING")  # back to the hardware still running: switch cancelled
         elif space.stage == "RUNNING" and space.current is not None and not space.plan:
             hold = hub.hardware_hold()
+            full = hold is None and hub.capacity_full(flavor, space)
+            if full:
+                # Every machine of the flavor is taken: wait for one to free (`set_hardware_capacity`).
+                hold = (math.inf, SCHEDULING_FAILURE)
             if hold is not None:
-                # No machine for the new flavor yet: the old one keeps RUNNING (an `unscheduled_hardware`
-                # fault), with `requested` != `current`.
+                # No machine for the new flavor yet: the old one keeps RUNNING, with `requested` !=
+                # `current` (an `unscheduled_hardware` fault, or the modelled capacity).
                 space.wait_for_capacity(now, hold[0], hold[1], hub.durations(space), hub.wall_at)
+                space.awaiting_capacity = full
             else:
                 # hub-api.md §8.2: the old hardware keeps running (RUNNING_BUILDING) until the switch.
                 space.switch_hardware(now, hub.durations(space), hub.wall_at)

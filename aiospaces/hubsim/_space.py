@@ -20,6 +20,8 @@ from ._hardware import FREE_HARDWARE
 CPU_BASIC_GC_TIMEOUT = 172800  # 48 h, fixed on cpu-basic (hub-api.md §8.3, recording test_space_runtime)
 
 SERVING_STAGES = frozenset({"RUNNING", "RUNNING_BUILDING", "RUNNING_APP_STARTING"})
+# Stages of a Space on its way to run on its requested hardware (it will hold one of its machines).
+STARTING_STAGES = frozenset({"BUILDING", "APP_STARTING", "RUNNING_BUILDING", "RUNNING_APP_STARTING"})
 ERROR_STAGES = frozenset({"BUILD_ERROR", "RUNTIME_ERROR", "CONFIG_ERROR", "NO_APP_FILE"})
 
 
@@ -111,6 +113,9 @@ class SpaceState:
     forced_failure: ForcedFailure | None = None  # set by `fail_next_build`
     history: list[tuple[float, dict[str, Any]]] = attrs.field(factory=list)  # runtime snapshots
     subdomain: str = ""
+    # Waiting (RUNNING on the old hardware) for a machine of the requested flavor under a hub's modelled
+    # hardware capacity; any stage change ends the wait.
+    awaiting_capacity: bool = False
 
     @property
     def is_static(self) -> bool:
@@ -160,6 +165,7 @@ class SpaceState:
     ) -> None:
         self.stage = stage
         self.stage_since = at
+        self.awaiting_capacity = False
         if current is not _KEEP:
             self.current = current  # type: ignore[assignment]
         self.error_message = error_message

@@ -27,7 +27,7 @@ from ._git_store import GitStore
 from ._hardware import FREE_HARDWARE
 from ._http import HubError, SimRequest
 from ._records import RepoRecord, Role, TokenInfo, User, subdomain_of, valid_repo_name
-from ._space import Durations, SecretEntry, SpaceState, iso
+from ._space import STARTING_STAGES, Durations, SecretEntry, SpaceState, iso
 
 T = TypeVar("T")
 
@@ -67,6 +67,8 @@ class HubState:
         self.list_page_size = 1000  # server page size of list endpoints when `limit` is not given
         self.sse_keepalive = 30.0  # seconds of silence between log keep-alives (real seconds under `speed`)
         self.sse_poll = 1.0  # how often (hub seconds) a following log stream re-checks the Space
+        # Machines per flavor (`SimulatedHub.set_hardware_capacity`); a flavor not listed has enough.
+        self.hardware_capacity: dict[str, int] = {}
         self._users: dict[str, User] = {}
         self._tokens: dict[str, TokenInfo] = {}
         # Keyed by `_fold`: the Hub finds a repo whatever the case of its id; the record keeps the casing
@@ -407,14 +409,14 @@ class HubState:
     def settle(self, repo: RepoRecord) -> None:
         """Apply the Space's lifecycle transitions that are due (no-op for other repos)."""
         if repo.space is not None:
-            repo.space.settle(self.now())
+            self._settle_space(repo.space, self.now())
 
     def space(self, repo_id: str) -> SpaceState:
         """A Space's state, settled to now; KeyError when there is no such Space."""
         repo = self._repos.get(_fold("space", repo_id))
         if repo is None or repo.space is None:
             raise KeyError(f"no space {repo_id!r} on the simulated hub")
-        repo.space.settle(self.now())
+        self._settle_space(repo.space, self.now())
         return repo.space
 
     def inspect_space(self, repo_id: str, read: Callable[[SpaceState, float], T]) -> T | None:
@@ -428,8 +430,36 @@ class HubState:
             if repo is None or repo.space is None:
                 return None
             now = self.now()
-            repo.space.settle(now)
+            self._settle_space(repo.space, now)
             return read(repo.space, now)
+
+    def _settle_space(self, space: SpaceState, now: float) -> None:
+        """Settle the Space; one waiting for a machine that is now free gets it (its switch starts now)."""
+        space.settle(now)
+        if space.awaiting_capacity and space.requested and not self.capacity_full(space.requested, space):
+            space.switch_hardware(now, self.durations(space), self.wall_at)
+            self.counters.actions["scheduled"] += 1
+
+    def capacity_full(self, flavor: str, space: SpaceState) -> bool:
+        """Whether every machine of `flavor` is taken by other Spaces (never, without a set capacity).
+
+        A machine is taken by a Space running on the flavor (a switch away from it included) and by one on
+        its way to run on it (building or starting with it requested); Spaces still waiting take none.
+        """
+        machines = self.hardware_capacity.get(flavor)
+        if machines is None:
+            return False
+        now = self.now()
+        used = 0
+        for repo in self._repos.values():
+            other = repo.space
+            if other is None or other is space:
+                continue
+            other.settle(now)
+            starting = other.requested == flavor and other.stage in STARTING_STAGES
+            if other.current == flavor or (starting and not other.awaiting_capacity):
+                used += 1
+        return used >= machines
 
     def durations(self, space: SpaceState) -> Durations:
         """The Space's own lifecycle durations, or the hub's defaults."""
