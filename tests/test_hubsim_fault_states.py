@@ -27,7 +27,14 @@ def hub() -> SimulatedHub:
     hub.add_user("alice", token="hf_alice")
     hub.create_space("alice/demo")
     hub.set_durations(hardware_switch=60)
-    hub.create_repo("alice/weights", files={"model.bin": DATA, "big.bin": BIG, "notes.txt": "hello\n"})
+    hub.create_repo("alice/weights", files={"notes.txt": "hello\n"})
+    hub.git.commit(
+        ("model", "alice/weights"),
+        additions={"model.bin": DATA, "big.bin": BIG},
+        lfs_paths=["model.bin", "big.bin"],
+        message="weights",
+        author="alice",
+    )
     return hub
 
 
@@ -184,7 +191,7 @@ async def test_corrupt_body_keeps_headers_and_size_but_not_the_sha256(
 async def test_corrupt_body_applies_to_ranges_and_plain_files(
     client: httpx2.AsyncClient, hub: SimulatedHub
 ) -> None:
-    """A ranged read and a small non-LFS file are corrupted too, each with its size intact."""
+    """A ranged read and a small non-LFS file are corrupted too, each with its size and `ETag` intact."""
     hub.add_fault("corrupt_body")
     part = await client.get("/alice/weights/resolve/main/model.bin", headers={"range": "bytes=10-99"})
     assert part.status_code == 206
@@ -193,6 +200,8 @@ async def test_corrupt_body_applies_to_ranges_and_plain_files(
     text = await client.get("/alice/weights/resolve/main/notes.txt")
     assert len(text.content) == len(b"hello\n")
     assert text.content != b"hello\n"
+    hub.clear_faults()
+    assert (await client.get("/alice/weights/resolve/main/notes.txt")).headers["etag"] == text.headers["etag"]
 
 
 # ----------------------------------------------------------------------------------------- warning headers
