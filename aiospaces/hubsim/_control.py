@@ -68,18 +68,23 @@ class Fault:
       reads while a requested GPU waits for capacity, and what its hardware fences and verdicts must not
       take for the new flavor running (`wait_for_hardware`, `wait_until_running`, `temporary_hardware`).
       Unlike `fail_next_build(phase="schedule")`, nothing fails: the old app keeps serving. Applies to
-      `POST /api/spaces/{id}/hardware` unless `route` says otherwise.
+      `POST /api/spaces/{id}/hardware` unless `route` says otherwise; each matching request uses one of
+      `count`, even one that switches nothing (a paused Space, the flavor already requested).
     - `corrupt_body`: a file download (GET `.../resolve/...` unless `route` says otherwise) answers its
       headers unchanged (`ETag`, `X-Linked-Etag`, `Content-Length`) with one byte of the body flipped, so
-      the bytes no longer match their sha256 but have the right size: what a download's hash check exists
-      to refuse.
+      the bytes no longer match their sha256 but have the right size, as a broken proxy or storage node
+      can serve them: a download's hash check (`hf_hub_download` comparing the bytes with the `ETag` /
+      `X-Linked-Etag` before it moves the file in place) must refuse them, where a size check would not.
     - `warning`: the answer carries an `X-HF-Warning` header of `message` (default `DEFAULT_WARNING`), in
       which `{token}` is replaced by the request's bearer token and `{path}` by its path: a Hub warning
-      that echoes request content, which a client logging warnings must mask. A value of the form
-      `"topic; text"` has a topic, any other value none.
+      that echoes request content: a client that logs the Hub's warnings must mask the token in them
+      (secrets never reach logs). A value of the form `"topic; text"` has a topic, any other value none.
     - `rate_limited`: answer the Hub's 429 with `Retry-After: seconds` (rounded up, at least 1) and the
       matching `RateLimit` header, without applying the request. `count=N` makes a storm of N consecutive
-      429s on the matching routes (None: endless), to push a client past its retry budgets.
+      429s on the matching routes (None: endless): longer than a client's retry budgets, it shows whether
+      429s are counted against the 429 budget (e.g. `RetryPolicy.max_rate_limited`) rather than the
+      ordinary attempts, and that an endless storm ends in a rate-limit error once that budget is spent.
+      (`set_rate_limit` gives the Hub's own quota instead, whose 429s end with the window.)
 
     Attributes:
         kind: One of the kinds above.
