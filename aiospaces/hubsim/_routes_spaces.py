@@ -75,7 +75,7 @@ def request_hardware(hub: HubState, req: SimRequest, repo_id: str) -> SimRespons
             space.set_stage(now, "RUNNING")  # back to the hardware still running: switch cancelled
         elif space.stage == "RUNNING" and space.current is not None and not space.plan:
             hold = hub.hardware_hold()
-            full = hold is None and hub.capacity_full(flavor, space)
+            full = hold is None and flavor is not None and hub.capacity_full(flavor, space)
             if full:
                 # Every machine of the flavor is taken: wait for one to free (`set_hardware_capacity`).
                 hold = (math.inf, SCHEDULING_FAILURE)
