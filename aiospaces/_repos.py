@@ -193,8 +193,6 @@ class _NewRepo:
 class RepoOperations:
     """The repo operations of `SpacesClient` (the first of its base classes), on the client's `Session`."""
 
-    """Every Hub operation of `SpacesClient` (its base class), on the client's `Session`."""
-
     def __init__(self, session: Session) -> None:
         self._session = session
         self.endpoint: str = session.endpoint
