@@ -123,6 +123,37 @@ def test_wait_exits_4_on_bad_token(hub_url: tuple[SimulatedHub, str], tmp_path: 
     assert bad not in process.stdout + process.stderr
 
 
+def test_wait_many_exits_1_naming_the_failed_build(hub_url: tuple[SimulatedHub, str], tmp_path: Path) -> None:
+    """`aiospaces wait a b c` where b's build fails on an invalid requirement waits for a and c to run, prints
+    one line per transition in a pipe, and exits 1 naming b (only) with its build log tail on stderr."""
+    hub, url = hub_url
+    # 400 simulated seconds of build = 8 real seconds: a slow CLI start-up still finds the Spaces building.
+    slow = Durations(build=400.0)
+    a, b, c = "alice/e2e-many-a", "alice/e2e-many-b", "alice/e2e-many-c"
+    hub.create_space(a, stage=None, files=APP, durations=slow)
+    hub.create_space(b, stage=None, files={**APP, "requirements.txt": "torch==>1\n"}, durations=slow)
+    hub.create_space(c, stage=None, files=APP, durations=slow)
+    process = aiospaces(url, tmp_path, "wait", a, b, c, "--timeout", "600")
+    assert process.returncode == 1, process.stderr
+    assert f"aiospaces: error: {b} reached BUILD_ERROR" in process.stderr
+    assert f"log lines of {b}" in process.stderr
+    assert "torch==>1" in process.stderr
+    assert a not in process.stderr
+    assert c not in process.stderr
+    lines = process.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("Space"))
+    transitions, rows = lines[:header], lines[header + 1 :]
+    for repo_id in (a, c):
+        assert f"{repo_id}  APP_STARTING -> RUNNING  hardware cpu-basic" in transitions
+    assert f"{b}  BUILDING -> BUILD_ERROR  hardware -" in " ".join(transitions)
+    assert [row.split()[:3] for row in rows] == [
+        [a, "ok", "RUNNING"],
+        [b, "FAILED", "BUILD_ERROR"],
+        [c, "ok", "RUNNING"],
+    ]
+    assert [hub.space_stage(r) for r in (a, b, c)] == ["RUNNING", "BUILD_ERROR", "RUNNING"]
+
+
 def test_wait_exits_2_on_usage_error(hub_url: tuple[SimulatedHub, str], tmp_path: Path) -> None:
     """A malformed command line exits 2 with one line on stderr."""
     _, url = hub_url

@@ -32,7 +32,9 @@ def test_every_command_parses() -> None:
     ns = parser.parse_args(["runtime", "a/b", "c/d"])
     assert (ns.command, ns.repo_ids) == ("runtime", ["a/b", "c/d"])
     ns = parser.parse_args(["wait", "a/b", "--hardware", "t4-medium", "--timeout", "30", "--wake"])
-    assert (ns.repo_id, ns.hardware, ns.timeout, ns.wake) == ("a/b", "t4-medium", 30.0, True)
+    assert (ns.repo_ids, ns.hardware, ns.timeout, ns.wake) == (["a/b"], "t4-medium", 30.0, True)
+    ns = parser.parse_args(["wait", "a/b", "c/d", "e/f", "--timeout", "30"])
+    assert ns.repo_ids == ["a/b", "c/d", "e/f"]
     ns = parser.parse_args(["watch", "--author", "alice", "--until-settled"])
     assert (ns.author, ns.repo_ids, ns.until_settled) == ("alice", [], True)
     ns = parser.parse_args(["logs", "a/b", "--build", "--follow"])
@@ -53,6 +55,18 @@ def test_every_command_parses() -> None:
     assert (ns.action, ns.repo_id) == ("list", "a/b")
     ns = parser.parse_args(["demo", "--spaces", "3"])
     assert ns.spaces == 3
+
+
+def test_author_parses_on_the_commands_over_spaces() -> None:
+    """`runtime`, `pause`, `restart` and `hardware` take `--author NAME` instead of (or besides) ids."""
+    parser = build_parser()
+    for command in ("runtime", "pause", "restart"):
+        ns = parser.parse_args([command, "--author", "alice"])
+        assert (ns.repo_ids, ns.author) == ([], "alice")
+    ns = parser.parse_args(["hardware", "--author", "alice", "t4-small"])
+    assert (ns.repo_ids, ns.author, ns.hardware) == ([], "alice", "t4-small")
+    ns = parser.parse_args(["hardware", "a/b", "t4-small", "--author", "alice"])
+    assert (ns.repo_ids, ns.author, ns.hardware) == (["a/b"], "alice", "t4-small")
 
 
 def test_common_options_work_before_and_after_the_command() -> None:

@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .. import validation
-from ..fleet import FleetReport
+from .. import errors, validation
+from ..fleet import FleetReport, Outcome
 from ..models import TRANSITIONAL_STAGES, stage_name
 from ._exit import ExitCode, UsageError, classified, combined_code
 from ._render import Output
@@ -167,16 +167,65 @@ async def run_on_each(
 # --- commands -----------------------------------------------------------------------------------------------
 
 
+def check_targets(args: argparse.Namespace, command: str) -> None:
+    """Refuse (exit 2), before any request, a command over Spaces given neither ids nor `--author`."""
+    if not args.repo_ids and not args.author:
+        raise UsageError(f"give Space ids or --author NAME (see `aiospaces {command} --help`)")
+
+
+async def with_author(
+    client: SpacesClient, args: argparse.Namespace, repo_ids: Sequence[str], *, verb: str
+) -> list[str]:
+    """`repo_ids`, then (with `--author NAME`) every Space of that owner not already among them.
+
+    The owner's Spaces are read through `list_spaces(author=...)` (pages of the listing, not one request per
+    Space). An owner with no Space at all is refused (exit 2): the Hub answers an unknown author with an
+    empty list, not a 404, so it is most likely a typo.
+    """
+    found = list(repo_ids)
+    if args.author:
+        seen = set(found)
+        async for info in client.list_spaces(author=args.author):
+            if info.id not in seen:
+                seen.add(info.id)
+                found.append(info.id)
+        if not found:
+            raise UsageError(f"{args.author} has no Spaces to {verb}: check the user or organization name")
+    return found
+
+
+async def run_on_targets(
+    client: SpacesClient,
+    args: argparse.Namespace,
+    output: Output,
+    operation: Callable[[str], Awaitable[Any]],
+    *,
+    command: str,
+    verb: str,
+    description: str,
+) -> int:
+    """`run_on_each` over the command's ids and, with `--author`, the owner's Spaces (runtime shown)."""
+    check_targets(args, command)
+    args.repo_ids = await with_author(client, args, args.repo_ids, verb=verb)
+    return await run_on_each(client, args, output, operation, description=description, show_runtime=True)
+
+
 async def cmd_runtime(client: SpacesClient, args: argparse.Namespace, output: Output) -> int:
-    """`aiospaces runtime ID...`"""
-    return await run_on_each(
-        client, args, output, client.get_space_runtime, description="reading runtimes", show_runtime=True
+    """`aiospaces runtime ID... | --author NAME`"""
+    return await run_on_targets(
+        client,
+        args,
+        output,
+        client.get_space_runtime,
+        command="runtime",
+        verb="read",
+        description="reading runtimes",
     )
 
 
 async def cmd_hardware(client: SpacesClient, args: argparse.Namespace, output: Output) -> int:
-    """`aiospaces hardware ID... HW [--sleep-time S]`"""
-
+    """`aiospaces hardware ID... | --author NAME  HW [--sleep-time S]`"""
+    check_targets(args, "hardware")
     for repo_id in args.repo_ids:
         validation.validate_repo_id(repo_id)  # a bad id is refused before the flavor list is read
     await check_flavors(client, {args.hardware: ""})
@@ -184,25 +233,33 @@ async def cmd_hardware(client: SpacesClient, args: argparse.Namespace, output: O
     async def request(repo_id: str) -> Any:
         return await client.request_space_hardware(repo_id, args.hardware, sleep_time=args.sleep_time)
 
-    return await run_on_each(
-        client, args, output, request, description="requesting hardware", show_runtime=True
+    return await run_on_targets(
+        client,
+        args,
+        output,
+        request,
+        command="hardware",
+        verb="request hardware for",
+        description="requesting hardware",
     )
 
 
 async def cmd_pause(client: SpacesClient, args: argparse.Namespace, output: Output) -> int:
-    """`aiospaces pause ID...`"""
-    return await run_on_each(
-        client, args, output, client.pause_space, description="pausing", show_runtime=True
+    """`aiospaces pause ID... | --author NAME`"""
+    return await run_on_targets(
+        client, args, output, client.pause_space, command="pause", verb="pause", description="pausing"
     )
 
 
 async def cmd_restart(client: SpacesClient, args: argparse.Namespace, output: Output) -> int:
-    """`aiospaces restart ID... [--factory]`"""
+    """`aiospaces restart ID... | --author NAME [--factory]`"""
 
     async def restart(repo_id: str) -> Any:
         return await client.restart_space(repo_id, factory_reboot=args.factory)
 
-    return await run_on_each(client, args, output, restart, description="restarting", show_runtime=True)
+    return await run_on_targets(
+        client, args, output, restart, command="restart", verb="restart", description="restarting"
+    )
 
 
 def emit_change(output: Output, change: RuntimeChange, previous: SpaceRuntime | None = None) -> None:
@@ -253,8 +310,15 @@ async def check_requested(client: SpacesClient, repo_id: str, flavor: str) -> No
 
 
 async def cmd_wait(client: SpacesClient, args: argparse.Namespace, output: Output) -> int:
-    """`aiospaces wait ID [--hardware HW] [--timeout S] [--wake]`"""
-    repo_id: str = args.repo_id
+    """`aiospaces wait ID... [--hardware HW] [--timeout S] [--wake]`"""
+    repo_ids: list[str] = list(dict.fromkeys(args.repo_ids))  # a repeated id is one Space
+    if len(repo_ids) == 1:
+        return await wait_one(client, args, output, repo_ids[0])
+    return await wait_many(client, args, output, repo_ids)
+
+
+async def wait_one(client: SpacesClient, args: argparse.Namespace, output: Output, repo_id: str) -> int:
+    """`aiospaces wait ID`: a status line on a terminal, then the Space's row; errors raise (one line)."""
     waiting = f"waiting for {repo_id}"
     status = output.console.status(f"{waiting}…") if output.fancy else None
 
@@ -289,18 +353,130 @@ async def cmd_wait(client: SpacesClient, args: argparse.Namespace, output: Outpu
     return ExitCode.OK
 
 
+async def wait_many(
+    client: SpacesClient, args: argparse.Namespace, output: Output, repo_ids: list[str]
+) -> int:
+    """`aiospaces wait A B C`: one shared poll loop (`wait_all`; per-Space waits with --hardware), a live
+    per-Space table on a terminal (one line per transition elsewhere), then one row per Space.
+
+    Every Space is waited for to the end, whatever happens to the others. Exit 1 when any reached a failure
+    stage (each named on stderr with its log tail) or another code-1 outcome; else 3 when any timed out;
+    else 0, or the code of a command over several Spaces (`combined_code`) for other errors such as 404s.
+    """
+    for repo_id in repo_ids:
+        validation.validate_repo_id(repo_id)  # a bad id is refused before any request
+    if args.hardware is not None:
+        await check_flavors(client, {args.hardware: ""})
+    with output.live_table(RUNTIME_COLUMNS) as table:
+
+        def on_change(change: RuntimeChange) -> None:
+            # Called from the waits' own poll loops (no extra request).
+            emit_change(output, change)
+            line = describe_change(change.repo_id, change.previous, change.current)
+            table.update(change.repo_id, runtime_cells(change.current), line=line)
+
+        if args.hardware is None:
+            report = await client.wait_all(
+                repo_ids, timeout=args.timeout, wake=args.wake, on_change=on_change
+            )
+        else:
+            report = await wait_all_for_hardware(client, args, repo_ids, on_change)
+    return finish_wait(report, output)
+
+
+async def wait_all_for_hardware(
+    client: SpacesClient,
+    args: argparse.Namespace,
+    repo_ids: list[str],
+    on_change: Callable[[RuntimeChange], None],
+) -> FleetReport[SpaceRuntime]:
+    """`wait_for_hardware` on every Space at once, after refusing (exit 2) Spaces on which another flavor is
+    requested: their wait could only end in a conflict. A Space that cannot be read keeps its error."""
+    flavor: str = args.hardware
+    current = await client.fleet(repo_ids).get_space_runtime()
+    elsewhere: dict[str, str] = {}
+    for outcome in current:
+        if outcome.result is not None:
+            requested = text(outcome.result.requested_hardware) or text(outcome.result.hardware)
+            if requested is not None and requested != flavor:
+                elsewhere[outcome.repo_id] = requested
+    if elsewhere:
+        which = ", ".join(f"{repo_id} ({requested} is)" for repo_id, requested in elsewhere.items())
+        raise UsageError(
+            f"{flavor} was not requested on {which}; request it first with "
+            f"`aiospaces hardware {' '.join(elsewhere)} {flavor}`"
+        )
+    readable = [outcome.repo_id for outcome in current if outcome.ok]
+
+    async def wait(repo_id: str) -> SpaceRuntime:
+        return await client.wait_for_hardware(
+            repo_id, flavor, timeout=args.timeout, wake=args.wake, on_change=on_change
+        )
+
+    # Every wait at once: a Space queued behind others would start its deadline late.
+    waited: dict[str, Outcome[SpaceRuntime]] = {}
+    if readable:
+        waited = {o.repo_id: o for o in await client.fleet(readable, concurrency=len(readable)).run(wait)}
+    pairs: list[tuple[str, SpaceRuntime | BaseException]] = []
+    for outcome in current:
+        final = waited.get(outcome.repo_id, outcome)
+        if final.error is not None:
+            pairs.append((outcome.repo_id, final.error))
+        else:
+            assert final.result is not None
+            pairs.append((outcome.repo_id, final.result))
+    return FleetReport.from_results(pairs)
+
+
+def finish_wait(report: FleetReport[SpaceRuntime], output: Output) -> int:
+    """The per-Space table (or `result` events) of a wait over several Spaces, one error line per Space that
+    does not run (with its log tail after a failure stage), and the exit code (see `wait_many`)."""
+    rows: list[list[object]] = []
+    failed: dict[str, tuple[ExitCode, str]] = {}
+    for outcome in report:
+        if outcome.error is None:
+            assert outcome.result is not None
+            output.emit("result", repo_id=outcome.repo_id, ok=True, **runtime_fields(outcome.result))
+            rows.append([outcome.repo_id, "ok", *runtime_cells(outcome.result), ""])
+            continue
+        code, message = classified(outcome.error)
+        tail = outcome.error.log_tail if isinstance(outcome.error, errors.SpaceFailedError) else []
+        last = outcome.error.runtime if isinstance(outcome.error, errors.WaitError) else None
+        output.emit(
+            "result",
+            repo_id=outcome.repo_id,
+            ok=False,
+            error=message,
+            exit_code=int(code),
+            **({"stage": text(last.stage)} if last is not None else {}),
+            **({"log_tail": [line.rstrip("\r\n") for line in tail]} if tail else {}),
+        )
+        cells = runtime_cells(last) if last is not None else [None] * 4
+        rows.append([outcome.repo_id, "FAILED", *cells, message])
+        failed[outcome.repo_id] = (code, message)
+    output.table(["Space", "result", *RUNTIME_COLUMNS[1:], "detail"], rows)
+    for outcome in report:
+        if outcome.error is None:
+            continue
+        _, message = failed[outcome.repo_id]
+        output.error(message if message.startswith(outcome.repo_id) else f"{outcome.repo_id}: {message}")
+        if isinstance(outcome.error, errors.SpaceFailedError) and outcome.error.log_tail:
+            output.note(f"--- last {len(outcome.error.log_tail)} log lines of {outcome.repo_id} ---")
+            for line in outcome.error.log_tail:
+                output.note(line.rstrip("\r\n"))
+    codes = [code for code, _ in failed.values()]
+    if ExitCode.SPACE_FAILED in codes:
+        return ExitCode.SPACE_FAILED
+    if ExitCode.TIMEOUT in codes:
+        return ExitCode.TIMEOUT
+    return combined_code(codes, len(report))
+
+
 async def cmd_watch(client: SpacesClient, args: argparse.Namespace, output: Output) -> int:
     """`aiospaces watch ID... | --author NAME [--timeout S] [--until-settled]`"""
-    repo_ids: list[str] = list(dict.fromkeys(args.repo_ids))  # a repeated id is one Space
-    if args.author:
-        async for info in client.list_spaces(author=args.author):
-            if info.id not in repo_ids:
-                repo_ids.append(info.id)
-        if not repo_ids:
-            # The Hub answers an unknown author with an empty list, not a 404: most likely a typo.
-            raise UsageError(f"{args.author} has no Spaces to watch: check the user or organization name")
-    if not repo_ids:
-        raise UsageError("give Space ids or --author NAME (see `aiospaces watch --help`)")
+    check_targets(args, "watch")
+    # A repeated id is one Space.
+    repo_ids = await with_author(client, args, list(dict.fromkeys(args.repo_ids)), verb="watch")
     latest: dict[str, SpaceRuntime] = {}
     with output.live_table(RUNTIME_COLUMNS) as table:
         # The watch ends by itself at --timeout (a deadline on the client's clock: virtual in tests).

@@ -30,10 +30,15 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "aiospaces wait alice/my-space --hardware t4-medium --timeout 900",
     ),
     "demo": ("aiospaces demo", "aiospaces demo --spaces 50 --speed 200 --json"),
-    "runtime": ("aiospaces runtime alice/my-space", "aiospaces runtime alice/a alice/b --json"),
+    "runtime": (
+        "aiospaces runtime alice/my-space",
+        "aiospaces runtime alice/a alice/b --json",
+        "aiospaces runtime --author alice",
+    ),
     "wait": (
         "aiospaces wait alice/my-space --timeout 600",
         "aiospaces wait alice/my-space --hardware t4-medium --wake",
+        "aiospaces wait alice/a alice/b alice/c --timeout 900",
     ),
     "watch": (
         "aiospaces watch alice/a alice/b",
@@ -47,9 +52,14 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "hardware": (
         "aiospaces hardware alice/my-space t4-medium",
         "aiospaces hardware alice/a alice/b cpu-upgrade --sleep-time 3600",
+        "aiospaces hardware --author alice cpu-basic",
     ),
-    "pause": ("aiospaces pause alice/a alice/b",),
-    "restart": ("aiospaces restart alice/my-space", "aiospaces restart alice/my-space --factory"),
+    "pause": ("aiospaces pause alice/a alice/b", "aiospaces pause --author alice"),
+    "restart": (
+        "aiospaces restart alice/my-space",
+        "aiospaces restart alice/my-space --factory",
+        "aiospaces restart --author alice",
+    ),
     "secrets": ("aiospaces secrets list alice/my-space",),
     "secrets set": (
         "aiospaces secrets set alice/a alice/b API_KEY --from-env API_KEY",
@@ -237,6 +247,14 @@ def _add_concurrency(sub: argparse.ArgumentParser, *, suppress: bool = True) -> 
     )
 
 
+def _add_targets(sub: argparse.ArgumentParser, help_text: str = "Space ids") -> None:
+    """`ID...` and/or `--author NAME`: the Spaces a command acts on (at least one of the two)."""
+    sub.add_argument("repo_ids", nargs="*", metavar="ID", help=help_text)
+    sub.add_argument(
+        "--author", metavar="NAME", help="also every Space of this user or organization (one listing)"
+    )
+
+
 def _add_runtime_commands(add: AddCommand) -> None:
     """demo, runtime, wait, watch, deploy."""
     demo = add(
@@ -259,20 +277,22 @@ def _add_runtime_commands(add: AddCommand) -> None:
         "runtime",
         "show the runtime (stage, hardware, sleep time) of Spaces",
         "Show each Space's stage, current and requested hardware, and sleep time (`never`, or a duration; "
-        "`default` when the Hub reports none), one row per Space.",
+        "`default` when the Hub reports none), one row per Space; --author NAME: every Space of that owner.",
     )
-    runtime.add_argument("repo_ids", nargs="+", metavar="ID", help="Space id, e.g. alice/my-space")
+    _add_targets(runtime, "Space id, e.g. alice/my-space")
     _add_concurrency(runtime)
 
     wait = add(
         "wait",
-        "wait until a Space runs (optionally on given hardware)",
-        "Wait until the Space is RUNNING — with --hardware, until that hardware is requested and running — "
-        "showing each stage or hardware transition as it happens (a line each; `change` events in JSON). "
-        "A failure stage exits 1 with the log tail on stderr; PAUSED/STOPPED/SLEEPING exit 1 unless --wake; "
-        "the deadline exits 3.",
+        "wait until Spaces run (optionally on given hardware)",
+        "Wait until each Space is RUNNING — with --hardware, until that hardware is requested and running — "
+        "showing each stage or hardware transition as it happens (a line each; a live per-Space table on a "
+        "terminal for several Spaces; `change` events in JSON). Several Spaces are waited for together, "
+        "each to the end, then shown one row each. A failure stage exits 1 with the log tail on stderr; "
+        "PAUSED/STOPPED/SLEEPING exit 1 unless --wake; the deadline exits 3. Over several Spaces: 1 when "
+        "any failed (each named, with its log tail), else 3 when any timed out, else 0 when all run.",
     )
-    wait.add_argument("repo_id", metavar="ID", help="Space id")
+    wait.add_argument("repo_ids", nargs="+", metavar="ID", help="Space ids")
     wait.add_argument("--hardware", metavar="HW", help="wait until this hardware runs (e.g. t4-medium)")
     wait.add_argument("--timeout", type=_positive_float, metavar="S", help="give up after S seconds (exit 3)")
     wait.add_argument("--wake", action="store_true", help="restart the Space if it is paused or asleep")
@@ -339,7 +359,7 @@ def _add_space_commands(add: AddCommand) -> None:
         "HW` waits until it runs there). Flavors known to "
         f"this version: {', '.join(SpaceHardware)}.",
     )
-    hardware.add_argument("repo_ids", nargs="+", metavar="ID", help="Space ids")
+    _add_targets(hardware)
     hardware.add_argument("hardware", metavar="HW", help="hardware flavor, e.g. t4-medium or cpu-basic")
     hardware.add_argument(
         "--sleep-time", type=_sleep_time, metavar="S", help="sleep after S idle seconds (-1: never)"
@@ -352,7 +372,7 @@ def _add_space_commands(add: AddCommand) -> None:
         "Pause each Space: it stops running and is not billed until `aiospaces restart` (or the Hub's UI) "
         "starts it again.",
     )
-    pause.add_argument("repo_ids", nargs="+", metavar="ID", help="Space ids")
+    _add_targets(pause)
     _add_concurrency(pause)
 
     restart = add(
@@ -361,7 +381,7 @@ def _add_space_commands(add: AddCommand) -> None:
         "Restart each Space (also starts a paused one); --factory rebuilds it from scratch, without the "
         "build cache.",
     )
-    restart.add_argument("repo_ids", nargs="+", metavar="ID", help="Space ids")
+    _add_targets(restart)
     restart.add_argument("--factory", action="store_true", help="factory reboot (rebuild without cache)")
     _add_concurrency(restart)
 
