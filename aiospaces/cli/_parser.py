@@ -250,9 +250,7 @@ def _add_concurrency(sub: argparse.ArgumentParser, *, suppress: bool = True) -> 
 def _add_targets(sub: argparse.ArgumentParser, help_text: str = "Space ids") -> None:
     """`ID...` and/or `--author NAME`: the Spaces a command acts on (at least one of the two)."""
     sub.add_argument("repo_ids", nargs="*", metavar="ID", help=help_text)
-    sub.add_argument(
-        "--author", metavar="NAME", help="also every Space of this user or organization (one listing)"
-    )
+    sub.add_argument("--author", metavar="NAME", help="also every Space of this user or organization")
 
 
 def _add_runtime_commands(add: AddCommand) -> None:
