@@ -206,6 +206,8 @@ async def run_on_targets(
 ) -> int:
     """`run_on_each` over the command's ids and, with `--author`, the owner's Spaces (runtime shown)."""
     check_targets(args, command)
+    for repo_id in args.repo_ids:
+        validation.validate_repo_id(repo_id)  # a bad id is refused before the owner's Spaces are listed
     args.repo_ids = await with_author(client, args, args.repo_ids, verb=verb)
     return await run_on_each(client, args, output, operation, description=description, show_runtime=True)
 
