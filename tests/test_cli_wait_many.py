@@ -137,8 +137,12 @@ async def test_wait_many_timeout_exits_3(hub: SimulatedHub, clock: VirtualClock)
     assert result.code == ExitCode.TIMEOUT
     assert "aiospaces: error: alice/slow not ready after 600s (last stage BUILDING)" in result.err
     assert quick not in result.err
-    row = next(line for line in result.out.splitlines() if line.startswith("alice/slow  "))
-    assert row.split()[1:3] == ["FAILED", "BUILDING"]
+    lines = result.out.splitlines()
+    rows = lines[next(i for i, line in enumerate(lines) if line.startswith("Space")) + 1 :]
+    assert [row.split()[:3] for row in rows] == [
+        [quick, "ok", "RUNNING"],
+        ["alice/slow", "FAILED", "BUILDING"],
+    ]
 
 
 async def test_wait_many_failure_wins_over_timeout(hub: SimulatedHub, clock: VirtualClock) -> None:
