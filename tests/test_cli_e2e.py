@@ -144,7 +144,8 @@ def test_wait_many_exits_1_naming_the_failed_build(hub_url: tuple[SimulatedHub, 
     header = next(i for i, line in enumerate(lines) if line.startswith("Space"))
     transitions, rows = lines[:header], lines[header + 1 :]
     for repo_id in (a, c):
-        assert f"{repo_id}  APP_STARTING -> RUNNING  hardware cpu-basic" in transitions
+        # The app start is short in real time: a poll may see BUILDING, then RUNNING already.
+        assert any(line.startswith(repo_id) and " -> RUNNING  " in line for line in transitions)
     assert f"{b}  BUILDING -> BUILD_ERROR  hardware -" in " ".join(transitions)
     assert [row.split()[:3] for row in rows] == [
         [a, "ok", "RUNNING"],
