@@ -223,30 +223,10 @@ def plan_build(
     else:
         log += ["--> RUN pip install --no-cache-dir pip -U\n", "DONE 2.1s\n", "\n"]
         requirements = files.get("requirements.txt")
-        if requirements is not None:
-            cmd = "pip install --no-cache-dir -r requirements.txt"
-            log.append(f"--> RUN {cmd}\n")
-            for number, line in enumerate(requirements.decode("utf-8", "replace").splitlines(), start=1):
-                reason = invalid_requirement(line)
-                if reason is None:
-                    continue
-                text = line.strip()
-                prefix = _NAME_PREFIX.match(text)
-                caret = len(prefix.group(0)) if prefix else 0
-                log += [
-                    f"ERROR: Invalid requirement: {text!r}: {reason}\n",
-                    f"    {text}\n",
-                    f"    {' ' * caret}^ (from line {number} of requirements.txt)\n",
-                    "\n",
-                    f'--> ERROR: process "/bin/sh -c {cmd}" did not complete successfully: exit code: 1\n',
-                ]
-                return BuildPlan(
-                    "BUILD_ERROR",
-                    sdk,
-                    build_log=tuple(log),
-                    error_message="Build failed with exit code: 1",
-                )
-            log += ["Successfully installed requirements\n", "DONE 11.4s\n"]
+        if requirements is not None and _install_requirements(requirements, log) is not None:
+            return BuildPlan(
+                "BUILD_ERROR", sdk, build_log=tuple(log), error_message="Build failed with exit code: 1"
+            )
         sdk_pkg = "gradio" if sdk == "gradio" else "streamlit"
         log += ["\n", f"--> RUN pip install --no-cache-dir {sdk_pkg}\n", "DONE 9.8s\n"]
     log += ["\n", "--> Pushing image\n", "DONE 3.0s\n", "\n", "--> Exporting cache\n", "DONE 0.6s\n"]
@@ -264,16 +244,47 @@ def plan_build(
                 run_log=tuple(run),
                 error_message=f"Exit code: 1. Reason: {last}",
             )
+    run += _started_lines(sdk)
+    return BuildPlan("RUNNING", sdk, build_log=tuple(log), run_log=tuple(run))
+
+
+def _install_requirements(requirements: bytes, log: list[str]) -> str | None:
+    """Append the `pip install -r requirements.txt` step to `log`; return the first invalid line's reason
+    (the step then ends in pip's error, as the Hub's build log shows it), or None when every line is valid."""
+    cmd = "pip install --no-cache-dir -r requirements.txt"
+    log.append(f"--> RUN {cmd}\n")
+    for number, line in enumerate(requirements.decode("utf-8", "replace").splitlines(), start=1):
+        reason = invalid_requirement(line)
+        if reason is None:
+            continue
+        text = line.strip()
+        prefix = _NAME_PREFIX.match(text)
+        caret = len(prefix.group(0)) if prefix else 0
+        log += [
+            f"ERROR: Invalid requirement: {text!r}: {reason}\n",
+            f"    {text}\n",
+            f"    {' ' * caret}^ (from line {number} of requirements.txt)\n",
+            "\n",
+            f'--> ERROR: process "/bin/sh -c {cmd}" did not complete successfully: exit code: 1\n',
+        ]
+        return reason
+    log += ["Successfully installed requirements\n", "DONE 11.4s\n"]
+    return None
+
+
+def _started_lines(sdk: str) -> list[str]:
+    """The run log lines an app of this SDK prints once it listens."""
     if sdk == "gradio":
-        run += ["* Running on local URL:  http://0.0.0.0:7860, with SSR ⚡\n", "\n"]
-        run.append("To create a public link, set `share=True` in `launch()`.\n")
-    elif sdk == "streamlit":
-        run += [
+        return [
+            "* Running on local URL:  http://0.0.0.0:7860, with SSR ⚡\n",
+            "\n",
+            "To create a public link, set `share=True` in `launch()`.\n",
+        ]
+    if sdk == "streamlit":
+        return [
             "\n",
             "  You can now view your Streamlit app in your browser.\n",
             "\n",
             "  URL: http://0.0.0.0:8501\n",
         ]
-    else:
-        run.append("Application started on port 7860\n")
-    return BuildPlan("RUNNING", sdk, build_log=tuple(log), run_log=tuple(run))
+    return ["Application started on port 7860\n"]
