@@ -112,6 +112,32 @@ async def test_a_redirect_loop_is_a_transport_error_not_a_raw_httpx_error() -> N
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("status", "method", "has_body"), [(307, "POST", True), (308, "POST", True), (303, "GET", False)]
+)
+async def test_a_redirected_write_keeps_or_drops_its_body_by_the_status(
+    status: int, method: str, has_body: bool
+) -> None:
+    """A write answered 307/308 is resent to the new location with the same method and body; answered 303,
+    it becomes a GET without a body, as HTTP says."""
+    seen: list[tuple[str, str, bytes]] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append((request.method, request.url.path, request.content))
+        if request.url.path == "/api/spaces/a/b/secrets":
+            return httpx2.Response(status, headers={"Location": "/api/spaces/a/moved/secrets"})
+        return httpx2.Response(200)
+
+    async with SpacesClient(
+        token="hf_x", endpoint=ENDPOINT, transport=httpx2.MockTransport(handler), clock=RecordingClock()
+    ) as client:
+        await client.add_space_secret("a/b", "KEY", "value")
+    (first_method, _, first_body), (second_method, second_path, second_body) = seen
+    assert (first_method, second_method, second_path) == ("POST", method, "/api/spaces/a/moved/secrets")
+    assert (second_body == first_body) if has_body else (second_body == b"")
+
+
+@pytest.mark.anyio
 async def test_an_undecodable_body_is_a_transport_error_not_a_raw_httpx_error() -> None:
     """A body that claims gzip but is not gives `errors.TransportError`, never httpx's `DecodingError`."""
 
