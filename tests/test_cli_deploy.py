@@ -106,7 +106,8 @@ async def test_deploy_of_an_unchanged_folder_says_so(
     [
         ({"requirements.txt": "numpy\ntorch==>1\n"}, None, "BUILD_ERROR", "build", "torch==>1", "build"),
         ({"app.py": "def broken(:\n    pass\n"}, None, "RUNTIME_ERROR", "app", "SyntaxError", "run"),
-        ({"README.md": "---\ntitle: x\nsdk: cobol\n---\n"}, None, "CONFIG_ERROR", "config", None, None),
+        ({"README.md": "---\napp_file: main.py\n---\n"}, None, "NO_APP_FILE", "config", None, None),
+        ({}, "config", "CONFIG_ERROR", "config", None, None),
         ({}, "schedule", "RUNTIME_ERROR", "platform", None, None),
     ],
 )
@@ -137,6 +138,20 @@ async def test_each_failure_class_exits_1_with_its_class_and_log_tail(
         assert tail_line in result.err.split("---\n", 1)[1]
     if failure_class == "platform":
         assert "Scheduling failure: not enough hardware capacity" in first_error
+
+
+async def test_an_unknown_sdk_in_the_readme_exits_2_before_any_upload(
+    hub: SimulatedHub, clock: VirtualClock, tmp_path: Path
+) -> None:
+    """A folder README naming an unknown sdk: exit 2 with the Hub's card validation message naming `sdk`,
+    and the Space keeps its commit."""
+    head = hub.git.head(("space", "alice/app"))
+    result = await cli(
+        hub, clock, "deploy", "alice/app", folder(tmp_path, {"README.md": "---\nsdk: cobol\n---\n"})
+    )
+    assert result.code == ExitCode.USAGE
+    assert '"sdk" must be one of [gradio, streamlit, docker, static]' in result.err
+    assert hub.git.head(("space", "alice/app")) == head
 
 
 async def test_json_events_name_the_phases_and_the_failure(

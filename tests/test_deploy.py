@@ -212,13 +212,42 @@ async def test_an_app_that_crashes_at_start_is_an_app_failure(
     assert not any("pip install" in line for line in error.log_tail)  # the run log, not the build log
 
 
-async def test_a_broken_readme_is_a_config_failure(env: SimulatedHubClient, tmp_path: Path) -> None:
-    """README front matter with an unknown sdk: CONFIG_ERROR, class config, with the Hub's message."""
-    folder = write_app(tmp_path / "app", {"README.md": "---\ntitle: x\nsdk: cobol\n---\n"})
+async def test_an_app_file_the_folder_lacks_is_a_config_failure(
+    env: SimulatedHubClient, tmp_path: Path
+) -> None:
+    """README front matter naming an `app_file` that is not uploaded: NO_APP_FILE, class config, with the commit
+    (card validation cannot see it: the name is a valid string)."""
+    readme = "---\ntitle: x\nsdk: gradio\napp_file: main.py\n---\n"
+    folder = write_app(tmp_path / "app", {"README.md": readme})
+    error, head = await _failed_deploy(env, folder)
+    assert (error.stage, error.failure_class, error.commit) == ("NO_APP_FILE", FailureClass.CONFIG, head)
+
+
+async def test_a_space_readme_with_an_unknown_sdk_is_a_config_failure(tmp_path: Path) -> None:
+    """A Space whose own README (committed without card validation) names an unknown sdk: deploying new app
+    code ends in CONFIG_ERROR, class config, with the Hub's message naming the sdk."""
+    env = SimulatedHubClient()
+    env.hub.set_durations(commit_to_build=COMMIT_TO_BUILD)
+    env.hub.create_space("alice/app", files={"README.md": "---\nsdk: cobol\n---\n", "app.py": APP})
+    folder = write_app(tmp_path / "app", {"app.py": APP + "# v2\n"})
     error, head = await _failed_deploy(env, folder)
     assert (error.stage, error.failure_class, error.commit) == ("CONFIG_ERROR", FailureClass.CONFIG, head)
     assert error.error_message is not None
     assert "cobol" in error.error_message
+
+
+async def test_an_unknown_sdk_in_the_folder_is_refused_before_the_upload(
+    env: SimulatedHubClient, tmp_path: Path
+) -> None:
+    """A folder README naming an unknown sdk: `deploy` raises ValueError naming `sdk` and uploads nothing, so
+    the Space keeps its commit and keeps running."""
+    head = env.hub.git.head(("space", "alice/app"))
+    folder = write_app(tmp_path / "app", {"README.md": "---\ntitle: x\nsdk: cobol\n---\n"})
+    with pytest.raises(ValueError, match=r'Invalid metadata in README.md: "sdk" must be one of \[gradio, '):
+        await env.client.deploy("alice/app", folder, timeout=900)
+    assert env.hub.git.head(("space", "alice/app")) == head
+    assert env.hub.space_stage("alice/app") == "RUNNING"
+    assert env.hub.counters.in_flight == 0
 
 
 async def test_no_capacity_for_the_hardware_is_a_platform_failure(

@@ -42,12 +42,29 @@ async def test_app_that_does_not_compile_is_a_runtime_error_with_traceback() -> 
     assert any("SyntaxError" in line for line in error.log_tail)
 
 
-async def test_unknown_sdk_is_a_config_error() -> None:
-    """README front matter with an unknown sdk ends in CONFIG_ERROR with the Hub's message."""
-    readme = b"---\ntitle: x\nsdk: cobol\n---\n"
+async def test_unknown_sdk_is_refused_before_the_upload() -> None:
+    """README front matter with an unknown sdk is refused by the Hub's card validation: ValueError naming
+    `sdk`, and nothing is committed."""
+    async with SimulatedHubClient() as env:
+        await env.client.create_repo("alice/app", repo_type="space", space_sdk="gradio")
+        head = env.hub.git.head(("space", "alice/app"))
+        with pytest.raises(ValueError, match=r'"sdk" must be one of \[gradio, streamlit, docker, static\]'):
+            await env.client.upload_file(
+                path_or_fileobj=b"---\ntitle: x\nsdk: cobol\n---\n",
+                path_in_repo="README.md",
+                repo_id="alice/app",
+                repo_type="space",
+            )
+        assert env.hub.git.head(("space", "alice/app")) == head
+        assert b"cobol" not in env.hub.git.read_file(("space", "alice/app"), "README.md")
+
+
+async def test_an_app_file_not_in_the_space_is_no_app_file() -> None:
+    """README front matter naming an `app_file` the Space lacks passes card validation, then the build ends in
+    NO_APP_FILE."""
+    readme = b"---\ntitle: x\nsdk: gradio\napp_file: main.py\n---\n"
     error = await _failure_after_upload({"app.py": GOOD_APP, "README.md": readme})
-    assert error.stage == "CONFIG_ERROR"
-    assert error.error_message
+    assert error.stage == "NO_APP_FILE"
 
 
 async def test_no_app_file() -> None:

@@ -197,6 +197,8 @@ def plan_build(
     sdk = card.get("sdk") or repo_sdk or ""
     if sdk not in SDKS:
         # Observed on huggingface.co: an unknown sdk in the card is a configuration error (no build runs).
+        # `POST /api/validate-yaml` refuses such a card before a client uploads it (`_routes_account.py`):
+        # only a commit sent without that call, or a Space created with it, gets here.
         return BuildPlan(
             "CONFIG_ERROR",
             sdk,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ._builds import parse_front_matter
+from ._builds import SDKS, parse_front_matter
 from ._hardware import HARDWARE_NAMES
 from ._http import HubError, RouteSpec, SimRequest, SimResponse, json_response
 from ._params import body_obj, req_str
@@ -102,10 +102,15 @@ def card_errors(content: str, repo_type: str) -> list[str]:
 
     `model-index` must be a list on every repo type ([inferred] text); a Space card's keys are checked as the
     hub docs' Spaces configuration reference and huggingface_hub 2.4 `repocard_data.py` (`SpaceCardData`)
-    define them: `app_port` a port number, `sdk_version`, `python_version` and `app_file` strings,
-    `colorFrom`/`colorTo` one of the eight colors, `suggested_hardware` a known flavor. Other repo types
-    ignore the Space keys. An unknown `sdk` is left to the build, which ends in CONFIG_ERROR (`_builds.py`):
-    no source shows the Hub refusing it before the upload.
+    define them: `sdk` one of the SDKs a Space can be created with (hub-api.md §5.1 and §13.4, huggingface_hub
+    `constants.py` `SPACES_SDK_TYPES`), `app_port` a port number, `sdk_version`, `python_version` and
+    `app_file` strings, `colorFrom`/`colorTo` one of the eight colors, `suggested_hardware` a known flavor. A
+    value outside its list is worded as the Hub answers it (observed: `"colorFrom" must be one of [red,
+    yellow, ...]`). Other repo types ignore the Space keys.
+
+    Clients call this before they upload a README (hub-api.md §11.1 step 2). [modelled] The simulated commit
+    endpoint does not check card metadata itself (no source shows the Hub's doing so), so a README that
+    reaches a Space by a commit sent without this call still ends its build in CONFIG_ERROR (`_builds.py`).
     """
     keys = _top_level(content)
     errors: list[str] = []
@@ -114,6 +119,7 @@ def card_errors(content: str, repo_type: str) -> list[str]:
     if repo_type != "space":
         return errors
     checks = [
+        _one_of("sdk", keys["sdk"][0], SDKS) if "sdk" in keys else None,
         _one_of("colorFrom", keys["colorFrom"][0], SPACE_COLORS) if "colorFrom" in keys else None,
         _one_of("colorTo", keys["colorTo"][0], SPACE_COLORS) if "colorTo" in keys else None,
         _one_of("suggested_hardware", keys["suggested_hardware"][0], HARDWARE_NAMES)
