@@ -215,8 +215,8 @@ async def test_an_app_that_crashes_at_start_is_an_app_failure(
 async def test_an_app_file_the_folder_lacks_is_a_config_failure(
     env: SimulatedHubClient, tmp_path: Path
 ) -> None:
-    """README front matter naming an `app_file` that is not uploaded: NO_APP_FILE, class config, with the commit
-    (card validation cannot see it: the name is a valid string)."""
+    """README front matter naming an `app_file` that is not uploaded: NO_APP_FILE, class config, with the
+    commit (card validation cannot see it: the name is a valid string)."""
     readme = "---\ntitle: x\nsdk: gradio\napp_file: main.py\n---\n"
     folder = write_app(tmp_path / "app", {"README.md": readme})
     error, head = await _failed_deploy(env, folder)

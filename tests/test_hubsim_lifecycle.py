@@ -372,6 +372,7 @@ def test_seeding_many_spaces_is_fast_and_direct() -> None:
     ("files", "stage"),
     [
         ({"main.py": GRADIO_APP}, "NO_APP_FILE"),
+        # The commit endpoint takes a card that `POST /api/validate-yaml` refuses; the build cannot use it.
         ({"README.md": "---\nsdk: flask\n---\n", "app.py": GRADIO_APP}, "CONFIG_ERROR"),
         ({"app.py": GRADIO_APP, "requirements.txt": "numpy\ntorch==>1\n"}, "BUILD_ERROR"),
         ({"app.py": "def broken(:\n    pass\n"}, "RUNTIME_ERROR"),
