@@ -9,11 +9,15 @@ the least busy one, keep every pass short while still allowing `max_connections`
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator, Callable
 
 import anyio
 import anyio.lowlevel
+import httpcore2
 import httpx2
+
+from ._netio import AsyncioBackend
 
 # Connections per shard. Measured on the bulk benchmark at width 128: 16 per shard spent the least CPU per
 # request (fewer shards make each pass longer; more make choosing a shard cost more).
@@ -24,8 +28,25 @@ def connection_pool(max_connections: int, *, shard_size: int = SHARD_SIZE) -> ht
     """An httpx2 transport allowing `max_connections` connections: one plain pool when that fits in one
     shard, else a `ShardedPool`."""
     if max_connections <= shard_size:
-        return httpx2.AsyncHTTPTransport(limits=_limits(max_connections))
+        return http_transport(max_connections, httpx2.create_ssl_context())
     return ShardedPool(max_connections, shard_size=shard_size)
+
+
+_BACKEND = AsyncioBackend()
+
+
+def http_transport(connections: int, tls: ssl.SSLContext) -> httpx2.AsyncHTTPTransport:
+    """httpx2's transport over a pool of `connections` connections whose sockets are `_netio`'s."""
+    transport = httpx2.AsyncHTTPTransport(verify=tls, limits=_limits(connections))
+    # httpx2 does not take a network backend, so its pool is replaced by the same pool built with one; the
+    # transport's request and error mapping stay httpx2's.
+    transport._pool = httpcore2.AsyncConnectionPool(
+        ssl_context=tls,
+        max_connections=connections,
+        max_keepalive_connections=connections,
+        network_backend=_BACKEND,
+    )
+    return transport
 
 
 def _limits(connections: int) -> httpx2.Limits:
@@ -46,7 +67,7 @@ class ShardedPool(httpx2.AsyncBaseTransport):
         # One TLS context for all shards, the one a default transport would build: building it loads the
         # CA bundle, which is slow enough to matter once per shard.
         tls = httpx2.create_ssl_context()
-        self.shards = [httpx2.AsyncHTTPTransport(verify=tls, limits=_limits(per_shard)) for _ in range(count)]
+        self.shards = [http_transport(per_shard, tls) for _ in range(count)]
         self.in_flight = [0] * count
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:

@@ -17,9 +17,9 @@ Each retry is logged on the `aiospaces` logger with its reason (WARNING; 429 wai
 from __future__ import annotations
 
 import logging
+import os
 import platform
 import random
-import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager, suppress
 from typing import Any
@@ -253,7 +253,7 @@ class HttpTransport:
             headers["authorization"] = f"Bearer {self._config.token}"
         # A trace id per request, as huggingface_hub sends; the Hub echoes it in X-Request-Id (hub-api.md
         # §1.3).
-        headers["x-amzn-trace-id"] = str(uuid.uuid4())
+        headers["x-amzn-trace-id"] = _trace_id()
         if extra:
             headers.update({k.lower(): v for k, v in extra.items()})
         return headers
@@ -269,8 +269,9 @@ class HttpTransport:
             self._warned_topics.add(topic)
             logger.warning("Hub warning (%s): %s", topic, message.strip() or topic)
 
-    def _route(self, method: str, url: str) -> tuple[str, str, bool, RateLimitState]:
-        """(full URL, URL for logs and errors, whether it is the endpoint's origin, its rate-limit state)."""
+    def _route(self, method: str, url: str) -> tuple[httpx2.URL, str, bool, RateLimitState]:
+        """(full URL, parsed once; URL for logs and errors; whether it is the endpoint's origin; its
+        rate-limit state)."""
         if self._config.offline:
             raise errors.OfflineModeError(
                 f"HF_HUB_OFFLINE is set: refusing to send {method} {_wire.safe_url(url)}"
@@ -293,12 +294,12 @@ class HttpTransport:
             # Another host (pre-signed storage) does not consume the Hub's quota; it is paced only once it
             # answers 429 itself.
             state = self.rate_limiter.state(f"external:{target.host}", probe_first=False)
-        return full_url, clean_url, same_origin, state
+        return target, clean_url, same_origin, state
 
     async def _attempt(
         self,
         method: str,
-        full_url: str,
+        target: httpx2.URL,
         clean_url: str,
         same_origin: bool,
         state: RateLimitState,
@@ -323,13 +324,13 @@ class HttpTransport:
             if stream is None:
                 async with Slot(self.limiter):
                     return await self._send(
-                        method, full_url, clean_url, same_origin, state, probe, True, params, json,
+                        method, target, clean_url, same_origin, state, probe, True, params, json,
                         content, data, headers, request_timeout, follow_redirects,
                     )  # fmt: skip
             await self.limiter.acquire_on_behalf_of(stream)
             try:
                 response = await self._send(
-                    method, full_url, clean_url, same_origin, state, probe, False, params, json,
+                    method, target, clean_url, same_origin, state, probe, False, params, json,
                     content, data, headers, request_timeout, follow_redirects,
                 )  # fmt: skip
             except BaseException:
@@ -344,7 +345,7 @@ class HttpTransport:
     async def _send(
         self,
         method: str,
-        full_url: str,
+        target: httpx2.URL,
         clean_url: str,
         same_origin: bool,
         state: RateLimitState,
@@ -364,7 +365,7 @@ class HttpTransport:
         try:
             request = httpx2.Request(
                 method,
-                full_url,
+                target,
                 params=params,
                 json=json,
                 content=content,
@@ -520,7 +521,7 @@ class HttpTransport:
         read (a dropped body counts as a transport failure of that attempt and is retried under the same
         rules). Error statuses raise. The concurrency slot is given back before returning."""
         method = method.upper()
-        full_url, clean_url, same_origin, state = self._route(method, url)
+        target, clean_url, same_origin, state = self._route(method, url)
         retrying = Retrying(
             self._retry,
             clock=self._clock,
@@ -534,7 +535,7 @@ class HttpTransport:
             async for attempt in retrying:
                 with attempt:
                     return await self._attempt(
-                        method, full_url, clean_url, same_origin, state, None, params, json, content,
+                        method, target, clean_url, same_origin, state, None, params, json, content,
                         data, headers, timeout, follow_redirects,
                     )  # fmt: skip
         except _Failed as failed:
@@ -559,7 +560,7 @@ class HttpTransport:
         holds it — closes the response and gives the concurrency slot back, from whichever task exits it.
         """
         method = method.upper()
-        full_url, clean_url, same_origin, state = self._route(method, url)
+        target, clean_url, same_origin, state = self._route(method, url)
         handle = StreamResponse(method, clean_url)
         retrying = Retrying(
             self._retry,
@@ -574,7 +575,7 @@ class HttpTransport:
             async for attempt in retrying:
                 with attempt:
                     await self._attempt(
-                        method, full_url, clean_url, same_origin, state, handle, params, None, None,
+                        method, target, clean_url, same_origin, state, handle, params, None, None,
                         None, headers, timeout, True,
                     )  # fmt: skip
         except _Failed as failed:
@@ -591,6 +592,13 @@ class HttpTransport:
             finally:
                 self.limiter.release_on_behalf_of(handle)
                 state.release(handle._probe)
+
+
+def _trace_id() -> str:
+    """A random (version 4) UUID, formatted as `str(uuid.uuid4())` would, at half its cost per request."""
+    digits = os.urandom(16).hex()
+    variant = "89ab"[int(digits[16], 16) & 3]
+    return f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-{variant}{digits[17:20]}-{digits[20:]}"
 
 
 def _origin(url: httpx2.URL) -> tuple[str, str, int | None]:

@@ -6,6 +6,7 @@ clock."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -72,7 +73,8 @@ def sequence(*responses: httpx2.Response | Exception) -> Handler:
 
 @pytest.mark.anyio
 async def test_requests_carry_auth_user_agent_and_trace_id() -> None:
-    """Every request has the bearer token, an `aiospaces/` user-agent and a fresh trace id."""
+    """Every request has the bearer token, an `aiospaces/` user-agent and a fresh trace id, a version 4 UUID
+    as huggingface_hub sends."""
     client, rec, _ = make_client(sequence(httpx2.Response(200, json=RUNNING)))
     async with client:
         await client.get_space_runtime("a/b")
@@ -81,6 +83,11 @@ async def test_requests_carry_auth_user_agent_and_trace_id() -> None:
     assert first.headers["authorization"] == "Bearer hf_test_token"
     assert first.headers["user-agent"].startswith("aiospaces/")
     assert first.headers["x-amzn-trace-id"] != second.headers["x-amzn-trace-id"]
+    for request in rec.requests:
+        trace = request.headers["x-amzn-trace-id"]
+        assert str(uuid.UUID(trace)) == trace
+        assert uuid.UUID(trace).version == 4
+        assert uuid.UUID(trace).variant == uuid.RFC_4122
     assert str(first.url) == "https://hub.test/api/spaces/a/b/runtime"
 
 

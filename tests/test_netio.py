@@ -1,0 +1,167 @@
+"""The socket layer under the connection pool (`aiospaces._netio` on asyncio, httpcore2's own on trio),
+against small HTTP/1.1 servers on 127.0.0.1: plain and TLS, keep-alive and connections the server drops,
+large bodies, timeouts and refused connections."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import anyio
+import anyio.abc
+import anyio.streams.tls
+import httpx2
+import pytest
+import trustme
+
+from aiospaces._pool import http_transport
+
+pytestmark = pytest.mark.anyio
+
+Handler = Callable[[anyio.abc.ByteStream, int], Awaitable[None]]
+
+
+async def _read_request(stream: anyio.abc.ByteStream) -> bytes:
+    """Read one request's head (the tests' requests have no body)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += await stream.receive()
+    return data
+
+
+def _response(body: bytes, *, close: bool = False) -> bytes:
+    connection = b"Connection: close\r\n" if close else b""
+    return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n%s\r\n%s" % (len(body), connection, body)
+
+
+@asynccontextmanager
+async def _server(handler: Handler, tls: ssl.SSLContext | None = None) -> AsyncIterator[int]:
+    """Serve `handler(stream, connection_number)` on a free port of 127.0.0.1; yields the port."""
+    listener: anyio.abc.Listener[anyio.abc.ByteStream]
+    tcp = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+    port = tcp.extra(anyio.abc.SocketAttribute.local_port)
+    listener = tcp if tls is None else anyio.streams.tls.TLSListener(tcp, tls, standard_compatible=False)
+    count = 0
+
+    async def serve(stream: anyio.abc.ByteStream) -> None:
+        nonlocal count
+        count += 1
+        async with stream:
+            try:
+                await handler(stream, count)
+            except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
+                pass
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, serve)
+        try:
+            yield port
+        finally:
+            tg.cancel_scope.cancel()
+
+
+def _client(tls: ssl.SSLContext | None = None, timeout: float = 10.0) -> httpx2.AsyncClient:
+    context = tls if tls is not None else ssl.create_default_context()
+    return httpx2.AsyncClient(transport=http_transport(4, context), timeout=timeout)
+
+
+async def _keep_alive(stream: anyio.abc.ByteStream, number: int) -> None:
+    while True:
+        await _read_request(stream)
+        await stream.send(_response(b"connection %d" % number))
+
+
+async def test_keep_alive_reuses_one_connection() -> None:
+    """Requests one after another travel over the one connection the server keeps open."""
+    async with _server(_keep_alive) as port, _client() as client:
+        bodies = [(await client.get(f"http://127.0.0.1:{port}/")).content for _ in range(3)]
+    assert bodies == [b"connection 1"] * 3
+
+
+async def test_a_connection_the_server_closed_is_not_reused() -> None:
+    """After the server closes an idle keep-alive connection, the next request opens a new one and
+    succeeds, rather than failing on the dead socket."""
+
+    async def answer_once(stream: anyio.abc.ByteStream, number: int) -> None:
+        await _read_request(stream)
+        await stream.send(_response(b"connection %d" % number))
+        # Closed without saying so (no `Connection: close`): the client learns it only from the socket.
+
+    async with _server(answer_once) as port, _client() as client:
+        first = await client.get(f"http://127.0.0.1:{port}/")
+        await anyio.sleep(0.05)  # the server's close reaches the client
+        second = await client.get(f"http://127.0.0.1:{port}/")
+    assert (first.content, second.content) == (b"connection 1", b"connection 2")
+
+
+async def test_a_large_body_arrives_whole() -> None:
+    """A body many times larger than the socket layer's buffer limit is delivered complete and in order
+    (reading pauses and resumes as the consumer catches up)."""
+    body = bytes(range(256)) * 8192  # 2 MiB
+
+    async def large(stream: anyio.abc.ByteStream, number: int) -> None:
+        await _read_request(stream)
+        await stream.send(_response(body))
+        await anyio.sleep(1)
+
+    async with _server(large) as port, _client() as client:
+        async with client.stream("GET", f"http://127.0.0.1:{port}/") as response:
+            received = bytearray()
+            async for chunk in response.aiter_raw():
+                received += chunk
+                await anyio.sleep(0)  # a slow consumer
+    assert bytes(received) == body
+
+
+async def test_a_silent_server_is_a_read_timeout() -> None:
+    """A server that accepts the request and never answers ends in httpx2's `ReadTimeout`."""
+
+    async def silent(stream: anyio.abc.ByteStream, number: int) -> None:
+        await _read_request(stream)
+        await anyio.sleep(30)
+
+    async with _server(silent) as port, _client(timeout=0.2) as client:
+        with pytest.raises(httpx2.ReadTimeout):
+            await client.get(f"http://127.0.0.1:{port}/")
+
+
+async def test_a_body_cut_off_is_a_protocol_error() -> None:
+    """A connection closed halfway through the announced body is httpx2's `RemoteProtocolError`."""
+
+    async def cut(stream: anyio.abc.ByteStream, number: int) -> None:
+        await _read_request(stream)
+        await stream.send(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part")
+
+    async with _server(cut) as port, _client() as client:
+        with pytest.raises(httpx2.RemoteProtocolError):
+            await client.get(f"http://127.0.0.1:{port}/")
+
+
+async def test_nothing_listening_is_a_connect_error() -> None:
+    """A port where nothing listens is httpx2's `ConnectError`."""
+    tcp = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+    port = tcp.extra(anyio.abc.SocketAttribute.local_port)
+    await tcp.aclose()
+    async with _client() as client:
+        with pytest.raises(httpx2.ConnectError):
+            await client.get(f"http://127.0.0.1:{port}/")
+
+
+async def test_https_is_verified_and_served() -> None:
+    """Over TLS, a server whose certificate the context trusts is answered, with keep-alive; one it does not
+    trust is refused as a `ConnectError`."""
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(server_context)
+    trusting = ssl.create_default_context()
+    authority.configure_trust(trusting)
+
+    async with _server(_keep_alive, tls=server_context) as port:
+        async with _client(trusting) as client:
+            first = await client.get(f"https://127.0.0.1:{port}/")
+            second = await client.get(f"https://127.0.0.1:{port}/")
+        async with _client(ssl.create_default_context()) as stranger:
+            with pytest.raises(httpx2.ConnectError):
+                await stranger.get(f"https://127.0.0.1:{port}/")
+    assert (first.content, second.content) == (b"connection 1", b"connection 1")
