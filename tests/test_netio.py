@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 import anyio
 import anyio.abc
+import anyio.lowlevel
 import anyio.streams.tls
 import httpx2
 import pytest
@@ -48,10 +49,8 @@ async def _server(handler: Handler, tls: ssl.SSLContext | None = None) -> AsyncI
         nonlocal count
         count += 1
         async with stream:
-            try:
+            with suppress(anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
                 await handler(stream, count)
-            except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
-                pass
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(listener.serve, serve)
@@ -105,12 +104,15 @@ async def test_a_large_body_arrives_whole() -> None:
         await stream.send(_response(body))
         await anyio.sleep(1)
 
-    async with _server(large) as port, _client() as client:
-        async with client.stream("GET", f"http://127.0.0.1:{port}/") as response:
-            received = bytearray()
-            async for chunk in response.aiter_raw():
-                received += chunk
-                await anyio.sleep(0)  # a slow consumer
+    received = bytearray()
+    async with (
+        _server(large) as port,
+        _client() as client,
+        client.stream("GET", f"http://127.0.0.1:{port}/") as response,
+    ):
+        async for chunk in response.aiter_raw():
+            received += chunk
+            await anyio.lowlevel.checkpoint()  # a slow consumer
     assert bytes(received) == body
 
 
