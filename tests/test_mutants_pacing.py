@@ -1,0 +1,262 @@
+"""Retry decisions, the retry loop, the polling budget and the rate-limit pacing, at the edges of their
+contracts: status classes, argument checks, the public `Retrying` loop's defaults, a budget's window edges,
+and the shared rate-limit state learning from answers (virtual or recording clocks, never wall time)."""
+
+from __future__ import annotations
+
+import logging
+import random
+
+import pytest
+
+from aiospaces._budget import Budget, PollBudget
+from aiospaces._retry import Failure, Outcome, RetryPolicy, coerce_retry, is_retryable_status
+from aiospaces.retry import Retrying
+
+
+class _Clock:
+    """Sleeps return at once and are recorded; time is the sum of the sleeps."""
+
+    def __init__(self) -> None:
+        self.slept: list[float] = []
+
+    def now(self) -> float:
+        return sum(self.slept)
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+
+
+class _Boom(Exception):
+    """A failure the test's `classify` turns into `failure`."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.reason)
+        self.failure = failure
+
+
+def _classify(exc: Exception) -> Failure | None:
+    return exc.failure if isinstance(exc, _Boom) else None
+
+
+async def _attempts(retrying: Retrying, failures: list[Failure], *, progress: bool = False) -> int:
+    """Run `retrying` where each attempt raises the next of `failures`, then succeeds; the attempts made."""
+    pending = list(failures)
+    calls = 0
+    async for attempt in retrying:
+        with attempt:
+            calls += 1
+            if progress:
+                retrying.progress()
+            if pending:
+                raise _Boom(pending.pop(0))
+    return calls
+
+
+# --- _retry: statuses, policy and `retry=` --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "retryable"),
+    [
+        (408, True),
+        (429, True),
+        (500, True),
+        (502, True),
+        (503, True),
+        (504, True),
+        (520, True),
+        (599, True),
+        (400, False),
+        (407, False),
+        (409, False),
+        (430, False),
+        (499, False),
+        (501, False),
+        (505, False),
+        (600, False),
+    ],
+)
+def test_retryable_statuses_are_408_429_and_5xx_but_501_and_505(status: int, retryable: bool) -> None:
+    """408, 429 and every 5xx except 501 (not implemented) and 505 (version) are transient; nothing else."""
+    assert is_retryable_status(status) is retryable
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "arg"),
+    [
+        ({"max_attempts": 0}, ValueError, "retry.max_attempts"),
+        ({"base_delay": -1.0}, ValueError, "retry.base_delay"),
+        ({"max_delay": -1.0}, ValueError, "retry.max_delay"),
+        ({"max_rate_limited": True}, TypeError, "retry.max_rate_limited"),
+        ({"max_rate_limited": "3"}, TypeError, "retry.max_rate_limited"),
+        ({"max_rate_limited": 2.0}, TypeError, "retry.max_rate_limited"),
+        ({"max_rate_limited": -1}, ValueError, "retry.max_rate_limited"),
+    ],
+)
+def test_a_bad_retry_policy_names_its_field(kwargs: dict[str, object], error: type[Exception], arg: str) -> None:
+    """Each invalid `RetryPolicy` field raises the right error class naming that field."""
+    with pytest.raises(error, match=arg.replace(".", r"\.")):
+        RetryPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_retry_policy_may_retry_without_any_delay() -> None:
+    """Zero delays are valid (tests and impatient callers): the policy keeps them as given."""
+    policy = RetryPolicy(base_delay=0.0, max_delay=0.0, max_rate_limited=0)
+    assert (policy.base_delay, policy.max_delay, policy.max_rate_limited) == (0.0, 0.0, 0)
+
+
+@pytest.mark.parametrize(
+    ("retry", "attempts", "rate_limited"),
+    [(None, 6, 10), (True, 6, 10), (False, 1, 0), (0, 1, 10), (1, 2, 10), (5, 6, 10)],
+)
+def test_retry_argument_forms(retry: bool | int | None, attempts: int, rate_limited: int) -> None:
+    """`retry=` None/True is the default policy, False disables every retry (429s included), and an int is
+    the number of retries after the first attempt."""
+    policy = coerce_retry(retry)
+    assert (policy.max_attempts, policy.max_rate_limited) == (attempts, rate_limited)
+
+
+def test_retry_argument_policy_is_kept_and_bad_forms_are_refused() -> None:
+    """A `RetryPolicy` is used as given; a negative count is a ValueError and another type a TypeError, both
+    naming `retry`."""
+    policy = RetryPolicy(max_attempts=3, base_delay=0.1)
+    assert coerce_retry(policy) is policy
+    with pytest.raises(ValueError, match="retry must be >= 0"):
+        coerce_retry(-1)
+    with pytest.raises(TypeError, match="retry must be a RetryPolicy"):
+        coerce_retry(2.5)  # type: ignore[arg-type]
+
+
+# --- the public retry loop ------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_the_public_loop_resends_unanswered_attempts_by_default() -> None:
+    """`Retrying` built as its module documents (no `idempotent=`) treats the block as safe to repeat: an
+    attempt that got no answer is retried."""
+    retrying = Retrying(
+        RetryPolicy(max_attempts=3), clock=_Clock(), rng=random.Random(0), classify=_classify, what="updating"
+    )
+    calls = await _attempts(retrying, [Failure(Outcome.NO_ANSWER, "timed out")] * 2)
+    assert calls == 3
+
+
+@pytest.mark.anyio
+async def test_the_loop_waits_the_retry_after_a_failure_carries() -> None:
+    """A retryable status with the server's `Retry-After` waits exactly that long instead of the backoff."""
+    clock = _Clock()
+    retrying = Retrying(RetryPolicy(), clock=clock, rng=random.Random(0), classify=_classify, what="GET")
+    calls = await _attempts(retrying, [Failure(Outcome.RETRYABLE_STATUS, "503", retry_after=7.0)])
+    assert (calls, clock.slept) == (2, [7.0])
+
+
+@pytest.mark.anyio
+async def test_progress_also_restarts_the_429_budget() -> None:
+    """A follower that receives data between 429s gets its whole 429 budget back each time."""
+    retrying = Retrying(
+        RetryPolicy(max_rate_limited=1), clock=_Clock(), rng=random.Random(0), classify=_classify, what="logs"
+    )
+    calls = await _attempts(retrying, [Failure(Outcome.RATE_LIMITED, "429")] * 4, progress=True)
+    assert calls == 5
+
+
+@pytest.mark.anyio
+async def test_a_429_retry_is_logged_as_the_same_attempt(caplog: pytest.LogCaptureFixture) -> None:
+    """The log line of a 429 retry shows the attempt it repeats (429s use no attempt), at INFO."""
+    retrying = Retrying(
+        RetryPolicy(), clock=_Clock(), rng=random.Random(0), classify=_classify, what="GET", target="/x"
+    )
+    with caplog.at_level(logging.DEBUG, logger="aiospaces"):
+        await _attempts(retrying, [Failure(Outcome.RATE_LIMITED, "429 rate limited")] * 2)
+    lines = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "aiospaces"]
+    assert len(lines) == 2
+    assert all(level == logging.INFO and line.endswith("(attempt 1/6)") for level, line in lines)
+
+
+# --- _budget: the polling budget's edges ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("quota", "window", "assumed", "cap", "length"),
+    [
+        (0, 30, True, 500, 300.0),  # a quota of nothing is no quota the Hub could mean: the free one
+        (100, 0, True, 500, 300.0),
+        (-5, 30, True, 500, 300.0),
+        (None, 30, True, 500, 300.0),
+        (100, None, True, 500, 300.0),
+        (1, 30, False, 1, 30.0),
+        (100, 0.5, False, 50, 0.5),
+        (100, 1, False, 50, 1.0),
+    ],
+)
+def test_a_budget_trusts_only_a_positive_advertised_quota_and_window(
+    quota: int | None, window: float | None, assumed: bool, cap: int, length: float
+) -> None:
+    """Half the quota is the cap when the Hub advertised a positive quota and window (however small);
+    otherwise the free account's 1,000 calls per 300 s are assumed."""
+    budget = Budget.of(share=0.5, quota=quota, window=window)
+    assert (budget.assumed, budget.cap, budget.window) == (assumed, cap, length)
+    assert budget.quota == (1000 if assumed else quota)
+
+
+def test_a_budget_says_where_its_quota_came_from() -> None:
+    """The budget's log line tells an advertised quota from the assumed free-account one."""
+    told = Budget.of(share=0.5, quota=100, window=30).describe()
+    assert "advertised" in told
+    assert "assumed" not in told
+    assert "50 requests per 30 s" in told
+
+
+def test_a_send_one_window_after_the_oldest_fits_at_once() -> None:
+    """With a cap of one request per 10 s, the next request may go exactly 10 s after the last one."""
+    budget = Budget.of(share=1.0, quota=1, window=10)
+    pool = PollBudget()
+    pool.take(0.0, 1, budget)
+    assert pool.wait(5.0, 1, budget) == pytest.approx(5.0)
+    assert pool.wait(10.0, 1, budget) == 0.0
+
+
+def test_requests_up_to_the_cap_go_at_the_paced_rate() -> None:
+    """A window holding one request fewer than the cap lets the next go at the pacing time, not a window
+    later."""
+    budget = Budget.of(share=1.0, quota=4, window=10)  # one request per 2.5 s
+    pool = PollBudget()
+    for now in (0.0, 2.5, 5.0):
+        assert pool.wait(now, 1, budget) == 0.0
+        pool.take(now, 1, budget)
+    assert pool.wait(7.5, 1, budget) == 0.0
+    pool.take(7.5, 1, budget)
+    # The fifth request is paced to t=10, when the first has left the window.
+    assert pool.wait(9.0, 1, budget) == pytest.approx(1.0)
+    assert pool.wait(10.0, 1, budget) == 0.0
+
+
+def test_a_round_waits_for_as_many_old_sends_to_leave_the_window_as_it_needs() -> None:
+    """A round of two requests in a full window waits until the two oldest sends have left it."""
+    budget = Budget.of(share=1.0, quota=3, window=9)  # one request per 3 s
+    pool = PollBudget()
+    pool.take(0.0, 1, budget)
+    pool.take(3.0, 1, budget)
+    pool.take(6.0, 1, budget)
+    # At t=9 the first send leaves; a round of two also needs the t=3 one gone: t=12, plus the hair.
+    assert pool.wait(9.5, 2, budget) == pytest.approx(12.0 - 9.5, abs=1e-5)
+    assert pool.wait(12.0 + 1e-5, 2, budget) == 0.0
+
+
+def test_a_round_larger_than_the_cap_counts_as_the_cap() -> None:
+    """A round of more requests than the cap is paced and capped as `cap` requests."""
+    budget = Budget.of(share=1.0, quota=2, window=10)
+    pool = PollBudget()
+    assert pool.wait(0.0, 5, budget) == 0.0
+    pool.take(0.0, 5, budget)
+    assert pool.wait(5.0, 1, budget) == pytest.approx(5.0 + 1e-6)
+    assert pool.wait(10.0 + 1e-5, 1, budget) == 0.0
+
+
+def test_a_budget_refuses_an_empty_round() -> None:
+    """Asking for fewer than one request is a ValueError naming `requests`."""
+    budget = Budget.of(share=1.0, quota=10, window=10)
+    with pytest.raises(ValueError, match="requests must be at least 1"):
+        PollBudget().wait(0.0, 0, budget)
+    assert PollBudget().wait(0.0, 1, budget) == 0.0
