@@ -7,11 +7,15 @@ from __future__ import annotations
 import logging
 import random
 
+import anyio
 import pytest
 
 from aiospaces._budget import Budget, PollBudget
+from aiospaces._headers import RateLimitInfo
+from aiospaces._ratelimit import RateLimiter, RateLimitState
 from aiospaces._retry import Failure, Outcome, RetryPolicy, coerce_retry, is_retryable_status
 from aiospaces.retry import Retrying
+from aiospaces.testing import VirtualClock
 
 
 class _Clock:
@@ -94,7 +98,9 @@ def test_retryable_statuses_are_408_429_and_5xx_but_501_and_505(status: int, ret
         ({"max_rate_limited": -1}, ValueError, "retry.max_rate_limited"),
     ],
 )
-def test_a_bad_retry_policy_names_its_field(kwargs: dict[str, object], error: type[Exception], arg: str) -> None:
+def test_a_bad_retry_policy_names_its_field(
+    kwargs: dict[str, object], error: type[Exception], arg: str
+) -> None:
     """Each invalid `RetryPolicy` field raises the right error class naming that field."""
     with pytest.raises(error, match=arg.replace(".", r"\.")):
         RetryPolicy(**kwargs)  # type: ignore[arg-type]
@@ -260,3 +266,270 @@ def test_a_budget_refuses_an_empty_round() -> None:
     with pytest.raises(ValueError, match="requests must be at least 1"):
         PollBudget().wait(0.0, 0, budget)
     assert PollBudget().wait(0.0, 1, budget) == 0.0
+
+
+# --- _ratelimit: the shared rate-limit state ------------------------------------------------------------
+
+
+def test_min_interval_counts_from_now_and_spreads_a_spent_quota_over_the_rest_of_the_window() -> None:
+    """Mid-window, a poller's interval is the time left to the reset over the requests left; with none left,
+    the whole time to the reset."""
+    state = RateLimitState()
+    state.observe(RateLimitInfo("api", remaining=4, reset_in=50), now=10.0, status=200)
+    assert state.min_interval(20.0) == pytest.approx(10.0)  # (60 - 20) / 4
+    state.observe(RateLimitInfo("api", remaining=0, reset_in=40), now=20.0, status=200)
+    assert state.min_interval(30.0) == pytest.approx(30.0)
+    assert state.min_interval(60.0) == 0.0
+
+
+def test_requests_in_flight_count_against_the_first_numbers() -> None:
+    """Requests sent before any answer are subtracted from the remaining quota the first answer reports."""
+    clock = VirtualClock()
+    state = RateLimitState(probe_first=False)
+
+    async def sent_together() -> list[bool]:
+        return [await state.acquire(clock) for _ in range(3)]
+
+    assert anyio.run(sent_together) == [False, False, False]
+    state.observe(RateLimitInfo("api", remaining=10, reset_in=60), now=0.0, status=200)
+    assert state.remaining == 8  # the two others are still to be counted by the Hub
+
+
+def test_requests_in_flight_count_against_a_new_window() -> None:
+    """Requests reserved in one window and still in flight when a new window is reported use up its quota;
+    requests already over do not."""
+    clock = VirtualClock()
+    state = RateLimitState(probe_first=False)
+    state.observe(RateLimitInfo("api", remaining=5, reset_in=10), now=0.0, status=200)
+
+    async def send(n: int) -> None:
+        for _ in range(n):
+            await state.acquire(clock)
+
+    anyio.run(send, 4)
+    state.release(False)  # one of them is over
+    assert state.remaining == 1
+    state.observe(RateLimitInfo("api", remaining=100, reset_in=70), now=1.0, status=200)
+    assert (state.remaining, state.reset_at) == (98, 71.0)  # the answered one and two others in flight
+
+
+def test_sequential_requests_leave_no_reservation_behind() -> None:
+    """One request at a time across windows: each new window's quota is exactly what the Hub reports."""
+    clock = VirtualClock()
+    state = RateLimitState()
+
+    async def one(now: float, remaining: int) -> None:
+        probe = await state.acquire(clock)
+        state.observe(RateLimitInfo("api", remaining=remaining, reset_in=1), now=now, status=200, probe=probe)
+        state.release(probe)
+
+    for _ in range(5):
+        clock.advance(2.0)  # past the last reset: every request starts a new window
+        anyio.run(one, clock.now(), 50)
+        assert state.remaining == 50
+
+
+@pytest.mark.parametrize(("later", "same_window"), [(0.5, True), (1.0, True), (1.5, False), (30.0, False)])
+def test_a_reset_more_than_a_second_later_is_a_new_window(later: float, same_window: bool) -> None:
+    """Reset times are known to the second: an answer whose reset is at most a second later belongs to the
+    same window (the lower remaining count wins), a later one starts a new window (its count is taken)."""
+    state = RateLimitState()
+    state.observe(RateLimitInfo("api", remaining=5, reset_in=30), now=0.0, status=200)
+    state.observe(RateLimitInfo("api", remaining=20, reset_in=30 + later), now=0.0, status=200)
+    assert state.remaining == (5 if same_window else 20)
+    assert state.reset_at == pytest.approx(30 + later)
+
+
+def test_an_answer_with_an_earlier_reset_in_the_same_window_keeps_the_later_reset() -> None:
+    """Within one window the later reset time is kept (the earlier one would let a probe go too soon)."""
+    state = RateLimitState()
+    state.observe(RateLimitInfo("api", remaining=5, reset_in=30), now=0.0, status=200)
+    state.observe(RateLimitInfo("api", remaining=4, reset_in=29), now=0.5, status=200)
+    assert (state.remaining, state.reset_at) == (4, 30.0)
+
+
+@pytest.mark.parametrize(
+    ("info", "retry_after", "reset_at"),
+    [
+        (RateLimitInfo("api", remaining=0, reset_in=7), None, 17.0),  # `t` of a spent window
+        (RateLimitInfo("api", remaining=3, reset_in=1), 2.0, 12.0),  # not spent: Retry-After, if later
+        (RateLimitInfo("api", remaining=0, reset_in=0), None, 10.0),  # the window resets right now
+        (None, 0.5, 10.5),
+        (None, None, 11.0),  # no hint at all: one second
+    ],
+)
+def test_a_429_holds_the_bucket_until_the_hint_it_carries(
+    info: RateLimitInfo | None, retry_after: float | None, reset_at: float
+) -> None:
+    """A 429 spends the window until `RateLimit` `t` when it says `r=0`, else until its `Retry-After`, else
+    for one second."""
+    state = RateLimitState()
+    state.observe(info, now=10.0, status=429, retry_after=retry_after)
+    assert (state.remaining, state.reset_at, state.throttled) == (0, pytest.approx(reset_at), 1)
+
+
+def test_a_429_without_hints_keeps_a_reset_already_known() -> None:
+    """A bare 429 inside a known window waits for that window's reset; at the reset itself, one second."""
+    state = RateLimitState()
+    state.observe(RateLimitInfo("api", remaining=5, reset_in=40), now=0.0, status=200)
+    state.observe(None, now=10.0, status=429)
+    assert state.reset_at == 40.0
+    state.observe(None, now=40.0, status=429)
+    assert state.reset_at == 41.0
+
+
+def test_a_429_at_the_clock_origin_waits_only_its_hint() -> None:
+    """A 429 answered at time 0 with `Retry-After: 0.5` holds the bucket half a second, not more."""
+    state = RateLimitState()
+    state.observe(None, now=0.0, status=429, retry_after=0.5)
+    assert state.reset_at == 0.5
+
+
+@pytest.mark.parametrize(("status", "held"), [(500, True), (503, True), (200, False), (404, False)])
+def test_a_server_error_with_retry_after_holds_every_caller(status: int, held: bool) -> None:
+    """A 5xx with `Retry-After` spends the window until then (the Hub asks everyone to hold off); the header
+    on another status changes nothing."""
+    state = RateLimitState()
+    state.observe(None, now=10.0, status=status, retry_after=4.0)
+    if held:
+        assert (state.remaining, state.reset_at) == (0, 14.0)
+    else:
+        assert (state.remaining, state.reset_at) == (None, None)
+    assert state.throttled == 0
+
+
+@pytest.mark.anyio
+async def test_the_wait_for_a_reset_counts_from_now() -> None:
+    """Callers of a spent window whose reset is 30 s after now go at the reset, on a clock not at zero; the
+    pause is announced with its length."""
+    clock = VirtualClock(start=100.0)
+    state = RateLimitState()
+    state.observe(RateLimitInfo("api", 0, 30), now=100.0, status=200, probe=True)
+    sent_at: list[float] = []
+
+    async def caller() -> None:
+        probe = await state.acquire(clock)
+        sent_at.append(clock.now())
+        if probe:
+            state.observe(RateLimitInfo("api", 9, 30), now=clock.now(), status=200, probe=True)
+        state.release(probe)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(2):
+            tg.start_soon(caller)
+    assert sent_at == [130.0, 130.0]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("wait", "announced"), [(0.5, True), (0.4, False)])
+async def test_a_pause_is_announced_from_half_a_second(
+    wait: float, announced: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Waiting for a window reset is logged when it lasts half a second or more, never for less."""
+    clock = VirtualClock(start=50.0)
+    state = RateLimitState(probe_first=False)
+    state.observe(None, now=50.0, status=429, retry_after=wait)
+    with caplog.at_level(logging.INFO, logger="aiospaces"):
+        state.release(await state.acquire(clock))
+    lines = [r.getMessage() for r in caplog.records if r.name == "aiospaces"]
+    assert lines == (
+        [f"rate limit of the 'api' bucket spent; waiting {wait:.1f}s for the window to reset"]
+        if announced
+        else []
+    )
+    assert clock.now() == pytest.approx(50.0 + wait)
+
+
+@pytest.mark.anyio
+async def test_the_probe_releases_the_others_as_soon_as_its_headers_arrive() -> None:
+    """A probe that stays open (a log stream) lets the waiting callers go once its answer's headers are
+    observed, before it is released."""
+    clock = VirtualClock()
+    state = RateLimitState()
+    probe = await state.acquire(clock)
+    assert probe
+    went = anyio.Event()
+
+    async def waiter() -> None:
+        assert not await state.acquire(clock)
+        went.set()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(waiter)
+        await clock.sleep(1)
+        assert not went.is_set()
+        state.observe(RateLimitInfo("api", 10, 60), now=clock.now(), status=200, probe=True)
+        with anyio.fail_after(5):
+            await went.wait()
+    state.release(probe)
+    assert state.remaining == 9
+
+
+@pytest.mark.anyio
+async def test_an_old_window_request_ending_does_not_release_the_probes_waiters() -> None:
+    """A request of the previous window that ends (answered or not) while the new window's probe is out does
+    not let the waiting callers go: only the probe's answer does."""
+    clock = VirtualClock()
+    state = RateLimitState()
+    state.observe(RateLimitInfo("api", 5, 10), now=0.0, status=200, probe=True)
+    old = await state.acquire(clock)
+    clock.advance(10.0)  # the window reset while `old` is in flight
+    probe = await state.acquire(clock)
+    assert (old, probe) == (False, True)
+    went = anyio.Event()
+
+    async def waiter() -> None:
+        await state.acquire(clock)
+        went.set()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(waiter)
+        await clock.sleep(1)
+        state.observe(RateLimitInfo("api", 4, 9), now=clock.now(), status=200)  # `old`'s late answer
+        state.release(old)
+        await clock.sleep(1)
+        assert not went.is_set()
+        state.observe(RateLimitInfo("api", 60, 60), now=clock.now(), status=200, probe=True)
+        state.release(probe)
+        with anyio.fail_after(5):
+            await went.wait()
+
+
+@pytest.mark.anyio
+async def test_a_probe_that_gets_no_answer_hands_probing_to_the_next_caller() -> None:
+    """When the probe fails without any answer, the next caller goes alone as the new probe; the others
+    still wait."""
+    clock = VirtualClock()
+    state = RateLimitState()
+    first = await state.acquire(clock)
+    order: list[bool] = []
+
+    async def waiter() -> None:
+        probe = await state.acquire(clock)
+        order.append(probe)
+        if probe:
+            await clock.sleep(1)
+            state.observe(RateLimitInfo("api", 10, 60), now=clock.now(), status=200, probe=True)
+        state.release(probe)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(3):
+            tg.start_soon(waiter)
+        await clock.sleep(1)
+        state.settle_probe()  # the connection failed: no answer to learn from
+        state.release(first)
+    assert order == [True, False, False]
+
+
+@pytest.mark.anyio
+async def test_another_hosts_bucket_sends_without_probing() -> None:
+    """A bucket created without `probe_first` (pre-signed storage) lets concurrent requests go at once;
+    the Hub's own buckets probe first."""
+    clock = VirtualClock()
+    limiter = RateLimiter()
+    storage = limiter.state("external:storage.test", probe_first=False)
+    assert [await storage.acquire(clock) for _ in range(3)] == [False, False, False]
+    resolvers = limiter.state("resolvers")
+    assert await resolvers.acquire(clock)
+    assert limiter.state("api").bucket == "api"
+    assert limiter.state("external:storage.test") is storage
