@@ -11,7 +11,13 @@ import anyio
 import pytest
 
 from aiospaces._budget import Budget, PollBudget
-from aiospaces._headers import RateLimitInfo
+from aiospaces._headers import (
+    RateLimitInfo,
+    header,
+    parse_rate_limit,
+    rate_limited_wait,
+    retry_after_seconds,
+)
 from aiospaces._ratelimit import RateLimiter, RateLimitState
 from aiospaces._retry import Failure, Outcome, RetryPolicy, coerce_retry, is_retryable_status
 from aiospaces.retry import Retrying
@@ -533,3 +539,36 @@ async def test_another_hosts_bucket_sends_without_probing() -> None:
     assert await resolvers.acquire(clock)
     assert limiter.state("api").bucket == "api"
     assert limiter.state("external:storage.test") is storage
+
+
+# --- _headers: the rate-limit headers -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("0", 0.0), ("0.5", 0.5), (" 12 ", 12.0), ("-1", None), ("-0.5", None), ("", None), ("soon", None)],
+)
+def test_retry_after_is_a_non_negative_number_of_seconds(value: str, seconds: float | None) -> None:
+    """`Retry-After: 0` means retry now; a negative, empty or non-numeric value is no delay at all."""
+    assert retry_after_seconds({"Retry-After": value}) == seconds
+
+
+def test_rate_limit_headers_are_found_whatever_their_case_in_a_plain_mapping() -> None:
+    """In a plain mapping, `RateLimit` and `RateLimit-Policy` are read whatever the keys' case, and a
+    missing or unreadable policy leaves the quota and window unknown."""
+    info = parse_rate_limit({"RateLimit": '"resolvers";r=7;t=30', "ratelimit-policy": '"fw";q=40;w=60'})
+    assert info == RateLimitInfo("resolvers", remaining=7, reset_in=30.0, limit=40, window=60.0)
+    bare = parse_rate_limit({"ratelimit": '"api";r=1;t=2'})
+    assert bare is not None
+    assert (bare.limit, bare.window) == (None, None)
+    junk = parse_rate_limit({"RateLimit": '"api";r=1;t=2', "RateLimit-Policy": "fixed window"})
+    assert junk is not None
+    assert (junk.limit, junk.window) == (None, None)
+    assert header({"X-Other": "1"}, "ratelimit") is None
+
+
+def test_a_429_without_a_spent_window_waits_its_retry_after() -> None:
+    """A 429 whose `RateLimit` still shows requests left (or none at all) waits its `Retry-After`."""
+    assert rate_limited_wait({"RateLimit": '"api";r=1;t=9', "Retry-After": "4"}) == 4.0
+    assert rate_limited_wait({"Retry-After": "4"}) == 4.0
+    assert rate_limited_wait({"RateLimit": '"api";r=0;t=0', "Retry-After": "4"}) == 0.0
