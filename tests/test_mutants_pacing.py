@@ -288,50 +288,43 @@ def test_min_interval_counts_from_now_and_spreads_a_spent_quota_over_the_rest_of
     assert state.min_interval(60.0) == 0.0
 
 
-def test_requests_in_flight_count_against_the_first_numbers() -> None:
+@pytest.mark.anyio
+async def test_requests_in_flight_count_against_the_first_numbers() -> None:
     """Requests sent before any answer are subtracted from the remaining quota the first answer reports."""
     clock = VirtualClock()
     state = RateLimitState(probe_first=False)
-
-    async def sent_together() -> list[bool]:
-        return [await state.acquire(clock) for _ in range(3)]
-
-    assert anyio.run(sent_together) == [False, False, False]
+    assert [await state.acquire(clock) for _ in range(3)] == [False, False, False]
     state.observe(RateLimitInfo("api", remaining=10, reset_in=60), now=0.0, status=200)
     assert state.remaining == 8  # the two others are still to be counted by the Hub
 
 
-def test_requests_in_flight_count_against_a_new_window() -> None:
+@pytest.mark.anyio
+async def test_requests_in_flight_count_against_a_new_window() -> None:
     """Requests reserved in one window and still in flight when a new window is reported use up its quota;
     requests already over do not."""
     clock = VirtualClock()
     state = RateLimitState(probe_first=False)
     state.observe(RateLimitInfo("api", remaining=5, reset_in=10), now=0.0, status=200)
-
-    async def send(n: int) -> None:
-        for _ in range(n):
-            await state.acquire(clock)
-
-    anyio.run(send, 4)
+    for _ in range(4):
+        await state.acquire(clock)
     state.release(False)  # one of them is over
     assert state.remaining == 1
     state.observe(RateLimitInfo("api", remaining=100, reset_in=70), now=1.0, status=200)
     assert (state.remaining, state.reset_at) == (98, 71.0)  # the answered one and two others in flight
 
 
-def test_sequential_requests_leave_no_reservation_behind() -> None:
+@pytest.mark.anyio
+async def test_sequential_requests_leave_no_reservation_behind() -> None:
     """One request at a time across windows: each new window's quota is exactly what the Hub reports."""
     clock = VirtualClock()
     state = RateLimitState()
-
-    async def one(now: float, remaining: int) -> None:
-        probe = await state.acquire(clock)
-        state.observe(RateLimitInfo("api", remaining=remaining, reset_in=1), now=now, status=200, probe=probe)
-        state.release(probe)
-
     for _ in range(5):
         clock.advance(2.0)  # past the last reset: every request starts a new window
-        anyio.run(one, clock.now(), 50)
+        probe = await state.acquire(clock)
+        state.observe(
+            RateLimitInfo("api", remaining=50, reset_in=1), now=clock.now(), status=200, probe=probe
+        )
+        state.release(probe)
         assert state.remaining == 50
 
 
