@@ -428,7 +428,9 @@ class Files:
                 idempotent=True,
             )
         except errors.BadRequestError as exc:
-            raise ValueError(f"Invalid metadata in README.md: {exc.server_message or exc}") from None
+            # The Hub may name its first error twice (`error` and `errors[]`): each is said once.
+            problems = "\n".join(dict.fromkeys((exc.server_message or str(exc)).splitlines()))
+            raise ValueError(f"Invalid metadata in README.md: {problems}") from None
 
     async def _hash_additions(
         self, additions: Sequence[CommitOperationAdd], limiter: anyio.CapacityLimiter

@@ -178,21 +178,24 @@ async def test_an_unknown_sdk_is_listed_with_the_cards_other_errors(client: http
 @pytest.mark.anyio
 async def test_aiospaces_refuses_an_unknown_sdk_before_uploading_and_builds_known_ones() -> None:
     """aiospaces validates a README like the official client: an unknown sdk is a ValueError naming `sdk`
-    with nothing landed, a model may carry `sdk`, and a known sdk's Space builds and runs."""
+    (each refused key said once) with nothing landed, a model may carry `sdk`, and a known sdk's Space builds
+    and runs."""
     async with SimulatedHubClient() as env:
         client = env.client
         await client.create_repo("alice/app", repo_type="space", space_sdk="gradio")
         await client.create_repo("alice/model")
         head = env.hub.git.head(("space", "alice/app"))
-        with pytest.raises(
-            ValueError, match=r'^Invalid metadata in README.md: "sdk" must be one of \[gradio, '
-        ):
+        with pytest.raises(ValueError, match=r"^Invalid metadata in README.md: ") as caught:
             await client.upload_file(
-                path_or_fileobj=b"---\nsdk: cobol\n---\n",
+                path_or_fileobj=b"---\nsdk: cobol\ncolorTo: mauve\n---\n",
                 path_in_repo="README.md",
                 repo_id="alice/app",
                 repo_type="space",
             )
+        assert str(caught.value).splitlines() == [
+            f"Invalid metadata in README.md: {SDK_ERROR}",
+            '"colorTo" must be one of [red, yellow, green, blue, indigo, purple, pink, gray]',
+        ]
         assert env.hub.git.head(("space", "alice/app")) == head
         await client.upload_file(
             path_or_fileobj=b"---\nsdk: cobol\n---\n", path_in_repo="README.md", repo_id="alice/model"
