@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from aiospaces.errors import SpacesError
+from aiospaces.errors import BadRequestError, SpacesError, WaitTimeoutError
 from aiospaces.models import SpaceRuntime
 from aiospaces.plan import (
     Action,
@@ -20,11 +20,16 @@ from aiospaces.plan import (
     SecretRef,
     SpacePlan,
     SpaceSpec,
+    apply_plan,
     diff,
     load_fleet_spec,
+    observe,
     parse_fleet_spec,
+    plan_fleet,
+    resolve_secrets,
     summary,
 )
+from aiospaces.testing import SimulatedHubClient
 
 
 def runtime(
@@ -434,3 +439,185 @@ def test_load_accepts_utf8_text(tmp_path: Path) -> None:
     path = tmp_path / "fleet.toml"
     path.write_text('[spaces."a/b"]\nvariables = { GREETING = "grüß dich" }\n', encoding="utf-8")
     assert load_fleet_spec(path).spaces[0].variables == {"GREETING": "grüß dich"}
+
+
+# --- observing and applying against the simulated Hub -------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_observe_reads_variables_and_secrets_only_when_managed() -> None:
+    """A file managing variables reads them (values by key) and no secrets; one managing secrets reads
+    their names and no variables."""
+    async with SimulatedHubClient() as env:
+        env.hub.create_space("alice/v", variables={"K": "old", "OTHER": "x"}, secrets={"S": "hidden"})
+        env.hub.create_space("alice/s", variables={"K": "old"}, secrets={"S": "hidden"})
+        spec = parse_fleet_spec(
+            '[spaces."alice/v"]\nvariables = { K = "new" }\n'
+            '[spaces."alice/s"]\nsecrets = { S = { env = "ENV_S" } }\n'
+        )
+        env.hub.counters.reset()
+        seen = await observe(env.client, spec)
+        v, s = seen["alice/v"], seen["alice/s"]
+        assert isinstance(v, ObservedSpace)
+        assert isinstance(s, ObservedSpace)
+        assert (dict(v.variables), v.secret_names) == ({"K": "old", "OTHER": "x"}, frozenset())
+        assert (dict(s.variables), s.secret_names) == ({}, frozenset({"S"}))
+        assert v.runtime.stage == "RUNNING"
+        requests = env.hub.counters.requests
+        assert requests["GET /api/spaces/{id}/variables"] == 1
+        assert requests["GET /api/spaces/{id}/secrets"] == 1
+        assert requests["GET /api/spaces/{id}/runtime"] == 2
+
+
+@pytest.mark.anyio
+async def test_a_failed_secondary_read_makes_that_space_an_error() -> None:
+    """When reading one Space's secrets fails, that Space is planned as the error, the others normally."""
+    async with SimulatedHubClient() as env:
+        env.hub.create_space("alice/a")
+        env.hub.create_space("alice/b")
+        spec = parse_fleet_spec(
+            '[defaults]\npaused = true\nsecrets = { S = { env = "ENV_S" } }\n'
+            '[spaces."alice/a"]\n[spaces."alice/b"]\n'
+        )
+        env.hub.add_fault("error", route="GET /api/spaces/{id}/secrets", status=403, count=1)
+        plan = await plan_fleet(env.client, spec, concurrency=1)
+        assert isinstance(plan["alice/a"].error, SpacesError)
+        assert plan["alice/a"].actions == ()
+        assert plan["alice/b"].error is None
+        assert [a.kind for a in plan["alice/b"].actions] == ["secret", "pause"]
+
+
+def test_resolve_secrets_reads_the_process_environment_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without `environ`, secret values come from the process environment, and one missing variable is
+    named in the singular."""
+    space = SpaceSpec(
+        "a/s", secrets={"A": SecretRef("AIOSPACES_TEST_ENV_A"), "B": SecretRef("AIOSPACES_TEST_ENV_A")}
+    )
+    plan = diff(FleetSpec(spaces=(space,)), {"a/s": ObservedSpace(runtime=runtime())})
+    monkeypatch.delenv("AIOSPACES_TEST_ENV_A", raising=False)
+    with pytest.raises(FleetSpecError) as caught:
+        resolve_secrets(plan)
+    assert str(caught.value) == (
+        "environment variable AIOSPACES_TEST_ENV_A not set (they hold the values of the fleet file's secrets)"
+    )
+    monkeypatch.setenv("AIOSPACES_TEST_ENV_A", "from-the-process")
+    assert resolve_secrets(plan) == {"AIOSPACES_TEST_ENV_A": "from-the-process"}
+    assert resolve_secrets(plan, {"AIOSPACES_TEST_ENV_A": "given"}) == {"AIOSPACES_TEST_ENV_A": "given"}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"timeout": -1}, "timeout"),
+        ({"timeout": float("nan")}, "timeout"),
+        ({"timeout": "60"}, "timeout"),
+        ({"concurrency": 0}, "concurrency"),
+    ],
+)
+async def test_apply_refuses_bad_arguments_before_any_request(kwargs: dict[str, Any], match: str) -> None:
+    """A negative or NaN or non-number timeout, or a concurrency below 1, raises before any request."""
+    async with SimulatedHubClient() as env:
+        env.hub.create_space("alice/a")
+        plan = diff(
+            FleetSpec(spaces=(SpaceSpec("alice/a", paused=True),)),
+            {"alice/a": ObservedSpace(runtime=runtime())},
+        )
+        env.hub.counters.reset()
+        with pytest.raises(ValueError, match=match):
+            await apply_plan(env.client, plan, **kwargs)
+        assert env.hub.counters.total_requests == 0
+
+
+@pytest.mark.anyio
+async def test_apply_sends_each_kind_of_action_with_its_values() -> None:
+    """Each action reaches the Hub with its values: a variable and its description, a secret's value from
+    the environment, hardware with its sleep time, a sleep time alone, a pause, a restart."""
+    async with SimulatedHubClient() as env:
+        env.hub.create_space("alice/hw")
+        env.hub.create_space("alice/gpu", hardware="t4-small", sleep_time=600)
+        env.hub.create_space("alice/run")
+        env.hub.create_space("alice/stopped", stage="PAUSED")
+        plan = Plan(
+            spaces=(
+                SpacePlan(
+                    "alice/hw",
+                    actions=(
+                        Action("variable", key="MODE", after="fast", description="speed"),
+                        Action("secret", key="TOKEN", after="ENV_TOKEN", description="read token"),
+                        Action("hardware", before="cpu-basic", after="t4-medium", sleep_time=900),
+                    ),
+                ),
+                SpacePlan("alice/gpu", actions=(Action("sleep_time", before=600, after=-1),)),
+                SpacePlan("alice/run", actions=(Action("pause", before="RUNNING", after="PAUSED"),)),
+                SpacePlan("alice/stopped", actions=(Action("restart", before="PAUSED", after="BUILDING"),)),
+            )
+        )
+        result = await apply_plan(env.client, plan, environ={"ENV_TOKEN": "tok-value"}, concurrency=1)
+        assert result.ok
+        assert [len(s.applied) for s in result] == [3, 1, 1, 1]
+        assert all(s.failed_action is None and s.runtime is None for s in result)
+        state = env.hub.space_state("alice/hw")
+        assert (state.variables["MODE"].value, state.variables["MODE"].description) == ("fast", "speed")
+        assert (state.secrets["TOKEN"].value, state.secrets["TOKEN"].description) == (
+            "tok-value",
+            "read token",
+        )
+        hw = env.hub.space_runtime("alice/hw")
+        assert (hw["hardware"]["requested"], hw["gcTimeout"]) == ("t4-medium", 900)
+        assert env.hub.space_runtime("alice/gpu")["gcTimeout"] == -1
+        assert env.hub.space_stage("alice/run") == "PAUSED"
+        assert env.hub.space_stage("alice/stopped") != "PAUSED"
+        assert env.hub.counters.actions["restart"] == 1
+
+
+@pytest.mark.anyio
+async def test_apply_waits_only_for_what_restarts_and_reports_a_wait_failure() -> None:
+    """With `wait`, a Space whose wait runs past the deadline fails with its actions all applied; a Space
+    whose action failed or that only changed a variable is not waited for."""
+    async with SimulatedHubClient() as env:
+        env.hub.create_space("alice/slow")
+        env.hub.create_space("alice/static", sdk="static")
+        env.hub.create_space("alice/vars")
+        spec = parse_fleet_spec(
+            '[spaces."alice/slow"]\nhardware = "t4-small"\n'
+            '[spaces."alice/static"]\nhardware = "t4-small"\n'
+            '[spaces."alice/vars"]\nvariables = { K = "v" }\n'
+        )
+        plan = await plan_fleet(env.client, spec)
+        result = await apply_plan(env.client, plan, wait=True, timeout=5)
+        assert [s.repo_id for s in result.failed] == ["alice/slow", "alice/static"]
+        slow, static, variables = result
+        assert isinstance(slow.error, WaitTimeoutError)
+        assert [a.kind for a in slow.applied] == ["hardware"]
+        assert slow.failed_action is None
+        assert slow.runtime is None
+        assert isinstance(static.error, BadRequestError)
+        assert static.runtime is None
+        assert variables.ok
+        assert variables.runtime is None
+        with pytest.raises(KeyError):
+            result["alice/zzz"]
+
+
+@pytest.mark.anyio
+async def test_apply_without_wait_returns_at_once_with_no_runtimes() -> None:
+    """Without `wait`, applying returns once the requests are sent: a Space moved to new hardware is still
+    switching and its result has no runtime."""
+    async with SimulatedHubClient() as env:
+        env.hub.create_space("alice/a")
+        plan = await plan_fleet(env.client, parse_fleet_spec('[spaces."alice/a"]\nhardware = "t4-small"\n'))
+        result = await apply_plan(env.client, plan)
+        assert result.ok
+        assert result["alice/a"].runtime is None
+        assert env.hub.space_runtime("alice/a")["hardware"]["current"] == "cpu-basic"
+
+
+def test_summary_counts_in_the_singular() -> None:
+    """The summary line uses the singular for one change, one Space, one secret set again, one failure."""
+    again = Action("secret", key="OLD", after="ENV_OLD", reapply=True)
+    one = [SpacePlan("a/a", actions=(Action("pause", before="RUNNING", after="PAUSED"), again))]
+    assert summary(one) == "1 change on 1 of 1 Space; 1 existing secret set again (values cannot be read)"
+    assert summary([SpacePlan("a/a"), SpacePlan("a/b")]) == "0 changes on 0 of 2 Spaces"
+    failed = [SpacePlan("a/a", error=SpacesError("x")), SpacePlan("a/b", error=SpacesError("y"))]
+    assert summary(failed) == "0 changes on 0 of 2 Spaces; 2 Spaces could not be read"
