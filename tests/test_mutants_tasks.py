@@ -4,12 +4,18 @@ against the simulated Hub."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import anyio
 import attrs
 import pytest
 
+from aiospaces import errors
+from aiospaces._commit_models import CommitOperationAdd
 from aiospaces.tasks import (
     Task,
     TaskLeaseLostError,
+    TaskQueue,
     TaskStatus,
     add_transition,
     claim_transition,
@@ -241,3 +247,299 @@ def test_a_lost_claim_names_the_task_and_its_new_state() -> None:
         renew_transition([], first, now=0.0, lease_seconds=1)
     assert str(gone.value) == "task 1 is not in the task file any more"
     assert gone.value.task_id == "1"
+
+
+# --- the queue ----------------------------------------------------------------------------------------------
+
+
+class _RecordingClock:
+    """A clock whose sleeps return at once and are recorded."""
+
+    def __init__(self) -> None:
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return sum(self.sleeps)
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        await anyio.lowlevel.checkpoint()
+
+
+class ScriptedRepo:
+    """A one-file repo with conditional commits standing in for a `SpacesClient`: it records every read and
+    commit, and answers the first `conflicts` commits with 412 and then `failures` more with `failure`."""
+
+    def __init__(self, content: bytes | None = None, *, conflicts: int = 0) -> None:
+        self.contents: dict[str, bytes | None] = {"sha-0": content}
+        self.head = "sha-0"
+        self.conflicts = conflicts
+        self.failure: Exception | None = None
+        self.clock = _RecordingClock()
+        self.sha_reads: list[tuple[str, str | None, str | None]] = []
+        self.file_reads: list[tuple[str, str, str | None, str | None]] = []
+        self.commits: list[dict[str, Any]] = []
+
+    async def revision_sha(
+        self, repo_id: str, *, repo_type: str | None = None, revision: str | None = None
+    ) -> str:
+        self.sha_reads.append((repo_id, repo_type, revision))
+        return self.head
+
+    async def read_file(
+        self, repo_id: str, filename: str, *, repo_type: str | None = None, revision: str | None = None
+    ) -> bytes | None:
+        self.file_reads.append((repo_id, filename, repo_type, revision))
+        return self.contents[str(revision)]
+
+    async def create_commit(self, repo_id: str, operations: list[CommitOperationAdd], **kwargs: Any) -> None:
+        (operation,) = operations
+        self.commits.append({"repo_id": repo_id, "path": operation.path_in_repo, **kwargs})
+        if self.conflicts:
+            self.conflicts -= 1
+            raise errors.CommitConflictError("412 Precondition Failed", status=412, method="POST", url="/c")
+        if self.failure is not None:
+            failure, self.failure = self.failure, None
+            raise failure
+        assert kwargs["parent_commit"] == self.head
+        self.head = f"sha-{len(self.contents)}"
+        self.contents[self.head] = operation.read_all()
+
+    def tasks(self) -> list[Task]:
+        return parse_tasks(self.contents[self.head])[0]
+
+    def titles(self) -> list[str]:
+        return [c["commit_message"] for c in self.commits]
+
+
+def _queue(repo: ScriptedRepo, **kwargs: Any) -> TaskQueue:
+    return TaskQueue(repo, "alice/tasks", wall_clock=lambda: 1000.0, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.anyio
+async def test_each_change_is_one_commit_titled_after_it() -> None:
+    """Adding, claiming, completing, failing, releasing and renewing each make one commit, conditioned on
+    the commit read, whose title says what changed."""
+    repo = ScriptedRepo()
+    queue = _queue(repo, lease_seconds=60)
+    added = await queue.add_many([("m", "a"), ("m", "b"), ("m", "c")])
+    assert [t.task_id for t in added] == ["1", "2", "3"]
+    first = await queue.claim(worker="w1")
+    second = await queue.claim(worker="w2")
+    third = await queue.claim(worker="w3")
+    assert first is not None
+    assert second is not None
+    assert third is not None
+    renewed = await queue.renew(first)
+    assert renewed.lease_expires_at == 1060.0
+    await queue.complete(first)
+    await queue.fail(second, "out of memory")
+    await queue.release(third)
+    assert repo.titles() == [
+        "Add 3 task(s)",
+        "Claim task 1 for w1",
+        "Claim task 2 for w2",
+        "Claim task 3 for w3",
+        "Renew lease of task 1 (w1)",
+        "Complete task 1 (w1)",
+        "Fail task 2 (w2)",
+        "Release task 3",
+    ]
+    assert [c["parent_commit"] for c in repo.commits] == [f"sha-{i}" for i in range(8)]
+    assert all(
+        (c["repo_id"], c["path"], c["repo_type"], c["revision"])
+        == ("alice/tasks", "tasks.csv", "dataset", "main")
+        for c in repo.commits
+    )
+    assert [(t.status, t.reason) for t in repo.tasks()] == [
+        (TaskStatus.DONE, ""),
+        (TaskStatus.FAILED, "out of memory"),
+        (TaskStatus.PENDING, ""),
+    ]
+
+
+@pytest.mark.anyio
+async def test_reads_go_to_the_exact_commit_of_the_branch_read() -> None:
+    """The queue reads the branch's head sha, then the file at that sha, in its repo type and file."""
+    repo = ScriptedRepo(b"m,a,PENDING\n")
+    queue = TaskQueue(repo, "alice/tasks", "jobs/queue.csv", "model", revision="dev")  # type: ignore[arg-type]
+    sha, tasks = await queue.snapshot()
+    assert sha == "sha-0"
+    assert [t.dataset_id for t in tasks] == ["a"]
+    assert repo.sha_reads == [("alice/tasks", "model", "dev")]
+    assert repo.file_reads == [("alice/tasks", "jobs/queue.csv", "model", "sha-0")]
+    task = await queue.claim(worker="w")
+    assert task is not None
+    (commit,) = repo.commits
+    assert (commit["path"], commit["repo_type"], commit["revision"]) == ("jobs/queue.csv", "model", "dev")
+
+
+@pytest.mark.anyio
+async def test_claim_uses_the_wall_clock_and_the_lease() -> None:
+    """A claim's lease ends `lease_seconds` after the queue's wall clock, and an empty queue claims nothing
+    without committing."""
+    repo = ScriptedRepo(b"m,a,PENDING\n")
+    queue = _queue(repo, lease_seconds=90)
+    assert queue.lease_seconds == 90.0
+    task = await queue.claim(worker="w")
+    assert task is not None
+    assert (task.worker, task.lease_expires_at) == ("w", 1090.0)
+    assert await queue.claim(worker="w") is None
+    assert len(repo.commits) == 1
+
+
+@pytest.mark.anyio
+async def test_expired_leases_failed_by_a_claim_are_committed() -> None:
+    """When a claim finds only tasks whose leases expired after `max_attempts`, it commits them as FAILED
+    (titled so) and returns None."""
+    row = "m,a,RUNNING,1,w0,1970-01-01T00:00:10.000+00:00,1,,tok,\n"
+    repo = ScriptedRepo(f"{HEADER}\n{row}".encode())
+    queue = _queue(repo, max_attempts=1)
+    assert await queue.claim(worker="w") is None
+    assert repo.titles() == ["Fail tasks whose leases expired"]
+    assert repo.tasks()[0].status == TaskStatus.FAILED
+
+
+@pytest.mark.anyio
+async def test_pending_and_get_read_the_file() -> None:
+    """`pending` lists the PENDING tasks in order, `get` finds a task by id or gives None."""
+    repo = ScriptedRepo(b"m,a,DONE\nm,b,PENDING\nm,c,RUNNING\nm,d,PENDING\n")
+    queue = _queue(repo)
+    assert [t.dataset_id for t in await queue.pending()] == ["b", "d"]
+    found = await queue.get("3")
+    assert found is not None
+    assert found.dataset_id == "c"
+    assert await queue.get("9") is None
+    assert [t.task_id for t in await queue.all()] == ["1", "2", "3", "4"]
+
+
+@pytest.mark.anyio
+async def test_conflicts_are_retried_with_growing_jittered_delays_up_to_max_retries() -> None:
+    """Each 412 is counted and retried on a fresh read after a delay between half and all of base x 2^n
+    (capped); after `max_retries` conflicts the CommitConflictError is raised."""
+    repo = ScriptedRepo(conflicts=3)
+    queue = _queue(repo, max_retries=3, backoff_base=1.0, backoff_cap=3.0)
+    task = await queue.add("m", "a")
+    assert task.task_id == "1"
+    assert queue.conflicts == 3
+    assert len(repo.sha_reads) == 4
+    first, second, third = repo.clock.sleeps
+    assert 0.5 <= first <= 1.0
+    assert 1.0 <= second <= 2.0
+    assert 1.5 <= third <= 3.0
+    stubborn = ScriptedRepo(conflicts=3)
+    limited = _queue(stubborn, max_retries=2)
+    with pytest.raises(errors.CommitConflictError):
+        await limited.add("m", "a")
+    assert len(stubborn.commits) == 3
+    assert limited.conflicts == 3
+    never = ScriptedRepo(conflicts=1)
+    with pytest.raises(errors.CommitConflictError):
+        await _queue(never, max_retries=0).add("m", "a")
+    assert len(never.commits) == 1
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "failure",
+    [
+        errors.ServerError("503", status=503, method="POST", url="/c"),
+        errors.RequestTimeoutError("timed out", method="POST", url="/c", sent=None),
+    ],
+)
+async def test_a_commit_whose_answer_was_lost_is_redone_on_a_fresh_read(failure: Exception) -> None:
+    """A commit answered with a server error or no answer that did not land is redone once on a fresh read,
+    without counting a conflict."""
+    repo = ScriptedRepo(b"m,a,PENDING\n")
+    repo.failure = failure
+    queue = _queue(repo)
+    task = await queue.claim(worker="w")
+    assert task is not None
+    assert task.task_id == "1"
+    assert len(repo.commits) == 2
+    assert queue.conflicts == 0
+    assert [t.status for t in repo.tasks()] == [TaskStatus.RUNNING]
+
+
+@pytest.mark.anyio
+async def test_another_error_ends_the_operation_at_once() -> None:
+    """An error that is neither a conflict nor a lost answer (e.g. 403) is raised without a retry."""
+    repo = ScriptedRepo()
+    repo.failure = errors.PermissionDeniedError("403", status=403, method="POST", url="/c")
+    with pytest.raises(errors.PermissionDeniedError):
+        await _queue(repo).add("m", "a")
+    assert len(repo.commits) == 1
+    assert repo.clock.sleeps == []
+
+
+@pytest.mark.anyio
+async def test_adding_nothing_commits_nothing_and_items_are_checked_first() -> None:
+    """An empty add returns [] without a request; a malformed item or cell raises before any request."""
+    repo = ScriptedRepo()
+    queue = _queue(repo)
+    assert await queue.add_many([]) == []
+    for items, kind, match in [
+        ([("m", "d", "x")], TypeError, "items must be"),
+        ([["m", "d"]], TypeError, "items must be"),
+        ([(1, "d")], TypeError, "model_id must be a str, got int"),
+        ([("m", "")], ValueError, "dataset_id must be a non-empty single-line string"),
+        ([("m", "  ")], ValueError, "dataset_id"),
+        ([("m\nx", "d")], ValueError, "model_id"),
+        ([("m", "d\r")], ValueError, "dataset_id"),
+    ]:
+        with pytest.raises(kind, match=match):
+            await queue.add_many(items)  # type: ignore[arg-type]
+    assert repo.sha_reads == []
+    assert repo.commits == []
+
+
+@pytest.mark.anyio
+async def test_finishing_checks_the_task_and_the_reason_first() -> None:
+    """complete/fail/release/renew refuse what claim() did not return, and fail refuses a multi-line reason,
+    before any request; an empty reason is allowed."""
+    repo = ScriptedRepo(b"m,a,PENDING\n")
+    queue = _queue(repo)
+    task = await queue.claim(worker="w")
+    assert task is not None
+    reads = len(repo.sha_reads)
+    with pytest.raises(TypeError, match="task must be a Task returned by claim\\(\\), got str"):
+        await queue.complete("1")  # type: ignore[arg-type]
+    pending = Task(task_id="1", model_id="m", dataset_id="a")
+    for call in (queue.complete, queue.release, queue.renew):
+        with pytest.raises(ValueError, match="task 1 was not returned by claim\\(\\) \\(status PENDING\\)"):
+            await call(pending)
+    with pytest.raises(ValueError, match="was not returned by claim"):
+        await queue.complete(attrs.evolve(task, token=""))
+    with pytest.raises(ValueError, match="reason"):
+        await queue.fail(task, "line one\nline two")
+    with pytest.raises(TypeError, match="worker must be a str"):
+        await queue.claim(worker=None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="worker"):
+        await queue.claim(worker="")
+    assert len(repo.sha_reads) == reads
+    failed = await queue.fail(task, "")
+    assert (failed.status, failed.reason) == (TaskStatus.FAILED, "")
+
+
+def test_queue_arguments_are_checked_and_shown() -> None:
+    """The constructor refuses a cap below the base, bad attempt or retry limits and a zero base; its repr
+    names the repo, file and type."""
+    client: Any = object()
+    with pytest.raises(ValueError, match=r"backoff_cap must be a number >= backoff_base, got 0\.5"):
+        TaskQueue(client, "a/b", backoff_base=1.0, backoff_cap=0.5)
+    TaskQueue(client, "a/b", backoff_base=1.0, backoff_cap=1.0)
+    with pytest.raises(ValueError, match="backoff_base"):
+        TaskQueue(client, "a/b", backoff_base=0)
+    for name in ("max_attempts", "max_retries"):
+        for bad in (-1, True, 1.5, "3"):
+            with pytest.raises(ValueError, match=f"{name} must be a non-negative int or None, got"):
+                TaskQueue(client, "a/b", **{name: bad})
+        assert getattr(TaskQueue(client, "a/b", **{name: 0}), name) == 0
+    queue = TaskQueue(client, "tasks", "q.csv", "model")
+    assert repr(queue) == "TaskQueue(repo_id='tasks', filename='q.csv', repo_type='model')"
+    assert (queue.revision, queue.lease_seconds, queue.max_attempts, queue.max_retries) == (
+        "main",
+        3600.0,
+        None,
+        None,
+    )
