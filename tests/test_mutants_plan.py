@@ -7,17 +7,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.lowlevel
+import httpx2
 import pytest
 
+from aiospaces import SpacesClient
 from aiospaces.errors import BadRequestError, SpacesError, WaitTimeoutError
+from aiospaces.hubsim import SimulatedHub
 from aiospaces.models import SpaceRuntime
 from aiospaces.plan import (
     Action,
+    ApplyResult,
     FleetSpec,
     FleetSpecError,
     ObservedSpace,
     Plan,
     SecretRef,
+    SpaceApplyResult,
     SpacePlan,
     SpaceSpec,
     apply_plan,
@@ -29,7 +36,7 @@ from aiospaces.plan import (
     resolve_secrets,
     summary,
 )
-from aiospaces.testing import SimulatedHubClient
+from aiospaces.testing import SimulatedHubClient, VirtualClock
 
 
 def runtime(
@@ -621,3 +628,80 @@ def test_summary_counts_in_the_singular() -> None:
     assert summary([SpacePlan("a/a"), SpacePlan("a/b")]) == "0 changes on 0 of 2 Spaces"
     failed = [SpacePlan("a/a", error=SpacesError("x")), SpacePlan("a/b", error=SpacesError("y"))]
     assert summary(failed) == "0 changes on 0 of 2 Spaces; 2 Spaces could not be read"
+
+
+class _CountingTransport(httpx2.AsyncBaseTransport):
+    """Passes requests to `inner` after a few scheduler turns, recording the most in flight at once."""
+
+    def __init__(self, inner: httpx2.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.now = 0
+        self.most = 0
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        self.now += 1
+        self.most = max(self.most, self.now)
+        try:
+            for _ in range(5):
+                await anyio.lowlevel.checkpoint()
+            return await self.inner.handle_async_request(request)
+        finally:
+            self.now -= 1
+
+
+@pytest.mark.anyio
+async def test_by_default_sixteen_spaces_are_read_and_changed_at_once() -> None:
+    """Without `concurrency`, observing, planning and applying handle at most 16 Spaces at once (the
+    client allowing more)."""
+    clock = VirtualClock()
+    hub = SimulatedHub(clock=clock)
+    hub.add_user("alice", token="hf_test_alice")
+    names = [f"alice/s{i:02}" for i in range(20)]
+    for name in names:
+        hub.create_space(name)
+    spec = parse_fleet_spec("[defaults]\npaused = true\n" + "".join(f'[spaces."{n}"]\n' for n in names))
+    counting = _CountingTransport(hub.transport())
+    async with SpacesClient(
+        token="hf_test_alice",
+        endpoint="https://hub.test",
+        transport=counting,
+        clock=clock,
+        max_concurrency=32,
+    ) as client:
+        await observe(client, spec)
+        assert counting.most == 16
+        counting.most = 0
+        plan = await plan_fleet(client, spec)
+        assert counting.most == 16
+        counting.most = 0
+        result = await apply_plan(client, plan)
+        assert counting.most == 16
+    assert result.ok
+    assert all(hub.space_stage(name) == "PAUSED" for name in names)
+
+
+@pytest.mark.anyio
+async def test_apply_accepts_a_zero_or_fractional_timeout() -> None:
+    """A timeout of 0 or of a fraction of a second is a valid deadline, not a bad argument."""
+    async with SimulatedHubClient() as env:
+        env.hub.create_space("alice/a")
+        plan = await plan_fleet(env.client, parse_fleet_spec('[spaces."alice/a"]\nvariables = { K = "v" }\n'))
+        assert (await apply_plan(env.client, plan, timeout=0)).ok
+        assert (await apply_plan(env.client, plan, timeout=0.5)).ok
+
+
+def test_a_bad_variable_key_names_its_table() -> None:
+    """A variable whose name is not an environment-variable name is refused naming the file and its table."""
+    with pytest.raises(FleetSpecError) as caught:
+        parse_fleet_spec('[defaults]\nvariables = { "9X" = "v" }\n[spaces."a/b"]', source="fleet.toml")
+    assert str(caught.value).startswith("fleet.toml: defaults.variables must be an environment-variable name")
+
+
+def test_a_missing_space_is_a_key_error_naming_it() -> None:
+    """Looking up a Space a plan or an apply result does not hold raises KeyError with that Space's id."""
+    with pytest.raises(KeyError) as caught:
+        Plan(spaces=(SpacePlan("a/a"),))["a/zzz"]
+    assert caught.value.args == ("a/zzz",)
+    with pytest.raises(KeyError) as missing:
+        ApplyResult(spaces=(SpaceApplyResult("a/a"),))["a/zzz"]
+    assert missing.value.args == ("a/zzz",)
