@@ -9,6 +9,7 @@ from typing import Any
 
 import anyio
 import anyio.lowlevel
+import attrs
 import httpx2
 import pytest
 
@@ -652,7 +653,7 @@ class _CountingTransport(httpx2.AsyncBaseTransport):
 @pytest.mark.anyio
 async def test_by_default_sixteen_spaces_are_read_and_changed_at_once() -> None:
     """Without `concurrency`, observing, planning and applying handle at most 16 Spaces at once (the
-    client allowing more)."""
+    client allowing more); `concurrency` sets another bound."""
     clock = VirtualClock()
     hub = SimulatedHub(clock=clock)
     hub.add_user("alice", token="hf_test_alice")
@@ -676,6 +677,12 @@ async def test_by_default_sixteen_spaces_are_read_and_changed_at_once() -> None:
         counting.most = 0
         result = await apply_plan(client, plan)
         assert counting.most == 16
+        counting.most = 0
+        await plan_fleet(client, spec, concurrency=3)
+        assert counting.most == 3
+        counting.most = 0
+        await apply_plan(client, plan, concurrency=3)
+        assert counting.most == 3
     assert result.ok
     assert all(hub.space_stage(name) == "PAUSED" for name in names)
 
@@ -705,3 +712,38 @@ def test_a_missing_space_is_a_key_error_naming_it() -> None:
     with pytest.raises(KeyError) as missing:
         ApplyResult(spaces=(SpaceApplyResult("a/a"),))["a/zzz"]
     assert missing.value.args == ("a/zzz",)
+
+
+@pytest.mark.anyio
+async def test_apply_reports_every_space_in_plan_order_with_or_without_actions() -> None:
+    """Applying reports each Space in plan order: one that could not be read keeps its error, one with
+    nothing to do succeeds with no action, and the Spaces after them are applied."""
+    async with SimulatedHubClient() as env:
+        env.hub.create_space("alice/idle")
+        env.hub.create_space("alice/busy")
+        unread = SpacesError("alice/gone was not read")
+        plan = Plan(
+            spaces=(
+                SpacePlan("alice/gone", error=unread),
+                SpacePlan("alice/idle", stage="RUNNING"),
+                SpacePlan("alice/busy", actions=(Action("pause", before="RUNNING", after="PAUSED"),)),
+            )
+        )
+        result = await apply_plan(env.client, plan)
+        assert [s.repo_id for s in result] == ["alice/gone", "alice/idle", "alice/busy"]
+        gone, idle, busy = result
+        assert (gone.error, gone.applied) == (unread, ())
+        assert (idle.ok, idle.applied, idle.failed_action) == (True, (), None)
+        assert (busy.ok, len(busy.applied)) == (True, 1)
+        assert env.hub.space_stage("alice/busy") == "PAUSED"
+
+
+def test_resolve_secrets_names_several_missing_variables_in_the_plural() -> None:
+    """Several missing environment variables are named together, in the plural."""
+    space = SpaceSpec("a/s", secrets={"A": SecretRef("ENV_A"), "B": SecretRef("ENV_B")})
+    plan = diff(FleetSpec(spaces=(space,)), {"a/s": ObservedSpace(runtime=runtime())})
+    with pytest.raises(FleetSpecError) as caught:
+        resolve_secrets(plan, {})
+    assert str(caught.value) == (
+        "environment variables ENV_A, ENV_B not set (they hold the values of the fleet file's secrets)"
+    )
