@@ -543,3 +543,27 @@ def test_queue_arguments_are_checked_and_shown() -> None:
         None,
         None,
     )
+
+
+@pytest.mark.anyio
+async def test_default_backoff_starts_at_fifty_milliseconds_and_caps_at_five_seconds() -> None:
+    """With the default backoff, the first retry waits 25-50 ms, and after many conflicts no wait exceeds
+    5 s while the late ones stay at least 2.5 s."""
+    repo = ScriptedRepo(conflicts=20)
+    queue = _queue(repo)
+    await queue.add("m", "a")
+    sleeps = repo.clock.sleeps
+    assert len(sleeps) == 20
+    assert 0.025 <= sleeps[0] <= 0.05
+    assert max(sleeps) <= 5.0
+    assert all(2.5 <= delay for delay in sleeps[8:])
+
+
+def test_short_rows_take_the_defaults_of_the_missing_cells() -> None:
+    """A seed row with only a model and a dataset is PENDING, and an extra column missing from a row is
+    kept as an empty cell."""
+    seed, _ = parse_tasks(b"m,d\n")
+    assert [(t.model_id, t.dataset_id, t.status) for t in seed] == [("m", "d", TaskStatus.PENDING)]
+    tasks, extra = parse_tasks(b"model_id,dataset_id,STATUS,priority\nm,d,DONE\n")
+    assert extra == ["priority"]
+    assert tasks[0].extra == {"priority": ""}
