@@ -746,3 +746,13 @@ def test_resolve_secrets_names_several_missing_variables_in_the_plural() -> None
     assert str(caught.value) == (
         "environment variables ENV_A, ENV_B not set (they hold the values of the fleet file's secrets)"
     )
+
+
+def test_a_malformed_space_id_names_its_table() -> None:
+    """A Space id that is not `namespace/name` is refused naming the file and that Space's table."""
+    with pytest.raises(FleetSpecError) as caught:
+        parse_fleet_spec('[spaces."no-namespace"]\npaused = true', source="fleet.toml")
+    assert (
+        str(caught.value)
+        == "fleet.toml: spaces.\"no-namespace\" must be 'namespace/name', got 'no-namespace'"
+    )
