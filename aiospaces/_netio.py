@@ -22,6 +22,8 @@ from httpcore2 import SOCKET_OPTION
 
 # Bytes buffered from a connection before it stops reading from the socket until the consumer catches up.
 _HIGH_WATER = 256 * 1024
+# Bytes written that are held back to leave together with what follows (see `_Stream`).
+_COALESCE = 64 * 1024
 
 
 class AsyncioBackend(httpcore2.AsyncNetworkBackend):
@@ -148,8 +150,17 @@ class _Stream(httpcore2.AsyncNetworkStream):
     def __init__(self, transport: asyncio.Transport, protocol: _Protocol) -> None:
         self._transport = transport
         self._protocol = protocol
+        # Small writes wait here until the next read: httpcore2 writes a request's head and its body
+        # separately, and always reads the answer next, so the request leaves in one send instead of two.
+        self._pending = bytearray()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._transport.write(self._pending)
+            self._pending = bytearray()
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
+        self._flush()
         protocol = self._protocol
         if not protocol.buffer and not protocol.eof and not protocol.closed:
             waiter = protocol.waiter = asyncio.get_running_loop().create_future()
@@ -179,7 +190,10 @@ class _Stream(httpcore2.AsyncNetworkStream):
         protocol = self._protocol
         if protocol.closed or self._transport.is_closing():
             raise httpcore2.WriteError("the connection is closed")
-        self._transport.write(buffer)
+        self._pending += buffer
+        if len(self._pending) < _COALESCE:
+            return
+        self._flush()
         if protocol.writing_paused:
             drained = protocol.drained = asyncio.get_running_loop().create_future()
             try:
@@ -193,6 +207,7 @@ class _Stream(httpcore2.AsyncNetworkStream):
                 raise httpcore2.WriteError(str(protocol.lost or "the connection is closed"))
 
     async def aclose(self) -> None:
+        self._flush()
         self._transport.close()
 
     async def start_tls(
@@ -201,6 +216,7 @@ class _Stream(httpcore2.AsyncNetworkStream):
         server_hostname: str | None = None,
         timeout: float | None = None,  # noqa: ASYNC109
     ) -> httpcore2.AsyncNetworkStream:
+        self._flush()
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(timeout):

@@ -4,6 +4,7 @@ large bodies, timeouts and refused connections."""
 
 from __future__ import annotations
 
+import hashlib
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
@@ -167,3 +168,29 @@ async def test_https_is_verified_and_served() -> None:
             with pytest.raises(httpx2.ConnectError):
                 await stranger.get(f"https://127.0.0.1:{port}/")
     assert (first.content, second.content) == (b"connection 1", b"connection 1")
+
+
+async def test_a_large_upload_arrives_whole() -> None:
+    """A request body far larger than the socket layer holds back (streamed in chunks, as uploads are) reaches
+    the server complete and in order, and its answer is read."""
+    chunks = [bytes([n]) * 100_000 for n in range(20)]  # 2 MB in 100 kB pieces
+
+    async def upload() -> AsyncIterator[bytes]:
+        for chunk in chunks:
+            yield chunk
+
+    async def digest(stream: anyio.abc.ByteStream, number: int) -> None:
+        data = await _read_request(stream)
+        head, _, body = data.partition(b"\r\n\r\n")
+        size = int(
+            next(v for k, v in (h.split(b": ", 1) for h in head.split(b"\r\n")[1:]) if k == b"Content-Length")
+        )
+        while len(body) < size:
+            body += await stream.receive()
+        await stream.send(_response(hashlib.sha256(body).hexdigest().encode()))
+
+    async with _server(digest) as port, _client() as client:
+        response = await client.post(
+            f"http://127.0.0.1:{port}/", content=upload(), headers={"Content-Length": "2000000"}
+        )
+    assert response.content == hashlib.sha256(b"".join(chunks)).hexdigest().encode()
