@@ -221,10 +221,9 @@ WHY_BEHIND: dict[tuple[str, str], str] = {
         "aiospaces runs on one event-loop thread. On a busy machine that thread, always ready to run, waits "
         "behind other work for a CPU (row 'client threads' time ready to run but waiting for a CPU': a large "
         "share of the wall time), where threads that mostly sleep on sockets are let in first; when it does "
-        "run, its CPU cost per request (next point), not the latency, sets the pace. Also, the three fleet "
-        "operations each wait for their slowest Space before the next starts, where huggingface_hub's "
-        "threads run each Space's three calls back to back (a few percent at most: one partly filled round "
-        "per operation)"
+        "run, its CPU cost per request (next point), not the latency, sets the pace. Also, a fresh client "
+        "sends its first request alone, to learn the rate limit before a burst can overrun it: one round "
+        "trip of the latency before the others start"
     ),
     ("bulk", "wall_over_ideal"): "same cause as the wall time",
     ("bulk", "cpu_s_per_1000_requests"): (
@@ -339,7 +338,7 @@ def render_profile(profile: dict[str, Any]) -> str:
         f"Sampling profile of one aiospaces bulk run (`{profile['command']}`, width "
         f"{profile['params']['concurrency']}, {profile['started_at']}, {profile['samples']:,} samples, one "
         f"per ms of CPU): {where['http_stack']:.0%} of the client's CPU is in the HTTP stack (httpx2, "
-        "httpcore2, h11 and the socket streams under them, entered from the transport's send), "
+        "httpcore2, h11 and aiospaces' socket layer under them, entered from the transport's send), "
         f"{where['event_loop']:.0%} in the event loop outside any aiospaces frame (asyncio's I/O callbacks, "
         f"task scheduling, `select`), {where['aiospaces_own']:.0%} in aiospaces' own per-request work "
         "(validation, request building, headers, rate-limit bookkeeping, concurrency limiters, fleet "
@@ -515,7 +514,7 @@ def render_overview(results: dict[str, dict[str, Any]]) -> str:
             parts.append(
                 f"Where aiospaces' CPU goes (sampling profile, width {profile['params']['concurrency']}, "
                 f"{_date(profile)}): {where['http_stack']:.0%} in the HTTP stack (httpx2, httpcore2, h11 and "
-                f"their socket streams), {where['event_loop']:.0%} in the event loop, "
+                f"the socket layer under them), {where['event_loop']:.0%} in the event loop, "
                 f"{where['aiospaces_own']:.0%} in aiospaces' own per-request work.\n"
             )
     lines = []
@@ -561,16 +560,15 @@ def _at(run: dict[str, Any], point: dict[str, Any], client: str) -> bool:
 
 # Why a bulk target can be missed: the mechanism, from the profile (the figures are in the JSON).
 BULK_NOT_MET_WHY = (
-    "Why: most of aiospaces' CPU per request is the asynchronous HTTP stack (httpx2's AsyncClient, "
-    "httpcore2, h11 and anyio's socket streams) and asyncio's scheduling (the profile line below): the same "
-    "HTTP library huggingface_hub calls synchronously, plus an event loop that its blocking threads do not "
-    "pay for; aiospaces' own per-request work is the small remainder. Where aiospaces is ahead at larger "
-    "widths, it is because huggingface_hub's pool is capped at 100 connections (its extra threads wait: "
-    "the in-flight column) and re-examines all of them on every request, while aiospaces keeps every "
-    "requested connection in small pool shards. Wall time also carries the fleet's shape: the three fleet "
-    "operations each wait for their slowest Space, where huggingface_hub's threads run each Space's three "
-    "calls back to back (one partly filled round per operation); and on a busy machine the event loop, "
-    "always ready to run, waits behind other work for a CPU (last column)"
+    "Why: most of aiospaces' CPU per request is the HTTP stack (httpx2's transport, httpcore2's pool and "
+    "h11) that huggingface_hub calls too, plus asyncio's scheduling (the profile line below); aiospaces "
+    "sends through httpx2's transport directly and puts asyncio's own sockets under httpcore2 (no stream "
+    "layers, a request's head and body in one send), so its own share is small. Where aiospaces is ahead at "
+    "larger widths, it is also because huggingface_hub's pool is capped at 100 connections (its extra "
+    "threads wait: the in-flight column) and re-examines all of them on every request, while aiospaces "
+    "keeps every requested connection in small pool shards. Wall time also carries the first request a "
+    "fresh client sends alone (one round trip, to learn the rate limit); and on a busy machine the event "
+    "loop, always ready to run, waits behind other work for a CPU (last column)"
 )
 
 
