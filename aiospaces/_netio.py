@@ -144,6 +144,19 @@ class _Protocol(asyncio.Protocol):
             self.waiter.set_result(None)
 
 
+async def _until(
+    event: asyncio.Future[None], seconds: float | None, error: type[httpcore2.TimeoutException], doing: str
+) -> None:
+    """Wait for the protocol to resolve `event` (data arrived, the write buffer drained, the connection
+    ended), raising httpcore2's `error` after `seconds`. A future left behind, done or cancelled, is
+    ignored by the protocol and replaced by the next wait."""
+    try:
+        async with asyncio.timeout(seconds):
+            await event
+    except TimeoutError as exc:
+        raise error(str(exc) or f"timed out {doing}") from exc
+
+
 class _Stream(httpcore2.AsyncNetworkStream):
     """One connection, as httpcore2 reads and writes it."""
 
@@ -163,14 +176,8 @@ class _Stream(httpcore2.AsyncNetworkStream):
         self._flush()
         protocol = self._protocol
         if not protocol.buffer and not protocol.eof and not protocol.closed:
-            waiter = protocol.waiter = asyncio.get_running_loop().create_future()
-            try:
-                async with asyncio.timeout(timeout):
-                    await waiter
-            except TimeoutError as exc:
-                raise httpcore2.ReadTimeout(str(exc) or "timed out reading") from exc
-            finally:
-                protocol.waiter = None
+            protocol.waiter = asyncio.get_running_loop().create_future()
+            await _until(protocol.waiter, timeout, httpcore2.ReadTimeout, "reading")
         buffer = protocol.buffer
         if buffer:
             data = bytes(buffer[:max_bytes])
@@ -195,14 +202,8 @@ class _Stream(httpcore2.AsyncNetworkStream):
             return
         self._flush()
         if protocol.writing_paused:
-            drained = protocol.drained = asyncio.get_running_loop().create_future()
-            try:
-                async with asyncio.timeout(timeout):
-                    await drained
-            except TimeoutError as exc:
-                raise httpcore2.WriteTimeout(str(exc) or "timed out writing") from exc
-            finally:
-                protocol.drained = None
+            protocol.drained = asyncio.get_running_loop().create_future()
+            await _until(protocol.drained, timeout, httpcore2.WriteTimeout, "writing")
             if protocol.closed:
                 raise httpcore2.WriteError(str(protocol.lost or "the connection is closed"))
 
