@@ -187,7 +187,7 @@ def report(exc: BaseException, output: Output) -> int | None:
 async def _dispatch(
     args: argparse.Namespace, output: Output, *, stdin: TextIO | None, transport: Any, clock: Any
 ) -> int:
-    from . import _commands
+    from . import _commands, _wait
 
     if args.command == "demo":
         from ._demo import run_demo
@@ -205,8 +205,8 @@ async def _dispatch(
         options["clock"] = clock
     commands = {
         "runtime": _commands.cmd_runtime,
-        "wait": _commands.cmd_wait,
-        "watch": _commands.cmd_watch,
+        "wait": _wait.cmd_wait,
+        "watch": _wait.cmd_watch,
         "logs": _commands.cmd_logs,
         "hardware": _commands.cmd_hardware,
         "pause": _commands.cmd_pause,
