@@ -20,7 +20,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from aiospaces.hubsim import SimulatedHub
+from aiospaces.hubsim import SimulatedHub, plan_build
 from aiospaces.testing import SimulatedHubClient
 
 SDKS = ["gradio", "streamlit", "docker", "static"]
@@ -131,7 +131,7 @@ async def validate(client: httpx2.AsyncClient, content: str, repo_type: str = "s
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("value", ["cobol", "", "[gradio]", "gradio-4", "GRADIO"])
+@pytest.mark.parametrize("value", ["cobol", "", "[gradio]", "gradio-4", "GRADIO", "cobol  # not gradio"])
 async def test_a_space_card_sdk_outside_the_list_is_a_400_naming_it(
     client: httpx2.AsyncClient, value: str
 ) -> None:
@@ -145,10 +145,19 @@ async def test_a_space_card_sdk_outside_the_list_is_a_400_naming_it(
 
 @pytest.mark.anyio
 @pytest.mark.parametrize(
-    "line", ["sdk: gradio", "sdk: streamlit", "sdk: docker", "sdk: static", 'sdk: "gradio"']
+    "line",
+    [
+        "sdk: gradio",
+        "sdk: streamlit",
+        "sdk: docker",
+        "sdk: static",
+        'sdk: "gradio"',
+        "sdk: docker  # see Dockerfile",
+    ],
 )
 async def test_each_known_space_sdk_is_valid(client: httpx2.AsyncClient, line: str) -> None:
-    """Each SDK a Space can be created with, bare or quoted, passes with no error and no warning."""
+    """Each SDK a Space can be created with, bare, quoted or followed by a YAML comment, passes with no error
+    and no warning."""
     r = await validate(client, f"---\ntitle: x\n{line}\napp_file: app.py\n---\n")
     assert (r.status_code, r.json()) == (200, {"errors": [], "warnings": []})
 
@@ -172,6 +181,21 @@ async def test_an_unknown_sdk_is_listed_with_the_cards_other_errors(client: http
     assert SDK_ERROR in messages
     assert '"app_port" must be a number' in messages
     assert any(m.startswith('"colorFrom" must be one of') for m in messages)
+
+
+@pytest.mark.parametrize(
+    ("readme", "outcome", "sdk"),
+    [
+        (b"---\nsdk: static  # a plain site\n---\n", "RUNNING", "static"),
+        (b"---\nsdk: 'docker' # quoted\n---\n", "NO_APP_FILE", "docker"),
+        (b"---\nsdk: cobol # gradio\n---\n", "CONFIG_ERROR", "cobol"),
+    ],
+)
+def test_the_build_reads_the_sdk_the_validation_judged(readme: bytes, outcome: str, sdk: str) -> None:
+    """A README's `sdk` means the same to the build as to card validation: a trailing YAML comment is no part
+    of it, so a card that passes builds with its SDK and an unknown one is a configuration error."""
+    plan = plan_build({"README.md": readme, "app.py": b"print(1)\n"}, "gradio")
+    assert (plan.outcome, plan.sdk) == (outcome, sdk)
 
 
 # ---------------------------------------------------------------------------------- aiospaces' own path

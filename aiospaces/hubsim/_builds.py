@@ -72,11 +72,23 @@ class ForcedFailure:
         )
 
 
+_QUOTED = re.compile(r"""^(?:'(?:[^']|'')*'|"(?:[^"\\]|\\.)*")""")
+
+
+def without_comment(value: str) -> str:
+    """A top-level front matter value without its trailing YAML comment (YAML 1.2: a `#` after whitespace, or
+    at the start, opens a comment; inside quotes it is text), still quoted if it was."""
+    quoted = _QUOTED.match(value)
+    if quoted is not None:
+        return quoted.group(0)
+    return re.sub(r"(?:^|\s)#.*$", "", value).strip()
+
+
 def parse_front_matter(readme: str) -> dict[str, str] | None:
     """The top-level `key: value` pairs of a README's YAML front matter, or None if it has none.
 
     Only scalar top-level keys are read (enough for `sdk`, `app_file`, `title`, ...); nested values and
-    lists are kept as their raw text. Quotes around scalars are removed.
+    lists are kept as their raw text. Quotes around scalars and trailing comments are removed.
 
     Raises:
         ValueError: the front matter is opened but never closed, or a top-level line is not `key: value`.
@@ -96,7 +108,7 @@ def parse_front_matter(readme: str) -> dict[str, str] | None:
         key, sep, value = line.partition(":")
         if not sep or not re.fullmatch(r"[A-Za-z0-9_.-]+", key.strip()):
             raise ValueError(f"invalid YAML line in README.md front matter: {line!r}")
-        value = value.strip()
+        value = without_comment(value.strip())
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
         out[key.strip()] = value

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ._builds import SDKS, parse_front_matter
+from ._builds import SDKS, parse_front_matter, without_comment
 from ._hardware import HARDWARE_NAMES
 from ._http import HubError, RouteSpec, SimRequest, SimResponse, json_response
 from ._params import body_obj, req_str
@@ -79,7 +79,7 @@ def _top_level(content: str) -> dict[str, tuple[str, list[str]]]:
             continue
         key, _, value = line.partition(":")
         block = []
-        out[key.strip()] = (value.strip(), block)
+        out[key.strip()] = (without_comment(value.strip()), block)
     return out
 
 
