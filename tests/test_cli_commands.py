@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -157,6 +158,32 @@ async def test_hardware_flavor_the_hub_rejects_is_a_usage_error(
     assert result.code == ExitCode.USAGE
     assert result.err == "aiospaces: error: unknown flavor t4-mediun; did you mean t4-medium?\n"
     assert hub.counters.total_requests == before + 1  # the flavor list only
+
+
+async def test_create_duplicate_and_deploy_check_the_flavor_before_anything_changes(
+    hub: SimulatedHub, clock: VirtualClock, tmp_path: Path
+) -> None:
+    """`create`, `duplicate` and `deploy` with a misspelt `--hardware` exit 2 naming the closest flavor the
+    Hub offers, having sent only the flavor list: no Space is created, copied or deployed to."""
+    [source] = await make_spaces(hub, clock, ["source"])
+    (tmp_path / "app.py").write_text("print('hi')\n")
+    async with SpacesClient(token=TOKEN, transport=hub.transport(), clock=clock) as client:
+        head = (await client.space_info(source)).sha
+    commands = [
+        ["create", "alice/new-one", "--sdk", "gradio", "--hardware", "t4-mediun"],
+        ["duplicate", source, "alice/copy", "--hardware", "t4-mediun"],
+        ["deploy", source, str(tmp_path), "--hardware", "t4-mediun"],
+    ]
+    for argv in commands:
+        before = hub.counters.total_requests
+        result = await cli(hub, clock, *argv)
+        assert result.code == ExitCode.USAGE, argv
+        assert result.err == "aiospaces: error: unknown flavor t4-mediun; did you mean t4-medium?\n", argv
+        assert hub.counters.total_requests == before + 1, argv  # the flavor list only
+    async with SpacesClient(token=TOKEN, transport=hub.transport(), clock=clock) as client:
+        assert not await client.repo_exists("alice/new-one", repo_type="space")
+        assert not await client.repo_exists("alice/copy", repo_type="space")
+        assert (await client.space_info(source)).sha == head
 
 
 async def test_bad_token_exits_4(hub: SimulatedHub, clock: VirtualClock) -> None:

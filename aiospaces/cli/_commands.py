@@ -285,6 +285,16 @@ def emit_runtime_change(
     )
 
 
+async def check_hardware_option(client: SpacesClient, hardware: str | None, repo_ids: Sequence[str]) -> None:
+    """`--hardware` of a command that creates or changes Spaces: the ids are checked first (a bad one is
+    refused before any request), then the flavor against the Hub's list, before anything is created."""
+    if hardware is None:
+        return
+    for repo_id in repo_ids:
+        validation.validate_repo_id(repo_id)
+    await check_flavors(client, {hardware: ""})
+
+
 async def check_flavors(client: SpacesClient, flavors: Mapping[str, str]) -> None:
     """Refuse (exit 2) a flavor the Hub does not offer, naming the closest one it does, before any change.
 

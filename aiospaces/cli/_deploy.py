@@ -11,7 +11,7 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from .. import DeployEvent, DeployResult, SpaceFailedError, SpaceNotRunningError, WaitTimeoutError
-from ._commands import text
+from ._commands import check_hardware_option, text
 from ._exit import ExitCode, classified
 from ._render import Output
 
@@ -147,6 +147,7 @@ async def cmd_deploy(client: SpacesClient, args: argparse.Namespace, output: Out
         )
         output.line(describe(event))
 
+    await check_hardware_option(client, args.hardware, args.repo_ids)
     options: dict[str, Any] = {"hardware": args.hardware, "commit_message": args.message}
     if args.timeout is not None:
         options["timeout"] = args.timeout

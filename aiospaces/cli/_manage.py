@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .. import validation
-from ._commands import read_secret_value, run_on_each, runtime_fields, text
+from ._commands import check_hardware_option, read_secret_value, run_on_each, runtime_fields, text
 from ._exit import ExitCode, UsageError
 from ._render import Output, isatty
 
@@ -154,6 +154,7 @@ async def cmd_create(
 ) -> int:
     """`aiospaces create ID... [--sdk] [--hardware] [--storage] [--sleep-time] [--secret] [--variable]`"""
     secrets, variables = _secret_and_variables(args, stdin)
+    await check_hardware_option(client, args.hardware, args.repo_ids)
 
     async def create(repo_id: str) -> Any:
         await client.create_repo(
@@ -178,6 +179,7 @@ async def cmd_duplicate(
 ) -> int:
     """`aiospaces duplicate FROM [TO] [--hardware] [--storage] [--sleep-time] [--secret] [--variable]`"""
     secrets, variables = _secret_and_variables(args, stdin)
+    await check_hardware_option(client, args.hardware, [args.from_id, *([args.to_id] if args.to_id else [])])
     url = await client.duplicate_space(
         args.from_id,
         args.to_id,
