@@ -11,8 +11,10 @@ Every public method is defined once, in one of those five classes.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from types import FunctionType
 from typing import Self
 
 import httpx2
@@ -427,3 +429,27 @@ class SpacesClient(FileCalls):
         return self._waiting.temporary_hardware(
             repo_id, hardware, restore=restore, sleep_time=sleep_time, timeout=timeout
         )
+
+
+def _name_public_methods_after_the_client() -> None:
+    """Methods defined in the client's private base classes are named as `SpacesClient` methods.
+
+    CPython names a function in a call error ("X() got an unexpected keyword argument") and in tracebacks by
+    its code object's qualified name: without this, a typo in an argument of `client.create_repo` would
+    point the user at a private class they never used.
+    """
+    for base in SpacesClient.__mro__[1:]:
+        if not base.__module__.startswith("aiospaces."):
+            continue
+        for name, attribute in vars(base).items():
+            if name.startswith("_") or not inspect.isfunction(attribute):
+                continue
+            function: FunctionType = attribute
+            if getattr(SpacesClient, name, None) is not function:
+                continue  # overridden further down: that definition is the client's
+            qualname = f"SpacesClient.{name}"
+            function.__qualname__ = qualname
+            function.__code__ = function.__code__.replace(co_qualname=qualname)
+
+
+_name_public_methods_after_the_client()

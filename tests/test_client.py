@@ -841,3 +841,16 @@ async def test_hub_warnings_are_logged_once_per_topic(caplog: pytest.LogCaptureF
         "Hub warning (deprecation): this endpoint is going away",
         "Hub warning (quota): 90% used",
     ]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("method", ["create_repo", "add_space_secret", "upload_file", "wait_until_running"])
+async def test_a_wrong_argument_names_the_client_method(method: str) -> None:
+    """A misspelt keyword argument's `TypeError` names `SpacesClient.<method>()`, the method the user called,
+    whichever private class defines it."""
+    client, rec, _ = make_client(sequence())
+    async with client:
+        expected = rf"^SpacesClient\.{method}\(\) got an unexpected keyword argument"
+        with pytest.raises(TypeError, match=expected):
+            await getattr(client, method)("a/b", no_such_argument=1)
+    assert rec.requests == []
