@@ -37,13 +37,15 @@ _BACKEND = AsyncioBackend()
 
 def http_transport(connections: int, tls: ssl.SSLContext) -> httpx2.AsyncHTTPTransport:
     """httpx2's transport over a pool of `connections` connections whose sockets are `_netio`'s."""
-    transport = httpx2.AsyncHTTPTransport(verify=tls, limits=_limits(connections))
-    # httpx2 does not take a network backend, so its pool is replaced by the same pool built with one; the
-    # transport's request and error mapping stay httpx2's.
+    limits = _limits(connections)
+    transport = httpx2.AsyncHTTPTransport(verify=tls, limits=limits)
+    # httpx2 does not take a network backend, so its pool is replaced by the same pool built with one (the
+    # settings below are those httpx2 passes); the transport's request and error mapping stay httpx2's.
     transport._pool = httpcore2.AsyncConnectionPool(
         ssl_context=tls,
-        max_connections=connections,
-        max_keepalive_connections=connections,
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
         network_backend=_BACKEND,
     )
     return transport

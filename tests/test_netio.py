@@ -194,3 +194,18 @@ async def test_a_large_upload_arrives_whole() -> None:
             f"http://127.0.0.1:{port}/", content=upload(), headers={"Content-Length": "2000000"}
         )
     assert response.content == hashlib.sha256(b"".join(chunks)).hexdigest().encode()
+
+
+def test_the_pool_is_httpx2s_own_but_for_its_sockets() -> None:
+    """The pool under the SDK's transport has every setting httpx2's own would have (connection limits,
+    keep-alive expiry, HTTP versions, retries), and differs only by the socket layer it connects with."""
+    context = ssl.create_default_context()
+    ours = http_transport(7, context)._pool
+    theirs = httpx2.AsyncHTTPTransport(
+        verify=context, limits=httpx2.Limits(max_connections=7, max_keepalive_connections=7)
+    )._pool
+    plain = (int, float, str, bool, type(None), list, tuple, ssl.SSLContext)
+    settings = {name: value for name, value in vars(theirs).items() if isinstance(value, plain)}
+    assert "_keepalive_expiry" in settings
+    assert {name: vars(ours)[name] for name in settings} == settings
+    assert type(ours._network_backend).__name__ == "AsyncioBackend"
