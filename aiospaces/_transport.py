@@ -20,6 +20,7 @@ import logging
 import os
 import platform
 import random
+import urllib.request
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager, suppress
 from typing import Any
@@ -220,22 +221,41 @@ class HttpTransport:
             self._base_headers.update({k.lower(): v for k, v in headers.items()})
         default_timeout = timeout if isinstance(timeout, httpx2.Timeout) else httpx2.Timeout(timeout)
         self._timeout = default_timeout.as_dict()
-        # The client is kept for what it reads from the environment: proxies (HTTPS_PROXY, ...) mounted per
-        # URL, which `_exchange` honours through it.
-        self._client = httpx2.AsyncClient(
-            # Without a transport given, httpx2's pool split in shards (`_pool`), sized to the bound.
-            transport=transport if transport is not None else connection_pool(max_concurrency),
-            limits=httpx2.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency),
-        )
+        # Without a transport given, httpx2's pool split in shards (`_pool`), sized to the bound, and the
+        # proxies the environment names (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY), as huggingface_hub's
+        # httpx2 client honours them. A transport given is used as it is, for every URL (as httpx2 does).
+        self._pool = transport if transport is not None else connection_pool(max_concurrency)
+        self._proxies = urllib.request.getproxies_environment() if transport is None else {}
+        self._proxied: dict[str, httpx2.AsyncBaseTransport] = {}
+        self._max_concurrency = max_concurrency
         self.closed = False
         # Whether the endpoint ever answered: until it has, a refused connection means nothing listens.
         self._answered = False
         self._warned_topics: set[str] = set()
 
     async def aclose(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pool (and the proxies' pools)."""
         self.closed = True
-        await self._client.aclose()
+        try:
+            await self._pool.aclose()
+        finally:
+            for proxied in self._proxied.values():
+                await proxied.aclose()
+
+    def _transport_for(self, url: httpx2.URL) -> httpx2.AsyncBaseTransport:
+        """The pool, or the pool of the proxy the environment names for `url` (opened on first use)."""
+        if not self._proxies:
+            return self._pool
+        proxy = self._proxies.get(url.scheme) or self._proxies.get("all")
+        if proxy is None or urllib.request.proxy_bypass(url.host):
+            return self._pool
+        proxied = self._proxied.get(proxy)
+        if proxied is None:
+            limits = httpx2.Limits(
+                max_connections=self._max_concurrency, max_keepalive_connections=self._max_concurrency
+            )
+            proxied = self._proxied[proxy] = httpx2.AsyncHTTPTransport(proxy=proxy, limits=limits)
+        return proxied
 
     def url_for(self, url: str) -> str:
         """A path starting with `/` is joined to the endpoint; absolute URLs are used as they are."""
@@ -460,8 +480,7 @@ class HttpTransport:
         """
         hops = 0
         while True:
-            transport = self._client._transport_for_url(request.url)
-            response = await transport.handle_async_request(request)
+            response = await self._transport_for(request.url).handle_async_request(request)
             response.request = request
             if not (follow_redirects and response.has_redirect_location):
                 return response
@@ -479,11 +498,7 @@ class HttpTransport:
         origin, so a redirect to storage on another host never carries it."""
         method = request.method
         status = response.status_code
-        if (
-            (status == 303 and method != "HEAD")
-            or (status == 302 and method != "HEAD")
-            or (status == 301 and method == "POST")
-        ):
+        if (status in (302, 303) and method != "HEAD") or (status == 301 and method == "POST"):
             method = "GET"
         try:
             url = httpx2.URL(response.headers["location"])

@@ -17,6 +17,7 @@ import httpx2
 import pytest
 import trustme
 
+from aiospaces import SpacesClient
 from aiospaces._pool import http_transport
 
 pytestmark = pytest.mark.anyio
@@ -209,3 +210,56 @@ def test_the_pool_is_httpx2s_own_but_for_its_sockets() -> None:
     assert "_keepalive_expiry" in settings
     assert {name: vars(ours)[name] for name in settings} == settings
     assert type(ours._network_backend).__name__ == "AsyncioBackend"
+
+
+async def test_a_proxy_named_by_the_environment_carries_the_sdks_requests(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With `HTTP_PROXY` set, the SDK's requests go through that proxy (as httpx2's client would send them),
+    in absolute form, with the token for the Hub's origin."""
+    seen: list[bytes] = []
+
+    async def proxy(stream: anyio.abc.ByteStream, number: int) -> None:
+        seen.append(await _read_request(stream))
+        body = b'{"stage": "RUNNING", "hardware": {"current": null, "requested": null}}'
+        await stream.send(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+            % (len(body), body)
+        )
+
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    async with _server(proxy) as port:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+        # Nothing listens at the endpoint itself: only the proxy can answer.
+        async with SpacesClient(token="hf_proxy_test_token", endpoint="http://localhost:1") as client:
+            runtime = await client.get_space_runtime("a/b")
+    assert runtime.stage == "RUNNING"
+    [request] = seen
+    assert request.startswith(b"GET http://localhost:1/api/spaces/a/b/runtime HTTP/1.1\r\n")
+    assert b"Bearer hf_proxy_test_token\r\n" in request
+
+
+async def test_no_proxy_keeps_a_host_off_the_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A host listed in `NO_PROXY` is reached directly even with `HTTP_PROXY` set."""
+    proxied: list[bytes] = []
+
+    async def proxy(stream: anyio.abc.ByteStream, number: int) -> None:
+        proxied.append(await _read_request(stream))
+
+    body = b'{"stage": "RUNNING", "hardware": {"current": null, "requested": null}}'
+
+    async def hub(stream: anyio.abc.ByteStream, number: int) -> None:
+        await _read_request(stream)
+        await stream.send(_response(body))
+
+    for name in ("no_proxy", "ALL_PROXY", "all_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    async with _server(proxy) as proxy_port, _server(hub) as hub_port:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy_port}")
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        endpoint = f"http://127.0.0.1:{hub_port}"
+        async with SpacesClient(token="hf_proxy_test_token", endpoint=endpoint) as client:
+            runtime = await client.get_space_runtime("a/b")
+    assert runtime.stage == "RUNNING"
+    assert proxied == []
