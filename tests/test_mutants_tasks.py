@@ -4,6 +4,7 @@ against the simulated Hub."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import anyio
@@ -201,7 +202,8 @@ def test_max_attempts_allows_exactly_that_many_claims() -> None:
     assert (failed.status, failed.reason, failed.lease_expires_at, failed.worker) == (
         TaskStatus.FAILED, "lease expired after 2 attempts (last worker: w2)", None, "w2",
     )  # fmt: skip
-    assert failed.token not in ("", "t2")
+    assert len(failed.token) == 16
+    assert failed.token != "t2"
     only, nothing = claim_transition([twice], worker="w3", now=20.0, lease_seconds=5, max_attempts=2)
     assert nothing is None
     assert only is not None
@@ -220,11 +222,13 @@ def test_finishing_releasing_and_renewing_touch_only_their_fields() -> None:
     assert (done.status, done.reason, done.lease_expires_at, done.worker, done.attempts) == (
         TaskStatus.DONE, "", None, "w", 1,
     )  # fmt: skip
-    assert done.token not in ("", claim.token)
+    assert len(done.token) == 16
+    assert done.token != claim.token
     assert done_tasks == [done, claimed_tasks[1]]
     released_tasks, released = release_transition(claimed_tasks, claim)
     assert (released.status, released.worker, released.lease_expires_at) == (TaskStatus.PENDING, "", None)
-    assert released.token not in ("", claim.token)
+    assert len(released.token) == 16
+    assert released.token != claim.token
     assert released_tasks[1] == claimed_tasks[1]
     renewed_tasks, renewed = renew_transition(claimed_tasks, claim, now=7.0, lease_seconds=10)
     assert renewed == attrs.evolve(claim, lease_expires_at=17.0)
@@ -479,8 +483,8 @@ async def test_adding_nothing_commits_nothing_and_items_are_checked_first() -> N
     queue = _queue(repo)
     assert await queue.add_many([]) == []
     for items, kind, match in [
-        ([("m", "d", "x")], TypeError, "items must be"),
-        ([["m", "d"]], TypeError, "items must be"),
+        ([("m", "d", "x")], TypeError, r"^items must be \(model_id, dataset_id\) tuples$"),
+        ([["m", "d"]], TypeError, r"^items must be \(model_id, dataset_id\) tuples$"),
         ([(1, "d")], TypeError, "model_id must be a str, got int"),
         ([("m", "")], ValueError, "dataset_id must be a non-empty single-line string"),
         ([("m", "  ")], ValueError, "dataset_id"),
@@ -510,7 +514,7 @@ async def test_finishing_checks_the_task_and_the_reason_first() -> None:
             await call(pending)
     with pytest.raises(ValueError, match="was not returned by claim"):
         await queue.complete(attrs.evolve(task, token=""))
-    with pytest.raises(ValueError, match="reason"):
+    with pytest.raises(ValueError, match=r"^reason must be a non-empty single-line string"):
         await queue.fail(task, "line one\nline two")
     with pytest.raises(TypeError, match="worker must be a str"):
         await queue.claim(worker=None)  # type: ignore[arg-type]
@@ -567,3 +571,85 @@ def test_short_rows_take_the_defaults_of_the_missing_cells() -> None:
     tasks, extra = parse_tasks(b"model_id,dataset_id,STATUS,priority\nm,d,DONE\n")
     assert extra == ["priority"]
     assert tasks[0].extra == {"priority": ""}
+
+
+class LostAnswerRepo(ScriptedRepo):
+    """Applies the next commit, then answers it with `failure` (the answer lost on the way back)."""
+
+    lose_next: Exception | None = None
+
+    async def create_commit(self, repo_id: str, operations: list[CommitOperationAdd], **kwargs: Any) -> None:
+        await super().create_commit(repo_id, operations, **kwargs)
+        if self.lose_next is not None:
+            failure, self.lose_next = self.lose_next, None
+            raise failure
+
+
+def _lost() -> Exception:
+    return errors.ServerError("502 Bad Gateway", status=502, method="POST", url="/c")
+
+
+@pytest.mark.anyio
+async def test_a_change_whose_answer_was_lost_but_that_landed_is_not_made_again() -> None:
+    """Each change whose commit landed but whose answer was lost is recognised on the next read and
+    returned as it landed, never committed a second time (nor refused as a lost lease)."""
+    repo = LostAnswerRepo(b"m,a,PENDING\nm,b,PENDING\nm,c,PENDING\n")
+    queue = _queue(repo)
+    repo.lose_next = _lost()
+    added = await queue.add_many([("m", "d")])
+    assert [t.task_id for t in added] == ["4"]
+    claims = []
+    for worker in ("w1", "w2", "w3", "w4"):
+        repo.lose_next = _lost()
+        claimed = await queue.claim(worker=worker)
+        assert claimed is not None
+        claims.append(claimed)
+    one, two, three, four = claims
+    for change in (
+        lambda: queue.renew(one),
+        lambda: queue.complete(one),
+        lambda: queue.fail(two, "bad data"),
+        lambda: queue.release(three),
+    ):
+        repo.lose_next = _lost()
+        await change()
+    assert len(repo.commits) == 9
+    assert [(t.task_id, t.status, t.reason) for t in repo.tasks()] == [
+        ("1", TaskStatus.DONE, ""),
+        ("2", TaskStatus.FAILED, "bad data"),
+        ("3", TaskStatus.PENDING, ""),
+        ("4", TaskStatus.RUNNING, ""),
+    ]
+    assert repo.tasks()[3].token == four.token
+    assert queue.conflicts == 0
+
+
+@pytest.mark.anyio
+async def test_unknown_columns_survive_the_queue_s_writes() -> None:
+    """Columns the queue does not know are written back with their values after a change."""
+    repo = ScriptedRepo(b"model_id,dataset_id,STATUS,priority\nm,a,PENDING,high\nm,b,PENDING,low\n")
+    task = await _queue(repo).claim(worker="w")
+    assert task is not None
+    tasks, extra = parse_tasks(repo.contents[repo.head])
+    assert extra == ["priority"]
+    assert [t.extra for t in tasks] == [{"priority": "high"}, {"priority": "low"}]
+
+
+@pytest.mark.anyio
+async def test_a_lost_race_is_routine_and_a_lost_answer_is_a_warning_naming_the_repo(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Retrying after a 412 logs below WARNING (a lost compare-and-swap race is routine); retrying after a
+    lost answer is a warning that names the repo."""
+    caplog.set_level(logging.DEBUG, logger="aiospaces")
+    await _queue(ScriptedRepo(conflicts=2)).add("m", "a")
+    retries = [r for r in caplog.records if r.name.startswith("aiospaces")]
+    assert len(retries) == 2
+    assert all(r.levelno < logging.WARNING for r in retries)
+    caplog.clear()
+    repo = ScriptedRepo()
+    repo.failure = _lost()
+    await _queue(repo).add("m", "a")
+    (warning,) = [r for r in caplog.records if r.name.startswith("aiospaces")]
+    assert warning.levelno == logging.WARNING
+    assert "alice/tasks" in warning.getMessage()
