@@ -526,14 +526,20 @@ async def test_finishing_checks_the_task_and_the_reason_first() -> None:
 
 
 def test_queue_arguments_are_checked_and_shown() -> None:
-    """The constructor refuses a cap below the base, bad attempt or retry limits and a zero base; its repr
-    names the repo, file and type."""
+    """The constructor refuses a cap below the base, bad attempt or retry limits, a bad file name and bad
+    durations, each message starting with the argument's name; its repr names the repo, file and type."""
     client: Any = object()
     with pytest.raises(ValueError, match=r"backoff_cap must be a number >= backoff_base, got 0\.5"):
         TaskQueue(client, "a/b", backoff_base=1.0, backoff_cap=0.5)
     TaskQueue(client, "a/b", backoff_base=1.0, backoff_cap=1.0)
-    with pytest.raises(ValueError, match="backoff_base"):
-        TaskQueue(client, "a/b", backoff_base=0)
+    for kwargs, name in [
+        ({"filename": "../t.csv"}, "filename"),
+        ({"lease_seconds": 0}, "lease_seconds"),
+        ({"backoff_base": 0}, "backoff_base"),
+        ({"backoff_cap": float("nan")}, "backoff_cap"),
+    ]:
+        with pytest.raises(ValueError, match=f"^{name} must be "):
+            TaskQueue(client, "a/b", **kwargs)
     for name in ("max_attempts", "max_retries"):
         for bad in (-1, True, 1.5, "3"):
             with pytest.raises(ValueError, match=f"{name} must be a non-negative int or None, got"):
