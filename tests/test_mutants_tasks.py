@@ -545,7 +545,7 @@ def test_queue_arguments_are_checked_and_shown() -> None:
             with pytest.raises(ValueError, match=f"{name} must be a non-negative int or None, got"):
                 TaskQueue(client, "a/b", **{name: bad})
         assert getattr(TaskQueue(client, "a/b", **{name: 0}), name) == 0
-    with pytest.raises(TypeError, match="^wall_clock must be a callable returning epoch seconds$"):
+    with pytest.raises(TypeError, match=r"^wall_clock must be a callable returning epoch seconds$"):
         TaskQueue(client, "a/b", wall_clock=5)  # type: ignore[arg-type]
     queue = TaskQueue(client, "tasks", "q.csv", "model")
     assert repr(queue) == "TaskQueue(repo_id='tasks', filename='q.csv', repo_type='model')"
