@@ -162,9 +162,12 @@ class PollPolicy:
             delay = max(self.fast_interval, self.stage_fraction * max(0.0, in_state))
             delay = min(delay, max(self.fast_interval, self.transitional_max_interval))
         else:
-            # Exponent clamped so a long-lived watch never overflows a float.
-            exponent = min(max(0, unchanged), 64)
-            delay = self.fast_interval * self.backoff_factor**exponent
+            # A long-lived watch with a steep backoff goes past the float range: the cap applies then. The
+            # power is a float one (an int factor would build an ever larger int).
+            try:
+                delay = self.fast_interval * float(self.backoff_factor) ** max(0, unchanged)
+            except OverflowError:
+                delay = math.inf
             delay = min(delay, max(self.fast_interval, self.max_interval))
         if likely_in is not None:
             delay = min(delay, self.hot_interval if likely_in <= 0 else max(likely_in, self.hot_interval))

@@ -1,0 +1,396 @@
+"""The polling engine's decisions pushed past the cases the other tests cover: action fences acted on later
+than time zero, the store's bookkeeping, the cadence's edges and the stage history, each from the caller's
+side (a verdict, a delay, a flavor) with plain values, virtual clocks and the simulated Hub."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from aiospaces._fences import (
+    ActionFence,
+    CommitFence,
+    Fences,
+    PauseFence,
+    RestartFence,
+    Verdict,
+)
+from aiospaces._poll import (
+    HISTORY_LENGTH,
+    PollPolicy,
+    PollTracker,
+    StageHistory,
+    likely_in,
+    running_verdict,
+    snapshot,
+)
+from aiospaces.testing import VirtualClock
+
+
+def runtime(stage: str = "RUNNING", hardware: str | None = "cpu-basic", **kw: object) -> SimpleNamespace:
+    values: dict[str, object] = {
+        "stage": stage,
+        "hardware": hardware,
+        "requested_hardware": hardware,
+        "storage": None,
+        "sleep_time": 172800,
+        "dev_mode": False,
+    }
+    values.update(kw)
+    return SimpleNamespace(**values)
+
+
+class Reads:
+    """Feeds reads to a frozen fence one after the other, keeping the fence each judgment returns."""
+
+    def __init__(self, fence: ActionFence) -> None:
+        self.state: ActionFence = fence
+
+    def __call__(self, read: SimpleNamespace, at: float) -> Verdict:
+        verdict, self.state = self.state.judge(read, at)  # type: ignore[arg-type]
+        return verdict
+
+
+# --- action fences -----------------------------------------------------------------------------------------
+
+
+def test_the_grace_is_counted_from_the_action_not_from_time_zero() -> None:
+    """A fence put at t=1000 judges pre-action reads stale until t=1060 and at face value after it."""
+    fence = Reads(PauseFence(at=1000.0))
+    assert fence(runtime("RUNNING"), 1030.0) == "stale"
+    assert fence(runtime("RUNNING"), 1060.0) == "stale"  # the grace's last instant still counts
+    assert fence(runtime("RUNNING"), 1060.5) == "fresh"
+    assert not PauseFence(at=1000.0).expired(1059.0)
+    assert PauseFence(at=1000.0).expired(1061.0)
+    assert not ActionFence(at=1000.0).in_grace(999.0 + 62.0)
+    assert ActionFence(at=1000.0, grace=5.0).in_grace(1005.0)
+    assert not ActionFence(at=1000.0, grace=5.0).in_grace(1005.5)
+
+
+def test_a_transitional_read_resets_the_restart_candidate() -> None:
+    """After a restart's build was seen, RUNNING, then a build or start stage, then RUNNING again is not the
+    same stable stage read twice in a row: the second RUNNING still needs its confirmation."""
+    fence = Reads(RestartFence(at=0.0))
+    assert fence(runtime("BUILDING"), 1.0) == "fresh"
+    assert fence(runtime("RUNNING"), 3.0) == "stale"
+    assert fence(runtime("RUNNING_BUILDING"), 5.0) == "fresh"
+    assert fence(runtime("RUNNING"), 7.0) == "stale"
+    assert fence(runtime("RUNNING"), 9.0) == "fresh"
+
+
+def test_the_commits_own_failure_confirms_the_commit() -> None:
+    """A failure that differs from the stage read before the commit is the commit's and confirms it: from then
+    on a failure is believed at once, even the one the Space showed before."""
+    fence = Reads(CommitFence(at=0.0, before="RUNTIME_ERROR"))
+    assert fence(runtime("CONFIG_ERROR"), 2.0) == "fresh"
+    assert isinstance(fence.state, CommitFence)
+    assert fence.state.confirmed
+    assert fence(runtime("RUNTIME_ERROR"), 4.0) == "fresh"
+    unconfirmed = Reads(CommitFence(at=0.0, before="RUNTIME_ERROR"))
+    assert unconfirmed(runtime("RUNTIME_ERROR"), 4.0) == "stale"
+
+
+def test_a_hardware_fence_stops_asking_for_its_flavor_once_seen_running() -> None:
+    """The store's hardware target is this client's flavor until a read shows it running, then none (a wait
+    for RUNNING takes later reads at face value); the fence still discounts lagging reads meanwhile."""
+    fences = Fences(VirtualClock(start=500.0))
+    fences.record_hardware(
+        "a/b", runtime("RUNNING", "cpu-basic", requested_hardware="t4-medium"), requested_before="cpu-basic"
+    )
+    assert fences.acted_at("a/b") == 500.0
+    assert fences.judge(
+        "a/b", runtime("RUNNING_BUILDING", "cpu-basic", requested_hardware="t4-medium"), 510.0
+    ) == ("fresh")
+    assert fences.hardware_target("a/b") == "t4-medium"  # requested, not yet running
+    assert fences.judge("a/b", runtime("RUNNING", "t4-medium"), 530.0) == "fresh"
+    assert fences.hardware_target("a/b") is None
+    assert fences.requested_hardware("a/b") == "t4-medium"  # the fence holds for the rest of its grace
+    assert fences.judge("a/b", runtime("RUNNING", "cpu-basic"), 540.0) == "stale"
+    assert fences.judge("a/b", runtime("RUNNING", "t4-medium"), 561.0) == "fresh"
+    assert fences.requested_hardware("a/b") is None  # switched and past the grace: forgotten
+    assert fences.acted_at("a/b") == 500.0  # when it acted outlives the fence
+
+
+def test_lagging_reads_in_a_row_all_stay_stale() -> None:
+    """Several lagging reads in a row after a hardware request are all stale, and the fence still asks for the
+    requested flavor after them."""
+    fences = Fences(VirtualClock())
+    fences.record_hardware(
+        "a/b", runtime("RUNNING", "cpu-basic", requested_hardware="t4-medium"), requested_before="cpu-basic"
+    )
+    for at in (1.0, 2.0, 3.0):
+        assert fences.judge("a/b", runtime("RUNNING", "cpu-basic"), at) == "stale"
+        assert fences.hardware_target("a/b") == "t4-medium"
+
+
+def test_the_flavor_requested_before_is_the_previous_one_even_when_not_running() -> None:
+    """A hardware request's fence discounts both the flavor this client saw requested before and the one the
+    Hub's answer shows running; a third flavor is someone else's request."""
+    fences = Fences(VirtualClock())
+    answer = runtime("RUNNING", "cpu-basic", requested_hardware="t4-medium")
+    fences.record_hardware("a/b", answer, requested_before="a10g-small")
+    assert (
+        fences.judge("a/b", runtime("RUNNING", "cpu-basic", requested_hardware="a10g-small"), 1.0) == "stale"
+    )
+    assert fences.judge("a/b", runtime("RUNNING", "cpu-basic"), 2.0) == "stale"
+    assert fences.judge("a/b", runtime("RUNNING", "cpu-basic", requested_hardware="l4x1"), 3.0) == "fresh"
+
+
+def test_the_stage_before_a_commit_is_the_last_fresh_read() -> None:
+    """The stage a commit fence compares failures with is the last read judged fresh: a stale read under an
+    earlier fence is not it, and neither is what `saw` reports while a fence holds."""
+    fences = Fences(VirtualClock())
+    fences.saw("a/b", runtime("RUNNING"))  # type: ignore[arg-type]
+    fences.record_pause("a/b")
+    fences.saw("a/b", runtime("BUILD_ERROR"))  # type: ignore[arg-type]  # under the pause fence: ignored
+    assert fences.judge("a/b", runtime("BUILD_ERROR"), 1.0) == "stale"
+    fences.record_commit("a/b")
+    assert fences.judge("a/b", runtime("BUILD_ERROR"), 2.0) == "fresh"  # differs from RUNNING: the commit's
+    # Without any fence, a fresh read judged by the store is what the next commit compares with.
+    other = Fences(VirtualClock())
+    assert other.judge("c/d", runtime("RUNTIME_ERROR"), 0.0) == "fresh"
+    other.record_commit("c/d")
+    assert other.judge("c/d", runtime("RUNTIME_ERROR"), 1.0) == "stale"  # the old failure
+
+
+# --- the cadence -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"fast_interval": 0.5},
+        {"stage_fraction": 0.0},
+        {"stage_fraction": 0.5},
+        {"transitional_max_interval": 0.5},
+        {"backoff_factor": 1.0},
+        {"backoff_factor": 1.5},
+        {"max_interval": 0.5},
+        {"jitter": 0.0},
+        {"jitter": 0.99},
+        {"hot_interval": 0.1},
+        {"hot_period": 0.0},
+        {"hot_period": 0.5},
+        {"poll_share": 1.0},
+        {"poll_share": 0.01},
+    ],
+)
+def test_policy_accepts_every_setting_in_its_range(kwargs: dict[str, float]) -> None:
+    """Each setting is accepted up to the bounds of its range (factor 1 and fraction 0: a fixed interval)."""
+    policy = PollPolicy(**kwargs)
+    assert getattr(policy, next(iter(kwargs))) == next(iter(kwargs.values()))
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"fast_interval": "2"},
+        {"stage_fraction": "0.1"},
+        {"stage_fraction": 1.5},
+        {"transitional_max_interval": -1.0},
+        {"backoff_factor": "2"},
+        {"backoff_factor": float("inf")},
+        {"max_interval": float("inf")},
+        {"jitter": -0.1},
+        {"jitter": 1.5},
+        {"hot_interval": 0.0},
+        {"hot_period": -1.0},
+        {"hot_period": float("inf")},
+        {"hot_period": "10"},
+        {"poll_share": 0.0},
+        {"poll_share": 1.5},
+        {"poll_share": "0.25"},
+    ],
+)
+def test_policy_rejects_settings_out_of_range(kwargs: dict[str, object]) -> None:
+    """A setting outside its range, or not a number, raises ValueError naming the setting."""
+    with pytest.raises(ValueError, match=rf"PollPolicy\.{next(iter(kwargs))} must be"):
+        PollPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_steep_backoff_never_overflows() -> None:
+    """However steep the backoff and however long the watch, a stable Space's delay stays at the cap."""
+    for factor in (1e10, 2):
+        policy = PollPolicy(backoff_factor=factor, jitter=0.0)
+        for unchanged in (30, 100, 10_000, 10**9):
+            assert policy.base_delay(transitional=False, in_state=0.0, unchanged=unchanged) == 60.0
+    wide = PollPolicy(max_interval=1e300, jitter=0.0)
+    assert wide.base_delay(transitional=False, in_state=0.0, unchanged=100) == 2.0 * 2.0**100
+
+
+def test_transitional_delay_edges() -> None:
+    """In a transitional stage the delay is the fraction of the time in the state, never under the fast
+    interval (even right at the start), and the cap never goes under the fast interval either."""
+    fine = PollPolicy(fast_interval=0.05, stage_fraction=0.5, jitter=0.0)
+    assert fine.base_delay(transitional=True, in_state=0.0, unchanged=0) == 0.05
+    assert fine.base_delay(transitional=True, in_state=-10.0, unchanged=0) == 0.05
+    assert fine.base_delay(transitional=True, in_state=3.0, unchanged=0) == 1.5
+    low_cap = PollPolicy(fast_interval=5.0, transitional_max_interval=2.0, max_interval=3.0, jitter=0.0)
+    assert low_cap.base_delay(transitional=True, in_state=1000.0, unchanged=0) == 5.0
+    assert low_cap.base_delay(transitional=False, in_state=1000.0, unchanged=9) == 5.0
+
+
+@pytest.mark.parametrize(
+    ("likely", "expected"),
+    [
+        (None, 8.0),  # nothing known: the backoff
+        (0.0, 0.5),  # likely now: the hot interval
+        (-3.0, 0.5),
+        (0.2, 0.5),  # likely sooner than the hot interval: no faster than it
+        (0.8, 0.8),  # land on the moment it becomes likely
+        (3.0, 3.0),
+        (20.0, 8.0),  # later than the backoff's poll: the backoff
+    ],
+)
+def test_a_likely_transition_shortens_the_delay(likely: float | None, expected: float) -> None:
+    """A transition likely now polls at the hot interval; one likely soon cuts the delay to land on it."""
+    policy = PollPolicy(jitter=0.0)
+    delay = policy.base_delay(transitional=False, in_state=10.0, unchanged=2, likely_in=likely)
+    assert delay == pytest.approx(expected)
+    assert policy.next_delay(now=0.0, transitional=False, in_state=10.0, unchanged=2, likely_in=likely) == (
+        pytest.approx(expected)
+    )
+
+
+def test_next_delay_defaults_and_draw_bounds() -> None:
+    """Without pacing or a draw the delay is the policy's own (no floor of a second, no jitter); a draw
+    outside [0, 1) shortens by at most `jitter` and never lengthens; pacing equal to the time left still
+    allows the last poll, on the deadline."""
+    quick = PollPolicy(fast_interval=0.5)
+    assert quick.next_delay(now=0.0, transitional=False, in_state=0.0, unchanged=0) == 0.5
+    policy = PollPolicy(jitter=0.1)
+    plain = {"now": 0.0, "transitional": False, "in_state": 10.0, "unchanged": 2}
+    assert policy.next_delay(**plain) == 8.0  # type: ignore[arg-type]
+    assert policy.next_delay(**plain, rand=5.0) == pytest.approx(7.2)  # type: ignore[arg-type]
+    assert policy.next_delay(**plain, rand=-1.0) == 8.0  # type: ignore[arg-type]
+    assert policy.next_delay(**plain, deadline=5.0, pacing=5.0) == 5.0  # type: ignore[arg-type]
+
+
+def test_tracker_delay_uses_the_time_in_the_state() -> None:
+    """A tracker's delay in a long build is the fraction of the time since the state was first seen, without
+    jitter when no draw is given, and the hot interval when a transition is likely."""
+    tracker = PollTracker(PollPolicy())
+    tracker.observe(runtime("BUILDING"), 100.0)
+    assert tracker.next_delay(150.0) == pytest.approx(5.0)
+    assert tracker.next_delay(150.0, likely_in=0.0) == 0.5
+    assert tracker.in_stage(150.0) == 50.0
+    quick = PollTracker(PollPolicy(fast_interval=0.5, jitter=0.0))
+    quick.observe(runtime("RUNNING"), 100.0)
+    assert quick.next_delay(100.0) == 0.5
+
+
+def test_tracker_reports_a_stage_only_when_it_saw_it_begin_and_end() -> None:
+    """The tracker's completed stage is the one a read saw end, with its duration from the read that showed
+    it begin; the first stage (whose beginning was not seen) is never reported, nor is anything on a read
+    that changed no stage."""
+    tracker = PollTracker(PollPolicy())
+    tracker.observe(runtime("RUNNING"), 100.0)
+    assert tracker.completed is None
+    tracker.observe(runtime("BUILDING"), 110.0)
+    assert tracker.completed is None  # RUNNING began before the watch
+    assert tracker.in_stage(115.0) == 5.0
+    tracker.observe(runtime("BUILDING"), 130.0)
+    assert tracker.completed is None
+    assert tracker.unchanged == 1
+    tracker.observe(runtime("APP_STARTING"), 150.0)
+    assert tracker.completed == ("BUILDING", 40.0)
+    assert tracker.transitional
+    tracker.observe(runtime("APP_STARTING", sleep_time=3600), 155.0)
+    assert tracker.completed is None  # another field changed, not the stage
+    assert tracker.in_stage(160.0) == 10.0
+    tracker.observe(runtime("RUNNING", sleep_time=3600), 162.0)
+    assert tracker.completed == ("APP_STARTING", 12.0)
+    assert not tracker.transitional
+
+
+def test_snapshot_holds_plain_values() -> None:
+    """A snapshot holds the stage and enum-like values as their plain values, other values as they are, and
+    None for a missing field."""
+    flavor = SimpleNamespace(value="t4-medium")
+    read = SimpleNamespace(stage="RUNNING", hardware=flavor, requested_hardware="t4-medium", dev_mode=True)
+    assert snapshot(read) == ("RUNNING", "t4-medium", "t4-medium", None, None, True)
+
+
+# --- the stage history and when a transition is likely -----------------------------------------------------
+
+
+def test_stage_history_median_of_the_last_durations() -> None:
+    """The expected duration is the median of the last few recorded durations of the stage, per Space; the
+    running variants of a build or start count as the same stage; nonsense durations are ignored."""
+    history = StageHistory()
+    assert history.expected("a/b", "BUILDING") is None
+    history.record("a/b", "BUILDING", 30.0)
+    assert history.expected("a/b", "BUILDING") == 30.0
+    history.record("a/b", "RUNNING_BUILDING", 50.0)
+    assert history.expected("a/b", "BUILDING") == 40.0  # the mean of the two middle ones
+    assert history.expected("a/b", "RUNNING_BUILDING") == 40.0
+    history.record("a/b", "BUILDING", 10.0)
+    assert history.expected("a/b", "BUILDING") == 30.0
+    history.record("a/b", "BUILDING", -1.0)
+    history.record("a/b", "BUILDING", float("inf"))
+    history.record("a/b", "BUILDING", float("nan"))
+    assert history.expected("a/b", "BUILDING") == 30.0
+    assert history.expected("c/d", "BUILDING") is None
+    assert history.expected("a/b", "APP_STARTING") is None
+    history.record("a/b", "PAUSED", 0.5)
+    assert history.expected("a/b", "PAUSED") == 0.5
+    history.record("c/d", "APP_STARTING", 0.0)
+    assert history.expected("c/d", "RUNNING_APP_STARTING") == 0.0
+    assert history.expected("c/d", "APP_STARTING") == 0.0
+
+
+def test_stage_history_keeps_only_the_last_durations() -> None:
+    """Only the last `HISTORY_LENGTH` durations count: an old slow build stops weighing on the median."""
+    history = StageHistory()
+    for duration in range(1, HISTORY_LENGTH + 3):  # 1..7
+        history.record("a/b", "BUILDING", float(duration) * 10)
+    assert history.expected("a/b", "BUILDING") == 50.0  # median of 30..70
+    history.record("a/b", "BUILDING", 80.0)
+    assert history.expected("a/b", "BUILDING") == 60.0  # median of 40..80
+
+
+@pytest.mark.parametrize(
+    ("now", "transitional", "in_stage", "acted_at", "expected", "likely"),
+    [
+        (100.0, False, 0.0, 100.0, None, 0.0),  # right at the action
+        (100.5, False, 0.0, 100.0, None, 0.0),
+        (109.9, False, 0.0, 100.0, None, 0.0),
+        (110.0, False, 0.0, 100.0, None, None),  # the hot period is over
+        (99.0, False, 0.0, 100.0, None, None),  # an action after this moment says nothing about it
+        (500.0, False, 0.0, 100.0, None, None),
+        (500.0, True, 10.0, None, None, None),  # no history
+        (500.0, False, 10.0, None, 100.0, None),  # not in a build or start
+        (500.0, True, 10.0, None, 100.0, 70.0),  # likely from 80 s
+        (500.0, True, 80.0, None, 100.0, 0.0),
+        (500.0, True, 150.0, None, 100.0, 0.0),  # until 150 s
+        (500.0, True, 150.5, None, 100.0, None),  # overran: back to the ordinary cadence
+        (500.0, True, 10.0, 480.0, 100.0, 70.0),  # the action was 20 s ago: the history speaks
+    ],
+)
+def test_likely_in_table(
+    now: float,
+    transitional: bool,
+    in_stage: float,
+    acted_at: float | None,
+    expected: float | None,
+    likely: float | None,
+) -> None:
+    """A transition is likely for the hot period after this client's action, and from 0.8 to 1.5 times the
+    stage's usual duration into a build or start."""
+    result = likely_in(
+        PollPolicy(),
+        now=now,
+        transitional=transitional,
+        in_stage=in_stage,
+        acted_at=acted_at,
+        expected=expected,
+    )
+    assert result == (None if likely is None else pytest.approx(likely))
+
+
+def test_a_running_target_is_required_only_of_running() -> None:
+    """A hardware target changes nothing for a Space that is not RUNNING; RUNNING on the target is done."""
+    assert running_verdict(runtime("RUNNING", "t4-medium"), target="t4-medium") == "running"  # type: ignore[arg-type]
+    assert running_verdict(runtime("PAUSED"), target="t4-medium", wake=True) == "wake"  # type: ignore[arg-type]
+    assert running_verdict(runtime("DELETING"), wake=False) == "not_running"  # type: ignore[arg-type]
