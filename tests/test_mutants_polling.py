@@ -4,10 +4,13 @@ side (a verdict, a delay, a flavor) with plain values, virtual clocks and the si
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
+import httpx2
 import pytest
 
+from aiospaces import RetryPolicy, SpacesClient
 from aiospaces._fences import (
     ActionFence,
     CommitFence,
@@ -25,7 +28,9 @@ from aiospaces._poll import (
     running_verdict,
     snapshot,
 )
-from aiospaces.testing import VirtualClock
+from aiospaces.errors import HubHTTPError
+from aiospaces.hubsim import SimulatedHub
+from aiospaces.testing import SimulatedHubClient, VirtualClock
 
 
 def runtime(stage: str = "RUNNING", hardware: str | None = "cpu-basic", **kw: object) -> SimpleNamespace:
@@ -48,7 +53,7 @@ class Reads:
         self.state: ActionFence = fence
 
     def __call__(self, read: SimpleNamespace, at: float) -> Verdict:
-        verdict, self.state = self.state.judge(read, at)  # type: ignore[arg-type]
+        verdict, self.state = self.state.judge(read, at)
         return verdict
 
 
@@ -141,9 +146,9 @@ def test_the_stage_before_a_commit_is_the_last_fresh_read() -> None:
     """The stage a commit fence compares failures with is the last read judged fresh: a stale read under an
     earlier fence is not it, and neither is what `saw` reports while a fence holds."""
     fences = Fences(VirtualClock())
-    fences.saw("a/b", runtime("RUNNING"))  # type: ignore[arg-type]
+    fences.saw("a/b", runtime("RUNNING"))
     fences.record_pause("a/b")
-    fences.saw("a/b", runtime("BUILD_ERROR"))  # type: ignore[arg-type]  # under the pause fence: ignored
+    fences.saw("a/b", runtime("BUILD_ERROR"))  # under the pause fence: ignored
     assert fences.judge("a/b", runtime("BUILD_ERROR"), 1.0) == "stale"
     fences.record_commit("a/b")
     assert fences.judge("a/b", runtime("BUILD_ERROR"), 2.0) == "fresh"  # differs from RUNNING: the commit's
@@ -391,6 +396,115 @@ def test_likely_in_table(
 
 def test_a_running_target_is_required_only_of_running() -> None:
     """A hardware target changes nothing for a Space that is not RUNNING; RUNNING on the target is done."""
-    assert running_verdict(runtime("RUNNING", "t4-medium"), target="t4-medium") == "running"  # type: ignore[arg-type]
-    assert running_verdict(runtime("PAUSED"), target="t4-medium", wake=True) == "wake"  # type: ignore[arg-type]
-    assert running_verdict(runtime("DELETING"), wake=False) == "not_running"  # type: ignore[arg-type]
+    assert running_verdict(runtime("RUNNING", "t4-medium"), target="t4-medium") == "running"
+    assert running_verdict(runtime("PAUSED"), target="t4-medium", wake=True) == "wake"
+    assert running_verdict(runtime("DELETING"), wake=False) == "not_running"
+
+
+# --- temporary hardware ------------------------------------------------------------------------------------
+
+SPACE = "alice/gpu"
+TOKEN = "hf_test_alice"
+HARDWARE_ROUTE = "POST /api/spaces/{id}/hardware"
+SLEEP_ROUTE = "POST /api/spaces/{id}/sleeptime"
+
+
+class AppliedButAnsweredWith(httpx2.AsyncBaseTransport):
+    """The simulator applies every request; a hardware request for `flavor` is then answered `status` (as a
+    gateway that timed out or was rate-limited after the Hub applied it)."""
+
+    def __init__(self, inner: httpx2.AsyncBaseTransport, flavor: str, status: int) -> None:
+        self.inner = inner
+        self.flavor = flavor
+        self.status = status
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        response = await self.inner.handle_async_request(request)
+        body = json.loads(request.content or b"{}") if request.url.path.endswith("/hardware") else {}
+        if body.get("flavor") != self.flavor:
+            return response
+        await response.aread()
+        await response.aclose()
+        return httpx2.Response(
+            self.status, headers={"Retry-After": "1"}, json={"error": "try again"}, request=request
+        )
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def requested(hub: SimulatedHub) -> str | None:
+    value = hub.space_runtime(SPACE)["hardware"]["requested"]
+    return None if value is None else str(value)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("status", [500, 408, 429])
+async def test_an_entry_request_applied_but_answered_with_an_error_is_put_back(status: int) -> None:
+    """When the entry's hardware request was applied but answered 5xx, 408 or 429, the error propagates and
+    the previous flavor is requested again (the GPU may be billed otherwise)."""
+    clock = VirtualClock()
+    hub = SimulatedHub(clock=clock, seed=0)
+    hub.add_user("alice", token=TOKEN)
+    hub.create_space(SPACE)
+    transport = AppliedButAnsweredWith(hub.transport(), "t4-medium", status)
+    retry = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.1, max_rate_limited=1)
+    async with SpacesClient(
+        token=TOKEN, endpoint="https://hub.test", transport=transport, clock=clock, retry=retry
+    ) as client:
+        with pytest.raises(HubHTTPError) as caught:
+            async with client.temporary_hardware(SPACE, "t4-medium", timeout=600):
+                pytest.fail("the block must not run")
+        assert caught.value.status == status
+    assert requested(hub) == "cpu-basic"
+
+
+@pytest.mark.anyio
+async def test_the_flavor_to_go_back_to_is_the_requested_one_during_a_switch() -> None:
+    """Entered while a switch to another flavor is still under way, the block goes back to the requested
+    flavor, not the one still running."""
+    async with SimulatedHubClient() as env:
+        hub, client = env.hub, env.client
+        hub.create_space(SPACE)
+        hub.set_durations(SPACE, hardware_switch=30.0)
+        await client.request_space_hardware(SPACE, "cpu-upgrade")
+        block = client.temporary_hardware(SPACE, "t4-small", timeout=600)
+        assert block.runtime is None  # nothing read before the block is entered
+        async with block as runtime:
+            assert block.runtime is runtime
+            assert runtime.hardware == "t4-small"
+        assert requested(hub) == "cpu-upgrade"
+
+
+@pytest.mark.anyio
+async def test_a_space_without_hardware_needs_an_explicit_restore() -> None:
+    """A Space the Hub shows with no hardware at all (static) cannot be put back on its own: the block refuses
+    to start, asking for `restore`, before requesting anything."""
+    async with SimulatedHubClient() as env:
+        hub = env.hub
+        hub.create_space(SPACE, sdk="static")
+        assert hub.space_runtime(SPACE)["hardware"]["requested"] is None
+        with pytest.raises(ValueError, match="restore="):
+            async with env.client.temporary_hardware(SPACE, "t4-small", timeout=600):
+                pytest.fail("the block must not run")
+        assert hub.counters.requests.get(HARDWARE_ROUTE, 0) == 0
+
+
+@pytest.mark.anyio
+async def test_the_sleep_time_is_left_alone_unless_the_block_changed_it() -> None:
+    """A block that did not change the sleep time does not put one back (a change made meanwhile stays), and
+    going back to cpu-basic (whose sleep time is fixed) sends no sleep-time request."""
+    async with SimulatedHubClient() as env:
+        hub, client = env.hub, env.client
+        hub.create_space(SPACE, hardware="cpu-upgrade", sleep_time=3600)
+        async with client.temporary_hardware(SPACE, "t4-small", timeout=600):
+            await client.set_space_sleep_time(SPACE, 7200)
+        assert requested(hub) == "cpu-upgrade"
+        assert hub.space_runtime(SPACE)["gcTimeout"] == 7200
+        assert hub.counters.requests.get(SLEEP_ROUTE, 0) == 1  # the block's own call only
+        basic = "alice/basic"
+        hub.create_space(basic)
+        async with client.temporary_hardware(basic, "t4-small", sleep_time=600, timeout=600):
+            pass
+        assert hub.space_runtime(basic)["hardware"]["requested"] == "cpu-basic"
+        assert hub.counters.requests.get(SLEEP_ROUTE, 0) == 1
