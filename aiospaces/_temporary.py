@@ -134,12 +134,14 @@ class TemporaryHardware:
             billed=self.hardware,  # what we asked for, unless a read says otherwise
         )
         if billed is not None:
+            # pragma: no mutate start
             logger.error(
                 "temporary_hardware: could not put %s back on %s; %s is still requested and billed",
                 self.repo_id,
                 self._restore_to,
                 billed,
             )
+            # pragma: no mutate end
             raise HardwareRestoreError(
                 f"could not put {self.repo_id} back on {self._restore_to}: {billed} is still requested "
                 "and billed; request the hardware back by hand",
@@ -172,9 +174,11 @@ async def restore_hardware(
                 async with move_on_at(clock, deadline):
                     done = await _restore_sleep_time(hub, repo_id, sleep_time)
                 if not done:
+                    # pragma: no mutate start
                     logger.warning(
                         "temporary_hardware: no time left to restore the sleep time of %s", repo_id
                     )
+                    # pragma: no mutate end
         if restored:
             return None
         with anyio.move_on_after(BILLED_READ_TIMEOUT):
@@ -193,8 +197,8 @@ async def _request_back(session: Session, hub: RuntimeOps, repo_id: str, restore
         clock=session.clock,
         rng=session.transport.rng,
         classify=_restore_failure,
-        what="temporary_hardware: restoring",
-        target=f"{repo_id} to {restore_to}",
+        what="temporary_hardware: restoring",  # pragma: no mutate
+        target=f"{repo_id} to {restore_to}",  # pragma: no mutate
     )
     try:
         async for attempt in retrying:
@@ -206,7 +210,9 @@ async def _request_back(session: Session, hub: RuntimeOps, repo_id: str, restore
                     raise _Unconfirmed(runtime.requested_hardware)
                 return True
     except (SpacesError, _Unconfirmed) as exc:
+        # pragma: no mutate start
         logger.warning("temporary_hardware: restoring %s to %s failed: %s", repo_id, restore_to, exc)
+        # pragma: no mutate end
     return False
 
 
@@ -244,5 +250,7 @@ async def _restore_sleep_time(hub: RuntimeOps, repo_id: str, sleep_time: int) ->
     try:
         await hub.set_space_sleep_time(repo_id, sleep_time)
     except SpacesError as exc:
+        # pragma: no mutate start
         logger.warning("temporary_hardware: could not restore the sleep time of %s: %s", repo_id, exc)
+        # pragma: no mutate end
     return True

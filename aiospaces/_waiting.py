@@ -255,7 +255,9 @@ class Waiting:
                     finally:
                         await close_iterator(lines)  # closes the streamed response too
         except SpacesError as exc:
+            # pragma: no mutate start
             logger.debug("could not read the %s logs of %s: %s", "build" if build else "run", repo_id, exc)
+            # pragma: no mutate end
         return list(tail)
 
     # --- fleets ------------------------------------------------------------------------------------------

@@ -343,6 +343,9 @@ def test_stage_history_median_of_the_last_durations() -> None:
     history.record("c/d", "APP_STARTING", 0.0)
     assert history.expected("c/d", "RUNNING_APP_STARTING") == 0.0
     assert history.expected("c/d", "APP_STARTING") == 0.0
+    history.record("c/d", "RUNNING_SOMETHING_NEW", 7.0)  # not a build or start: a stage of its own
+    assert history.expected("c/d", "SOMETHING_NEW") is None
+    assert history.expected("c/d", "RUNNING_SOMETHING_NEW") == 7.0
 
 
 def test_stage_history_keeps_only_the_last_durations() -> None:
@@ -399,6 +402,7 @@ def test_a_running_target_is_required_only_of_running() -> None:
     assert running_verdict(runtime("RUNNING", "t4-medium"), target="t4-medium") == "running"
     assert running_verdict(runtime("PAUSED"), target="t4-medium", wake=True) == "wake"
     assert running_verdict(runtime("DELETING"), wake=False) == "not_running"
+    assert running_verdict(runtime("PAUSED")) == "not_running"  # never woken unless asked
 
 
 # --- temporary hardware ------------------------------------------------------------------------------------
