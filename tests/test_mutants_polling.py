@@ -127,6 +127,18 @@ def test_lagging_reads_in_a_row_all_stay_stale() -> None:
     for at in (1.0, 2.0, 3.0):
         assert fences.judge("a/b", runtime("RUNNING", "cpu-basic"), at) == "stale"
         assert fences.hardware_target("a/b") == "t4-medium"
+    assert "a/b" in repr(fences)  # the store's repr names the fenced Spaces
+
+
+def test_a_restart_fence_outlives_its_first_fresh_read() -> None:
+    """After a restart, the build read first does not end the fence: a lagging RUNNING read after it is still
+    stale, and the restarted app starting is what lets RUNNING through."""
+    fences = Fences(VirtualClock())
+    fences.record_restart("a/b", runtime("BUILDING"))
+    assert fences.judge("a/b", runtime("BUILDING"), 1.0) == "fresh"
+    assert fences.judge("a/b", runtime("RUNNING"), 2.0) == "stale"
+    assert fences.judge("a/b", runtime("APP_STARTING"), 3.0) == "fresh"
+    assert fences.judge("a/b", runtime("RUNNING"), 4.0) == "fresh"
 
 
 def test_the_flavor_requested_before_is_the_previous_one_even_when_not_running() -> None:
