@@ -96,6 +96,31 @@ def test_the_commits_own_failure_confirms_the_commit() -> None:
     assert unconfirmed(runtime("RUNTIME_ERROR"), 4.0) == "stale"
 
 
+def test_after_the_rebuild_a_failure_between_two_stable_reads_resets_the_candidate() -> None:
+    """After a commit's rebuild was seen, RUNNING, a failure, then RUNNING again is not RUNNING read twice in a
+    row: the second RUNNING still needs confirming, and a PAUSED read once is not believed at once either."""
+    fence = Reads(CommitFence(at=0.0, before="RUNNING"))
+    assert fence(runtime("RUNNING_BUILDING"), 2.0) == "fresh"
+    assert fence(runtime("RUNNING"), 4.0) == "stale"
+    assert fence(runtime("RUNTIME_ERROR"), 6.0) == "fresh"
+    assert fence(runtime("RUNNING"), 8.0) == "stale"
+    assert fence(runtime("RUNNING"), 10.0) == "fresh"
+    paused = Reads(CommitFence(at=0.0, before="RUNNING"))
+    assert paused(runtime("BUILDING"), 2.0) == "fresh"
+    assert paused(runtime("PAUSED"), 4.0) == "stale"
+    assert paused(runtime("PAUSED"), 6.0) == "fresh"
+
+
+def test_a_hardware_request_on_a_space_with_nothing_running_discounts_every_other_flavor() -> None:
+    """A hardware request answered with no flavor running, by a client that never read the Space before, knows
+    no previous flavor: during the grace any other flavor requested is a lagging read."""
+    fences = Fences(VirtualClock())
+    answer = runtime("PAUSED", None, requested_hardware="t4-medium")
+    fences.record_hardware("a/b", answer, requested_before=None)
+    assert fences.judge("a/b", runtime("PAUSED", None, requested_hardware="cpu-basic"), 1.0) == "stale"
+    assert fences.judge("a/b", runtime("PAUSED", None, requested_hardware="t4-medium"), 2.0) == "fresh"
+
+
 def test_a_hardware_fence_stops_asking_for_its_flavor_once_seen_running() -> None:
     """The store's hardware target is this client's flavor until a read shows it running, then none (a wait
     for RUNNING takes later reads at face value); the fence still discounts lagging reads meanwhile."""
@@ -169,6 +194,9 @@ def test_the_stage_before_a_commit_is_the_last_fresh_read() -> None:
     assert other.judge("c/d", runtime("RUNTIME_ERROR"), 0.0) == "fresh"
     other.record_commit("c/d")
     assert other.judge("c/d", runtime("RUNTIME_ERROR"), 1.0) == "stale"  # the old failure
+    assert other.judge("e/f", runtime("RUNNING"), 0.0) == "fresh"
+    other.record_commit("e/f")
+    assert other.judge("e/f", runtime("CONFIG_ERROR"), 1.0) == "fresh"  # not what it showed before
 
 
 # --- the cadence -------------------------------------------------------------------------------------------
