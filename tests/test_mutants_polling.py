@@ -323,6 +323,10 @@ def test_tracker_delay_uses_the_time_in_the_state() -> None:
     quick = PollTracker(PollPolicy(fast_interval=0.5, jitter=0.0))
     quick.observe(runtime("RUNNING"), 100.0)
     assert quick.next_delay(100.0) == 0.5
+    assert tracker.next_delay(150.0, deadline=152.0) == 2.0  # the last poll lands on the deadline
+    assert tracker.next_delay(150.0, deadline=150.0) is None
+    assert tracker.next_delay(150.0, pacing=9.0) == 9.0  # the rate-limit pacing is a floor
+    assert tracker.next_delay(150.0, rand=0.5) == pytest.approx(4.75)  # jitter shortens by up to 10%
 
 
 def test_tracker_reports_a_stage_only_when_it_saw_it_begin_and_end() -> None:
