@@ -97,8 +97,8 @@ def test_the_commits_own_failure_confirms_the_commit() -> None:
 
 
 def test_after_the_rebuild_a_failure_between_two_stable_reads_resets_the_candidate() -> None:
-    """After a commit's rebuild was seen, RUNNING, a failure, then RUNNING again is not RUNNING read twice in a
-    row: the second RUNNING still needs confirming, and a PAUSED read once is not believed at once either."""
+    """After a commit's rebuild was seen, RUNNING, a failure, then RUNNING again is not RUNNING read twice in
+    a row: the second RUNNING still needs confirming, and one PAUSED read is not believed at once either."""
     fence = Reads(CommitFence(at=0.0, before="RUNNING"))
     assert fence(runtime("RUNNING_BUILDING"), 2.0) == "fresh"
     assert fence(runtime("RUNNING"), 4.0) == "stale"
@@ -556,3 +556,20 @@ async def test_the_sleep_time_is_left_alone_unless_the_block_changed_it() -> Non
             pass
         assert hub.space_runtime(basic)["hardware"]["requested"] == "cpu-basic"
         assert hub.counters.requests.get(SLEEP_ROUTE, 0) == 1
+
+
+@pytest.mark.anyio
+async def test_a_lagging_entry_read_showing_the_gpu_running_does_not_make_it_the_flavor_to_go_back_to() -> (
+    None
+):
+    """A block entered right after another one put the Space back, whose first read lags by a second (the
+    previous block's GPU requested and running), still goes back to the flavor this client requested last."""
+    async with SimulatedHubClient() as env:
+        hub = env.hub
+        hub.create_space(SPACE)
+        async with env.client.temporary_hardware(SPACE, "t4-medium", timeout=600):
+            pass
+        stale = hub.add_fault("stale_runtime", route="GET /api/spaces/{id}/runtime", count=1, seconds=1.0)
+        async with env.client.temporary_hardware(SPACE, "a10g-small", timeout=600):
+            assert stale.injected == 1
+        assert requested(hub) == "cpu-basic"
