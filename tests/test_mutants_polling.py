@@ -28,7 +28,7 @@ from aiospaces._poll import (
     running_verdict,
     snapshot,
 )
-from aiospaces.errors import HubHTTPError
+from aiospaces.errors import HardwareRestoreError, HubHTTPError
 from aiospaces.hubsim import SimulatedHub
 from aiospaces.testing import SimulatedHubClient, VirtualClock
 
@@ -573,3 +573,17 @@ async def test_a_lagging_entry_read_showing_the_gpu_running_does_not_make_it_the
         async with env.client.temporary_hardware(SPACE, "a10g-small", timeout=600):
             assert stale.injected == 1
         assert requested(hub) == "cpu-basic"
+
+
+@pytest.mark.anyio
+async def test_a_failed_restore_that_cannot_read_the_space_reports_the_blocks_flavor_as_billed() -> None:
+    """When the hardware cannot be put back and the Space cannot be read either, HardwareRestoreError presumes
+    the block's own flavor is still billed."""
+    async with SimulatedHubClient() as env:
+        hub = env.hub
+        hub.create_space(SPACE)
+        with pytest.raises(HardwareRestoreError) as caught:
+            async with env.client.temporary_hardware(SPACE, "t4-medium", timeout=600):
+                hub.add_fault("error", status=503)  # every request refused from now on
+        assert (caught.value.billed_hardware, caught.value.restore_to) == ("t4-medium", "cpu-basic")
+        assert requested(hub) == "t4-medium"
