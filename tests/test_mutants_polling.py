@@ -28,7 +28,7 @@ from aiospaces._poll import (
     running_verdict,
     snapshot,
 )
-from aiospaces.errors import HardwareRestoreError, HubHTTPError
+from aiospaces.errors import HardwareRestoreError, HubHTTPError, SpaceNotRunningError
 from aiospaces.hubsim import SimulatedHub
 from aiospaces.testing import SimulatedHubClient, VirtualClock
 
@@ -587,3 +587,24 @@ async def test_a_failed_restore_that_cannot_read_the_space_reports_the_blocks_fl
                 hub.add_fault("error", status=503)  # every request refused from now on
         assert (caught.value.billed_hardware, caught.value.restore_to) == ("t4-medium", "cpu-basic")
         assert requested(hub) == "t4-medium"
+
+
+# --- waits -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("stage", "hint"), [("PAUSED", True), ("SLEEPING", True), ("DELETING", False)])
+async def test_a_space_not_running_names_itself_and_says_how_to_wake_it(stage: str, hint: bool) -> None:
+    """SpaceNotRunningError carries the Space, its stage and the read, and suggests wake=True unless the Space
+    is being deleted (it cannot be woken)."""
+    async with SimulatedHubClient() as env:
+        env.hub.create_space("alice/idle", stage=stage)
+        with pytest.raises(SpaceNotRunningError) as caught:
+            await env.client.wait_until_running("alice/idle", timeout=60)
+        error = caught.value
+        assert (error.repo_id, error.stage) == ("alice/idle", stage)
+        assert error.runtime is not None
+        assert str(error.runtime.stage) == stage
+        assert "alice/idle" in str(error)
+        assert stage in str(error)
+        assert ("wake=True" in str(error)) is hint
