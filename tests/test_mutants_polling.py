@@ -30,7 +30,7 @@ from aiospaces._poll import (
 )
 from aiospaces.errors import HardwareRestoreError, HubHTTPError, SpaceNotRunningError
 from aiospaces.hubsim import SimulatedHub
-from aiospaces.testing import SimulatedHubClient, VirtualClock
+from aiospaces.testing import SimulatedHubClient, VirtualClock, fast_retry
 
 
 def runtime(stage: str = "RUNNING", hardware: str | None = "cpu-basic", **kw: object) -> SimpleNamespace:
@@ -608,3 +608,47 @@ async def test_a_space_not_running_names_itself_and_says_how_to_wake_it(stage: s
         assert "alice/idle" in str(error)
         assert stage in str(error)
         assert ("wake=True" in str(error)) is hint
+
+
+class SomeoneElseRequestsRightAfter(httpx2.AsyncBaseTransport):
+    """Passes every request to the simulator; right after a hardware request for `after`, someone else's
+    request for `other` lands, and its answer is what comes back."""
+
+    def __init__(self, inner: httpx2.AsyncBaseTransport, after: str, other: str) -> None:
+        self.inner = inner
+        self.after = after
+        self.other = other
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        response = await self.inner.handle_async_request(request)
+        body = json.loads(request.content or b"{}") if request.url.path.endswith("/hardware") else {}
+        if body.get("flavor") != self.after:
+            return response
+        await response.aread()
+        await response.aclose()
+        other = httpx2.Request(
+            "POST", request.url, headers=request.headers, content=json.dumps({"flavor": self.other}).encode()
+        )
+        return await self.inner.handle_async_request(other)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_restore_overtaken_by_someone_elses_request_reports_what_is_billed() -> None:
+    """When every answer to the restore shows someone else's flavor requested, the block ends with
+    HardwareRestoreError naming that flavor as billed (it is what the Space runs on now)."""
+    clock = VirtualClock()
+    hub = SimulatedHub(clock=clock, seed=0)
+    hub.add_user("alice", token=TOKEN)
+    hub.create_space(SPACE)
+    transport = SomeoneElseRequestsRightAfter(hub.transport(), "cpu-basic", "a10g-small")
+    async with SpacesClient(
+        token=TOKEN, endpoint="https://hub.test", transport=transport, clock=clock, retry=fast_retry()
+    ) as client:
+        with pytest.raises(HardwareRestoreError) as caught:
+            async with client.temporary_hardware(SPACE, "t4-medium", timeout=600):
+                pass
+    assert (caught.value.billed_hardware, caught.value.restore_to) == ("a10g-small", "cpu-basic")
+    assert requested(hub) == "a10g-small"
