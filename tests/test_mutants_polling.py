@@ -652,3 +652,25 @@ async def test_a_restore_overtaken_by_someone_elses_request_reports_what_is_bill
                 pass
     assert (caught.value.billed_hardware, caught.value.restore_to) == ("a10g-small", "cpu-basic")
     assert requested(hub) == "a10g-small"
+
+
+def refuse_restores_and_lag_reads(hub: SimulatedHub) -> None:
+    """From now on the Hub refuses hardware requests and answers runtime reads from a minute ago."""
+    hub.add_fault("error", route=HARDWARE_ROUTE, status=503)
+    hub.add_fault("stale_runtime", route="GET /api/spaces/{id}/runtime", seconds=60.0)
+
+
+@pytest.mark.anyio
+async def test_a_failed_restore_does_not_believe_a_lagging_read_of_the_old_flavor() -> None:
+    """When the restore fails right after a quick block, a lagging read still showing the flavor from before
+    the block is not taken as the restore having landed: HardwareRestoreError says the GPU is billed."""
+    async with SimulatedHubClient() as env:
+        hub = env.hub
+        hub.create_space(SPACE)
+        hub.set_durations(SPACE, hardware_switch=5.0)
+        env.clock.advance(100.0)
+        with pytest.raises(HardwareRestoreError) as caught:
+            async with env.client.temporary_hardware(SPACE, "t4-medium", timeout=600):
+                refuse_restores_and_lag_reads(hub)
+        assert caught.value.billed_hardware == "t4-medium"
+        assert requested(hub) == "t4-medium"
