@@ -186,6 +186,19 @@ async def test_a_429_retry_is_logged_as_the_same_attempt(caplog: pytest.LogCaptu
     assert all(level == logging.INFO and line.endswith("(attempt 1/6)") for level, line in lines)
 
 
+@pytest.mark.anyio
+async def test_a_loop_without_a_target_logs_only_what_failed(caplog: pytest.LogCaptureFixture) -> None:
+    """A `Retrying` given no `target` logs its retries as the operation's name followed by what failed, with
+    nothing in between."""
+    retrying = Retrying(
+        RetryPolicy(), clock=_Clock(), rng=random.Random(0), classify=_classify, what="updating"
+    )
+    with caplog.at_level(logging.DEBUG, logger="aiospaces"):
+        await _attempts(retrying, [Failure(Outcome.CONFLICT, "lost the race")])
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "aiospaces"]
+    assert line.split()[:4] == ["updating", "failed", "(lost", "the"]
+
+
 # --- _budget: the polling budget's edges ----------------------------------------------------------------
 
 
