@@ -139,7 +139,7 @@ def test_retry_argument_policy_is_kept_and_bad_forms_are_refused() -> None:
     assert coerce_retry(policy) is policy
     with pytest.raises(ValueError, match="retry must be >= 0"):
         coerce_retry(-1)
-    with pytest.raises(TypeError, match="^retry must be a RetryPolicy.*, got float$"):
+    with pytest.raises(TypeError, match=r"^retry must be a RetryPolicy.*, got float$"):
         coerce_retry(2.5)  # type: ignore[arg-type]
 
 
