@@ -511,6 +511,32 @@ async def test_an_old_window_request_ending_does_not_release_the_probes_waiters(
 
 
 @pytest.mark.anyio
+async def test_a_late_answer_of_the_old_window_does_not_stand_in_for_the_probe() -> None:
+    """After a reset, an answer to a request of the previous window does not count as the new window's
+    probe: when the probe then fails without an answer, the next caller still goes alone as a probe."""
+    clock = VirtualClock()
+    state = RateLimitState()
+    state.observe(RateLimitInfo("api", 5, 10), now=0.0, status=200, probe=True)
+    old = await state.acquire(clock)
+    clock.advance(11.0)  # the window reset while `old` is in flight
+    probe = await state.acquire(clock)
+    assert (old, probe) == (False, True)
+    roles: list[bool] = []
+
+    async def waiter() -> None:
+        roles.append(await state.acquire(clock))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(waiter)
+        await clock.sleep(1)
+        state.observe(RateLimitInfo("api", 4, 9), now=clock.now(), status=200)  # `old`'s late answer
+        state.release(old)
+        state.settle_probe()  # the probe's connection failed: no answer
+        state.release(probe)
+    assert roles == [True]
+
+
+@pytest.mark.anyio
 async def test_a_probe_that_gets_no_answer_hands_probing_to_the_next_caller() -> None:
     """When the probe fails without any answer, the next caller goes alone as the new probe; the others
     still wait."""
