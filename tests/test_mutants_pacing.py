@@ -393,11 +393,21 @@ def test_a_429_without_hints_keeps_a_reset_already_known() -> None:
     assert state.reset_at == 41.0
 
 
-def test_a_429_at_the_clock_origin_waits_only_its_hint() -> None:
-    """A 429 answered at time 0 with `Retry-After: 0.5` holds the bucket half a second, not more."""
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_hold_at_the_clock_origin_lasts_only_its_hint(status: int) -> None:
+    """A 429 or 503 answered at time 0 with `Retry-After: 0.5` holds the bucket half a second, not more."""
     state = RateLimitState()
-    state.observe(None, now=0.0, status=429, retry_after=0.5)
+    state.observe(None, now=0.0, status=status, retry_after=0.5)
     assert state.reset_at == 0.5
+
+
+def test_every_429_is_counted() -> None:
+    """`throttled` counts each 429 the bucket received; other answers do not count."""
+    state = RateLimitState()
+    for now in (0.0, 5.0, 9.0):
+        state.observe(None, now=now, status=429, retry_after=1.0)
+    state.observe(None, now=12.0, status=503, retry_after=1.0)
+    assert state.throttled == 3
 
 
 @pytest.mark.parametrize(("status", "held"), [(500, True), (503, True), (200, False), (404, False)])
@@ -572,7 +582,11 @@ async def test_another_hosts_bucket_sends_without_probing() -> None:
     assert [await storage.acquire(clock) for _ in range(3)] == [False, False, False]
     resolvers = limiter.state("resolvers")
     assert await resolvers.acquire(clock)
-    assert limiter.state("api").bucket == "api"
+    assert (limiter.state("api").bucket, resolvers.bucket, storage.bucket) == (
+        "api",
+        "resolvers",
+        "external:storage.test",
+    )
     assert limiter.state("external:storage.test") is storage
 
 
