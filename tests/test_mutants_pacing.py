@@ -293,6 +293,19 @@ def test_a_budget_refuses_an_empty_round() -> None:
 # --- _ratelimit: the shared rate-limit state ------------------------------------------------------------
 
 
+def test_a_fresh_state_knows_no_figure() -> None:
+    """Before any answer every figure of the bucket is None (unknown), as documented, and no 429 is
+    counted."""
+    state = RateLimitState()
+    assert (state.remaining, state.limit, state.reset_at, state.window, state.throttled) == (
+        None,
+        None,
+        None,
+        None,
+        0,
+    )
+
+
 def test_min_interval_counts_from_now_and_spreads_a_spent_quota_over_the_rest_of_the_window() -> None:
     """Mid-window, a poller's interval is the time left to the reset over the requests left; with none left,
     the whole time to the reset."""
