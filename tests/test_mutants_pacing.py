@@ -534,6 +534,23 @@ async def test_an_old_window_request_ending_does_not_release_the_probes_waiters(
 
 
 @pytest.mark.anyio
+async def test_a_new_windows_probe_counts_the_old_windows_requests_still_in_flight() -> None:
+    """Once the window's reset time has passed, its figures are unknown until the probe's answer, and that
+    answer's quota is reduced by the previous window's requests still in flight."""
+    clock = VirtualClock()
+    state = RateLimitState()
+    state.observe(RateLimitInfo("api", 5, 10), now=0.0, status=200, probe=True)
+    old = [await state.acquire(clock) for _ in range(2)]
+    clock.advance(10.0)
+    probe = await state.acquire(clock)
+    assert (old, probe) == ([False, False], True)
+    assert (state.remaining, state.reset_at) == (None, None)
+    state.observe(RateLimitInfo("api", 60, 60), now=clock.now(), status=200, probe=True)
+    state.release(probe)
+    assert (state.remaining, state.reset_at) == (58, 70.0)
+
+
+@pytest.mark.anyio
 async def test_a_late_answer_of_the_old_window_does_not_stand_in_for_the_probe() -> None:
     """After a reset, an answer to a request of the previous window does not count as the new window's
     probe: when the probe then fails without an answer, the next caller still goes alone as a probe."""
