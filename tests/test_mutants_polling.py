@@ -674,3 +674,19 @@ async def test_a_failed_restore_does_not_believe_a_lagging_read_of_the_old_flavo
                 refuse_restores_and_lag_reads(hub)
         assert caught.value.billed_hardware == "t4-medium"
         assert requested(hub) == "t4-medium"
+
+
+@pytest.mark.anyio
+async def test_a_fixed_poll_interval_stays_fixed_through_a_long_build() -> None:
+    """wait_for_space(poll_interval=...) reads every poll_interval seconds however long the build takes (no
+    growth with the time in the stage, as with HfApi)."""
+    async with SimulatedHubClient() as env:
+        hub, client = env.hub, env.client
+        hub.create_space("alice/slow")
+        hub.fail_next_build("alice/slow")
+        hub.set_durations("alice/slow", build=300.0)
+        hub.rebuild("alice/slow")
+        runtime = await client.wait_for_space("alice/slow", poll_interval=10.0)
+        assert str(runtime.stage) == "BUILD_ERROR"
+        assert env.clock.now() == pytest.approx(300.0)
+        assert hub.counters.requests["GET /api/spaces/{id}/runtime"] == 31  # t = 0, 10, ..., 300
