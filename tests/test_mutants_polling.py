@@ -690,3 +690,17 @@ async def test_a_fixed_poll_interval_stays_fixed_through_a_long_build() -> None:
         assert str(runtime.stage) == "BUILD_ERROR"
         assert env.clock.now() == pytest.approx(300.0)
         assert hub.counters.requests["GET /api/spaces/{id}/runtime"] == 31  # t = 0, 10, ..., 300
+
+
+@pytest.mark.anyio
+async def test_waiting_for_running_after_a_hardware_request_waits_for_the_new_flavor() -> None:
+    """After this client requested a GPU that waits for capacity, wait_until_running does not return the Space
+    still RUNNING on its old flavor (even past the grace of the fences): it returns once the GPU runs."""
+    async with SimulatedHubClient() as env:
+        hub, client = env.hub, env.client
+        hub.create_space(SPACE)
+        hub.add_fault("unscheduled_hardware", seconds=300.0)
+        await client.request_space_hardware(SPACE, "t4-medium")
+        runtime = await client.wait_until_running(SPACE, timeout=1200)
+        assert (str(runtime.stage), runtime.hardware) == ("RUNNING", "t4-medium")
+        assert env.clock.now() >= 300.0
