@@ -28,7 +28,7 @@ from aiospaces._poll import (
     running_verdict,
     snapshot,
 )
-from aiospaces.errors import HardwareRestoreError, HubHTTPError, SpaceNotRunningError
+from aiospaces.errors import HardwareConflictError, HardwareRestoreError, HubHTTPError, SpaceNotRunningError
 from aiospaces.hubsim import SimulatedHub
 from aiospaces.testing import SimulatedHubClient, VirtualClock, fast_retry
 
@@ -704,3 +704,21 @@ async def test_waiting_for_running_after_a_hardware_request_waits_for_the_new_fl
         runtime = await client.wait_until_running(SPACE, timeout=1200)
         assert (str(runtime.stage), runtime.hardware) == ("RUNNING", "t4-medium")
         assert env.clock.now() >= 300.0
+
+
+@pytest.mark.anyio
+async def test_waiting_for_this_clients_hardware_request_sees_someone_elses_request_as_a_conflict() -> None:
+    """wait_for_hardware without a flavor waits for this client's own request: when someone else requested
+    another flavor since, it raises HardwareConflictError naming both instead of waiting for theirs."""
+    async with SimulatedHubClient() as env:
+        hub, client = env.hub, env.client
+        hub.create_space(SPACE)
+        hub.set_durations(SPACE, hardware_switch=60.0)
+        await client.request_space_hardware(SPACE, "t4-medium")
+        async with SpacesClient(
+            token=env.token, endpoint="https://hub.test", transport=hub.transport(), clock=env.clock
+        ) as someone_else:
+            await someone_else.request_space_hardware(SPACE, "a10g-small")
+        with pytest.raises(HardwareConflictError) as caught:
+            await client.wait_for_hardware(SPACE, timeout=600)
+        assert (caught.value.expected, caught.value.requested) == ("t4-medium", "a10g-small")
