@@ -722,3 +722,18 @@ async def test_waiting_for_this_clients_hardware_request_sees_someone_elses_requ
         with pytest.raises(HardwareConflictError) as caught:
             await client.wait_for_hardware(SPACE, timeout=600)
         assert (caught.value.expected, caught.value.requested) == ("t4-medium", "a10g-small")
+
+
+@pytest.mark.anyio
+async def test_a_wake_that_is_not_a_bool_is_refused_by_name_before_any_request() -> None:
+    """Every wait that can wake a Space refuses a `wake` that is not a bool, naming it, before any request."""
+    async with SimulatedHubClient() as env:
+        env.hub.create_space(SPACE)
+        client = env.client
+        with pytest.raises((TypeError, ValueError), match="wake"):
+            await client.wait_for_hardware(SPACE, "t4-medium", wake="yes")  # type: ignore[arg-type]
+        with pytest.raises((TypeError, ValueError), match="wake"):
+            await client.wait_until_running(SPACE, wake=1)  # type: ignore[arg-type]
+        with pytest.raises((TypeError, ValueError), match="wake"):
+            await client.wait_all([SPACE], wake="no")  # type: ignore[arg-type]
+        assert env.hub.counters.total_requests == 0
