@@ -721,7 +721,22 @@ async def test_waiting_for_this_clients_hardware_request_sees_someone_elses_requ
             await someone_else.request_space_hardware(SPACE, "a10g-small")
         with pytest.raises(HardwareConflictError) as caught:
             await client.wait_for_hardware(SPACE, timeout=600)
-        assert (caught.value.expected, caught.value.requested) == ("t4-medium", "a10g-small")
+        error = caught.value
+        assert (error.repo_id, error.expected, error.requested) == (SPACE, "t4-medium", "a10g-small")
+        assert error.runtime is not None
+        assert error.runtime.requested_hardware == "a10g-small"
+        assert "t4-medium" in str(error)
+        assert "a10g-small" in str(error)
+
+
+@pytest.mark.anyio
+async def test_waiting_for_hardware_requested_by_no_one_here_waits_for_the_requested_flavor() -> None:
+    """wait_for_hardware with no flavor, from a client that requested none, waits for the flavor the Space
+    has requested (here already running)."""
+    async with SimulatedHubClient() as env:
+        env.hub.create_space(SPACE, hardware="cpu-upgrade")
+        runtime = await env.client.wait_for_hardware(SPACE, timeout=60)
+        assert (str(runtime.stage), runtime.hardware) == ("RUNNING", "cpu-upgrade")
 
 
 @pytest.mark.anyio
@@ -737,3 +752,29 @@ async def test_a_wake_that_is_not_a_bool_is_refused_by_name_before_any_request()
         with pytest.raises((TypeError, ValueError), match="wake"):
             await client.wait_all([SPACE], wake="no")  # type: ignore[arg-type]
         assert env.hub.counters.total_requests == 0
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("latency", "billed"), [(2.0, "a10g-small"), (1000.0, "t4-medium")])
+async def test_the_billed_read_after_a_failed_restore_is_bounded(latency: float, billed: str) -> None:
+    """After a failed restore, what is billed is read if the read answers within its bound (someone else's
+    flavor here), else the block's own flavor is presumed, without waiting for the slow read."""
+    clock = VirtualClock()
+    hub = SimulatedHub(clock=clock, seed=0)
+    hub.add_user("alice", token=TOKEN)
+    hub.create_space(SPACE)
+    transport = SomeoneElseRequestsRightAfter(hub.transport(), "cpu-basic", "a10g-small")
+    async with SpacesClient(
+        token=TOKEN, endpoint="https://hub.test", transport=transport, clock=clock, retry=fast_retry()
+    ) as client:
+        exits: list[float] = []
+
+        def slow_reads_from_now() -> None:
+            hub.add_fault("latency", route="GET /api/spaces/{id}/runtime", seconds=latency)
+            exits.append(clock.now())
+
+        with pytest.raises(HardwareRestoreError) as caught:
+            async with client.temporary_hardware(SPACE, "t4-medium", timeout=600):
+                slow_reads_from_now()
+    assert caught.value.billed_hardware == billed
+    assert clock.now() - exits[0] < 400.0  # the restore's own bound, not the slow read
