@@ -437,7 +437,9 @@ def test_rate_limited_error_retry_after_sources() -> None:
     assert isinstance(err, errors.RateLimitedError)
     assert err.retry_after == 2.5
     assert "(retry after 2.5s)" in str(err)
-    assert _error(429, headers={"Retry-After": "7"}, now_retry_after=0.0).retry_after == 0.0
+    zero = _error(429, headers={"Retry-After": "7"}, now_retry_after=0.0)
+    assert isinstance(zero, errors.RateLimitedError)
+    assert zero.retry_after == 0.0
     none = _error(429)
     assert isinstance(none, errors.RateLimitedError)
     assert none.retry_after is None
