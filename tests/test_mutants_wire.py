@@ -268,11 +268,11 @@ def test_payloads_of_the_wrong_shape_raise_unexpected_response_naming_the_payloa
         (_wire.parse_variables, "variables"),
         (_wire.parse_space_info, "space"),
     ):
-        with pytest.raises(errors.UnexpectedResponseError, match=f"unexpected {what} payload"):
+        with pytest.raises(errors.UnexpectedResponseError, match=rf"^unexpected {what} payload"):
             parse([])
-    with pytest.raises(errors.UnexpectedResponseError, match="list_spaces payload"):
+    with pytest.raises(errors.UnexpectedResponseError, match=r"^unexpected list_spaces payload"):
         _wire.parse_space_list({})
-    with pytest.raises(errors.UnexpectedResponseError, match="hardware payload"):
+    with pytest.raises(errors.UnexpectedResponseError, match=r"^unexpected hardware payload"):
         _wire.parse_hardware_list({})
 
 
@@ -486,3 +486,60 @@ def test_redact_replaces_several_secrets() -> None:
     _wire.redact(err, ["one", "three", "two"])
     assert str(err) == "*** *** ***"
     assert err.url == "***"
+
+
+# --- argument errors name the argument first ------------------------------------------------------------
+
+
+def test_visibility_errors_lead_with_the_argument_and_say_what_was_wrong() -> None:
+    """Each visibility error starts with the argument's name and states the wrong type or the allowed
+    values."""
+    with pytest.raises(ValueError, match=r"^private and visibility cannot be passed together"):
+        _wire.resolve_visibility(True, "public", "space")
+    with pytest.raises(TypeError, match=r"^private must be a bool or None, got str"):
+        _wire.resolve_visibility("yes", None, "space")
+    with pytest.raises(TypeError, match=r"^visibility must be a str"):
+        _wire.resolve_visibility(None, 5, "space")
+    with pytest.raises(ValueError, match=r"^visibility must be one of public, private, protected, got 'x'"):
+        _wire.resolve_visibility(None, "x", "space")
+    with pytest.raises(ValueError, match=r"^visibility='protected' is only allowed with repo_type='space'"):
+        _wire.resolve_visibility(None, "protected", "dataset")
+
+
+def test_secret_value_of_the_wrong_type_names_the_entry_field() -> None:
+    """A non-str secret value is refused naming `space_secrets[].value`."""
+    with pytest.raises(TypeError, match=r"^space_secrets\[\]\.value must be a str"):
+        _wire.secrets_list([{"key": "K", "value": 5}], arg="space_secrets")
+
+
+def test_list_spaces_argument_errors_lead_with_the_argument() -> None:
+    """Every wrongly typed list argument is refused with a message starting with its name."""
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"author": 3}, "author"),
+        ({"search": 3}, "search"),
+        ({"linked": "yes"}, "linked"),
+        ({"full": "yes"}, "full"),
+        ({"sort": 3}, "sort"),
+        ({"expand": [3]}, "expand"),
+    ]
+    for overrides, name in cases:
+        with pytest.raises(TypeError, match=rf"^{name} must be "):
+            _list_params(**overrides)
+    with pytest.raises(ValueError, match=r"^expand and full cannot be passed together"):
+        _list_params(expand=["sdk"], full=True)
+    with pytest.raises(ValueError, match=r"allowed: author, cardData, createdAt, datasets, "):
+        _list_params(expand=["nope"])
+
+
+def test_empty_author_and_search_are_sent_empty() -> None:
+    """An empty author or search string is sent as an empty parameter, not replaced."""
+    assert _list_params(author="", search="") == [("author", ""), ("search", "")]
+
+
+def test_error_text_keeps_the_status_line_for_rate_limits_and_conflicts() -> None:
+    """A 429's text still starts with its status line before the retry hint; a 409's text is its status
+    line and message."""
+    limited = _error(429, reason="Too Many Requests", headers={"Retry-After": "3"})
+    assert str(limited) == "429 Too Many Requests for GET https://hub.example/api/x (retry after 3s)"
+    conflict = _error(409, reason="Conflict", body=b'{"error": "exists"}', method="POST")
+    assert str(conflict) == "409 Conflict for POST https://hub.example/api/x: exists"
