@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from types import SimpleNamespace
 
+import anyio
 import httpx2
 import pytest
 
@@ -778,3 +779,27 @@ async def test_the_billed_read_after_a_failed_restore_is_bounded(latency: float,
                 slow_reads_from_now()
     assert caught.value.billed_hardware == billed
     assert clock.now() - exits[0] < 400.0  # the restore's own bound, not the slow read
+
+
+@pytest.mark.anyio
+async def test_waiting_for_hardware_wakes_once_and_a_second_pause_raises() -> None:
+    """`wait_for_hardware(wake=True)` restarts a PAUSED Space once; paused again by someone else while it
+    starts, the wait raises SpaceNotRunningError naming the Space instead of restarting it again."""
+    async with SimulatedHubClient() as env:
+        hub, clock = env.hub, env.clock
+        hub.create_space(SPACE, stage="PAUSED")
+        hub.set_durations(SPACE, build=20.0, start=40.0)
+        async with SpacesClient(
+            token=env.token, endpoint="https://hub.test", transport=hub.transport(), clock=clock
+        ) as someone_else:
+
+            async def pause_while_starting() -> None:
+                await clock.sleep(45.0)  # the restarted app is starting (20 s build, 40 s start)
+                await someone_else.pause_space(SPACE)
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(pause_while_starting)
+                with pytest.raises(SpaceNotRunningError) as caught:
+                    await env.client.wait_for_hardware(SPACE, "cpu-basic", wake=True, timeout=600)
+        assert (caught.value.repo_id, caught.value.stage) == (SPACE, "PAUSED")
+        assert hub.counters.actions["restart"] == 1
