@@ -803,3 +803,37 @@ async def test_waiting_for_hardware_wakes_once_and_a_second_pause_raises() -> No
                     await env.client.wait_for_hardware(SPACE, "cpu-basic", wake=True, timeout=600)
         assert (caught.value.repo_id, caught.value.stage) == (SPACE, "PAUSED")
         assert hub.counters.actions["restart"] == 1
+
+
+@pytest.mark.anyio
+async def test_a_temporary_upgrade_of_a_paused_space_fails_without_waking_it() -> None:
+    """Entering `temporary_hardware` on a PAUSED Space raises `SpaceNotRunningError` and never restarts it:
+    waking a paused Space is the caller's decision, not the block's."""
+    async with SimulatedHubClient() as env:
+        env.hub.create_space("alice/paused", stage="PAUSED")
+        with pytest.raises(SpaceNotRunningError):
+            async with env.client.temporary_hardware("alice/paused", "t4-medium", timeout=600):
+                pytest.fail("the block must not run on a paused Space")
+        assert env.hub.counters.actions["restart"] == 0
+
+
+@pytest.mark.anyio
+async def test_wait_for_hardware_polls_at_the_callers_policy() -> None:
+    """`wait_for_hardware(policy=...)` reads the runtime at that policy's pace: with every interval at 50 s,
+    a switch of 200 s is followed with a handful of reads, where the default policy reads far more often."""
+    slow = PollPolicy(
+        fast_interval=50.0, hot_interval=50.0, max_interval=50.0, transitional_max_interval=50.0, jitter=0.0
+    )
+    reads: dict[str, int] = {}
+    for name, policy in (("slow", slow), ("default", None)):
+        async with SimulatedHubClient() as env:
+            env.hub.create_space("alice/gpu")
+            env.hub.set_durations("alice/gpu", hardware_switch=200.0)
+            await env.client.request_space_hardware("alice/gpu", "t4-medium")
+            before = env.hub.counters.requests["GET /api/spaces/{id}/runtime"]
+            client = env.client
+            runtime = await client.wait_for_hardware("alice/gpu", "t4-medium", timeout=3600, policy=policy)
+            assert runtime.hardware == "t4-medium"
+            reads[name] = env.hub.counters.requests["GET /api/spaces/{id}/runtime"] - before
+    assert reads["slow"] <= 6
+    assert reads["default"] > 2 * reads["slow"]
