@@ -1,0 +1,547 @@
+"""Commits, uploads and listings as a caller sees them on the simulated Hub: what lands in the repo, what
+goes through LFS, the commit's title, parent and pull request, the errors a caller gets (asyncio and trio)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import httpx2
+import pytest
+
+import aiospaces.hubsim._routes_git as routes_git
+from aiospaces import SpacesClient
+from aiospaces._commit_models import CommitOperationAdd, CommitOperationDelete, git_blob_sha1
+from aiospaces.errors import CommitConflictError, UnexpectedResponseError
+from aiospaces.hubsim import SimulatedHub
+
+TOKEN = "hf_alice_mutants_files"
+ENDPOINT = "https://hub.local"
+REPO = "alice/data"
+SPACE = "alice/app"
+COMMIT = "POST /api/{type}s/{id}/commit/{rev}"
+LFS_PUTS = ("PUT /__hubsim/lfs/upload (pre-signed)", "PUT /__hubsim/lfs/part (pre-signed)")
+BINARY = bytes(range(256)) * 8  # binary: the Hub sends it through LFS
+
+
+@pytest.fixture
+def hub() -> SimulatedHub:
+    hub = SimulatedHub(clock="manual")
+    hub.add_user("alice", token=TOKEN)
+    hub.create_repo(REPO, repo_type="dataset")
+    return hub
+
+
+@pytest.fixture
+async def client(hub: SimulatedHub) -> AsyncIterator[SpacesClient]:
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=hub.transport()) as client:
+        yield client
+
+
+def _titles(
+    hub: SimulatedHub, repo_id: str = REPO, repo_type: str = "dataset", rev: str = "main"
+) -> list[str]:
+    return [record.title for record in hub.git.history((repo_type, repo_id), rev)]
+
+
+def _tree(hub: SimulatedHub, repo_id: str = REPO, repo_type: str = "dataset", rev: str = "main") -> list[str]:
+    return sorted(hub.git.resolve((repo_type, repo_id), rev).tree)
+
+
+def _lfs_puts(hub: SimulatedHub) -> int:
+    return sum(hub.counters.requests[name] for name in LFS_PUTS)
+
+
+# --- listing and revisions ---------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_list_repo_files_follows_every_page_and_lists_only_files(
+    hub: SimulatedHub, client: SpacesClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """list_repo_files reads every page of the tree (not only the first) and lists files, never folders."""
+    names = [f"dir{i % 3}/f{i:02}.txt" for i in range(12)]
+    await client.create_commit(
+        REPO,
+        [CommitOperationAdd(name, name.encode()) for name in names],
+        commit_message="many",
+        repo_type="dataset",
+    )
+    monkeypatch.setattr(routes_git, "TREE_PAGE_SIZE", 4)
+    files = await client.list_repo_files(REPO, repo_type="dataset")
+    assert sorted(files) == sorted([".gitattributes", *names])
+    assert len(files) == len(set(files))
+
+
+@pytest.mark.anyio
+async def test_list_repo_files_and_revision_sha_read_the_revision_asked(
+    hub: SimulatedHub, client: SpacesClient
+) -> None:
+    """list_repo_files and revision_sha read the branch or commit they are given, not main."""
+    first = await client.upload_file(
+        path_or_fileobj=b"1", path_in_repo="one.txt", repo_id=REPO, repo_type="dataset"
+    )
+    second = await client.upload_file(
+        path_or_fileobj=b"2", path_in_repo="two.txt", repo_id=REPO, repo_type="dataset"
+    )
+    assert sorted(await client.list_repo_files(REPO, repo_type="dataset", revision=first.oid)) == [
+        ".gitattributes",
+        "one.txt",
+    ]
+    assert await client.revision_sha(REPO, repo_type="dataset", revision=first.oid[:10]) == first.oid
+    assert await client.revision_sha(REPO, repo_type="dataset") == second.oid
+    assert await client.revision_sha(REPO, repo_type="dataset", revision="main") == second.oid
+
+
+def _scripted(routes: dict[str, Callable[[httpx2.Request], httpx2.Response]]) -> httpx2.MockTransport:
+    async def handler(request: httpx2.Request) -> httpx2.Response:
+        for suffix, answer in routes.items():
+            if request.url.path.endswith(suffix):
+                return answer(request)
+        raise AssertionError(f"unexpected {request.method} {request.url}")
+
+    return httpx2.MockTransport(handler)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "answer",
+    [{"sha": "abc"}, {"sha": 3}, {"id": "a/b"}, ["d" * 40], {"sha": "g" * 40}],
+    ids=["short", "number", "missing", "list", "not-hex"],
+)
+async def test_revision_sha_refuses_an_answer_without_a_commit_sha(answer: object) -> None:
+    """A revision answer that names no 40-hex commit sha raises UnexpectedResponseError naming the repo."""
+    transport = _scripted({"/revision/main": lambda request: httpx2.Response(200, json=answer)})
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=transport, retry=False) as client:
+        with pytest.raises(UnexpectedResponseError, match="a/b@main"):
+            await client.revision_sha("a/b", repo_type="dataset")
+
+
+@pytest.mark.anyio
+async def test_list_repo_files_refuses_a_tree_answer_that_is_not_a_list() -> None:
+    """A tree answer that is not a list raises UnexpectedResponseError; entries that are not files are left
+    out of a well-formed one."""
+    transport = _scripted({"/tree/main": lambda request: httpx2.Response(200, json={"path": "x"})})
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=transport, retry=False) as client:
+        with pytest.raises(UnexpectedResponseError, match="a/b@main"):
+            await client.list_repo_files("a/b", repo_type="dataset")
+    entries = [
+        {"type": "file", "path": "a.txt"},
+        {"type": "directory", "path": "dir"},
+        {"type": "file", "path": 7},
+        {"type": "file"},
+        "garbage",
+        {"type": "file", "path": "dir/b.txt"},
+    ]
+    transport = _scripted({"/tree/main": lambda request: httpx2.Response(200, json=entries)})
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=transport, retry=False) as client:
+        assert await client.list_repo_files("a/b", repo_type="dataset") == ["a.txt", "dir/b.txt"]
+
+
+# --- commit titles, descriptions and no-op commits ----------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_default_commit_titles_name_the_file_and_the_folder(
+    hub: SimulatedHub, client: SpacesClient, tmp_path: Path
+) -> None:
+    """upload_file and upload_folder without a commit message title their commits as huggingface_hub does,
+    with this library's name; a given message and description are kept."""
+    info = await client.upload_file(
+        path_or_fileobj=b"x", path_in_repo="dir/x.txt", repo_id=REPO, repo_type="dataset"
+    )
+    assert _titles(hub)[0] == "Upload dir/x.txt with aiospaces"
+    assert info.commit_message == "Upload dir/x.txt with aiospaces"
+    assert info.commit_description == ""
+    (tmp_path / "a.txt").write_bytes(b"a")
+    info = await client.upload_folder(repo_id=REPO, repo_type="dataset", folder_path=tmp_path)
+    assert _titles(hub)[0] == "Upload folder using aiospaces"
+    assert info.commit_message == "Upload folder using aiospaces"
+    (tmp_path / "a.txt").write_bytes(b"b")
+    info = await client.upload_folder(
+        repo_id=REPO,
+        repo_type="dataset",
+        folder_path=tmp_path,
+        commit_message="mine",
+        commit_description="why",
+    )
+    assert _titles(hub)[0] == "mine"
+    assert (info.commit_message, info.commit_description) == ("mine", "why")
+    assert hub.git.resolve(("dataset", REPO)).message.strip().endswith("why")
+
+
+@pytest.mark.anyio
+async def test_a_no_op_commit_returns_the_head_with_the_callers_message(
+    hub: SimulatedHub, client: SpacesClient
+) -> None:
+    """A commit that changes nothing sends no commit and returns the head's sha and URL with the caller's
+    message and description; a parent_commit naming the head (a short upper-case prefix too) is accepted."""
+    base = await client.upload_file(
+        path_or_fileobj=b"same", path_in_repo="f.txt", repo_id=REPO, repo_type="dataset"
+    )
+    commits = hub.counters.requests[COMMIT]
+    info = await client.create_commit(
+        REPO,
+        [CommitOperationAdd("f.txt", b"same")],
+        commit_message="again",
+        commit_description="nothing new",
+        repo_type="dataset",
+        parent_commit=base.oid[:12].upper(),
+    )
+    assert hub.counters.requests[COMMIT] == commits
+    assert info.oid == base.oid
+    assert info.commit_url == f"{ENDPOINT}/datasets/{REPO}/commit/{base.oid}"
+    assert (info.commit_message, info.commit_description) == ("again", "nothing new")
+    info = await client.create_commit(
+        REPO, [CommitOperationAdd("f.txt", b"same")], commit_message="again", repo_type="dataset"
+    )
+    assert (info.oid, info.commit_description) == (base.oid, "")
+
+
+@pytest.mark.anyio
+async def test_a_no_op_commit_on_a_stale_parent_is_the_412_a_commit_would_get(
+    hub: SimulatedHub, client: SpacesClient
+) -> None:
+    """A no-op commit whose parent_commit is not the head raises CommitConflictError with status 412, the
+    request it stands for, and the Hub's message; nothing is committed."""
+    base = await client.upload_file(
+        path_or_fileobj=b"same", path_in_repo="f.txt", repo_id=REPO, repo_type="dataset"
+    )
+    head = await client.upload_file(
+        path_or_fileobj=b"other", path_in_repo="g.txt", repo_id=REPO, repo_type="dataset"
+    )
+    commits = hub.counters.requests[COMMIT]
+    with pytest.raises(CommitConflictError) as caught:
+        await client.create_commit(
+            REPO,
+            [CommitOperationAdd("f.txt", b"same")],
+            commit_message="again",
+            repo_type="dataset",
+            parent_commit=base.oid,
+        )
+    error = caught.value
+    assert error.status == 412
+    assert error.method == "POST"
+    assert error.url == f"{ENDPOINT}/api/datasets/{REPO}/commit/main"
+    assert error.server_message
+    assert head.oid in str(error)
+    assert base.oid in str(error)
+    assert hub.counters.requests[COMMIT] == commits
+
+
+# --- README and .gitignore -------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_a_readme_that_is_not_utf8_is_refused_before_anything_is_sent(
+    hub: SimulatedHub, client: SpacesClient, tmp_path: Path
+) -> None:
+    """A README.md that is not UTF-8 text, in memory or on disk, raises ValueError and commits nothing."""
+    commits = hub.counters.requests[COMMIT]
+    with pytest.raises(ValueError, match=r"README\.md"):
+        await client.upload_file(
+            path_or_fileobj=b"\xff\xfe bad", path_in_repo="README.md", repo_id=REPO, repo_type="dataset"
+        )
+    (tmp_path / "README.md").write_bytes(b"---\nlicense: mit\n---\n\xff\n" + b"x" * (2 << 20))
+    with pytest.raises(ValueError, match=r"README\.md"):
+        await client.upload_folder(repo_id=REPO, repo_type="dataset", folder_path=tmp_path)
+    assert hub.counters.requests[COMMIT] == commits
+    assert hub.counters.requests["POST /api/validate-yaml"] == 0
+
+
+@pytest.mark.anyio
+async def test_invalid_readme_metadata_names_each_problem_once(
+    hub: SimulatedHub, client: SpacesClient
+) -> None:
+    """A README whose metadata the Hub refuses raises ValueError carrying the Hub's explanation once, and
+    nothing is committed; a README at another path is not validated."""
+    hub.create_space(SPACE)
+    bad = b"---\nsdk: not-an-sdk\n---\n# Title\n"
+    with pytest.raises(ValueError, match=r"Invalid metadata in README\.md") as caught:
+        await client.upload_file(
+            path_or_fileobj=bad, path_in_repo="README.md", repo_id=SPACE, repo_type="space"
+        )
+    assert str(caught.value).count('"sdk" must be one of') == 1
+    assert hub.counters.requests[COMMIT] == 0
+    validations = hub.counters.requests["POST /api/validate-yaml"]
+    await client.upload_file(
+        path_or_fileobj=bad, path_in_repo="docs/README.md", repo_id=SPACE, repo_type="space"
+    )
+    assert hub.counters.requests["POST /api/validate-yaml"] == validations
+    assert "docs/README.md" in _tree(hub, SPACE, "space")
+
+
+@pytest.mark.anyio
+async def test_a_gitignore_on_disk_in_the_commit_decides_what_is_ignored(
+    hub: SimulatedHub, client: SpacesClient, tmp_path: Path
+) -> None:
+    """A .gitignore uploaded from a folder makes the Hub ignore the files it names in the same commit."""
+    (tmp_path / ".gitignore").write_bytes(b"*.log\n")
+    (tmp_path / "run.log").write_bytes(b"noise")
+    (tmp_path / "app.py").write_bytes(b"print(1)\n")
+    await client.upload_folder(repo_id=REPO, repo_type="dataset", folder_path=tmp_path)
+    assert _tree(hub) == [".gitattributes", ".gitignore", "app.py"]
+
+
+# --- LFS, hashing and batches ------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_binary_files_go_through_lfs_and_land_with_their_sha256(
+    hub: SimulatedHub, client: SpacesClient, tmp_path: Path
+) -> None:
+    """A binary file from disk, from memory and a big one in memory are uploaded to LFS once each and land as
+    LFS pointers whose sha256 is their content's; a text file is committed inline."""
+    big = bytes(range(256)) * (5 << 12)  # 5 MB in memory: hashed in a worker thread
+    (tmp_path / "img.png").write_bytes(BINARY)
+    info = await client.create_commit(
+        REPO,
+        [
+            CommitOperationAdd("disk.png", str(tmp_path / "img.png")),
+            CommitOperationAdd("mem.bin", BINARY[::-1]),
+            CommitOperationAdd("big.bin", big),
+            CommitOperationAdd("text.txt", b"hello\n"),
+        ],
+        commit_message="mixed",
+        repo_type="dataset",
+    )
+    assert _lfs_puts(hub) == 3
+    tree = hub.git.resolve(("dataset", REPO), info.oid).tree
+    assert tree["disk.png"].lfs_sha256 == hashlib.sha256(BINARY).hexdigest()
+    assert tree["mem.bin"].lfs_sha256 == hashlib.sha256(BINARY[::-1]).hexdigest()
+    assert tree["big.bin"].lfs_sha256 == hashlib.sha256(big).hexdigest()
+    assert tree["text.txt"].lfs_sha256 is None
+    assert tree["text.txt"].blob_oid == git_blob_sha1(b"hello\n")
+
+
+@pytest.mark.anyio
+async def test_a_commit_of_more_files_than_one_preupload_batch_lands_whole(
+    hub: SimulatedHub, client: SpacesClient
+) -> None:
+    """A commit of 300 files (more than one preupload request holds) lands every file with its content."""
+    ops = [CommitOperationAdd(f"f/{i:03}.txt", f"{i}\n".encode()) for i in range(300)]
+    info = await client.create_commit(REPO, ops, commit_message="bulk", repo_type="dataset")
+    tree = hub.git.resolve(("dataset", REPO), info.oid).tree
+    assert sum(1 for path in tree if path.startswith("f/")) == 300
+    assert tree["f/299.txt"].blob_oid == git_blob_sha1(b"299\n")
+    assert hub.counters.requests[COMMIT] == 1
+
+
+# --- pull requests -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_a_pull_request_with_an_lfs_file_leaves_main_alone(
+    hub: SimulatedHub, client: SpacesClient
+) -> None:
+    """create_pr=True with a binary file opens a pull request holding it (uploaded to LFS) and main keeps its
+    head; the CommitInfo names the pull request."""
+    head = await client.revision_sha(REPO, repo_type="dataset")
+    info = await client.create_commit(
+        REPO,
+        [CommitOperationAdd("w.bin", BINARY), CommitOperationAdd("notes.txt", b"n")],
+        commit_message="proposal",
+        repo_type="dataset",
+        create_pr=True,
+    )
+    assert await client.revision_sha(REPO, repo_type="dataset") == head
+    assert info.pr_url is not None
+    assert info.pr_num is not None
+    tree = hub.git.resolve(("dataset", REPO), info.oid).tree
+    assert tree["w.bin"].lfs_sha256 == hashlib.sha256(BINARY).hexdigest()
+    assert _lfs_puts(hub) == 1
+
+
+# --- upload_folder -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("root", [None, "", ".", "./"])
+async def test_upload_folder_to_the_root_keeps_relative_paths(
+    hub: SimulatedHub, client: SpacesClient, tmp_path: Path, root: str | None
+) -> None:
+    """Every spelling of the repo's root as path_in_repo uploads the folder's files at their own paths."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.txt").write_bytes(b"a")
+    (tmp_path / "b.txt").write_bytes(b"b")
+    await client.upload_folder(repo_id=REPO, repo_type="dataset", folder_path=tmp_path, path_in_repo=root)
+    assert _tree(hub) == [".gitattributes", "b.txt", "sub/a.txt"]
+
+
+@pytest.mark.anyio
+async def test_upload_folder_deletes_only_under_its_prefix_and_never_what_it_uploads(
+    hub: SimulatedHub, client: SpacesClient, tmp_path: Path
+) -> None:
+    """delete_patterns removes matching remote files under path_in_repo only, never .gitattributes nor a
+    file the same commit uploads."""
+    await client.create_commit(
+        REPO,
+        [
+            CommitOperationAdd("site/old.txt", b"old"),
+            CommitOperationAdd("site/keep.txt", b"keep v1"),
+            CommitOperationAdd("site/x.csv", b"a,b\n"),
+            CommitOperationAdd("other/old.txt", b"elsewhere"),
+            CommitOperationAdd("top.txt", b"top"),
+        ],
+        commit_message="seed",
+        repo_type="dataset",
+    )
+    (tmp_path / "keep.txt").write_bytes(b"keep v2")
+    await client.upload_folder(
+        repo_id=REPO,
+        repo_type="dataset",
+        folder_path=tmp_path,
+        path_in_repo="site/",
+        delete_patterns="*.txt",
+    )
+    assert _tree(hub) == [".gitattributes", "other/old.txt", "site/keep.txt", "site/x.csv", "top.txt"]
+    assert hub.git.resolve(("dataset", REPO)).tree["site/keep.txt"].blob_oid == git_blob_sha1(b"keep v2")
+    (tmp_path / "keep.txt").unlink()
+    (tmp_path / "new.txt").write_bytes(b"n")
+    await client.upload_folder(repo_id=REPO, repo_type="dataset", folder_path=tmp_path, delete_patterns=["*"])
+    assert _tree(hub) == [".gitattributes", "new.txt"]
+
+
+@pytest.mark.anyio
+async def test_upload_folder_pull_request_deletes_what_main_holds(
+    hub: SimulatedHub, client: SpacesClient, tmp_path: Path
+) -> None:
+    """upload_folder with create_pr=True and delete_patterns opens a pull request that removes the matching
+    files main holds, and main keeps them."""
+    await client.upload_file(path_or_fileobj=b"o", path_in_repo="old.txt", repo_id=REPO, repo_type="dataset")
+    (tmp_path / "new.txt").write_bytes(b"n")
+    info = await client.upload_folder(
+        repo_id=REPO, repo_type="dataset", folder_path=tmp_path, create_pr=True, delete_patterns="*.txt"
+    )
+    assert sorted(hub.git.resolve(("dataset", REPO), info.oid).tree) == [".gitattributes", "new.txt"]
+    assert _tree(hub) == [".gitattributes", "old.txt"]
+
+
+@pytest.mark.anyio
+async def test_upload_folder_on_a_branch_commits_there_and_deletes_what_the_branch_holds(
+    hub: SimulatedHub, client: SpacesClient, tmp_path: Path
+) -> None:
+    """upload_folder with a revision commits to that branch and deletes the files that branch holds."""
+    hub.git.create_branch(("dataset", REPO), "dev")
+    await client.upload_file(
+        path_or_fileobj=b"d", path_in_repo="dev-only.txt", repo_id=REPO, repo_type="dataset", revision="dev"
+    )
+    (tmp_path / "new.txt").write_bytes(b"n")
+    await client.upload_folder(
+        repo_id=REPO, repo_type="dataset", folder_path=tmp_path, revision="dev", delete_patterns="*.txt"
+    )
+    assert _tree(hub, rev="dev") == [".gitattributes", "new.txt"]
+    assert _tree(hub) == [".gitattributes"]
+
+
+@pytest.mark.anyio
+async def test_upload_folder_refuses_bad_arguments_before_any_request(tmp_path: Path) -> None:
+    """upload_folder raises TypeError/ValueError naming a bad argument before sending anything."""
+
+    async def refuse(request: httpx2.Request) -> httpx2.Response:
+        raise AssertionError(f"no request expected, got {request.method} {request.url}")
+
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=httpx2.MockTransport(refuse)) as client:
+        calls: list[tuple[Awaitable[object], type[Exception], str]] = [
+            (client.upload_folder(repo_id="a/b", folder_path=3), TypeError, "folder_path"),  # type: ignore[arg-type]
+            (client.upload_folder(repo_id="a/b", folder_path=tmp_path / "no"), ValueError, "folder_path"),
+            (client.upload_folder(repo_id="a/b/c", folder_path=tmp_path), ValueError, "repo_id"),
+            (
+                client.upload_folder(repo_id="a/b", folder_path=tmp_path, repo_type="x"),
+                ValueError,
+                "repo_type",
+            ),
+            (
+                client.upload_folder(repo_id="a/b", folder_path=tmp_path, path_in_repo="../up"),
+                ValueError,
+                "path_in_repo",
+            ),
+            (client.upload_folder(repo_id="a/b", folder_path=tmp_path, revision=""), ValueError, "revision"),
+            (
+                client.upload_folder(repo_id="a/b", folder_path=tmp_path, parent_commit="xyz"),
+                ValueError,
+                "parent_commit",
+            ),
+            (
+                client.upload_folder(repo_id="a/b", folder_path=tmp_path, create_pr="yes"),  # type: ignore[arg-type]
+                TypeError,
+                "create_pr",
+            ),
+            (
+                client.upload_folder(repo_id="a/b", folder_path=tmp_path, commit_message=3),  # type: ignore[arg-type]
+                TypeError,
+                "commit_message",
+            ),
+            (
+                client.upload_folder(repo_id="a/b", folder_path=tmp_path, commit_description=3),  # type: ignore[arg-type]
+                TypeError,
+                "commit_description",
+            ),
+            (
+                client.upload_folder(repo_id="a/b", folder_path=tmp_path, ignore_patterns=[3]),  # type: ignore[list-item]
+                TypeError,
+                "ignore_patterns",
+            ),
+            (
+                client.upload_folder(repo_id="a/b", folder_path=tmp_path, delete_patterns=[3]),  # type: ignore[list-item]
+                TypeError,
+                "delete_patterns",
+            ),
+            (
+                client.create_commit("a/b", [], commit_message="m", commit_description=3),  # type: ignore[arg-type]
+                TypeError,
+                "commit_description",
+            ),
+            (client.create_commit("a/b", [], commit_message="  "), ValueError, "commit_message"),
+            (client.create_commit("a/b", [], commit_message="m", revision=""), ValueError, "revision"),
+            (
+                client.create_commit("a/b", [], commit_message="m", create_pr=1),  # type: ignore[arg-type]
+                TypeError,
+                "create_pr",
+            ),
+            (client.revision_sha("a/b/c"), ValueError, "repo_id"),
+            (client.revision_sha("a/b", repo_type="x"), ValueError, "repo_type"),
+            (client.revision_sha("a/b", revision=""), ValueError, "revision"),
+            (client.list_repo_files("a/b/c"), ValueError, "repo_id"),
+            (client.list_repo_files("a/b", repo_type="x"), ValueError, "repo_type"),
+        ]
+        for call, error, name in calls:
+            with pytest.raises(error, match=name):
+                await call
+
+
+@pytest.mark.anyio
+async def test_create_pr_on_main_is_accepted_by_upload_folder(
+    hub: SimulatedHub, client: SpacesClient, tmp_path: Path
+) -> None:
+    """upload_folder accepts create_pr=True with revision "main" (the default branch) and opens a pull
+    request."""
+    (tmp_path / "a.txt").write_bytes(b"a")
+    info = await client.upload_folder(
+        repo_id=REPO, repo_type="dataset", folder_path=tmp_path, create_pr=True, revision="main"
+    )
+    assert info.pr_num is not None
+    assert _tree(hub) == [".gitattributes"]
+
+
+@pytest.mark.anyio
+async def test_deleting_a_folder_and_files_in_one_commit(hub: SimulatedHub, client: SpacesClient) -> None:
+    """A commit of deletions removes the folder and file it names and nothing else."""
+    await client.create_commit(
+        REPO,
+        [
+            CommitOperationAdd("d/a.txt", b"a"),
+            CommitOperationAdd("d/b.txt", b"b"),
+            CommitOperationAdd("c", b"c"),
+        ],
+        commit_message="seed",
+        repo_type="dataset",
+    )
+    await client.create_commit(
+        REPO,
+        [CommitOperationDelete("d/"), CommitOperationDelete("c")],
+        commit_message="drop",
+        repo_type="dataset",
+    )
+    assert _tree(hub) == [".gitattributes"]
