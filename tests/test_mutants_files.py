@@ -13,8 +13,9 @@ import pytest
 import aiospaces.hubsim._routes_git as routes_git
 from aiospaces import SpacesClient
 from aiospaces._commit_models import CommitOperationAdd, CommitOperationDelete, git_blob_sha1
-from aiospaces.errors import CommitConflictError, UnexpectedResponseError
+from aiospaces.errors import CommitConflictError, SpaceFailedError, UnexpectedResponseError
 from aiospaces.hubsim import SimulatedHub
+from aiospaces.testing import SimulatedHubClient
 
 TOKEN = "hf_alice_mutants_files"
 ENDPOINT = "https://hub.local"
@@ -545,3 +546,60 @@ async def test_deleting_a_folder_and_files_in_one_commit(hub: SimulatedHub, clie
         repo_type="dataset",
     )
     assert _tree(hub) == [".gitattributes"]
+
+
+# --- what a commit tells the waits that follow -----------------------------------------------------------
+
+GOOD_APP = b"import gradio as gr\n\ngr.Interface(lambda x: x, 'text', 'text').launch()\n"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("how", ["upload_file", "upload_folder"])
+async def test_a_wait_after_a_commit_to_a_running_space_waits_for_its_rebuild(
+    how: str, tmp_path: Path
+) -> None:
+    """A commit breaking a running Space's app, then wait_until_running: the wait reports the new build's
+    failure, not the previous build still running meanwhile."""
+    async with SimulatedHubClient() as env:
+        client = env.client
+        await client.create_repo(SPACE, repo_type="space", space_sdk="gradio")
+        await client.upload_file(
+            path_or_fileobj=GOOD_APP, path_in_repo="app.py", repo_id=SPACE, repo_type="space"
+        )
+        await client.wait_until_running(SPACE, timeout=900)
+        if how == "upload_file":
+            await client.upload_file(
+                path_or_fileobj=b"def broken(:\n", path_in_repo="app.py", repo_id=SPACE, repo_type="space"
+            )
+        else:
+            (tmp_path / "app.py").write_bytes(b"def broken(:\n")
+            await client.upload_folder(repo_id=SPACE, repo_type="space", folder_path=tmp_path)
+        with pytest.raises(SpaceFailedError) as caught:
+            await client.wait_until_running(SPACE, timeout=900)
+        assert caught.value.stage == "RUNTIME_ERROR"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("where", ["branch", "pull request"])
+async def test_a_commit_off_the_main_branch_leaves_a_running_space_running(where: str) -> None:
+    """A commit to another branch or a pull request does not rebuild the Space: a wait that follows finds it
+    running at once, well within a timeout shorter than a rebuild would take."""
+    async with SimulatedHubClient() as env:
+        client = env.client
+        await client.create_repo(SPACE, repo_type="space", space_sdk="gradio")
+        await client.upload_file(
+            path_or_fileobj=GOOD_APP, path_in_repo="app.py", repo_id=SPACE, repo_type="space"
+        )
+        await client.wait_until_running(SPACE, timeout=900)
+        if where == "branch":
+            env.hub.git.create_branch(("space", SPACE), "dev")
+        await client.upload_file(
+            path_or_fileobj=b"print('draft')\n",
+            path_in_repo="draft.py",
+            repo_id=SPACE,
+            repo_type="space",
+            revision="dev" if where == "branch" else None,
+            create_pr=where == "pull request",
+        )
+        runtime = await client.wait_until_running(SPACE, timeout=5)
+        assert runtime.stage == "RUNNING"
