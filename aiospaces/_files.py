@@ -467,7 +467,9 @@ class Files:
                 status=412,
                 method="POST",
                 url=f"{endpoint}{api_repo_path(repo_type, repo_id)}/commit/{quote_revision(revision)}",
-                server_message="The branch was updated since you opened this page.",
+                server_message=(
+                    "The branch was updated since you opened this page. Please refresh and try again."
+                ),
             )
         url = repo_web_url(endpoint, repo_type, repo_id)
         return CommitInfo(
