@@ -11,7 +11,7 @@ import httpx2
 import pytest
 
 import aiospaces.hubsim._routes_git as routes_git
-from aiospaces import SpacesClient
+from aiospaces import RetryPolicy, SpacesClient
 from aiospaces._commit_models import CommitOperationAdd, CommitOperationDelete, git_blob_sha1
 from aiospaces.errors import CommitConflictError, SpaceFailedError, UnexpectedResponseError
 from aiospaces.hubsim import SimulatedHub
@@ -603,3 +603,267 @@ async def test_a_commit_off_the_main_branch_leaves_a_running_space_running(where
         )
         runtime = await client.wait_until_running(SPACE, timeout=5)
         assert runtime.stage == "RUNNING"
+
+
+# --- lost answers, refused reads and endpoints with a path -------------------------------------------------
+
+PROXY_PAGE = b"<html><head><title>502 Bad Gateway</title></head><body>502 Bad Gateway</body></html>"
+FAST = RetryPolicy(max_attempts=4, base_delay=0.001, max_delay=0.002)
+
+
+def _is_commit(request: httpx2.Request) -> bool:
+    return request.method == "POST" and "/commit/" in request.url.path
+
+
+class _Faults(httpx2.AsyncBaseTransport):
+    """Wraps the simulator's transport: strips `prefix` from every path (an endpoint with a path), loses the
+    answer of the first `lose` commit requests (applied, then the connection drops), runs `before_commit`
+    before the first one reaches the Hub, and answers a proxy's 502 to the first request of each `refuse`
+    (method, path fragment) pair."""
+
+    def __init__(
+        self,
+        inner: httpx2.AsyncBaseTransport,
+        *,
+        prefix: str = "",
+        lose: int = 0,
+        refuse: list[tuple[str, str]] | None = None,
+        before_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self.inner = inner
+        self.prefix = prefix
+        self.lose = lose
+        self.refuse = list(refuse or ())
+        self.before_commit = before_commit
+        self.refused: list[tuple[str, str]] = []
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        if self.prefix:
+            assert request.url.path.startswith(self.prefix), request.url
+            request.url = request.url.copy_with(path=request.url.path[len(self.prefix) :])
+        for method, fragment in self.refuse:
+            if request.method == method and fragment in str(request.url):
+                self.refuse.remove((method, fragment))
+                self.refused.append((method, fragment))
+                return httpx2.Response(502, headers={"Content-Type": "text/html"}, content=PROXY_PAGE)
+        if _is_commit(request) and self.before_commit is not None:
+            before, self.before_commit = self.before_commit, None
+            before()
+        if _is_commit(request) and self.lose:
+            self.lose -= 1
+            response = await self.inner.handle_async_request(request)
+            await response.aread()
+            await response.aclose()
+            raise httpx2.ReadError("[Errno 104] Connection reset by peer", request=request)
+        return await self.inner.handle_async_request(request)
+
+
+def _space_hub() -> SimulatedHub:
+    hub = SimulatedHub(clock="manual")
+    hub.add_user("alice", token=TOKEN)
+    hub.create_space(SPACE)
+    return hub
+
+
+def _pull_requests(hub: SimulatedHub) -> list[tuple[int, str]]:
+    refs = hub.git.branches(("space", SPACE))
+    return sorted(
+        (int(ref.rsplit("/", 1)[1]), hub.git.resolve(("space", SPACE), ref).title)
+        for ref in refs
+        if ref.startswith("refs/pr/")
+    )
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("description", [None, "why"])
+async def test_a_lost_pull_request_is_told_apart_from_others_opened_meanwhile(
+    description: str | None,
+) -> None:
+    """A pull request whose answer was lost is found among older ones and one someone else opened meanwhile
+    with the same files under another title; it is reported with its own number, URL, title and description,
+    and opened once, on an endpoint with a path."""
+    hub = _space_hub()
+    key = ("space", SPACE)
+    hub.git.commit(key, additions={"old.txt": b"old"}, message="Older idea", author="alice", create_pr=True)
+
+    def someone_else() -> None:
+        hub.git.commit(
+            key, additions={"app.py": b"print(2)\n"}, message="Other", author="alice", create_pr=True
+        )
+
+    transport = _Faults(hub.transport(), prefix="/mirror", lose=1, before_commit=someone_else)
+    async with SpacesClient(
+        token=TOKEN, endpoint=f"{ENDPOINT}/mirror", transport=transport, retry=FAST
+    ) as client:
+        info = await client.upload_file(
+            path_or_fileobj=b"print(2)\n",
+            path_in_repo="app.py",
+            repo_id=SPACE,
+            repo_type="space",
+            commit_message="Mine",
+            commit_description=description,
+            create_pr=True,
+        )
+    assert _pull_requests(hub) == [(1, "Older idea"), (2, "Other"), (3, "Mine")]
+    assert info.pr_num == 3
+    assert info.oid == hub.git.branches(key)["refs/pr/3"]
+    assert info.commit_url == f"{ENDPOINT}/mirror/spaces/{SPACE}/commit/{info.oid}"
+    assert info.pr_url == f"{ENDPOINT}/mirror/spaces/{SPACE}/discussions/3"
+    assert (info.commit_message, info.commit_description) == ("Mine", description or "")
+    assert info.repo_url.repo_id == SPACE
+    assert info.repo_url.endpoint == f"{ENDPOINT}/mirror"
+    assert hub.counters.requests[COMMIT] == 1
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("description", [None, "why"])
+async def test_a_lost_commit_is_reported_with_its_url_title_and_description(description: str | None) -> None:
+    """A branch commit whose answer was lost is reported with its sha, its URL under an endpoint with a path,
+    the caller's title and description, and lands once."""
+    hub = _space_hub()
+    transport = _Faults(hub.transport(), prefix="/mirror", lose=1)
+    async with SpacesClient(
+        token=TOKEN, endpoint=f"{ENDPOINT}/mirror", transport=transport, retry=FAST
+    ) as client:
+        info = await client.upload_file(
+            path_or_fileobj=b"print(3)\n",
+            path_in_repo="app.py",
+            repo_id=SPACE,
+            repo_type="space",
+            commit_message="Mine",
+            commit_description=description,
+        )
+    head = hub.git.resolve(("space", SPACE))
+    assert (info.oid, head.title) == (head.sha, "Mine")
+    assert info.commit_url == f"{ENDPOINT}/mirror/spaces/{SPACE}/commit/{head.sha}"
+    assert (info.commit_message, info.commit_description) == ("Mine", description or "")
+    assert info.repo_url.repo_id == SPACE
+    assert info.pr_url is None
+    assert hub.counters.requests[COMMIT] == 1
+
+
+@pytest.mark.anyio
+async def test_a_no_op_commit_is_reported_under_an_endpoint_with_a_path() -> None:
+    """A no-op commit's CommitInfo names the repo under a client endpoint that has a path."""
+    hub = _space_hub()
+    transport = _Faults(hub.transport(), prefix="/mirror")
+    async with SpacesClient(token=TOKEN, endpoint=f"{ENDPOINT}/mirror", transport=transport) as client:
+        first = await client.upload_file(
+            path_or_fileobj=b"x", path_in_repo="x.txt", repo_id=SPACE, repo_type="space"
+        )
+        info = await client.upload_file(
+            path_or_fileobj=b"x", path_in_repo="x.txt", repo_id=SPACE, repo_type="space"
+        )
+    assert info.oid == first.oid
+    assert info.repo_url.repo_id == SPACE
+    assert info.repo_url.endpoint == f"{ENDPOINT}/mirror"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("call", "refused", "lose"),
+    [
+        ("file", ("POST", "/preupload/"), 0),
+        ("readme", ("POST", "/api/validate-yaml"), 0),
+        ("pr", ("GET", "/refs"), 0),
+        ("noop", ("GET", "/revision/"), 0),
+        ("list", ("GET", "/tree/"), 0),
+        ("file", ("GET", "/commits/"), 1),
+        ("file", ("POST", "/paths-info/"), 1),
+        ("pr", ("GET", "/commits/refs%2Fpr%2F"), 1),
+    ],
+)
+async def test_a_read_a_proxy_refuses_is_sent_again(call: str, refused: tuple[str, str], lose: int) -> None:
+    """Every read of the commit path (preupload, README check, refs, revision, tree, and the lookups after a
+    lost answer) that a proxy refuses with a 502 is sent again, and the call succeeds with one commit."""
+    hub = _space_hub()
+    base = hub.git.resolve(("space", SPACE)).sha
+    transport = _Faults(hub.transport(), lose=lose, refuse=[refused])
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=transport, retry=FAST) as client:
+        if call == "list":
+            assert "README.md" in await client.list_repo_files(SPACE, repo_type="space")
+        elif call == "noop":
+            readme = hub.git.read_file(("space", SPACE), "README.md")
+            assert readme is not None
+            info = await client.upload_file(
+                path_or_fileobj=readme, path_in_repo="README.md", repo_id=SPACE, repo_type="space"
+            )
+            assert info.oid == base
+        else:
+            info = await client.upload_file(
+                path_or_fileobj=b"---\nsdk: gradio\n---\n# Hi\n" if call == "readme" else b"print(4)\n",
+                path_in_repo="README.md" if call == "readme" else "app.py",
+                repo_id=SPACE,
+                repo_type="space",
+                create_pr=call == "pr",
+            )
+            assert hub.counters.requests[COMMIT] == 1
+            assert len(_pull_requests(hub)) == (1 if call == "pr" else 0)
+    assert transport.refused == [refused]
+
+
+@pytest.mark.anyio
+async def test_a_no_op_conflict_carries_the_hubs_own_412_message(
+    hub: SimulatedHub, client: SpacesClient
+) -> None:
+    """The 412 a no-op commit on a stale parent raises carries the same server message as the Hub's 412 for
+    a real commit on that parent."""
+    base = await client.upload_file(
+        path_or_fileobj=b"v", path_in_repo="f.txt", repo_id=REPO, repo_type="dataset"
+    )
+    await client.upload_file(path_or_fileobj=b"w", path_in_repo="g.txt", repo_id=REPO, repo_type="dataset")
+    with pytest.raises(CommitConflictError) as real:
+        await client.upload_file(
+            path_or_fileobj=b"new",
+            path_in_repo="h.txt",
+            repo_id=REPO,
+            repo_type="dataset",
+            parent_commit=base.oid,
+        )
+    with pytest.raises(CommitConflictError) as noop:
+        await client.upload_file(
+            path_or_fileobj=b"v",
+            path_in_repo="f.txt",
+            repo_id=REPO,
+            repo_type="dataset",
+            parent_commit=base.oid,
+        )
+    assert noop.value.server_message == real.value.server_message
+
+
+@pytest.mark.anyio
+async def test_bare_model_names_are_listed_and_resolved_like_huggingface_hub() -> None:
+    """A legacy model id without a namespace is accepted by list_repo_files and revision_sha, and the listing
+    asks for the whole tree, unexpanded, as huggingface_hub does."""
+    seen: list[str] = []
+    head = "e" * 40
+
+    def tree(request: httpx2.Request) -> httpx2.Response:
+        seen.append(str(request.url.params))
+        return httpx2.Response(200, json=[{"type": "file", "path": "config.json"}])
+
+    transport = _scripted(
+        {
+            "/api/models/gpt2/tree/main": tree,
+            "/api/models/gpt2/revision/main": lambda request: httpx2.Response(200, json={"sha": head}),
+        }
+    )
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=transport, retry=False) as client:
+        assert await client.list_repo_files("gpt2") == ["config.json"]
+        assert await client.revision_sha("gpt2") == head
+    assert seen == ["recursive=true&expand=false"]
+
+
+@pytest.mark.anyio
+async def test_a_readme_refused_without_a_message_still_says_why() -> None:
+    """A README check refused with a bare 400 raises ValueError carrying the status line."""
+    transport = _scripted({"/api/validate-yaml": lambda request: httpx2.Response(400)})
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=transport, retry=False) as client:
+        with pytest.raises(ValueError, match=r"README\.md") as caught:
+            await client.upload_file(
+                path_or_fileobj=b"---\nx: 1\n---\n",
+                path_in_repo="README.md",
+                repo_id="a/b",
+                repo_type="space",
+            )
+    assert "400" in str(caught.value)
