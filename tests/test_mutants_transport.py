@@ -135,6 +135,26 @@ async def test_a_refused_connection_before_any_answer_is_retried_once(shape: str
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("refused", [True, False])
+async def test_a_failure_chain_with_a_cycle_is_searched_whole_and_ends(refused: bool) -> None:
+    """A failure whose chain loops back on itself is still searched through every branch for a refused
+    connection (and the search ends when there is none)."""
+    looping = OSError("retrying the same address")
+    error = httpx2.ConnectError("connect failed")
+    error.__context__ = looping
+    looping.__context__ = error
+    branch = OSError("connect call failed")
+    if refused:
+        branch.__cause__ = ConnectionRefusedError(111, "Connection refused")
+    error.__cause__ = branch
+    seen: list[httpx2.Request] = []
+    async with _client(_raising(error, seen), retry=RetryPolicy(max_attempts=4)) as client:
+        with pytest.raises(errors.ConnectError):
+            await client._session.request("GET", "/api/x", idempotent=True)
+    assert len(seen) == (2 if refused else 4)
+
+
+@pytest.mark.anyio
 async def test_a_connect_failure_that_was_not_refused_gets_every_attempt() -> None:
     """A connect failure with no refused connection in its chain gets the policy's full attempts."""
     error = httpx2.ConnectError("connect failed")
@@ -246,7 +266,7 @@ async def test_stream_lines_are_mapped_the_same_way() -> None:
         assert await lines.__anext__() == ""
         with pytest.raises(errors.TransportError) as info:
             await lines.__anext__()
-    assert info.value.sent is True
+    assert (info.value.method, info.value.url, info.value.sent) == ("GET", f"{ENDPOINT}/api/logs", True)
 
 
 # --- headers, timeouts and the token's scope --------------------------------------------------------------
@@ -503,6 +523,72 @@ async def test_up_to_twenty_redirects_are_followed(hops: int, succeeds: bool) ->
 
 
 @pytest.mark.anyio
+async def test_a_redirect_without_a_token_to_send_is_followed_anywhere() -> None:
+    """An anonymous client follows a redirect to another host like any other."""
+    seen: list[httpx2.Request] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        if request.url.host == "hub.test":
+            return httpx2.Response(302, headers={"Location": "https://cdn.test/blob"})
+        return httpx2.Response(200)
+
+    async with _client(handler, token=False) as client:
+        await client._session.request("GET", "/from", idempotent=True)
+    assert [str(r.url) for r in seen] == [f"{ENDPOINT}/from", "https://cdn.test/blob"]
+    assert "authorization" not in seen[1].headers
+
+
+async def _chunks() -> AsyncIterator[bytes]:
+    yield b"part one, "
+    yield b"part two"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("status", [303, 307])
+async def test_a_redirected_streamed_upload_keeps_or_drops_its_framing(status: int) -> None:
+    """A chunked upload redirected with 307 is resent chunked with its body; redirected with 303 it becomes
+    a GET with neither body nor body framing headers."""
+    seen: list[tuple[str, httpx2.Headers, bytes]] = []
+
+    async def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append((request.method, request.headers, await request.aread()))
+        if request.url.path == "/from":
+            return httpx2.Response(status, headers={"Location": "/to"})
+        return httpx2.Response(200)
+
+    async with _client(handler) as client:  # type: ignore[arg-type]
+        await client._session.request("POST", "/from", content=_chunks(), idempotent=False)
+    (_, first_headers, _), (then, headers, body) = seen
+    assert first_headers["transfer-encoding"] == "chunked"
+    if status == 307:
+        assert (then, headers.get("transfer-encoding"), body) == ("POST", "chunked", b"part one, part two")
+    else:
+        assert (then, body) == ("GET", b"")
+        assert "transfer-encoding" not in headers
+        assert "content-length" not in headers
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("status", [303, 307])
+async def test_a_redirected_request_keeps_its_timeout(status: int) -> None:
+    """The request that follows a redirect has the same timeout as the one redirected."""
+    seen: list[httpx2.Request] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        if request.url.path == "/from":
+            return httpx2.Response(status, headers={"Location": "/to"})
+        return httpx2.Response(200)
+
+    async with _client(handler, timeout=30.0) as client:
+        await client._session.request("POST", "/from", content=b"x", idempotent=True, timeout=7.0)
+    assert [r.extensions["timeout"] for r in seen] == [
+        {"connect": 7.0, "read": 7.0, "write": 7.0, "pool": 7.0}
+    ] * 2
+
+
+@pytest.mark.anyio
 async def test_an_unparsable_redirect_location_is_a_transport_error() -> None:
     """A redirect whose `Location` cannot be parsed is a transport error naming the request."""
 
@@ -510,7 +596,7 @@ async def test_an_unparsable_redirect_location_is_a_transport_error() -> None:
         return httpx2.Response(302, headers={"Location": "https://[::1/x"})
 
     async with _client(handler, retry=False) as client:
-        with pytest.raises(errors.TransportError) as info:
+        with pytest.raises(errors.TransportError, match="redirect") as info:
             await client._session.request("GET", "/from", idempotent=True)
     assert info.value.url == f"{ENDPOINT}/from"
 
