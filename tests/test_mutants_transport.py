@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
+import anyio.abc
+import anyio.lowlevel
 import httpx2
 import pytest
 
@@ -421,6 +423,7 @@ async def test_hub_warnings_are_logged_once_per_topic_without_the_token(
             ("X-HF-Warning", "deprecated; use the new route"),
             ("X-HF-Warning", f"quota; {TOKEN} is near its limit"),
             ("X-HF-Warning", "deprecated; use the new route"),
+            ("X-HF-Warning", "limits; soft; then hard"),
         ]
         return httpx2.Response(200, headers=headers, json=RUNNING)
 
@@ -429,12 +432,80 @@ async def test_hub_warnings_are_logged_once_per_topic_without_the_token(
         await client._session.request("GET", "/api/x", idempotent=True)
         await client._session.request("GET", "/api/x", idempotent=True)
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 2
+    assert len(warnings) == 3
     assert "deprecated" in warnings[0]
     assert "use the new route" in warnings[0]
     assert "quota" in warnings[1]
     assert "near its limit" in warnings[1]
+    assert "(limits)" in warnings[2]
+    assert "soft; then hard" in warnings[2]
     assert all(TOKEN not in message for message in warnings)
+
+
+@pytest.mark.anyio
+async def test_a_form_body_is_sent_form_encoded() -> None:
+    """A request's `data` is sent as a form body."""
+    seen: list[httpx2.Request] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        return httpx2.Response(200)
+
+    async with _client(handler) as client:
+        await client._session.request("POST", "/api/form", data={"a": "1", "b": "two"}, idempotent=False)
+    assert seen[0].content == b"a=1&b=two"
+    assert seen[0].headers["content-type"] == "application/x-www-form-urlencoded"
+
+
+@pytest.mark.anyio
+async def test_all_proxy_carries_every_request_over_one_kept_connection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With only `ALL_PROXY` set, requests go through that proxy, reusing its kept-alive connection."""
+    requests: list[bytes] = []
+    connections = 0
+    body = b'{"stage": "RUNNING", "hardware": {"current": null, "requested": null}}'
+
+    async def serve(stream: anyio.abc.SocketStream) -> None:
+        nonlocal connections
+        connections += 1
+        async with stream:
+            data = b""
+            while True:
+                while b"\r\n\r\n" not in data:
+                    try:
+                        data += await stream.receive()
+                    except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
+                        return
+                head, _, data = data.partition(b"\r\n\r\n")
+                requests.append(head)
+                await stream.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+
+    for name in (
+        "NO_PROXY",
+        "no_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "all_proxy",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    async with listener, anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, serve)
+        monkeypatch.setenv("ALL_PROXY", f"http://127.0.0.1:{port}")
+        async with SpacesClient(token=TOKEN, endpoint="http://localhost:1", retry=False) as client:
+            with anyio.fail_after(30):
+                await client.get_space_runtime("a/b")
+                await client.get_space_runtime("a/c")
+        tg.cancel_scope.cancel()
+    assert [r.split(b"\r\n", 1)[0] for r in requests] == [
+        b"GET http://localhost:1/api/spaces/a/b/runtime HTTP/1.1",
+        b"GET http://localhost:1/api/spaces/a/c/runtime HTTP/1.1",
+    ]
+    assert connections == 1
 
 
 # --- redirects the transport follows ----------------------------------------------------------------------
