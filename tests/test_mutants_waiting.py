@@ -25,7 +25,7 @@ TOKEN = "hf_test_alice"
 
 
 @pytest.mark.anyio
-async def test_a_block_that_puts_the_sleep_time_back_logs_no_warning(caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_clean_restore_of_the_sleep_time_logs_no_warning(caplog: pytest.LogCaptureFixture) -> None:
     """A block with `sleep_time` that puts the flavor and the sleep time back without trouble logs nothing at
     WARNING or above: a warning there would be a false alarm about a Space left as the user did not want."""
     async with SimulatedHubClient() as env:
