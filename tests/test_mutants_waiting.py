@@ -13,7 +13,7 @@ import trio
 import trio.testing
 
 from aiospaces import RetryPolicy, SpacesClient
-from aiospaces.errors import HardwareRestoreError, HubHTTPError
+from aiospaces.errors import HardwareRestoreError, HubHTTPError, SpaceFailedError
 from aiospaces.hubsim import SimulatedHub
 from aiospaces.testing import SimulatedHubClient, VirtualClock
 
@@ -99,3 +99,69 @@ def test_the_restore_and_the_billed_read_are_bounded_in_real_time_when_the_clock
     assert isinstance(error.__context__, HubHTTPError)  # the entry's own failure, restored after
     assert (error.billed_hardware, error.restore_to) == ("t4-medium", "cpu-basic")
     assert elapsed <= 330.0 + 10.0 + 1.0
+
+
+# --- failures ----------------------------------------------------------------------------------------------
+
+
+class SilentLogs(httpx2.AsyncBaseTransport):
+    """Every request is answered at once, except the logs: those only after `silence` seconds of real time."""
+
+    def __init__(self, inner: httpx2.AsyncBaseTransport, silence: float) -> None:
+        self.inner = inner
+        self.silence = silence
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        if "/logs/" in request.url.path:
+            await anyio.sleep(self.silence)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def test_fetching_the_log_tail_of_a_failure_is_bounded_in_real_time_when_the_clock_stands_still() -> None:
+    """With a client clock that stands still and logs that answer only after a day, a wait that reads
+    BUILD_ERROR raises SpaceFailedError (with an empty log tail) after the fetch's real-time bound (10 s),
+    not a day later."""
+
+    async def main() -> tuple[SpaceFailedError, float]:
+        hub = SimulatedHub(clock=VirtualClock(), seed=0)
+        hub.add_user("alice", token=TOKEN)
+        hub.create_space(SPACE, stage="BUILD_ERROR")
+        start = trio.current_time()
+        async with SpacesClient(
+            token=TOKEN,
+            endpoint="https://hub.test",
+            transport=SilentLogs(hub.transport(), 86_400.0),
+            clock=FrozenClock(),
+            retry=RetryPolicy(max_attempts=1),
+            timeout=None,
+        ) as client:
+            with pytest.raises(SpaceFailedError) as caught:
+                await client.wait_until_running(SPACE, timeout=600)
+            return caught.value, trio.current_time() - start
+
+    error, elapsed = trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    assert (error.repo_id, error.stage, error.log_tail) == (SPACE, "BUILD_ERROR", [])
+    assert elapsed <= 10.0 + 1.0
+
+
+# --- arguments ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("method", ["wait_until_running", "wait_for_hardware", "wait_all"])
+async def test_a_wake_that_is_not_a_bool_names_the_argument_wake_itself(method: str) -> None:
+    """A `wake` that is not a bool raises a TypeError naming the argument `wake` as the caller wrote it (not
+    another name), before any request."""
+    async with SimulatedHubClient() as env:
+        env.hub.create_space(SPACE)
+        calls = {
+            "wait_until_running": lambda: env.client.wait_until_running(SPACE, wake="yes"),  # type: ignore[arg-type]
+            "wait_for_hardware": lambda: env.client.wait_for_hardware(SPACE, "t4-medium", wake="yes"),  # type: ignore[arg-type]
+            "wait_all": lambda: env.client.wait_all([SPACE], wake="yes"),  # type: ignore[arg-type]
+        }
+        with pytest.raises(TypeError, match=r"^wake must be a bool\b"):
+            await calls[method]()
+        assert env.hub.counters.total_requests == 0
