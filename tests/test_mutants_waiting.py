@@ -5,6 +5,7 @@ time."""
 from __future__ import annotations
 
 import logging
+import re
 
 import anyio
 import httpx2
@@ -145,6 +146,50 @@ def test_fetching_the_log_tail_of_a_failure_is_bounded_in_real_time_when_the_clo
     error, elapsed = trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
     assert (error.repo_id, error.stage, error.log_tail) == (SPACE, "BUILD_ERROR", [])
     assert elapsed <= 10.0 + 1.0
+
+
+@pytest.mark.anyio
+async def test_a_build_failures_text_carries_the_hubs_message_and_the_last_build_log_lines() -> None:
+    """The text of a build failure's SpaceFailedError (what a traceback or the CLI shows) carries the Hub's
+    message and the last five build log lines, says they are build logs, and the log tail keeps every line
+    as the Hub sent it, only the line ending removed."""
+    async with SimulatedHubClient() as env:
+        env.hub.create_space(SPACE)
+        logs = [f"building step {i:02d}" for i in range(30)] + ["gcc -O2 -DUSE_AVX", "exit status 1   "]
+        env.hub.fail_next_build(SPACE, logs, message="Build failed with exit code: 1")
+        env.hub.rebuild(SPACE)
+        with pytest.raises(SpaceFailedError) as caught:
+            await env.client.wait_until_running(SPACE, timeout=600)
+    error = caught.value
+    text = str(error)
+    assert "Build failed with exit code: 1" in text
+    assert error.log_tail[-2:] == ["gcc -O2 -DUSE_AVX", "exit status 1   "]
+    assert text.splitlines()[-5:] == logs[-5:]
+    assert logs[-6] not in text
+    assert re.search(r"\bbuild log", text)
+    assert not re.search(r"\brun\b", text)
+
+
+@pytest.mark.anyio
+async def test_a_runtime_failures_text_says_its_lines_are_run_logs_and_invents_no_message() -> None:
+    """A crash's SpaceFailedError text shows the last run log lines as run logs; a runtime failure without a
+    Hub message names the Space and the stage and adds no message of its own."""
+    async with SimulatedHubClient() as env:
+        env.hub.create_space(SPACE)
+        env.hub.crash(SPACE, ["Traceback (most recent call last):", "ZeroDivisionError: division by zero"])
+        with pytest.raises(SpaceFailedError) as crashed:
+            await env.client.wait_until_running(SPACE, timeout=60)
+        env.hub.create_space("alice/silent", stage="RUNTIME_ERROR")
+        with pytest.raises(SpaceFailedError) as silent:
+            await env.client.wait_until_running("alice/silent", timeout=60)
+    text = str(crashed.value)
+    assert text.splitlines()[-1] == "ZeroDivisionError: division by zero"
+    assert re.search(r"\brun log", text)
+    assert not re.search(r"\bbuild\b", text)
+    assert silent.value.error_message is None
+    first = str(silent.value).splitlines()[0]
+    assert first.startswith("alice/silent") and first.endswith("RUNTIME_ERROR")
+    assert "None" not in str(silent.value)
 
 
 # --- arguments ---------------------------------------------------------------------------------------------
