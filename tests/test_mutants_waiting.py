@@ -188,7 +188,8 @@ async def test_a_runtime_failures_text_says_its_lines_are_run_logs_and_invents_n
     assert not re.search(r"\bbuild\b", text)
     assert silent.value.error_message is None
     first = str(silent.value).splitlines()[0]
-    assert first.startswith("alice/silent") and first.endswith("RUNTIME_ERROR")
+    assert first.startswith("alice/silent")
+    assert first.endswith("RUNTIME_ERROR")
     assert "None" not in str(silent.value)
 
 
