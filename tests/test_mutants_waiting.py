@@ -193,6 +193,23 @@ async def test_a_runtime_failures_text_says_its_lines_are_run_logs_and_invents_n
     assert "None" not in str(silent.value)
 
 
+@pytest.mark.anyio
+async def test_wait_until_raises_a_failure_stage_instead_of_waiting_on() -> None:
+    """`wait_until` with a condition that a crashed Space never meets raises SpaceFailedError naming the
+    Space, its stage and the read, with the run log tail, instead of polling until the deadline."""
+    async with SimulatedHubClient() as env:
+        env.hub.create_space(SPACE)
+        env.hub.crash(SPACE, ["Traceback (most recent call last):", "ZeroDivisionError: division by zero"])
+        with pytest.raises(SpaceFailedError) as caught:
+            await env.client.wait_until(SPACE, lambda runtime: runtime.hardware == "t4-medium", timeout=600)
+        error = caught.value
+        assert (error.repo_id, error.stage) == (SPACE, "RUNTIME_ERROR")
+        assert error.runtime is not None
+        assert str(error.runtime.stage) == "RUNTIME_ERROR"
+        assert error.log_tail[-1] == "ZeroDivisionError: division by zero"
+        assert env.clock.now() < 60.0
+
+
 # --- arguments ---------------------------------------------------------------------------------------------
 
 
