@@ -13,8 +13,8 @@ import pytest
 import trio
 import trio.testing
 
-from aiospaces import RetryPolicy, SpacesClient
-from aiospaces.errors import HardwareRestoreError, HubHTTPError, SpaceFailedError
+from aiospaces import PollPolicy, RetryPolicy, SpacesClient
+from aiospaces.errors import HardwareRestoreError, HubHTTPError, SpaceFailedError, WaitTimeoutError
 from aiospaces.hubsim import SimulatedHub
 from aiospaces.testing import SimulatedHubClient, VirtualClock
 
@@ -228,3 +228,32 @@ async def test_a_wake_that_is_not_a_bool_names_the_argument_wake_itself(method: 
         with pytest.raises(TypeError, match=r"^wake must be a bool\b"):
             await calls[method]()
         assert env.hub.counters.total_requests == 0
+
+
+@pytest.mark.anyio
+async def test_bad_wait_and_block_arguments_name_the_argument_before_any_request() -> None:
+    """`wait_for_space` with both `poll_interval` and `policy`, `wait_until` with a predicate that is not
+    callable, and `temporary_hardware` with an unknown `restore` flavor each raise naming the argument (and,
+    for the predicate, the type given), before any request."""
+    async with SimulatedHubClient() as env:
+        env.hub.create_space(SPACE)
+        client = env.client
+        with pytest.raises(ValueError, match=r"\bpoll_interval\b.*\bpolicy\b"):
+            await client.wait_for_space(SPACE, poll_interval=5.0, policy=PollPolicy())
+        with pytest.raises(TypeError, match=r"^predicate\b.*\bstr\b"):
+            await client.wait_until(SPACE, "RUNNING")  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match=r"^restore must be a hardware flavor"):
+            client.temporary_hardware(SPACE, "t4-medium", restore="t4 medium")
+        assert env.hub.counters.total_requests == 0
+
+
+@pytest.mark.anyio
+async def test_wait_until_gives_up_at_its_deadline() -> None:
+    """`wait_until` with a condition a healthy Space never meets raises WaitTimeoutError at its deadline,
+    carrying the last read, instead of waiting forever."""
+    async with SimulatedHubClient() as env:
+        env.hub.create_space(SPACE)
+        with pytest.raises(WaitTimeoutError) as caught:
+            await env.client.wait_until(SPACE, lambda runtime: runtime.hardware == "t4-medium", timeout=120)
+        assert caught.value.runtime is not None
+        assert 120.0 <= env.clock.now() < 200.0
