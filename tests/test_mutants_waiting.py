@@ -257,3 +257,27 @@ async def test_wait_until_gives_up_at_its_deadline() -> None:
             await env.client.wait_until(SPACE, lambda runtime: runtime.hardware == "t4-medium", timeout=120)
         assert caught.value.runtime is not None
         assert 120.0 <= env.clock.now() < 200.0
+
+
+@pytest.mark.anyio
+async def test_wait_until_polls_at_the_callers_policy() -> None:
+    """`wait_until(policy=...)` reads the runtime at that policy's pace: with every interval at 50 s, a
+    switch of 200 s is followed with a handful of reads, where the default policy reads far more often."""
+    slow = PollPolicy(
+        fast_interval=50.0, hot_interval=50.0, max_interval=50.0, transitional_max_interval=50.0, jitter=0.0
+    )
+    route = "GET /api/spaces/{id}/runtime"
+    reads: dict[str, int] = {}
+    for name, policy in (("slow", slow), ("default", None)):
+        async with SimulatedHubClient() as env:
+            env.hub.create_space(SPACE)
+            env.hub.set_durations(SPACE, hardware_switch=200.0)
+            await env.client.request_space_hardware(SPACE, "t4-medium")
+            before = env.hub.counters.requests[route]
+            runtime = await env.client.wait_until(
+                SPACE, lambda r: r.hardware == "t4-medium", timeout=3600, policy=policy
+            )
+            assert runtime.hardware == "t4-medium"
+            reads[name] = env.hub.counters.requests[route] - before
+    assert reads["slow"] <= 6
+    assert reads["default"] > 2 * reads["slow"]
