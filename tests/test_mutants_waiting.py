@@ -281,3 +281,25 @@ async def test_wait_until_polls_at_the_callers_policy() -> None:
             reads[name] = env.hub.counters.requests[route] - before
     assert reads["slow"] <= 6
     assert reads["default"] > 2 * reads["slow"]
+
+
+@pytest.mark.anyio
+async def test_watch_many_polls_at_the_callers_policy() -> None:
+    """`watch_many(policy=...)` reads the fleet at that policy's pace: with every interval at 50 s, five
+    minutes of a 200 s switch take a handful of reads, where the default policy reads far more often."""
+    slow = PollPolicy(
+        fast_interval=50.0, hot_interval=50.0, max_interval=50.0, transitional_max_interval=50.0, jitter=0.0
+    )
+    route = "GET /api/spaces/{id}/runtime"
+    reads: dict[str, int] = {}
+    for name, policy in (("slow", slow), ("default", None)):
+        async with SimulatedHubClient() as env:
+            env.hub.create_space(SPACE)
+            env.hub.set_durations(SPACE, hardware_switch=200.0)
+            await env.client.request_space_hardware(SPACE, "t4-medium")
+            before = env.hub.counters.requests[route]
+            async for _ in env.client.watch_many([SPACE], timeout=300, policy=policy):
+                pass
+            reads[name] = env.hub.counters.requests[route] - before
+    assert reads["slow"] <= 8
+    assert reads["default"] > 2 * reads["slow"]
