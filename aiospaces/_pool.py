@@ -51,6 +51,11 @@ def http_transport(connections: int, tls: ssl.SSLContext) -> httpx2.AsyncHTTPTra
     return transport
 
 
+def proxy_transport(proxy: str, connections: int) -> httpx2.AsyncHTTPTransport:
+    """httpx2's transport through `proxy`, allowing `connections` connections (kept alive) like the pool."""
+    return httpx2.AsyncHTTPTransport(proxy=proxy, limits=_limits(connections))
+
+
 def _limits(connections: int) -> httpx2.Limits:
     return httpx2.Limits(max_connections=connections, max_keepalive_connections=connections)
 

@@ -32,7 +32,7 @@ from . import _wire, errors
 from ._clock import Clock
 from ._config import VERSION, Config
 from ._headers import parse_rate_limit, rate_limited_wait, retry_after_seconds
-from ._pool import Slot, connection_pool
+from ._pool import Slot, connection_pool, proxy_transport
 from ._ratelimit import RateLimiter, RateLimitState
 from ._retry import Failure, Outcome, Retrying, RetryPolicy, coerce_retry, is_retryable_status
 
@@ -251,10 +251,7 @@ class HttpTransport:
             return self._pool
         proxied = self._proxied.get(proxy)
         if proxied is None:
-            limits = httpx2.Limits(
-                max_connections=self._max_concurrency, max_keepalive_connections=self._max_concurrency
-            )
-            proxied = self._proxied[proxy] = httpx2.AsyncHTTPTransport(proxy=proxy, limits=limits)
+            proxied = self._proxied[proxy] = proxy_transport(proxy, self._max_concurrency)
         return proxied
 
     def url_for(self, url: str) -> str:
@@ -507,9 +504,10 @@ class HttpTransport:
         except httpx2.InvalidURL as exc:
             raise httpx2.RemoteProtocolError(f"Invalid redirect location: {exc}", request=request) from None
         headers = httpx2.Headers(request.headers)
-        if _origin(url) != _origin(request.url):
+        origin = _origin(url)
+        if origin != _origin(request.url):
             headers["host"] = url.netloc.decode("ascii")
-        if _origin(url) != self._endpoint_origin:
+        if origin != self._endpoint_origin:
             headers.pop("authorization", None)
         if method == request.method:
             stream = request.stream
