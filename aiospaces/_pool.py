@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import anyio
 import anyio.lowlevel
@@ -28,21 +29,59 @@ def connection_pool(max_connections: int, *, shard_size: int = SHARD_SIZE) -> ht
     """An httpx2 transport allowing `max_connections` connections: one plain pool when that fits in one
     shard, else a `ShardedPool`."""
     if max_connections <= shard_size:
-        return http_transport(max_connections, httpx2.create_ssl_context())
+        return http_transport(max_connections, LazyTLS())
     return ShardedPool(max_connections, shard_size=shard_size)
 
 
 _BACKEND = AsyncioBackend()
+# What httpx2's transport is built with before its pool is replaced: never used for a connection, and if it
+# were, it trusts no certificate (PROTOCOL_TLS_CLIENT verifies, and no CA is loaded).
+_UNUSED_TLS = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
-def http_transport(connections: int, tls: ssl.SSLContext) -> httpx2.AsyncHTTPTransport:
-    """httpx2's transport over a pool of `connections` connections whose sockets are `_netio`'s."""
+class LazyTLS:
+    """The TLS context of one client's connections, the one httpx2's default transport builds, made when the
+    first https connection needs it: building it loads the CA bundle, tens of milliseconds that a client of a
+    plain-http endpoint (the simulated Hub, a local proxy) would spend for nothing at every start."""
+
+    __slots__ = ("_context",)
+
+    def __init__(self, context: ssl.SSLContext | None = None) -> None:
+        self._context = context
+
+    def get(self) -> ssl.SSLContext:
+        if self._context is None:
+            self._context = httpx2.create_ssl_context()
+        return self._context
+
+    @property
+    def built(self) -> ssl.SSLContext | None:
+        """The context if it has been built (or given), else None."""
+        return self._context
+
+
+class _Pool(httpcore2.AsyncConnectionPool):
+    """httpcore2's pool, taking its TLS context from a `LazyTLS` when it opens its first https connection."""
+
+    def __init__(self, tls: LazyTLS, **settings: Any) -> None:
+        super().__init__(ssl_context=tls.built, **settings)
+        self._tls = tls
+
+    def create_connection(self, origin: httpcore2.Origin) -> httpcore2.AsyncConnectionInterface:
+        if self._ssl_context is None and origin.scheme == b"https":
+            self._ssl_context = self._tls.get()
+        return super().create_connection(origin)
+
+
+def http_transport(connections: int, tls: LazyTLS | ssl.SSLContext) -> httpx2.AsyncHTTPTransport:
+    """httpx2's transport over a pool of `connections` connections whose sockets are `_netio`'s; `tls` is the
+    context for https connections, or a `LazyTLS` that builds it on the first one."""
     limits = _limits(connections)
-    transport = httpx2.AsyncHTTPTransport(verify=tls, limits=limits)
+    transport = httpx2.AsyncHTTPTransport(verify=_UNUSED_TLS, limits=limits)
     # httpx2 does not take a network backend, so its pool is replaced by the same pool built with one (the
     # settings below are those httpx2 passes); the transport's request and error mapping stay httpx2's.
-    transport._pool = httpcore2.AsyncConnectionPool(
-        ssl_context=tls,
+    transport._pool = _Pool(
+        tls if isinstance(tls, LazyTLS) else LazyTLS(tls),
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry,
@@ -71,9 +110,9 @@ class ShardedPool(httpx2.AsyncBaseTransport):
             raise ValueError("max_connections and shard_size must be at least 1")
         count = -(-max_connections // shard_size)
         per_shard = -(-max_connections // count)
-        # One TLS context for all shards, the one a default transport would build: building it loads the
-        # CA bundle, which is slow enough to matter once per shard.
-        tls = httpx2.create_ssl_context()
+        # One TLS context for all shards, built by the first that needs it: loading the CA bundle is slow
+        # enough to matter once per shard.
+        tls = LazyTLS()
         self.shards = [http_transport(per_shard, tls) for _ in range(count)]
         self.in_flight = [0] * count
 

@@ -18,7 +18,7 @@ import pytest
 import trustme
 
 from aiospaces import SpacesClient
-from aiospaces._pool import http_transport
+from aiospaces._pool import connection_pool, http_transport
 
 pytestmark = pytest.mark.anyio
 
@@ -169,6 +169,50 @@ async def test_https_is_verified_and_served() -> None:
             with pytest.raises(httpx2.ConnectError):
                 await stranger.get(f"https://127.0.0.1:{port}/")
     assert (first.content, second.content) == (b"connection 1", b"connection 1")
+
+
+async def test_the_tls_context_is_built_once_and_only_for_https(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client of a plain-http endpoint never builds a TLS context (loading the CA bundle); the first https
+    connection builds it, once for every shard of the client's pool."""
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(server_context)
+    trusting = ssl.create_default_context()
+    authority.configure_trust(trusting)
+    built: list[ssl.SSLContext] = []
+
+    def create_ssl_context(*args: object, **kwargs: object) -> ssl.SSLContext:
+        built.append(trusting)
+        return trusting
+
+    monkeypatch.setattr(httpx2, "create_ssl_context", create_ssl_context)
+    body = b'{"stage": "RUNNING", "hardware": {"current": null, "requested": null}}'
+
+    async def hub(stream: anyio.abc.ByteStream, number: int) -> None:
+        while True:
+            await _read_request(stream)
+            await stream.send(_response(body))
+
+    async with _server(hub) as port:
+        endpoint = f"http://127.0.0.1:{port}"
+        async with SpacesClient(token="hf_tls_test_token", endpoint=endpoint, max_concurrency=40) as plain:
+            runtimes = [await plain.get_space_runtime("a/b") for _ in range(3)]
+    assert [runtime.stage for runtime in runtimes] == ["RUNNING"] * 3
+    assert built == []
+
+    pool = connection_pool(40)
+    answers: list[bytes] = []
+    async with _server(_keep_alive, tls=server_context) as port, httpx2.AsyncClient(transport=pool) as client:
+
+        async def get() -> None:
+            answers.append((await client.get(f"https://127.0.0.1:{port}/")).content)
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(40):
+                tg.start_soon(get)
+    assert len(answers) == 40
+    assert len({shard._pool._ssl_context for shard in pool.shards}) == 1  # type: ignore[attr-defined]
+    assert len(built) == 1
 
 
 async def test_a_large_upload_arrives_whole() -> None:
