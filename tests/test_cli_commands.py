@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-import attrs
 import pytest
+from _cli_support import Result, run_cli
+from _cli_support import make_spaces as support_make_spaces
 
 from aiospaces import SpacesClient
 from aiospaces.cli import ExitCode, run
@@ -18,17 +17,6 @@ from aiospaces.testing import VirtualClock
 
 TOKEN = "hf_alice_cli_test_token_0123456789"
 SECRET_VALUE = "sup3r-s3cret-value-that-must-not-leak"
-APP_PY = "import gradio as gr\n\ngr.Interface(fn=lambda s: s, inputs='text', outputs='text').launch()\n"
-
-
-@attrs.frozen
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def events(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.out.splitlines()]
 
 
 @pytest.fixture
@@ -49,39 +37,14 @@ def hub(clock: VirtualClock) -> SimulatedHub:
 
 
 async def cli(hub: SimulatedHub, clock: VirtualClock, *argv: str, stdin: str | None = None) -> Result:
-    out, err = io.StringIO(), io.StringIO()
-    code = await run(
-        ["--token", TOKEN, *argv],
-        stdout=out,
-        stderr=err,
-        stdin=io.StringIO(stdin) if stdin is not None else None,
-        transport=hub.transport(),
-        clock=clock,
-        fancy=False,
-    )
-    assert TOKEN not in out.getvalue() + err.getvalue()
-    assert "Traceback" not in err.getvalue()
-    return Result(code, out.getvalue(), err.getvalue())
+    return await run_cli(hub, clock, TOKEN, *argv, stdin=io.StringIO(stdin) if stdin is not None else None)
 
 
 async def make_spaces(
     hub: SimulatedHub, clock: VirtualClock, names: Sequence[str], *, requirements: str = "gradio\n"
 ) -> list[str]:
     """Create Spaces of alice with an app and requirements (they start building), through the client."""
-    repo_ids = [f"alice/{name}" for name in names]
-    async with SpacesClient(token=TOKEN, transport=hub.transport(), clock=clock) as client:
-        for repo_id in repo_ids:
-            await client.create_repo(repo_id, repo_type="space", space_sdk="gradio")
-            await client.upload_file(
-                path_or_fileobj=requirements.encode(),
-                path_in_repo="requirements.txt",
-                repo_id=repo_id,
-                repo_type="space",
-            )
-            await client.upload_file(
-                path_or_fileobj=APP_PY.encode(), path_in_repo="app.py", repo_id=repo_id, repo_type="space"
-            )
-    return repo_ids
+    return await support_make_spaces(hub, clock, TOKEN, names, requirements=requirements)
 
 
 pytestmark = pytest.mark.anyio

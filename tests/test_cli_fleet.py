@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import io
-import json
 import re
 from pathlib import Path
-from typing import Any
 
-import attrs
 import pytest
+from _cli_support import Result, run_cli
 
 from aiospaces.cli import ExitCode, run
 from aiospaces.hubsim import SimulatedHub
@@ -35,16 +33,6 @@ paused = true
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 pytestmark = pytest.mark.anyio
-
-
-@attrs.frozen
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def events(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.out.splitlines()]
 
 
 class TerminalInput(io.StringIO):
@@ -77,21 +65,7 @@ def fleet_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 async def cli(hub: SimulatedHub, clock: VirtualClock, *argv: str, stdin: io.StringIO | None = None) -> Result:
-    out, err = io.StringIO(), io.StringIO()
-    code = await run(
-        ["--token", TOKEN, *argv],
-        stdout=out,
-        stderr=err,
-        stdin=stdin if stdin is not None else io.StringIO(""),
-        transport=hub.transport(),
-        clock=clock,
-        fancy=False,
-    )
-    everything = out.getvalue() + err.getvalue()
-    assert TOKEN not in everything
-    assert SECRET_VALUE not in everything
-    assert "Traceback" not in everything
-    return Result(code, out.getvalue(), err.getvalue())
+    return await run_cli(hub, clock, TOKEN, *argv, stdin=stdin, secrets=[SECRET_VALUE])
 
 
 async def test_plan_prints_actions_per_space_and_changes_nothing(

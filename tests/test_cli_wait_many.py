@@ -4,35 +4,19 @@ in-process against the simulated Hub (in-process transport, virtual time)."""
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Sequence
-from typing import Any
 
-import attrs
 import pytest
+from _cli_support import Result, run_cli
+from _cli_support import make_spaces as support_make_spaces
 
-from aiospaces import SpacesClient
-from aiospaces.cli import ExitCode, run
+from aiospaces.cli import ExitCode
 from aiospaces.hubsim import Durations, SimulatedHub
 from aiospaces.testing import VirtualClock
 
 TOKEN = "hf_alice_wait_many_token_0123456789"
-APP_PY = "import gradio as gr\n\ngr.Interface(fn=lambda s: s, inputs='text', outputs='text').launch()\n"
 
 pytestmark = pytest.mark.anyio
-
-
-@attrs.frozen
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def events(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.out.splitlines()]
-
-    def results(self) -> dict[str, dict[str, Any]]:
-        return {e["repo_id"]: e for e in self.events() if e["event"] == "result"}
 
 
 @pytest.fixture
@@ -52,38 +36,14 @@ def hub(clock: VirtualClock) -> SimulatedHub:
 async def cli(
     hub: SimulatedHub, clock: VirtualClock, *argv: str, stdout: io.StringIO | None = None
 ) -> Result:
-    out, err = stdout if stdout is not None else io.StringIO(), io.StringIO()
-    code = await run(
-        ["--token", TOKEN, *argv],
-        stdout=out,
-        stderr=err,
-        transport=hub.transport(),
-        clock=clock,
-        fancy=None if stdout is not None else False,
-    )
-    assert TOKEN not in out.getvalue() + err.getvalue()
-    assert "Traceback" not in err.getvalue()
-    return Result(code, out.getvalue(), err.getvalue())
+    return await run_cli(hub, clock, TOKEN, *argv, stdout=stdout)
 
 
 async def make_spaces(
     hub: SimulatedHub, clock: VirtualClock, names: Sequence[str], *, requirements: str = "gradio\n"
 ) -> list[str]:
     """Create Spaces of alice with an app and requirements through the client (their builds start)."""
-    repo_ids = [f"alice/{name}" for name in names]
-    async with SpacesClient(token=TOKEN, transport=hub.transport(), clock=clock) as client:
-        for repo_id in repo_ids:
-            await client.create_repo(repo_id, repo_type="space", space_sdk="gradio")
-            await client.upload_file(
-                path_or_fileobj=requirements.encode(),
-                path_in_repo="requirements.txt",
-                repo_id=repo_id,
-                repo_type="space",
-            )
-            await client.upload_file(
-                path_or_fileobj=APP_PY.encode(), path_in_repo="app.py", repo_id=repo_id, repo_type="space"
-            )
-    return repo_ids
+    return await support_make_spaces(hub, clock, TOKEN, names, requirements=requirements)
 
 
 # --- wait A B C -------------------------------------------------------------------------------------------
