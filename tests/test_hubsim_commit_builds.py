@@ -4,18 +4,15 @@ nothing, and each failure class (build, app start, configuration, platform) can 
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx2
 import pytest
+from _hubsim_raw import ALICE, commit, read_log, runtime
 
 from aiospaces.hubsim import SimulatedHub
 from aiospaces.hubsim._builds import dockerfile_error, plan_build
 
-ALICE = {"authorization": "Bearer hf_alice"}
 GRADIO_APP = "import gradio as gr\n\ngr.Interface(lambda x: x, 'text', 'text').launch()\n"
 
 
@@ -31,38 +28,6 @@ def hub() -> SimulatedHub:
 async def client(hub: SimulatedHub) -> AsyncIterator[httpx2.AsyncClient]:
     async with httpx2.AsyncClient(transport=hub.transport(), base_url="http://hub.test", headers=ALICE) as c:
         yield c
-
-
-async def commit(client: httpx2.AsyncClient, repo_id: str, files: dict[str, str]) -> str:
-    """Commit files through the NDJSON commit route (hub-api.md §11.5); returns the new commit id."""
-    lines = [{"key": "header", "value": {"summary": "update", "description": ""}}]
-    for path, content in files.items():
-        encoded = base64.b64encode(content.encode()).decode()
-        lines.append({"key": "file", "value": {"content": encoded, "path": path, "encoding": "base64"}})
-    r = await client.post(
-        f"/api/spaces/{repo_id}/commit/main",
-        content="\n".join(json.dumps(line) for line in lines) + "\n",
-        headers={"content-type": "application/x-ndjson"},
-    )
-    assert r.status_code == 200, r.text
-    return str(r.json()["commitOid"])
-
-
-async def runtime(client: httpx2.AsyncClient, repo_id: str) -> dict[str, Any]:
-    r = await client.get(f"/api/spaces/{repo_id}/runtime")
-    assert r.status_code == 200
-    body: dict[str, Any] = r.json()
-    return body
-
-
-async def read_log(client: httpx2.AsyncClient, repo_id: str, kind: str) -> list[str]:
-    lines = []
-    async with client.stream("GET", f"/api/spaces/{repo_id}/logs/{kind}") as r:
-        assert r.status_code == 200
-        async for line in r.aiter_lines():
-            if line.startswith("data: {"):
-                lines.append(json.loads(line[6:])["data"])
-    return lines
 
 
 async def stages_over(
