@@ -11,15 +11,14 @@ import json
 import os
 import pty
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from _serving import free_port, wait_listening
 
 from aiospaces.hubsim import Durations, SimulatedHub
 
@@ -213,15 +212,9 @@ def test_demo_runs_to_exit_0(tmp_path: Path) -> None:
     assert events[-1] == {"event": "done", "ok": True, "simulated_seconds": events[-1]["simulated_seconds"]}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_hubsim_command_serves_a_hub(tmp_path: Path) -> None:
     """`aiospaces hubsim` serves a simulated Hub that the other commands can use."""
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [
             sys.executable,
@@ -241,15 +234,7 @@ def test_hubsim_command_serves_a_hub(tmp_path: Path) -> None:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert server.poll() is None, server.stderr.read() if server.stderr else ""
-                assert time.monotonic() < deadline, "hubsim did not start listening"
-                time.sleep(0.05)
+        wait_listening(server, port)
         process = aiospaces(url, tmp_path, "runtime", "bob/nothing-here", "--json")
         assert process.returncode == 2  # the server answers: an unknown Space is a 404
         assert json.loads(process.stdout)["exit_code"] == 2

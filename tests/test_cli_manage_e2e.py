@@ -8,14 +8,13 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _serving import free_port, wait_listening
 
 from aiospaces.hubsim import SimulatedHub
 
@@ -183,22 +182,12 @@ def test_delete_needs_yes_without_a_terminal(served: tuple[SimulatedHub, str], t
 def test_hubsim_space_option_serves_running_spaces(tmp_path: Path) -> None:
     """`aiospaces hubsim --space alice/app --space alice/site:static` starts with both Spaces running on their
     SDKs, so `aiospaces list` against it shows them at once; a bad SDK is refused with exit 2."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
+    port = free_port()
     command = [sys.executable, "-m", "aiospaces.cli", "hubsim", "--port", str(port), "--speed", "50"]
     command += ["--user", "alice", "--token", TOKEN, "--space", "alice/app", "--space", "alice/site:static"]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert server.poll() is None, server.stderr.read() if server.stderr else ""
-                assert time.monotonic() < deadline, "hubsim did not start listening"
-                time.sleep(0.05)
+        wait_listening(server, port)
         listed = aiospaces(
             f"http://127.0.0.1:{port}", tmp_path, "list", "--author", "alice", "--runtime", "--json"
         )
@@ -243,9 +232,7 @@ def test_readme_walkthrough_runs_verbatim(tmp_path: Path) -> None:
     lines = _walkthrough()
     server_line, *steps = lines
     assert server_line.startswith("aiospaces hubsim ")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
+    port = free_port()
     server_args = shlex.split(server_line.split("#")[0].rstrip(" &"))[1:]
     server = subprocess.Popen(
         [sys.executable, "-m", "aiospaces.cli", *server_args, "--port", str(port)],
@@ -256,15 +243,7 @@ def test_readme_walkthrough_runs_verbatim(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{port}"
     env: dict[str, str] = {}
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert server.poll() is None, server.stderr.read() if server.stderr else ""
-                assert time.monotonic() < deadline, "hubsim did not start listening"
-                time.sleep(0.05)
+        wait_listening(server, port)
         for step in steps:
             if step.startswith("export "):
                 for assignment in shlex.split(step)[1:]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 
 import httpx2
 import pytest
+from _serving import free_port
 
 from aiospaces.hubsim import SimulatedHub, main
 
@@ -94,15 +94,9 @@ def test_main_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
     assert "hf_x" not in capsys.readouterr().err
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_main_serves_until_interrupted() -> None:
     """`hubsim --port P --user alice --token hf_alice --speed 60` serves until Ctrl-C, then exits 0."""
-    port = _free_port()
+    port = free_port()
     code = (
         "import sys; from aiospaces.hubsim import main; "
         f"sys.exit(main(['--host', '127.0.0.1', '--port', '{port}', '--user', 'alice', '--token', 'hf_alice',"

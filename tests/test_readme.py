@@ -11,15 +11,14 @@ import json
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _serving import free_port, wait_listening
 
 from aiospaces.cli import EXIT_CODES_HELP, run
 
@@ -44,29 +43,15 @@ def code_blocks(text: str, language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", text, flags=re.DOTALL)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def hubsim() -> Iterator[str]:
     """`aiospaces hubsim` as the README shows it (user alice), sped up, on a free port."""
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "aiospaces.cli", "hubsim", "--port", str(port)]
     command += ["--user", "alice", "--token", TOKEN, "--speed", "100"]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert server.poll() is None, "aiospaces hubsim exited"
-                assert time.monotonic() < deadline, "aiospaces hubsim did not start listening"
-                time.sleep(0.05)
+        wait_listening(server, port)
         yield f"http://127.0.0.1:{port}"
     finally:
         server.terminate()
