@@ -8,18 +8,13 @@ from types import SimpleNamespace
 import anyio
 import attrs
 import pytest
+from _doubles import runtime
 
 from aiospaces._clock import SystemClock, move_on_at
 from aiospaces._fences import ActionFence, Fences, HardwareFence, PauseFence, RestartFence, Verdict
 from aiospaces._fleet_watch import OwnerRead, RoundPlan, list_owner, plan_round
 from aiospaces._poll import running_verdict
 from aiospaces.testing import VirtualClock
-
-
-def runtime(stage: str = "RUNNING", hardware: str | None = "cpu-basic", **kw: object) -> SimpleNamespace:
-    values: dict[str, object] = {"stage": stage, "hardware": hardware, "requested_hardware": hardware}
-    values.update(kw)
-    return SimpleNamespace(**values)
 
 
 class Reads:

@@ -9,6 +9,7 @@ import random
 
 import anyio
 import pytest
+from _doubles import SleepRecorder
 
 from aiospaces._budget import Budget, PollBudget
 from aiospaces._headers import (
@@ -22,19 +23,6 @@ from aiospaces._ratelimit import RateLimiter, RateLimitState
 from aiospaces._retry import Failure, Outcome, RetryPolicy, coerce_retry, is_retryable_status
 from aiospaces.retry import Retrying
 from aiospaces.testing import VirtualClock
-
-
-class _Clock:
-    """Sleeps return at once and are recorded; time is the sum of the sleeps."""
-
-    def __init__(self) -> None:
-        self.slept: list[float] = []
-
-    def now(self) -> float:
-        return sum(self.slept)
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
 
 
 class _Boom(Exception):
@@ -151,7 +139,11 @@ async def test_the_public_loop_resends_unanswered_attempts_by_default() -> None:
     """`Retrying` built as its module documents (no `idempotent=`) treats the block as safe to repeat: an
     attempt that got no answer is retried."""
     retrying = Retrying(
-        RetryPolicy(max_attempts=3), clock=_Clock(), rng=random.Random(0), classify=_classify, what="updating"
+        RetryPolicy(max_attempts=3),
+        clock=SleepRecorder(),
+        rng=random.Random(0),
+        classify=_classify,
+        what="updating",
     )
     calls = await _attempts(retrying, [Failure(Outcome.NO_ANSWER, "timed out")] * 2)
     assert calls == 3
@@ -160,7 +152,7 @@ async def test_the_public_loop_resends_unanswered_attempts_by_default() -> None:
 @pytest.mark.anyio
 async def test_the_loop_waits_the_retry_after_a_failure_carries() -> None:
     """A retryable status with the server's `Retry-After` waits exactly that long instead of the backoff."""
-    clock = _Clock()
+    clock = SleepRecorder()
     retrying = Retrying(RetryPolicy(), clock=clock, rng=random.Random(0), classify=_classify, what="GET")
     calls = await _attempts(retrying, [Failure(Outcome.RETRYABLE_STATUS, "503", retry_after=7.0)])
     assert (calls, clock.slept) == (2, [7.0])
@@ -170,7 +162,11 @@ async def test_the_loop_waits_the_retry_after_a_failure_carries() -> None:
 async def test_progress_also_restarts_the_429_budget() -> None:
     """A follower that receives data between 429s gets its whole 429 budget back each time."""
     retrying = Retrying(
-        RetryPolicy(max_rate_limited=1), clock=_Clock(), rng=random.Random(0), classify=_classify, what="logs"
+        RetryPolicy(max_rate_limited=1),
+        clock=SleepRecorder(),
+        rng=random.Random(0),
+        classify=_classify,
+        what="logs",
     )
     calls = await _attempts(retrying, [Failure(Outcome.RATE_LIMITED, "429")] * 4, progress=True)
     assert calls == 5
@@ -180,7 +176,12 @@ async def test_progress_also_restarts_the_429_budget() -> None:
 async def test_a_429_retry_is_logged_as_the_same_attempt(caplog: pytest.LogCaptureFixture) -> None:
     """The log line of a 429 retry shows the attempt it repeats (429s use no attempt), at INFO."""
     retrying = Retrying(
-        RetryPolicy(), clock=_Clock(), rng=random.Random(0), classify=_classify, what="GET", target="/x"
+        RetryPolicy(),
+        clock=SleepRecorder(),
+        rng=random.Random(0),
+        classify=_classify,
+        what="GET",
+        target="/x",
     )
     with caplog.at_level(logging.DEBUG, logger="aiospaces"):
         await _attempts(retrying, [Failure(Outcome.RATE_LIMITED, "429 rate limited")] * 2)
@@ -194,7 +195,7 @@ async def test_a_loop_without_a_target_logs_only_what_failed(caplog: pytest.LogC
     """A `Retrying` given no `target` logs its retries as the operation's name followed by what failed, with
     nothing in between."""
     retrying = Retrying(
-        RetryPolicy(), clock=_Clock(), rng=random.Random(0), classify=_classify, what="updating"
+        RetryPolicy(), clock=SleepRecorder(), rng=random.Random(0), classify=_classify, what="updating"
     )
     with caplog.at_level(logging.DEBUG, logger="aiospaces"):
         await _attempts(retrying, [Failure(Outcome.CONFLICT, "lost the race")])

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import anyio
 import httpx2
 import pytest
+from _doubles import runtime
 
 from aiospaces import RetryPolicy, SpacesClient
 from aiospaces._fences import (
@@ -32,19 +33,6 @@ from aiospaces._poll import (
 from aiospaces.errors import HardwareConflictError, HardwareRestoreError, HubHTTPError, SpaceNotRunningError
 from aiospaces.hubsim import SimulatedHub
 from aiospaces.testing import SimulatedHubClient, VirtualClock, fast_retry
-
-
-def runtime(stage: str = "RUNNING", hardware: str | None = "cpu-basic", **kw: object) -> SimpleNamespace:
-    values: dict[str, object] = {
-        "stage": stage,
-        "hardware": hardware,
-        "requested_hardware": hardware,
-        "storage": None,
-        "sleep_time": 172800,
-        "dev_mode": False,
-    }
-    values.update(kw)
-    return SimpleNamespace(**values)
 
 
 class Reads:

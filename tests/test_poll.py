@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import random
-from types import SimpleNamespace
 
 import pytest
+from _doubles import runtime
 
 from aiospaces._poll import (
     WATCHED_FIELDS,
@@ -16,20 +16,6 @@ from aiospaces._poll import (
     raw_error_message,
     snapshot,
 )
-
-
-def runtime(stage: str = "RUNNING", hardware: str | None = "cpu-basic", **kw: object) -> SimpleNamespace:
-    values: dict[str, object] = {
-        "stage": stage,
-        "hardware": hardware,
-        "requested_hardware": hardware,
-        "storage": None,
-        "sleep_time": 172800,
-        "dev_mode": False,
-    }
-    values.update(kw)
-    return SimpleNamespace(**values)
-
 
 POLICY = PollPolicy(jitter=0.0)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import anyio
 import pytest
+from _doubles import SleepRecorder
 
 import aiospaces
 from aiospaces._headers import RateLimitInfo
@@ -104,17 +105,6 @@ def test_the_table_covers_every_outcome() -> None:
         assert results == ({True} if outcome is Outcome.FINAL else {True, False}), outcome
 
 
-class _Clock:
-    def __init__(self) -> None:
-        self.slept: list[float] = []
-
-    def now(self) -> float:
-        return sum(self.slept)
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-
-
 class _Boom(Exception):
     def __init__(self, outcome: Outcome) -> None:
         super().__init__(outcome.value)
@@ -125,9 +115,9 @@ def _classify(exc: Exception) -> Failure | None:
     return Failure(exc.outcome, f"boom: {exc.outcome.value}") if isinstance(exc, _Boom) else None
 
 
-async def _run(outcomes: list[Outcome], policy: RetryPolicy = DEFAULT) -> tuple[int, Retrying, _Clock]:
+async def _run(outcomes: list[Outcome], policy: RetryPolicy = DEFAULT) -> tuple[int, Retrying, SleepRecorder]:
     """Attempt until one succeeds: each attempt fails with the next outcome, then succeeds."""
-    clock = _Clock()
+    clock = SleepRecorder()
     pending = list(outcomes)
     calls = 0
     retrying = Retrying(
@@ -178,7 +168,7 @@ async def test_rate_limited_answers_do_not_use_up_attempts() -> None:
 @pytest.mark.anyio
 async def test_unclassified_errors_and_cancellation_are_not_retried() -> None:
     """An exception `classify` does not know propagates after one attempt; so does cancellation."""
-    clock = _Clock()
+    clock = SleepRecorder()
     calls = 0
     retrying = Retrying(DEFAULT, clock=clock, rng=random.Random(0), classify=_classify, what="GET")
 
@@ -207,7 +197,7 @@ async def test_unclassified_errors_and_cancellation_are_not_retried() -> None:
 @pytest.mark.anyio
 async def test_progress_restarts_the_count() -> None:
     """After `progress()`, a long-lived follower gets its whole budget again."""
-    clock = _Clock()
+    clock = SleepRecorder()
     retrying = Retrying(
         RetryPolicy(max_attempts=2), clock=clock, rng=random.Random(0), classify=_classify, what="logs"
     )
