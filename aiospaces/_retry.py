@@ -199,11 +199,10 @@ class Retrying:
         "_delay",
         "_done",
         "_idempotent",
+        "_label",
         "_policy",
         "_rng",
         "_started",
-        "_target",
-        "_what",
         "attempt",
         "rate_limited",
         "throttled",
@@ -225,8 +224,7 @@ class Retrying:
         self._rng = rng
         self._classify = classify
         self._idempotent = idempotent
-        self._what = what
-        self._target = target
+        self._label = f"{what} {target}" if target else what
         self._delay = 0.0
         self._done = False
         self._started = False
@@ -284,9 +282,8 @@ class Retrying:
         self._done = False
         logger.log(
             _LEVELS.get(failure.outcome, logging.WARNING),
-            "%s %s failed (%s); retrying in %.2fs (attempt %d/%d)",
-            self._what,
-            self._target,
+            "%s failed (%s); retrying in %.2fs (attempt %d/%d)",
+            self._label,
             failure.reason,
             delay,
             self.attempt + (0 if self.throttled else 1),

@@ -227,6 +227,21 @@ async def test_each_retry_is_logged_with_its_reason(caplog: pytest.LogCaptureFix
     assert [r.levelno for r in caplog.records] == [logging.WARNING, logging.WARNING, logging.INFO]
 
 
+@pytest.mark.anyio
+async def test_a_retry_loop_without_a_target_logs_its_operation(caplog: pytest.LogCaptureFixture) -> None:
+    """A loop given only `what` (a user's own operation) logs "what failed (...)", without a stray space."""
+    retrying = Retrying(
+        DEFAULT, clock=SleepRecorder(), rng=random.Random(0), classify=_classify, what="updating the fleet"
+    )
+    with caplog.at_level(logging.DEBUG, logger="aiospaces"):
+        async for attempt in retrying:
+            with attempt:
+                if retrying.attempt == 1:
+                    raise _Boom(Outcome.RETRYABLE_STATUS)
+    [line] = [r.getMessage() for r in caplog.records if r.name == "aiospaces"]
+    assert line.startswith("updating the fleet failed (boom: retryable status); retrying in ")
+
+
 # --- one retry loop in the code base ----------------------------------------------------------------------
 
 PACKAGE = Path(aiospaces.__file__).parent
