@@ -1,0 +1,304 @@
+"""Uploads and commits as a caller sees them, where a mistake would go unnoticed elsewhere: checks before any
+request, bare model names, folder prefixes, a stale base, the NDJSON commit request, URLs behind a mirror,
+and a commit the Hub applied but answered with an error (asyncio and trio)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from aiospaces import RetryPolicy, SpacesClient
+from aiospaces._commit_models import CommitOperationAdd
+from aiospaces.errors import CommitConflictError
+from aiospaces.hubsim import SimulatedHub
+
+TOKEN = "hf_alice_mutants_files2"
+ENDPOINT = "https://hub.local"
+REPO = "alice/data"
+PREUPLOAD = "POST /api/{type}s/{id}/preupload/{rev}"
+TWO_TRIES = RetryPolicy(max_attempts=2, base_delay=0.001, max_delay=0.002)
+
+
+def _dataset_hub() -> SimulatedHub:
+    hub = SimulatedHub(clock="manual")
+    hub.add_user("alice", token=TOKEN)
+    hub.create_repo(REPO, repo_type="dataset")
+    return hub
+
+
+def _tree(hub: SimulatedHub, rev: str = "main") -> list[str]:
+    return sorted(hub.git.resolve(("dataset", REPO), rev).tree)
+
+
+def _is_commit(request: httpx2.Request) -> bool:
+    return request.method == "POST" and "/commit/" in request.url.path
+
+
+class _Wire(httpx2.AsyncBaseTransport):
+    """Between the client and the simulator: records each request's method, path and Content-Type; may serve
+    the client's `prefix` from the Hub's own host (a mirror); may drop the first `drop` commit requests before
+    they reach the Hub, answer the next `fail_applied` with a 500 after the Hub applied them, and run
+    `before_commit` before the first commit request."""
+
+    def __init__(
+        self,
+        inner: httpx2.AsyncBaseTransport,
+        *,
+        mirror_of: str | None = None,
+        prefix: str = "",
+        drop: int = 0,
+        fail_applied: int = 0,
+        before_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self.inner = inner
+        self.mirror_of = mirror_of
+        self.prefix = prefix
+        self.drop = drop
+        self.fail_applied = fail_applied
+        self.before_commit = before_commit
+        self.seen: list[tuple[str, str, str | None]] = []
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        path = request.url.path
+        if self.prefix:
+            assert path.startswith(self.prefix), request.url
+            path = path[len(self.prefix) :]
+        request.url = request.url.copy_with(path=path)
+        if self.mirror_of is not None:
+            request.url = request.url.copy_with(host=self.mirror_of)
+        self.seen.append((request.method, path, request.headers.get("content-type")))
+        if _is_commit(request) and self.before_commit is not None:
+            before, self.before_commit = self.before_commit, None
+            before()
+        if _is_commit(request) and self.drop:
+            self.drop -= 1
+            raise httpx2.ReadTimeout("timed out before the Hub answered", request=request)
+        if _is_commit(request) and self.fail_applied:
+            self.fail_applied -= 1
+            response = await self.inner.handle_async_request(request)
+            await response.aread()
+            await response.aclose()
+            return httpx2.Response(500, json={"error": "Internal Error"})
+        return await self.inner.handle_async_request(request)
+
+    def commits(self) -> int:
+        return sum(1 for method, path, _ in self.seen if method == "POST" and "/commit/" in path)
+
+
+# --- arguments checked before anything is sent --------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_upload_folder_with_deletions_refuses_bad_arguments_before_listing_the_repo(
+    tmp_path: Path,
+) -> None:
+    """upload_folder with delete_patterns (which lists the repo first) still raises TypeError/ValueError
+    naming a bad argument before sending any request, and a non-str revision with create_pr is a TypeError."""
+    sent: list[str] = []
+
+    async def record(request: httpx2.Request) -> httpx2.Response:
+        sent.append(f"{request.method} {request.url.path}")
+        return httpx2.Response(200, json=[])
+
+    (tmp_path / "a.txt").write_bytes(b"a")
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=httpx2.MockTransport(record)) as client:
+
+        def folder(**kwargs: object) -> Awaitable[object]:
+            return client.upload_folder(repo_id="a/b", folder_path=tmp_path, delete_patterns="*", **kwargs)  # type: ignore[arg-type]
+
+        calls: list[tuple[Awaitable[object], type[Exception], str]] = [
+            (folder(parent_commit="xyz"), ValueError, "parent_commit"),
+            (folder(create_pr="yes"), TypeError, "create_pr"),
+            (folder(commit_message=3), TypeError, "commit_message"),
+            (folder(commit_description=3), TypeError, "commit_description"),
+            (folder(revision=3, create_pr=True), TypeError, "revision"),
+        ]
+        for call, error, name in calls:
+            with pytest.raises(error, match=name):
+                await call
+    assert sent == []
+
+
+# --- names and paths ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_upload_folder_accepts_a_bare_model_name_like_create_commit(tmp_path: Path) -> None:
+    """upload_folder accepts a legacy model id without a namespace (as create_commit and huggingface_hub do)
+    and commits to that model."""
+    head, new = "a" * 40, "b" * 40
+    sent: list[str] = []
+
+    async def hub(request: httpx2.Request) -> httpx2.Response:
+        sent.append(f"{request.method} {request.url.path}")
+        if request.url.path == "/api/models/gpt2/preupload/main":
+            files = [{"path": "config.json", "uploadMode": "regular", "shouldIgnore": False}]
+            return httpx2.Response(200, json={"files": files, "commitOid": head})
+        if request.url.path == "/api/models/gpt2/commit/main":
+            return httpx2.Response(200, json={"commitOid": new, "commitUrl": f"{ENDPOINT}/gpt2/commit/{new}"})
+        raise AssertionError(f"unexpected {request.method} {request.url}")
+
+    (tmp_path / "config.json").write_bytes(b"{}")
+    async with SpacesClient(
+        token=TOKEN, endpoint=ENDPOINT, transport=httpx2.MockTransport(hub), retry=False
+    ) as client:
+        info = await client.upload_folder(repo_id="gpt2", folder_path=tmp_path)
+    assert info.oid == new
+    assert sent == ["POST /api/models/gpt2/preupload/main", "POST /api/models/gpt2/commit/main"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("path_in_repo", ["assets/LaTeX", "assets/LaTeX/"])
+async def test_upload_folder_keeps_the_whole_last_name_of_its_prefix(
+    tmp_path: Path, path_in_repo: str
+) -> None:
+    """A path_in_repo is used whole (only a trailing slash dropped): a name ending in a letter keeps it."""
+    hub = _dataset_hub()
+    (tmp_path / "a.tex").write_bytes(b"\\begin{document}")
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=hub.transport()) as client:
+        await client.upload_folder(
+            repo_id=REPO, repo_type="dataset", folder_path=tmp_path, path_in_repo=path_in_repo
+        )
+    assert _tree(hub) == [".gitattributes", "assets/LaTeX/a.tex"]
+
+
+# --- what a commit carries ----------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_upload_folder_on_a_stale_parent_commit_is_refused(tmp_path: Path) -> None:
+    """upload_folder passes parent_commit on: based on a commit the branch has moved past, it raises
+    CommitConflictError and changes nothing; based on the head, it lands."""
+    hub = _dataset_hub()
+    (tmp_path / "a.txt").write_bytes(b"a")
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=hub.transport()) as client:
+        first = await client.upload_file(
+            path_or_fileobj=b"1", path_in_repo="one.txt", repo_id=REPO, repo_type="dataset"
+        )
+        second = await client.upload_file(
+            path_or_fileobj=b"2", path_in_repo="two.txt", repo_id=REPO, repo_type="dataset"
+        )
+        with pytest.raises(CommitConflictError):
+            await client.upload_folder(
+                repo_id=REPO, repo_type="dataset", folder_path=tmp_path, parent_commit=first.oid
+            )
+        assert hub.git.resolve(("dataset", REPO)).sha == second.oid
+        info = await client.upload_folder(
+            repo_id=REPO, repo_type="dataset", folder_path=tmp_path, parent_commit=second.oid
+        )
+    assert hub.git.resolve(("dataset", REPO)).sha == info.oid
+    assert _tree(hub) == [".gitattributes", "a.txt", "one.txt", "two.txt"]
+
+
+@pytest.mark.anyio
+async def test_upload_file_commits_its_description() -> None:
+    """upload_file's commit_description reaches the commit on the Hub and the returned CommitInfo."""
+    hub = _dataset_hub()
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=hub.transport()) as client:
+        info = await client.upload_file(
+            path_or_fileobj=b"x",
+            path_in_repo="x.txt",
+            repo_id=REPO,
+            repo_type="dataset",
+            commit_message="Add x",
+            commit_description="Because the reader needs it.",
+        )
+    head = hub.git.resolve(("dataset", REPO))
+    assert head.title == "Add x"
+    assert head.message.strip().endswith("Because the reader needs it.")
+    assert info.commit_description == "Because the reader needs it."
+
+
+@pytest.mark.anyio
+async def test_a_commit_is_one_ndjson_request_after_one_preupload_request() -> None:
+    """A commit of a few files asks the Hub about them in one preupload request and sends one commit request
+    typed application/x-ndjson, the body format the Hub's commit endpoint reads."""
+    hub = _dataset_hub()
+    wire = _Wire(hub.transport())
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=wire) as client:
+        await client.create_commit(
+            REPO,
+            [CommitOperationAdd(f"f{i}.txt", str(i).encode()) for i in range(3)],
+            commit_message="three",
+            repo_type="dataset",
+        )
+    assert hub.counters.requests[PREUPLOAD] == 1
+    commits = [content_type for method, path, content_type in wire.seen if "/commit/" in path]
+    assert commits == ["application/x-ndjson"]
+    assert _tree(hub) == [".gitattributes", "f0.txt", "f1.txt", "f2.txt"]
+
+
+@pytest.mark.anyio
+async def test_commit_urls_given_on_the_hubs_own_host_are_reported_on_a_mirror_endpoint() -> None:
+    """Behind a mirror endpoint, the commit and pull request URLs the Hub answers on its own host are
+    reported on the client's endpoint, with the repo URL's endpoint."""
+    hub = _dataset_hub()
+    wire = _Wire(hub.transport(), mirror_of="huggingface.co", prefix="/mirror")
+    async with SpacesClient(token=TOKEN, endpoint=f"{ENDPOINT}/mirror", transport=wire) as client:
+        info = await client.upload_file(
+            path_or_fileobj=b"x", path_in_repo="x.txt", repo_id=REPO, repo_type="dataset"
+        )
+        pr = await client.upload_file(
+            path_or_fileobj=b"y", path_in_repo="y.txt", repo_id=REPO, repo_type="dataset", create_pr=True
+        )
+    assert info.commit_url == f"{ENDPOINT}/mirror/datasets/{REPO}/commit/{info.oid}"
+    assert info.repo_url.endpoint == f"{ENDPOINT}/mirror"
+    assert pr.pr_url == f"{ENDPOINT}/mirror/datasets/{REPO}/discussions/{pr.pr_num}"
+    assert pr.commit_url == f"{ENDPOINT}/mirror/datasets/{REPO}/commit/{pr.oid}"
+
+
+# --- a commit the Hub applied but answered with an error ----------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_a_commit_applied_but_answered_500_on_the_last_attempt_is_reported_found(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """When the last attempt allowed is applied by the Hub but answered with a 500, the commit is found in
+    the repo and returned (not raised), it lands once, and an INFO log names the commit found."""
+    hub = _dataset_hub()
+    wire = _Wire(hub.transport(), drop=1, fail_applied=1)
+    caplog.set_level(logging.INFO, logger="aiospaces")
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=wire, retry=TWO_TRIES) as client:
+        info = await client.upload_file(
+            path_or_fileobj=b"x", path_in_repo="x.txt", repo_id=REPO, repo_type="dataset", commit_message="x"
+        )
+    head = hub.git.resolve(("dataset", REPO))
+    assert (info.oid, head.title) == (head.sha, "x")
+    assert [record.title for record in hub.git.history(("dataset", REPO), "main")].count("x") == 1
+    assert wire.commits() == 2
+    assert any(
+        record.levelno == logging.INFO and head.sha in record.getMessage()
+        for record in caplog.records
+        if record.name == "aiospaces"
+    )
+
+
+@pytest.mark.anyio
+async def test_a_resend_on_a_stale_parent_commit_is_refused_once(tmp_path: Path) -> None:
+    """A commit on a parent_commit the branch moved past meanwhile, whose first request was lost before the
+    Hub, is resent once, refused with CommitConflictError, and not sent again (each commit request counts
+    against the Hub's commit quota)."""
+    hub = _dataset_hub()
+    key = ("dataset", REPO)
+    base = hub.git.resolve(key).sha
+
+    def someone_else() -> None:
+        hub.git.commit(key, additions={"other.txt": b"o"}, message="Other", author="alice")
+
+    wire = _Wire(hub.transport(), drop=1, before_commit=someone_else)
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=wire, retry=TWO_TRIES) as client:
+        with pytest.raises(CommitConflictError):
+            await client.upload_file(
+                path_or_fileobj=b"x",
+                path_in_repo="x.txt",
+                repo_id=REPO,
+                repo_type="dataset",
+                parent_commit=base,
+            )
+    assert wire.commits() == 2
+    assert _tree(hub) == [".gitattributes", "other.txt"]
