@@ -41,8 +41,9 @@ def _is_commit(request: httpx2.Request) -> bool:
 class _Wire(httpx2.AsyncBaseTransport):
     """Between the client and the simulator: records each request's method, path and Content-Type; may serve
     the client's `prefix` from the Hub's own host (a mirror); may drop the first `drop` commit requests before
-    they reach the Hub, answer the next `fail_applied` with a 500 after the Hub applied them, and run
-    `before_commit` before the first commit request."""
+    they reach the Hub, lose the answer of the next `lose` once the Hub applied them, answer the next
+    `fail_applied` with a 500 after the Hub applied them, run `before_commit` before the first commit request,
+    and answer a proxy's 502 to as many requests as `refuse` counts for a (method, URL fragment) pair."""
 
     def __init__(
         self,
@@ -51,15 +52,19 @@ class _Wire(httpx2.AsyncBaseTransport):
         mirror_of: str | None = None,
         prefix: str = "",
         drop: int = 0,
+        lose: int = 0,
         fail_applied: int = 0,
         before_commit: Callable[[], None] | None = None,
+        refuse: dict[tuple[str, str], int] | None = None,
     ) -> None:
         self.inner = inner
         self.mirror_of = mirror_of
         self.prefix = prefix
         self.drop = drop
+        self.lose = lose
         self.fail_applied = fail_applied
         self.before_commit = before_commit
+        self.refuse = dict(refuse or {})
         self.seen: list[tuple[str, str, str | None]] = []
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
@@ -71,12 +76,24 @@ class _Wire(httpx2.AsyncBaseTransport):
         if self.mirror_of is not None:
             request.url = request.url.copy_with(host=self.mirror_of)
         self.seen.append((request.method, path, request.headers.get("content-type")))
+        for (method, fragment), count in self.refuse.items():
+            if count and request.method == method and fragment in path:
+                self.refuse[method, fragment] = count - 1
+                return httpx2.Response(
+                    502, headers={"Content-Type": "text/html"}, content=b"<html>502</html>"
+                )
         if _is_commit(request) and self.before_commit is not None:
             before, self.before_commit = self.before_commit, None
             before()
         if _is_commit(request) and self.drop:
             self.drop -= 1
             raise httpx2.ReadTimeout("timed out before the Hub answered", request=request)
+        if _is_commit(request) and self.lose:
+            self.lose -= 1
+            response = await self.inner.handle_async_request(request)
+            await response.aread()
+            await response.aclose()
+            raise httpx2.ReadError("[Errno 104] Connection reset by peer", request=request)
         if _is_commit(request) and self.fail_applied:
             self.fail_applied -= 1
             response = await self.inner.handle_async_request(request)
@@ -302,3 +319,63 @@ async def test_a_resend_on_a_stale_parent_commit_is_refused_once(tmp_path: Path)
             )
     assert wire.commits() == 2
     assert _tree(hub) == [".gitattributes", "other.txt"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("create_pr", "refused"),
+    [
+        (False, ("GET", "/commits/main")),
+        (False, ("POST", "/paths-info/")),
+        (True, ("GET", "/commits/refs/pr/1")),
+        (True, ("POST", "/paths-info/")),
+    ],
+    ids=["branch-history", "branch-tree", "pr-history", "pr-tree"],
+)
+async def test_a_lost_commit_is_found_though_a_proxy_refuses_a_lookup_read_twice(
+    create_pr: bool, refused: tuple[str, str]
+) -> None:
+    """A commit whose answer was lost is still found, and not sent again, when a proxy refuses two of the
+    reads that look for it (each read is sent again like any other read)."""
+    hub = _dataset_hub()
+    wire = _Wire(hub.transport(), lose=1, refuse={refused: 2})
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=wire, retry=TWO_TRIES) as client:
+        info = await client.upload_file(
+            path_or_fileobj=b"x",
+            path_in_repo="x.txt",
+            repo_id=REPO,
+            repo_type="dataset",
+            commit_message="Mine",
+            create_pr=create_pr,
+        )
+    assert wire.refuse[refused] == 0
+    assert wire.commits() == 1
+    ref = "refs/pr/1" if create_pr else "main"
+    assert info.oid == hub.git.resolve(("dataset", REPO), ref).sha
+    assert info.pr_num == (1 if create_pr else None)
+
+
+@pytest.mark.anyio
+async def test_a_lost_commit_on_a_parent_is_not_taken_for_a_later_identical_one() -> None:
+    """With parent_commit, a commit lost before reaching the Hub is not confused with an identical commit
+    (same title, same files) someone else made later on top of another one: the caller gets the conflict."""
+    hub = _dataset_hub()
+    key = ("dataset", REPO)
+    base = hub.git.resolve(key).sha
+
+    def someone_else() -> None:
+        hub.git.commit(key, additions={"other.txt": b"o"}, message="Other", author="alice")
+        hub.git.commit(key, additions={"x.txt": b"x"}, message="Mine", author="alice")
+
+    wire = _Wire(hub.transport(), drop=1, before_commit=someone_else)
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=wire, retry=TWO_TRIES) as client:
+        with pytest.raises(CommitConflictError):
+            await client.upload_file(
+                path_or_fileobj=b"x",
+                path_in_repo="x.txt",
+                repo_id=REPO,
+                repo_type="dataset",
+                commit_message="Mine",
+                parent_commit=base,
+            )
+    assert [record.title for record in hub.git.history(key, "main")][:2] == ["Mine", "Other"]
