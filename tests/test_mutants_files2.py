@@ -4,7 +4,9 @@ and a commit the Hub applied but answered with an error (asyncio and trio)."""
 
 from __future__ import annotations
 
+import io
 import logging
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -379,3 +381,93 @@ async def test_a_lost_commit_on_a_parent_is_not_taken_for_a_later_identical_one(
                 parent_commit=base,
             )
     assert [record.title for record in hub.git.history(key, "main")][:2] == ["Mine", "Other"]
+
+
+# --- hashing -----------------------------------------------------------------------------------------------
+
+
+class _Overlap:
+    """How many reads of a group of file objects run at once; its first read waits (a bounded while) for
+    another one to start alongside, so that reads allowed to overlap do."""
+
+    def __init__(self, *, wait_first: bool) -> None:
+        self.cond = threading.Condition()
+        self.inflight = 0
+        self.most = 0
+        self.waited = not wait_first
+
+
+class _Watched(io.BytesIO):
+    """A binary file object noting the thread of each of its reads, and their overlap with its group's."""
+
+    def __init__(self, data: bytes, group: _Overlap) -> None:
+        super().__init__(data)
+        self.group = group
+        self.threads: set[int] = set()
+
+    def read(self, size: int | None = -1) -> bytes:
+        self.threads.add(threading.get_ident())
+        group = self.group
+        with group.cond:
+            group.inflight += 1
+            group.most = max(group.most, group.inflight)
+            group.cond.notify_all()
+            if not group.waited:
+                group.waited = True
+                group.cond.wait_for(lambda: group.inflight > 1, timeout=1.0)
+        try:
+            return super().read(size)
+        finally:
+            with group.cond:
+                group.inflight -= 1
+
+
+@pytest.mark.anyio
+async def test_files_are_hashed_off_the_event_loop_thread() -> None:
+    """create_commit hashes and reads a file object in worker threads, never on the event loop's thread,
+    also when another addition was hashed by the caller beforehand."""
+    hub = _dataset_hub()
+    early = CommitOperationAdd("early.txt", b"hashed early")
+    assert early.upload_info.size == len(b"hashed early")
+    source = _Watched(b"late content\n" * 100, _Overlap(wait_first=False))
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=hub.transport()) as client:
+        await client.create_commit(
+            REPO,
+            [early, CommitOperationAdd("late.txt", source)],
+            commit_message="two",
+            repo_type="dataset",
+        )
+    assert source.threads
+    assert threading.get_ident() not in source.threads
+    assert _tree(hub) == [".gitattributes", "early.txt", "late.txt"]
+
+
+@pytest.mark.anyio
+async def test_num_threads_bounds_how_many_files_are_hashed_at_once() -> None:
+    """With num_threads=1, create_commit reads one file at a time."""
+    hub = _dataset_hub()
+    group = _Overlap(wait_first=True)
+    sources = [_Watched(f"file {i}\n".encode() * 100, group) for i in range(3)]
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=hub.transport()) as client:
+        await client.create_commit(
+            REPO,
+            [CommitOperationAdd(f"f{i}.txt", source) for i, source in enumerate(sources)],
+            commit_message="three",
+            repo_type="dataset",
+            num_threads=1,
+        )
+    assert group.most == 1
+    assert _tree(hub) == [".gitattributes", "f0.txt", "f1.txt", "f2.txt"]
+
+
+@pytest.mark.anyio
+async def test_a_commit_message_of_another_type_is_named_with_its_type() -> None:
+    """A commit_message that is not a str raises TypeError naming the argument and the type given, before
+    any request."""
+
+    async def refuse(request: httpx2.Request) -> httpx2.Response:
+        raise AssertionError(f"no request expected, got {request.method} {request.url}")
+
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=httpx2.MockTransport(refuse)) as client:
+        with pytest.raises(TypeError, match=r"commit_message.*\bint\b"):
+            await client.create_commit("a/b", [], commit_message=3)  # type: ignore[arg-type]
