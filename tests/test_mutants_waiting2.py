@@ -147,6 +147,59 @@ async def test_a_log_stream_that_never_goes_quiet_is_cut_at_the_fetch_bound_on_t
     assert transport.sent < 60  # about 10 s of lines, 5 a second
 
 
+class GrowingLogs(httpx2.AsyncBaseTransport):
+    """Every request goes to the simulated Hub, except the logs: those answer (with a `Date` header) the
+    buffered `replay` lines stamped before that date, then keep growing, a new line every 0.2 s of the clock,
+    stamped after it, as a log that is still being written does."""
+
+    DATE = "Thu, 01 Jan 2026 00:00:00 GMT"
+
+    def __init__(self, inner: httpx2.AsyncBaseTransport, clock: VirtualClock, replay: list[str]) -> None:
+        self.inner = inner
+        self.clock = clock
+        self.replay = replay
+        self.grown = 0
+
+    async def _events(self) -> AsyncIterator[bytes]:
+        for line in self.replay:
+            yield b"data: " + json.dumps({"data": line, "timestamp": "2025-12-31T23:59:00.000Z"}).encode()
+            yield b"\n\n"
+        while True:
+            await self.clock.sleep(0.2)
+            self.grown += 1
+            event = {"data": f"new {self.grown}", "timestamp": "2026-01-01T00:00:05.000Z"}
+            yield b"data: " + json.dumps(event).encode() + b"\n\n"
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        if "/logs/" in request.url.path:
+            headers = {"content-type": "text/event-stream", "date": self.DATE}
+            return httpx2.Response(200, headers=headers, content=self._events(), request=request)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_failures_log_tail_is_the_buffered_log_not_lines_written_after_the_fetch() -> None:
+    """The SpaceFailedError of a failed Space whose log stream keeps growing carries the log the Hub had
+    buffered when asked, and comes as soon as that is read: the wait does not follow the stream's new lines
+    until the fetch's 10 s bound."""
+    clock = VirtualClock()
+    hub = SimulatedHub(clock=clock, seed=0)
+    hub.add_user("alice", token=TOKEN)
+    hub.create_space(SPACE, stage="BUILD_ERROR")
+    replay = ["Collecting torch==>1", "ERROR: Invalid requirement: 'torch==>1'"]
+    transport = GrowingLogs(hub.transport(), clock, replay)
+    async with SpacesClient(
+        token=TOKEN, endpoint="https://hub.test", transport=transport, clock=clock, retry=fast_retry()
+    ) as client:
+        with pytest.raises(SpaceFailedError) as caught:
+            await client.wait_until_running(SPACE, timeout=600)
+    assert caught.value.log_tail == replay
+    assert clock.now() < 1.0
+
+
 # --- temporary hardware ------------------------------------------------------------------------------------
 
 
