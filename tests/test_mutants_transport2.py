@@ -4,6 +4,7 @@ sent."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -67,6 +68,59 @@ async def test_a_request_refused_before_sending_does_not_block_the_next() -> Non
             response = await client._session.request("GET", "/api/y", idempotent=True)
     assert response.status_code == 200
     assert [request.url.path for request in seen] == ["/api/y"]
+
+
+# --- headers on the wire ---------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_trace_ids_are_canonical_uuid4_with_all_their_random_bits() -> None:
+    """Every trace id is a version 4 UUID written as `str(uuid.uuid4())` writes it, and its 122 random bits
+    vary independently: none is fixed, none repeats another."""
+    seen: list[httpx2.Request] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        return httpx2.Response(200, json={})
+
+    async with _client(handler) as client:
+        for _ in range(64):
+            await client._session.request("GET", "/api/x", idempotent=True)
+    ids = [uuid.UUID(request.headers["x-amzn-trace-id"]) for request in seen]
+    assert [str(value) for value in ids] == [request.headers["x-amzn-trace-id"] for request in seen]
+    assert all(value.version == 4 and value.variant == uuid.RFC_4122 for value in ids)
+    # The bits a version 4 UUID leaves random: all but the 4 version bits (76-79) and 2 variant bits (62-63).
+    random_bits = [bit for bit in range(128) if bit not in {62, 63, 76, 77, 78, 79}]
+    columns = {bit: tuple((value.int >> bit) & 1 for value in ids) for bit in random_bits}
+    assert all(len(set(column)) == 2 for column in columns.values())
+    assert len(set(columns.values())) == len(random_bits)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("Accept-Encoding", "identity"),
+        ("Accept", "application/json"),
+        ("Connection", "close"),
+        ("User-Agent", "custom-agent/1"),
+    ],
+)
+async def test_a_callers_header_replaces_the_default_one(name: str, value: str) -> None:
+    """A header the caller gives (a download's `Accept-Encoding: identity`) replaces the client's default of
+    that name, whatever its spelling: it is sent once, with the caller's value."""
+    seen: list[httpx2.Request] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        return httpx2.Response(200, content=b"ok")
+
+    async with _client(handler) as client:
+        await client._session.request("GET", "/api/x", idempotent=True, headers={name: value})
+        async with client._session.stream("GET", "/api/y", headers={name: value}) as response:
+            assert [chunk async for chunk in response.aiter_bytes()] == [b"ok"]
+    for request in seen:
+        assert request.headers.get_list(name) == [value]
 
 
 # --- streams ----------------------------------------------------------------------------------------------
