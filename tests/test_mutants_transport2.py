@@ -13,7 +13,7 @@ import anyio.abc
 import httpx2
 import pytest
 
-from aiospaces import SpacesClient
+from aiospaces import SpacesClient, errors
 from aiospaces.testing import VirtualClock
 
 ENDPOINT = "https://hub.test"
@@ -238,3 +238,89 @@ async def test_the_proxy_the_environment_names_for_the_url_carries_it(
     else:
         assert direct_heads == [b"GET /api/spaces/a/b/runtime HTTP/1.1"]
         assert proxy_heads == []
+
+
+@pytest.mark.anyio
+async def test_a_given_transport_carries_every_request_whatever_proxy_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A transport given to the client is used as it is: proxies named in the environment do not apply."""
+    for name in _PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    # Nothing listens there: a request sent to this proxy fails.
+    monkeypatch.setenv("ALL_PROXY", "http://127.0.0.1:1")
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:1")
+    seen: list[httpx2.Request] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        return httpx2.Response(200, json={})
+
+    async with _client(handler, retry=False) as client:
+        response = await client._session.request("GET", "/api/x", idempotent=True)
+    assert response.status_code == 200
+    assert [str(request.url) for request in seen] == [f"{ENDPOINT}/api/x"]
+
+
+# --- requests refused before sending ----------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_offline_mode_names_the_request_it_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With HF_HUB_OFFLINE set, the error says so and names the method and URL it refused to send (without
+    the URL's credentials)."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        raise AssertionError("nothing may be sent")
+
+    async with _client(handler) as client:
+        with pytest.raises(errors.OfflineModeError) as info:
+            await client._session.request("get", "https://user:pw@storage.test/blob?sig=1", idempotent=True)
+    message = str(info.value)
+    assert "HF_HUB_OFFLINE" in message
+    assert "GET https://storage.test/blob" in message
+    assert "pw" not in message
+
+
+# --- other hosts (pre-signed storage) ---------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_an_error_from_another_host_shows_none_of_its_query() -> None:
+    """An error about a request to another host (a pre-signed storage URL) shows its URL without any of the
+    query, even a query holding a literal `?`: the query is a credential."""
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(403, text="denied")
+
+    async with _client(handler, retry=False) as client:
+        with pytest.raises(errors.HubHTTPError) as info:
+            await client._session.request(
+                "GET", "https://storage.test/blob?X-Amz-Signature=abc?secret-part", idempotent=True
+            )
+    assert info.value.url == "https://storage.test/blob"
+    assert "secret-part" not in str(info.value)
+    assert "abc" not in str(info.value)
+
+
+@pytest.mark.anyio
+async def test_a_rate_limit_from_one_storage_host_does_not_pace_another() -> None:
+    """Each other host is paced on its own: a 429 with `Retry-After` from one storage host makes no request
+    to another storage host wait."""
+    seen: list[str] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request.url.host)
+        if request.url.host == "slow.storage.test":
+            return httpx2.Response(429, headers={"Retry-After": "30"})
+        return httpx2.Response(200, content=b"ok")
+
+    clock = VirtualClock()
+    async with _client(handler, clock=clock, retry=False) as client:
+        with pytest.raises(errors.HubHTTPError):
+            await client._session.request("PUT", "https://slow.storage.test/part", idempotent=True)
+        response = await client._session.request("PUT", "https://fast.storage.test/part", idempotent=True)
+    assert response.status_code == 200
+    assert seen == ["slow.storage.test", "fast.storage.test"]
+    assert clock.now() == 0.0
