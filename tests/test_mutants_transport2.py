@@ -324,3 +324,31 @@ async def test_a_rate_limit_from_one_storage_host_does_not_pace_another() -> Non
     assert response.status_code == 200
     assert seen == ["slow.storage.test", "fast.storage.test"]
     assert clock.now() == 0.0
+
+
+@pytest.mark.anyio
+async def test_uploads_to_a_fresh_storage_host_start_together() -> None:
+    """Requests to another host (pre-signed storage uploads) are not held back behind a first probe of that
+    host: on a fresh client, two concurrent uploads are both in flight before either is answered."""
+    arrived: list[str] = []
+    both_in_flight = anyio.Event()
+
+    async def handler(request: httpx2.Request) -> httpx2.Response:
+        arrived.append(request.url.path)
+        if len(arrived) == 2:
+            both_in_flight.set()
+        await both_in_flight.wait()
+        return httpx2.Response(200)
+
+    async with _client(handler) as client:
+
+        async def upload(part: str) -> None:
+            await client._session.request(
+                "PUT", f"https://storage.test/{part}", content=b"x", idempotent=True
+            )
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(upload, "part-1")
+                tg.start_soon(upload, "part-2")
+    assert sorted(arrived) == ["/part-1", "/part-2"]
