@@ -471,3 +471,50 @@ async def test_a_commit_message_of_another_type_is_named_with_its_type() -> None
     async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=httpx2.MockTransport(refuse)) as client:
         with pytest.raises(TypeError, match=r"commit_message.*\bint\b"):
             await client.create_commit("a/b", [], commit_message=3)  # type: ignore[arg-type]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("kwargs", "error", "name"),
+    [
+        ({"commit_description": 3}, TypeError, "commit_description"),
+        ({"create_pr": "yes"}, TypeError, "create_pr"),
+        ({"num_threads": 0}, ValueError, "num_threads"),
+        ({"parent_commit": "xyz"}, ValueError, "parent_commit"),
+        ({"revision": ""}, ValueError, "revision"),
+    ],
+)
+async def test_create_commit_errors_begin_with_the_argument_they_refuse(
+    kwargs: dict[str, object], error: type[Exception], name: str
+) -> None:
+    """A bad create_commit argument raises an error whose message begins with that argument's exact name,
+    before any request."""
+
+    async def refuse(request: httpx2.Request) -> httpx2.Response:
+        raise AssertionError(f"no request expected, got {request.method} {request.url}")
+
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=httpx2.MockTransport(refuse)) as client:
+        with pytest.raises(error, match=rf"^{name}\b"):
+            await client.create_commit("a/b", [], commit_message="m", **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("create_pr", [False, True])
+async def test_the_preupload_request_says_when_the_commit_opens_a_pull_request(create_pr: bool) -> None:
+    """The preupload request carries `create_pr=1` exactly when the commit opens a pull request, as
+    huggingface_hub sends it."""
+    hub = _dataset_hub()
+    queries: list[str] = []
+
+    class Recording(httpx2.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+            if "/preupload/" in request.url.path:
+                queries.append(request.url.query.decode())
+            return await hub.transport().handle_async_request(request)
+
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=Recording()) as client:
+        info = await client.upload_file(
+            path_or_fileobj=b"x", path_in_repo="x.txt", repo_id=REPO, repo_type="dataset", create_pr=create_pr
+        )
+    assert queries == (["create_pr=1"] if create_pr else [""])
+    assert (info.pr_num is not None) is create_pr
