@@ -518,3 +518,48 @@ async def test_the_preupload_request_says_when_the_commit_opens_a_pull_request(c
         )
     assert queries == (["create_pr=1"] if create_pr else [""])
     assert (info.pr_num is not None) is create_pr
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("kwargs", "error", "begins"),
+    [
+        ({"folder_path": 3}, TypeError, "folder_path must be a str or Path, got int"),
+        ({"create_pr": "yes"}, TypeError, "create_pr"),
+        ({"commit_message": 3}, TypeError, "commit_message"),
+        ({"commit_description": 3}, TypeError, "commit_description"),
+        ({"allow_patterns": [3]}, TypeError, "allow_patterns"),
+        ({"ignore_patterns": [3]}, TypeError, "ignore_patterns"),
+        ({"delete_patterns": [3]}, TypeError, "delete_patterns"),
+        ({"create_pr": True, "revision": "dev"}, ValueError, "create_pr=True"),
+    ],
+)
+async def test_upload_folder_errors_begin_with_the_argument_they_refuse(
+    tmp_path: Path, kwargs: dict[str, object], error: type[Exception], begins: str
+) -> None:
+    """A bad upload_folder argument raises an error whose message begins with that argument's exact name
+    (and, for a value of the wrong type, says which type it got), before any request."""
+
+    async def refuse(request: httpx2.Request) -> httpx2.Response:
+        raise AssertionError(f"no request expected, got {request.method} {request.url}")
+
+    arguments: dict[str, object] = {"repo_id": "a/b", "folder_path": tmp_path, **kwargs}
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=httpx2.MockTransport(refuse)) as client:
+        with pytest.raises(error) as caught:
+            await client.upload_folder(**arguments)  # type: ignore[arg-type]
+    message = str(caught.value)
+    assert message.startswith(begins)
+    assert message[len(begins) : len(begins) + 1] in ("", " ", ":")
+
+
+@pytest.mark.anyio
+async def test_upload_folder_names_the_folder_that_is_not_a_directory(tmp_path: Path) -> None:
+    """upload_folder on a path that is not a directory raises ValueError naming that path."""
+    missing = tmp_path / "nowhere-to-be-found"
+
+    async def refuse(request: httpx2.Request) -> httpx2.Response:
+        raise AssertionError(f"no request expected, got {request.method} {request.url}")
+
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=httpx2.MockTransport(refuse)) as client:
+        with pytest.raises(ValueError, match=r"^folder_path: .*nowhere-to-be-found"):
+            await client.upload_folder(repo_id="a/b", folder_path=missing)
