@@ -563,3 +563,51 @@ async def test_upload_folder_names_the_folder_that_is_not_a_directory(tmp_path: 
     async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=httpx2.MockTransport(refuse)) as client:
         with pytest.raises(ValueError, match=r"^folder_path: .*nowhere-to-be-found"):
             await client.upload_folder(repo_id="a/b", folder_path=missing)
+
+
+# --- README checks ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_a_readme_that_is_not_utf8_is_refused_with_a_message_saying_so() -> None:
+    """A README.md that is not UTF-8 raises ValueError whose message begins with README.md and says it must
+    be UTF-8, before any request."""
+
+    async def refuse(request: httpx2.Request) -> httpx2.Response:
+        raise AssertionError(f"no request expected, got {request.method} {request.url}")
+
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=httpx2.MockTransport(refuse)) as client:
+        with pytest.raises(ValueError, match=r"^README\.md .*UTF-8"):
+            await client.upload_file(path_or_fileobj=b"\xff\xfe", path_in_repo="README.md", repo_id="a/b")
+
+
+@pytest.mark.anyio
+async def test_each_problem_the_hub_finds_in_a_readme_is_one_line_of_the_error() -> None:
+    """The Hub's card errors for a refused README each make one line of the ValueError, after the first
+    line's lead, and one said twice by the Hub is said once."""
+    answer = {
+        "error": '"sdk" must be one of [gradio, docker, static]',
+        "errors": [
+            {"message": '"sdk" must be one of [gradio, docker, static]'},
+            {"message": '"license" must be a string'},
+        ],
+    }
+
+    async def hub(request: httpx2.Request) -> httpx2.Response:
+        assert request.url.path == "/api/validate-yaml", request.url
+        return httpx2.Response(400, json=answer)
+
+    async with SpacesClient(
+        token=TOKEN, endpoint=ENDPOINT, transport=httpx2.MockTransport(hub), retry=False
+    ) as client:
+        with pytest.raises(ValueError, match=r"^Invalid metadata in README\.md: ") as caught:
+            await client.upload_file(
+                path_or_fileobj=b"---\nsdk: nope\nlicense: 3\n---\n",
+                path_in_repo="README.md",
+                repo_id="a/b",
+                repo_type="space",
+            )
+    assert str(caught.value).splitlines() == [
+        'Invalid metadata in README.md: "sdk" must be one of [gradio, docker, static]',
+        '"license" must be a string',
+    ]
