@@ -15,7 +15,7 @@ import pytest
 
 from aiospaces import RetryPolicy, SpacesClient
 from aiospaces._commit_models import CommitOperationAdd
-from aiospaces.errors import CommitConflictError
+from aiospaces.errors import CommitConflictError, UnexpectedResponseError
 from aiospaces.hubsim import SimulatedHub
 
 TOKEN = "hf_alice_mutants_files2"
@@ -611,3 +611,61 @@ async def test_each_problem_the_hub_finds_in_a_readme_is_one_line_of_the_error()
         'Invalid metadata in README.md: "sdk" must be one of [gradio, docker, static]',
         '"license" must be a string',
     ]
+
+
+# --- looking for a lost commit ------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_a_lost_commit_to_a_branch_recreated_elsewhere_is_sent_again() -> None:
+    """When the branch a commit was sent to is recreated from another line of history before the lost
+    request is looked for (its base is no longer in the branch's history), the commit is sent again and
+    lands once on the recreated branch."""
+    hub = _dataset_hub()
+    key = ("dataset", REPO)
+    hub.git.create_branch(key, "dev")
+    hub.git.commit(key, additions={"dev.txt": b"d"}, message="Dev work", author="alice", revision="dev")
+    hub.git.commit(key, additions={"main.txt": b"m"}, message="Main work", author="alice")
+
+    def recreate_dev_from_main() -> None:
+        hub.git.delete_branch(key, "dev")
+        hub.git.create_branch(key, "dev", revision="main")
+
+    wire = _Wire(hub.transport(), drop=1, before_commit=recreate_dev_from_main)
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=wire, retry=TWO_TRIES) as client:
+        info = await client.upload_file(
+            path_or_fileobj=b"x",
+            path_in_repo="x.txt",
+            repo_id=REPO,
+            repo_type="dataset",
+            revision="dev",
+            commit_message="Mine",
+        )
+    assert info.oid == hub.git.resolve(key, "dev").sha
+    assert [record.title for record in hub.git.history(key, "dev")][:2] == ["Mine", "Main work"]
+    assert _tree(hub, "dev") == [".gitattributes", "main.txt", "x.txt"]
+
+
+@pytest.mark.anyio
+async def test_a_malformed_tree_answer_while_looking_for_a_lost_commit_names_the_repo() -> None:
+    """A paths-info answer that is not a list, read while looking for a commit whose answer was lost,
+    raises UnexpectedResponseError naming the repo and the commit looked at."""
+    hub = _dataset_hub()
+    inner = hub.transport()
+
+    class Malformed(httpx2.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+            if "/paths-info/" in request.url.path:
+                return httpx2.Response(200, json={"paths": "not a list"})
+            return await inner.handle_async_request(request)
+
+    wire = _Wire(Malformed(), lose=1)
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=wire, retry=TWO_TRIES) as client:
+        with pytest.raises(UnexpectedResponseError, match=rf"paths-info .*{REPO}@[0-9a-f]{{40}}"):
+            await client.upload_file(
+                path_or_fileobj=b"x",
+                path_in_repo="x.txt",
+                repo_id=REPO,
+                repo_type="dataset",
+                commit_message="M",
+            )
