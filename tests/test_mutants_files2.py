@@ -4,7 +4,9 @@ and a commit the Hub applied but answered with an error (asyncio and trio)."""
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import logging
 import threading
 from collections.abc import Awaitable, Callable
@@ -669,3 +671,42 @@ async def test_a_malformed_tree_answer_while_looking_for_a_lost_commit_names_the
                 repo_type="dataset",
                 commit_message="M",
             )
+
+
+# --- LFS ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("revision", "create_pr", "ref"),
+    [(None, False, {"name": "main"}), ("dev", False, {"name": "dev"}), (None, True, None)],
+    ids=["main", "branch", "pull-request"],
+)
+async def test_the_lfs_batch_names_the_branch_committed_to_and_no_branch_for_a_pull_request(
+    revision: str | None, create_pr: bool, ref: dict[str, str] | None
+) -> None:
+    """The LFS batch request of a commit with a binary file names the branch the commit goes to (`ref`), and
+    none when the commit opens a pull request, as huggingface_hub sends it; the file lands there."""
+    hub = _dataset_hub()
+    hub.git.create_branch(("dataset", REPO), "dev")
+    inner = hub.transport()
+    refs: list[object] = []
+
+    class Recording(httpx2.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+            if request.url.path.endswith("/info/lfs/objects/batch"):
+                refs.append(json.loads(await request.aread()).get("ref"))
+            return await inner.handle_async_request(request)
+
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=Recording()) as client:
+        info = await client.upload_file(
+            path_or_fileobj=bytes(range(256)) * 8,
+            path_in_repo="blob.bin",
+            repo_id=REPO,
+            repo_type="dataset",
+            revision=revision,
+            create_pr=create_pr,
+        )
+    assert refs == [ref]
+    landed = hub.git.resolve(("dataset", REPO), info.oid).tree["blob.bin"]
+    assert landed.lfs_sha256 == hashlib.sha256(bytes(range(256)) * 8).hexdigest()
