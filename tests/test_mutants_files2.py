@@ -385,7 +385,7 @@ async def test_a_lost_commit_on_a_parent_is_not_taken_for_a_later_identical_one(
     assert [record.title for record in hub.git.history(key, "main")][:2] == ["Mine", "Other"]
 
 
-# --- hashing -----------------------------------------------------------------------------------------------
+# --- hashing ------------------------------------------------------------------------------------------------
 
 
 class _Overlap:
@@ -710,3 +710,43 @@ async def test_the_lfs_batch_names_the_branch_committed_to_and_no_branch_for_a_p
     assert refs == [ref]
     landed = hub.git.resolve(("dataset", REPO), info.oid).tree["blob.bin"]
     assert landed.lfs_sha256 == hashlib.sha256(bytes(range(256)) * 8).hexdigest()
+
+
+# --- .gitignore ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_without_a_gitignore_in_the_commit_the_repos_own_decides_what_is_ignored() -> None:
+    """A commit that carries no .gitignore leaves the choice to the one the repo already has: the files it
+    names are ignored."""
+    hub = _dataset_hub()
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=hub.transport()) as client:
+        await client.upload_file(
+            path_or_fileobj=b"*.log\n", path_in_repo=".gitignore", repo_id=REPO, repo_type="dataset"
+        )
+        await client.create_commit(
+            REPO,
+            [CommitOperationAdd("run.log", b"noise"), CommitOperationAdd("app.py", b"print(1)\n")],
+            commit_message="app",
+            repo_type="dataset",
+        )
+    assert _tree(hub) == [".gitattributes", ".gitignore", "app.py"]
+
+
+@pytest.mark.anyio
+async def test_a_gitignore_that_is_not_utf8_still_decides_what_is_ignored() -> None:
+    """A .gitignore in the commit with bytes that are not UTF-8 is still sent (those bytes replaced) and its
+    readable patterns make the Hub ignore the files they name."""
+    hub = _dataset_hub()
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=hub.transport()) as client:
+        await client.create_commit(
+            REPO,
+            [
+                CommitOperationAdd(".gitignore", b"# caf\xe9\n*.log\n"),
+                CommitOperationAdd("run.log", b"noise"),
+                CommitOperationAdd("app.py", b"print(1)\n"),
+            ],
+            commit_message="app",
+            repo_type="dataset",
+        )
+    assert _tree(hub) == [".gitattributes", ".gitignore", "app.py"]

@@ -10,6 +10,7 @@ import pytest
 from aiospaces._commit_landing import (
     expected_state,
     parse_commits_page,
+    pull_request_refs,
     tree_holds,
 )
 from aiospaces._commit_models import CommitOperationAdd, CommitOperationDelete, git_blob_sha1
@@ -81,3 +82,17 @@ def test_a_commit_listing_that_is_not_a_list_is_called_malformed_from_the_hub() 
     malformed."""
     with pytest.raises(UnexpectedResponseError, match=r"^malformed commit listing from the Hub\b"):
         parse_commits_page({"id": "a" * 40})
+
+
+def test_a_commit_listing_entry_without_an_id_is_shown_in_the_error() -> None:
+    """A commit listing entry without an id raises UnexpectedResponseError showing that entry."""
+    with pytest.raises(UnexpectedResponseError, match=r"^malformed commit listing from the Hub: .*no id"):
+        parse_commits_page([{"title": "no id"}])
+
+
+@pytest.mark.parametrize("answer", [[], "refs", {"branches": []}, {"pullRequests": "2"}])
+def test_a_refs_answer_without_a_pull_request_list_is_called_malformed(answer: object) -> None:
+    """A refs answer that is not an object holding a `pullRequests` list raises UnexpectedResponseError
+    saying the Hub's refs answer is malformed."""
+    with pytest.raises(UnexpectedResponseError, match=r"^malformed refs answer from the Hub\b"):
+        pull_request_refs(answer)
