@@ -12,6 +12,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import anyio
 import httpx2
 import pytest
 
@@ -484,6 +485,7 @@ async def test_a_commit_message_of_another_type_is_named_with_its_type() -> None
         ({"num_threads": 0}, ValueError, "num_threads"),
         ({"parent_commit": "xyz"}, ValueError, "parent_commit"),
         ({"revision": ""}, ValueError, "revision"),
+        ({"commit_message": " \n"}, ValueError, "commit_message"),
     ],
 )
 async def test_create_commit_errors_begin_with_the_argument_they_refuse(
@@ -497,7 +499,7 @@ async def test_create_commit_errors_begin_with_the_argument_they_refuse(
 
     async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=httpx2.MockTransport(refuse)) as client:
         with pytest.raises(error, match=rf"^{name}\b"):
-            await client.create_commit("a/b", [], commit_message="m", **kwargs)  # type: ignore[arg-type]
+            await client.create_commit("a/b", [], **{"commit_message": "m", **kwargs})  # type: ignore[arg-type]
 
 
 @pytest.mark.anyio
@@ -750,3 +752,35 @@ async def test_a_gitignore_that_is_not_utf8_still_decides_what_is_ignored() -> N
             repo_type="dataset",
         )
     assert _tree(hub) == [".gitattributes", ".gitignore", "app.py"]
+
+
+@pytest.mark.anyio
+async def test_upload_folder_uploads_at_most_five_lfs_files_at_once(tmp_path: Path) -> None:
+    """upload_folder uploads at most five LFS files at once (create_commit's default num_threads, as in
+    huggingface_hub), and every file lands."""
+    hub = _dataset_hub()
+    inner = hub.transport()
+    state = {"inflight": 0, "most": 0}
+    crowded = anyio.Event()
+
+    class Counting(httpx2.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+            if request.method != "PUT":
+                return await inner.handle_async_request(request)
+            state["inflight"] += 1
+            state["most"] = max(state["most"], state["inflight"])
+            if state["inflight"] > 5:
+                crowded.set()
+            with anyio.move_on_after(0.5):  # give a sixth upload the chance to start alongside
+                await crowded.wait()
+            try:
+                return await inner.handle_async_request(request)
+            finally:
+                state["inflight"] -= 1
+
+    for i in range(7):
+        (tmp_path / f"w{i}.bin").write_bytes(bytes([i]) + bytes(range(256)) * 8)
+    async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=Counting()) as client:
+        await client.upload_folder(repo_id=REPO, repo_type="dataset", folder_path=tmp_path)
+    assert state["most"] == 5
+    assert _tree(hub) == [".gitattributes", *(f"w{i}.bin" for i in range(7))]

@@ -96,3 +96,11 @@ def test_a_refs_answer_without_a_pull_request_list_is_called_malformed(answer: o
     saying the Hub's refs answer is malformed."""
     with pytest.raises(UnexpectedResponseError, match=r"^malformed refs answer from the Hub\b"):
         pull_request_refs(answer)
+
+
+def test_pull_request_refs_skip_junk_entries_and_read_those_after() -> None:
+    """Entries of `pullRequests` that are not objects are skipped, and the pull requests listed after them
+    are still read."""
+    head = "2" * 40
+    answer = {"pullRequests": ["junk", None, {"name": "2", "ref": "refs/pr/2", "targetCommit": head}]}
+    assert pull_request_refs(answer) == {2: head}
