@@ -185,11 +185,16 @@ class CommitOperationAdd:
     def upload_info(self) -> UploadInfo:
         """Size and hashes; computed by `create_commit` (call `compute_upload_info()` to get them earlier)."""
         if self._upload_info is None:
-            self._upload_info = self.compute_upload_info()
+            return self.compute_upload_info()
         return self._upload_info
 
     def compute_upload_info(self) -> UploadInfo:
-        """Hash the content in one streamed pass (blocking: `create_commit` runs it in a worker thread)."""
+        """Hash the content in one streamed pass and keep the result, which `create_commit` then uses instead
+        of hashing again (blocking: `create_commit` runs it in a worker thread)."""
+        self._upload_info = self._hash()
+        return self._upload_info
+
+    def _hash(self) -> UploadInfo:
         source = self.path_or_fileobj
         if isinstance(source, bytes):
             return UploadInfo.from_bytes(source)

@@ -436,14 +436,14 @@ class Files:
         self, additions: Sequence[CommitOperationAdd], limiter: anyio.CapacityLimiter
     ) -> None:
         async def hash_one(op: CommitOperationAdd) -> None:
-            op._upload_info = await anyio.to_thread.run_sync(op.compute_upload_info, limiter=limiter)
+            await anyio.to_thread.run_sync(op.compute_upload_info, limiter=limiter)
 
         async with anyio.create_task_group() as tg:
             for op in additions:
                 if op._upload_info is not None:
                     continue
                 if _small_bytes(op):
-                    op._upload_info = op.compute_upload_info()  # in memory and small: no thread needed
+                    op.compute_upload_info()  # in memory and small: no thread needed
                 else:
                     tg.start_soon(hash_one, op)
 

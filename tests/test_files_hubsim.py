@@ -13,7 +13,7 @@ import pytest
 from huggingface_hub import try_to_load_from_cache
 
 from aiospaces import SpacesClient
-from aiospaces._commit_models import CommitOperationAdd, CommitOperationDelete
+from aiospaces._commit_models import CommitOperationAdd, CommitOperationDelete, UploadInfo
 from aiospaces.errors import CommitConflictError, EntryNotFoundError
 from aiospaces.hubsim import SimulatedHub
 
@@ -410,3 +410,28 @@ async def test_gitignore_in_the_commit_decides_what_is_ignored(
     files = await client.list_repo_files(REPO, repo_type="dataset")
     assert "debug.log" not in files
     assert {".gitignore", "app.py"} <= set(files)
+
+
+@pytest.mark.anyio
+async def test_upload_info_computed_ahead_is_what_the_commit_uses(
+    client: SpacesClient, hub: SimulatedHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file hashed ahead with `compute_upload_info()` is not read for hashing again by `create_commit`,
+    which commits it as hashed."""
+    path = tmp_path / "weights.bin"
+    path.write_bytes(bytes(range(256)) * 64)
+    early = CommitOperationAdd("weights.bin", str(path))
+    info = early.compute_upload_info()
+    assert early.upload_info is info
+    hashed: list[str] = []
+    real = UploadInfo.from_path
+
+    def counting(source: str) -> UploadInfo:
+        hashed.append(source)
+        return real(source)
+
+    monkeypatch.setattr(UploadInfo, "from_path", staticmethod(counting))
+    await client.create_commit(REPO, [early], commit_message="ahead", repo_type="dataset")
+    assert hashed == []
+    local = await client.hf_hub_download(REPO, "weights.bin", repo_type="dataset", local_dir=tmp_path / "out")
+    assert hashlib.sha256(await anyio.Path(local).read_bytes()).hexdigest() == info.sha256

@@ -38,7 +38,7 @@ from aiospaces.validation import validate_parent_commit, validate_path_in_repo, 
 
 
 def _hashed(op: CommitOperationAdd) -> CommitOperationAdd:
-    op._upload_info = op.compute_upload_info()
+    op.compute_upload_info()
     return op
 
 
