@@ -4,6 +4,7 @@ sent."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -352,3 +353,41 @@ async def test_uploads_to_a_fresh_storage_host_start_together() -> None:
                 tg.start_soon(upload, "part-1")
                 tg.start_soon(upload, "part-2")
     assert sorted(arrived) == ["/part-1", "/part-2"]
+
+
+# --- the per-request debug line (`aiospaces -vv`) ---------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_each_answer_is_logged_at_debug_with_its_request_and_status(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """At DEBUG, each answer is logged with its method, URL (never another host's query) and status."""
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(404 if request.url.path == "/api/missing" else 200, json={})
+
+    caplog.set_level(logging.DEBUG, logger="aiospaces")
+    async with _client(handler, retry=False) as client:
+        await client._session.request("GET", "/api/x", idempotent=True)
+        await client._session.request(
+            "put", "https://storage.test/part?sig=s3cr3t", content=b"x", idempotent=True
+        )
+        with pytest.raises(errors.HubHTTPError):
+            await client._session.request("GET", "/api/missing", idempotent=True)
+    lines = [record.getMessage() for record in caplog.records if record.levelno == logging.DEBUG]
+    answered = [line for line in lines if " -> " in line]
+    assert len(answered) == 3
+    for (method, url, status), line in zip(
+        [
+            ("GET", f"{ENDPOINT}/api/x", "200"),
+            ("PUT", "https://storage.test/part", "200"),
+            ("GET", f"{ENDPOINT}/api/missing", "404"),
+        ],
+        answered,
+        strict=True,
+    ):
+        assert method in line
+        assert url in line
+        assert line.rstrip().endswith(status)
+    assert all("s3cr3t" not in line and TOKEN not in line for line in lines)
