@@ -284,6 +284,24 @@ async def test_offline_mode_names_the_request_it_refused(monkeypatch: pytest.Mon
     assert "pw" not in message
 
 
+@pytest.mark.anyio
+async def test_a_query_too_long_is_refused_with_the_reason() -> None:
+    """Parameters that make the URL too long raise a ValueError naming the request and the reason (not a
+    header's), and nothing is sent."""
+    seen: list[httpx2.Request] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        return httpx2.Response(200, json={})
+
+    async with _client(handler) as client:
+        with pytest.raises(ValueError, match="too long") as info:
+            await client._session.request("GET", "/api/x", params={"q": "x" * 70_000}, idempotent=True)
+    assert f"GET {ENDPOINT}/api/x" in str(info.value)
+    assert "header" not in str(info.value)
+    assert seen == []
+
+
 # --- other hosts (pre-signed storage) ---------------------------------------------------------------------
 
 
