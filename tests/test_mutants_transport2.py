@@ -11,6 +11,7 @@ from typing import Any
 
 import anyio
 import anyio.abc
+import anyio.lowlevel
 import httpx2
 import pytest
 
@@ -164,6 +165,46 @@ async def test_an_open_stream_on_a_fresh_client_blocks_no_other_request() -> Non
         with anyio.fail_after(10):
             await client._session.request("GET", "/api/third", idempotent=True)
     assert seen == ["/api/logs", "/api/other", "/api/third"]
+
+
+class _StalledBody(httpx2.AsyncByteStream):
+    """An error body that sends a first piece then stalls; closing it, like releasing a pooled connection,
+    takes a checkpoint (so an unshielded close in a cancelled scope never finishes)."""
+
+    def __init__(self) -> None:
+        self.reading = anyio.Event()
+        self.closed = False
+
+    async def __aiter__(self) -> Any:
+        yield b'{"error": '
+        self.reading.set()
+        await anyio.Event().wait()
+
+    async def aclose(self) -> None:
+        await anyio.lowlevel.checkpoint()
+        self.closed = True
+
+
+@pytest.mark.anyio
+async def test_a_request_cancelled_while_its_error_body_arrives_releases_it_at_once() -> None:
+    """A request cancelled while the body of its error answer is still arriving closes that answer (gives
+    its connection back) before the cancellation goes on, instead of leaving it to the garbage collector."""
+    body = _StalledBody()
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(500, stream=body)
+
+    async with _client(handler, retry=False) as client:
+
+        async def send() -> None:
+            await client._session.request("GET", "/api/x", idempotent=True)
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(send)
+                await body.reading.wait()
+                tg.cancel_scope.cancel()
+    assert body.closed
 
 
 # --- proxies the environment names ------------------------------------------------------------------------
