@@ -490,3 +490,47 @@ async def test_a_stream_refused_with_any_error_status_raises_the_hubs_message(st
                 pass
     assert info.value.status == status
     assert "the Hub says no" in str(info.value)
+
+
+# --- the retry log line (`aiospaces -v`) ------------------------------------------------------------------
+
+
+def _refused() -> httpx2.ConnectError:
+    error = httpx2.ConnectError("connect failed")
+    error.__cause__ = ConnectionRefusedError(111, "Connection refused")
+    return error
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        (_refused, "connection refused"),
+        (lambda: httpx2.ReadError("reset by peer"), "ReadError: reset by peer"),
+        (lambda: httpx2.ConnectTimeout("slow connect"), "ConnectTimeout: slow connect"),
+        (lambda: httpx2.Response(503), "503 Service Unavailable"),
+        (lambda: httpx2.Response(429), "429 rate limited"),
+    ],
+)
+async def test_each_retry_is_logged_with_the_reason_of_the_failure(
+    answer: Callable[[], Any], reason: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The line logged for each retry (what `aiospaces -v` shows) names the request and why it failed."""
+    answers = 0
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        nonlocal answers
+        answers += 1
+        if answers > 1:
+            return httpx2.Response(200, json={})
+        result = answer()
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    caplog.set_level(logging.INFO, logger="aiospaces")
+    async with _client(handler) as client:
+        await client._session.request("GET", "/api/x", idempotent=True)
+    retries = [record.getMessage() for record in caplog.records if "retrying in" in record.getMessage()]
+    assert len(retries) == 1
+    assert f"GET {ENDPOINT}/api/x failed ({reason})" in retries[0]
