@@ -534,3 +534,48 @@ async def test_each_retry_is_logged_with_the_reason_of_the_failure(
     retries = [record.getMessage() for record in caplog.records if "retrying in" in record.getMessage()]
     assert len(retries) == 1
     assert f"GET {ENDPOINT}/api/x failed ({reason})" in retries[0]
+
+
+# --- Retry-After ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("delay", [7.0, 0.0])
+async def test_a_503_is_retried_after_the_delay_the_hub_asks(delay: float) -> None:
+    """A 503 with `Retry-After` is retried after that delay (on the client's clock), shorter or longer than
+    the backoff it replaces."""
+    clock = VirtualClock()
+    sent_at: list[float] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        sent_at.append(clock.now())
+        if len(sent_at) == 1:
+            return httpx2.Response(503, headers={"Retry-After": f"{delay:.0f}"})
+        return httpx2.Response(200, json={})
+
+    async with _client(handler, clock=clock) as client:
+        response = await client._session.request("GET", "/api/x", idempotent=True)
+    assert response.status_code == 200
+    assert sent_at == [0.0, delay]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("status", [429, 503])
+async def test_retry_after_holds_off_every_later_request(status: int) -> None:
+    """A 429 or 503 with `Retry-After` (and no rate-limit numbers) holds off the client's next request, to
+    another path, until that delay has passed."""
+    clock = VirtualClock()
+    sent_at: dict[str, float] = {}
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        sent_at[request.url.path] = clock.now()
+        if request.url.path == "/api/first":
+            return httpx2.Response(status, headers={"Retry-After": "20"})
+        return httpx2.Response(200, json={})
+
+    async with _client(handler, clock=clock, retry=False) as client:
+        with pytest.raises(errors.HubHTTPError):
+            await client._session.request("GET", "/api/first", idempotent=True)
+        await client._session.request("GET", "/api/second", idempotent=True)
+    assert sent_at["/api/first"] == 0.0
+    assert sent_at["/api/second"] >= 20.0
