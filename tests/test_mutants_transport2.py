@@ -579,3 +579,26 @@ async def test_retry_after_holds_off_every_later_request(status: int) -> None:
         await client._session.request("GET", "/api/second", idempotent=True)
     assert sent_at["/api/first"] == 0.0
     assert sent_at["/api/second"] >= 20.0
+
+
+@pytest.mark.anyio
+async def test_rate_limit_numbers_of_another_bucket_pace_that_bucket_only() -> None:
+    """An answer on an API path carrying the spent quota of the `resolvers` bucket holds off the next
+    download (`/resolve/`) until that window resets, and no API request."""
+    resolve = "/a/b/resolve/main/file.txt"
+    clock = VirtualClock()
+    sent_at: dict[str, float] = {}
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        sent_at[request.url.path] = clock.now()
+        if request.url.path == "/api/first":
+            return httpx2.Response(200, json={}, headers={"RateLimit": '"resolvers";r=0;t=60'})
+        return httpx2.Response(200, json={})
+
+    async with _client(handler, clock=clock) as client:
+        await client._session.request("GET", resolve, idempotent=True)
+        await client._session.request("GET", "/api/first", idempotent=True)
+        await client._session.request("GET", "/api/second", idempotent=True)
+        await client._session.request("GET", resolve, idempotent=True)
+    assert sent_at["/api/second"] == 0.0
+    assert sent_at[resolve] >= 60.0
