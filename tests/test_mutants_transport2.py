@@ -582,9 +582,13 @@ async def test_retry_after_holds_off_every_later_request(status: int) -> None:
 
 
 @pytest.mark.anyio
-async def test_rate_limit_numbers_of_another_bucket_pace_that_bucket_only() -> None:
-    """An answer on an API path carrying the spent quota of the `resolvers` bucket holds off the next
-    download (`/resolve/`) until that window resets, and no API request."""
+@pytest.mark.parametrize(("status", "remaining"), [(200, 0), (429, 5)])
+async def test_rate_limit_numbers_of_another_bucket_pace_that_bucket_only(
+    status: int, remaining: int
+) -> None:
+    """An answer on an API path that spends the `resolvers` bucket (its numbers say so, or it is a 429
+    counted against that bucket) holds off the next download (`/resolve/`) until that window resets, and no
+    API request."""
     resolve = "/a/b/resolve/main/file.txt"
     clock = VirtualClock()
     sent_at: dict[str, float] = {}
@@ -592,13 +596,17 @@ async def test_rate_limit_numbers_of_another_bucket_pace_that_bucket_only() -> N
     def handler(request: httpx2.Request) -> httpx2.Response:
         sent_at[request.url.path] = clock.now()
         if request.url.path == "/api/first":
-            return httpx2.Response(200, json={}, headers={"RateLimit": '"resolvers";r=0;t=60'})
+            return httpx2.Response(status, json={}, headers={"RateLimit": f'"resolvers";r={remaining};t=60'})
         return httpx2.Response(200, json={})
 
-    async with _client(handler, clock=clock) as client:
+    async with _client(handler, clock=clock, retry=False) as client:
         await client._session.request("GET", resolve, idempotent=True)
-        await client._session.request("GET", "/api/first", idempotent=True)
-        await client._session.request("GET", "/api/second", idempotent=True)
+        if status == 429:
+            with pytest.raises(errors.HubHTTPError):
+                await client._session.request("GET", "/api/first", idempotent=True)
+        else:
+            await client._session.request("GET", "/api/first", idempotent=True)
+            await client._session.request("GET", "/api/second", idempotent=True)
+            assert sent_at["/api/second"] == 0.0
         await client._session.request("GET", resolve, idempotent=True)
-    assert sent_at["/api/second"] == 0.0
     assert sent_at[resolve] >= 60.0
