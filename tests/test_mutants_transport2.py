@@ -343,6 +343,20 @@ async def test_a_query_too_long_is_refused_with_the_reason() -> None:
     assert seen == []
 
 
+@pytest.mark.anyio
+async def test_an_error_status_names_the_reason_the_server_gave() -> None:
+    """An error answer's exception shows the status with the reason phrase the server sent."""
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(409, extensions={"reason_phrase": b"Repo Busy"})
+
+    async with _client(handler, retry=False) as client:
+        with pytest.raises(errors.HubHTTPError) as info:
+            await client._session.request("POST", "/api/x", idempotent=False)
+    assert info.value.status == 409
+    assert "409 Repo Busy" in str(info.value)
+
+
 # --- other hosts (pre-signed storage) ---------------------------------------------------------------------
 
 
