@@ -106,6 +106,8 @@ async def test_trace_ids_are_canonical_uuid4_with_all_their_random_bits() -> Non
         ("Accept", "application/json"),
         ("Connection", "close"),
         ("User-Agent", "custom-agent/1"),
+        ("Authorization", "Bearer hf_other_token"),
+        ("X-Amzn-Trace-Id", "caller-trace-1"),
     ],
 )
 async def test_a_callers_header_replaces_the_default_one(name: str, value: str) -> None:
