@@ -359,6 +359,41 @@ async def test_an_error_status_names_the_reason_the_server_gave() -> None:
     assert "409 Repo Busy" in str(info.value)
 
 
+@pytest.mark.anyio
+async def test_a_request_waiting_when_the_client_closes_says_the_client_is_closed() -> None:
+    """A request still waiting for its turn when the client is closed is not sent: it raises
+    ClientClosedError, saying the client is closed."""
+    sent: list[str] = []
+    release = anyio.Event()
+    outcomes: dict[str, BaseException | int] = {}
+
+    async def handler(request: httpx2.Request) -> httpx2.Response:
+        sent.append(request.url.path)
+        await release.wait()
+        return httpx2.Response(200, json={})
+
+    client = _client(handler, max_concurrency=1)
+
+    async def call(path: str) -> None:
+        try:
+            outcomes[path] = (await client._session.request("GET", path, idempotent=True)).status_code
+        except errors.SpacesError as exc:
+            outcomes[path] = exc
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(call, "/api/first")
+            await anyio.wait_all_tasks_blocked()
+            tg.start_soon(call, "/api/waiting")
+            await anyio.wait_all_tasks_blocked()
+            await client.aclose()
+            release.set()
+    assert sent == ["/api/first"]
+    assert outcomes["/api/first"] == 200
+    assert isinstance(outcomes["/api/waiting"], errors.ClientClosedError)
+    assert "closed" in str(outcomes["/api/waiting"])
+
+
 # --- other hosts (pre-signed storage) ---------------------------------------------------------------------
 
 
