@@ -558,6 +558,7 @@ def _refused() -> httpx2.ConnectError:
     [
         (_refused, "connection refused"),
         (lambda: httpx2.ReadError("reset by peer"), "ReadError: reset by peer"),
+        (lambda: httpx2.ReadError(""), "ReadError"),
         (lambda: httpx2.ConnectTimeout("slow connect"), "ConnectTimeout: slow connect"),
         (lambda: httpx2.Response(503), "503 Service Unavailable"),
         (lambda: httpx2.Response(599), "599"),
