@@ -663,3 +663,41 @@ async def test_rate_limit_numbers_of_another_bucket_pace_that_bucket_only(
             assert sent_at["/api/second"] == 0.0
         await client._session.request("GET", resolve, idempotent=True)
     assert sent_at[resolve] >= 60.0
+
+
+# --- streams: redirects and reservations ------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_a_stream_follows_a_redirect_to_the_body() -> None:
+    """A stream answered by a redirect (a download sent on to storage) follows it and reads the final body."""
+    seen: list[str] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(str(request.url))
+        if request.url.host == "hub.test":
+            return httpx2.Response(302, headers={"Location": "https://cdn.test/blob"})
+        return httpx2.Response(200, content=b"file body")
+
+    async with (
+        _client(handler) as client,
+        client._session.stream("GET", "/a/b/resolve/main/f.bin") as response,
+    ):
+        assert response.status_code == 200
+        assert [chunk async for chunk in response.aiter_bytes()] == [b"file body"]
+    assert seen == [f"{ENDPOINT}/a/b/resolve/main/f.bin", "https://cdn.test/blob"]
+
+
+@pytest.mark.anyio
+async def test_an_open_stream_counts_against_a_new_window() -> None:
+    """A stream still open when another answer announces a new rate-limit window counts against it, as a
+    request in flight does."""
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        if request.url.path == "/api/logs":
+            return httpx2.Response(200, content=b"data: line\n\n")
+        return httpx2.Response(200, json={}, headers={"RateLimit": '"api";r=10;t=60'})
+
+    async with _client(handler) as client, client._session.stream("GET", "/api/logs"):
+        await client._session.request("GET", "/api/x", idempotent=True)
+        assert client.rate_limit.remaining == 9
