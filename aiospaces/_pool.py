@@ -161,10 +161,16 @@ class _ReleasingStream(httpx2.AsyncByteStream):
 
 
 class Slot:
-    """`async with Slot(limiter):` is `async with limiter:` (one token held for the block; a scheduling and
-    cancellation point on entry; waiters served first come, first served) at a fraction of the cost when a
-    token is free: anyio's `acquire` wraps its checkpoint in a shielded cancel scope, which on asyncio costs
-    more than the checkpoint itself; this takes the free token and makes a plain checkpoint."""
+    """`async with Slot(limiter):` holds one token of `limiter` for the block (waiters served first come,
+    first served), at a fraction of the cost of `async with limiter:` when a token is free.
+
+    Entry is a cancellation point (a cancelled caller is stopped before it holds a token, so nothing is sent
+    from a cancelled scope) but, when a token is free, not a scheduling point: the exchange that follows waits
+    for its answer, which lets other tasks run anyway. Yielding here too put each request behind every task
+    ready at that moment: when a fleet's answers arrived together, every next request waited until all of
+    them had been processed, which kept the requests in lockstep bursts and added that wait to every call.
+    (anyio's `acquire` also wraps its checkpoint in a shielded cancel scope, which on asyncio costs more than
+    the checkpoint itself.)"""
 
     __slots__ = ("_limiter",)
 
@@ -173,16 +179,11 @@ class Slot:
 
     async def __aenter__(self) -> None:
         limiter = self._limiter
+        await anyio.lowlevel.checkpoint_if_cancelled()
         try:
             limiter.acquire_nowait()  # refuses while others wait, so it never jumps the queue
         except anyio.WouldBlock:
             await limiter.acquire()
-            return
-        try:
-            await anyio.lowlevel.checkpoint()
-        except BaseException:
-            limiter.release()
-            raise
 
     async def __aexit__(self, *exc_info: object) -> None:
         self._limiter.release()

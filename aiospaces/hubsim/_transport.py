@@ -77,6 +77,9 @@ class HubTransport(httpx2.AsyncBaseTransport):
         self.hub = hub
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        # A request over a network always lets other tasks run while its answer is on the way; a client
+        # served in-process does too, so no caller's loop of requests can keep every other task waiting.
+        await anyio.lowlevel.checkpoint()
         body = await request.aread()
         url = request.url
         raw = url.raw_path.decode("ascii")
