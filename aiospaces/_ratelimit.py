@@ -47,6 +47,9 @@ class RateLimitState:
         # hosts without a known quota, such as pre-signed storage: there, a first upload would hold back
         # every other one until its whole body is sent.)
         self._need_probe = probe_first
+        # Whether a request of this bucket was ever sent: until one is, any numbers it observes (from an
+        # answer to another bucket's request) are current and stand in for its first probe.
+        self._sent = False
         self._probe_in_flight = False
         self._probe_done: anyio.Event | None = None
         self._announced: float | None = None  # the reset time last logged
@@ -77,6 +80,7 @@ class RateLimitState:
             if self._probe_in_flight and self._probe_done is not None:
                 await self._probe_done.wait()
                 continue
+            self._sent = True
             if self._need_probe:
                 self._probe_in_flight = True
                 self._probe_done = anyio.Event()
@@ -130,6 +134,10 @@ class RateLimitState:
         and its `Retry-After`. Call before `release` for the same request."""
         if status is not None and probe:
             # Any HTTP answer settles the probe: either it carried numbers, or this server sends none.
+            self._need_probe = False
+        if info is not None and not self._sent:
+            # Learned from an answer to another bucket's request before this bucket sent anything: no
+            # window of its own has passed, so these numbers are its current window's.
             self._need_probe = False
         if info is not None:
             if info.limit is not None:

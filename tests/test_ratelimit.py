@@ -89,3 +89,22 @@ async def test_spent_window_makes_callers_wait_for_the_reset() -> None:
             tg.start_soon(caller)
     assert sent_at == [30.0, 30.0, 30.0]
     assert state.remaining == 2
+
+
+@pytest.mark.anyio
+async def test_a_bucket_that_never_sent_trusts_numbers_learned_from_another_answer() -> None:
+    """A bucket whose quota another request's answer reported before it sent anything uses those numbers at
+    once: spent, its first request waits for the reset instead of going out as a probe to collect a 429; with
+    quota left, its first requests go together instead of one probe alone."""
+    clock = VirtualClock()
+    spent = RateLimitState("resolvers")
+    spent.observe(RateLimitInfo("resolvers", 0, 60), now=0.0, status=200)
+    assert await spent.acquire(clock) is True  # the probe of the next window,
+    assert clock.now() >= 60.0  # sent only once the reported window is over
+    fresh = RateLimitState("resolvers")
+    fresh.observe(RateLimitInfo("resolvers", 3, 60), now=clock.now(), status=200)
+    with anyio.fail_after(5):  # no answer comes in between: a request waiting for a probe would wait forever
+        roles = [await fresh.acquire(clock) for _ in range(3)]
+    assert roles == [False, False, False]
+    assert fresh.remaining == 0
+
