@@ -107,4 +107,3 @@ async def test_a_bucket_that_never_sent_trusts_numbers_learned_from_another_answ
         roles = [await fresh.acquire(clock) for _ in range(3)]
     assert roles == [False, False, False]
     assert fresh.remaining == 0
-
