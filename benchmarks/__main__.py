@@ -6,6 +6,10 @@ in its own process on 127.0.0.1 and each client run in a fresh process; clients 
 repetitions, and the bulk scenario sweeps the width (32, 128, 512), both clients at every width, within the
 one run.
 
+`--busy N` keeps N other processes spinning on the CPU for the whole run (a busy shared machine,
+reproduced); its results go to `benchmarks/results/busy/` (or `--output`) and never into the README tables,
+which show runs on a quiet machine.
+
 `--quick` runs every scenario small, once per client, in seconds, and only checks correctness (every operation
 applied, the counters add up): this is what CI runs; it needs neither matplotlib nor any file in the
 repository. It writes nothing into the repository unless `--output` is given. A full run writes
@@ -30,6 +34,7 @@ from typing import Any
 
 from . import bulk, ratelimited, scale, watch, watch_writes
 from ._common import RunContext, all_checks_passed
+from ._procs import busy_cores
 from ._report import (
     RESULTS_DIR,
     load_results,
@@ -77,6 +82,13 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="bulk sweep widths, comma-separated (default: 32,128,512; quick: 4,16)",
     )
+    parser.add_argument(
+        "--busy",
+        type=int,
+        default=0,
+        metavar="N",
+        help="keep N processes spinning on the CPU during the run (results: benchmarks/results/busy/)",
+    )
     parser.add_argument("--output", type=Path, default=None, help="directory for results JSON")
     parser.add_argument(
         "--no-readme", action="store_true", help="do not regenerate benchmarks/README.md tables"
@@ -90,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown scenario(s) {unknown}; choose from {list(SCENARIOS)}")
     if args.repetitions is not None and args.repetitions < 1:
         parser.error("--repetitions must be at least 1")
+    if args.busy < 0:
+        parser.error("--busy must be 0 or more")
 
     if args.report:
         directory = args.output or RESULTS_DIR
@@ -106,9 +120,11 @@ def main(argv: list[str] | None = None) -> int:
         shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
     )
     output = args.output if args.output is not None else (None if args.quick else RESULTS_DIR)
+    if output == RESULTS_DIR and args.busy:
+        output = RESULTS_DIR / "busy"
     ok = True
     results: dict[str, dict[str, Any]] = {}
-    with tempfile.TemporaryDirectory(prefix="aiospaces-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="aiospaces-bench-") as tmp, busy_cores(args.busy):
         for name in names:
             repetitions = args.repetitions or (1 if args.quick else FULL_REPETITIONS[name])
             ctx = RunContext(
@@ -134,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
                 "duration_s": round(time.perf_counter() - t0, 1),
                 "repetitions": repetitions,
                 "aiospaces_backend": args.backend,
+                "busy_processes": args.busy,
                 "machine": info,
                 "checks_passed": passed,
                 **outcome,

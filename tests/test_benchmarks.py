@@ -7,10 +7,12 @@ and the numbers add up.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from benchmarks import bulk
 from benchmarks.__main__ import main
 from benchmarks._common import counter_delta, summarize
 from benchmarks._measure import cpu_wait_seconds, median, percentile, ratio
+from benchmarks._procs import busy_cores
 from benchmarks._report import (
     OVERVIEW_END,
     OVERVIEW_START,
@@ -237,6 +240,63 @@ def test_quick_bulk_sweeps_widths_alternating_and_needs_no_matplotlib(
         assert record["writes_seen"] == {"secrets": n, "variables": n, "hardware": n}
         assert record["server_requests"] >= 3 * n
         assert record["hub_counters"]["max_in_flight"] <= record["concurrency"]
+
+
+def test_busy_cores_spin_for_the_block_and_are_gone_after_it() -> None:
+    """`busy_cores(n)` runs n processes that keep running through the block and are ended when it exits,
+    even by an exception."""
+    seen: list[list[subprocess.Popen[bytes]]] = []
+
+    def failing_run() -> None:
+        with busy_cores(2) as spinners:
+            seen.append(spinners)
+            assert [spinner.poll() for spinner in spinners] == [None, None]
+            raise KeyError("the run failed")
+
+    with pytest.raises(KeyError):
+        failing_run()
+    assert len(seen[0]) == 2
+    assert all(spinner.poll() is not None for spinner in seen[0])
+
+
+def test_a_busy_run_keeps_its_results_apart_from_the_quiet_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full run with `--busy N` has N spinning processes alive while its scenarios run, writes its JSON
+    (saying N) under `results/busy/`, and leaves the READMEs' tables, made from quiet runs, alone."""
+    import benchmarks.__main__ as runner
+
+    started: list[list[subprocess.Popen[bytes]]] = []
+    alive: list[int] = []
+
+    @contextlib.contextmanager
+    def recorded(count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
+        with busy_cores(count) as spinners:
+            started.append(spinners)
+            yield spinners
+
+    def scenario(ctx: Any) -> dict[str, Any]:
+        alive.append(sum(spinner.poll() is None for spinner in started[0]))
+        return {"runs": []}
+
+    def no_readme(*args: object) -> bool:
+        raise AssertionError("a busy run must not regenerate the README tables")
+
+    monkeypatch.setitem(runner.SCENARIOS, "bulk", scenario)
+    monkeypatch.setattr(runner, "RESULTS_DIR", tmp_path)
+    monkeypatch.setattr(runner, "update_readme", no_readme)
+    monkeypatch.setattr(runner, "update_overview", no_readme)
+    monkeypatch.setattr(runner, "_plot", lambda directory: True)
+    monkeypatch.setattr(runner, "render_tables", lambda results: "")
+    monkeypatch.setattr(runner, "busy_cores", recorded)
+    assert main(["bulk", "--busy", "1"]) == 0
+    assert alive == [1]
+    assert all(spinner.poll() is not None for spinner in started[0])
+    assert json.loads((tmp_path / "busy" / "bulk.json").read_text())["busy_processes"] == 1
+    assert not (tmp_path / "bulk.json").exists()
+    with pytest.raises(SystemExit) as excinfo:
+        main(["bulk", "--busy", "-1"])
+    assert excinfo.value.code == 2
 
 
 def test_findings_name_where_aiospaces_is_behind_with_a_reason() -> None:
