@@ -339,6 +339,46 @@ async def test_a_server_that_stops_reading_is_a_write_timeout(anyio_backend: str
         assert "writing" in str(caught.value)
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # trio's stream is broken by a cancelled send
+async def test_a_connection_stays_usable_after_a_write_timeout(
+    anyio_backend: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """On asyncio, after a write times out, what it handed over still reaches a server that starts reading
+    again, the connection carries the next exchange, and the event loop reports no error on the way."""
+    chunk = b"x" * (1 << 20)
+    handed = 0
+    with anyio.fail_after(_GUARD):
+        async with _silent_peer() as (client, server):
+
+            async def fill() -> None:
+                nonlocal handed
+                for _ in range(64):
+                    handed += len(chunk)  # even the write that times out hands its bytes over
+                    await client.write(chunk, timeout=0.2)
+
+            with pytest.raises(httpcore2.WriteTimeout):
+                await fill()
+            received = 0
+            while received < handed:
+                await anyio.wait_readable(server)
+                received += len(server.recv(1 << 20))
+            assert received == handed
+            await client.write(b"ping", timeout=5)
+
+            async def answer() -> None:
+                data = b""
+                while data != b"ping":
+                    await anyio.wait_readable(server)
+                    data += server.recv(100)
+                server.send(b"pong")
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(answer)
+                assert await client.read(100, timeout=5) == b"pong"
+        await anyio.sleep(0.05)
+    assert _no_loop_errors(caplog) == []
+
+
 async def test_a_write_waiting_for_room_ends_in_a_write_error_when_the_server_resets(
     anyio_backend: str,
 ) -> None:
@@ -466,9 +506,9 @@ def _tls_contexts() -> tuple[ssl.SSLContext, ssl.SSLContext]:
 
 
 async def test_tls_starts_on_a_connection_and_carries_its_bytes(anyio_backend: str) -> None:
-    """TLS started on a connection, checked against the server's name, gives a stream with the TLS object
-    that reads and writes through the encryption; a server the context does not trust is a `ConnectError`
-    naming (on asyncio) the failed verification."""
+    """TLS started on a connection gives a stream with the TLS object that reads and writes through the
+    encryption; a server the context does not trust, or whose certificate is for another name than the one
+    given, is a `ConnectError` naming (on asyncio) the failed verification."""
     server_context, trusting = _tls_contexts()
     with anyio.fail_after(_GUARD):
         async with _listener() as (listener, port):
@@ -504,23 +544,23 @@ async def test_tls_starts_on_a_connection_and_carries_its_bytes(anyio_backend: s
             await tls.aclose()
             await tls_server.aclose()
 
-            client, server = await _connect(listener, port)
+            # Not trusted, or trusted but issued for another name than the one asked for.
+            for context, name in ((ssl.create_default_context(), "127.0.0.1"), (trusting, "hub.example")):
+                client, server = await _connect(listener, port)
 
-            async def refuse() -> None:
-                with pytest.raises((ssl.SSLError, anyio.BrokenResourceError, anyio.EndOfStream, OSError)):
-                    await anyio.streams.tls.TLSStream.wrap(
-                        server, server_side=True, ssl_context=server_context, standard_compatible=False
-                    )
+                async def refuse(server: anyio.abc.SocketStream = server) -> None:
+                    with pytest.raises((ssl.SSLError, anyio.BrokenResourceError, anyio.EndOfStream, OSError)):
+                        await anyio.streams.tls.TLSStream.wrap(
+                            server, server_side=True, ssl_context=server_context, standard_compatible=False
+                        )
 
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(refuse)
-                with pytest.raises(httpcore2.ConnectError) as caught:
-                    await client.start_tls(
-                        ssl.create_default_context(), server_hostname="127.0.0.1", timeout=5
-                    )
-            await server.aclose()
-    if anyio_backend == "asyncio":
-        assert "CERTIFICATE_VERIFY_FAILED" in str(caught.value)
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(refuse)
+                    with pytest.raises(httpcore2.ConnectError) as caught:
+                        await client.start_tls(context, server_hostname=name, timeout=5)
+                await server.aclose()
+                if anyio_backend == "asyncio":
+                    assert "CERTIFICATE_VERIFY_FAILED" in str(caught.value)
 
 
 async def test_a_tls_handshake_with_no_answer_is_a_connect_timeout_and_closes(anyio_backend: str) -> None:
