@@ -7,8 +7,9 @@ repetitions, and the bulk scenario sweeps the width (32, 128, 512), both clients
 one run.
 
 `--busy N` keeps N other processes spinning on the CPU for the whole run (a busy shared machine,
-reproduced); its results go to `benchmarks/results/busy/` (or `--output`) and never into the README tables,
-which show runs on a quiet machine.
+reproduced). The README tables show aiospaces on asyncio on a quiet machine: a busy run, or one with
+`--backend trio`, writes its results apart, under `benchmarks/results/busy/`, `trio/` or `trio-busy/` (or
+`--output`), and leaves the tables alone.
 
 `--quick` runs every scenario small, once per client, in seconds, and only checks correctness (every operation
 applied, the counters add up): this is what CI runs; it needs neither matplotlib nor any file in the
@@ -120,8 +121,10 @@ def main(argv: list[str] | None = None) -> int:
         shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
     )
     output = args.output if args.output is not None else (None if args.quick else RESULTS_DIR)
-    if output == RESULTS_DIR and args.busy:
-        output = RESULTS_DIR / "busy"
+    # The tables show aiospaces on asyncio on a quiet machine; other runs are kept beside them, apart.
+    apart = "-".join(([args.backend] if args.backend != "asyncio" else []) + (["busy"] if args.busy else []))
+    if output == RESULTS_DIR and apart:
+        output = RESULTS_DIR / apart
     ok = True
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="aiospaces-bench-") as tmp, busy_cores(args.busy):

@@ -259,11 +259,12 @@ def test_busy_cores_spin_for_the_block_and_are_gone_after_it() -> None:
     assert all(spinner.poll() is not None for spinner in seen[0])
 
 
-def test_a_busy_run_keeps_its_results_apart_from_the_quiet_ones(
+def test_busy_and_trio_runs_keep_their_results_apart_from_the_tables(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A full run with `--busy N` has N spinning processes alive while its scenarios run, writes its JSON
-    (saying N) under `results/busy/`, and leaves the READMEs' tables, made from quiet runs, alone."""
+    """A full run with `--busy N` has N spinning processes alive while its scenarios run and writes its JSON
+    (saying N) under `results/busy/`, one on trio under `results/trio/`; neither touches the READMEs' tables
+    (aiospaces on asyncio, quiet machine)."""
     import benchmarks.__main__ as runner
 
     started: list[list[subprocess.Popen[bytes]]] = []
@@ -293,6 +294,9 @@ def test_a_busy_run_keeps_its_results_apart_from_the_quiet_ones(
     assert alive == [1]
     assert all(spinner.poll() is not None for spinner in started[0])
     assert json.loads((tmp_path / "busy" / "bulk.json").read_text())["busy_processes"] == 1
+    assert not (tmp_path / "bulk.json").exists()
+    assert main(["bulk", "--backend", "trio"]) == 0
+    assert json.loads((tmp_path / "trio" / "bulk.json").read_text())["aiospaces_backend"] == "trio"
     assert not (tmp_path / "bulk.json").exists()
     with pytest.raises(SystemExit) as excinfo:
         main(["bulk", "--busy", "-1"])
