@@ -485,7 +485,11 @@ def render_overview(results: dict[str, dict[str, Any]]) -> str:
             ratios = s["ratio_aiospaces_over_huggingface_hub"]
             flights = {
                 client: max(
-                    (int(r["hub_counters"]["max_in_flight"]) for r in bulk["runs"] if _at(r, point, client)),
+                    (
+                        int(r["hub_counters"]["max_in_flight"])
+                        for r in bulk["runs"]
+                        if _at(r, point["concurrency"], client)
+                    ),
                     default=0,
                 )
                 for client in ("aiospaces", "huggingface_hub")
@@ -560,8 +564,8 @@ def render_overview(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(parts) + "\n"
 
 
-def _at(run: dict[str, Any], point: dict[str, Any], client: str) -> bool:
-    return run.get("concurrency") == point["concurrency"] and run["client"] == client
+def _at(run: dict[str, Any], width: int, client: str) -> bool:
+    return run.get("concurrency") == width and run["client"] == client
 
 
 def _spread(bulk: dict[str, Any], width: int, metric: str) -> str:
@@ -569,11 +573,7 @@ def _spread(bulk: dict[str, Any], width: int, metric: str) -> str:
     missed target is a difference or the runs' own scatter."""
     ranges = []
     for client in ("aiospaces", "huggingface_hub"):
-        values = [
-            float(r[metric])
-            for r in bulk["runs"]
-            if r.get("concurrency") == width and r["client"] == client and metric in r
-        ]
+        values = [float(r[metric]) for r in bulk["runs"] if _at(r, width, client) and metric in r]
         if len(values) < 2:
             return ""
         ranges.append(f"{client} {_num(min(values))}–{_num(max(values))} {TARGET_UNITS[metric]}")

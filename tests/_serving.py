@@ -1,11 +1,26 @@
-"""What the end-to-end tests that start `aiospaces hubsim` in a process share: a free port, and waiting until
-the server listens there."""
+"""What tests that run a server share: a free port, waiting until `aiospaces hubsim` started in a process
+listens there, the proxy variables to clear, and a minimal keep-alive HTTP server for an anyio listener."""
 
 from __future__ import annotations
 
 import socket
 import subprocess
 import time
+
+import anyio
+import anyio.abc
+
+# Every environment variable that names a proxy or exempts a host from one (as urllib reads them).
+PROXY_VARIABLES = (
+    "NO_PROXY",
+    "no_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+)
 
 
 def free_port() -> int:
@@ -29,3 +44,34 @@ def wait_listening(server: subprocess.Popen[str] | subprocess.Popen[bytes], port
                 raise AssertionError(f"aiospaces hubsim exited: {stderr!r}") from None
             assert time.monotonic() < deadline, "aiospaces hubsim did not start listening"
             time.sleep(0.05)
+
+
+class RuntimeServer:
+    """A handler for `listener.serve`: a minimal HTTP/1.1 server keeping each connection alive and answering
+    every request with a running Space's runtime; it records each request head and counts connections."""
+
+    body = b'{"stage": "RUNNING", "hardware": {"current": null, "requested": null}}'
+
+    def __init__(self) -> None:
+        self.heads: list[bytes] = []
+        self.connections = 0
+
+    @property
+    def request_lines(self) -> list[bytes]:
+        """The first line of each request head."""
+        return [head.split(b"\r\n", 1)[0] for head in self.heads]
+
+    async def __call__(self, stream: anyio.abc.SocketStream) -> None:
+        self.connections += 1
+        async with stream:
+            data = b""
+            while True:
+                while b"\r\n\r\n" not in data:
+                    try:
+                        data += await stream.receive()
+                    except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
+                        return
+                head, _, data = data.partition(b"\r\n\r\n")
+                self.heads.append(head)
+                answer = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(self.body), self.body)
+                await stream.send(answer)

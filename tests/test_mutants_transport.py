@@ -13,6 +13,7 @@ import anyio.abc
 import anyio.lowlevel
 import httpx2
 import pytest
+from _serving import PROXY_VARIABLES, RuntimeServer
 
 from aiospaces import RetryPolicy, SpacesClient, errors
 from aiospaces.testing import VirtualClock
@@ -462,50 +463,24 @@ async def test_all_proxy_carries_every_request_over_one_kept_connection(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """With only `ALL_PROXY` set, requests go through that proxy, reusing its kept-alive connection."""
-    requests: list[bytes] = []
-    connections = 0
-    body = b'{"stage": "RUNNING", "hardware": {"current": null, "requested": null}}'
-
-    async def serve(stream: anyio.abc.SocketStream) -> None:
-        nonlocal connections
-        connections += 1
-        async with stream:
-            data = b""
-            while True:
-                while b"\r\n\r\n" not in data:
-                    try:
-                        data += await stream.receive()
-                    except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
-                        return
-                head, _, data = data.partition(b"\r\n\r\n")
-                requests.append(head)
-                await stream.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
-
-    for name in (
-        "NO_PROXY",
-        "no_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "all_proxy",
-    ):
+    server = RuntimeServer()
+    for name in PROXY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
     port = listener.extra(anyio.abc.SocketAttribute.local_port)
     async with listener, anyio.create_task_group() as tg:
-        tg.start_soon(listener.serve, serve)
+        tg.start_soon(listener.serve, server)
         monkeypatch.setenv("ALL_PROXY", f"http://127.0.0.1:{port}")
         async with SpacesClient(token=TOKEN, endpoint="http://localhost:1", retry=False) as client:
             with anyio.fail_after(30):
                 await client.get_space_runtime("a/b")
                 await client.get_space_runtime("a/c")
         tg.cancel_scope.cancel()
-    assert [r.split(b"\r\n", 1)[0] for r in requests] == [
+    assert server.request_lines == [
         b"GET http://localhost:1/api/spaces/a/b/runtime HTTP/1.1",
         b"GET http://localhost:1/api/spaces/a/c/runtime HTTP/1.1",
     ]
-    assert connections == 1
+    assert server.connections == 1
 
 
 # --- redirects the transport follows ----------------------------------------------------------------------

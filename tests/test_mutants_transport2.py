@@ -14,6 +14,7 @@ import anyio.abc
 import anyio.lowlevel
 import httpx2
 import pytest
+from _serving import PROXY_VARIABLES, RuntimeServer
 
 from aiospaces import SpacesClient, errors
 from aiospaces.testing import VirtualClock
@@ -211,39 +212,6 @@ async def test_a_request_cancelled_while_its_error_body_arrives_releases_it_at_o
 
 # --- proxies the environment names ------------------------------------------------------------------------
 
-_PROXY_VARIABLES = (
-    "NO_PROXY",
-    "no_proxy",
-    "HTTP_PROXY",
-    "http_proxy",
-    "HTTPS_PROXY",
-    "https_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-)
-_RUNTIME = b'{"stage": "RUNNING", "hardware": {"current": null, "requested": null}}'
-
-
-def _http_server(heads: list[bytes]) -> Callable[[anyio.abc.SocketStream], Any]:
-    """A minimal HTTP/1.1 server answering every request with a runtime, recording each request head."""
-
-    async def serve(stream: anyio.abc.SocketStream) -> None:
-        async with stream:
-            data = b""
-            while True:
-                while b"\r\n\r\n" not in data:
-                    try:
-                        data += await stream.receive()
-                    except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
-                        return
-                head, _, data = data.partition(b"\r\n\r\n")
-                heads.append(head.split(b"\r\n", 1)[0])
-                await stream.send(
-                    b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(_RUNTIME), _RUNTIME)
-                )
-
-    return serve
-
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("case", ["scheme proxy before ALL_PROXY", "NO_PROXY host goes direct"])
@@ -252,17 +220,16 @@ async def test_the_proxy_the_environment_names_for_the_url_carries_it(
 ) -> None:
     """A proxy named for the URL's scheme wins over `ALL_PROXY`, and a host listed in `NO_PROXY` is reached
     directly, whatever proxy is named."""
-    for name in _PROXY_VARIABLES:
+    for name in PROXY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-    proxy_heads: list[bytes] = []
-    direct_heads: list[bytes] = []
+    proxy_server, direct_server = RuntimeServer(), RuntimeServer()
     proxy = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
     direct = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
     proxy_port = proxy.extra(anyio.abc.SocketAttribute.local_port)
     direct_port = direct.extra(anyio.abc.SocketAttribute.local_port)
     async with proxy, direct, anyio.create_task_group() as tg:
-        tg.start_soon(proxy.serve, _http_server(proxy_heads))
-        tg.start_soon(direct.serve, _http_server(direct_heads))
+        tg.start_soon(proxy.serve, proxy_server)
+        tg.start_soon(direct.serve, direct_server)
         if case == "scheme proxy before ALL_PROXY":
             endpoint = "http://localhost:1"
             monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy_port}")
@@ -277,11 +244,11 @@ async def test_the_proxy_the_environment_names_for_the_url_carries_it(
                 await client.get_space_runtime("a/b")
         tg.cancel_scope.cancel()
     if case == "scheme proxy before ALL_PROXY":
-        assert proxy_heads == [b"GET http://localhost:1/api/spaces/a/b/runtime HTTP/1.1"]
-        assert direct_heads == []
+        assert proxy_server.request_lines == [b"GET http://localhost:1/api/spaces/a/b/runtime HTTP/1.1"]
+        assert direct_server.request_lines == []
     else:
-        assert direct_heads == [b"GET /api/spaces/a/b/runtime HTTP/1.1"]
-        assert proxy_heads == []
+        assert direct_server.request_lines == [b"GET /api/spaces/a/b/runtime HTTP/1.1"]
+        assert proxy_server.request_lines == []
 
 
 @pytest.mark.anyio
@@ -289,7 +256,7 @@ async def test_a_given_transport_carries_every_request_whatever_proxy_is_named(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A transport given to the client is used as it is: proxies named in the environment do not apply."""
-    for name in _PROXY_VARIABLES:
+    for name in PROXY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     # Nothing listens there: a request sent to this proxy fails.
     monkeypatch.setenv("ALL_PROXY", "http://127.0.0.1:1")
