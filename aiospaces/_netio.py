@@ -1,5 +1,5 @@
 """The socket layer under httpcore2's connection pool: on asyncio, streams built on asyncio's own protocol and
-transport; elsewhere (trio), httpcore2's default.
+transport; on trio, `_netio_trio`'s.
 
 httpcore2's default on asyncio goes through anyio's socket streams, and wraps every read and write in an
 anyio cancel scope for its timeout. In the bulk benchmark those layers were a fifth of the client's CPU per
@@ -26,16 +26,18 @@ _HIGH_WATER = 256 * 1024
 _COALESCE = 64 * 1024
 
 
-class AsyncioBackend(httpcore2.AsyncNetworkBackend):
-    """Connects with asyncio's `create_connection` under asyncio, with httpcore2's own backend elsewhere."""
+class NetworkBackend(httpcore2.AsyncNetworkBackend):
+    """Connects with asyncio's `create_connection` under asyncio, with `_netio_trio`'s backend under trio."""
 
     def __init__(self) -> None:
         self._trio: httpcore2.AsyncNetworkBackend | None = None
 
     def _other(self) -> httpcore2.AsyncNetworkBackend:
-        # What httpcore2 itself would pick outside asyncio: its trio backend.
+        # Imported on first use: trio is not a dependency of asyncio users.
         if self._trio is None:
-            self._trio = httpcore2.TrioBackend()
+            from ._netio_trio import TrioBackend
+
+            self._trio = TrioBackend()
         return self._trio
 
     async def connect_tcp(

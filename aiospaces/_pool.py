@@ -18,7 +18,7 @@ import anyio.lowlevel
 import httpcore2
 import httpx2
 
-from ._netio import AsyncioBackend
+from ._netio import NetworkBackend
 
 # Connections per shard. Measured on the bulk benchmark at width 128: 16 per shard spent the least CPU per
 # request (fewer shards make each pass longer; more make choosing a shard cost more).
@@ -33,7 +33,7 @@ def connection_pool(max_connections: int, *, shard_size: int = SHARD_SIZE) -> ht
     return ShardedPool(max_connections, shard_size=shard_size)
 
 
-_BACKEND = AsyncioBackend()
+_BACKEND = NetworkBackend()
 # What httpx2's transport is built with before its pool is replaced: never used for a connection, and if it
 # were, it trusts no certificate (PROTOCOL_TLS_CLIENT verifies, and no CA is loaded).
 _UNUSED_TLS = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -70,7 +70,46 @@ class _Pool(httpcore2.AsyncConnectionPool):
     def create_connection(self, origin: httpcore2.Origin) -> httpcore2.AsyncConnectionInterface:
         if self._ssl_context is None and origin.scheme == b"https":
             self._ssl_context = self._tls.get()
-        return super().create_connection(origin)
+        # What httpcore2's pool builds when it has no proxy (this one never has), with quicker locks.
+        return _Connection(
+            origin=origin,
+            ssl_context=self._ssl_context,
+            keepalive_expiry=self._keepalive_expiry,
+            http1=self._http1,
+            http2=self._http2,
+            retries=self._retries,
+            local_address=self._local_address,
+            uds=self._uds,
+            network_backend=self._network_backend,
+            socket_options=self._socket_options,
+        )
+
+
+class _Connection(httpcore2.AsyncHTTPConnection):
+    """httpcore2's connection, whose locks (its own, and its HTTP/1.1 connection's) are a scheduling point
+    only when they have to wait.
+
+    httpcore2 takes them three times per request and, on trio, they are `trio.Lock`s, which yield at every
+    acquire, as trio asks of every async operation. Each yield put the request behind every other ready task,
+    the lockstep the concurrency slot avoids (see `Slot`). These are anyio's fast-acquire locks, the ones
+    httpcore2 already uses on asyncio. A connection serves one request at a time, so they rarely wait."""
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
+        self._request_lock = _quick_lock(self, "_request_lock")
+
+    def __setattr__(self, name: str, value: object) -> None:
+        # httpcore2 makes the HTTP/1.1 connection when the first request has connected, then takes its lock.
+        if name == "_connection" and isinstance(value, httpcore2.AsyncHTTP11Connection):
+            value._state_lock = _quick_lock(value, "_state_lock")
+        super().__setattr__(name, value)
+
+
+def _quick_lock(owner: object, name: str) -> Any:
+    """A fast-acquire lock to replace `owner`'s lock `name`, refusing if httpcore2 has no such lock."""
+    if not hasattr(owner, name):
+        raise AttributeError(f"httpcore2's {type(owner).__name__} has no {name} to replace")
+    return anyio.Lock(fast_acquire=True)
 
 
 def http_transport(connections: int, tls: LazyTLS | ssl.SSLContext) -> httpx2.AsyncHTTPTransport:

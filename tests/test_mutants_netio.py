@@ -25,7 +25,7 @@ import httpcore2
 import pytest
 import trustme
 
-from aiospaces._netio import AsyncioBackend
+from aiospaces._netio import NetworkBackend
 
 pytestmark = pytest.mark.anyio
 
@@ -50,7 +50,7 @@ async def _connect(
     listener: anyio.abc.SocketListener, port: int, **options: object
 ) -> tuple[httpcore2.AsyncNetworkStream, anyio.abc.SocketStream]:
     """One connection through the backend, and the server's end of it."""
-    client = await AsyncioBackend().connect_tcp("127.0.0.1", port, timeout=5, **options)  # type: ignore[arg-type]
+    client = await NetworkBackend().connect_tcp("127.0.0.1", port, timeout=5, **options)  # type: ignore[arg-type]
     server = await listener.accept()
     return client, server
 
@@ -63,7 +63,7 @@ async def _silent_peer() -> AsyncIterator[tuple[httpcore2.AsyncNetworkStream, so
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)
     with listener:
-        client = await AsyncioBackend().connect_tcp("127.0.0.1", listener.getsockname()[1], timeout=5)
+        client = await NetworkBackend().connect_tcp("127.0.0.1", listener.getsockname()[1], timeout=5)
         server, _ = listener.accept()  # already queued: the connect has completed
         server.setblocking(False)
         with server:
@@ -276,7 +276,7 @@ async def test_a_local_address_is_bound_and_shared_by_connections(anyio_backend:
             for stream in (first, second, server_one, server_two):
                 await stream.aclose()
             with pytest.raises(httpcore2.ConnectError):
-                await AsyncioBackend().connect_tcp("127.0.0.1", port, timeout=5, local_address="192.0.2.1")
+                await NetworkBackend().connect_tcp("127.0.0.1", port, timeout=5, local_address="192.0.2.1")
 
 
 async def test_nothing_listening_is_a_connect_error_with_the_systems_reason(anyio_backend: str) -> None:
@@ -286,7 +286,7 @@ async def test_nothing_listening_is_a_connect_error_with_the_systems_reason(anyi
     port = listener.extra(anyio.abc.SocketAttribute.local_port)
     await listener.aclose()
     with anyio.fail_after(_GUARD), pytest.raises(httpcore2.ConnectError) as caught:
-        await AsyncioBackend().connect_tcp("127.0.0.1", port, timeout=5)
+        await NetworkBackend().connect_tcp("127.0.0.1", port, timeout=5)
     assert str(caught.value)
     assert str(caught.value) == str(caught.value.__cause__)
 
@@ -298,7 +298,7 @@ async def test_a_connect_that_gets_no_answer_is_a_connect_timeout(anyio_backend:
     host, port = backlog[0].getsockname()
     try:
         with anyio.fail_after(_GUARD), pytest.raises(httpcore2.ConnectTimeout) as caught:
-            await AsyncioBackend().connect_tcp(host, port, timeout=0.2)
+            await NetworkBackend().connect_tcp(host, port, timeout=0.2)
     finally:
         for sock in backlog:
             sock.close()
@@ -593,7 +593,7 @@ async def test_a_unix_socket_connects_with_its_options(anyio_backend: str, tmp_p
     with anyio.fail_after(_GUARD):
         listener = await anyio.create_unix_listener(path)
         async with listener:
-            client = await AsyncioBackend().connect_unix_socket(
+            client = await NetworkBackend().connect_unix_socket(
                 str(path), timeout=5, socket_options=[_KEEPALIVE]
             )
             server = await listener.accept()
@@ -615,7 +615,7 @@ async def test_a_unix_socket_that_never_accepts_is_a_connect_timeout(
     backlog = _full_backlog(socket.AF_UNIX, path)
     try:
         with anyio.fail_after(_GUARD), pytest.raises(httpcore2.ConnectTimeout):
-            await AsyncioBackend().connect_unix_socket(path, timeout=0.2 if anyio_backend == "asyncio" else 0)
+            await NetworkBackend().connect_unix_socket(path, timeout=0.2 if anyio_backend == "asyncio" else 0)
     finally:
         for sock in backlog:
             sock.close()
@@ -632,5 +632,5 @@ async def test_the_backend_sleeps(anyio_backend: str) -> None:
     with anyio.fail_after(_GUARD):
         async with anyio.create_task_group() as tg:
             tg.start_soon(other)
-            await AsyncioBackend().sleep(0.01)
+            await NetworkBackend().sleep(0.01)
             assert ran

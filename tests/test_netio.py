@@ -253,7 +253,7 @@ def test_the_pool_is_httpx2s_own_but_for_its_sockets() -> None:
     settings = {name: value for name, value in vars(theirs).items() if isinstance(value, plain)}
     assert "_keepalive_expiry" in settings
     assert {name: vars(ours)[name] for name in settings} == settings
-    assert type(ours._network_backend).__name__ == "AsyncioBackend"
+    assert type(ours._network_backend).__name__ == "NetworkBackend"
 
 
 async def test_a_proxy_named_by_the_environment_carries_the_sdks_requests(
