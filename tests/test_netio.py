@@ -1,4 +1,4 @@
-"""The socket layer under the connection pool (`aiospaces._netio` on asyncio, httpcore2's own on trio),
+"""The socket layer under the connection pool (`aiospaces._netio` on asyncio, `_netio_trio` on trio),
 against small HTTP/1.1 servers on 127.0.0.1: plain and TLS, keep-alive and connections the server drops,
 large bodies, timeouts and refused connections."""
 
@@ -13,12 +13,13 @@ import anyio
 import anyio.abc
 import anyio.lowlevel
 import anyio.streams.tls
+import httpcore2
 import httpx2
 import pytest
 import trustme
 
 from aiospaces import SpacesClient
-from aiospaces._pool import connection_pool, http_transport
+from aiospaces._pool import _quick_lock, connection_pool, http_transport
 
 pytestmark = pytest.mark.anyio
 
@@ -254,6 +255,34 @@ def test_the_pool_is_httpx2s_own_but_for_its_sockets() -> None:
     assert "_keepalive_expiry" in settings
     assert {name: vars(ours)[name] for name in settings} == settings
     assert type(ours._network_backend).__name__ == "NetworkBackend"
+
+
+async def test_the_pools_connections_are_httpcore2s_own_but_for_their_locks() -> None:
+    """A connection of the SDK's pool has every setting httpcore2's pool gives its own, and, once it has
+    served a request, its lock and its HTTP/1.1 connection's are fast-acquire locks (yielding only to wait)
+    in place of httpcore2's, which on trio yield at every acquire."""
+    context = ssl.create_default_context()
+    ours = http_transport(7, context)._pool
+    theirs = httpcore2.AsyncConnectionPool(
+        ssl_context=context, max_connections=7, keepalive_expiry=5.0, network_backend=ours._network_backend
+    )
+    origin = httpcore2.Origin(b"http", b"127.0.0.1", 80)
+    mine, httpcore2s = ours.create_connection(origin), theirs.create_connection(origin)
+    assert type(httpcore2s) is httpcore2.AsyncHTTPConnection
+    assert isinstance(mine, httpcore2.AsyncHTTPConnection)
+    settings = {name: value for name, value in vars(httpcore2s).items() if name != "_request_lock"}
+    assert {name: vars(mine)[name] for name in settings} == settings
+    client = httpx2.AsyncClient(transport=http_transport(2, context))
+    async with _server(_keep_alive) as port, client:
+        assert (await client.get(f"http://127.0.0.1:{port}/")).text == "connection 1"
+        [connection] = client._transport._pool.connections  # type: ignore[attr-defined]
+    assert isinstance(connection._request_lock, anyio.Lock)
+    assert isinstance(connection._connection, httpcore2.AsyncHTTP11Connection)
+    assert isinstance(connection._connection._state_lock, anyio.Lock)
+    assert not isinstance(vars(httpcore2s)["_request_lock"], anyio.Lock)
+    # Were httpcore2 to rename a lock, the connection would refuse to be built rather than keep a slow one.
+    with pytest.raises(AttributeError, match="_request_lock"):
+        _quick_lock(object(), "_request_lock")
 
 
 async def test_a_proxy_named_by_the_environment_carries_the_sdks_requests(
