@@ -201,21 +201,20 @@ async def test_the_write_deadline_covers_the_whole_write(anyio_backend: str) -> 
     """A write that must wait for room more than once still times out at the timeout given for the whole
     write, not at a new timeout after each bit of progress; its error is httpcore2's `WriteTimeout`."""
     with trio.fail_after(_GUARD), _pair() as (stream, peer):
-        peer.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        # A reader that takes a little every 50 ms, so the writer keeps making progress.
+        # A reader that empties the connection every 50 ms, so the writer keeps making progress.
 
         async def trickle() -> None:
             while True:
                 await trio.sleep(0.05)
                 with suppress(BlockingIOError):
-                    peer.recv(4096)
+                    while peer.recv(1 << 20):
+                        pass
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(trickle)
-            started = trio.current_time()
+            # With a new timeout after each bit of progress, this write would end, seconds later, without one.
             with pytest.raises(httpcore2.WriteTimeout, match="timed out writing"):
                 await stream.write(b"x" * (16 * 1024 * 1024), timeout=0.3)
-            assert trio.current_time() - started < 5
             nursery.cancel_scope.cancel()
 
 
