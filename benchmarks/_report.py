@@ -95,15 +95,16 @@ PROFILE_FILE = "profile-bulk-aiospaces.json"
 
 
 def load_results(directory: Path = RESULTS_DIR) -> dict[str, dict[str, Any]]:
-    """Every `<scenario>.json` in `directory`, by scenario name (plus `profile` when the profile exists)."""
+    """Every `<scenario>.json` in `directory`, by scenario name (plus `profile` when the profile exists, and
+    `bulk-trio`, the bulk sweep with aiospaces on trio, from `trio/bulk.json`)."""
     out = {}
     for name in SCENARIO_NAMES:
         path = directory / f"{name}.json"
         if path.exists():
             out[name] = json.loads(path.read_text())
-    profile = directory / PROFILE_FILE
-    if profile.exists():
-        out["profile"] = json.loads(profile.read_text())
+    for key, path in (("profile", directory / PROFILE_FILE), ("bulk-trio", directory / "trio" / "bulk.json")):
+        if path.exists():
+            out[key] = json.loads(path.read_text())
     return out
 
 
@@ -528,6 +529,16 @@ def render_overview(results: dict[str, dict[str, Any]]) -> str:
                 f"{where['aiospaces_own']:.0%} in aiospaces' own per-request work.\n"
             )
     lines = []
+    trio = results.get("bulk-trio")
+    if trio is not None:
+        sweep = bulk_sweep(trio)
+        ratios = [point["summary"]["ratio_aiospaces_over_huggingface_hub"] for point in sweep]
+        lines.append(
+            f"- **The bulk writes with aiospaces on trio** ({_date(trio)}): wall time "
+            f"{', '.join(_ratio(r.get('wall_s')) for r in ratios)} and client CPU per request "
+            f"{', '.join(_ratio(r.get('cpu_s_per_1000_requests')) for r in ratios)} at widths "
+            f"{', '.join(str(point['concurrency']) for point in sweep)}."
+        )
     watch = results.get("watch")
     if watch is not None:
         s = watch["summary"]

@@ -7,7 +7,7 @@ process, as in the benchmark) under a sampling profiler: every millisecond of th
 many small calls, so the shares are fair. Each sample is put in one of three places:
 
 - **HTTP stack**: under aiospaces' call into httpx2 (httpx2, httpcore2, h11 and the socket layer below,
-  aiospaces' `_netio` included);
+  aiospaces' `_netio` and `_netio_trio` included);
 - **event loop**: no aiospaces frame on the stack (asyncio's I/O callbacks, task scheduling, `select`);
 - **aiospaces' own work**: anything else, i.e. aiospaces' code and what it calls besides httpx2 (validation,
   request building, headers, rate-limit bookkeeping, concurrency limiters, fleet scheduling, parsing),
@@ -56,7 +56,7 @@ def package_of(filename: str) -> str:
     """A short package name for a code file: the first known package in its path, else `other`. aiospaces'
     socket layer under httpcore2 counts as part of the HTTP stack."""
     parts = Path(filename).parts
-    if parts[-2:] == ("aiospaces", "_netio.py"):
+    if parts[-2:] in (("aiospaces", "_netio.py"), ("aiospaces", "_netio_trio.py")):
         return "netio"
     for part in reversed(parts):
         name = part.removesuffix(".py")

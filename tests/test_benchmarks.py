@@ -27,6 +27,7 @@ from benchmarks._report import (
     OVERVIEW_END,
     OVERVIEW_START,
     bulk_targets,
+    load_results,
     render_findings,
     render_overview,
     render_tables,
@@ -382,6 +383,27 @@ def test_readme_performance_section_comes_from_the_results(tmp_path: Path) -> No
     assert update_overview({"scale": scale}, readme)
     assert "old" not in readme.read_text()
     assert readme.read_text().endswith(f"{OVERVIEW_END}\nrest\n")
+
+
+def test_the_trio_sweep_is_one_line_of_the_performance_section(tmp_path: Path) -> None:
+    """The bulk sweep run with aiospaces on trio (kept apart, in `trio/bulk.json`) is loaded with the other
+    results and shown in the README's performance section as one line: its date and each width's wall-time and
+    CPU ratios, while the tables stay the asyncio run's."""
+
+    def point(wall: float, cpu: float) -> dict[str, Any]:
+        return {"ratio_aiospaces_over_huggingface_hub": {"wall_s": wall, "cpu_s_per_1000_requests": cpu}}
+
+    trio = _bulk_results({32: point(0.98, 0.79), 128: point(0.61, 0.57)})
+    trio["started_at"] = "2026-12-06T17:56:20+00:00"
+    (tmp_path / "trio").mkdir()
+    (tmp_path / "trio" / "bulk.json").write_text(json.dumps(trio))
+    loaded = load_results(tmp_path)
+    assert set(loaded) == {"bulk-trio"}
+    assert (
+        "- **The bulk writes with aiospaces on trio** (2026-12-06 17:56:20 UTC): wall time 0.98×, 0.61× and "
+        "client CPU per request 0.79×, 0.57× at widths 32, 128." in render_overview(loaded)
+    )
+    assert "trio" not in render_tables(loaded)
 
 
 def test_watch_plots_draw_lag_and_requests_from_the_watch_json(tmp_path: Path) -> None:
