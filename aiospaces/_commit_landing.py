@@ -112,14 +112,18 @@ def tree_holds(entries: Iterable[Mapping[str, Any]], expected: Expected) -> bool
     return all(path in seen and seen[path] & ids for path, ids in expected.present.items())
 
 
-def parse_commits_page(payload: object) -> list[CommitEntry]:
-    """The entries of one page of `GET /api/{type}s/{id}/commits/{rev}`."""
+def parse_commits_page(payload: object, repo_id: str) -> list[CommitEntry]:
+    """The entries of one page of `GET /api/{type}s/{id}/commits/{rev}` of `repo_id`."""
     if not isinstance(payload, list):
-        raise errors.UnexpectedResponseError("malformed commit listing from the Hub: not a list")
+        raise errors.UnexpectedResponseError(
+            f"malformed commit listing of {repo_id} from the Hub: not a list"
+        )
     entries: list[CommitEntry] = []
     for item in payload:
         if not (isinstance(item, dict) and isinstance(item.get("id"), str)):
-            raise errors.UnexpectedResponseError(f"malformed commit listing from the Hub: {item!r:.200}")
+            raise errors.UnexpectedResponseError(
+                f"malformed commit listing of {repo_id} from the Hub: {item!r:.200}"
+            )
         title = item.get("title")
         entries.append(CommitEntry(id=item["id"], title=title if isinstance(title, str) else ""))
     return entries

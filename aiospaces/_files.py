@@ -277,13 +277,24 @@ class Files:
             except errors.SpacesError as exc:
                 sent.unsure = sent.unsure or _is_ambiguous(exc)
                 raise
-            return parse_commit_response(
-                json_body(response),
-                commit_message=sent.commit_message,
-                commit_description=sent.commit_description,
-                create_pr=sent.create_pr,
-                endpoint=self._session.endpoint,
-            )
+            try:
+                return parse_commit_response(
+                    json_body(response),
+                    commit_message=sent.commit_message,
+                    commit_description=sent.commit_description,
+                    create_pr=sent.create_pr,
+                    endpoint=self._session.endpoint,
+                )
+            except errors.UnexpectedResponseError as exc:
+                # The Hub said yes, so the commit is in the repo, but not as what: it is looked up rather than
+                # reported failed, which would have the caller commit it again.
+                try:
+                    found = await landed()
+                except errors.SpacesError:
+                    raise exc from None
+                if found is None:
+                    raise
+                return found
 
         async def landed() -> CommitInfo | None:
             return await self._find_sent_commit(sent)
@@ -338,7 +349,7 @@ class Files:
             if url is None:
                 break
             response = await self._session.request("GET", url, idempotent=True)
-            history.extend(parse_commits_page(json_body(response)))
+            history.extend(parse_commits_page(json_body(response), sent.repo_id))
             if base_index(history, sent.base) is not None:
                 break
             url = response.links.get("next", {}).get("url")
@@ -369,7 +380,7 @@ class Files:
             response = await self._session.request(
                 "GET", f"{api}/commits/{quote_revision(f'refs/pr/{number}')}", idempotent=True
             )
-            listed = parse_commits_page(json_body(response))
+            listed = parse_commits_page(json_body(response), sent.repo_id)
             if not (listed and listed[0].id == head and title_matches(listed[0].title, sent.commit_message)):
                 continue
             if await self._tree_holds(sent, head):

@@ -3,6 +3,7 @@ reported failed only when it is not in the repo (on asyncio and trio)."""
 
 from __future__ import annotations
 
+import json
 import random
 from collections import Counter
 from collections.abc import Callable
@@ -14,7 +15,7 @@ import pytest
 
 from aiospaces import RetryPolicy, SpacesClient
 from aiospaces._commit_models import CommitOperationAdd, CommitOperationDelete
-from aiospaces.errors import CommitConflictError, ServerError, SpacesError
+from aiospaces.errors import CommitConflictError, ServerError, SpacesError, UnexpectedResponseError
 from aiospaces.hubsim import SimulatedHub
 
 TOKEN = "hf_alice_commits"
@@ -547,3 +548,72 @@ async def test_a_commit_buried_under_pages_of_others_is_found(hub: SimulatedHub,
     assert history[120][1] == "Upload app.py with aiospaces"
     assert hub.counters.requests[COMMIT_ROUTE] == 1
     assert hub.counters.requests["GET /api/{type}s/{id}/commits/{rev}"] >= 3
+
+
+class _AnswerWithout(httpx2.AsyncBaseTransport):
+    """Passes every request to the Hub, and removes `field` from the JSON of the commit answers."""
+
+    def __init__(self, inner: httpx2.AsyncBaseTransport, field: str) -> None:
+        self.inner = inner
+        self.field = field
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        response = await self.inner.handle_async_request(request)
+        if not _is_commit(request):
+            return response
+        payload = json.loads(await response.aread())
+        payload.pop(self.field, None)
+        return httpx2.Response(
+            response.status_code, headers={"Content-Type": "application/json"}, json=payload
+        )
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("field", ["commitOid", "commitUrl"])
+@pytest.mark.parametrize("create_pr", [False, True])
+async def test_a_commit_the_hub_accepted_with_a_malformed_answer_is_found_not_failed(
+    hub: SimulatedHub, space: str, field: str, create_pr: bool
+) -> None:
+    """A commit the Hub accepted (200) with an answer missing its sha or URL is looked up and reported as the
+    commit it made (on the branch, or as the pull request it opened), not as a failure the caller would
+    retry into a second commit."""
+    before = _history(hub, space)
+    async with _client(_AnswerWithout(hub.transport(), field)) as client:
+        info = await client.upload_file(
+            path_or_fileobj=b"print('ok')\n",
+            path_in_repo="app.py",
+            repo_id=space,
+            repo_type="space",
+            create_pr=create_pr,
+        )
+    if create_pr:
+        assert info.oid == hub.git.branches(("space", space))["refs/pr/1"]
+        assert info.pr_num == 1
+    else:
+        after = _history(hub, space)
+        assert after[1:] == before
+        assert after[0][0] == info.oid
+        assert info.commit_url == f"{ENDPOINT}/spaces/{space}/commit/{info.oid}"
+    assert hub.counters.requests[COMMIT_ROUTE] == 1
+
+
+@pytest.mark.anyio
+async def test_a_malformed_answer_for_a_commit_not_in_the_repo_is_an_unexpected_response(
+    hub: SimulatedHub, space: str
+) -> None:
+    """A 200 commit answer without a sha, for a commit the lookup does not find, is reported as the Hub's
+    malformed answer (nothing landed that the caller could commit twice)."""
+
+    class _Pretend(httpx2.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+            if _is_commit(request):
+                return httpx2.Response(200, json={"success": True})
+            return await hub.transport().handle_async_request(request)
+
+    before = _history(hub, space)
+    async with _client(_Pretend()) as client:
+        with pytest.raises(UnexpectedResponseError, match="commitOid"):
+            await client.upload_file(
+                path_or_fileobj=b"print('no')\n", path_in_repo="app.py", repo_id=space, repo_type="space"
+            )
+    assert _history(hub, space) == before

@@ -136,11 +136,11 @@ def test_title_matches(title: str, summary: str, matches: bool) -> None:
 def test_parse_commits_page_reads_ids_and_titles_and_refuses_garbage() -> None:
     """The commit listing gives (id, title); an entry without an id or a non-list answer is an error."""
     page = [{"id": OURS, "title": "t", "message": "", "authors": [], "date": "x"}, {"id": BASE}]
-    assert parse_commits_page(page) == [CommitEntry(OURS, "t"), CommitEntry(BASE, "")]
+    assert parse_commits_page(page, "alice/app") == [CommitEntry(OURS, "t"), CommitEntry(BASE, "")]
     with pytest.raises(UnexpectedResponseError):
-        parse_commits_page({"id": OURS})
+        parse_commits_page({"id": OURS}, "alice/app")
     with pytest.raises(UnexpectedResponseError):
-        parse_commits_page([{"title": "no id"}])
+        parse_commits_page([{"title": "no id"}], "alice/app")
 
 
 def test_preupload_head_and_pull_request_refs() -> None:

@@ -78,16 +78,21 @@ def test_a_file_whose_name_ends_in_a_letter_is_found() -> None:
 
 
 def test_a_commit_listing_that_is_not_a_list_is_called_malformed_from_the_hub() -> None:
-    """A commit listing that is not a list raises UnexpectedResponseError saying the Hub's commit listing is
-    malformed."""
-    with pytest.raises(UnexpectedResponseError, match=r"^malformed commit listing from the Hub\b"):
-        parse_commits_page({"id": "a" * 40})
+    """A commit listing that is not a list raises UnexpectedResponseError saying the Hub's commit listing of
+    that repo is malformed."""
+    with pytest.raises(
+        UnexpectedResponseError, match=r"^malformed commit listing of alice/app from the Hub\b"
+    ):
+        parse_commits_page({"id": "a" * 40}, "alice/app")
 
 
 def test_a_commit_listing_entry_without_an_id_is_shown_in_the_error() -> None:
-    """A commit listing entry without an id raises UnexpectedResponseError showing that entry."""
-    with pytest.raises(UnexpectedResponseError, match=r"^malformed commit listing from the Hub: .*no id"):
-        parse_commits_page([{"title": "no id"}])
+    """A commit listing entry without an id raises UnexpectedResponseError naming the repo and showing that
+    entry."""
+    with pytest.raises(
+        UnexpectedResponseError, match=r"^malformed commit listing of alice/app from the Hub: .*no id"
+    ):
+        parse_commits_page([{"title": "no id"}], "alice/app")
 
 
 @pytest.mark.parametrize("answer", [[], "refs", {"branches": []}, {"pullRequests": "2"}])
