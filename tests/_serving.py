@@ -1,14 +1,17 @@
 """What tests that run a server share: a free port, waiting until `aiospaces hubsim` started in a process
-listens there, the proxy variables to clear, and a minimal keep-alive HTTP server for an anyio listener."""
+listens there, the proxy variables to clear, a minimal keep-alive HTTP server for an anyio listener, and TLS
+contexts from a test certificate authority."""
 
 from __future__ import annotations
 
 import socket
+import ssl
 import subprocess
 import time
 
 import anyio
 import anyio.abc
+import trustme
 
 # Every environment variable that names a proxy or exempts a host from one (as urllib reads them).
 PROXY_VARIABLES = (
@@ -75,3 +78,14 @@ class RuntimeServer:
                 self.heads.append(head)
                 answer = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(self.body), self.body)
                 await stream.send(answer)
+
+
+def tls_contexts(hostname: str = "127.0.0.1") -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A server's TLS context, with a certificate for `hostname` from a new test authority, and a client's
+    context that trusts that authority."""
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert(hostname).configure_cert(server_context)
+    trusting = ssl.create_default_context()
+    authority.configure_trust(trusting)
+    return server_context, trusting

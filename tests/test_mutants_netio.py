@@ -24,7 +24,7 @@ import anyio.lowlevel
 import anyio.streams.tls
 import httpcore2
 import pytest
-import trustme
+from _serving import tls_contexts
 
 from aiospaces._netio import NetworkBackend
 
@@ -492,20 +492,11 @@ async def test_a_large_upload_flows_through_a_slow_server_without_loop_errors(
     assert _no_loop_errors(caplog) == []
 
 
-def _tls_contexts() -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    authority = trustme.CA()
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    authority.issue_cert("127.0.0.1").configure_cert(server_context)
-    trusting = ssl.create_default_context()
-    authority.configure_trust(trusting)
-    return server_context, trusting
-
-
 async def test_tls_starts_on_a_connection_and_carries_its_bytes(anyio_backend: str) -> None:
     """TLS started on a connection gives a stream with the TLS object that reads and writes through the
     encryption; a server the context does not trust, or whose certificate is for another name than the one
     given, is a `ConnectError` naming the failed verification."""
-    server_context, trusting = _tls_contexts()
+    server_context, trusting = tls_contexts()
     with anyio.fail_after(_GUARD):
         async with _listener() as (listener, port):
             client, server = await _connect(listener, port)
@@ -561,7 +552,7 @@ async def test_tls_starts_on_a_connection_and_carries_its_bytes(anyio_backend: s
 async def test_a_tls_handshake_with_no_answer_is_a_connect_timeout_and_closes(anyio_backend: str) -> None:
     """A server that never answers the TLS handshake is a `ConnectTimeout` after the timeout given (on asyncio
     naming the TLS handshake), and the connection is closed: the server reads its end."""
-    _, trusting = _tls_contexts()
+    _, trusting = tls_contexts()
     with anyio.fail_after(_GUARD):
         async with _listener() as (listener, port):
             client, server = await _connect(listener, port)

@@ -17,7 +17,7 @@ import anyio.streams.tls
 import httpcore2
 import httpx2
 import pytest
-import trustme
+from _serving import tls_contexts
 
 from aiospaces import SpacesClient
 from aiospaces._pool import _quicken, connection_pool, http_transport
@@ -157,11 +157,7 @@ async def test_nothing_listening_is_a_connect_error() -> None:
 async def test_https_is_verified_and_served() -> None:
     """Over TLS, a server whose certificate the context trusts is answered, with keep-alive; one it does not
     trust is refused as a `ConnectError`."""
-    authority = trustme.CA()
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    authority.issue_cert("127.0.0.1").configure_cert(server_context)
-    trusting = ssl.create_default_context()
-    authority.configure_trust(trusting)
+    server_context, trusting = tls_contexts()
 
     async with _server(_keep_alive, tls=server_context) as port:
         async with _client(trusting) as client:
@@ -176,11 +172,7 @@ async def test_https_is_verified_and_served() -> None:
 async def test_the_tls_context_is_built_once_and_only_for_https(monkeypatch: pytest.MonkeyPatch) -> None:
     """A client of a plain-http endpoint never builds a TLS context (loading the CA bundle); the first https
     connection builds it, once for every shard of the client's pool."""
-    authority = trustme.CA()
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    authority.issue_cert("127.0.0.1").configure_cert(server_context)
-    trusting = ssl.create_default_context()
-    authority.configure_trust(trusting)
+    server_context, trusting = tls_contexts()
     built: list[ssl.SSLContext] = []
 
     def create_ssl_context(*args: object, **kwargs: object) -> ssl.SSLContext:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import socket
-import ssl
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
 
@@ -18,7 +17,7 @@ import pytest
 import trio
 import trio.lowlevel
 import trio.testing
-import trustme
+from _serving import tls_contexts
 
 from aiospaces import _netio_trio
 from aiospaces._netio_trio import _TLS, _Socket
@@ -218,19 +217,10 @@ async def test_the_write_deadline_covers_the_whole_write(anyio_backend: str) -> 
             nursery.cancel_scope.cancel()
 
 
-def _tls_contexts() -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    authority = trustme.CA()
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    authority.issue_cert("hub.test").configure_cert(server_context)
-    trusting = ssl.create_default_context()
-    authority.configure_trust(trusting)
-    return server_context, trusting
-
-
 @asynccontextmanager
 async def _tls_pair() -> AsyncIterator[tuple[_TLS, trio.SSLStream[trio.SocketStream]]]:
     """Our TLS stream over one end of a pair, after its handshake with trio's TLS stream on the other."""
-    server_context, trusting = _tls_contexts()
+    server_context, trusting = tls_contexts("hub.test")
     ours, theirs = socket.socketpair()
     ours.setblocking(False)
     server = trio.SSLStream(
@@ -293,7 +283,7 @@ async def test_tls_records_that_do_not_decrypt_are_a_read_error(anyio_backend: s
 async def test_a_server_that_leaves_during_the_handshake_is_a_connect_error(anyio_backend: str) -> None:
     """A connection that ends before the TLS handshake completes is httpcore2's `ConnectError` saying so, and
     the connection is closed."""
-    _, trusting = _tls_contexts()
+    _, trusting = tls_contexts("hub.test")
     with trio.fail_after(_GUARD):
         ours, theirs = socket.socketpair()
         ours.setblocking(False)
@@ -308,7 +298,7 @@ async def test_a_server_that_leaves_during_the_handshake_is_a_connect_error(anyi
 async def test_a_request_on_a_kept_connection_yields_only_to_wait(anyio_backend: str, scheme: str) -> None:
     """Through the SDK's pool on trio, a request on a kept-alive connection lets other tasks run once (to wait
     for its answer), not at every lock, send and receive; over TLS too."""
-    server_context, trusting = _tls_contexts()
+    server_context, trusting = tls_contexts("hub.test")
     answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
     async def serve(stream: trio.abc.Stream) -> None:
