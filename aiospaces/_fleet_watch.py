@@ -26,7 +26,7 @@ import anyio
 import attrs
 
 from ._clock import move_on_at
-from ._poll import PollPolicy, PollTracker, likely_in
+from ._poll import PollPolicy, PollTracker, describe_last, likely_in
 from ._session import Session
 from ._watch import (
     DEADLINE_OVERRUN,
@@ -36,7 +36,7 @@ from ._watch import (
     close_iterator,
 )
 from .errors import SpacesError, WaitTimeoutError
-from .models import SpaceRuntime, stage_name
+from .models import SpaceRuntime
 
 __all__ = ["FleetEntry", "FleetWatch", "OwnerRead", "RoundPlan", "plan_round"]
 
@@ -474,10 +474,11 @@ class FleetWatch:
 
     def timeout_error(self, entry: FleetEntry) -> WaitTimeoutError:
         """The error of a Space still not done at the deadline, with its last runtime."""
+        seen = "" if entry.last is None else describe_last(entry.last, entry.last.raw)
         return WaitTimeoutError(
-            f"{entry.repo_id}: not running after {self._timeout:g} s"
-            + (f" (last stage {stage_name(entry.last.stage)})" if entry.last is not None else ""),
+            f"{entry.repo_id}: not running after {self._timeout:g} s" + (f" ({seen})" if seen else ""),
             repo_id=entry.repo_id,
             timeout=self._timeout or 0.0,
             runtime=entry.last,
+            last_seen=seen,
         )

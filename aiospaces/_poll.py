@@ -22,10 +22,12 @@ __all__ = [
     "RunningVerdict",
     "StageHistory",
     "changed_fields",
+    "describe_last",
     "is_transitional",
     "likely_in",
     "running_verdict",
     "snapshot",
+    "switch_pending",
 ]
 
 # design.md §3: a watch reports a change when one of these runtime attributes changes.
@@ -368,13 +370,37 @@ def running_verdict(runtime: RuntimeLike, *, target: str | None = None, wake: bo
     """
     stage = stage_name(runtime.stage)
     if stage == "RUNNING":
-        return "running" if target is None or runtime.hardware == target else "waiting"
+        if target is not None:
+            return "running" if runtime.hardware == target else "waiting"
+        # Without a request of this client, the runtime itself tells of a switch the Hub accepted and has not
+        # made yet (another process asked, a CI step before this one): the old flavor still RUNNING is not
+        # the Space as configured. (A runtime without a current flavor is not taken for one.)
+        return "waiting" if switch_pending(runtime) else "running"
     if stage in FAILURE_STAGES:
         return "failed"
     if stage in NOT_RUNNING_STAGES:
         # A DELETING Space is never restarted: it is going away.
         return "wake" if wake and stage != "DELETING" else "not_running"
     return "waiting"
+
+
+def switch_pending(runtime: RuntimeLike) -> bool:
+    """Whether the runtime shows a hardware switch not made yet: another flavor requested than the one running
+    (hub-api.md §8.2, `hardware.requested` and `hardware.current`)."""
+    current, requested = runtime.hardware, runtime.requested_hardware
+    return current is not None and requested is not None and requested != current
+
+
+def describe_last(runtime: RuntimeLike, raw: Mapping[str, Any] | None = None) -> str:
+    """The last runtime a wait saw, for its timeout message: the stage, the flavor running, a switch still
+    pending and the Hub's `errorMessage` (e.g. why the requested flavor cannot be scheduled)."""
+    text = f"last stage {stage_name(runtime.stage)}"
+    if runtime.hardware is not None:
+        text += f", hardware {runtime.hardware}"
+    if switch_pending(runtime):
+        text += f", {runtime.requested_hardware} requested"
+    message = raw_error_message(raw)
+    return text + (f"; the Hub says: {message}" if message else "")
 
 
 def raw_error_message(raw: Mapping[str, Any] | None) -> str | None:

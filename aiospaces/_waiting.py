@@ -94,7 +94,7 @@ class Waiting:
         *,
         timeout: float | None,  # noqa: ASYNC109 - a deadline on the client's clock
         policy: PollPolicy | None,
-        goal: str,
+        goal: str | Callable[[], str],
         on_change: Callable[[RuntimeChange], object] | None,
     ) -> SpaceRuntime:
         """Check the arguments, then poll until `await done(runtime)` is true (see `_watch.wait_for`)."""
@@ -213,8 +213,11 @@ class Waiting:
                 await self.hub.restart_space(repo_id)
             return await self._settle(repo_id, runtime, verdict)
 
+        def goal() -> str:
+            return "the requested hardware" if target is None else f"{target} running"
+
         return await self._wait(
-            repo_id, switched, timeout=timeout, policy=policy, goal="the hardware", on_change=on_change
+            repo_id, switched, timeout=timeout, policy=policy, goal=goal, on_change=on_change
         )
 
     async def _settle(self, repo_id: str, runtime: SpaceRuntime, verdict: str) -> bool:

@@ -17,7 +17,7 @@ import attrs
 
 from . import validation
 from ._clock import move_on_at
-from ._poll import PollPolicy, PollTracker, changed_fields, likely_in
+from ._poll import PollPolicy, PollTracker, changed_fields, describe_last, likely_in
 from ._session import Session
 from .errors import WaitTimeoutError
 from .models import SpaceInfo, SpaceRuntime, stage_name
@@ -299,10 +299,11 @@ async def wait_for(
     done: Callable[[SpaceRuntime], Awaitable[bool]],
     *,
     timeout: float | None,  # noqa: ASYNC109 - a deadline on the client's clock
-    goal: str,
+    goal: str | Callable[[], str],
     on_change: Callable[[RuntimeChange], object] | None = None,
 ) -> SpaceRuntime:
-    """Poll until `await done(runtime)` (which may raise) is true; WaitTimeoutError at the deadline.
+    """Poll until `await done(runtime)` (which may raise) is true; WaitTimeoutError at the deadline, naming
+    the `goal` (or what `goal()` says then).
 
     The last poll lands on the deadline; a read still blocked `DEADLINE_OVERRUN` seconds after it (e.g.
     waiting for the rate-limit window) is cut off and the wait times out then. `on_change` gets a
@@ -314,12 +315,14 @@ async def wait_for(
         result = await poll.read()
         if result is None:
             last = poll.last
+            what = goal if isinstance(goal, str) else goal()
+            seen = describe_last(last, last.raw) if last else ""
             raise WaitTimeoutError(
-                f"{poll.repo_id}: {goal} not reached within {timeout:g} s"
-                + (f" (last stage {stage_name(last.stage)}, hardware {last.hardware})" if last else ""),
+                f"{poll.repo_id}: {what} not reached within {timeout:g} s" + (f" ({seen})" if seen else ""),
                 repo_id=poll.repo_id,
                 timeout=timeout or 0.0,
                 runtime=last,
+                last_seen=seen,
             )
         runtime, changed = result
         if changed:

@@ -303,13 +303,21 @@ class HardwareConflictError(WaitError):
 
 
 class WaitTimeoutError(WaitError, TimeoutError):
-    """The wait's deadline passed. `runtime` is the last runtime observed."""
+    """The wait's deadline passed. `runtime` is the last runtime observed; `last_seen` says it in words (its
+    stage, the flavor running, a hardware switch still pending, the Hub's `errorMessage`), or is empty."""
 
     def __init__(
-        self, message: str, *, repo_id: str, timeout: float, runtime: SpaceRuntime | None = None
+        self,
+        message: str,
+        *,
+        repo_id: str,
+        timeout: float,
+        runtime: SpaceRuntime | None = None,
+        last_seen: str = "",
     ) -> None:
         super().__init__(message, repo_id=repo_id, runtime=runtime)
         self.timeout = timeout
+        self.last_seen = last_seen
 
 
 # --- billing ------------------------------------------------------------------------------------------------

@@ -144,6 +144,28 @@ def test_hubsim_imports_only_itself() -> None:
     assert offenders == []
 
 
+# The one module that uses asyncio itself: the socket layer under the pool when the loop is asyncio's (anyio's
+# streams cost a fifth of the CPU per request there); on trio, `_netio_trio` takes its place.
+ASYNCIO_MODULES = frozenset({"aiospaces._netio"})
+
+
+def imports_asyncio(name: str) -> bool:
+    tree = ast.parse(MODULES[name].read_text(), filename=str(MODULES[name]))
+    for node in ast.walk(tree):
+        names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+        if isinstance(node, ast.ImportFrom) and not node.level:
+            names = [node.module or ""]
+        if any(n == "asyncio" or n.startswith("asyncio.") for n in names):
+            return True
+    return False
+
+
+def test_only_the_asyncio_socket_layer_uses_asyncio() -> None:
+    """The library runs on anyio (so on asyncio and trio alike); the only module that imports asyncio is the
+    socket layer built for asyncio's loop."""
+    assert sorted(name for name in MODULES if imports_asyncio(name)) == sorted(ASYNCIO_MODULES)
+
+
 def test_the_rules_catch_what_they_forbid() -> None:
     """The checks themselves: a private module of another package, or one imported by an edge module, is
     refused; a sibling's private module is allowed."""

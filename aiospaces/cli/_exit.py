@@ -77,8 +77,7 @@ def classify(exc: BaseException) -> tuple[ExitCode, str] | None:
             f"{exc.repo_id}: {exc.requested} was requested by someone else while waiting for {exc.expected}",
         )
     if isinstance(exc, errors.WaitTimeoutError):
-        stage = getattr(exc.runtime, "stage", None)
-        last = f" (last stage {stage})" if stage is not None else ""
+        last = f" ({exc.last_seen})" if exc.last_seen else ""
         return ExitCode.TIMEOUT, f"{exc.repo_id} not ready after {exc.timeout:g}s{last}; raise --timeout"
     if isinstance(exc, errors.RequestTimeoutError):
         return ExitCode.TIMEOUT, f"the Hub did not answer in time ({exc.method} {exc.url})"
