@@ -36,6 +36,11 @@ class BuildPlan:
     run_log: tuple[str, ...] = ()
     error_message: str | None = None
 
+    @property
+    def built_log(self) -> tuple[str, ...]:
+        """The build log when the image builds (the app may still crash at start), else empty."""
+        return self.build_log if self.outcome in ("RUNNING", "RUNTIME_ERROR") else ()
+
 
 FAILURE_PHASES: tuple[str, ...] = ("build", "start", "schedule", "config")
 

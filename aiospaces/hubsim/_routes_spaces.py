@@ -74,6 +74,9 @@ def request_hardware(hub: HubState, req: SimRequest, repo_id: str) -> SimRespons
         elif space.stage in SERVING_STAGES and space.current == flavor:
             space.set_stage(now, "RUNNING")  # back to the hardware still running: switch cancelled
         elif space.stage == "RUNNING" and space.current is not None and not space.plan:
+            repo = hub.repo("space", repo_id)
+            assert repo is not None
+            rebuild_log = hub.rebuild_log(repo)
             hold = hub.hardware_hold()
             full = hold is None and flavor is not None and hub.capacity_full(flavor, space)
             if full:
@@ -82,11 +85,13 @@ def request_hardware(hub: HubState, req: SimRequest, repo_id: str) -> SimRespons
             if hold is not None:
                 # No machine for the new flavor yet: the old one keeps RUNNING, with `requested` !=
                 # `current` (an `unscheduled_hardware` fault, or the modelled capacity).
-                space.wait_for_capacity(now, hold[0], hold[1], hub.durations(space), hub.wall_at)
+                space.wait_for_capacity(
+                    now, hold[0], hold[1], hub.durations(space), hub.wall_at, rebuild_log=rebuild_log
+                )
                 space.awaiting_capacity = full
             else:
                 # hub-api.md §8.2: the old hardware keeps running (RUNNING_BUILDING) until the switch.
-                space.switch_hardware(now, hub.durations(space), hub.wall_at)
+                space.switch_hardware(now, hub.durations(space), hub.wall_at, rebuild_log=rebuild_log)
         else:
             repo = hub.repo("space", repo_id)
             assert repo is not None

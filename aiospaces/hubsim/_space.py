@@ -73,6 +73,7 @@ class Step:
     current: object = _KEEP  # new `hardware.current` (str | None), or _KEEP
     error_message: str | None = None
     run_log: tuple[str, ...] | None = None  # replaces the run log, lines stamped from `at`
+    build_log: tuple[tuple[float, str], ...] | None = None  # replaces the build log (lines already stamped)
     became_active: bool = False  # counts as traffic for the sleep timer
     build: QueuedBuild | None = None  # start this build at `at` (then `stage` is unused)
 
@@ -158,6 +159,8 @@ class SpaceState:
             self.last_active = step.at
         if step.run_log is not None:
             self.set_run_log(_stamp(step.at, step.run_log))
+        if step.build_log is not None:
+            self.set_build_log(list(step.build_log))
         self._enter(step.at, step.stage, current=step.current, error_message=step.error_message)
 
     def _enter(
@@ -251,10 +254,7 @@ class SpaceState:
             return
         serving = keep_serving and self.stage in SERVING_STAGES and self.current is not None
         build_end = now + durations.build
-        lines = list(plan.build_log)
-        if lines and lines[0].startswith("====="):
-            lines[0] = lines[0].replace("===== Build Queued", f"===== Build Queued at {wall(now)}", 1)
-        self.set_build_log(_spread(now, build_end, lines))
+        self.set_build_log(_build_log(now, build_end, plan.build_log, wall))
         self._enter(
             now, "RUNNING_BUILDING" if serving else "BUILDING", current=self.current if serving else None
         )
@@ -288,16 +288,32 @@ class SpaceState:
                 )
             )
 
-    def switch_hardware(self, now: float, durations: Durations, wall: Callable[[float], str]) -> None:
+    def switch_hardware(
+        self,
+        now: float,
+        durations: Durations,
+        wall: Callable[[float], str],
+        *,
+        rebuild_log: tuple[str, ...],
+    ) -> None:
         """A running Space keeps serving on its old hardware, then runs on the requested one.
 
+        On the Hub a hardware change rebuilds the Space (stage RUNNING_BUILDING, hub-api.md §13.1): the
+        rebuild's log (`rebuild_log`, the build log of the Space's current files) replaces the build log,
+        its lines coming in while the old hardware serves. An empty `rebuild_log` (files whose build would
+        not succeed, on a Space seeded running) keeps the previous build log.
+
         When a commit's build is queued, that build is what starts the app on the requested hardware: the
-        Space restarts once, with the new files, never on the new hardware with the old ones.
+        Space restarts once, with the new files, never on the new hardware with the old ones; that build
+        writes the build log.
         """
         self.cancel_plan(now, keep_queued=True)
         self._enter(now, "RUNNING_BUILDING", current=self.current)
         if not self.plan:
-            self._plan_restarted_app(now + durations.hardware_switch, wall)
+            switched = now + durations.hardware_switch
+            if rebuild_log:
+                self.set_build_log(_build_log(now, switched, rebuild_log, wall))
+            self._plan_restarted_app(switched, wall)
 
     def wait_for_capacity(
         self,
@@ -306,9 +322,12 @@ class SpaceState:
         message: str | None,
         durations: Durations,
         wall: Callable[[float], str],
+        *,
+        rebuild_log: tuple[str, ...],
     ) -> None:
         """A hardware request no machine takes yet: RUNNING on the old hardware for `seconds` (`math.inf`:
-        for good), with `message` as the runtime's `errorMessage`; then the usual switch.
+        for good), with `message` as the runtime's `errorMessage`; then the usual switch, whose rebuild
+        writes `rebuild_log` as in `switch_hardware` (the previous build log shows until it starts).
 
         The Hub accepts the request (`requested` is the new flavor) and the old app keeps serving until
         the scheduler finds the hardware; nothing fails meanwhile.
@@ -317,8 +336,10 @@ class SpaceState:
         self._enter(now, "RUNNING", current=self.current, error_message=message)
         if math.isfinite(seconds) and not self.plan:
             scheduled = now + seconds
-            self.plan.append(Step(scheduled, "RUNNING_BUILDING"))
-            self._plan_restarted_app(scheduled + durations.hardware_switch, wall)
+            switched = scheduled + durations.hardware_switch
+            log = tuple(_build_log(scheduled, switched, rebuild_log, wall)) if rebuild_log else None
+            self.plan.append(Step(scheduled, "RUNNING_BUILDING", build_log=log))
+            self._plan_restarted_app(switched, wall)
 
     @property
     def awaiting_hardware(self) -> bool:
@@ -341,12 +362,27 @@ class SpaceState:
         )
         self.plan.sort(key=lambda step: step.at)  # a queued build may be due before or after
 
-    def set_running(self, now: float, run_log: tuple[str, ...] = ()) -> None:
-        """Jump straight to RUNNING (seeding)."""
+    def set_running(
+        self,
+        now: float,
+        run_log: tuple[str, ...] = (),
+        *,
+        build_log: tuple[str, ...] = (),
+        durations: Durations | None = None,
+        wall: Callable[[float], str] | None = None,
+    ) -> None:
+        """Jump straight to RUNNING (seeding).
+
+        A Space that runs was built: `build_log` (with `durations` and `wall`) becomes the log of that
+        build, stamped as if it had ended `durations.start` before `now` and lasted `durations.build`.
+        """
         self.cancel_plan(now)
         self.last_active = now
         if run_log:
             self.set_run_log(_stamp(now, run_log))
+        if build_log and durations is not None and wall is not None:
+            built = now - durations.start
+            self.set_build_log(_build_log(built - durations.build, built, build_log, wall))
         self._enter(now, "RUNNING", current=None if self.is_static else self.requested)
 
     def set_stage(self, now: float, stage: str, error_message: str | None = None) -> None:
@@ -399,6 +435,16 @@ class SpaceState:
 def _stamp(at: float, lines: tuple[str, ...] | list[str]) -> list[tuple[float, str]]:
     # Lines of one burst share their time; their order is the list order.
     return [(at, line) for line in lines]
+
+
+def _build_log(
+    start: float, end: float, lines: tuple[str, ...], wall: Callable[[float], str]
+) -> list[tuple[float, str]]:
+    """A build's log lines spread over its duration, the header naming when the build was queued."""
+    out = list(lines)
+    if out and out[0].startswith("====="):
+        out[0] = out[0].replace("===== Build Queued", f"===== Build Queued at {wall(start)}", 1)
+    return _spread(start, end, out)
 
 
 def _spread(start: float, end: float, lines: list[str]) -> list[tuple[float, str]]:

@@ -409,14 +409,14 @@ class HubState:
     def settle(self, repo: RepoRecord) -> None:
         """Apply the Space's lifecycle transitions that are due (no-op for other repos)."""
         if repo.space is not None:
-            self._settle_space(repo.space, self.now())
+            self._settle_space(repo, self.now())
 
     def space(self, repo_id: str) -> SpaceState:
         """A Space's state, settled to now; KeyError when there is no such Space."""
         repo = self._repos.get(_fold("space", repo_id))
         if repo is None or repo.space is None:
             raise KeyError(f"no space {repo_id!r} on the simulated hub")
-        self._settle_space(repo.space, self.now())
+        self._settle_space(repo, self.now())
         return repo.space
 
     def inspect_space(self, repo_id: str, read: Callable[[SpaceState, float], T]) -> T | None:
@@ -430,14 +430,18 @@ class HubState:
             if repo is None or repo.space is None:
                 return None
             now = self.now()
-            self._settle_space(repo.space, now)
+            self._settle_space(repo, now)
             return read(repo.space, now)
 
-    def _settle_space(self, space: SpaceState, now: float) -> None:
+    def _settle_space(self, repo: RepoRecord, now: float) -> None:
         """Settle the Space; one waiting for a machine that is now free gets it (its switch starts now)."""
+        space = repo.space
+        assert space is not None
         space.settle(now)
         if space.awaiting_capacity and space.requested and not self.capacity_full(space.requested, space):
-            space.switch_hardware(now, self.durations(space), self.wall_at)
+            space.switch_hardware(
+                now, self.durations(space), self.wall_at, rebuild_log=self.rebuild_log(repo)
+            )
             self.counters.actions["scheduled"] += 1
 
     def capacity_full(self, flavor: str, space: SpaceState) -> bool:
@@ -470,6 +474,11 @@ class HubState:
         assert repo.space is not None
         files = {path: self.git.read_file(repo.key, path) or b"" for path in self.git.list_files(repo.key)}
         return plan_build(files, repo.space.sdk, commit_sha=commit_sha or (self.git.head(repo.key) or ""))
+
+    def rebuild_log(self, repo: RepoRecord) -> tuple[str, ...]:
+        """The build log of a rebuild of the Space's current files for a hardware change (empty when the
+        image would not build)."""
+        return self.build_plan(repo).built_log
 
     def start_build(self, repo: RepoRecord, *, keep_serving: bool, commit_sha: str = "") -> None:
         """Start a build of the Space from its current files (`keep_serving`: the old app runs meanwhile)."""
