@@ -97,6 +97,8 @@ async def test_a_space_created_running_with_files_that_would_not_build_shows_no_
 async def test_a_hardware_switch_replaces_the_build_log_with_its_rebuild() -> None:
     """A hardware change rebuilds the Space: while the old hardware serves, the build log is the rebuild's,
     streamed as it goes and ending with the switch; afterwards it holds that build only, like a restart's."""
+    # The Hub's word on this is not recorded: its build log route serves one build's log (one header, one
+    # commit), so the rebuild's lines replace the previous build's rather than follow them.
     hub, clock = make_hub()
     hub.create_space("alice/app")
     async with client_for(hub, clock) as client:

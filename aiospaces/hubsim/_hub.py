@@ -114,8 +114,8 @@ class SimulatedHub(HubState):
             sdk: `gradio`, `streamlit`, `docker` or `static`.
             files: Files besides the Hub's default README/.gitattributes (default: a minimal app for `sdk`).
             hardware: Requested (and, when RUNNING, current) hardware.
-            stage: `"RUNNING"` (default): running right away on `hardware`, with the build log and run log
-                of a build of `files` that ended just before; None: a build starts now and the
+            stage: `"RUNNING"` (default): running right away on `hardware`, with the build log (when
+                `files` build) and run log of a build that ended just before; None: a build starts now and the
                 outcome is decided from the files; any other stage (e.g. `"PAUSED"`, `"BUILD_ERROR"`,
                 `"SLEEPING"`) is set as is.
             private: Private visibility.

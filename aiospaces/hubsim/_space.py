@@ -300,8 +300,11 @@ class SpaceState:
 
         On the Hub a hardware change rebuilds the Space (stage RUNNING_BUILDING, hub-api.md §13.1): the
         rebuild's log (`rebuild_log`, the build log of the Space's current files) replaces the build log,
-        its lines coming in while the old hardware serves. An empty `rebuild_log` (files whose build would
-        not succeed, on a Space seeded running) keeps the previous build log.
+        its lines coming in while the old hardware serves. [inferred] Neither hub-api.md nor the recordings
+        say whether a new build's lines follow the old build's; the build log route serves one build's
+        log (its header names one commit), so the rebuild's replaces it, as every other build's does. An
+        empty `rebuild_log` (files whose build would not succeed, on a Space seeded running) keeps the
+        previous build log.
 
         When a commit's build is queued, that build is what starts the app on the requested hardware: the
         Space restarts once, with the new files, never on the new hardware with the old ones; that build
