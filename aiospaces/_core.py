@@ -2,10 +2,10 @@
 sleep time, pause, restart, storage, volumes, dev mode) and logs.
 
 Each public method is build (`_wire`) → send (`Session.request`) → parse (`_wire`/`models`). Arguments are
-validated before any request. Names and argument names follow huggingface_hub 2.4's `HfApi` (minus `token`);
-`request_space_storage` and `delete_space_storage`, which that release removed, follow hub-api.md §16. The
-actions a later wait must not see "from before" (hardware request, restart, pause) record their fence in
-`Session.fences` themselves.
+validated before any request. Names and argument names follow huggingface_hub 2.4's `HfApi` (`token` must
+be the client's own, see `_check_token`); `request_space_storage` and `delete_space_storage`, which that
+release removed, follow hub-api.md §16. The actions a later wait must not see "from before" (hardware
+request, restart, pause) record their fence in `Session.fences` themselves.
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ class HubOperations(RepoOperations):
         timeout: float | None = None,  # noqa: ASYNC109 - HfApi's argument; a per-request httpx timeout
         files_metadata: bool = False,
         expand: Sequence[str] | None = None,
+        token: bool | str | None = None,
     ) -> SpaceInfo:
         """A Space's metadata (`GET /api/spaces/{id}[/revision/{rev}]`, hub-api.md §6.1).
 
@@ -78,6 +79,7 @@ class HubOperations(RepoOperations):
             files_metadata: include file sizes and LFS info (`blobs=true`).
             expand: only these properties (e.g. `["runtime", "sdk"]`); exclusive with `files_metadata`.
         """
+        self._check_token(token)
         validation.validate_repo_id(repo_id)
         validation.validate_timeout(timeout)
         validation.validate_bool(files_metadata, arg="files_metadata")
@@ -94,7 +96,42 @@ class HubOperations(RepoOperations):
         )
         return _wire.parse_space_info(_wire.json_body(response))
 
-    async def list_spaces(
+    def list_spaces(
+        self,
+        *,
+        filter: str | Iterable[str] | None = None,
+        author: str | None = None,
+        search: str | None = None,
+        datasets: str | Iterable[str] | None = None,
+        models: str | Iterable[str] | None = None,
+        linked: bool = False,
+        sort: str | None = None,
+        limit: int | None = None,
+        expand: Sequence[str] | None = None,
+        full: bool | None = None,
+        token: bool | str | None = None,
+    ) -> AsyncIterator[SpaceInfo]:
+        """Iterate over Spaces (`GET /api/spaces`, hub-api.md §6.2), following `Link: rel="next"` pages
+        lazily.
+
+        `limit` is sent and also enforced here (later pages are not fetched). With `expand=["runtime"]` each
+        `SpaceInfo.runtime` is filled, which is how fleet watching reads many runtimes per request.
+        """
+        self._check_token(token)
+        return self._list_spaces(
+            filter=filter,
+            author=author,
+            search=search,
+            datasets=datasets,
+            models=models,
+            linked=linked,
+            sort=sort,
+            limit=limit,
+            expand=expand,
+            full=full,
+        )
+
+    async def _list_spaces(
         self,
         *,
         filter: str | Iterable[str] | None = None,
@@ -108,12 +145,7 @@ class HubOperations(RepoOperations):
         expand: Sequence[str] | None = None,
         full: bool | None = None,
     ) -> AsyncIterator[SpaceInfo]:
-        """Iterate over Spaces (`GET /api/spaces`, hub-api.md §6.2), following `Link: rel="next"` pages
-        lazily.
-
-        `limit` is sent and also enforced here (later pages are not fetched). With `expand=["runtime"]` each
-        `SpaceInfo.runtime` is filled, which is how fleet watching reads many runtimes per request.
-        """
+        """The iteration of `list_spaces` (its arguments checked on the first step)."""
         params: list[tuple[str, str]] | None = _wire.list_spaces_params(
             filter=filter,
             author=author,
@@ -142,10 +174,17 @@ class HubOperations(RepoOperations):
     # --- secrets and variables (hub-api.md §7) -----------------------------------------------------------
 
     async def add_space_secret(
-        self, repo_id: str, key: str, value: str, *, description: str | None = None
+        self,
+        repo_id: str,
+        key: str,
+        value: str,
+        *,
+        description: str | None = None,
+        token: bool | str | None = None,
     ) -> None:
         """Add or update a secret (`POST …/secrets`; an upsert, so retried freely). The value never appears in
         any error or log."""
+        self._check_token(token)
         validation.validate_repo_id(repo_id)
         validation.validate_key(key)
         validation.validate_value(value)
@@ -154,23 +193,30 @@ class HubOperations(RepoOperations):
         with _redacting(value):
             await self._session.request(spec.method, spec.path, json=spec.json, idempotent=spec.idempotent)
 
-    async def delete_space_secret(self, repo_id: str, key: str) -> None:
+    async def delete_space_secret(self, repo_id: str, key: str, *, token: bool | str | None = None) -> None:
         """Delete a secret (`DELETE …/secrets` with a JSON body; unknown keys are a 200, recording
         test_manage_secrets)."""
+        self._check_token(token)
         validation.validate_repo_id(repo_id)
         validation.validate_key(key)
         await self._session.request(
             "DELETE", _wire.space_path(repo_id, "/secrets"), json={"key": key}, idempotent=True
         )
 
-    async def get_space_secrets(self, repo_id: str) -> dict[str, SpaceSecret]:
+    async def get_space_secrets(
+        self, repo_id: str, *, token: bool | str | None = None
+    ) -> dict[str, SpaceSecret]:
         """Secrets' keys, descriptions and update times (`GET …/secrets`); values are never returned."""
+        self._check_token(token)
         validation.validate_repo_id(repo_id)
         response = await self._session.request("GET", _wire.space_path(repo_id, "/secrets"), idempotent=True)
         return _wire.parse_secrets(_wire.json_body(response))
 
-    async def get_space_variables(self, repo_id: str) -> dict[str, SpaceVariable]:
+    async def get_space_variables(
+        self, repo_id: str, *, token: bool | str | None = None
+    ) -> dict[str, SpaceVariable]:
         """All variables (`GET …/variables`)."""
+        self._check_token(token)
         validation.validate_repo_id(repo_id)
         response = await self._session.request(
             "GET", _wire.space_path(repo_id, "/variables"), idempotent=True
@@ -178,9 +224,16 @@ class HubOperations(RepoOperations):
         return _wire.parse_variables(_wire.json_body(response))
 
     async def add_space_variable(
-        self, repo_id: str, key: str, value: str, *, description: str | None = None
+        self,
+        repo_id: str,
+        key: str,
+        value: str,
+        *,
+        description: str | None = None,
+        token: bool | str | None = None,
     ) -> dict[str, SpaceVariable]:
         """Add or update a variable (`POST …/variables`, an upsert); returns the full map after the change."""
+        self._check_token(token)
         validation.validate_repo_id(repo_id)
         validation.validate_key(key)
         validation.validate_value(value)
@@ -191,9 +244,12 @@ class HubOperations(RepoOperations):
         )
         return _wire.parse_variables(_wire.json_body(response))
 
-    async def delete_space_variable(self, repo_id: str, key: str) -> dict[str, SpaceVariable]:
+    async def delete_space_variable(
+        self, repo_id: str, key: str, *, token: bool | str | None = None
+    ) -> dict[str, SpaceVariable]:
         """Delete a variable (`DELETE …/variables`); returns the map after deletion (unknown key:
         unchanged)."""
+        self._check_token(token)
         validation.validate_repo_id(repo_id)
         validation.validate_key(key)
         response = await self._session.request(
@@ -209,15 +265,21 @@ class HubOperations(RepoOperations):
         )
         return _wire.parse_runtime(_wire.json_body(response))
 
-    async def get_space_runtime(self, repo_id: str) -> SpaceRuntime:
+    async def get_space_runtime(self, repo_id: str, *, token: bool | str | None = None) -> SpaceRuntime:
         """The Space's runtime (`GET …/runtime`)."""
+        self._check_token(token)
         validation.validate_repo_id(repo_id)
         runtime = await self._runtime_call(_wire.runtime_request(repo_id))
         self._session.fences.saw(repo_id, runtime)
         return runtime
 
     async def request_space_hardware(
-        self, repo_id: str, hardware: str, *, sleep_time: int | str | None = None
+        self,
+        repo_id: str,
+        hardware: str,
+        *,
+        token: bool | str | None = None,
+        sleep_time: int | str | None = None,
     ) -> SpaceRuntime:
         """Request hardware (`POST …/hardware`). The answer typically has `requested_hardware` = the new
         flavor while `hardware` is still the old one (hub-api.md §8.2). Retried freely: requesting the same
@@ -231,6 +293,7 @@ class HubOperations(RepoOperations):
             hardware: a flavor string or `SpaceHardware` member (ours or huggingface_hub's).
             sleep_time: seconds of inactivity before sleeping (-1: never).
         """
+        self._check_token(token)
         validation.validate_repo_id(repo_id)
         flavor = validation.validate_hardware(hardware)
         seconds = validation.validate_sleep_time(sleep_time) if sleep_time is not None else None
@@ -247,8 +310,11 @@ class HubOperations(RepoOperations):
         fences.record_hardware(repo_id, runtime, requested_before=requested_before)
         return runtime
 
-    async def set_space_sleep_time(self, repo_id: str, sleep_time: int | str) -> SpaceRuntime:
+    async def set_space_sleep_time(
+        self, repo_id: str, sleep_time: int | str, *, token: bool | str | None = None
+    ) -> SpaceRuntime:
         """Set the sleep time (`POST …/sleeptime`; -1 never sleeps). Idempotent."""
+        self._check_token(token)
         validation.validate_repo_id(repo_id)
         seconds = validation.validate_sleep_time(sleep_time)
         runtime = await self._runtime_call(_wire.sleeptime_request(repo_id, seconds))
@@ -262,7 +328,7 @@ class HubOperations(RepoOperations):
             )
         return runtime
 
-    async def pause_space(self, repo_id: str) -> SpaceRuntime:
+    async def pause_space(self, repo_id: str, *, token: bool | str | None = None) -> SpaceRuntime:
         """Pause the Space (`POST …/pause`); it stays PAUSED until restarted. Idempotent (pausing a paused
         Space leaves it paused).
 
@@ -272,12 +338,15 @@ class HubOperations(RepoOperations):
         Args:
             repo_id: the Space.
         """
+        self._check_token(token)
         validation.validate_repo_id(repo_id)
         runtime = await self._runtime_call(_wire.pause_request(repo_id))
         self._session.fences.record_pause(repo_id)
         return runtime
 
-    async def restart_space(self, repo_id: str, *, factory_reboot: bool = False) -> SpaceRuntime:
+    async def restart_space(
+        self, repo_id: str, *, token: bool | str | None = None, factory_reboot: bool = False
+    ) -> SpaceRuntime:
         """Restart the Space (`POST …/restart[?factory=true]`); the answer's stage is typically BUILDING.
 
         Not idempotent: a second restart would restart again. After an ambiguous failure (timeout, dropped
@@ -296,6 +365,7 @@ class HubOperations(RepoOperations):
             repo_id: the Space.
             factory_reboot: rebuild from scratch, without the build cache.
         """
+        self._check_token(token)
         validation.validate_repo_id(repo_id)
         validation.validate_bool(factory_reboot, arg="factory_reboot")
         spec = _wire.restart_request(repo_id, factory_reboot)
@@ -308,17 +378,21 @@ class HubOperations(RepoOperations):
         self._session.fences.record_restart(repo_id, runtime)
         return runtime
 
-    async def enable_space_dev_mode(self, repo_id: str) -> SpaceRuntime:
+    async def enable_space_dev_mode(self, repo_id: str, *, token: bool | str | None = None) -> SpaceRuntime:
         """Turn dev mode on (`POST …/dev-mode {"enabled": true}`). Idempotent."""
+        self._check_token(token)
         validation.validate_repo_id(repo_id)
         return await self._runtime_call(_wire.dev_mode_request(repo_id, True))
 
-    async def disable_space_dev_mode(self, repo_id: str) -> SpaceRuntime:
+    async def disable_space_dev_mode(self, repo_id: str, *, token: bool | str | None = None) -> SpaceRuntime:
         """Turn dev mode off (`POST …/dev-mode {"enabled": false}`). Idempotent."""
+        self._check_token(token)
         validation.validate_repo_id(repo_id)
         return await self._runtime_call(_wire.dev_mode_request(repo_id, False))
 
-    async def request_space_storage(self, repo_id: str, storage: str) -> SpaceRuntime:
+    async def request_space_storage(
+        self, repo_id: str, storage: str, *, token: bool | str | None = None
+    ) -> SpaceRuntime:
         """Request a persistent-storage tier (`POST …/storage`; deprecated by the Hub, hub-api.md §8.4).
         Idempotent (setting a tier).
 
@@ -331,6 +405,7 @@ class HubOperations(RepoOperations):
         Raises:
             StorageDowngradeError: the Space has a higher tier; tiers only go up (delete the storage first).
         """
+        self._check_token(token)
         validation.validate_repo_id(repo_id)
         tier = validation.validate_storage(storage)
         try:
@@ -354,9 +429,10 @@ class HubOperations(RepoOperations):
                 ) from exc
             raise
 
-    async def delete_space_storage(self, repo_id: str) -> SpaceRuntime:
+    async def delete_space_storage(self, repo_id: str, *, token: bool | str | None = None) -> SpaceRuntime:
         """Delete the persistent storage (`DELETE …/storage`; 400 when there is none). After an ambiguous
         failure, a 400 on the resend means our first attempt deleted it: the current runtime is returned."""
+        self._check_token(token)
         validation.validate_repo_id(repo_id)
         path = _wire.space_path(repo_id, "/storage")
 
@@ -372,17 +448,21 @@ class HubOperations(RepoOperations):
 
         return await self._ambiguity_safe(send, on_error_after_ambiguous=settle)
 
-    async def set_space_volumes(self, repo_id: str, volumes: Sequence[Any]) -> None:
+    async def set_space_volumes(
+        self, repo_id: str, volumes: Sequence[Any], *, token: bool | str | None = None
+    ) -> None:
         """Replace the mounted volumes (`PUT …/volumes`, the whole list). Idempotent."""
+        self._check_token(token)
         validation.validate_repo_id(repo_id)
         payload = _wire.volumes_payload(volumes, arg="volumes")
         await self._session.request(
             "PUT", _wire.space_path(repo_id, "/volumes"), json={"volumes": payload}, idempotent=True
         )
 
-    async def delete_space_volumes(self, repo_id: str) -> None:
+    async def delete_space_volumes(self, repo_id: str, *, token: bool | str | None = None) -> None:
         """Remove every volume (`DELETE …/volumes`; 400 when there are none). Reconciled like
         `delete_space_storage`."""
+        self._check_token(token)
         validation.validate_repo_id(repo_id)
         path = _wire.space_path(repo_id, "/volumes")
 
@@ -398,13 +478,14 @@ class HubOperations(RepoOperations):
 
         await self._ambiguity_safe(send, on_error_after_ambiguous=settle)
 
-    async def list_spaces_hardware(self) -> list[SpaceHardwareInfo]:
+    async def list_spaces_hardware(self, token: bool | str | None = None) -> list[SpaceHardwareInfo]:
         """Hardware flavors with prices (`GET /api/spaces/hardware`, hub-api.md §8.6)."""
+        self._check_token(token)
         response = await self._session.request("GET", "/api/spaces/hardware", idempotent=True)
         return _wire.parse_hardware_list(_wire.json_body(response))
 
-    async def fetch_space_logs(
-        self, repo_id: str, *, build: bool = False, follow: bool = False
+    def fetch_space_logs(
+        self, repo_id: str, *, build: bool = False, follow: bool = False, token: bool | str | None = None
     ) -> AsyncGenerator[str, None]:
         """Iterate over the run logs (or build logs with `build=True`) over SSE (hub-api.md §9).
 
@@ -419,6 +500,13 @@ class HubOperations(RepoOperations):
         streams than that at once would leave no slot for other calls, so raise `max_concurrency` (or use a
         second client) when following many logs.
         """
+        self._check_token(token)
+        return self._fetch_space_logs(repo_id, build=build, follow=follow)
+
+    async def _fetch_space_logs(
+        self, repo_id: str, *, build: bool = False, follow: bool = False
+    ) -> AsyncGenerator[str, None]:
+        """The iteration of `fetch_space_logs` (its arguments checked on the first step)."""
         validation.validate_repo_id(repo_id)
         validation.validate_bool(build, arg="build")
         validation.validate_bool(follow, arg="follow")

@@ -1,6 +1,6 @@
 """Files of repos, fourth of `SpacesClient`'s base classes: commits (`create_commit`, `upload_file`,
 `upload_folder`, `delete_file`, `delete_folder`), listing (`list_repo_files`, `revision_sha`) and downloads
-(`hf_hub_download`, `read_file`), with huggingface_hub 2.4's names and arguments (minus `token`).
+(`hf_hub_download`, `read_file`), with huggingface_hub 2.4's names and arguments (`token`: the client's own).
 
 Each method is documented here and delegates to the files component (`_files.Files`: preupload, LFS, the
 commit and its safe resend) or the downloads component (`_downloads.Downloads`: the cache layout), which the
@@ -50,6 +50,7 @@ class FileCalls(RepoCalls):
         *,
         commit_message: str,
         commit_description: str | None = None,
+        token: bool | str | None = None,
         repo_type: str | None = None,
         revision: str | None = None,
         create_pr: bool | None = None,
@@ -91,6 +92,7 @@ class FileCalls(RepoCalls):
             RepositoryNotFoundError, RevisionNotFoundError, EntryNotFoundError: as the Hub answers.
             ValueError, TypeError: bad arguments (before any request).
         """
+        self._check_token(token)
         if isinstance(operations, str | bytes) or not isinstance(operations, Iterable):
             raise TypeError("operations must be an iterable of commit operations")
         given = list(operations)
@@ -123,6 +125,7 @@ class FileCalls(RepoCalls):
         path_or_fileobj: str | Path | bytes | BinaryIO,
         path_in_repo: str,
         repo_id: str,
+        token: bool | str | None = None,
         repo_type: str | None = None,
         revision: str | None = None,
         commit_message: str | None = None,
@@ -146,6 +149,7 @@ class FileCalls(RepoCalls):
         Returns:
             The commit.
         """
+        self._check_token(token)
         return await self._files.upload_file(
             path_or_fileobj=path_or_fileobj,
             path_in_repo=path_in_repo,
@@ -166,6 +170,7 @@ class FileCalls(RepoCalls):
         path_in_repo: str | None = None,
         commit_message: str | None = None,
         commit_description: str | None = None,
+        token: bool | str | None = None,
         repo_type: str | None = None,
         revision: str | None = None,
         create_pr: bool | None = None,
@@ -198,6 +203,7 @@ class FileCalls(RepoCalls):
         Returns:
             The commit (or the unchanged head if no file changed).
         """
+        self._check_token(token)
         return await self._files.upload_folder(
             repo_id=repo_id,
             folder_path=folder_path,
@@ -218,6 +224,7 @@ class FileCalls(RepoCalls):
         path_in_repo: str,
         repo_id: str,
         *,
+        token: bool | str | None = None,
         repo_type: str | None = None,
         revision: str | None = None,
         commit_message: str | None = None,
@@ -234,6 +241,7 @@ class FileCalls(RepoCalls):
             RepositoryNotFoundError, RevisionNotFoundError, CommitConflictError: as `create_commit`.
             ValueError, TypeError: bad arguments (before any request).
         """
+        self._check_token(token)
         operation = CommitOperationDelete(path_in_repo=path_in_repo)
         return await self.create_commit(
             repo_id,
@@ -253,6 +261,7 @@ class FileCalls(RepoCalls):
         path_in_repo: str,
         repo_id: str,
         *,
+        token: bool | str | None = None,
         repo_type: str | None = None,
         revision: str | None = None,
         commit_message: str | None = None,
@@ -268,6 +277,7 @@ class FileCalls(RepoCalls):
             RepositoryNotFoundError, RevisionNotFoundError, CommitConflictError: as `create_commit`.
             ValueError, TypeError: bad arguments (before any request).
         """
+        self._check_token(token)
         operation = CommitOperationDelete(path_in_repo=path_in_repo, is_folder=True)
         return await self.create_commit(
             repo_id,
@@ -283,12 +293,18 @@ class FileCalls(RepoCalls):
         )
 
     async def list_repo_files(
-        self, repo_id: str, *, revision: str | None = None, repo_type: str | None = None
+        self,
+        repo_id: str,
+        *,
+        revision: str | None = None,
+        repo_type: str | None = None,
+        token: bool | str | None = None,
     ) -> list[str]:
         """Every file path in the repo at `revision`, as `HfApi.list_repo_files`.
 
         Reads `GET /api/{type}s/{id}/tree/{rev}?recursive=true` and follows its `Link` pagination.
         """
+        self._check_token(token)
         return await self._files.list_repo_files(repo_id, revision=revision, repo_type=repo_type)
 
     async def hf_hub_download(
@@ -303,6 +319,7 @@ class FileCalls(RepoCalls):
         local_dir: str | Path | None = None,
         force_download: bool = False,
         etag_timeout: float = 10,
+        token: bool | str | None = None,
         local_files_only: bool = False,
     ) -> str:
         """Download one file and return its local path, as `hf_hub_download`.
@@ -337,6 +354,7 @@ class FileCalls(RepoCalls):
             EntryNotFoundError, RevisionNotFoundError, RepositoryNotFoundError: as the Hub answers.
             FileNotFoundError: `local_files_only=True` and no cached copy.
         """
+        self._check_token(token)
         return await self._downloads.hf_hub_download(
             repo_id,
             filename,

@@ -2,9 +2,9 @@
 existence checks, repo info, the repo tree, and moving a repo.
 
 Each method is build → send (`Session.request`, the client's one request path) → parse, with huggingface_hub
-2.4's names, arguments and return types (minus `token`); the wire facts are cited per method from its source
-(`hf_api.py`). The class sits between the Hub operations and the file calls (`_file_ops.py`) in the client's
-base classes.
+2.4's names, arguments and return types (`token`: the client's own); the wire facts are cited per method
+from its source (`hf_api.py`). The class sits between the Hub operations and the file calls (`_file_ops.py`)
+in the client's base classes.
 """
 
 from __future__ import annotations
@@ -31,13 +31,14 @@ class RepoCalls(HubOperations):
 
     # --- search and templates --------------------------------------------------------------------------
 
-    async def search_spaces(
+    def search_spaces(
         self,
         query: str,
         *,
         filter: str | Iterable[str] | None = None,
         sdk: str | list[str] | None = None,
         include_non_running: bool = False,
+        token: bool | str | None = None,
     ) -> AsyncIterator[SpaceSearchResult]:
         """Search Spaces (`GET /api/spaces/semantic-search`, hub-api.md §6.3), as `HfApi.search_spaces`.
 
@@ -53,6 +54,18 @@ class RepoCalls(HubOperations):
         Raises:
             ValueError, TypeError: bad arguments (before any request).
         """
+        self._check_token(token)
+        return self._search_spaces(query, filter=filter, sdk=sdk, include_non_running=include_non_running)
+
+    async def _search_spaces(
+        self,
+        query: str,
+        *,
+        filter: str | Iterable[str] | None = None,
+        sdk: str | list[str] | None = None,
+        include_non_running: bool = False,
+    ) -> AsyncIterator[SpaceSearchResult]:
+        """The iteration of `search_spaces` (its arguments checked on the first step)."""
         if not isinstance(query, str):
             raise TypeError(f"query must be a str, got {type(query).__name__}")
         if not query.strip():
@@ -74,9 +87,10 @@ class RepoCalls(HubOperations):
             if isinstance(item, dict) and "id" in item:
                 yield SpaceSearchResult.from_dict(item)
 
-    async def list_space_templates(self) -> list[SpaceTemplate]:
+    async def list_space_templates(self, *, token: bool | str | None = None) -> list[SpaceTemplate]:
         """The Space templates `create_repo(space_template=...)` accepts (`GET /api/spaces/templates`,
         hub-api.md §5.6), as `HfApi.list_space_templates`."""
+        self._check_token(token)
         response = await self._session.request("GET", "/api/spaces/templates", idempotent=True)
         data = _wire.json_body(response)
         items = data.get("templates") if isinstance(data, dict) else None
@@ -97,6 +111,7 @@ class RepoCalls(HubOperations):
         timeout: float | None = None,  # noqa: ASYNC109 - HfApi's argument; a per-request httpx timeout
         files_metadata: bool = False,
         expand: Sequence[str] | None = None,
+        token: bool | str | None = None,
     ) -> ModelInfo | DatasetInfo | SpaceInfo:
         """A repo's metadata (`GET /api/{type}s/{id}[/revision/{rev}]`), as `HfApi.repo_info`: a `ModelInfo`,
         `DatasetInfo` or `SpaceInfo` by `repo_type` (kernels are not supported here).
@@ -113,6 +128,7 @@ class RepoCalls(HubOperations):
             RepositoryNotFoundError, RevisionNotFoundError: as the Hub answers.
             ValueError, TypeError: bad arguments (before any request).
         """
+        self._check_token(token)
         rtype = validation.validate_repo_type(repo_type, allow_kernel=False)
         if rtype == "space":
             return await self.space_info(
@@ -141,13 +157,16 @@ class RepoCalls(HubOperations):
             )
         return DatasetInfo.from_dict(data) if rtype == "dataset" else ModelInfo.from_dict(data)
 
-    async def repo_exists(self, repo_id: str, *, repo_type: str | None = None) -> bool:
+    async def repo_exists(
+        self, repo_id: str, *, repo_type: str | None = None, token: bool | str | None = None
+    ) -> bool:
         """Whether the repo exists, as `HfApi.repo_exists`: True also for a gated repo the token cannot read
         (403 `GatedRepo`); False for a repo not found or private to others (the Hub answers `RepoNotFound`).
 
         Raises:
             ValueError, TypeError: bad arguments (before any request).
         """
+        self._check_token(token)
         try:
             await self.repo_info(repo_id, repo_type=repo_type)
         except errors.RepositoryNotFoundError:
@@ -165,6 +184,7 @@ class RepoCalls(HubOperations):
         *,
         repo_type: str | None = None,
         revision: str | None = None,
+        token: bool | str | None = None,
     ) -> bool:
         """Whether a file exists at `revision`, as `HfApi.file_exists`: a `HEAD` of its resolve URL
         (hub-api.md §12.2); a missing repo, revision or file is False, a gated repo raises.
@@ -173,6 +193,7 @@ class RepoCalls(HubOperations):
             PermissionDeniedError: the repo is gated and the token has no access.
             ValueError, TypeError: bad arguments (before any request).
         """
+        self._check_token(token)
         validation.validate_repo_id(repo_id)
         rtype = validation.resolve_repo_type(repo_type)
         path = validation.validate_filename(filename)
@@ -197,7 +218,7 @@ class RepoCalls(HubOperations):
 
     # --- the repo tree ---------------------------------------------------------------------------------
 
-    async def list_repo_tree(
+    def list_repo_tree(
         self,
         repo_id: str,
         path_in_repo: str | None = None,
@@ -206,6 +227,7 @@ class RepoCalls(HubOperations):
         expand: bool = False,
         revision: str | None = None,
         repo_type: str | None = None,
+        token: bool | str | None = None,
     ) -> AsyncIterator[RepoFile | RepoFolder]:
         """The files and folders of a repo folder, as `HfApi.list_repo_tree` (iterate with `async for`).
 
@@ -225,6 +247,22 @@ class RepoCalls(HubOperations):
             RepositoryNotFoundError, RevisionNotFoundError, EntryNotFoundError: as the Hub answers.
             ValueError, TypeError: bad arguments (before any request).
         """
+        self._check_token(token)
+        return self._list_repo_tree(
+            repo_id, path_in_repo, recursive=recursive, expand=expand, revision=revision, repo_type=repo_type
+        )
+
+    async def _list_repo_tree(
+        self,
+        repo_id: str,
+        path_in_repo: str | None = None,
+        *,
+        recursive: bool = False,
+        expand: bool = False,
+        revision: str | None = None,
+        repo_type: str | None = None,
+    ) -> AsyncIterator[RepoFile | RepoFolder]:
+        """The iteration of `list_repo_tree` (its arguments checked on the first step)."""
         validation.validate_repo_id(repo_id)
         rtype = validation.resolve_repo_type(repo_type)
         folder = (
@@ -260,7 +298,9 @@ class RepoCalls(HubOperations):
 
     # --- moving ----------------------------------------------------------------------------------------
 
-    async def move_repo(self, from_id: str, to_id: str, *, repo_type: str | None = None) -> None:
+    async def move_repo(
+        self, from_id: str, to_id: str, *, repo_type: str | None = None, token: bool | str | None = None
+    ) -> None:
         """Rename or transfer a repo (`POST /api/repos/move {"fromRepo", "toRepo", "type"}`), as
         `HfApi.move_repo` (both ids need a namespace; the type defaults to "model", which the Hub requires).
 
@@ -272,6 +312,7 @@ class RepoCalls(HubOperations):
             ConflictError: `to_id` already exists.
             ValueError, TypeError: bad arguments (before any request).
         """
+        self._check_token(token)
         validation.validate_repo_id(from_id, arg="from_id")
         validation.validate_repo_id(to_id, arg="to_id")
         rtype = validation.resolve_repo_type(repo_type)

@@ -2,8 +2,9 @@
 base of the Hub operations (the session, and resending non-idempotent calls safely).
 
 Each public method is build (`_wire`) → send (`Session.request`) → parse (`_wire`/`models`). Arguments are
-validated before any request. Names and argument names follow huggingface_hub 2.4's `HfApi` (minus `token`,
-which is per client here); `duplicate_space`, which that release removed, follows hub-api.md §16.
+validated before any request. Names and argument names follow huggingface_hub 2.4's `HfApi` (`token` must
+be the client's own: a client is one identity, see `_check_token`); `duplicate_space`, which that release
+removed, follows hub-api.md §16.
 """
 
 from __future__ import annotations
@@ -198,6 +199,11 @@ class RepoOperations:
         self.endpoint: str = session.endpoint
         self._whoami_cache: dict[str, Any] | None = None
 
+    def _check_token(self, token: object) -> None:
+        """Refuse a per-call `token` (`HfApi`'s argument) naming another identity than this client's, before
+        any request: see `validation.validate_call_token`."""
+        validation.validate_call_token(token, own=self._session.config.token)
+
     async def _ambiguity_safe(
         self,
         send: Callable[[], Awaitable[T]],
@@ -261,12 +267,13 @@ class RepoOperations:
 
     # --- account -----------------------------------------------------------------------------------------
 
-    async def whoami(self, *, cache: bool = False) -> dict[str, Any]:
+    async def whoami(self, token: bool | str | None = None, *, cache: bool = False) -> dict[str, Any]:
         """`GET /api/whoami-v2` (hub-api.md §2.5): the token's user, orgs and token role.
 
         Args:
             cache: reuse this client's previous successful answer (errors are not cached).
         """
+        self._check_token(token)
         validation.validate_bool(cache, arg="cache")
         if cache and self._whoami_cache is not None:
             return dict(self._whoami_cache)
@@ -285,6 +292,7 @@ class RepoOperations:
         self,
         repo_id: str,
         *,
+        token: bool | str | None = None,
         private: bool | None = None,
         visibility: str | None = None,
         repo_type: str | None = None,
@@ -315,6 +323,7 @@ class RepoOperations:
             ValueError: bad repo id, repo type, SDK, visibility or Space arguments.
             ConflictError: the repo already exists and `exist_ok` is False.
         """
+        self._check_token(token)
         spec = _NewRepo.check(
             repo_id,
             private=private,
@@ -383,7 +392,12 @@ class RepoOperations:
         raise ValueError(f"space_template {space_template!r} is unknown; expected one of {names}")
 
     async def delete_repo(
-        self, repo_id: str, *, repo_type: str | None = None, missing_ok: bool = False
+        self,
+        repo_id: str,
+        *,
+        token: bool | str | None = None,
+        repo_type: str | None = None,
+        missing_ok: bool = False,
     ) -> None:
         """Delete a repo (`DELETE /api/repos/delete`, hub-api.md §5.2).
 
@@ -392,6 +406,7 @@ class RepoOperations:
         Raises:
             RepositoryNotFoundError: the repo does not exist and `missing_ok` is False.
         """
+        self._check_token(token)
         validation.validate_repo_id(repo_id, allow_bare_name=True)
         rtype = validation.validate_repo_type(repo_type)
         validation.validate_bool(missing_ok, arg="missing_ok")
@@ -420,6 +435,7 @@ class RepoOperations:
         gated: str | bool | None = None,
         private: bool | None = None,
         visibility: str | None = None,
+        token: bool | str | None = None,
         repo_type: str | None = None,
     ) -> None:
         """Change visibility and/or gating (`PUT /api/{type}s/{id}/settings`, hub-api.md §5.3). Idempotent.
@@ -427,6 +443,7 @@ class RepoOperations:
         Raises:
             ValueError: nothing to change, or an invalid `gated`/`visibility`.
         """
+        self._check_token(token)
         validation.validate_repo_id(repo_id)
         rtype = validation.validate_repo_type(repo_type, allow_kernel=False)
         resolved_visibility = _wire.resolve_visibility(private, visibility, rtype)
@@ -451,6 +468,7 @@ class RepoOperations:
         repo_type: str | None = None,
         private: bool | None = None,
         visibility: str | None = None,
+        token: bool | str | None = None,
         exist_ok: bool = False,
         resource_group_id: str | None = None,
         space_hardware: str | None = None,
@@ -464,6 +482,7 @@ class RepoOperations:
         `to_id` may be `ns/name` or `name` (namespace from `whoami`), or None (same name, your namespace).
         Reconciled like `create_repo`: a 409 answering a resend after an ambiguous failure is our own copy.
         """
+        self._check_token(token)
         return await self._duplicate(
             from_id,
             to_id,
@@ -488,6 +507,7 @@ class RepoOperations:
         *,
         private: bool | None = None,
         visibility: str | None = None,
+        token: bool | str | None = None,
         exist_ok: bool = False,
         hardware: str | None = None,
         storage: str | None = None,
@@ -497,6 +517,7 @@ class RepoOperations:
     ) -> RepoUrl:
         """Duplicate a Space (hub-api.md §16; removed from huggingface_hub 2.x, kept here with its old
         parameters, including the deprecated `storage` tier)."""
+        self._check_token(token)
         return await self._duplicate(
             from_id,
             to_id,

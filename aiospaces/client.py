@@ -45,6 +45,11 @@ class SpacesClient(FileCalls):
     Use it as an async context manager (`async with SpacesClient() as client:`), or call `await
     client.aclose()` when done.
 
+    Methods ported from `HfApi` take its per-call `token` argument too. None, True or this client's own token
+    call as the client; any other token (or False, on a client that has a token) raises a ValueError before
+    any request: a client is one identity, with one connection pool and one rate-limit state, so calls made
+    with another token need a `SpacesClient` of their own.
+
     Args:
         token: a Hub token; None reads `HF_TOKEN` then the token file; False sends none.
         endpoint: Hub base URL; None reads `HF_ENDPOINT` (default `https://huggingface.co`).
@@ -235,6 +240,7 @@ class SpacesClient(FileCalls):
         *,
         timeout: float | None = None,  # noqa: ASYNC109 - a deadline on the client's clock
         poll_interval: float | None = None,
+        token: bool | str | None = None,
         policy: PollPolicy | None = None,
         on_change: Callable[[RuntimeChange], object] | None = None,
     ) -> SpaceRuntime:
@@ -254,6 +260,7 @@ class SpacesClient(FileCalls):
             WaitTimeoutError: still transitional at the deadline (a `TimeoutError`, with the last runtime).
             ValueError: a negative timeout or a non-positive poll interval.
         """
+        self._check_token(token)
         return await self._waiting.wait_for_space(
             repo_id, timeout=timeout, poll_interval=poll_interval, policy=policy, on_change=on_change
         )

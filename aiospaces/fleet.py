@@ -36,6 +36,9 @@ __all__ = ["Fleet", "FleetClient", "FleetError", "FleetReport", "Outcome"]
 class FleetClient(Protocol):
     """The client operations a `Fleet` applies (implemented by `SpacesClient`)."""
 
+    def _check_token(self, token: object) -> None:
+        """Raise for a per-call `token` naming another identity than the client's (before any request)."""
+
     async def get_space_runtime(self, repo_id: str) -> SpaceRuntime: ...
 
     async def space_info(self, repo_id: str, *, expand: Sequence[str] | None = None) -> SpaceInfo: ...
@@ -230,7 +233,9 @@ class Fleet:
     """Many Spaces, one operation at a time. Create with `client.fleet(repo_ids, concurrency=...)`.
 
     Every method runs the client method of the same name for each Space, at most `concurrency` at once (the
-    client's `max_concurrency` and rate-limit pacing apply on top), and returns a `FleetReport`.
+    client's `max_concurrency` and rate-limit pacing apply on top), and returns a `FleetReport`. A `token`
+    argument is checked as the client checks it (None, True or the client's own token), once, before any
+    Space is touched.
     """
 
     def __init__(self, client: FleetClient, repo_ids: Iterable[str], *, concurrency: int = 16) -> None:
@@ -280,37 +285,47 @@ class Fleet:
 
     # --- the operations ----------------------------------------------------------------------------------
 
-    async def get_space_runtime(self) -> FleetReport[SpaceRuntime]:
+    async def get_space_runtime(self, *, token: bool | str | None = None) -> FleetReport[SpaceRuntime]:
         """Read every runtime."""
+        self.client._check_token(token)
         return await self.run(self.client.get_space_runtime)
 
-    async def space_info(self, *, expand: Sequence[str] | None = None) -> FleetReport[SpaceInfo]:
+    async def space_info(
+        self, *, expand: Sequence[str] | None = None, token: bool | str | None = None
+    ) -> FleetReport[SpaceInfo]:
         """Read every Space's info."""
+        self.client._check_token(token)
         _wire.expand_values(expand)
         return await self.run(lambda r: self.client.space_info(r, expand=expand))
 
     async def add_space_secret(
-        self, key: str, value: str, *, description: str | None = None
+        self, key: str, value: str, *, description: str | None = None, token: bool | str | None = None
     ) -> FleetReport[None]:
         """Add or update one secret on every Space."""
+        self.client._check_token(token)
         validation.validate_key(key)
         validation.validate_value(value)
         validation.validate_optional_str(description, arg="description")
         return await self.run(lambda r: self.client.add_space_secret(r, key, value, description=description))
 
-    async def delete_space_secret(self, key: str) -> FleetReport[None]:
+    async def delete_space_secret(self, key: str, *, token: bool | str | None = None) -> FleetReport[None]:
         """Delete one secret on every Space."""
+        self.client._check_token(token)
         validation.validate_key(key)
         return await self.run(lambda r: self.client.delete_space_secret(r, key))
 
-    async def get_space_secrets(self) -> FleetReport[dict[str, SpaceSecret]]:
+    async def get_space_secrets(
+        self, *, token: bool | str | None = None
+    ) -> FleetReport[dict[str, SpaceSecret]]:
         """Read every Space's secrets (keys and metadata)."""
+        self.client._check_token(token)
         return await self.run(self.client.get_space_secrets)
 
     async def add_space_variable(
-        self, key: str, value: str, *, description: str | None = None
+        self, key: str, value: str, *, description: str | None = None, token: bool | str | None = None
     ) -> FleetReport[dict[str, SpaceVariable]]:
         """Add or update one variable on every Space."""
+        self.client._check_token(token)
         validation.validate_key(key)
         validation.validate_value(value)
         validation.validate_optional_str(description, arg="description")
@@ -318,19 +333,26 @@ class Fleet:
             lambda r: self.client.add_space_variable(r, key, value, description=description)
         )
 
-    async def delete_space_variable(self, key: str) -> FleetReport[dict[str, SpaceVariable]]:
+    async def delete_space_variable(
+        self, key: str, *, token: bool | str | None = None
+    ) -> FleetReport[dict[str, SpaceVariable]]:
         """Delete one variable on every Space."""
+        self.client._check_token(token)
         validation.validate_key(key)
         return await self.run(lambda r: self.client.delete_space_variable(r, key))
 
-    async def get_space_variables(self) -> FleetReport[dict[str, SpaceVariable]]:
+    async def get_space_variables(
+        self, *, token: bool | str | None = None
+    ) -> FleetReport[dict[str, SpaceVariable]]:
         """Read every Space's variables."""
+        self.client._check_token(token)
         return await self.run(self.client.get_space_variables)
 
     async def request_space_hardware(
-        self, hardware: str, *, sleep_time: int | None = None
+        self, hardware: str, *, token: bool | str | None = None, sleep_time: int | None = None
     ) -> FleetReport[SpaceRuntime]:
         """Request the same hardware for every Space."""
+        self.client._check_token(token)
         validation.validate_hardware(hardware)
         if sleep_time is not None:
             validation.validate_sleep_time(sleep_time)
@@ -338,36 +360,49 @@ class Fleet:
             lambda r: self.client.request_space_hardware(r, hardware, sleep_time=sleep_time)
         )
 
-    async def set_space_sleep_time(self, sleep_time: int) -> FleetReport[SpaceRuntime]:
+    async def set_space_sleep_time(
+        self, sleep_time: int, *, token: bool | str | None = None
+    ) -> FleetReport[SpaceRuntime]:
         """Set the same sleep time on every Space."""
+        self.client._check_token(token)
         validation.validate_sleep_time(sleep_time)
         return await self.run(lambda r: self.client.set_space_sleep_time(r, sleep_time))
 
-    async def pause_space(self) -> FleetReport[SpaceRuntime]:
+    async def pause_space(self, *, token: bool | str | None = None) -> FleetReport[SpaceRuntime]:
         """Pause every Space."""
+        self.client._check_token(token)
         return await self.run(self.client.pause_space)
 
-    async def restart_space(self, *, factory_reboot: bool = False) -> FleetReport[SpaceRuntime]:
+    async def restart_space(
+        self, *, token: bool | str | None = None, factory_reboot: bool = False
+    ) -> FleetReport[SpaceRuntime]:
         """Restart every Space."""
+        self.client._check_token(token)
         validation.validate_bool(factory_reboot, arg="factory_reboot")
         return await self.run(lambda r: self.client.restart_space(r, factory_reboot=factory_reboot))
 
-    async def enable_space_dev_mode(self) -> FleetReport[SpaceRuntime]:
+    async def enable_space_dev_mode(self, *, token: bool | str | None = None) -> FleetReport[SpaceRuntime]:
         """Turn dev mode on for every Space."""
+        self.client._check_token(token)
         return await self.run(self.client.enable_space_dev_mode)
 
-    async def disable_space_dev_mode(self) -> FleetReport[SpaceRuntime]:
+    async def disable_space_dev_mode(self, *, token: bool | str | None = None) -> FleetReport[SpaceRuntime]:
         """Turn dev mode off for every Space."""
+        self.client._check_token(token)
         return await self.run(self.client.disable_space_dev_mode)
 
-    async def set_space_volumes(self, volumes: Sequence[Any]) -> FleetReport[None]:
+    async def set_space_volumes(
+        self, volumes: Sequence[Any], *, token: bool | str | None = None
+    ) -> FleetReport[None]:
         """Mount the same volumes on every Space."""
+        self.client._check_token(token)
         _wire.volumes_payload(volumes, arg="volumes")
         return await self.run(lambda r: self.client.set_space_volumes(r, volumes))
 
     async def create_repo(
         self,
         *,
+        token: bool | str | None = None,
         space_sdk: str,
         private: bool | None = None,
         visibility: str | None = None,
@@ -378,6 +413,7 @@ class Fleet:
         space_variables: Sequence[Any] | None = None,
     ) -> FleetReport[RepoUrl]:
         """Create every Space (`repo_type="space"`); safe to retry (see `create_repo`)."""
+        self.client._check_token(token)
         if validation.enum_value(space_sdk, arg="space_sdk") not in _wire.SPACE_SDKS:
             raise ValueError(f"space_sdk must be one of {', '.join(_wire.SPACE_SDKS)}, got {space_sdk!r}")
         _wire.resolve_visibility(private, visibility, "space")
@@ -452,7 +488,10 @@ class Fleet:
             )
         )
 
-    async def delete_repo(self, *, missing_ok: bool = False) -> FleetReport[None]:
+    async def delete_repo(
+        self, *, token: bool | str | None = None, missing_ok: bool = False
+    ) -> FleetReport[None]:
         """Delete every Space."""
+        self.client._check_token(token)
         validation.validate_bool(missing_ok, arg="missing_ok")
         return await self.run(lambda r: self.client.delete_repo(r, repo_type="space", missing_ok=missing_ok))

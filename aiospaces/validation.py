@@ -16,6 +16,7 @@ Functions whose names start with `validate_` are the stable part; the rest may c
 from __future__ import annotations
 
 import enum
+import hmac
 import math
 import re
 from collections.abc import Mapping
@@ -341,6 +342,44 @@ def validate_token_text(token: str, *, source: str | None) -> None:
             f"{where.get(source or '', 'token')} holds a token with spaces, control or non-ASCII characters, "
             "which cannot be sent in an HTTP header (the token is not shown)"
         )
+
+
+def validate_call_token(token: object, *, own: str | None) -> None:
+    """Check the `token` argument of a method ported from `HfApi` against the client's own token.
+
+    A client calls the Hub as one identity: its connection pool, rate-limit state and action fences belong to
+    that token, so a single call cannot switch to another. None and True (`HfApi`'s "the saved token") mean
+    the client's own token; a string equal to it is accepted, and so is False on a client that sends no
+    token. Anything else raises. No message shows a token.
+
+    Args:
+        token: the argument as passed.
+        own: the token the client sends (None: it sends none).
+
+    Raises:
+        TypeError: `token` is not a str, a bool or None.
+        ValueError: `token` names another identity than the client's.
+    """
+    if token is None or token is True:
+        return
+    if isinstance(token, bool):
+        if own is None:
+            return
+        raise ValueError(
+            "token=False asks for a call without a token, but this client sends its token with every call: "
+            "create a SpacesClient(token=False) for anonymous calls"
+        )
+    if not isinstance(token, str):
+        raise TypeError(f"token must be a str, a bool or None, got {_type_name(token)}")
+    # Cleaned as the client's own token was (a token read from a file may end with a newline).
+    given = token.replace("\r", "").replace("\n", "").strip()
+    if own is not None and hmac.compare_digest(given.encode(), own.encode()):
+        return
+    raise ValueError(
+        "token must be this client's own token (or None): a client calls the Hub as one identity, with one "
+        "connection pool and one rate-limit state, so create a SpacesClient with that token for the calls "
+        "made with it (the token is not shown)"
+    )
 
 
 def validate_endpoint(value: object, *, arg: str = "endpoint") -> str:
