@@ -1,5 +1,6 @@
 """Parity with the installed huggingface_hub: every Space method of `HfApi` exists on `SpacesClient` as a
-coroutine function (or async iterator) with `HfApi`'s parameter names, kinds and defaults, minus `token`."""
+coroutine function (or a method returning an async iterator) with `HfApi`'s parameter names, kinds and
+defaults, `token` included."""
 
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ ITERATORS = {"list_spaces", "fetch_space_logs", "search_spaces", "list_repo_tree
 EXTRAS: dict[str, set[str]] = {"create_repo": {"space_storage"}}
 HF = "huggingface_hub"
 
-# The three methods huggingface_hub 2.x removed, with their parameters from hub-api.md §16 (minus token).
+# The three methods huggingface_hub 2.x removed, with their parameters from hub-api.md §16.
 P = inspect.Parameter
 REMOVED: dict[str, list[tuple[str, object, object]]] = {
     "duplicate_space": [
@@ -65,6 +66,7 @@ REMOVED: dict[str, list[tuple[str, object, object]]] = {
         ("to_id", P.POSITIONAL_OR_KEYWORD, None),
         ("private", P.KEYWORD_ONLY, None),
         ("visibility", P.KEYWORD_ONLY, None),
+        ("token", P.KEYWORD_ONLY, None),
         ("exist_ok", P.KEYWORD_ONLY, False),
         ("hardware", P.KEYWORD_ONLY, None),
         ("storage", P.KEYWORD_ONLY, None),
@@ -75,33 +77,63 @@ REMOVED: dict[str, list[tuple[str, object, object]]] = {
     "request_space_storage": [
         ("repo_id", P.POSITIONAL_OR_KEYWORD, P.empty),
         ("storage", P.POSITIONAL_OR_KEYWORD, P.empty),
+        ("token", P.KEYWORD_ONLY, None),
     ],
-    "delete_space_storage": [("repo_id", P.POSITIONAL_OR_KEYWORD, P.empty)],
+    "delete_space_storage": [("repo_id", P.POSITIONAL_OR_KEYWORD, P.empty), ("token", P.KEYWORD_ONLY, None)],
 }
 
 
 def shape(func: object) -> list[tuple[str, object, object]]:
-    """(name, kind, default) of every parameter except self and token."""
+    """(name, kind, default) of every parameter except self."""
     params = inspect.signature(func).parameters.values()  # type: ignore[arg-type]
-    return [(p.name, p.kind, p.default) for p in params if p.name not in ("self", "token")]
+    return [(p.name, p.kind, p.default) for p in params if p.name != "self"]
 
 
 def is_async(name: str) -> bool:
     func = getattr(SpacesClient, name)
     if name in ITERATORS:
-        return inspect.isasyncgenfunction(func)
+        # A plain method returning an async generator: it checks `token` when called, before iterating.
+        returned = str(inspect.signature(func).return_annotation)
+        return not inspect.iscoroutinefunction(func) and returned.startswith(
+            ("AsyncIterator[", "AsyncGenerator[")
+        )
     return inspect.iscoroutinefunction(func)
 
 
 @pytest.mark.parametrize("name", METHODS)
 def test_method_matches_hfapi(name: str) -> None:
-    """The method exists, is async (or an async iterator) and has HfApi's parameters minus `token`."""
+    """The method exists, is async (or returns an async iterator) and has HfApi's parameters, `token`
+    included."""
     assert hasattr(SpacesClient, name), name
     assert is_async(name), f"{name} must be a coroutine function or an async generator"
     ours = shape(getattr(SpacesClient, name))
     extras = [p for p in ours if p[0] in EXTRAS.get(name, set())]
     assert extras == [(extra, P.KEYWORD_ONLY, None) for extra in sorted(EXTRAS.get(name, set()))]
     assert [p for p in ours if p not in extras] == shape(getattr(HfApi, name))
+
+
+def _token_place(func: object) -> tuple[str, object, object]:
+    """The parameter before `token`, and `token`'s kind and default."""
+    params = [p for p in inspect.signature(func).parameters.values() if p.name != "self"]  # type: ignore[arg-type]
+    names = [p.name for p in params]
+    index = names.index("token")
+    return (names[index - 1] if index else "", params[index].kind, params[index].default)
+
+
+def test_every_ported_method_takes_hfapi_token_in_its_place() -> None:
+    """Every public client method named like an `HfApi` method taking `token` (the file calls and
+    `wait_for_space` included, whose other parameters differ) takes `token` after the same parameter, with
+    the same kind and default."""
+    ported = [
+        name
+        for name, _ in inspect.getmembers(SpacesClient, inspect.isfunction)
+        if not name.startswith("_")
+        and hasattr(HfApi, name)
+        and "token" in inspect.signature(getattr(HfApi, name)).parameters
+    ]
+    assert len(ported) >= len(METHODS) + 6
+    for name in ported:
+        assert _token_place(getattr(SpacesClient, name)) == _token_place(getattr(HfApi, name)), name
 
 
 # The repo-level calls Space work uses: HfApi's return annotation, and ours. Iterables become async iterators,
