@@ -78,6 +78,7 @@ class HubOperations(RepoOperations):
             timeout: request timeout in seconds.
             files_metadata: include file sizes and LFS info (`blobs=true`).
             expand: only these properties (e.g. `["runtime", "sdk"]`); exclusive with `files_metadata`.
+            token: `HfApi`'s per-call token; only None, True or this client's own (see `SpacesClient`).
         """
         self._check_token(token)
         validation.validate_repo_id(repo_id)
@@ -292,6 +293,7 @@ class HubOperations(RepoOperations):
             repo_id: the Space.
             hardware: a flavor string or `SpaceHardware` member (ours or huggingface_hub's).
             sleep_time: seconds of inactivity before sleeping (-1: never).
+            token: `HfApi`'s per-call token; only None, True or this client's own (see `SpacesClient`).
         """
         self._check_token(token)
         validation.validate_repo_id(repo_id)
@@ -337,6 +339,7 @@ class HubOperations(RepoOperations):
 
         Args:
             repo_id: the Space.
+            token: `HfApi`'s per-call token; only None, True or this client's own (see `SpacesClient`).
         """
         self._check_token(token)
         validation.validate_repo_id(repo_id)
@@ -364,6 +367,7 @@ class HubOperations(RepoOperations):
         Args:
             repo_id: the Space.
             factory_reboot: rebuild from scratch, without the build cache.
+            token: `HfApi`'s per-call token; only None, True or this client's own (see `SpacesClient`).
         """
         self._check_token(token)
         validation.validate_repo_id(repo_id)
@@ -401,6 +405,7 @@ class HubOperations(RepoOperations):
         Args:
             repo_id: the Space.
             storage: `small`, `medium` or `large` (or a `SpaceStorage` member).
+            token: `HfApi`'s per-call token; only None, True or this client's own (see `SpacesClient`).
 
         Raises:
             StorageDowngradeError: the Space has a higher tier; tiers only go up (delete the storage first).

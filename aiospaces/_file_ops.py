@@ -83,6 +83,7 @@ class FileCalls(RepoCalls):
             create_pr: open a pull request instead of committing to the branch.
             num_threads: how many files are hashed or uploaded at once.
             parent_commit: the commit the change is based on; if the branch moved since, the Hub answers 412.
+            token: `HfApi`'s per-call token; only None, True or this client's own (see `SpacesClient`).
 
         Returns:
             The new commit (or the unchanged head when every file was already up to date).
@@ -145,6 +146,7 @@ class FileCalls(RepoCalls):
             commit_description: the commit's description.
             create_pr: open a pull request instead.
             parent_commit: the commit the change is based on (412 → `CommitConflictError` if stale).
+            token: `HfApi`'s per-call token; only None, True or this client's own (see `SpacesClient`).
 
         Returns:
             The commit.
@@ -199,6 +201,7 @@ class FileCalls(RepoCalls):
             ignore_patterns: never upload files matching one of these.
             delete_patterns: delete remote files under `path_in_repo` matching one of these (files uploaded in
                 the same commit are replaced, not deleted).
+            token: `HfApi`'s per-call token; only None, True or this client's own (see `SpacesClient`).
 
         Returns:
             The commit (or the unchanged head if no file changed).
@@ -346,6 +349,7 @@ class FileCalls(RepoCalls):
             force_download: download even if a cached copy is up to date.
             etag_timeout: seconds to wait for the metadata (`HEAD`) answer.
             local_files_only: never send a request; return the cached copy or raise `FileNotFoundError`.
+            token: `HfApi`'s per-call token; only None, True or this client's own (see `SpacesClient`).
 
         Returns:
             The local path of the file, as a str.

@@ -50,6 +50,7 @@ class RepoCalls(HubOperations):
             filter: a tag or tags every hit must carry.
             sdk: only Spaces of this SDK (or these SDKs).
             include_non_running: include Spaces that are not running.
+            token: `HfApi`'s per-call token; only None, True or this client's own (see `SpacesClient`).
 
         Raises:
             ValueError, TypeError: bad arguments (before any request).
@@ -123,6 +124,7 @@ class RepoCalls(HubOperations):
             timeout: request timeout in seconds.
             files_metadata: include file sizes and LFS info (`blobs=true`).
             expand: only these properties; exclusive with `files_metadata`.
+            token: `HfApi`'s per-call token; only None, True or this client's own (see `SpacesClient`).
 
         Raises:
             RepositoryNotFoundError, RevisionNotFoundError: as the Hub answers.
@@ -242,6 +244,7 @@ class RepoCalls(HubOperations):
             expand: include each entry's last commit (slower pages).
             revision: a branch, tag or commit (default "main").
             repo_type: "model" (default), "dataset" or "space".
+            token: `HfApi`'s per-call token; only None, True or this client's own (see `SpacesClient`).
 
         Raises:
             RepositoryNotFoundError, RevisionNotFoundError, EntryNotFoundError: as the Hub answers.

@@ -272,6 +272,7 @@ class RepoOperations:
 
         Args:
             cache: reuse this client's previous successful answer (errors are not cached).
+            token: `HfApi`'s per-call token; only None, True or this client's own (see `SpacesClient`).
         """
         self._check_token(token)
         validation.validate_bool(cache, arg="cache")

@@ -255,6 +255,7 @@ class SpacesClient(FileCalls):
             poll_interval: poll at this fixed interval instead of the adaptive policy (HfApi's argument).
             policy: the poll timing (exclusive with `poll_interval`).
             on_change: called with each `RuntimeChange` the wait's own reads observe (no extra request).
+            token: `HfApi`'s per-call token; only None, True or this client's own (see `SpacesClient`).
 
         Raises:
             WaitTimeoutError: still transitional at the deadline (a `TimeoutError`, with the last runtime).
