@@ -251,7 +251,7 @@ FORMER_LOOPS = {
     "request",  # HttpTransport: buffered requests
     "stream",  # HttpTransport: streamed responses until the status line
     "_ambiguity_safe",  # resends of non-idempotent calls (create, duplicate, restart, commits, deletes)
-    "fetch_space_logs",  # log following reconnects
+    "_fetch_space_logs",  # log following reconnects (the iteration behind `fetch_space_logs`)
     "_download_blob",  # download resumes
     "_update",  # the task queue's compare-and-swap
     "_request_back",  # the temporary-hardware restore
