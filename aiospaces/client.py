@@ -305,7 +305,8 @@ class SpacesClient(FileCalls):
         policy: PollPolicy | None = None,
         on_change: Callable[[RuntimeChange], object] | None = None,
     ) -> SpaceRuntime:
-        """Wait until the Space is RUNNING (right after `request_space_hardware`: running the new flavor).
+        """Wait until the Space is RUNNING as configured: right after `request_space_hardware`, or while the
+        runtime shows another flavor requested than the one running (whoever asked), on the requested flavor.
 
         Args:
             repo_id: the Space.
@@ -317,7 +318,7 @@ class SpacesClient(FileCalls):
         Raises:
             SpaceFailedError: a failure stage, with the Hub's error message and the last log lines.
             SpaceNotRunningError: PAUSED, STOPPED, SLEEPING or DELETING (and not `wake`, or DELETING).
-            WaitTimeoutError: not running at the deadline (with the last runtime).
+            WaitTimeoutError: not running at the deadline (with the last runtime, and `last_seen` saying it).
         """
         return await self._waiting.wait_until_running(
             repo_id, timeout=timeout, wake=wake, policy=policy, on_change=on_change
