@@ -501,3 +501,45 @@ def test_a_lock_httpcore2_no_longer_has_is_refused_naming_its_class() -> None:
 
     with pytest.raises(AttributeError, match="AsyncHTTP11Connection has no _state_lock"):
         _quick_lock(AsyncHTTP11Connection(), "_state_lock")
+
+
+@trio_only
+async def test_a_write_woken_on_a_connection_closed_before_it_resumed_is_a_write_error(
+    anyio_backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write waiting for room, woken because the peer made some, whose connection another task closed
+    before the write resumed (both ready in the same scheduling batch), ends in httpcore2's `WriteError`
+    saying the connection is closed, and sends nothing more."""
+    monkeypatch.setattr(_netio_trio, "_COALESCE", 100)
+    failure: BaseException | None = None
+    with trio.fail_after(_GUARD), _pair() as (stream, peer):
+        _fill(stream.get_extra_info("socket"))
+        writer: trio.lowlevel.Task | None = None
+
+        async def write() -> None:
+            nonlocal writer, failure
+            writer = trio.lowlevel.current_task()
+            try:
+                await stream.write(b"x" * 1000, timeout=5)
+            except httpcore2.NetworkError as exc:
+                failure = exc
+
+        class CloseFirst(trio.abc.Instrument):
+            """Closes the connection just before the woken writer takes its next step."""
+
+            def before_task_step(self, task: trio.lowlevel.Task) -> None:
+                if task is writer:
+                    trio.lowlevel.remove_instrument(self)
+                    # Closing is never a scheduling point: it runs to its end at once.
+                    with pytest.raises(StopIteration):
+                        stream.aclose().send(None)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(write)
+            await trio.testing.wait_all_tasks_blocked()
+            trio.lowlevel.add_instrument(CloseFirst())
+            received = _drain(peer)  # room: the writer is woken
+        assert received.strip(b"\0") == b""
+        assert _drain(peer) == b""  # the end of the connection, nothing after the filling
+    assert isinstance(failure, httpcore2.WriteError)
+    assert "closed" in str(failure)
