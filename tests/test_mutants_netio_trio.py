@@ -24,12 +24,12 @@ import pytest
 import trio
 import trio.lowlevel
 import trio.testing
-import trustme
+from _serving import tls_contexts
 
 from aiospaces import _netio_trio
 from aiospaces._netio import NetworkBackend
 from aiospaces._netio_trio import TrioBackend, _Socket
-from aiospaces._pool import LazyTLS, _Pool, _quick_lock
+from aiospaces._pool import LazyTLS, _Pool
 
 pytestmark = pytest.mark.anyio
 trio_only = pytest.mark.parametrize("anyio_backend", ["trio"])
@@ -38,21 +38,12 @@ trio_only = pytest.mark.parametrize("anyio_backend", ["trio"])
 _GUARD = 20.0
 
 
-def _tls_contexts() -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    authority = trustme.CA()
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    authority.issue_cert("hub.test").configure_cert(server_context)
-    trusting = ssl.create_default_context()
-    authority.configure_trust(trusting)
-    return server_context, trusting
-
-
 @asynccontextmanager
 async def _tls_connection(
     timeout: float | None = 5,  # noqa: ASYNC109 - the connection's, as httpcore2 passes it
 ) -> AsyncIterator[tuple[httpcore2.AsyncNetworkStream, anyio.streams.tls.TLSStream]]:
     """A TLS connection through the backend (connect and handshake with `timeout`), and the server's end."""
-    server_context, trusting = _tls_contexts()
+    server_context, trusting = tls_contexts("hub.test")
     listeners = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
     async with listeners:
         [listener] = listeners.listeners
@@ -404,7 +395,7 @@ async def test_a_connection_yields_when_it_has_moved_exactly_its_fair_share(
 async def test_a_server_that_leaves_after_the_hello_is_a_connect_error_saying_so(anyio_backend: str) -> None:
     """On trio, a server that reads the client's hello and then closes the connection is httpcore2's
     `ConnectError` saying the connection closed during the TLS handshake, and the connection is closed."""
-    _, trusting = _tls_contexts()
+    _, trusting = tls_contexts("hub.test")
     with trio.fail_after(_GUARD), _pair() as (stream, peer):
         hello = b""
 
@@ -490,17 +481,6 @@ def test_the_pools_connections_take_every_setting_the_pool_was_given(tmp_path: P
     assert {name: vars(mine)[name] for name in expected} == expected
     assert vars(mine)["_retries"] == 2
     assert vars(mine)["_socket_options"] == settings["socket_options"]
-
-
-def test_a_lock_httpcore2_no_longer_has_is_refused_naming_its_class() -> None:
-    """Were httpcore2 to rename a lock, replacing it fails naming the httpcore2 class and the lock it no
-    longer has, so whoever upgrades httpcore2 sees what to change."""
-
-    class AsyncHTTP11Connection:
-        pass
-
-    with pytest.raises(AttributeError, match="AsyncHTTP11Connection has no _state_lock"):
-        _quick_lock(AsyncHTTP11Connection(), "_state_lock")
 
 
 @trio_only
