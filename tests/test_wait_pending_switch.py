@@ -26,6 +26,18 @@ def _runtime(
     return SpaceRuntime.from_dict(raw)
 
 
+def _another_client(env: SimulatedHubClient) -> SpacesClient:
+    """A second client of the same user on the same Hub and clock, which knows nothing of the first's actions
+    (as another process would)."""
+    return SpacesClient(
+        token=env.token,
+        endpoint="https://hub.test",
+        transport=env.hub.transport(),
+        clock=env.clock,
+        retry=fast_retry(),
+    )
+
+
 def test_running_with_another_flavor_requested_is_still_waiting() -> None:
     """RUNNING counts as running when no switch is pending (the same flavor, nothing requested, or no current
     flavor reported); with another flavor requested than the one running it is waiting, whoever asked."""
@@ -59,13 +71,7 @@ async def test_a_second_clients_wait_until_running_waits_for_the_hardware_someon
         env.hub.create_space("alice/gpu")
         env.hub.set_durations("alice/gpu", hardware_switch=60.0)
         await env.client.request_space_hardware("alice/gpu", "t4-small")
-        async with SpacesClient(
-            token=env.token,
-            endpoint="https://hub.test",
-            transport=env.hub.transport(),
-            clock=env.clock,
-            retry=fast_retry(),
-        ) as other:
+        async with _another_client(env) as other:
             runtime = await other.wait_until_running("alice/gpu", timeout=600)
         assert (str(runtime.stage), runtime.hardware) == ("RUNNING", "t4-small")
         assert env.clock.now() >= 60.0
@@ -85,13 +91,7 @@ async def test_a_wait_for_hardware_that_cannot_be_scheduled_names_the_flavor_and
             "alice/gpu: a100-large running not reached within 60 s (last stage RUNNING, hardware cpu-basic, "
             f"a100-large requested; the Hub says: {CAPACITY})"
         )
-        async with SpacesClient(
-            token=env.token,
-            endpoint="https://hub.test",
-            transport=env.hub.transport(),
-            clock=env.clock,
-            retry=fast_retry(),
-        ) as other:
+        async with _another_client(env) as other:
             with pytest.raises(WaitTimeoutError) as running:
                 await other.wait_until_running("alice/gpu", timeout=60)
         assert running.value.last_seen == waited.value.last_seen
