@@ -66,8 +66,12 @@ class NetworkBackend(httpcore2.AsyncNetworkBackend):
         except OSError as exc:
             raise httpcore2.ConnectError(str(exc)) from exc
         sock = transport.get_extra_info("socket")
-        for option in socket_options or ():
-            sock.setsockopt(*option)
+        try:
+            for option in socket_options or ():
+                sock.setsockopt(*option)
+        except OSError as exc:
+            transport.close()
+            raise httpcore2.ConnectError(str(exc)) from exc
         return _Stream(transport, protocol)
 
     async def connect_unix_socket(
