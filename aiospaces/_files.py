@@ -288,16 +288,20 @@ class Files:
             except errors.UnexpectedResponseError as exc:
                 # The Hub said yes, so the commit is in the repo, but not as what: it is looked up rather than
                 # reported failed, which would have the caller commit it again.
-                try:
-                    found = await landed()
-                except errors.SpacesError:
-                    raise exc from None
-                if found is None:
-                    raise
-                return found
+                return await landed_or_raise(exc)
 
         async def landed() -> CommitInfo | None:
             return await self._find_sent_commit(sent)
+
+        async def landed_or_raise(exc: errors.SpacesError) -> CommitInfo:
+            """The commit, if a lookup finds it in the repo; else `exc`, also when the lookup fails."""
+            try:
+                found = await landed()
+            except errors.SpacesError:
+                raise exc from None
+            if found is None:
+                raise exc
+            return found
 
         async def before_resend() -> CommitInfo | None:
             found = await landed()
@@ -328,12 +332,7 @@ class Files:
             # resend the Hub refused with a 412 or 404 was looked up already, in `settle`.)
             if not sent.unsure or (isinstance(exc, errors.HubHTTPError) and not _is_ambiguous(exc)):
                 raise
-            try:
-                found = await landed()
-            except errors.SpacesError:
-                raise exc from None
-            if found is None:
-                raise
+            found = await landed_or_raise(exc)
             logger.info("the commit's answer was lost but the commit is in the repo: %s", found.oid)
             return found
 

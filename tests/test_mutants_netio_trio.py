@@ -25,6 +25,7 @@ import trio
 import trio.lowlevel
 import trio.testing
 from _serving import tls_contexts
+from _trio_sockets import counting_turns, socket_pair
 
 from aiospaces import _netio_trio
 from aiospaces._netio import NetworkBackend
@@ -175,18 +176,6 @@ async def test_a_record_that_does_not_decrypt_fails_reads_and_writes_with_ssls_r
         assert str(caught.value) == str(caught.value.__cause__)
 
 
-@contextmanager
-def _pair() -> Iterator[tuple[_Socket, socket.socket]]:
-    """A connected pair: our stream over one end, and the other end as a plain non-blocking socket the test
-    reads and writes itself."""
-    ours, theirs = socket.socketpair()
-    ours.setblocking(False)
-    theirs.setblocking(False)
-    with theirs:
-        yield _Socket(ours), theirs
-    ours.close()
-
-
 def _fill(sock: socket.socket) -> None:
     """Write zero bytes to `sock` until its buffers are full (the peer reads nothing)."""
     try:
@@ -205,25 +194,6 @@ def _drain(sock: socket.socket) -> bytes:
     except BlockingIOError:
         pass
     return bytes(data)
-
-
-@contextmanager
-def _turns() -> Iterator[list[int]]:
-    """Counts (in a one-item list) the times the test's task lets other tasks run: trio's steps of it."""
-    turns = [0]
-    me = trio.lowlevel.current_task()
-
-    class Steps(trio.abc.Instrument):
-        def after_task_step(self, task: trio.lowlevel.Task) -> None:
-            if task is me:
-                turns[0] += 1
-
-    instrument = Steps()
-    trio.lowlevel.add_instrument(instrument)
-    try:
-        yield turns
-    finally:
-        trio.lowlevel.remove_instrument(instrument)
 
 
 @trio_only
@@ -277,7 +247,7 @@ async def test_a_write_waiting_for_room_on_a_connection_closed_meanwhile_is_a_wr
     """A write waiting for the peer to make room ends in httpcore2's `WriteError` (not a read's error) saying
     the connection was closed, when another task closes the connection."""
     monkeypatch.setattr(_netio_trio, "_COALESCE", 100)
-    with trio.fail_after(_GUARD), _pair() as (stream, _):
+    with trio.fail_after(_GUARD), socket_pair() as (stream, _):
         _fill(stream.get_extra_info("socket"))
 
         async def close_when_blocked() -> None:
@@ -295,13 +265,13 @@ async def test_a_reads_deadline_covers_sending_what_was_held_back(anyio_backend:
     """A read first sends the bytes held back from earlier writes, waiting for room if the peer's buffers are
     full, and then waits for the answer, both within the read's timeout: a peer that reads nothing makes the
     read a `ReadTimeout`; a peer that makes room and answers is read."""
-    with trio.fail_after(_GUARD), _pair() as (stream, peer):
+    with trio.fail_after(_GUARD), socket_pair() as (stream, peer):
         _fill(stream.get_extra_info("socket"))
         await stream.write(b"GET / HTTP/1.1\r\n\r\n", timeout=5)
         with pytest.raises(httpcore2.ReadTimeout):
             await stream.read(100, timeout=0.1)
 
-    with trio.fail_after(_GUARD), _pair() as (stream, peer):
+    with trio.fail_after(_GUARD), socket_pair() as (stream, peer):
         _fill(stream.get_extra_info("socket"))
         await stream.write(b"GET / HTTP/1.1\r\n\r\n", timeout=5)
         received = b""
@@ -324,7 +294,7 @@ async def test_a_reads_deadline_covers_sending_what_was_held_back(anyio_backend:
 async def test_a_flush_waits_for_room_as_long_as_it_takes(anyio_backend: str) -> None:
     """Flushing sends what writes held back, waiting without a time limit of its own (its caller sets one) for
     a peer that makes room late."""
-    with trio.fail_after(_GUARD), _pair() as (stream, peer):
+    with trio.fail_after(_GUARD), socket_pair() as (stream, peer):
         _fill(stream.get_extra_info("socket"))
         await stream.write(b"finished", timeout=5)
         received = b""
@@ -357,7 +327,7 @@ async def test_a_connection_yields_when_it_has_moved_exactly_its_fair_share(
         """Turns seen after reading `first` bytes, then after the byte that completes the fair share."""
         peer.send(b"r" * 2000)
         seen = []
-        with _turns() as turns:
+        with counting_turns() as turns:
             assert await stream.read(first, timeout=5) == b"r" * first
             seen.append(turns[0])
             assert await stream.read(1, timeout=5) == b"r"
@@ -365,7 +335,7 @@ async def test_a_connection_yields_when_it_has_moved_exactly_its_fair_share(
         assert _drain(peer) == b""
         return seen
 
-    with trio.fail_after(_GUARD), _pair() as (stream, peer):
+    with trio.fail_after(_GUARD), socket_pair() as (stream, peer):
         # A new connection, then again after the turn.
         assert await share(stream, peer, 1999) == [0, 1]
         assert await share(stream, peer, 1999) == [0, 1]
@@ -400,7 +370,7 @@ async def test_a_server_that_leaves_after_the_hello_is_a_connect_error_saying_so
     """On trio, a server that reads the client's hello and then closes the connection is httpcore2's
     `ConnectError` saying the connection closed during the TLS handshake, and the connection is closed."""
     _, trusting = tls_contexts("hub.test")
-    with trio.fail_after(_GUARD), _pair() as (stream, peer):
+    with trio.fail_after(_GUARD), socket_pair() as (stream, peer):
         hello = b""
 
         async def leave_after_the_hello() -> None:
@@ -419,7 +389,7 @@ async def test_a_server_that_leaves_after_the_hello_is_a_connect_error_saying_so
 
 @contextmanager
 def _high_descriptor_pair() -> Iterator[tuple[_Socket, socket.socket]]:
-    """Like `_pair`, with our end on a descriptor above `select`'s limit of 1024."""
+    """Like `socket_pair`, with our end on a descriptor above `select`'s limit of 1024."""
     ours, theirs = socket.socketpair()
     high = socket.socket(fileno=fcntl.fcntl(ours.fileno(), fcntl.F_DUPFD, 1100))
     ours.close()
@@ -457,7 +427,7 @@ async def test_readiness_is_known_where_there_is_no_poll(
     """Where `select.poll` does not exist (Windows), a connection still tells whether it has something to
     read, through `select`."""
     monkeypatch.delattr(select, "poll")
-    with trio.fail_after(_GUARD), _pair() as (stream, peer):
+    with trio.fail_after(_GUARD), socket_pair() as (stream, peer):
         await _readiness(stream, peer)
 
 
@@ -496,7 +466,7 @@ async def test_a_write_woken_on_a_connection_closed_before_it_resumed_is_a_write
     saying the connection is closed, and sends nothing more."""
     monkeypatch.setattr(_netio_trio, "_COALESCE", 100)
     failure: BaseException | None = None
-    with trio.fail_after(_GUARD), _pair() as (stream, peer):
+    with trio.fail_after(_GUARD), socket_pair() as (stream, peer):
         _fill(stream.get_extra_info("socket"))
         writer: trio.lowlevel.Task | None = None
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import functools
 import socket
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager, suppress
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 
 import httpcore2
 import httpx2
@@ -18,6 +18,7 @@ import trio
 import trio.lowlevel
 import trio.testing
 from _serving import tls_contexts
+from _trio_sockets import counting_turns, socket_pair
 
 from aiospaces import _netio_trio
 from aiospaces._netio_trio import _TLS, _Socket
@@ -29,44 +30,12 @@ pytestmark = [pytest.mark.anyio, pytest.mark.parametrize("anyio_backend", ["trio
 _GUARD = 20.0
 
 
-@contextmanager
-def _pair() -> Iterator[tuple[_Socket, socket.socket]]:
-    """A connected pair: our stream over one end, and the other end as a plain non-blocking socket the test
-    reads and writes itself."""
-    ours, theirs = socket.socketpair()
-    ours.setblocking(False)
-    theirs.setblocking(False)
-    stream = _Socket(ours)
-    with theirs:
-        yield stream, theirs
-    ours.close()
-
-
-@contextmanager
-def _turns() -> Iterator[list[int]]:
-    """Counts (in a one-item list) the times the test's task lets other tasks run: trio's steps of it."""
-    turns = [0]
-    me = trio.lowlevel.current_task()
-
-    class Steps(trio.abc.Instrument):
-        def after_task_step(self, task: trio.lowlevel.Task) -> None:
-            if task is me:
-                turns[0] += 1
-
-    instrument = Steps()
-    trio.lowlevel.add_instrument(instrument)
-    try:
-        yield turns
-    finally:
-        trio.lowlevel.remove_instrument(instrument)
-
-
 async def test_a_read_or_write_that_need_not_wait_lets_no_other_task_run(anyio_backend: str) -> None:
     """A write and a read of bytes already there complete without a scheduling point, and a read with nothing
     there lets other tasks run until its bytes arrive."""
-    with trio.fail_after(_GUARD), _pair() as (stream, peer):
+    with trio.fail_after(_GUARD), socket_pair() as (stream, peer):
         peer.send(b"answer")
-        with _turns() as turns:
+        with counting_turns() as turns:
             await stream.write(b"request", timeout=5)
             assert await stream.read(100, timeout=5) == b"answer"
             assert turns[0] == 0
@@ -77,7 +46,7 @@ async def test_a_read_or_write_that_need_not_wait_lets_no_other_task_run(anyio_b
                 peer.send(b"later")
 
             nursery.start_soon(answer_later)
-            with _turns() as turns:
+            with counting_turns() as turns:
                 assert await stream.read(100, timeout=5) == b"later"
             assert turns[0] > 0
         assert peer.recv(100) == b"request"
@@ -89,10 +58,10 @@ async def test_a_connection_that_never_waits_yields_once_per_fair_share(
     """Reads and writes that never have to wait let other tasks run once each time the connection has moved
     its fair share of bytes since it last waited or yielded; a wait starts the count again."""
     monkeypatch.setattr(_netio_trio, "_FAIR_SHARE", 1000)
-    with trio.fail_after(_GUARD), _pair() as (stream, peer):
+    with trio.fail_after(_GUARD), socket_pair() as (stream, peer):
         peer.send(b"x" * 2400)
         seen = []
-        with _turns() as turns:
+        with counting_turns() as turns:
             for _ in range(6):
                 assert await stream.read(400, timeout=5) == b"x" * 400
                 seen.append(turns[0])
@@ -110,7 +79,7 @@ async def test_a_connection_that_never_waits_yields_once_per_fair_share(
 
             nursery.start_soon(send_later)
             assert await stream.read(400, timeout=5) == b"z" * 400
-        with _turns() as turns:
+        with counting_turns() as turns:
             assert await stream.read(400, timeout=5) == b"z" * 400
             assert turns[0] == 0
             # Writing counts the same way: 1200 bytes at once (more than are held back) is a turn.
@@ -123,7 +92,7 @@ async def test_a_connection_that_never_waits_yields_once_per_fair_share(
 async def test_a_cancelled_read_or_write_moves_no_bytes(anyio_backend: str) -> None:
     """A read or a write called in a cancelled scope raises `Cancelled` before touching the connection: the
     bytes waiting are read by the next read, and the write's bytes are never sent."""
-    with trio.fail_after(_GUARD), _pair() as (stream, peer):
+    with trio.fail_after(_GUARD), socket_pair() as (stream, peer):
         peer.send(b"waiting")
         with trio.CancelScope() as scope:
             scope.cancel()
@@ -145,7 +114,7 @@ async def test_small_writes_leave_together_at_the_next_read(
     sent at once, with what was held before it; closing drops what is held (a request nobody will read the
     answer of)."""
     monkeypatch.setattr(_netio_trio, "_COALESCE", 100)
-    with trio.fail_after(_GUARD), _pair() as (stream, peer):
+    with trio.fail_after(_GUARD), socket_pair() as (stream, peer):
         await stream.write(b"head ", timeout=5)
         await stream.write(b"body", timeout=5)
         with pytest.raises(BlockingIOError):
@@ -164,7 +133,7 @@ async def test_small_writes_leave_together_at_the_next_read(
 async def test_a_peer_that_answered_and_left_is_read_before_the_failed_send_shows(anyio_backend: str) -> None:
     """When the held-back request cannot be sent because the peer has gone, the read still returns what the
     peer said before leaving (an early error answer), and then the end of the stream."""
-    with trio.fail_after(_GUARD), _pair() as (stream, peer):
+    with trio.fail_after(_GUARD), socket_pair() as (stream, peer):
         peer.send(b"HTTP/1.1 413 Payload Too Large\r\n\r\n")
         peer.close()
         await stream.write(b"POST / HTTP/1.1\r\n", timeout=5)
@@ -177,7 +146,7 @@ async def test_a_closed_connection_refuses_reads_and_writes_and_wakes_its_reader
     """Closing a connection while another task waits to read from it ends that read with a `ReadError`; after
     the close, reads and writes are refused with httpcore2's errors, the connection reads as readable (gone),
     and closing again is harmless."""
-    with trio.fail_after(_GUARD), _pair() as (stream, _peer):
+    with trio.fail_after(_GUARD), socket_pair() as (stream, _peer):
         assert not stream.get_extra_info("is_readable")
         async with trio.open_nursery() as nursery:
 
@@ -199,7 +168,7 @@ async def test_a_closed_connection_refuses_reads_and_writes_and_wakes_its_reader
 async def test_the_write_deadline_covers_the_whole_write(anyio_backend: str) -> None:
     """A write that must wait for room more than once still times out at the timeout given for the whole
     write, not at a new timeout after each bit of progress; its error is httpcore2's `WriteTimeout`."""
-    with trio.fail_after(_GUARD), _pair() as (stream, peer):
+    with trio.fail_after(_GUARD), socket_pair() as (stream, peer):
         # A reader that empties the connection every 50 ms, so the writer keeps making progress.
 
         async def trickle() -> None:
@@ -323,7 +292,7 @@ async def test_a_request_on_a_kept_connection_yields_only_to_wait(anyio_backend:
             async with httpx2.AsyncClient(transport=http_transport(4, LazyTLS(trusting))) as client:
                 # The first request connects (and shakes hands): not counted.
                 assert (await client.get(url, extensions=extensions)).text == "ok"
-                with _turns() as turns:
+                with counting_turns() as turns:
                     for _ in range(20):
                         assert (await client.get(url, extensions=extensions)).text == "ok"
             nursery.cancel_scope.cancel()
