@@ -474,7 +474,7 @@ class FleetWatch:
 
     def timeout_error(self, entry: FleetEntry) -> WaitTimeoutError:
         """The error of a Space still not done at the deadline, with its last runtime."""
-        seen = "" if entry.last is None else describe_last(entry.last, entry.last.raw)
+        seen = "" if entry.last is None else describe_last(entry.last)
         return WaitTimeoutError(
             f"{entry.repo_id}: not running after {self._timeout:g} s" + (f" ({seen})" if seen else ""),
             repo_id=entry.repo_id,

@@ -13,7 +13,7 @@ from typing import Any, Final, Literal, Protocol
 
 import attrs
 
-from .models import FAILURE_STAGES, NOT_RUNNING_STAGES, TRANSITIONAL_STAGES, stage_name
+from .models import FAILURE_STAGES, NOT_RUNNING_STAGES, TRANSITIONAL_STAGES, SpaceRuntime, stage_name
 
 __all__ = [
     "WATCHED_FIELDS",
@@ -391,7 +391,7 @@ def switch_pending(runtime: RuntimeLike) -> bool:
     return current is not None and requested is not None and requested != current
 
 
-def describe_last(runtime: RuntimeLike, raw: Mapping[str, Any] | None = None) -> str:
+def describe_last(runtime: SpaceRuntime) -> str:
     """The last runtime a wait saw, for its timeout message: the stage, the flavor running, a switch still
     pending and the Hub's `errorMessage` (e.g. why the requested flavor cannot be scheduled)."""
     text = f"last stage {stage_name(runtime.stage)}"
@@ -399,7 +399,7 @@ def describe_last(runtime: RuntimeLike, raw: Mapping[str, Any] | None = None) ->
         text += f", hardware {runtime.hardware}"
     if switch_pending(runtime):
         text += f", {runtime.requested_hardware} requested"
-    message = raw_error_message(raw)
+    message = raw_error_message(runtime.raw)
     return text + (f"; the Hub says: {message}" if message else "")
 
 

@@ -316,7 +316,7 @@ async def wait_for(
         if result is None:
             last = poll.last
             what = goal if isinstance(goal, str) else goal()
-            seen = describe_last(last, last.raw) if last else ""
+            seen = describe_last(last) if last else ""
             raise WaitTimeoutError(
                 f"{poll.repo_id}: {what} not reached within {timeout:g} s" + (f" ({seen})" if seen else ""),
                 repo_id=poll.repo_id,

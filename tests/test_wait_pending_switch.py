@@ -55,11 +55,11 @@ def test_the_last_runtime_is_described_with_a_pending_switch_and_the_hubs_reason
     """A wait's description of the last runtime gives the stage, the flavor running, the flavor requested
     when a switch is pending, and the Hub's `errorMessage`; only the stage when nothing else is known."""
     pending = _runtime("RUNNING", "cpu-basic", "a100-large", CAPACITY)
-    assert describe_last(pending, pending.raw) == (
+    assert describe_last(pending) == (
         f"last stage RUNNING, hardware cpu-basic, a100-large requested; the Hub says: {CAPACITY}"
     )
     building = _runtime("BUILDING", None, "cpu-basic")
-    assert describe_last(building, building.raw) == "last stage BUILDING"
+    assert describe_last(building) == "last stage BUILDING"
     settled = _runtime("RUNNING", "t4-small", "t4-small")
     assert describe_last(settled) == "last stage RUNNING, hardware t4-small"
 
